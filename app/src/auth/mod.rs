@@ -1,0 +1,130 @@
+//! Sign up, log in, log out: server functions and their pages.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use serde::{Deserialize, Serialize};
+
+/// What the client knows about the signed-in user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+}
+
+#[server]
+pub async fn current_user() -> Result<Option<UserInfo>, AppError> {
+    Ok(crate::ssr::current_user().await?.map(|u| UserInfo {
+        id: u.id,
+        email: u.email,
+        role: format!("{:?}", u.role).to_lowercase(),
+    }))
+}
+
+#[server]
+pub async fn signup(email: String, password: String) -> Result<(), AppError> {
+    let core = crate::ssr::core()?;
+    let user = backend::auth::signup(&core, &email, &password).await?;
+    crate::ssr::begin_session(&user).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+#[server]
+pub async fn login(email: String, password: String) -> Result<(), AppError> {
+    let core = crate::ssr::core()?;
+    let user = backend::auth::login(&core, &email, &password).await?;
+    crate::ssr::begin_session(&user).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+#[server]
+pub async fn logout() -> Result<(), AppError> {
+    crate::ssr::end_session().await?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// Shared auth state: the user resource refetches whenever one of the actions completes.
+#[derive(Clone, Copy)]
+pub struct Auth {
+    pub user: Resource<Result<Option<UserInfo>, AppError>>,
+    pub login: ServerAction<Login>,
+    pub signup: ServerAction<Signup>,
+    pub logout: ServerAction<Logout>,
+}
+
+pub fn provide_auth() -> Auth {
+    let login = ServerAction::<Login>::new();
+    let signup = ServerAction::<Signup>::new();
+    let logout = ServerAction::<Logout>::new();
+    let user = Resource::new(
+        move || (login.version().get(), signup.version().get(), logout.version().get()),
+        |_| current_user(),
+    );
+    let auth = Auth { user, login, signup, logout };
+    provide_context(auth);
+    auth
+}
+
+pub fn use_auth() -> Auth {
+    expect_context::<Auth>()
+}
+
+fn error_text<T>(r: Option<Result<T, AppError>>) -> Option<String> {
+    match r {
+        Some(Err(e)) => Some(e.to_string()),
+        _ => None,
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let auth = use_auth();
+    let error = move || error_text(auth.login.value().get());
+    view! {
+        <div class="auth-page">
+            <div class="auth-card">
+                <h1 class="brand-big">"Refrain"</h1>
+                <p class="muted">"Log in to your music."</p>
+                <ActionForm action=auth.login>
+                    <label>"Email" <input type="email" name="email" autocomplete="username" required autofocus/></label>
+                    <label>"Password" <input type="password" name="password" autocomplete="current-password" required/></label>
+                    {move || error().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+                    <button type="submit" class="btn primary" disabled=move || auth.login.pending().get()>
+                        {move || if auth.login.pending().get() { "Logging in…" } else { "Log in" }}
+                    </button>
+                </ActionForm>
+                <p class="muted">"New here? " <A href="/signup">"Create an account"</A></p>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+pub fn SignupPage() -> impl IntoView {
+    let auth = use_auth();
+    let error = move || error_text(auth.signup.value().get());
+    view! {
+        <div class="auth-page">
+            <div class="auth-card">
+                <h1 class="brand-big">"Refrain"</h1>
+                <p class="muted">"Create your account. The first account on a server becomes its admin."</p>
+                <ActionForm action=auth.signup>
+                    <label>"Email" <input type="email" name="email" autocomplete="email" required autofocus/></label>
+                    <label>"Password"
+                        <input type="password" name="password" autocomplete="new-password" minlength="8" maxlength="128" required/>
+                    </label>
+                    <p class="hint">"At least 8 characters. Common passwords are refused."</p>
+                    {move || error().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+                    <button type="submit" class="btn primary" disabled=move || auth.signup.pending().get()>
+                        {move || if auth.signup.pending().get() { "Creating…" } else { "Create account" }}
+                    </button>
+                </ActionForm>
+                <p class="muted">"Already have an account? " <A href="/login">"Log in"</A></p>
+            </div>
+        </div>
+    }
+}

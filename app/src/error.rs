@@ -1,0 +1,60 @@
+//! The client-safe error every server function returns. Mapped from the domain error
+//! with an exhaustive match, so a new domain failure forces a decision here.
+
+use serde::{Deserialize, Serialize};
+use server_fn::codec::JsonEncoding;
+use server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Please sign in to continue.")]
+    Unauthenticated,
+    #[error("You are not allowed to do that.")]
+    Forbidden,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+    /// Transport or (de)serialization failure between browser and server.
+    #[error("Could not reach Refrain: {0}")]
+    Request(String),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Request(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<backend::Error> for AppError {
+    fn from(e: backend::Error) -> Self {
+        use backend::Error as E;
+        match e {
+            E::Unauthenticated => AppError::Unauthenticated,
+            E::Forbidden => AppError::Forbidden,
+            E::NotFound(what) => AppError::NotFound(format!("That {what} does not exist.")),
+            E::Invalid(msg) => AppError::Invalid(upper_first(&msg)),
+            E::EmailTaken => AppError::Invalid("An account with this email already exists. Try logging in.".into()),
+            E::WeakPassword(why) => AppError::Invalid(format!("Choose a stronger password: {why}.")),
+            E::BadCredentials => AppError::Invalid("Wrong email or password.".into()),
+            E::TooLarge { limit } => AppError::Invalid(format!("The file is too large (limit {} MB).", limit / 1024 / 1024)),
+            e @ (E::Database(_) | E::Storage(_) | E::Unexpected(_)) => {
+                tracing::error!(error = %format!("{e:#}"), "unexpected error in a server function");
+                AppError::Internal
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}

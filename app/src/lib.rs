@@ -1,0 +1,132 @@
+//! Refrain's UI: routes, layout, and the server functions beside the components that use
+//! them. Compiled twice: with `ssr` for the server and with `hydrate` for the browser.
+
+pub mod auth;
+pub mod error;
+pub mod library;
+pub mod player;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use auth::{LoginPage, SignupPage, provide_auth, use_auth};
+use leptos::prelude::*;
+use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{A, Redirect, Route, Router, Routes};
+use leptos_router::path;
+use library::LibraryPage;
+use player::{PlayerBar, PlayerCtx};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_auth();
+    let player = PlayerCtx::new();
+    provide_context(player);
+
+    #[cfg(feature = "hydrate")]
+    {
+        // Space toggles playback unless the user is typing or on a control.
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            use wasm_bindgen::JsCast;
+            let tag = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .map(|e| e.tag_name())
+                .unwrap_or_default();
+            if ev.key() == " " && !matches!(tag.as_str(), "INPUT" | "TEXTAREA" | "BUTTON" | "SELECT") {
+                ev.prevent_default();
+                player.toggle();
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/refrain.css"/>
+        <Title formatter=|t: String| if t.is_empty() { "Refrain".to_string() } else { format!("{t} · Refrain") }/>
+        <Meta name="description" content="Refrain: your own music streaming server."/>
+        <Meta name="theme-color" content="#0f1115"/>
+        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
+        <Router>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/signup") view=SignupPage/>
+                <Route path=path!("/") view=|| view! { <Shell><LibraryPage/></Shell> }/>
+            </Routes>
+        </Router>
+    }
+}
+
+/// The signed-in layout: sidebar, main view, and the player bar that stays on screen.
+#[component]
+fn Shell(children: ChildrenFn) -> impl IntoView {
+    let auth = use_auth();
+    let children = StoredValue::new(children);
+    view! {
+        <Transition fallback=|| view! { <div class="splash">"Refrain"</div> }>
+            {move || auth.user.get().map(|u| match u {
+                Ok(Some(user)) => view! {
+                    <div class="app">
+                        <nav class="sidebar" aria-label="Main">
+                            <A href="/" attr:class="brand">"Refrain"</A>
+                            <ul>
+                                <li><A href="/">"Library"</A></li>
+                            </ul>
+                            <div class="account">
+                                <span class="muted email" title=user.email.clone()>{user.email.clone()}</span>
+                                {(user.role == "admin").then(|| view! { <span class="badge">"admin"</span> })}
+                                <ActionForm action=auth.logout>
+                                    <button type="submit" class="btn ghost" data-testid="logout">"Log out"</button>
+                                </ActionForm>
+                            </div>
+                        </nav>
+                        <main class="main">{children.with_value(|c| c())}</main>
+                        <PlayerBar/>
+                    </div>
+                }.into_any(),
+                Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                Err(e) => view! {
+                    <div class="auth-page"><div class="auth-card">
+                        <h1>"Refrain is unavailable"</h1>
+                        <p class="form-error">{e.to_string()}</p>
+                    </div></div>
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(axum::http::StatusCode::NOT_FOUND);
+        }
+    }
+    view! {
+        <div class="auth-page"><div class="auth-card">
+            <h1>"Page not found"</h1>
+            <p class="muted"><A href="/">"Back to your library"</A></p>
+        </div></div>
+    }
+}

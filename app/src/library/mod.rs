@@ -1,0 +1,244 @@
+//! The library page: upload, import jobs with live state, and the track list.
+
+mod upload;
+
+use crate::error::AppError;
+use crate::player::{PlayerCtx, TrackRef, fmt_time};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+pub use upload::UploadZone;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackItem {
+    pub id: String,
+    pub title: String,
+    pub artist: String,
+    pub album: Option<String>,
+    pub duration_ms: i64,
+    pub has_cover: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportItem {
+    pub id: String,
+    pub filename: String,
+    pub size_bytes: i64,
+    /// queued, processing, done or failed
+    pub state: String,
+    pub error: Option<String>,
+    pub track_id: Option<String>,
+}
+
+/// Everything the player needs to stream a track through Media Source Extensions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamInfo {
+    pub url: String,
+    pub mime: String,
+    pub duration_ms: i64,
+    pub bytes: i64,
+    pub init_end: u64,
+    pub segments: Vec<(u64, u64)>,
+}
+
+#[server]
+pub async fn list_tracks() -> Result<Vec<TrackItem>, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let tracks = backend::library::list_tracks(&core, &user).await?;
+    Ok(tracks
+        .into_iter()
+        .map(|t| TrackItem {
+            id: t.id,
+            title: t.title,
+            artist: t.artist,
+            album: t.album,
+            duration_ms: t.duration_ms,
+            has_cover: t.has_cover,
+        })
+        .collect())
+}
+
+#[server]
+pub async fn list_imports() -> Result<Vec<ImportItem>, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let jobs = backend::imports::list_jobs(&core, &user).await?;
+    Ok(jobs
+        .into_iter()
+        .map(|j| ImportItem {
+            id: j.id,
+            filename: j.filename,
+            size_bytes: j.size_bytes,
+            state: j.state.as_str().to_string(),
+            error: j.error,
+            track_id: j.track_id,
+        })
+        .collect())
+}
+
+#[server]
+pub async fn stream_track(track_id: String) -> Result<StreamInfo, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let s = backend::playback::stream_info(&core, &user, &track_id).await?;
+    Ok(StreamInfo {
+        url: s.url,
+        mime: s.mime,
+        duration_ms: s.duration_ms,
+        bytes: s.bytes,
+        init_end: s.init_end,
+        segments: s.segments,
+    })
+}
+
+fn fmt_size(bytes: i64) -> String {
+    let b = bytes as f64;
+    if b >= 1024.0 * 1024.0 {
+        format!("{:.1} MB", b / 1024.0 / 1024.0)
+    } else {
+        format!("{:.0} KB", (b / 1024.0).max(1.0))
+    }
+}
+
+#[component]
+pub fn LibraryPage() -> impl IntoView {
+    let refresh = RwSignal::new(0u32);
+    let imports = Resource::new(move || refresh.get(), |_| list_imports());
+    // Tracks refetch when the number of finished jobs changes.
+    let done_count = Memo::new(move |_| {
+        imports
+            .get()
+            .and_then(|r| r.ok())
+            .map(|v| v.iter().filter(|j| j.state == "done").count())
+            .unwrap_or(0)
+    });
+    let tracks = Resource::new(move || done_count.get(), |_| list_tracks());
+
+    // Poll while any job is still running, so states update without a reload.
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = set_interval_with_handle(
+            move || {
+                let busy = imports.get_untracked().and_then(|r| r.ok()).is_some_and(|v| {
+                    v.iter().any(|j| j.state == "queued" || j.state == "processing")
+                });
+                if busy {
+                    refresh.update(|n| *n += 1);
+                }
+            },
+            std::time::Duration::from_millis(1000),
+        );
+        if let Ok(h) = handle {
+            on_cleanup(move || h.clear());
+        }
+    }
+
+    view! {
+        <section class="page">
+            <header class="page-head">
+                <h1>"Library"</h1>
+            </header>
+            <UploadZone on_uploaded=Callback::new(move |_| refresh.update(|n| *n += 1))/>
+            <Transition fallback=|| view! { <p class="muted">"Loading imports…"</p> }>
+                {move || imports.get().map(|r| match r {
+                    Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                    Ok(jobs) if jobs.is_empty() => ().into_any(),
+                    Ok(jobs) => view! { <ImportList jobs/> }.into_any(),
+                })}
+            </Transition>
+            <h2>"Tracks"</h2>
+            <Transition fallback=|| view! { <p class="muted">"Loading tracks…"</p> }>
+                {move || tracks.get().map(|r| match r {
+                    Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                    Ok(t) if t.is_empty() => view! {
+                        <div class="empty">
+                            <p class="empty-title">"Your library is empty"</p>
+                            <p class="muted">"Drop some audio files above to start listening."</p>
+                        </div>
+                    }.into_any(),
+                    Ok(t) => view! { <TrackTable tracks=t/> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn ImportList(jobs: Vec<ImportItem>) -> impl IntoView {
+    view! {
+        <details class="imports" open=true>
+            <summary>"Imports"</summary>
+            <ul class="import-list" data-testid="imports">
+                {jobs.into_iter().map(|j| {
+                    let label = match j.state.as_str() {
+                        "queued" => "Waiting",
+                        "processing" => "Importing…",
+                        "done" => "Imported",
+                        _ => "Failed",
+                    };
+                    view! {
+                        <li class=format!("import state-{}", j.state) data-state=j.state.clone() data-job=j.id.clone()>
+                            <span class="import-name">{j.filename.clone()}</span>
+                            <span class="import-size muted">{fmt_size(j.size_bytes)}</span>
+                            <span class="badge">{label}</span>
+                            {j.error.map(|e| view! { <span class="import-error">{e}</span> })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </details>
+    }
+}
+
+#[component]
+fn TrackTable(tracks: Vec<TrackItem>) -> impl IntoView {
+    let player = expect_context::<PlayerCtx>();
+    view! {
+        <div class="track-table" role="table" aria-label="Tracks">
+            <div class="track-row head" role="row">
+                <span role="columnheader"></span>
+                <span role="columnheader">"Title"</span>
+                <span role="columnheader" class="col-album">"Album"</span>
+                <span role="columnheader" class="col-dur">"Time"</span>
+            </div>
+            {tracks.into_iter().map(|t| {
+                let tr = TrackRef {
+                    id: t.id.clone(),
+                    title: t.title.clone(),
+                    artist: t.artist.clone(),
+                    has_cover: t.has_cover,
+                    duration_ms: t.duration_ms,
+                };
+                let id = t.id.clone();
+                let is_current = move || player.current.get().is_some_and(|c| c.id == id);
+                let play = move |_| player.play(tr.clone());
+                view! {
+                    <div class="track-row" role="row" class:current=is_current data-track=t.id.clone()>
+                        <span class="cover-cell">
+                            <Cover track_id=t.id.clone() has_cover=t.has_cover title=t.title.clone()/>
+                            <button class="play-btn" aria-label=format!("Play {}", t.title) on:click=play>"▶"</button>
+                        </span>
+                        <span class="title-cell">
+                            <span class="track-title">{t.title.clone()}</span>
+                            <span class="track-artist muted">{t.artist.clone()}</span>
+                        </span>
+                        <span class="col-album muted">{t.album.clone().unwrap_or_default()}</span>
+                        <span class="col-dur muted">{fmt_time(t.duration_ms as f64 / 1000.0)}</span>
+                    </div>
+                }
+            }).collect_view()}
+        </div>
+    }
+}
+
+/// A cover image, or a generated placeholder from the title's initial.
+#[component]
+pub fn Cover(track_id: String, has_cover: bool, title: String) -> impl IntoView {
+    if has_cover {
+        view! { <img class="cover" src=format!("/covers/{track_id}") alt="" loading="lazy"/> }.into_any()
+    } else {
+        let initial = title.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
+        let hue = title.bytes().fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(u32::from(b))) % 360;
+        view! {
+            <span class="cover placeholder" style=format!("--hue: {hue}") aria-hidden="true">{initial}</span>
+        }
+        .into_any()
+    }
+}

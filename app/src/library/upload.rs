@@ -1,0 +1,140 @@
+//! Drag-and-drop or pick audio files; each streams to `POST /api/uploads` with its own
+//! progress bar (XMLHttpRequest, since fetch cannot report upload progress).
+
+use leptos::prelude::*;
+
+#[derive(Clone)]
+struct Upload {
+    key: u32,
+    name: String,
+    /// 0.0..=1.0
+    progress: RwSignal<f64>,
+    /// None while running; Some(Ok) when accepted; Some(Err(message)) when refused.
+    outcome: RwSignal<Option<Result<(), String>>>,
+}
+
+#[component]
+pub fn UploadZone(on_uploaded: Callback<()>) -> impl IntoView {
+    let uploads = RwSignal::new(Vec::<Upload>::new());
+    let dragging = RwSignal::new(false);
+    let next_key = StoredValue::new(0u32);
+
+    #[cfg(feature = "hydrate")]
+    let start = move |files: web_sys::FileList| {
+        for i in 0..files.length() {
+            let Some(file) = files.get(i) else { continue };
+            let key = next_key.get_value();
+            next_key.set_value(key + 1);
+            let up = Upload {
+                key,
+                name: file.name(),
+                progress: RwSignal::new(0.0),
+                outcome: RwSignal::new(None),
+            };
+            uploads.update(|v| v.insert(0, up.clone()));
+            send(file, up, on_uploaded);
+        }
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (next_key, on_uploaded);
+
+    let on_change = move |_ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            if let Some(input) = _ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                if let Some(files) = input.files() {
+                    start(files);
+                }
+                input.set_value("");
+            }
+        }
+    };
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        dragging.set(false);
+        #[cfg(feature = "hydrate")]
+        if let Some(files) = ev.data_transfer().and_then(|d| d.files()) {
+            start(files);
+        }
+    };
+
+    view! {
+        <div
+            class="dropzone"
+            class:dragging=move || dragging.get()
+            on:dragover=move |ev: leptos::ev::DragEvent| { ev.prevent_default(); dragging.set(true); }
+            on:dragleave=move |_| dragging.set(false)
+            on:drop=on_drop
+        >
+            <label class="dropzone-label">
+                <input type="file" accept="audio/*,.mp3,.flac,.ogg,.opus,.m4a,.wav,.aac" multiple
+                    class="visually-hidden" data-testid="upload-input" on:change=on_change/>
+                <span class="dropzone-icon" aria-hidden="true">"⬆"</span>
+                <span>"Drop audio files here, or " <u>"choose files"</u></span>
+            </label>
+            <ul class="upload-list">
+                <For each=move || uploads.get() key=|u| u.key let:u>
+                    <li class="upload">
+                        <span class="upload-name">{u.name.clone()}</span>
+                        <progress max="1" value=move || u.progress.get()></progress>
+                        <span class="upload-state">
+                            {move || match u.outcome.get() {
+                                None => format!("{:.0}%", u.progress.get() * 100.0),
+                                Some(Ok(())) => "Uploaded".to_string(),
+                                Some(Err(e)) => e,
+                            }}
+                        </span>
+                    </li>
+                </For>
+            </ul>
+        </div>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn send(file: web_sys::File, up: Upload, on_uploaded: Callback<()>) {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    let Ok(xhr) = web_sys::XmlHttpRequest::new() else {
+        up.outcome.set(Some(Err("Your browser cannot upload files.".into())));
+        return;
+    };
+    let name = js_sys::encode_uri_component(&file.name()).as_string().unwrap_or_default();
+    if xhr.open("POST", &format!("/api/uploads?filename={name}")).is_err() {
+        up.outcome.set(Some(Err("Upload failed to start.".into())));
+        return;
+    }
+    let progress = up.progress;
+    let on_progress = Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+        if e.length_computable() && e.total() > 0.0 {
+            progress.set(e.loaded() / e.total());
+        }
+    });
+    if let Ok(upload) = xhr.upload() {
+        upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+    }
+    on_progress.forget();
+    let x = xhr.clone();
+    let outcome = up.outcome;
+    let on_done = Closure::<dyn FnMut()>::new(move || {
+        let status = x.status().unwrap_or(0);
+        if (200..300).contains(&status) {
+            progress.set(1.0);
+            outcome.set(Some(Ok(())));
+            on_uploaded.run(());
+        } else {
+            let body = x.response_text().ok().flatten().unwrap_or_default();
+            let msg = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(String::from))
+                .unwrap_or_else(|| format!("Upload failed (HTTP {status})."));
+            outcome.set(Some(Err(msg)));
+        }
+    });
+    xhr.set_onloadend(Some(on_done.as_ref().unchecked_ref()));
+    on_done.forget();
+    if xhr.send_with_opt_blob(Some(&file)).is_err() {
+        up.outcome.set(Some(Err("Upload failed to start.".into())));
+    }
+}

@@ -1,0 +1,186 @@
+//! The player: a typed context the rest of the UI talks to, the persistent player bar, and
+//! (in the browser) the engine that owns the MediaSource/SourceBuffer lifecycle.
+
+#[cfg(feature = "hydrate")]
+mod engine;
+
+use crate::library::Cover;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackRef {
+    pub id: String,
+    pub title: String,
+    pub artist: String,
+    pub has_cover: bool,
+    pub duration_ms: i64,
+}
+
+/// The player's state and commands, provided once at the app root.
+#[derive(Clone, Copy)]
+pub struct PlayerCtx {
+    pub current: RwSignal<Option<TrackRef>>,
+    pub playing: RwSignal<bool>,
+    pub position: RwSignal<f64>,
+    pub duration: RwSignal<f64>,
+    pub buffered_to: RwSignal<f64>,
+    pub volume: RwSignal<f64>,
+    pub loading: RwSignal<bool>,
+    pub error: RwSignal<Option<String>>,
+    pub audio: NodeRef<leptos::html::Audio>,
+}
+
+impl PlayerCtx {
+    pub fn new() -> Self {
+        PlayerCtx {
+            current: RwSignal::new(None),
+            playing: RwSignal::new(false),
+            position: RwSignal::new(0.0),
+            duration: RwSignal::new(0.0),
+            buffered_to: RwSignal::new(0.0),
+            volume: RwSignal::new(1.0),
+            loading: RwSignal::new(false),
+            error: RwSignal::new(None),
+            audio: NodeRef::new(),
+        }
+    }
+
+    /// Starts playing `track` from the beginning.
+    pub fn play(&self, track: TrackRef) {
+        self.duration.set(track.duration_ms as f64 / 1000.0);
+        self.position.set(0.0);
+        self.error.set(None);
+        self.current.set(Some(track.clone()));
+        #[cfg(feature = "hydrate")]
+        engine::load(*self, track);
+    }
+
+    pub fn toggle(&self) {
+        #[cfg(feature = "hydrate")]
+        engine::toggle(*self);
+    }
+
+    pub fn seek(&self, secs: f64) {
+        self.position.set(secs);
+        #[cfg(feature = "hydrate")]
+        engine::seek(*self, secs);
+    }
+
+    pub fn set_volume(&self, v: f64) {
+        let v = v.clamp(0.0, 1.0);
+        self.volume.set(v);
+        #[cfg(feature = "hydrate")]
+        engine::set_volume(*self, v);
+    }
+}
+
+impl Default for PlayerCtx {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// `m:ss` (or `h:mm:ss`).
+pub fn fmt_time(secs: f64) -> String {
+    let s = if secs.is_finite() && secs > 0.0 { secs as u64 } else { 0 };
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+fn input_value(ev: &leptos::ev::Event) -> Option<f64> {
+    event_target_value(ev).parse().ok()
+}
+
+#[component]
+pub fn PlayerBar() -> impl IntoView {
+    let p = expect_context::<PlayerCtx>();
+
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| engine::restore_volume(p));
+
+    let now_playing = move || {
+        p.current.get().map(|t| {
+            view! {
+                <Cover track_id=t.id.clone() has_cover=t.has_cover title=t.title.clone()/>
+                <div class="np-text">
+                    <span class="np-title" data-testid="np-title">{t.title.clone()}</span>
+                    <span class="np-artist muted">{t.artist.clone()}</span>
+                </div>
+            }
+        })
+    };
+    let buffered_pct = move || {
+        let d = p.duration.get();
+        if d > 0.0 { (p.buffered_to.get() / d * 100.0).clamp(0.0, 100.0) } else { 0.0 }
+    };
+
+    view! {
+        <footer class="player-bar" class:idle=move || p.current.get().is_none() aria-label="Player">
+            <audio
+                node_ref=p.audio
+                data-testid="audio"
+                preload="auto"
+                on:timeupdate=move |_| {
+                    #[cfg(feature = "hydrate")]
+                    engine::on_timeupdate(p);
+                }
+                on:progress=move |_| {
+                    #[cfg(feature = "hydrate")]
+                    engine::on_timeupdate(p);
+                }
+                on:play=move |_| p.playing.set(true)
+                on:playing=move |_| p.loading.set(false)
+                on:waiting=move |_| p.loading.set(true)
+                on:pause=move |_| p.playing.set(false)
+                on:ended=move |_| p.playing.set(false)
+            ></audio>
+            <div class="np">{now_playing}</div>
+            <div class="controls">
+                <button
+                    class="btn-round"
+                    data-testid="play-pause"
+                    aria-label=move || if p.playing.get() { "Pause" } else { "Play" }
+                    disabled=move || p.current.get().is_none()
+                    on:click=move |_| p.toggle()
+                >
+                    {move || if p.playing.get() { "❚❚" } else { "▶" }}
+                </button>
+                <div class="seek">
+                    <span class="time" data-testid="elapsed">{move || fmt_time(p.position.get())}</span>
+                    <div class="seek-track" style=move || format!("--buffered: {}%", buffered_pct())>
+                        <input
+                            type="range"
+                            aria-label="Seek"
+                            data-testid="seek"
+                            min="0"
+                            step="0.1"
+                            max=move || p.duration.get().max(0.1)
+                            prop:value=move || p.position.get()
+                            disabled=move || p.current.get().is_none()
+                            on:input=move |ev| if let Some(v) = input_value(&ev) { p.position.set(v) }
+                            on:change=move |ev| if let Some(v) = input_value(&ev) { p.seek(v) }
+                        />
+                    </div>
+                    <span class="time" data-testid="duration">{move || fmt_time(p.duration.get())}</span>
+                </div>
+                {move || p.error.get().map(|e| view! { <span class="player-error" role="alert">{e}</span> })}
+            </div>
+            <div class="volume">
+                <span aria-hidden="true">"🔊"</span>
+                <input
+                    type="range"
+                    aria-label="Volume"
+                    min="0"
+                    max="1"
+                    step="0.01"
+                    prop:value=move || p.volume.get()
+                    on:input=move |ev| if let Some(v) = input_value(&ev) { p.set_volume(v) }
+                />
+            </div>
+        </footer>
+    }
+}

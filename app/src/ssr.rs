@@ -1,0 +1,64 @@
+//! Server-side helpers for server functions: state and the signed-in user.
+
+use crate::error::AppError;
+use backend::Core;
+use backend::auth::CurrentUser;
+use leptos::prelude::*;
+use tower_sessions::Session;
+
+pub const LOGIN_KEY: &str = "login";
+
+pub fn core() -> Result<Core, AppError> {
+    use_context::<Core>().ok_or_else(|| {
+        tracing::error!("Core missing from the server function context");
+        AppError::Internal
+    })
+}
+
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(|e| {
+        tracing::error!(error = %e, "no session layer");
+        AppError::Internal
+    })
+}
+
+fn session_err(e: tower_sessions::session::Error) -> AppError {
+    tracing::error!(error = %e, "session store error");
+    AppError::Internal
+}
+
+/// The user of this request's session, if signed in and the login is still live.
+pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
+    let core = core()?;
+    let session = session().await?;
+    let Some(login_id) = session.get::<String>(LOGIN_KEY).await.map_err(session_err)? else {
+        return Ok(None);
+    };
+    let user = backend::auth::user_for_login(&core, &login_id).await?;
+    if user.is_none() {
+        session.flush().await.map_err(session_err)?;
+    }
+    Ok(user)
+}
+
+pub async fn require_user() -> Result<CurrentUser, AppError> {
+    current_user().await?.ok_or(AppError::Unauthenticated)
+}
+
+/// Starts a signed-in session for `user` under a fresh session id (no fixation).
+pub async fn begin_session(user: &CurrentUser) -> Result<(), AppError> {
+    let session = session().await?;
+    session.cycle_id().await.map_err(session_err)?;
+    session.insert(LOGIN_KEY, &user.login_id).await.map_err(session_err)?;
+    Ok(())
+}
+
+pub async fn end_session() -> Result<(), AppError> {
+    let core = core()?;
+    let session = session().await?;
+    if let Some(login_id) = session.get::<String>(LOGIN_KEY).await.map_err(session_err)? {
+        backend::auth::logout(&core, &login_id).await?;
+    }
+    session.flush().await.map_err(session_err)?;
+    Ok(())
+}

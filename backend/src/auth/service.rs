@@ -1,0 +1,104 @@
+use super::{password, repo};
+use crate::{Core, Error, Result, new_id, now_ms};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Artist,
+    Listener,
+}
+
+impl Role {
+    fn parse(s: &str) -> Result<Role> {
+        match s {
+            "admin" => Ok(Role::Admin),
+            "artist" => Ok(Role::Artist),
+            "listener" => Ok(Role::Listener),
+            other => Err(anyhow::anyhow!("unknown role {other:?} in the database").into()),
+        }
+    }
+}
+
+/// The authenticated user of a request, with the login (session) it came through.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub login_id: String,
+}
+
+pub fn normalize_email(email: &str) -> Result<String> {
+    let e = email.trim().to_lowercase();
+    let valid = e.len() <= 254
+        && e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        })
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid { Ok(e) } else { Err(Error::Invalid("enter a valid email address".into())) }
+}
+
+/// Creates an account and signs it in. The first account becomes admin.
+pub async fn signup(core: &Core, email: &str, password: &str) -> Result<CurrentUser> {
+    let email = normalize_email(email)?;
+    password::check_password_policy(password, &email)?;
+    if repo::find_by_email(&core.db, &email).await?.is_some() {
+        return Err(Error::EmailTaken);
+    }
+    let hash = password::hash(password.to_string()).await?;
+    let id = new_id();
+    let login_id = new_id();
+    let now = now_ms();
+    let mut tx = core.db.begin().await?;
+    let role = match repo::insert_user(&mut tx, &id, &email, &hash, now).await {
+        Ok(role) => role,
+        // A concurrent sign-up with the same email won the race.
+        Err(Error::Database(sqlx::Error::Database(db))) if db.is_unique_violation() => {
+            return Err(Error::EmailTaken);
+        }
+        Err(e) => return Err(e),
+    };
+    repo::insert_login(&mut *tx, &login_id, &id, now).await?;
+    tx.commit().await?;
+    tracing::info!(user_id = %id, role = %role, "account created");
+    Ok(CurrentUser { id, email, role: Role::parse(&role)?, login_id })
+}
+
+/// A fixed argon2id hash checked when the email is unknown, so both failures cost the same.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$J5GQ5Vd6Vb8Z4Zr7zQqvYg0H8m5mB0nA1pXUuC8JxjU";
+
+/// Checks the password and opens a new login.
+pub async fn login(core: &Core, email: &str, password: &str) -> Result<CurrentUser> {
+    let email = normalize_email(email).map_err(|_| Error::BadCredentials)?;
+    if password.chars().count() > password::MAX_LEN * 4 {
+        return Err(Error::BadCredentials);
+    }
+    let user = repo::find_by_email(&core.db, &email).await?;
+    let phc = user.as_ref().map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
+    let ok = password::verify(password.to_string(), phc).await?;
+    let Some(user) = user.filter(|_| ok) else {
+        return Err(Error::BadCredentials);
+    };
+    let login_id = new_id();
+    repo::insert_login(&core.db, &login_id, &user.id, now_ms()).await?;
+    Ok(CurrentUser { id: user.id, email: user.email, role: Role::parse(&user.role)?, login_id })
+}
+
+/// Ends a login server-side: its session and every stream token minted under it stop working.
+pub async fn logout(core: &Core, login_id: &str) -> Result<()> {
+    repo::revoke_login(&core.db, login_id, now_ms()).await
+}
+
+pub async fn user_for_login(core: &Core, login_id: &str) -> Result<Option<CurrentUser>> {
+    match repo::user_for_login(&core.db, login_id).await? {
+        Some(u) => Ok(Some(CurrentUser {
+            id: u.id,
+            email: u.email,
+            role: Role::parse(&u.role)?,
+            login_id: login_id.to_string(),
+        })),
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,99 @@
+//! tower-sessions store in the application database, so sessions survive a restart.
+
+use crate::db::Db;
+use async_trait::async_trait;
+use sqlx::Row;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, ExpiredDeletion};
+use tower_sessions::SessionStore;
+
+#[derive(Clone, Debug)]
+pub struct DbSessionStore {
+    db: Db,
+}
+
+impl DbSessionStore {
+    pub fn new(db: Db) -> Self {
+        DbSessionStore { db }
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        // Retry on the (astronomically unlikely) id collision, as the trait asks.
+        loop {
+            let data = serde_json::to_string(&record.data).map_err(backend)?;
+            let res = sqlx::query("INSERT INTO sessions (id, data, expiry_date) VALUES ($1, $2, $3)")
+                .bind(record.id.to_string())
+                .bind(data)
+                .bind(record.expiry_date.unix_timestamp())
+                .execute(&self.db)
+                .await;
+            match res {
+                Ok(_) => return Ok(()),
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => record.id = Id::default(),
+                Err(e) => return Err(backend(e)),
+            }
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let data = serde_json::to_string(&record.data).map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO sessions (id, data, expiry_date) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expiry_date = excluded.expiry_date",
+        )
+        .bind(record.id.to_string())
+        .bind(data)
+        .bind(record.expiry_date.unix_timestamp())
+        .execute(&self.db)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let row = sqlx::query("SELECT data, expiry_date FROM sessions WHERE id = $1 AND expiry_date > $2")
+            .bind(id.to_string())
+            .bind(now)
+            .fetch_optional(&self.db)
+            .await
+            .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let data: String = row.get("data");
+        let expiry: i64 = row.get("expiry_date");
+        Ok(Some(Record {
+            id: *id,
+            data: serde_json::from_str(&data).map_err(backend)?,
+            expiry_date: time::OffsetDateTime::from_unix_timestamp(expiry).map_err(backend)?,
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&self.db)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for DbSessionStore {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        sqlx::query("DELETE FROM sessions WHERE expiry_date <= $1")
+            .bind(now)
+            .execute(&self.db)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}

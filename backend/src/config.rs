@@ -1,0 +1,181 @@
+//! Typed configuration, loaded once at start-up from `REFRAIN_*` environment variables
+//! (secrets may also come from `REFRAIN_*_FILE`), validated with clear messages, and
+//! overridable by tests, which build a `Config` directly.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address the HTTP server binds.
+    pub host: IpAddr,
+    pub port: u16,
+    /// Everything the embedded default keeps on disk lives under here.
+    pub data_dir: PathBuf,
+    /// `sqlite://...` (default: `<data_dir>/refrain.db`).
+    pub database_url: String,
+    /// Local object storage root (default: `<data_dir>/objects`).
+    pub storage_dir: PathBuf,
+    /// Largest accepted upload in bytes.
+    pub max_upload_bytes: u64,
+    /// Lifetime of a signed stream URL.
+    pub stream_token_ttl_secs: u64,
+    /// Session idle lifetime.
+    pub session_ttl_secs: i64,
+    /// Set the Secure flag on cookies (serve over HTTPS).
+    pub secure_cookies: bool,
+    /// Where cargo-leptos put the site (JS/WASM/CSS); `LEPTOS_SITE_ROOT` also works.
+    pub site_root: PathBuf,
+    /// Run the event handlers in-process, fed from the outbox table.
+    pub embedded_worker: bool,
+    /// Give up on an event after this many failed attempts.
+    pub max_event_attempts: i64,
+    pub ffmpeg: String,
+    pub ffprobe: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error in {var}: {message}")]
+pub struct ConfigError {
+    pub var: String,
+    pub message: String,
+}
+
+fn err(var: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError { var: var.to_string(), message: message.into() }
+}
+
+impl Config {
+    /// Defaults for a data directory; used by tests and as the base for `from_env`.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
+        Config {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 3000,
+            database_url: format!("sqlite://{}?mode=rwc", data_dir.join("refrain.db").display()),
+            storage_dir: data_dir.join("objects"),
+            data_dir,
+            max_upload_bytes: 500 * 1024 * 1024,
+            stream_token_ttl_secs: 600,
+            session_ttl_secs: 14 * 24 * 3600,
+            secure_cookies: false,
+            site_root: PathBuf::from("target/site"),
+            embedded_worker: true,
+            max_event_attempts: 5,
+            ffmpeg: "ffmpeg".into(),
+            ffprobe: "ffprobe".into(),
+        }
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through `get`, so tests can pass a map instead of the process env.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| -> Result<Option<String>, ConfigError> {
+            if let Some(v) = get(name) {
+                return Ok(Some(v));
+            }
+            let file_var = format!("{name}_FILE");
+            match get(&file_var) {
+                Some(path) => std::fs::read_to_string(&path)
+                    .map(|s| Some(s.trim().to_string()))
+                    .map_err(|e| err(&file_var, format!("cannot read {path}: {e}"))),
+                None => Ok(None),
+            }
+        };
+        fn parse<T: std::str::FromStr>(name: &str, v: Option<String>) -> Result<Option<T>, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            v.map(|s| s.trim().parse::<T>().map_err(|e| err(name, format!("{s:?}: {e}"))))
+                .transpose()
+        }
+
+        let data_dir = var("REFRAIN_DATA_DIR")?.unwrap_or_else(|| "./refrain-data".into());
+        let mut c = Config::for_data_dir(data_dir);
+        if let Some(v) = parse("REFRAIN_HOST", var("REFRAIN_HOST")?)? {
+            c.host = v;
+        }
+        if let Some(v) = parse("REFRAIN_PORT", var("REFRAIN_PORT")?)? {
+            c.port = v;
+        }
+        if let Some(v) = var("REFRAIN_DATABASE_URL")?.or(var("DATABASE_URL")?) {
+            c.database_url = v;
+        }
+        if let Some(v) = var("REFRAIN_STORAGE_DIR")? {
+            c.storage_dir = v.into();
+        }
+        if let Some(v) = parse::<u64>("REFRAIN_MAX_UPLOAD_MB", var("REFRAIN_MAX_UPLOAD_MB")?)? {
+            c.max_upload_bytes = v.saturating_mul(1024 * 1024);
+        }
+        if let Some(v) = parse("REFRAIN_MAX_UPLOAD_BYTES", var("REFRAIN_MAX_UPLOAD_BYTES")?)? {
+            c.max_upload_bytes = v;
+        }
+        if let Some(v) = parse("REFRAIN_STREAM_TOKEN_TTL_SECS", var("REFRAIN_STREAM_TOKEN_TTL_SECS")?)? {
+            c.stream_token_ttl_secs = v;
+        }
+        if let Some(v) = parse("REFRAIN_SESSION_TTL_SECS", var("REFRAIN_SESSION_TTL_SECS")?)? {
+            c.session_ttl_secs = v;
+        }
+        if let Some(v) = parse("REFRAIN_SECURE_COOKIES", var("REFRAIN_SECURE_COOKIES")?)? {
+            c.secure_cookies = v;
+        }
+        if let Some(v) = var("REFRAIN_SITE_ROOT")?.or(var("LEPTOS_SITE_ROOT")?) {
+            c.site_root = v.into();
+        }
+        if let Some(v) = parse("REFRAIN_EMBEDDED_WORKER", var("REFRAIN_EMBEDDED_WORKER")?)? {
+            c.embedded_worker = v;
+        }
+        if let Some(v) = var("REFRAIN_FFMPEG")? {
+            c.ffmpeg = v;
+        }
+        if let Some(v) = var("REFRAIN_FFPROBE")? {
+            c.ffprobe = v;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !self.database_url.starts_with("sqlite:") {
+            return Err(err(
+                "REFRAIN_DATABASE_URL",
+                "only sqlite:// is supported in this release (PostgreSQL arrives with scale-out)",
+            ));
+        }
+        if self.max_upload_bytes == 0 {
+            return Err(err("REFRAIN_MAX_UPLOAD_BYTES", "must be greater than zero"));
+        }
+        if self.stream_token_ttl_secs < 30 {
+            return Err(err("REFRAIN_STREAM_TOKEN_TTL_SECS", "must be at least 30 seconds"));
+        }
+        Ok(())
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn bad_port_names_the_variable() {
+        let env: HashMap<&str, &str> = [("REFRAIN_PORT", "eighty")].into();
+        let e = Config::from_lookup(|k| env.get(k).map(|s| s.to_string())).unwrap_err();
+        assert_eq!(e.var, "REFRAIN_PORT");
+    }
+
+    #[test]
+    fn upload_limit_in_megabytes() {
+        let env: HashMap<&str, &str> = [("REFRAIN_MAX_UPLOAD_MB", "3"), ("REFRAIN_DATA_DIR", "/d")].into();
+        let c = Config::from_lookup(|k| env.get(k).map(|s| s.to_string())).unwrap();
+        assert_eq!(c.max_upload_bytes, 3 * 1024 * 1024);
+        assert_eq!(c.storage_dir, PathBuf::from("/d/objects"));
+    }
+}

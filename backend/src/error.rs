@@ -1,0 +1,37 @@
+use thiserror::Error;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The domain's one error type. Variants are things a caller may act on; anything else is
+/// `Unexpected` and is logged once at the boundary that maps it for a client.
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("not signed in")]
+    Unauthenticated,
+    #[error("not allowed")]
+    Forbidden,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error("weak password: {0}")]
+    WeakPassword(String),
+    #[error("wrong email or password")]
+    BadCredentials,
+    #[error("file too large: the limit is {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("storage error: {0}")]
+    Storage(#[from] object_store::Error),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<sqlx::migrate::MigrateError> for Error {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        Error::Unexpected(anyhow::Error::new(e).context("running migrations"))
+    }
+}

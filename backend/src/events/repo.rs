@@ -1,0 +1,101 @@
+use super::Event;
+use crate::{Result, now_ms};
+use sqlx::{Executor, Row};
+
+pub async fn enqueue<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, ev: &Event) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox (event_id, topic, aggregate_id, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&ev.id)
+    .bind(&ev.topic)
+    .bind(&ev.aggregate_id)
+    .bind(ev.payload.to_string())
+    .bind(now_ms())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub seq: i64,
+    pub attempts: i64,
+    pub event: Event,
+}
+
+/// Unpublished, live events in commit order.
+pub async fn pending<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, limit: i64) -> Result<Vec<Pending>> {
+    let rows = sqlx::query(
+        "SELECT seq, event_id, topic, aggregate_id, payload, attempts FROM outbox
+         WHERE published_at IS NULL ORDER BY seq LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let payload: String = r.get("payload");
+            Ok(Pending {
+                seq: r.get("seq"),
+                attempts: r.get("attempts"),
+                event: Event {
+                    id: r.get("event_id"),
+                    topic: r.get("topic"),
+                    aggregate_id: r.get("aggregate_id"),
+                    payload: serde_json::from_str(&payload)
+                        .map_err(|e| anyhow::anyhow!("outbox payload is not JSON: {e}"))?,
+                },
+            })
+        })
+        .collect()
+}
+
+pub async fn mark_published<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, seq: i64) -> Result<()> {
+    sqlx::query("UPDATE outbox SET published_at = $2 WHERE seq = $1")
+        .bind(seq)
+        .bind(now_ms())
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Records a failed attempt; with `dead` the event is given up on (published_at set).
+pub async fn mark_failed<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, seq: i64, error: &str, dead: bool) -> Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = $2,
+         dead = $3, published_at = CASE WHEN $3 = 1 THEN $4 ELSE published_at END WHERE seq = $1",
+    )
+    .bind(seq)
+    .bind(error)
+    .bind(i64::from(dead))
+    .bind(now_ms())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn is_processed<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, handler: &str, event_id: &str) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM processed_events WHERE handler = $1 AND event_id = $2")
+        .bind(handler)
+        .bind(event_id)
+        .fetch_one(db)
+        .await?;
+    Ok(n > 0)
+}
+
+/// Records that `handler` applied `event_id`; returns false if it already had.
+pub async fn mark_processed<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, handler: &str, event_id: &str) -> Result<bool> {
+    let res = sqlx::query(
+        "INSERT INTO processed_events (handler, event_id, processed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(handler)
+    .bind(event_id)
+    .bind(now_ms())
+    .execute(db)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+pub async fn backlog<'e, E: Executor<'e, Database = sqlx::Any>>(db: E) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL").fetch_one(db).await?)
+}

@@ -1,0 +1,126 @@
+use crate::{Result, now_ms};
+use sqlx::{Executor, Row};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    Queued,
+    Processing,
+    Done,
+    Failed,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Processing => "processing",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "queued" => JobState::Queued,
+            "processing" => JobState::Processing,
+            "done" => JobState::Done,
+            "failed" => JobState::Failed,
+            other => return Err(anyhow::anyhow!("unknown job state {other:?}").into()),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct JobView {
+    pub id: String,
+    pub user_id: String,
+    pub filename: String,
+    pub original_key: String,
+    pub size_bytes: i64,
+    pub state: JobState,
+    pub error: Option<String>,
+    pub track_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+fn from_row(r: sqlx::any::AnyRow) -> Result<JobView> {
+    Ok(JobView {
+        id: r.get("id"),
+        user_id: r.get("user_id"),
+        filename: r.get("filename"),
+        original_key: r.get("original_key"),
+        size_bytes: r.get("size_bytes"),
+        state: JobState::parse(&r.get::<String, _>("state"))?,
+        error: r.get("error"),
+        track_id: r.get("track_id"),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
+    })
+}
+
+const COLS: &str = "id, user_id, filename, original_key, size_bytes, state, error, track_id, created_at, updated_at";
+
+pub async fn insert<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    id: &str,
+    user_id: &str,
+    filename: &str,
+    original_key: &str,
+    size: i64,
+) -> Result<()> {
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO import_jobs (id, user_id, filename, original_key, size_bytes, state, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $6)",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(filename)
+    .bind(original_key)
+    .bind(size)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn get<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, id: &str) -> Result<Option<JobView>> {
+    let row = sqlx::query(&format!("SELECT {COLS} FROM import_jobs WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    row.map(from_row).transpose()
+}
+
+pub async fn list_for_user<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, user_id: &str, limit: i64) -> Result<Vec<JobView>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLS} FROM import_jobs WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT $2"
+    ))
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
+/// Moves a job to `state` unless it is already done (a finished job never goes back).
+pub async fn set_state<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    id: &str,
+    state: JobState,
+    error: Option<&str>,
+    track_id: Option<&str>,
+) -> Result<bool> {
+    let res = sqlx::query(
+        "UPDATE import_jobs SET state = $2, error = $3, track_id = COALESCE($4, track_id), updated_at = $5
+         WHERE id = $1 AND state <> 'done'",
+    )
+    .bind(id)
+    .bind(state.as_str())
+    .bind(error)
+    .bind(track_id)
+    .bind(now_ms())
+    .execute(db)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}

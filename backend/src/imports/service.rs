@@ -1,0 +1,178 @@
+use super::repo::{self, JobState, JobView};
+use crate::auth::CurrentUser;
+use crate::events::{self, Event, ImportRequested};
+use crate::library::repo::{self as library_repo, NewTrack};
+use crate::{Core, Error, Result, new_id};
+use bytes::Bytes;
+use futures::Stream;
+
+pub const MAX_FILENAME: usize = 255;
+
+/// Cleans a client-supplied file name: no path parts, no control characters, bounded length.
+pub fn validate_filename(name: &str) -> Result<String> {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String = base.chars().filter(|c| !c.is_control()).collect();
+    let clean = clean.trim().to_string();
+    if clean.is_empty() || clean == "." || clean == ".." {
+        return Err(Error::Invalid("the file needs a name".into()));
+    }
+    if clean.chars().count() > MAX_FILENAME {
+        return Err(Error::Invalid(format!("file names are limited to {MAX_FILENAME} characters")));
+    }
+    Ok(clean)
+}
+
+/// Object keys belonging to a job; deterministic, so a re-run overwrites rather than adds.
+pub fn job_object_keys(job_id: &str) -> (String, String, String) {
+    (
+        format!("originals/{job_id}"),
+        format!("renditions/{job_id}.mp4"),
+        format!("covers/{job_id}"),
+    )
+}
+
+/// Streams an upload into storage, then records the job and its event in one transaction.
+/// Over the size limit, or on an empty body, nothing is kept.
+pub async fn create_upload<S, E>(
+    core: &Core,
+    user: &CurrentUser,
+    filename: &str,
+    declared_len: Option<u64>,
+    body: S,
+) -> Result<JobView>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let filename = validate_filename(filename)?;
+    let limit = core.config.max_upload_bytes;
+    if declared_len.is_some_and(|n| n > limit) {
+        return Err(Error::TooLarge { limit });
+    }
+    let job_id = new_id();
+    let (original_key, _, _) = job_object_keys(&job_id);
+    let size = core.storage.put_stream(&original_key, body, limit).await?;
+    if size == 0 {
+        core.storage.delete(&original_key).await?;
+        return Err(Error::Invalid("the file is empty".into()));
+    }
+    let size_i64 = i64::try_from(size).map_err(|_| Error::TooLarge { limit })?;
+    let ev = Event::new(
+        events::IMPORT_REQUESTED,
+        &job_id,
+        serde_json::to_value(ImportRequested { job_id: job_id.clone() })
+            .map_err(|e| anyhow::anyhow!("serialize event: {e}"))?,
+    );
+    let recorded = async {
+        let mut tx = core.db.begin().await?;
+        repo::insert(&mut *tx, &job_id, &user.id, &filename, &original_key, size_i64).await?;
+        events::repo::enqueue(&mut *tx, &ev).await?;
+        tx.commit().await?;
+        Ok::<_, Error>(())
+    }
+    .await;
+    if let Err(e) = recorded {
+        // Keep no orphan object when the job could not be recorded.
+        let _ = core.storage.delete(&original_key).await;
+        return Err(e);
+    }
+    core.events.wake();
+    repo::get(&core.db, &job_id).await?.ok_or(Error::NotFound("import job"))
+}
+
+pub async fn list_jobs(core: &Core, user: &CurrentUser) -> Result<Vec<JobView>> {
+    repo::list_for_user(&core.db, &user.id, 200).await
+}
+
+/// Marks a job as being processed; returns the job, or `None` when it is already finished.
+pub async fn start_job(core: &Core, job_id: &str) -> Result<Option<JobView>> {
+    let job = repo::get(&core.db, job_id).await?.ok_or(Error::NotFound("import job"))?;
+    if matches!(job.state, JobState::Done | JobState::Failed) {
+        return Ok(None);
+    }
+    repo::set_state(&core.db, job_id, JobState::Processing, None, None).await?;
+    Ok(Some(job))
+}
+
+/// What the pipeline learned about a file.
+#[derive(Debug, Clone, Default)]
+pub struct FinishedImport {
+    pub title: String,
+    pub artist: String,
+    pub album_artist: Option<String>,
+    pub album: Option<String>,
+    pub track_no: Option<i64>,
+    pub disc_no: Option<i64>,
+    pub year: Option<i64>,
+    pub genre: Option<String>,
+    pub duration_ms: i64,
+    pub rendition_bytes: i64,
+    pub rendition_mime: String,
+    pub segment_index: super::SegmentIndex,
+    pub cover_key: Option<String>,
+}
+
+/// Creates artist, album and track rows, marks the job done and records the event as
+/// processed, all in one transaction. Running it twice yields one track.
+pub async fn finish_job(core: &Core, job: &JobView, event_id: &str, handler: &str, f: FinishedImport) -> Result<String> {
+    let (original_key, rendition_key, _) = job_object_keys(&job.id);
+    let uploader_role: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
+        .bind(&job.user_id)
+        .fetch_optional(&core.db)
+        .await?;
+    let shared = uploader_role.as_deref() == Some("admin");
+    let mut tx = core.db.begin().await?;
+    let artist_id = library_repo::upsert_artist(&mut tx, &f.artist).await?;
+    let album_artist_id = match &f.album_artist {
+        Some(a) => Some(library_repo::upsert_artist(&mut tx, a).await?),
+        None => None,
+    };
+    let album_id = match &f.album {
+        Some(title) => {
+            let owner = album_artist_id.as_deref().unwrap_or(&artist_id).to_string();
+            Some(library_repo::upsert_album(&mut tx, &owner, title, f.year, f.cover_key.as_deref()).await?)
+        }
+        None => None,
+    };
+    let track_id = library_repo::insert_track(
+        &mut tx,
+        &NewTrack {
+            id: new_id(),
+            import_job_id: job.id.clone(),
+            owner_id: job.user_id.clone(),
+            shared,
+            title: f.title,
+            artist_id,
+            album_artist_id,
+            album_id,
+            track_no: f.track_no,
+            disc_no: f.disc_no,
+            year: f.year,
+            genre: f.genre,
+            duration_ms: f.duration_ms,
+            original_key,
+            rendition_key,
+            rendition_bytes: f.rendition_bytes,
+            rendition_mime: f.rendition_mime,
+            segment_index: serde_json::to_string(&f.segment_index)
+                .map_err(|e| anyhow::anyhow!("serialize index: {e}"))?,
+            cover_key: f.cover_key,
+        },
+    )
+    .await?;
+    repo::set_state(&mut *tx, &job.id, JobState::Done, None, Some(&track_id)).await?;
+    events::repo::mark_processed(&mut *tx, handler, event_id).await?;
+    tx.commit().await?;
+    Ok(track_id)
+}
+
+/// Fails a job with a reason a person can read, and records the event as handled.
+pub async fn fail_job(core: &Core, job_id: &str, event_id: Option<(&str, &str)>, reason: &str) -> Result<()> {
+    let mut tx = core.db.begin().await?;
+    repo::set_state(&mut *tx, job_id, JobState::Failed, Some(reason), None).await?;
+    if let Some((handler, event_id)) = event_id {
+        events::repo::mark_processed(&mut *tx, handler, event_id).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,30 @@
+//! Refrain's server-only domain crate: everything the server, the worker and the `app`
+//! crate's `ssr` feature share. One folder per domain, each with `repo.rs` (SQL) and
+//! `service.rs` (rules and transactions).
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod imports;
+pub mod library;
+pub mod playback;
+pub mod state;
+pub mod storage;
+
+pub use config::Config;
+pub use error::{Error, Result};
+pub use state::Core;
+
+/// Current time as Unix milliseconds; the schema stores every timestamp this way.
+pub fn now_ms() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

@@ -1,0 +1,184 @@
+use crate::Result;
+use sqlx::{AnyConnection, Executor, Row};
+
+/// A track as listed in the library.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackView {
+    pub id: String,
+    pub title: String,
+    pub artist: String,
+    pub album: Option<String>,
+    pub track_no: Option<i64>,
+    pub duration_ms: i64,
+    pub has_cover: bool,
+    pub created_at: i64,
+}
+
+/// Tracks visible to `user_id`, newest first.
+pub async fn list_visible<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, user_id: &str, limit: i64) -> Result<Vec<TrackView>> {
+    let rows = sqlx::query(
+        "SELECT t.id, t.title, ar.name AS artist, al.title AS album, t.track_no, t.duration_ms,
+                CASE WHEN t.cover_key IS NULL THEN 0 ELSE 1 END AS has_cover, t.created_at
+         FROM tracks t JOIN artists ar ON ar.id = t.artist_id LEFT JOIN albums al ON al.id = t.album_id
+         WHERE t.owner_id = $1 OR t.shared = 1
+         ORDER BY t.created_at DESC, t.id LIMIT $2",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| TrackView {
+            id: r.get("id"),
+            title: r.get("title"),
+            artist: r.get("artist"),
+            album: r.get("album"),
+            track_no: r.get("track_no"),
+            duration_ms: r.get("duration_ms"),
+            has_cover: r.get::<i64, _>("has_cover") == 1,
+            created_at: r.get("created_at"),
+        })
+        .collect())
+}
+
+pub struct StreamRow {
+    pub rendition_key: String,
+    pub rendition_mime: String,
+    pub rendition_bytes: i64,
+    pub duration_ms: i64,
+    pub segment_index: String,
+}
+
+/// Stream details of a track, only if `user_id` may play it (ownership in the query).
+pub async fn stream_row<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, track_id: &str, user_id: &str) -> Result<Option<StreamRow>> {
+    let row = sqlx::query(
+        "SELECT rendition_key, rendition_mime, rendition_bytes, duration_ms, segment_index FROM tracks
+         WHERE id = $1 AND (owner_id = $2 OR shared = 1)",
+    )
+    .bind(track_id)
+    .bind(user_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| StreamRow {
+        rendition_key: r.get("rendition_key"),
+        rendition_mime: r.get("rendition_mime"),
+        rendition_bytes: r.get("rendition_bytes"),
+        duration_ms: r.get("duration_ms"),
+        segment_index: r.get("segment_index"),
+    }))
+}
+
+pub async fn cover_key<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, track_id: &str, user_id: &str) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT cover_key FROM tracks WHERE id = $1 AND (owner_id = $2 OR shared = 1)")
+        .bind(track_id)
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.and_then(|r| r.get::<Option<String>, _>("cover_key")))
+}
+
+fn key(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+/// Finds or creates an artist by case-insensitive name.
+pub async fn upsert_artist(conn: &mut AnyConnection, name: &str) -> Result<String> {
+    sqlx::query("INSERT INTO artists (id, name, name_key) VALUES ($1, $2, $3) ON CONFLICT (name_key) DO NOTHING")
+        .bind(crate::new_id())
+        .bind(name.trim())
+        .bind(key(name))
+        .execute(&mut *conn)
+        .await?;
+    Ok(sqlx::query_scalar("SELECT id FROM artists WHERE name_key = $1")
+        .bind(key(name))
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+pub async fn upsert_album(conn: &mut AnyConnection, artist_id: &str, title: &str, year: Option<i64>, cover_key: Option<&str>) -> Result<String> {
+    sqlx::query(
+        "INSERT INTO albums (id, artist_id, title, title_key, year, cover_key) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (artist_id, title_key) DO UPDATE SET cover_key = COALESCE(albums.cover_key, excluded.cover_key),
+            year = COALESCE(albums.year, excluded.year)",
+    )
+    .bind(crate::new_id())
+    .bind(artist_id)
+    .bind(title.trim())
+    .bind(key(title))
+    .bind(year)
+    .bind(cover_key)
+    .execute(&mut *conn)
+    .await?;
+    Ok(sqlx::query_scalar("SELECT id FROM albums WHERE artist_id = $1 AND title_key = $2")
+        .bind(artist_id)
+        .bind(key(title))
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+pub struct NewTrack {
+    pub id: String,
+    pub import_job_id: String,
+    pub owner_id: String,
+    pub shared: bool,
+    pub title: String,
+    pub artist_id: String,
+    pub album_artist_id: Option<String>,
+    pub album_id: Option<String>,
+    pub track_no: Option<i64>,
+    pub disc_no: Option<i64>,
+    pub year: Option<i64>,
+    pub genre: Option<String>,
+    pub duration_ms: i64,
+    pub original_key: String,
+    pub rendition_key: String,
+    pub rendition_bytes: i64,
+    pub rendition_mime: String,
+    pub segment_index: String,
+    pub cover_key: Option<String>,
+}
+
+/// Inserts a track unless one already exists for its import job; returns the track id.
+pub async fn insert_track(conn: &mut AnyConnection, t: &NewTrack) -> Result<String> {
+    sqlx::query(
+        "INSERT INTO tracks (id, import_job_id, owner_id, shared, title, artist_id, album_artist_id, album_id,
+            track_no, disc_no, year, genre, duration_ms, original_key, rendition_key, rendition_bytes,
+            rendition_mime, segment_index, cover_key, created_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)
+         ON CONFLICT (import_job_id) DO NOTHING",
+    )
+    .bind(&t.id)
+    .bind(&t.import_job_id)
+    .bind(&t.owner_id)
+    .bind(i64::from(t.shared))
+    .bind(&t.title)
+    .bind(&t.artist_id)
+    .bind(&t.album_artist_id)
+    .bind(&t.album_id)
+    .bind(t.track_no)
+    .bind(t.disc_no)
+    .bind(t.year)
+    .bind(&t.genre)
+    .bind(t.duration_ms)
+    .bind(&t.original_key)
+    .bind(&t.rendition_key)
+    .bind(t.rendition_bytes)
+    .bind(&t.rendition_mime)
+    .bind(&t.segment_index)
+    .bind(&t.cover_key)
+    .bind(crate::now_ms())
+    .execute(&mut *conn)
+    .await?;
+    Ok(sqlx::query_scalar("SELECT id FROM tracks WHERE import_job_id = $1")
+        .bind(&t.import_job_id)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+pub async fn count_tracks_for_job<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, job_id: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM tracks WHERE import_job_id = $1")
+        .bind(job_id)
+        .fetch_one(db)
+        .await?)
+}

@@ -1,0 +1,9 @@
+//! Streaming: signed, short-lived stream URLs and HTTP byte ranges.
+
+mod range;
+mod service;
+mod token;
+
+pub use range::{ByteRange, RangeError, parse_range};
+pub use service::{Denied, StreamAccess, StreamInfo, authorize_stream, stream_info};
+pub use token::{STREAM_AUDIENCE, StreamClaims, StreamKeys, TokenError};

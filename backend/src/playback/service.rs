@@ -1,0 +1,88 @@
+use super::token::TokenError;
+use crate::auth::CurrentUser;
+use crate::library::repo as library_repo;
+use crate::{Core, Error, Result, auth};
+use serde::{Deserialize, Serialize};
+
+/// What the player needs to stream one track.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StreamInfo {
+    pub url: String,
+    pub mime: String,
+    pub duration_ms: i64,
+    pub bytes: i64,
+    /// Byte offset where the first media fragment starts (the init segment ends).
+    pub init_end: u64,
+    /// Fragment start times (ms) and byte offsets, for seeking to unbuffered positions.
+    pub segments: Vec<(u64, u64)>,
+}
+
+/// A verified stream request.
+#[derive(Debug, Clone)]
+pub struct StreamAccess {
+    pub rendition_key: String,
+    pub mime: String,
+    pub bytes: u64,
+}
+
+/// Mints a signed stream URL for a track the user may play.
+pub async fn stream_info(core: &Core, user: &CurrentUser, track_id: &str) -> Result<StreamInfo> {
+    let t = library_repo::stream_row(&core.db, track_id, &user.id)
+        .await?
+        .ok_or(Error::NotFound("track"))?;
+    let token = core.keys.mint(&user.id, track_id, &user.login_id, core.config.stream_token_ttl_secs)?;
+    let index: crate::imports::SegmentIndex = serde_json::from_str(&t.segment_index)
+        .map_err(|e| anyhow::anyhow!("bad segment index for track {track_id}: {e}"))?;
+    Ok(StreamInfo {
+        url: format!("/stream/{track_id}?t={token}"),
+        mime: t.rendition_mime,
+        duration_ms: t.duration_ms,
+        bytes: t.rendition_bytes,
+        init_end: index.init_end,
+        segments: index.segments,
+    })
+}
+
+/// Errors a stream request can meet; the server maps them to 401 and 403.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamDenied {
+    #[error("missing or invalid token")]
+    Unauthorized,
+    #[error("forbidden")]
+    Forbidden,
+}
+
+/// Checks a stream token for `track_id`. `session_user` is the user of the request's
+/// session cookie, when it has one: a token presented by another signed-in user is refused.
+pub async fn authorize_stream(
+    core: &Core,
+    token: Option<&str>,
+    track_id: &str,
+    session_user: Option<&str>,
+) -> Result<std::result::Result<StreamAccess, StreamDenied>> {
+    let Some(token) = token else { return Ok(Err(StreamDenied::Unauthorized)) };
+    let claims = match core.keys.verify(token) {
+        Ok(c) => c,
+        Err(TokenError::Expired | TokenError::Invalid) => return Ok(Err(StreamDenied::Unauthorized)),
+    };
+    // The login the token was minted under must still be live (logout ends it).
+    let Some(user) = auth::user_for_login(core, &claims.lid).await? else {
+        return Ok(Err(StreamDenied::Unauthorized));
+    };
+    if user.id != claims.sub {
+        return Ok(Err(StreamDenied::Unauthorized));
+    }
+    if claims.trk != track_id || session_user.is_some_and(|s| s != claims.sub) {
+        return Ok(Err(StreamDenied::Forbidden));
+    }
+    let Some(t) = library_repo::stream_row(&core.db, track_id, &user.id).await? else {
+        return Ok(Err(StreamDenied::Forbidden));
+    };
+    Ok(Ok(StreamAccess {
+        rendition_key: t.rendition_key,
+        mime: t.rendition_mime,
+        bytes: u64::try_from(t.rendition_bytes).unwrap_or_default(),
+    }))
+}
+
+pub use StreamDenied as Denied;

@@ -1,0 +1,32 @@
+use crate::events::EventBus;
+use crate::playback::StreamKeys;
+use crate::storage::Storage;
+use crate::{Config, Result, db};
+use std::sync::Arc;
+
+/// Everything a request or an event handler needs, cheap to clone.
+#[derive(Clone)]
+pub struct Core {
+    pub db: db::Db,
+    pub storage: Storage,
+    pub keys: Arc<StreamKeys>,
+    pub events: EventBus,
+    pub config: Arc<Config>,
+}
+
+impl Core {
+    /// Connects, migrates and loads (or creates) the signing keys.
+    pub async fn init(config: Config) -> Result<Self> {
+        let db = db::connect(&config).await?;
+        db::migrate(&db).await?;
+        let storage = Storage::local(&config.storage_dir)?;
+        let keys = StreamKeys::load_or_create(&config.data_dir.join("keys"))?;
+        Ok(Core {
+            db,
+            storage,
+            keys: Arc::new(keys),
+            events: EventBus::default(),
+            config: Arc::new(config),
+        })
+    }
+}

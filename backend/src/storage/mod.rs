@@ -1,0 +1,131 @@
+//! Object storage behind `object_store`: local disk for the embedded default.
+
+use crate::{Error, Result};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use object_store::path::Path;
+use object_store::{GetOptions, GetRange, ObjectStore, PutPayload, WriteMultipart};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct Storage {
+    store: Arc<dyn ObjectStore>,
+}
+
+/// What a ranged read returns.
+pub struct RangeRead {
+    pub stream: futures::stream::BoxStream<'static, Result<Bytes>>,
+}
+
+impl Storage {
+    pub fn local(dir: &std::path::Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create storage directory {}: {e}", dir.display()))?;
+        let store = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
+        Ok(Storage { store: Arc::new(store) })
+    }
+
+    /// Streams `body` into the object at `key` without holding it in memory. Stops with
+    /// `TooLarge` (and stores nothing) as soon as more than `limit` bytes arrive.
+    pub async fn put_stream<S, E>(&self, key: &str, mut body: S, limit: u64) -> Result<u64>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let upload = self.store.put_multipart(&Path::from(key)).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, 8 * 1024 * 1024);
+        let mut total: u64 = 0;
+        while let Some(chunk) = body.next().await {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = writer.abort().await;
+                    return Err(Error::Invalid(format!("upload interrupted: {e}")));
+                }
+            };
+            total += chunk.len() as u64;
+            if total > limit {
+                let _ = writer.abort().await;
+                return Err(Error::TooLarge { limit });
+            }
+            writer.wait_for_capacity(4).await?;
+            writer.write(&chunk);
+        }
+        writer.finish().await?;
+        Ok(total)
+    }
+
+    pub async fn put(&self, key: &str, data: Bytes) -> Result<()> {
+        self.store.put(&Path::from(key), PutPayload::from_bytes(data)).await?;
+        Ok(())
+    }
+
+    /// Uploads a local file in chunks.
+    pub async fn put_file(&self, key: &str, file: &std::path::Path) -> Result<u64> {
+        let f = tokio::fs::File::open(file)
+            .await
+            .map_err(|e| anyhow::anyhow!("open {}: {e}", file.display()))?;
+        let stream = tokio_util::io::ReaderStream::with_capacity(f, 1024 * 1024);
+        self.put_stream(key, stream, u64::MAX).await
+    }
+
+    /// Downloads an object to a local file.
+    pub async fn download(&self, key: &str, to: &std::path::Path) -> Result<u64> {
+        use tokio::io::AsyncWriteExt;
+        let mut stream = self.store.get(&Path::from(key)).await?.into_stream();
+        let mut f = tokio::fs::File::create(to)
+            .await
+            .map_err(|e| anyhow::anyhow!("create {}: {e}", to.display()))?;
+        let mut n = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            n += chunk.len() as u64;
+            f.write_all(&chunk).await.map_err(|e| anyhow::anyhow!("write {}: {e}", to.display()))?;
+        }
+        f.flush().await.map_err(|e| anyhow::anyhow!("flush: {e}"))?;
+        Ok(n)
+    }
+
+    pub async fn get_bytes(&self, key: &str) -> Result<Bytes> {
+        Ok(self.store.get(&Path::from(key)).await?.bytes().await?)
+    }
+
+    pub async fn size(&self, key: &str) -> Result<u64> {
+        Ok(self.store.head(&Path::from(key)).await?.size)
+    }
+
+    pub async fn exists(&self, key: &str) -> Result<bool> {
+        match self.store.head(&Path::from(key)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Reads bytes `start..end` (end exclusive) as a stream.
+    pub async fn get_range(&self, key: &str, start: u64, end: u64) -> Result<RangeRead> {
+        let opts = GetOptions { range: Some(GetRange::Bounded(start..end)), ..Default::default() };
+        let res = self.store.get_opts(&Path::from(key), opts).await?;
+        let stream = res.into_stream().map(|r| r.map_err(Error::from)).boxed();
+        Ok(RangeRead { stream })
+    }
+
+    /// Deletes an object; a missing object is not an error (deletes are idempotent).
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        match self.store.delete(&Path::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Keys under a prefix (used by tests and clean-up).
+    pub async fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut s = self.store.list(Some(&Path::from(prefix)));
+        while let Some(meta) = s.next().await {
+            out.push(meta?.location.to_string());
+        }
+        out.sort();
+        Ok(out)
+    }
+}

@@ -1,0 +1,127 @@
+//! Refrain's HTTP server: the axum router around the Leptos app, plus the routes that are
+//! not server functions (uploads, media streaming, covers, health).
+
+mod media;
+
+use app::{App, shell};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::routing::{get, post};
+use backend::Core;
+use backend::auth::{CurrentUser, DbSessionStore};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::sync::Arc;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub core: Core,
+}
+
+pub fn leptos_options(core: &Core) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("refrain")
+        .site_root(core.config.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(core.config.addr())
+        .build()
+}
+
+/// The whole application router, ready to serve.
+pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
+    let state = AppState { leptos_options, core: core.clone() };
+    let routes = generate_route_list(App);
+    let store = DbSessionStore::new(core.db.clone());
+    let sessions = SessionManagerLayer::new(store)
+        .with_name(if core.config.secure_cookies { "__Host-refrain" } else { "refrain" })
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(core.config.secure_cookies)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::seconds(
+            core.config.session_ttl_secs,
+        )));
+    let ctx_core = core.clone();
+    Router::new()
+        .route("/api/uploads", post(media::upload).layer(DefaultBodyLimit::disable()))
+        .route("/stream/{track_id}", get(media::stream))
+        .route("/covers/{track_id}", get(media::cover))
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(ctx_core.clone()),
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(sessions)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The signed-in user of a plain axum request.
+pub(crate) async fn session_user(core: &Core, session: &Session) -> Result<Option<CurrentUser>, backend::Error> {
+    let login: Option<String> = session
+        .get(app::ssr::LOGIN_KEY)
+        .await
+        .map_err(|e| backend::Error::Unexpected(anyhow::anyhow!("session store: {e}")))?;
+    match login {
+        Some(id) => backend::auth::user_for_login(core, &id).await,
+        None => Ok(None),
+    }
+}
+
+/// Starts the router on `listener`, with the embedded worker when configured. Returns when
+/// `shutdown` resolves and in-flight requests have finished.
+pub async fn serve(
+    core: Core,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let options = leptos_options(&core);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    if core.config.embedded_worker {
+        let c = core.clone();
+        let mut rx = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            worker::dispatch::run(c, async move {
+                let _ = rx.wait_for(|s| *s).await;
+            })
+            .await;
+        }));
+    }
+    {
+        let store = DbSessionStore::new(core.db.clone());
+        let mut rx = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            use tower_sessions::session_store::ExpiredDeletion;
+            loop {
+                if let Err(e) = store.delete_expired().await {
+                    tracing::warn!(error = %e, "deleting expired sessions failed");
+                }
+                tokio::select! {
+                    _ = rx.wait_for(|s| *s) => return,
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+                }
+            }
+        }));
+    }
+    let app = router(core, options);
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    Ok(())
+}
+
+pub type SharedCore = Arc<Core>;

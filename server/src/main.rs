@@ -1,0 +1,58 @@
+//! `refrain`: starts the server (default) or runs `refrain migrate`.
+
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into()),
+        )
+        .init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("refrain: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let config = backend::Config::from_env()?;
+    let cmd = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
+    match cmd.as_str() {
+        "migrate" => {
+            let db = backend::db::connect(&config).await?;
+            backend::db::migrate(&db).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        "serve" => {
+            let core = backend::Core::init(config).await?;
+            let listener = tokio::net::TcpListener::bind(core.config.addr()).await?;
+            let addr = listener.local_addr()?;
+            println!("Refrain is running at http://{addr}");
+            println!("Data directory: {}", std::fs::canonicalize(&core.config.data_dir)?.display());
+            server::serve(core, listener, shutdown_signal()).await
+        }
+        other => anyhow::bail!("unknown command {other:?}; use `serve` (default) or `migrate`"),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

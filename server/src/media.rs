@@ -1,0 +1,151 @@
+//! Uploads (streamed to object storage), signed media streaming with byte ranges, covers.
+
+use crate::{AppState, session_user};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use backend::playback::{self, Denied, RangeError};
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+fn json_error(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, Json(serde_json::json!({ "error": msg.into() }))).into_response()
+}
+
+fn internal(e: backend::Error) -> Response {
+    tracing::error!(error = %format!("{e:#}"), "unexpected error");
+    json_error(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again.")
+}
+
+#[derive(Deserialize)]
+pub struct UploadQuery {
+    filename: String,
+}
+
+#[derive(Serialize)]
+struct UploadedJob {
+    id: String,
+    filename: String,
+    size_bytes: i64,
+    state: &'static str,
+}
+
+/// `POST /api/uploads?filename=NAME` with the file as the raw body.
+pub async fn upload(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    Query(q): Query<UploadQuery>,
+    body: Body,
+) -> Response {
+    let core = &state.core;
+    let user = match session_user(core, &session).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return json_error(StatusCode::UNAUTHORIZED, "Please sign in to upload."),
+        Err(e) => return internal(e),
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let stream = body.into_data_stream().map_err(|e| e.to_string());
+    match backend::imports::create_upload(core, &user, &q.filename, declared, Box::pin(stream)).await {
+        Ok(job) => (
+            StatusCode::CREATED,
+            Json(UploadedJob { id: job.id, filename: job.filename, size_bytes: job.size_bytes, state: job.state.as_str() }),
+        )
+            .into_response(),
+        Err(backend::Error::TooLarge { limit }) => {
+            let mut r = json_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("The file is too large (limit {} MB).", limit / 1024 / 1024),
+            );
+            r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            r
+        }
+        Err(backend::Error::Invalid(msg)) => json_error(StatusCode::BAD_REQUEST, msg),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StreamQuery {
+    t: Option<String>,
+}
+
+/// `GET /stream/{track}?t=TOKEN`: the rendition, honouring `Range`.
+pub async fn stream(
+    State(state): State<AppState>,
+    Path(track_id): Path<String>,
+    Query(q): Query<StreamQuery>,
+    session: Session,
+    headers: HeaderMap,
+) -> Response {
+    let core = &state.core;
+    let session_user = match session_user(core, &session).await {
+        Ok(u) => u.map(|u| u.id),
+        Err(e) => return internal(e),
+    };
+    let access = match playback::authorize_stream(core, q.t.as_deref(), &track_id, session_user.as_deref()).await {
+        Ok(Ok(a)) => a,
+        Ok(Err(Denied::Unauthorized)) => return json_error(StatusCode::UNAUTHORIZED, "This stream link is invalid or has expired."),
+        Ok(Err(Denied::Forbidden)) => return json_error(StatusCode::FORBIDDEN, "You may not play this track."),
+        Err(e) => return internal(e),
+    };
+    let total = access.bytes;
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(|h| playback::parse_range(h, total));
+    let (status, start, end) = match range {
+        None | Some(Err(RangeError::Malformed)) => (StatusCode::OK, 0, total.saturating_sub(1)),
+        Some(Ok(r)) => (StatusCode::PARTIAL_CONTENT, r.start, r.end),
+        Some(Err(RangeError::Unsatisfiable)) => {
+            return Response::builder()
+                .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                .header(header::CONTENT_RANGE, format!("bytes */{total}"))
+                .header(header::ACCEPT_RANGES, "bytes")
+                .body(Body::empty())
+                .unwrap_or_else(|_| StatusCode::RANGE_NOT_SATISFIABLE.into_response());
+        }
+    };
+    let body = if total == 0 {
+        Body::empty()
+    } else {
+        match core.storage.get_range(&access.rendition_key, start, end + 1).await {
+            Ok(r) => Body::from_stream(r.stream),
+            Err(e) => return internal(e),
+        }
+    };
+    let len = if total == 0 { 0 } else { end - start + 1 };
+    let mut b = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "audio/mp4")
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::CONTENT_LENGTH, len)
+        .header(header::CACHE_CONTROL, "private, max-age=600")
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    if status == StatusCode::PARTIAL_CONTENT {
+        b = b.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{total}"));
+    }
+    b.body(body).unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// `GET /covers/{track}`: the embedded cover art of a track the user may see.
+pub async fn cover(State(state): State<AppState>, Path(track_id): Path<String>, session: Session) -> Response {
+    let core = &state.core;
+    let user = match session_user(core, &session).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return StatusCode::UNAUTHORIZED.into_response(),
+        Err(e) => return internal(e),
+    };
+    match backend::library::cover_for(core, &user, &track_id).await {
+        Ok((bytes, mime)) => (
+            [(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "private, max-age=86400".to_string())],
+            bytes,
+        )
+            .into_response(),
+        Err(backend::Error::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => internal(e),
+    }
+}

@@ -1,0 +1,324 @@
+//! Media work for imports: ffprobe validation, tag reading with lofty, cover extraction,
+//! transcoding to fragmented MP4 AAC with ffmpeg, and the rendition's fragment index.
+
+use backend::imports::SegmentIndex;
+use serde::Deserialize;
+use std::path::Path;
+use std::process::Stdio;
+use tokio::process::Command;
+
+/// A failure of the input itself: the job fails with this text and is not retried.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Rejected(pub String);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    pub duration_ms: i64,
+    pub codec: String,
+    /// Tags as ffprobe sees them (used when lofty cannot read the container).
+    pub tags: std::collections::HashMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct FfprobeOut {
+    #[serde(default)]
+    streams: Vec<FfStream>,
+    format: Option<FfFormat>,
+}
+#[derive(Deserialize)]
+struct FfStream {
+    codec_type: Option<String>,
+    codec_name: Option<String>,
+    duration: Option<String>,
+    #[serde(default)]
+    disposition: std::collections::HashMap<String, i64>,
+}
+#[derive(Deserialize)]
+struct FfFormat {
+    duration: Option<String>,
+    #[serde(default)]
+    tags: std::collections::HashMap<String, String>,
+}
+
+/// Runs ffprobe; anything without a decodable audio stream of positive length is rejected.
+pub async fn probe(ffprobe: &str, file: &Path) -> anyhow::Result<Result<Probe, Rejected>> {
+    let out = Command::new(ffprobe)
+        .args(["-v", "error", "-show_format", "-show_streams", "-of", "json"])
+        .arg(file)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot run {ffprobe}: {e}"))?;
+    if !out.status.success() {
+        return Ok(Err(Rejected("this file is not audio Refrain can read".into())));
+    }
+    let parsed: FfprobeOut = serde_json::from_slice(&out.stdout)
+        .map_err(|e| anyhow::anyhow!("unexpected ffprobe output: {e}"))?;
+    let audio = parsed.streams.iter().find(|s| {
+        s.codec_type.as_deref() == Some("audio") && s.disposition.get("attached_pic").copied().unwrap_or(0) == 0
+    });
+    let Some(audio) = audio else {
+        return Ok(Err(Rejected("this file has no audio stream".into())));
+    };
+    let secs = audio
+        .duration
+        .as_deref()
+        .or(parsed.format.as_ref().and_then(|f| f.duration.as_deref()))
+        .and_then(|d| d.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    if !(secs > 0.05) {
+        return Ok(Err(Rejected("this file contains no playable audio".into())));
+    }
+    let tags = parsed
+        .format
+        .map(|f| f.tags.into_iter().map(|(k, v)| (k.to_lowercase(), v)).collect())
+        .unwrap_or_default();
+    Ok(Ok(Probe {
+        duration_ms: (secs * 1000.0).round() as i64,
+        codec: audio.codec_name.clone().unwrap_or_default(),
+        tags,
+    }))
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tags {
+    pub title: Option<String>,
+    pub artist: Option<String>,
+    pub album_artist: Option<String>,
+    pub album: Option<String>,
+    pub track_no: Option<i64>,
+    pub disc_no: Option<i64>,
+    pub year: Option<i64>,
+    pub genre: Option<String>,
+    /// Embedded front cover (or first picture): bytes and MIME type.
+    pub cover: Option<(Vec<u8>, String)>,
+}
+
+fn clean(s: Option<impl AsRef<str>>) -> Option<String> {
+    s.map(|s| s.as_ref().trim().chars().filter(|c| !c.is_control()).take(500).collect::<String>())
+        .filter(|s| !s.is_empty())
+}
+
+/// Reads tags with lofty (off the async threads). An unreadable tag is not an error: the
+/// caller falls back to ffprobe's tags and then to the file name.
+pub async fn read_tags(file: &Path) -> Tags {
+    let file = file.to_path_buf();
+    tokio::task::spawn_blocking(move || read_tags_blocking(&file)).await.unwrap_or_default()
+}
+
+fn read_tags_blocking(file: &Path) -> Tags {
+    use lofty::picture::PictureType;
+    use lofty::prelude::*;
+    let Ok(probe) = lofty::probe::Probe::open(file) else { return Tags::default() };
+    let Ok(probe) = probe.guess_file_type() else { return Tags::default() };
+    let Ok(tagged) = probe.read() else { return Tags::default() };
+    let Some(tag) = tagged.primary_tag().or_else(|| tagged.first_tag()) else {
+        return Tags::default();
+    };
+    let pic = tag
+        .pictures()
+        .iter()
+        .find(|p| p.pic_type() == PictureType::CoverFront)
+        .or_else(|| tag.pictures().first());
+    let cover = pic.and_then(|p| {
+        let mime = match p.mime_type() {
+            Some(lofty::picture::MimeType::Png) => "image/png",
+            Some(lofty::picture::MimeType::Jpeg) => "image/jpeg",
+            _ => sniff_image(p.data())?,
+        };
+        Some((p.data().to_vec(), mime.to_string()))
+    });
+    Tags {
+        title: clean(tag.title()),
+        artist: clean(tag.artist()),
+        album_artist: clean(tag.get_string(&ItemKey::AlbumArtist)),
+        album: clean(tag.album()),
+        track_no: tag.track().map(i64::from),
+        disc_no: tag.disk().map(i64::from),
+        year: tag.year().map(i64::from),
+        genre: clean(tag.genre()),
+        cover,
+    }
+}
+
+fn sniff_image(data: &[u8]) -> Option<&'static str> {
+    if data.starts_with(&[0x89, b'P', b'N', b'G']) {
+        Some("image/png")
+    } else if data.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else {
+        None
+    }
+}
+
+/// Fills gaps in lofty's tags from ffprobe's.
+pub fn merge_probe_tags(mut t: Tags, probe: &Probe) -> Tags {
+    let get = |k: &str| clean(probe.tags.get(k));
+    let num = |k: &str| {
+        probe.tags.get(k).and_then(|v| v.split('/').next()).and_then(|v| v.trim().parse::<i64>().ok())
+    };
+    t.title = t.title.or_else(|| get("title"));
+    t.artist = t.artist.or_else(|| get("artist"));
+    t.album_artist = t.album_artist.or_else(|| get("album_artist"));
+    t.album = t.album.or_else(|| get("album"));
+    t.genre = t.genre.or_else(|| get("genre"));
+    t.track_no = t.track_no.or_else(|| num("track"));
+    t.disc_no = t.disc_no.or_else(|| num("disc"));
+    t.year = t.year.or_else(|| {
+        probe.tags.get("date").and_then(|d| d.get(..4)).and_then(|y| y.parse().ok())
+    });
+    t
+}
+
+/// "01 - Artist - Title.mp3" → "01 - Artist - Title": the title when tags are missing.
+pub fn title_from_filename(name: &str) -> String {
+    let stem = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && ext.len() <= 5 => stem,
+        _ => name,
+    };
+    let t = stem.replace('_', " ").trim().to_string();
+    if t.is_empty() { "Untitled".into() } else { t }
+}
+
+pub const RENDITION_MIME: &str = "audio/mp4; codecs=\"mp4a.40.2\"";
+
+/// Transcodes to fragmented MP4 AAC (2 s fragments) that Media Source Extensions can play.
+pub async fn transcode(ffmpeg: &str, input: &Path, output: &Path) -> anyhow::Result<Result<(), Rejected>> {
+    let out = Command::new(ffmpeg)
+        .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i"])
+        .arg(input)
+        .args([
+            "-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1", "-c:a", "aac", "-b:a", "192k",
+            "-ar", "44100", "-ac", "2", "-movflags", "+empty_moov+default_base_moof", "-frag_duration",
+            "2000000", "-f", "mp4",
+        ])
+        .arg(output)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot run {ffmpeg}: {e}"))?;
+    if out.status.success() {
+        return Ok(Ok(()));
+    }
+    let msg = String::from_utf8_lossy(&out.stderr);
+    let last = msg.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("unknown error");
+    Ok(Err(Rejected(format!("the audio could not be decoded ({})", last.chars().take(200).collect::<String>()))))
+}
+
+/// Reads the fragment index of a fragmented MP4: init segment end, and for each `moof`
+/// its start time (from `tfdt` and the track's `mdhd` timescale) and byte offset.
+pub fn segment_index(data: &[u8]) -> anyhow::Result<SegmentIndex> {
+    let mut timescale: Option<u64> = None;
+    let mut index = SegmentIndex::default();
+    let mut pos = 0usize;
+    while pos + 8 <= data.len() {
+        let (size, kind, header) = box_header(data, pos)?;
+        let body = &data[pos + header..pos + size];
+        match &kind {
+            b"moov" => timescale = find_box(body, &[b"trak", b"mdia", b"mdhd"]).map(mdhd_timescale).transpose()?,
+            b"moof" => {
+                if index.init_end == 0 {
+                    index.init_end = pos as u64;
+                }
+                let ts = timescale.ok_or_else(|| anyhow::anyhow!("moof before moov"))?;
+                let tfdt = find_box(body, &[b"traf", b"tfdt"]).ok_or_else(|| anyhow::anyhow!("moof without tfdt"))?;
+                let t = tfdt_time(tfdt)?;
+                index.segments.push((t.saturating_mul(1000) / ts.max(1), pos as u64));
+            }
+            _ => {}
+        }
+        pos += size;
+    }
+    if index.segments.is_empty() {
+        anyhow::bail!("the rendition has no fragments");
+    }
+    Ok(index)
+}
+
+fn box_header(data: &[u8], pos: usize) -> anyhow::Result<(usize, [u8; 4], usize)> {
+    let rd32 = |p: usize| -> anyhow::Result<u32> {
+        Ok(u32::from_be_bytes(data.get(p..p + 4).ok_or_else(|| anyhow::anyhow!("truncated box"))?.try_into()?))
+    };
+    let size32 = rd32(pos)? as usize;
+    let kind: [u8; 4] = data.get(pos + 4..pos + 8).ok_or_else(|| anyhow::anyhow!("truncated box"))?.try_into()?;
+    let (size, header) = match size32 {
+        0 => (data.len() - pos, 8),
+        1 => {
+            let hi = rd32(pos + 8)? as u64;
+            let lo = rd32(pos + 12)? as u64;
+            (usize::try_from((hi << 32) | lo)?, 16)
+        }
+        n => (n, 8),
+    };
+    if size < header || pos + size > data.len() {
+        anyhow::bail!("box {:?} overruns the file", String::from_utf8_lossy(&kind));
+    }
+    Ok((size, kind, header))
+}
+
+/// Finds the body of the first box along `path` inside `data`.
+fn find_box<'a>(data: &'a [u8], path: &[&[u8; 4]]) -> Option<&'a [u8]> {
+    let (first, rest) = path.split_first()?;
+    let mut pos = 0;
+    while pos + 8 <= data.len() {
+        let (size, kind, header) = box_header(data, pos).ok()?;
+        if &kind == *first {
+            let body = &data[pos + header..pos + size];
+            return if rest.is_empty() { Some(body) } else { find_box(body, rest) };
+        }
+        pos += size;
+    }
+    None
+}
+
+fn be(d: &[u8], at: usize, n: usize) -> anyhow::Result<u64> {
+    let b = d.get(at..at + n).ok_or_else(|| anyhow::anyhow!("truncated full box"))?;
+    Ok(b.iter().fold(0u64, |acc, x| (acc << 8) | u64::from(*x)))
+}
+
+fn mdhd_timescale(b: &[u8]) -> anyhow::Result<u64> {
+    match b.first() {
+        Some(1) => be(b, 4 + 16, 4),
+        _ => be(b, 4 + 8, 4),
+    }
+}
+
+fn tfdt_time(b: &[u8]) -> anyhow::Result<u64> {
+    match b.first() {
+        Some(1) => be(b, 4, 8),
+        _ => be(b, 4, 4),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_from_filename_drops_extension() {
+        assert_eq!(title_from_filename("My_Song.flac"), "My Song");
+        assert_eq!(title_from_filename("noext"), "noext");
+        assert_eq!(title_from_filename(".mp3"), ".mp3");
+    }
+
+    #[test]
+    fn segment_index_rejects_garbage() {
+        assert!(segment_index(b"hello world, not an mp4").is_err());
+    }
+
+    #[test]
+    fn ffprobe_tags_fill_gaps() {
+        let p = Probe {
+            duration_ms: 1,
+            codec: "mp3".into(),
+            tags: [("title".to_string(), "T".to_string()), ("track".to_string(), "4/12".to_string())].into(),
+        };
+        let t = merge_probe_tags(Tags { artist: Some("A".into()), ..Default::default() }, &p);
+        assert_eq!((t.title.as_deref(), t.artist.as_deref(), t.track_no), (Some("T"), Some("A"), Some(4)));
+    }
+}

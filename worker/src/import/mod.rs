@@ -1,0 +1,112 @@
+//! The import pipeline: one `import.requested` event in, one track (or a failed job with a
+//! readable reason) out. Re-running it for the same event changes nothing.
+
+pub mod media;
+
+use backend::imports::{self, FinishedImport, JobView};
+use backend::{Core, events};
+use media::Rejected;
+
+pub const HANDLER: &str = "import";
+
+/// Handles one import event. `Ok` means the event is settled (done, failed for a reason the
+/// user can read, or already handled); `Err` is a transient failure worth retrying.
+pub async fn handle(core: &Core, event_id: &str, job_id: &str) -> anyhow::Result<()> {
+    if events::repo::is_processed(&core.db, HANDLER, event_id).await? {
+        tracing::debug!(%event_id, "import event already handled");
+        return Ok(());
+    }
+    let Some(job) = imports::start_job(core, job_id).await? else {
+        return Ok(());
+    };
+    let work = tempfile::tempdir()?;
+    match run(core, &job, work.path()).await {
+        Ok(Ok(f)) => {
+            let track_id = imports::finish_job(core, &job, event_id, HANDLER, f).await?;
+            tracing::info!(job_id = %job.id, %track_id, "import done");
+            Ok(())
+        }
+        Ok(Err(Rejected(reason))) => {
+            tracing::info!(job_id = %job.id, %reason, "import rejected");
+            remove_objects(core, &job.id, true).await;
+            imports::fail_job(core, &job.id, Some((HANDLER, event_id)), &reason).await?;
+            Ok(())
+        }
+        Err(e) => {
+            // Transient: leave the original for the retry, drop what this attempt made.
+            remove_objects(core, &job.id, false).await;
+            Err(e)
+        }
+    }
+    // `work` is dropped here: temporary files go with it.
+}
+
+/// Gives up on a job after repeated transient failures.
+pub async fn give_up(core: &Core, event_id: &str, job_id: &str, error: &str) -> anyhow::Result<()> {
+    remove_objects(core, job_id, true).await;
+    let reason = format!("import failed after several attempts: {error}");
+    imports::fail_job(core, job_id, Some((HANDLER, event_id)), &reason).await?;
+    Ok(())
+}
+
+async fn remove_objects(core: &Core, job_id: &str, original_too: bool) {
+    let (original, rendition, cover) = imports::job_object_keys(job_id);
+    let mut keys = vec![rendition, format!("{cover}.jpg"), format!("{cover}.png")];
+    if original_too {
+        keys.push(original);
+    }
+    for k in keys {
+        if let Err(e) = core.storage.delete(&k).await {
+            tracing::warn!(key = %k, error = %e, "could not delete an object after a failed import");
+        }
+    }
+}
+
+async fn run(core: &Core, job: &JobView, dir: &std::path::Path) -> anyhow::Result<Result<FinishedImport, Rejected>> {
+    let (original_key, rendition_key, cover_prefix) = imports::job_object_keys(&job.id);
+    let input = dir.join("original");
+    core.storage.download(&original_key, &input).await?;
+
+    let probe = match media::probe(&core.config.ffprobe, &input).await? {
+        Ok(p) => p,
+        Err(r) => return Ok(Err(r)),
+    };
+    let tags = media::merge_probe_tags(media::read_tags(&input).await, &probe);
+
+    let output = dir.join("rendition.mp4");
+    if let Err(r) = media::transcode(&core.config.ffmpeg, &input, &output).await? {
+        return Ok(Err(r));
+    }
+    let data = tokio::fs::read(&output).await?;
+    let index = match media::segment_index(&data) {
+        Ok(i) => i,
+        Err(e) => return Ok(Err(Rejected(format!("the audio could not be converted ({e})")))),
+    };
+    let rendition_bytes = i64::try_from(data.len())?;
+    core.storage.put(&rendition_key, bytes::Bytes::from(data)).await?;
+
+    let cover_key = match &tags.cover {
+        Some((bytes, mime)) => {
+            let key = format!("{cover_prefix}.{}", if mime == "image/png" { "png" } else { "jpg" });
+            core.storage.put(&key, bytes::Bytes::from(bytes.clone())).await?;
+            Some(key)
+        }
+        None => None,
+    };
+
+    Ok(Ok(FinishedImport {
+        title: tags.title.clone().unwrap_or_else(|| media::title_from_filename(&job.filename)),
+        artist: tags.artist.clone().or(tags.album_artist.clone()).unwrap_or_else(|| "Unknown Artist".into()),
+        album_artist: tags.album_artist.clone(),
+        album: tags.album.clone(),
+        track_no: tags.track_no,
+        disc_no: tags.disc_no,
+        year: tags.year,
+        genre: tags.genre.clone(),
+        duration_ms: probe.duration_ms,
+        rendition_bytes,
+        rendition_mime: media::RENDITION_MIME.into(),
+        segment_index: index,
+        cover_key,
+    }))
+}

@@ -1,0 +1,32 @@
+//! Refrain's event handlers. The embedded default runs them in the server process through
+//! [`dispatch`], fed from the outbox table; the `refrain-worker` binary will consume Kafka
+//! with the very same handlers when the scale-out arrives.
+
+pub mod dispatch;
+pub mod import;
+
+use backend::Core;
+use backend::events::{self, Event, ImportRequested};
+
+/// Routes one event to its handler. `Ok` means settled; `Err` means retry later.
+pub async fn handle(core: &Core, event: &Event) -> anyhow::Result<()> {
+    match event.topic.as_str() {
+        events::IMPORT_REQUESTED => {
+            let p: ImportRequested = serde_json::from_value(event.payload.clone())?;
+            import::handle(core, &event.id, &p.job_id).await
+        }
+        other => {
+            tracing::warn!(topic = other, event_id = %event.id, "no handler for event; skipping");
+            Ok(())
+        }
+    }
+}
+
+/// Called when an event has failed too often: settles whatever it was about.
+pub async fn give_up(core: &Core, event: &Event, error: &str) -> anyhow::Result<()> {
+    if event.topic == events::IMPORT_REQUESTED {
+        let p: ImportRequested = serde_json::from_value(event.payload.clone())?;
+        import::give_up(core, &event.id, &p.job_id, error).await?;
+    }
+    Ok(())
+}
