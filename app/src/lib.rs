@@ -12,7 +12,7 @@ use auth::{LoginPage, SignupPage, provide_auth, use_auth};
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Redirect, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 use library::LibraryPage;
 use player::{PlayerBar, PlayerCtx};
 
@@ -70,7 +70,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/login") view=LoginPage/>
                 <Route path=path!("/signup") view=SignupPage/>
-                <Route path=path!("/") view=|| view! { <Shell><LibraryPage/></Shell> }/>
+                <Route path=path!("/") ssr=SsrMode::Async view=|| view! { <Shell><LibraryPage/></Shell> }/>
             </Routes>
         </Router>
     }
@@ -81,9 +81,10 @@ pub fn App() -> impl IntoView {
 fn Shell(children: ChildrenFn) -> impl IntoView {
     let auth = use_auth();
     let children = StoredValue::new(children);
+    let user = Resource::new(|| (), |_| auth::current_user());
     view! {
         <Transition fallback=|| view! { <div class="splash">"Refrain"</div> }>
-            {move || auth.user.get().map(|u| match u {
+            {move || user.get().map(|u| match u {
                 Ok(Some(user)) => view! {
                     <div class="app">
                         <nav class="sidebar" aria-label="Main">

@@ -47,10 +47,10 @@ pub async fn logout() -> Result<(), AppError> {
     Ok(())
 }
 
-/// Shared auth state: the user resource refetches whenever one of the actions completes.
+/// Shared auth actions. The signed-in layout loads the user itself each time it mounts,
+/// so it never sees a value from before a login or logout.
 #[derive(Clone, Copy)]
 pub struct Auth {
-    pub user: Resource<Result<Option<UserInfo>, AppError>>,
     pub login: ServerAction<Login>,
     pub signup: ServerAction<Signup>,
     pub logout: ServerAction<Logout>,
@@ -60,11 +60,7 @@ pub fn provide_auth() -> Auth {
     let login = ServerAction::<Login>::new();
     let signup = ServerAction::<Signup>::new();
     let logout = ServerAction::<Logout>::new();
-    let user = Resource::new(
-        move || (login.version().get(), signup.version().get(), logout.version().get()),
-        |_| current_user(),
-    );
-    let auth = Auth { user, login, signup, logout };
+    let auth = Auth { login, signup, logout };
     provide_context(auth);
     auth
 }

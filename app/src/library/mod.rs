@@ -101,15 +101,18 @@ fn fmt_size(bytes: i64) -> String {
 pub fn LibraryPage() -> impl IntoView {
     let refresh = RwSignal::new(0u32);
     let imports = Resource::new(move || refresh.get(), |_| list_imports());
-    // Tracks refetch when the number of finished jobs changes.
-    let done_count = Memo::new(move |_| {
-        imports
-            .get()
-            .and_then(|r| r.ok())
-            .map(|v| v.iter().filter(|j| j.state == "done").count())
-            .unwrap_or(0)
+    // Tracks refetch when the number of finished jobs changes (an effect: browser only).
+    let tracks_version = RwSignal::new(0u32);
+    let last_done = StoredValue::new(None::<usize>);
+    Effect::new(move |_| {
+        let Some(Ok(jobs)) = imports.get() else { return };
+        let done = jobs.iter().filter(|j| j.state == "done").count();
+        if last_done.get_value().is_some_and(|d| d != done) {
+            tracks_version.update(|n| *n += 1);
+        }
+        last_done.set_value(Some(done));
     });
-    let tracks = Resource::new(move || done_count.get(), |_| list_tracks());
+    let tracks = Resource::new(move || tracks_version.get(), |_| list_tracks());
 
     // Poll while any job is still running, so states update without a reload.
     #[cfg(feature = "hydrate")]

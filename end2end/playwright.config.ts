@@ -1,0 +1,52 @@
+import { defineConfig } from "@playwright/test";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as fs from "node:fs";
+
+// The test command (scripts/test.sh) builds the release binary and points REFRAIN_BIN at it.
+// Playwright starts it on a fresh data directory for this run.
+const port = Number(process.env.E2E_PORT ?? 3123);
+const baseURL = process.env.BASE_URL ?? `http://127.0.0.1:${port}`;
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "refrain-e2e-"));
+const bin = process.env.REFRAIN_BIN ?? "../target/release/refrain";
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 120_000,
+  expect: { timeout: 30_000 },
+  fullyParallel: true,
+  workers: 2,
+  reporter: [["list"]],
+  use: {
+    baseURL,
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  webServer: process.env.BASE_URL
+    ? undefined
+    : {
+        command: bin,
+        cwd: "..",
+        url: `${baseURL}/healthz`,
+        reuseExistingServer: false,
+        timeout: 60_000,
+        stdout: "pipe",
+        env: {
+          REFRAIN_PORT: String(port),
+          REFRAIN_DATA_DIR: dataDir,
+          REFRAIN_SITE_ROOT: process.env.REFRAIN_SITE_ROOT ?? "target/site",
+          RUST_LOG: "info",
+        },
+      },
+});

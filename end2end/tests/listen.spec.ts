@@ -1,0 +1,72 @@
+import { test, expect } from "@playwright/test";
+import * as path from "node:path";
+import { signUp, synthMp3, textFile, uniqueEmail } from "./helpers";
+
+test("sign up, upload a tagged song, hear it play, seek, and lose the stream at logout", async ({ page }) => {
+  const title = `Harbour Lights ${Date.now()}`;
+  const file = synthMp3("harbour.mp3", { title, artist: "The Test Tones", album: "Sine Waves" });
+  await signUp(page, uniqueEmail("listen"));
+
+  await page.getByTestId("upload-input").setInputFiles(file);
+  const job = page.locator("li.import", { hasText: path.basename(file) });
+  await expect(job).toHaveAttribute("data-state", "done", { timeout: 60_000 });
+
+  const row = page.locator(".track-row", { hasText: title });
+  await expect(row).toBeVisible();
+  await expect(row).toContainText("The Test Tones");
+  await expect(row).toContainText("0:30");
+
+  const streamUrls: string[] = [];
+  page.on("request", (r) => {
+    if (r.url().includes("/stream/")) streamUrls.push(r.url());
+  });
+
+  await row.hover();
+  const started = Date.now();
+  await page.getByRole("button", { name: `Play ${title}` }).click();
+  await page.waitForFunction(() => {
+    const a = document.querySelector("audio") as HTMLAudioElement;
+    return a && a.currentTime > 0;
+  });
+  console.log(`click-to-audio-ms ${Date.now() - started}`);
+
+  const audio = page.getByTestId("audio");
+  expect(await audio.evaluate((a: HTMLAudioElement) => a.src)).toMatch(/^blob:/);
+  await expect(page.getByTestId("np-title")).toHaveText(title);
+  await page.waitForFunction(() => (document.querySelector("audio") as HTMLAudioElement).currentTime > 2);
+
+  // Seek to 20 s (beyond what the player buffers ahead at first) and keep playing.
+  await page.getByTestId("seek").evaluate((el: HTMLInputElement) => {
+    el.value = "20";
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+    el.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+  await page.waitForFunction(() => {
+    const a = document.querySelector("audio") as HTMLAudioElement;
+    return a.currentTime > 21 && !a.paused;
+  });
+  const after = await audio.evaluate((a: HTMLAudioElement) => a.currentTime);
+  expect(after).toBeGreaterThan(21);
+  expect(after).toBeLessThan(30);
+
+  expect(streamUrls.length).toBeGreaterThan(0);
+  const streamUrl = streamUrls[0];
+  const before = await page.request.get(streamUrl, { headers: { Range: "bytes=0-15" } });
+  expect(before.status()).toBe(206);
+
+  await page.getByTestId("logout").click();
+  await expect(page).toHaveURL(/\/login$/);
+  const gone = await page.request.get(streamUrl, { headers: { Range: "bytes=0-15" } });
+  expect(gone.status()).toBe(401);
+});
+
+test("a text file renamed .mp3 ends as a failed job with a readable reason and no track", async ({ page }) => {
+  const file = textFile(`notes-${Date.now()}.mp3`, "these are not the droids you are looking for\n".repeat(50));
+  await signUp(page, uniqueEmail("badfile"));
+  await page.getByTestId("upload-input").setInputFiles(file);
+  const job = page.locator("li.import", { hasText: path.basename(file) });
+  await expect(job).toHaveAttribute("data-state", "failed", { timeout: 60_000 });
+  await expect(job.locator(".import-error")).toContainText(/not audio|no audio|no playable audio/);
+  await expect(page.getByText("Your library is empty")).toBeVisible();
+  await expect(page.locator(".track-row:not(.head)")).toHaveCount(0);
+});
