@@ -38,10 +38,17 @@ impl From<backend::Error> for AppError {
             E::Forbidden => AppError::Forbidden,
             E::NotFound(what) => AppError::NotFound(format!("That {what} does not exist.")),
             E::Invalid(msg) => AppError::Invalid(upper_first(&msg)),
-            E::EmailTaken => AppError::Invalid("An account with this email already exists. Try logging in.".into()),
-            E::WeakPassword(why) => AppError::Invalid(format!("Choose a stronger password: {why}.")),
+            E::EmailTaken => AppError::Invalid(
+                "An account with this email already exists. Try logging in.".into(),
+            ),
+            E::WeakPassword(why) => {
+                AppError::Invalid(format!("Choose a stronger password: {why}."))
+            }
             E::BadCredentials => AppError::Invalid("Wrong email or password.".into()),
-            E::TooLarge { limit } => AppError::Invalid(format!("The file is too large (limit {} MB).", limit / 1024 / 1024)),
+            E::TooLarge { limit } => AppError::Invalid(format!(
+                "The file is too large (limit {} MB).",
+                limit / 1024 / 1024
+            )),
             e @ (E::Database(_) | E::Storage(_) | E::Unexpected(_)) => {
                 tracing::error!(error = %format!("{e:#}"), "unexpected error in a server function");
                 AppError::Internal

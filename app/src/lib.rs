@@ -52,7 +52,9 @@ pub fn App() -> impl IntoView {
                 .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
                 .map(|e| e.tag_name())
                 .unwrap_or_default();
-            if ev.key() == " " && !matches!(tag.as_str(), "INPUT" | "TEXTAREA" | "BUTTON" | "SELECT") {
+            if ev.key() == " "
+                && !matches!(tag.as_str(), "INPUT" | "TEXTAREA" | "BUTTON" | "SELECT")
+            {
                 ev.prevent_default();
                 player.toggle();
             }
@@ -104,7 +106,12 @@ fn Shell(children: ChildrenFn) -> impl IntoView {
                         <PlayerBar/>
                     </div>
                 }.into_any(),
-                Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                Ok(None) => {
+                    // Server side: a real 302 (the page waits for this resource, SsrMode::Async).
+                    #[cfg(feature = "ssr")]
+                    leptos_axum::redirect("/login");
+                    view! { <Redirect path="/login"/> }.into_any()
+                }
                 Err(e) => view! {
                     <div class="auth-page"><div class="auth-card">
                         <h1>"Refrain is unavailable"</h1>

@@ -31,7 +31,11 @@ fn session_err(e: tower_sessions::session::Error) -> AppError {
 pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
     let core = core()?;
     let session = session().await?;
-    let Some(login_id) = session.get::<String>(LOGIN_KEY).await.map_err(session_err)? else {
+    let Some(login_id) = session
+        .get::<String>(LOGIN_KEY)
+        .await
+        .map_err(session_err)?
+    else {
         return Ok(None);
     };
     let user = backend::auth::user_for_login(&core, &login_id).await?;
@@ -49,14 +53,21 @@ pub async fn require_user() -> Result<CurrentUser, AppError> {
 pub async fn begin_session(user: &CurrentUser) -> Result<(), AppError> {
     let session = session().await?;
     session.cycle_id().await.map_err(session_err)?;
-    session.insert(LOGIN_KEY, &user.login_id).await.map_err(session_err)?;
+    session
+        .insert(LOGIN_KEY, &user.login_id)
+        .await
+        .map_err(session_err)?;
     Ok(())
 }
 
 pub async fn end_session() -> Result<(), AppError> {
     let core = core()?;
     let session = session().await?;
-    if let Some(login_id) = session.get::<String>(LOGIN_KEY).await.map_err(session_err)? {
+    if let Some(login_id) = session
+        .get::<String>(LOGIN_KEY)
+        .await
+        .map_err(session_err)?
+    {
         backend::auth::logout(&core, &login_id).await?;
     }
     session.flush().await.map_err(session_err)?;

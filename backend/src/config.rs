@@ -42,7 +42,10 @@ pub struct ConfigError {
 }
 
 fn err(var: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError { var: var.to_string(), message: message.into() }
+    ConfigError {
+        var: var.to_string(),
+        message: message.into(),
+    }
 }
 
 impl Config {
@@ -52,7 +55,10 @@ impl Config {
         Config {
             host: IpAddr::from([127, 0, 0, 1]),
             port: 3000,
-            database_url: format!("sqlite://{}?mode=rwc", data_dir.join("refrain.db").display()),
+            database_url: format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("refrain.db").display()
+            ),
             storage_dir: data_dir.join("objects"),
             data_dir,
             max_upload_bytes: 500 * 1024 * 1024,
@@ -85,12 +91,19 @@ impl Config {
                 None => Ok(None),
             }
         };
-        fn parse<T: std::str::FromStr>(name: &str, v: Option<String>) -> Result<Option<T>, ConfigError>
+        fn parse<T: std::str::FromStr>(
+            name: &str,
+            v: Option<String>,
+        ) -> Result<Option<T>, ConfigError>
         where
             T::Err: std::fmt::Display,
         {
-            v.map(|s| s.trim().parse::<T>().map_err(|e| err(name, format!("{s:?}: {e}"))))
-                .transpose()
+            v.map(|s| {
+                s.trim()
+                    .parse::<T>()
+                    .map_err(|e| err(name, format!("{s:?}: {e}")))
+            })
+            .transpose()
         }
 
         let data_dir = var("REFRAIN_DATA_DIR")?.unwrap_or_else(|| "./refrain-data".into());
@@ -113,7 +126,10 @@ impl Config {
         if let Some(v) = parse("REFRAIN_MAX_UPLOAD_BYTES", var("REFRAIN_MAX_UPLOAD_BYTES")?)? {
             c.max_upload_bytes = v;
         }
-        if let Some(v) = parse("REFRAIN_STREAM_TOKEN_TTL_SECS", var("REFRAIN_STREAM_TOKEN_TTL_SECS")?)? {
+        if let Some(v) = parse(
+            "REFRAIN_STREAM_TOKEN_TTL_SECS",
+            var("REFRAIN_STREAM_TOKEN_TTL_SECS")?,
+        )? {
             c.stream_token_ttl_secs = v;
         }
         if let Some(v) = parse("REFRAIN_SESSION_TTL_SECS", var("REFRAIN_SESSION_TTL_SECS")?)? {
@@ -149,7 +165,10 @@ impl Config {
             return Err(err("REFRAIN_MAX_UPLOAD_BYTES", "must be greater than zero"));
         }
         if self.stream_token_ttl_secs < 30 {
-            return Err(err("REFRAIN_STREAM_TOKEN_TTL_SECS", "must be at least 30 seconds"));
+            return Err(err(
+                "REFRAIN_STREAM_TOKEN_TTL_SECS",
+                "must be at least 30 seconds",
+            ));
         }
         Ok(())
     }
@@ -173,7 +192,8 @@ mod tests {
 
     #[test]
     fn upload_limit_in_megabytes() {
-        let env: HashMap<&str, &str> = [("REFRAIN_MAX_UPLOAD_MB", "3"), ("REFRAIN_DATA_DIR", "/d")].into();
+        let env: HashMap<&str, &str> =
+            [("REFRAIN_MAX_UPLOAD_MB", "3"), ("REFRAIN_DATA_DIR", "/d")].into();
         let c = Config::from_lookup(|k| env.get(k).map(|s| s.to_string())).unwrap();
         assert_eq!(c.max_upload_bytes, 3 * 1024 * 1024);
         assert_eq!(c.storage_dir, PathBuf::from("/d/objects"));

@@ -15,7 +15,10 @@ pub async fn connect(config: &Config) -> Result<Db> {
     sqlx::any::install_default_drivers();
     if config.database_url.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-            anyhow::anyhow!("cannot create data directory {}: {e}", config.data_dir.display())
+            anyhow::anyhow!(
+                "cannot create data directory {}: {e}",
+                config.data_dir.display()
+            )
         })?;
     }
     let pool = AnyPoolOptions::new()

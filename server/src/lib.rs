@@ -32,33 +32,38 @@ pub fn leptos_options(core: &Core) -> LeptosOptions {
 
 /// The whole application router, ready to serve.
 pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
-    let state = AppState { leptos_options, core: core.clone() };
+    let state = AppState {
+        leptos_options,
+        core: core.clone(),
+    };
     let routes = generate_route_list(App);
     let store = DbSessionStore::new(core.db.clone());
     let sessions = SessionManagerLayer::new(store)
-        .with_name(if core.config.secure_cookies { "__Host-refrain" } else { "refrain" })
+        .with_name(if core.config.secure_cookies {
+            "__Host-refrain"
+        } else {
+            "refrain"
+        })
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(core.config.secure_cookies)
         .with_path("/")
-        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::seconds(
-            core.config.session_ttl_secs,
-        )));
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::seconds(core.config.session_ttl_secs),
+        ));
     let ctx_core = core.clone();
     Router::new()
-        .route("/api/uploads", post(media::upload).layer(DefaultBodyLimit::disable()))
+        .route(
+            "/api/uploads",
+            post(media::upload).layer(DefaultBodyLimit::disable()),
+        )
         .route("/stream/{track_id}", get(media::stream))
         .route("/covers/{track_id}", get(media::cover))
         .route("/healthz", get(|| async { "ok" }))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(ctx_core.clone()),
-            {
-                let options = state.leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
+        .leptos_routes_with_context(&state, routes, move || provide_context(ctx_core.clone()), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -66,7 +71,10 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
 }
 
 /// The signed-in user of a plain axum request.
-pub(crate) async fn session_user(core: &Core, session: &Session) -> Result<Option<CurrentUser>, backend::Error> {
+pub(crate) async fn session_user(
+    core: &Core,
+    session: &Session,
+) -> Result<Option<CurrentUser>, backend::Error> {
     let login: Option<String> = session
         .get(app::ssr::LOGIN_KEY)
         .await
@@ -114,9 +122,12 @@ pub async fn serve(
         }));
     }
     let app = router(core, options);
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     let _ = stop_tx.send(true);
     for t in tasks {
         let _ = t.await;

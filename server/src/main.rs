@@ -34,7 +34,10 @@ async fn run() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(core.config.addr()).await?;
             let addr = listener.local_addr()?;
             println!("Refrain is running at http://{addr}");
-            println!("Data directory: {}", std::fs::canonicalize(&core.config.data_dir)?.display());
+            println!(
+                "Data directory: {}",
+                std::fs::canonicalize(&core.config.data_dir)?.display()
+            );
             server::serve(core, listener, shutdown_signal()).await
         }
         other => anyhow::bail!("unknown command {other:?}; use `serve` (default) or `migrate`"),
@@ -47,7 +50,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -17,7 +17,10 @@ fn json_error(status: StatusCode, msg: impl Into<String>) -> Response {
 
 fn internal(e: backend::Error) -> Response {
     tracing::error!(error = %format!("{e:#}"), "unexpected error");
-    json_error(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again.")
+    json_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong on our side. Please try again.",
+    )
 }
 
 #[derive(Deserialize)]
@@ -52,10 +55,17 @@ pub async fn upload(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let stream = body.into_data_stream().map_err(|e| e.to_string());
-    match backend::imports::create_upload(core, &user, &q.filename, declared, Box::pin(stream)).await {
+    match backend::imports::create_upload(core, &user, &q.filename, declared, Box::pin(stream))
+        .await
+    {
         Ok(job) => (
             StatusCode::CREATED,
-            Json(UploadedJob { id: job.id, filename: job.filename, size_bytes: job.size_bytes, state: job.state.as_str() }),
+            Json(UploadedJob {
+                id: job.id,
+                filename: job.filename,
+                size_bytes: job.size_bytes,
+                state: job.state.as_str(),
+            }),
         )
             .into_response(),
         Err(backend::Error::TooLarge { limit }) => {
@@ -63,7 +73,8 @@ pub async fn upload(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("The file is too large (limit {} MB).", limit / 1024 / 1024),
             );
-            r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
             r
         }
         Err(backend::Error::Invalid(msg)) => json_error(StatusCode::BAD_REQUEST, msg),
@@ -89,14 +100,27 @@ pub async fn stream(
         Ok(u) => u.map(|u| u.id),
         Err(e) => return internal(e),
     };
-    let access = match playback::authorize_stream(core, q.t.as_deref(), &track_id, session_user.as_deref()).await {
-        Ok(Ok(a)) => a,
-        Ok(Err(Denied::Unauthorized)) => return json_error(StatusCode::UNAUTHORIZED, "This stream link is invalid or has expired."),
-        Ok(Err(Denied::Forbidden)) => return json_error(StatusCode::FORBIDDEN, "You may not play this track."),
-        Err(e) => return internal(e),
-    };
+    let access =
+        match playback::authorize_stream(core, q.t.as_deref(), &track_id, session_user.as_deref())
+            .await
+        {
+            Ok(Ok(a)) => a,
+            Ok(Err(Denied::Unauthorized)) => {
+                return json_error(
+                    StatusCode::UNAUTHORIZED,
+                    "This stream link is invalid or has expired.",
+                );
+            }
+            Ok(Err(Denied::Forbidden)) => {
+                return json_error(StatusCode::FORBIDDEN, "You may not play this track.");
+            }
+            Err(e) => return internal(e),
+        };
     let total = access.bytes;
-    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(|h| playback::parse_range(h, total));
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(|h| playback::parse_range(h, total));
     let (status, start, end) = match range {
         None | Some(Err(RangeError::Malformed)) => (StatusCode::OK, 0, total.saturating_sub(1)),
         Some(Ok(r)) => (StatusCode::PARTIAL_CONTENT, r.start, r.end),
@@ -112,7 +136,11 @@ pub async fn stream(
     let body = if total == 0 {
         Body::empty()
     } else {
-        match core.storage.get_range(&access.rendition_key, start, end + 1).await {
+        match core
+            .storage
+            .get_range(&access.rendition_key, start, end + 1)
+            .await
+        {
             Ok(r) => Body::from_stream(r.stream),
             Err(e) => return internal(e),
         }
@@ -126,13 +154,21 @@ pub async fn stream(
         .header(header::CACHE_CONTROL, "private, max-age=600")
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     if status == StatusCode::PARTIAL_CONTENT {
-        b = b.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{total}"));
+        b = b.header(
+            header::CONTENT_RANGE,
+            format!("bytes {start}-{end}/{total}"),
+        );
     }
-    b.body(body).unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    b.body(body)
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 /// `GET /covers/{track}`: the embedded cover art of a track the user may see.
-pub async fn cover(State(state): State<AppState>, Path(track_id): Path<String>, session: Session) -> Response {
+pub async fn cover(
+    State(state): State<AppState>,
+    Path(track_id): Path<String>,
+    session: Session,
+) -> Response {
     let core = &state.core;
     let user = match session_user(core, &session).await {
         Ok(Some(u)) => u,
@@ -141,7 +177,10 @@ pub async fn cover(State(state): State<AppState>, Path(track_id): Path<String>, 
     };
     match backend::library::cover_for(core, &user, &track_id).await {
         Ok((bytes, mime)) => (
-            [(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "private, max-age=86400".to_string())],
+            [
+                (header::CONTENT_TYPE, mime),
+                (header::CACHE_CONTROL, "private, max-age=86400".to_string()),
+            ],
             bytes,
         )
             .into_response(),

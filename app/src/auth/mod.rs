@@ -60,7 +60,11 @@ pub fn provide_auth() -> Auth {
     let login = ServerAction::<Login>::new();
     let signup = ServerAction::<Signup>::new();
     let logout = ServerAction::<Logout>::new();
-    let auth = Auth { login, signup, logout };
+    let auth = Auth {
+        login,
+        signup,
+        logout,
+    };
     provide_context(auth);
     auth
 }

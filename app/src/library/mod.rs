@@ -105,7 +105,9 @@ pub fn LibraryPage() -> impl IntoView {
     let tracks_version = RwSignal::new(0u32);
     let last_done = StoredValue::new(None::<usize>);
     Effect::new(move |_| {
-        let Some(Ok(jobs)) = imports.get() else { return };
+        let Some(Ok(jobs)) = imports.get() else {
+            return;
+        };
         let done = jobs.iter().filter(|j| j.state == "done").count();
         if last_done.get_value().is_some_and(|d| d != done) {
             tracks_version.update(|n| *n += 1);
@@ -119,9 +121,13 @@ pub fn LibraryPage() -> impl IntoView {
     {
         let handle = set_interval_with_handle(
             move || {
-                let busy = imports.get_untracked().and_then(|r| r.ok()).is_some_and(|v| {
-                    v.iter().any(|j| j.state == "queued" || j.state == "processing")
-                });
+                let busy = imports
+                    .get_untracked()
+                    .and_then(|r| r.ok())
+                    .is_some_and(|v| {
+                        v.iter()
+                            .any(|j| j.state == "queued" || j.state == "processing")
+                    });
                 if busy {
                     refresh.update(|n| *n += 1);
                 }
@@ -235,10 +241,18 @@ fn TrackTable(tracks: Vec<TrackItem>) -> impl IntoView {
 #[component]
 pub fn Cover(track_id: String, has_cover: bool, title: String) -> impl IntoView {
     if has_cover {
-        view! { <img class="cover" src=format!("/covers/{track_id}") alt="" loading="lazy"/> }.into_any()
+        view! { <img class="cover" src=format!("/covers/{track_id}") alt="" loading="lazy"/> }
+            .into_any()
     } else {
-        let initial = title.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
-        let hue = title.bytes().fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(u32::from(b))) % 360;
+        let initial = title
+            .chars()
+            .next()
+            .map(|c| c.to_uppercase().to_string())
+            .unwrap_or_default();
+        let hue = title
+            .bytes()
+            .fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(u32::from(b)))
+            % 360;
         view! {
             <span class="cover placeholder" style=format!("--hue: {hue}") aria-hidden="true">{initial}</span>
         }

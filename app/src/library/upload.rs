@@ -42,7 +42,10 @@ pub fn UploadZone(on_uploaded: Callback<()>) -> impl IntoView {
         #[cfg(feature = "hydrate")]
         {
             use wasm_bindgen::JsCast;
-            if let Some(input) = _ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+            if let Some(input) = _ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            {
                 if let Some(files) = input.files() {
                     start(files);
                 }
@@ -97,20 +100,27 @@ fn send(file: web_sys::File, up: Upload, on_uploaded: Callback<()>) {
     use wasm_bindgen::JsCast;
     use wasm_bindgen::closure::Closure;
     let Ok(xhr) = web_sys::XmlHttpRequest::new() else {
-        up.outcome.set(Some(Err("Your browser cannot upload files.".into())));
+        up.outcome
+            .set(Some(Err("Your browser cannot upload files.".into())));
         return;
     };
-    let name = js_sys::encode_uri_component(&file.name()).as_string().unwrap_or_default();
-    if xhr.open("POST", &format!("/api/uploads?filename={name}")).is_err() {
+    let name = js_sys::encode_uri_component(&file.name())
+        .as_string()
+        .unwrap_or_default();
+    if xhr
+        .open("POST", &format!("/api/uploads?filename={name}"))
+        .is_err()
+    {
         up.outcome.set(Some(Err("Upload failed to start.".into())));
         return;
     }
     let progress = up.progress;
-    let on_progress = Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
-        if e.length_computable() && e.total() > 0.0 {
-            progress.set(e.loaded() / e.total());
-        }
-    });
+    let on_progress =
+        Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+            if e.length_computable() && e.total() > 0.0 {
+                progress.set(e.loaded() / e.total());
+            }
+        });
     if let Ok(upload) = xhr.upload() {
         upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
     }

@@ -48,7 +48,11 @@ fn audio(p: PlayerCtx) -> Option<HtmlAudioElement> {
 
 fn js_err(e: wasm_bindgen::JsValue) -> String {
     e.as_string()
-        .or_else(|| js_sys::Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()))
+        .or_else(|| {
+            js_sys::Reflect::get(&e, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+        })
         .unwrap_or_else(|| "browser error".into())
 }
 
@@ -92,7 +96,10 @@ async fn fetch_range(url: &str, start: u64, end: u64) -> Result<(u16, Vec<u8>), 
     if status != 206 && status != 200 {
         return Ok((status, Vec::new()));
     }
-    let body = resp.binary().await.map_err(|e| format!("network error: {e}"))?;
+    let body = resp
+        .binary()
+        .await
+        .map_err(|e| format!("network error: {e}"))?;
     Ok((status, body))
 }
 
@@ -100,7 +107,10 @@ async fn fetch_range(url: &str, start: u64, end: u64) -> Result<(u16, Vec<u8>), 
 async fn fetch_chunk(start: u64, end: u64) -> Result<Vec<u8>, String> {
     let (url, track_id) = ENGINE.with(|e| {
         let e = e.borrow();
-        (e.info.as_ref().map(|i| i.url.clone()).unwrap_or_default(), e.track_id.clone())
+        (
+            e.info.as_ref().map(|i| i.url.clone()).unwrap_or_default(),
+            e.track_id.clone(),
+        )
     });
     let (status, body) = fetch_range(&url, start, end).await?;
     if status == 401 {
@@ -108,9 +118,17 @@ async fn fetch_chunk(start: u64, end: u64) -> Result<Vec<u8>, String> {
         let url = fresh.url.clone();
         ENGINE.with(|e| e.borrow_mut().info = Some(fresh));
         let (status, body) = fetch_range(&url, start, end).await?;
-        return if status == 206 || status == 200 { Ok(body) } else { Err(format!("stream refused (HTTP {status})")) };
+        return if status == 206 || status == 200 {
+            Ok(body)
+        } else {
+            Err(format!("stream refused (HTTP {status})"))
+        };
     }
-    if status == 206 || status == 200 { Ok(body) } else { Err(format!("stream refused (HTTP {status})")) }
+    if status == 206 || status == 200 {
+        Ok(body)
+    } else {
+        Err(format!("stream refused (HTTP {status})"))
+    }
 }
 
 fn buffered_end_at(a: &HtmlAudioElement, t: f64) -> Option<f64> {
@@ -125,18 +143,20 @@ pub fn load(p: PlayerCtx, track: TrackRef) {
     let epoch = bump();
     p.loading.set(true);
     spawn_local(async move {
-        if let Err(e) = load_inner(p, epoch, track).await {
-            if live(epoch) {
-                p.loading.set(false);
-                p.error.set(Some(format!("Could not play this track: {e}")));
-            }
+        if let Err(e) = load_inner(p, epoch, track).await
+            && live(epoch)
+        {
+            p.loading.set(false);
+            p.error.set(Some(format!("Could not play this track: {e}")));
         }
     });
 }
 
 async fn load_inner(p: PlayerCtx, epoch: u64, track: TrackRef) -> Result<(), String> {
     let a = audio(p).ok_or("player not ready")?;
-    let info = stream_track(track.id.clone()).await.map_err(|e| e.to_string())?;
+    let info = stream_track(track.id.clone())
+        .await
+        .map_err(|e| e.to_string())?;
     if !live(epoch) {
         return Ok(());
     }
@@ -277,10 +297,10 @@ pub fn seek(p: PlayerCtx, secs: f64) {
     }
     p.loading.set(true);
     spawn_local(async move {
-        if let Err(e) = feed(p, epoch, offset).await {
-            if live(epoch) {
-                p.error.set(Some(format!("Playback stopped: {e}")));
-            }
+        if let Err(e) = feed(p, epoch, offset).await
+            && live(epoch)
+        {
+            p.error.set(Some(format!("Playback stopped: {e}")));
         }
     });
 }

@@ -83,7 +83,11 @@ impl Default for PlayerCtx {
 
 /// `m:ss` (or `h:mm:ss`).
 pub fn fmt_time(secs: f64) -> String {
-    let s = if secs.is_finite() && secs > 0.0 { secs as u64 } else { 0 };
+    let s = if secs.is_finite() && secs > 0.0 {
+        secs as u64
+    } else {
+        0
+    };
     if s >= 3600 {
         format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
     } else {
@@ -115,7 +119,11 @@ pub fn PlayerBar() -> impl IntoView {
     };
     let buffered_pct = move || {
         let d = p.duration.get();
-        if d > 0.0 { (p.buffered_to.get() / d * 100.0).clamp(0.0, 100.0) } else { 0.0 }
+        if d > 0.0 {
+            (p.buffered_to.get() / d * 100.0).clamp(0.0, 100.0)
+        } else {
+            0.0
+        }
     };
 
     view! {
@@ -170,7 +178,10 @@ pub fn PlayerBar() -> impl IntoView {
                 {move || p.error.get().map(|e| view! { <span class="player-error" role="alert">{e}</span> })}
             </div>
             <div class="volume">
-                <span aria-hidden="true">"🔊"</span>
+                <svg class="icon" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">
+                    <path d="M4 9v6h4l5 4V5L8 9H4z" fill="currentColor"/>
+                    <path d="M16 8.5a5 5 0 0 1 0 7M18.5 6a8.5 8.5 0 0 1 0 12" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"/>
+                </svg>
                 <input
                     type="range"
                     aria-label="Volume"

@@ -1,6 +1,8 @@
 use crate::{Error, Result};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 
 pub const MIN_LEN: usize = 8;
 pub const MAX_LEN: usize = 128;
@@ -11,14 +13,20 @@ static COMMON: &str = include_str!("common_passwords.txt");
 pub fn check_password_policy(password: &str, email: &str) -> Result<()> {
     let n = password.chars().count();
     if n < MIN_LEN {
-        return Err(Error::WeakPassword(format!("use at least {MIN_LEN} characters")));
+        return Err(Error::WeakPassword(format!(
+            "use at least {MIN_LEN} characters"
+        )));
     }
     if n > MAX_LEN {
-        return Err(Error::WeakPassword(format!("use at most {MAX_LEN} characters")));
+        return Err(Error::WeakPassword(format!(
+            "use at most {MAX_LEN} characters"
+        )));
     }
     let lower = password.to_lowercase();
     if COMMON.lines().any(|l| !l.is_empty() && l == lower) {
-        return Err(Error::WeakPassword("this is one of the most common passwords".into()));
+        return Err(Error::WeakPassword(
+            "this is one of the most common passwords".into(),
+        ));
     }
     let local = email.split('@').next().unwrap_or_default().to_lowercase();
     if lower == email.to_lowercase() || (!local.is_empty() && lower == local) {
@@ -44,7 +52,11 @@ pub async fn hash(password: String) -> Result<String> {
 pub async fn verify(password: String, phc: String) -> Result<bool> {
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&phc).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
-        Ok::<_, anyhow::Error>(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        Ok::<_, anyhow::Error>(
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok(),
+        )
     })
     .await
     .map_err(|e| anyhow::anyhow!("verify task: {e}"))?
@@ -57,7 +69,10 @@ mod tests {
 
     #[test]
     fn short_password_is_weak() {
-        assert!(matches!(check_password_policy("abc12", "a@b.c"), Err(Error::WeakPassword(_))));
+        assert!(matches!(
+            check_password_policy("abc12", "a@b.c"),
+            Err(Error::WeakPassword(_))
+        ));
     }
     #[test]
     fn long_password_up_to_128_is_fine() {

@@ -9,7 +9,10 @@ pub struct UserRow {
     pub role: String,
 }
 
-pub async fn find_by_email<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, email: &str) -> Result<Option<UserRow>> {
+pub async fn find_by_email<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    email: &str,
+) -> Result<Option<UserRow>> {
     let row = sqlx::query("SELECT id, email, password_hash, role FROM users WHERE email = $1")
         .bind(email)
         .fetch_optional(db)
@@ -23,7 +26,13 @@ pub async fn find_by_email<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, ema
 }
 
 /// Inserts a user; the very first account becomes admin, decided inside the one statement.
-pub async fn insert_user(conn: &mut AnyConnection, id: &str, email: &str, hash: &str, now: i64) -> Result<String> {
+pub async fn insert_user(
+    conn: &mut AnyConnection,
+    id: &str,
+    email: &str,
+    hash: &str,
+    now: i64,
+) -> Result<String> {
     sqlx::query(
         "INSERT INTO users (id, email, password_hash, role, created_at)
          VALUES ($1, $2, $3, CASE WHEN (SELECT COUNT(*) FROM users) = 0 THEN 'admin' ELSE 'listener' END, $4)",
@@ -41,7 +50,12 @@ pub async fn insert_user(conn: &mut AnyConnection, id: &str, email: &str, hash: 
     Ok(role)
 }
 
-pub async fn insert_login<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, id: &str, user_id: &str, now: i64) -> Result<()> {
+pub async fn insert_login<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    id: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<()> {
     sqlx::query("INSERT INTO logins (id, user_id, created_at) VALUES ($1, $2, $3)")
         .bind(id)
         .bind(user_id)
@@ -51,7 +65,11 @@ pub async fn insert_login<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, id: 
     Ok(())
 }
 
-pub async fn revoke_login<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, id: &str, now: i64) -> Result<()> {
+pub async fn revoke_login<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    id: &str,
+    now: i64,
+) -> Result<()> {
     sqlx::query("UPDATE logins SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
         .bind(id)
         .bind(now)
@@ -61,7 +79,10 @@ pub async fn revoke_login<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, id: 
 }
 
 /// The user behind a live (not revoked) login.
-pub async fn user_for_login<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, login_id: &str) -> Result<Option<UserRow>> {
+pub async fn user_for_login<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    login_id: &str,
+) -> Result<Option<UserRow>> {
     let row = sqlx::query(
         "SELECT u.id, u.email, u.password_hash, u.role FROM logins l JOIN users u ON u.id = l.user_id
          WHERE l.id = $1 AND l.revoked_at IS NULL",

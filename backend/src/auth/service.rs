@@ -34,10 +34,17 @@ pub fn normalize_email(email: &str) -> Result<String> {
     let e = email.trim().to_lowercase();
     let valid = e.len() <= 254
         && e.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
         })
         && !e.chars().any(|c| c.is_whitespace() || c.is_control());
-    if valid { Ok(e) } else { Err(Error::Invalid("enter a valid email address".into())) }
+    if valid {
+        Ok(e)
+    } else {
+        Err(Error::Invalid("enter a valid email address".into()))
+    }
 }
 
 /// Creates an account and signs it in. The first account becomes admin.
@@ -63,7 +70,12 @@ pub async fn signup(core: &Core, email: &str, password: &str) -> Result<CurrentU
     repo::insert_login(&mut *tx, &login_id, &id, now).await?;
     tx.commit().await?;
     tracing::info!(user_id = %id, role = %role, "account created");
-    Ok(CurrentUser { id, email, role: Role::parse(&role)?, login_id })
+    Ok(CurrentUser {
+        id,
+        email,
+        role: Role::parse(&role)?,
+        login_id,
+    })
 }
 
 /// A fixed argon2id hash checked when the email is unknown, so both failures cost the same.
@@ -76,14 +88,21 @@ pub async fn login(core: &Core, email: &str, password: &str) -> Result<CurrentUs
         return Err(Error::BadCredentials);
     }
     let user = repo::find_by_email(&core.db, &email).await?;
-    let phc = user.as_ref().map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
+    let phc = user
+        .as_ref()
+        .map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
     let ok = password::verify(password.to_string(), phc).await?;
     let Some(user) = user.filter(|_| ok) else {
         return Err(Error::BadCredentials);
     };
     let login_id = new_id();
     repo::insert_login(&core.db, &login_id, &user.id, now_ms()).await?;
-    Ok(CurrentUser { id: user.id, email: user.email, role: Role::parse(&user.role)?, login_id })
+    Ok(CurrentUser {
+        id: user.id,
+        email: user.email,
+        role: Role::parse(&user.role)?,
+        login_id,
+    })
 }
 
 /// Ends a login server-side: its session and every stream token minted under it stop working.

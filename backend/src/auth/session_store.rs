@@ -3,9 +3,9 @@
 use crate::db::Db;
 use async_trait::async_trait;
 use sqlx::Row;
+use tower_sessions::SessionStore;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion};
-use tower_sessions::SessionStore;
 
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
@@ -28,15 +28,18 @@ impl SessionStore for DbSessionStore {
         // Retry on the (astronomically unlikely) id collision, as the trait asks.
         loop {
             let data = serde_json::to_string(&record.data).map_err(backend)?;
-            let res = sqlx::query("INSERT INTO sessions (id, data, expiry_date) VALUES ($1, $2, $3)")
-                .bind(record.id.to_string())
-                .bind(data)
-                .bind(record.expiry_date.unix_timestamp())
-                .execute(&self.db)
-                .await;
+            let res =
+                sqlx::query("INSERT INTO sessions (id, data, expiry_date) VALUES ($1, $2, $3)")
+                    .bind(record.id.to_string())
+                    .bind(data)
+                    .bind(record.expiry_date.unix_timestamp())
+                    .execute(&self.db)
+                    .await;
             match res {
                 Ok(_) => return Ok(()),
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => record.id = Id::default(),
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    record.id = Id::default()
+                }
                 Err(e) => return Err(backend(e)),
             }
         }
@@ -59,12 +62,14 @@ impl SessionStore for DbSessionStore {
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let row = sqlx::query("SELECT data, expiry_date FROM sessions WHERE id = $1 AND expiry_date > $2")
-            .bind(id.to_string())
-            .bind(now)
-            .fetch_optional(&self.db)
-            .await
-            .map_err(backend)?;
+        let row = sqlx::query(
+            "SELECT data, expiry_date FROM sessions WHERE id = $1 AND expiry_date > $2",
+        )
+        .bind(id.to_string())
+        .bind(now)
+        .fetch_optional(&self.db)
+        .await
+        .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
         let data: String = row.get("data");
         let expiry: i64 = row.get("expiry_date");

@@ -22,7 +22,12 @@ pub struct Event {
 
 impl Event {
     pub fn new(topic: &str, aggregate_id: &str, payload: serde_json::Value) -> Self {
-        Event { id: crate::new_id(), topic: topic.into(), aggregate_id: aggregate_id.into(), payload }
+        Event {
+            id: crate::new_id(),
+            topic: topic.into(),
+            aggregate_id: aggregate_id.into(),
+            payload,
+        }
     }
 }
 

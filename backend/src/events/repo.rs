@@ -24,7 +24,10 @@ pub struct Pending {
 }
 
 /// Unpublished, live events in commit order.
-pub async fn pending<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, limit: i64) -> Result<Vec<Pending>> {
+pub async fn pending<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    limit: i64,
+) -> Result<Vec<Pending>> {
     let rows = sqlx::query(
         "SELECT seq, event_id, topic, aggregate_id, payload, attempts FROM outbox
          WHERE published_at IS NULL ORDER BY seq LIMIT $1",
@@ -50,7 +53,10 @@ pub async fn pending<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, limit: i6
         .collect()
 }
 
-pub async fn mark_published<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, seq: i64) -> Result<()> {
+pub async fn mark_published<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    seq: i64,
+) -> Result<()> {
     sqlx::query("UPDATE outbox SET published_at = $2 WHERE seq = $1")
         .bind(seq)
         .bind(now_ms())
@@ -60,7 +66,12 @@ pub async fn mark_published<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, se
 }
 
 /// Records a failed attempt; with `dead` the event is given up on (published_at set).
-pub async fn mark_failed<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, seq: i64, error: &str, dead: bool) -> Result<()> {
+pub async fn mark_failed<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    seq: i64,
+    error: &str,
+    dead: bool,
+) -> Result<()> {
     sqlx::query(
         "UPDATE outbox SET attempts = attempts + 1, last_error = $2,
          dead = $3, published_at = CASE WHEN $3 = 1 THEN $4 ELSE published_at END WHERE seq = $1",
@@ -74,17 +85,27 @@ pub async fn mark_failed<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, seq: 
     Ok(())
 }
 
-pub async fn is_processed<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, handler: &str, event_id: &str) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM processed_events WHERE handler = $1 AND event_id = $2")
-        .bind(handler)
-        .bind(event_id)
-        .fetch_one(db)
-        .await?;
+pub async fn is_processed<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    handler: &str,
+    event_id: &str,
+) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM processed_events WHERE handler = $1 AND event_id = $2",
+    )
+    .bind(handler)
+    .bind(event_id)
+    .fetch_one(db)
+    .await?;
     Ok(n > 0)
 }
 
 /// Records that `handler` applied `event_id`; returns false if it already had.
-pub async fn mark_processed<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, handler: &str, event_id: &str) -> Result<bool> {
+pub async fn mark_processed<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    handler: &str,
+    event_id: &str,
+) -> Result<bool> {
     let res = sqlx::query(
         "INSERT INTO processed_events (handler, event_id, processed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )
@@ -97,5 +118,9 @@ pub async fn mark_processed<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, ha
 }
 
 pub async fn backlog<'e, E: Executor<'e, Database = sqlx::Any>>(db: E) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL").fetch_one(db).await?)
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(db)
+            .await?,
+    )
 }

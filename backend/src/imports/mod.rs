@@ -7,7 +7,8 @@ mod service;
 
 pub use repo::{JobState, JobView};
 pub use service::{
-    FinishedImport, create_upload, fail_job, finish_job, job_object_keys, list_jobs, start_job, validate_filename,
+    FinishedImport, create_upload, fail_job, finish_job, job_object_keys, list_jobs, start_job,
+    validate_filename,
 };
 
 use serde::{Deserialize, Serialize};

@@ -84,7 +84,10 @@ pub async fn insert<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(())
 }
 
-pub async fn get<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, id: &str) -> Result<Option<JobView>> {
+pub async fn get<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    id: &str,
+) -> Result<Option<JobView>> {
     let row = sqlx::query(&format!("SELECT {COLS} FROM import_jobs WHERE id = $1"))
         .bind(id)
         .fetch_optional(db)
@@ -92,7 +95,11 @@ pub async fn get<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, id: &str) -> 
     row.map(from_row).transpose()
 }
 
-pub async fn list_for_user<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, user_id: &str, limit: i64) -> Result<Vec<JobView>> {
+pub async fn list_for_user<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    limit: i64,
+) -> Result<Vec<JobView>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLS} FROM import_jobs WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT $2"
     ))

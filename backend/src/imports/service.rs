@@ -17,7 +17,9 @@ pub fn validate_filename(name: &str) -> Result<String> {
         return Err(Error::Invalid("the file needs a name".into()));
     }
     if clean.chars().count() > MAX_FILENAME {
-        return Err(Error::Invalid(format!("file names are limited to {MAX_FILENAME} characters")));
+        return Err(Error::Invalid(format!(
+            "file names are limited to {MAX_FILENAME} characters"
+        )));
     }
     Ok(clean)
 }
@@ -60,12 +62,22 @@ where
     let ev = Event::new(
         events::IMPORT_REQUESTED,
         &job_id,
-        serde_json::to_value(ImportRequested { job_id: job_id.clone() })
-            .map_err(|e| anyhow::anyhow!("serialize event: {e}"))?,
+        serde_json::to_value(ImportRequested {
+            job_id: job_id.clone(),
+        })
+        .map_err(|e| anyhow::anyhow!("serialize event: {e}"))?,
     );
     let recorded = async {
         let mut tx = core.db.begin().await?;
-        repo::insert(&mut *tx, &job_id, &user.id, &filename, &original_key, size_i64).await?;
+        repo::insert(
+            &mut *tx,
+            &job_id,
+            &user.id,
+            &filename,
+            &original_key,
+            size_i64,
+        )
+        .await?;
         events::repo::enqueue(&mut *tx, &ev).await?;
         tx.commit().await?;
         Ok::<_, Error>(())
@@ -77,7 +89,9 @@ where
         return Err(e);
     }
     core.events.wake();
-    repo::get(&core.db, &job_id).await?.ok_or(Error::NotFound("import job"))
+    repo::get(&core.db, &job_id)
+        .await?
+        .ok_or(Error::NotFound("import job"))
 }
 
 pub async fn list_jobs(core: &Core, user: &CurrentUser) -> Result<Vec<JobView>> {
@@ -86,7 +100,9 @@ pub async fn list_jobs(core: &Core, user: &CurrentUser) -> Result<Vec<JobView>> 
 
 /// Marks a job as being processed; returns the job, or `None` when it is already finished.
 pub async fn start_job(core: &Core, job_id: &str) -> Result<Option<JobView>> {
-    let job = repo::get(&core.db, job_id).await?.ok_or(Error::NotFound("import job"))?;
+    let job = repo::get(&core.db, job_id)
+        .await?
+        .ok_or(Error::NotFound("import job"))?;
     if matches!(job.state, JobState::Done | JobState::Failed) {
         return Ok(None);
     }
@@ -114,7 +130,13 @@ pub struct FinishedImport {
 
 /// Creates artist, album and track rows, marks the job done and records the event as
 /// processed, all in one transaction. Running it twice yields one track.
-pub async fn finish_job(core: &Core, job: &JobView, event_id: &str, handler: &str, f: FinishedImport) -> Result<String> {
+pub async fn finish_job(
+    core: &Core,
+    job: &JobView,
+    event_id: &str,
+    handler: &str,
+    f: FinishedImport,
+) -> Result<String> {
     let (original_key, rendition_key, _) = job_object_keys(&job.id);
     let uploader_role: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
         .bind(&job.user_id)
@@ -130,7 +152,10 @@ pub async fn finish_job(core: &Core, job: &JobView, event_id: &str, handler: &st
     let album_id = match &f.album {
         Some(title) => {
             let owner = album_artist_id.as_deref().unwrap_or(&artist_id).to_string();
-            Some(library_repo::upsert_album(&mut tx, &owner, title, f.year, f.cover_key.as_deref()).await?)
+            Some(
+                library_repo::upsert_album(&mut tx, &owner, title, f.year, f.cover_key.as_deref())
+                    .await?,
+            )
         }
         None => None,
     };
@@ -167,7 +192,12 @@ pub async fn finish_job(core: &Core, job: &JobView, event_id: &str, handler: &st
 }
 
 /// Fails a job with a reason a person can read, and records the event as handled.
-pub async fn fail_job(core: &Core, job_id: &str, event_id: Option<(&str, &str)>, reason: &str) -> Result<()> {
+pub async fn fail_job(
+    core: &Core,
+    job_id: &str,
+    event_id: Option<(&str, &str)>,
+    reason: &str,
+) -> Result<()> {
     let mut tx = core.db.begin().await?;
     repo::set_state(&mut *tx, job_id, JobState::Failed, Some(reason), None).await?;
     if let Some((handler, event_id)) = event_id {

@@ -15,7 +15,11 @@ pub struct TrackView {
 }
 
 /// Tracks visible to `user_id`, newest first.
-pub async fn list_visible<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, user_id: &str, limit: i64) -> Result<Vec<TrackView>> {
+pub async fn list_visible<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    limit: i64,
+) -> Result<Vec<TrackView>> {
     let rows = sqlx::query(
         "SELECT t.id, t.title, ar.name AS artist, al.title AS album, t.track_no, t.duration_ms,
                 CASE WHEN t.cover_key IS NULL THEN 0 ELSE 1 END AS has_cover, t.created_at
@@ -51,7 +55,11 @@ pub struct StreamRow {
 }
 
 /// Stream details of a track, only if `user_id` may play it (ownership in the query).
-pub async fn stream_row<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, track_id: &str, user_id: &str) -> Result<Option<StreamRow>> {
+pub async fn stream_row<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    track_id: &str,
+    user_id: &str,
+) -> Result<Option<StreamRow>> {
     let row = sqlx::query(
         "SELECT rendition_key, rendition_mime, rendition_bytes, duration_ms, segment_index FROM tracks
          WHERE id = $1 AND (owner_id = $2 OR shared = 1)",
@@ -69,12 +77,17 @@ pub async fn stream_row<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, track_
     }))
 }
 
-pub async fn cover_key<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, track_id: &str, user_id: &str) -> Result<Option<String>> {
-    let row = sqlx::query("SELECT cover_key FROM tracks WHERE id = $1 AND (owner_id = $2 OR shared = 1)")
-        .bind(track_id)
-        .bind(user_id)
-        .fetch_optional(db)
-        .await?;
+pub async fn cover_key<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    track_id: &str,
+    user_id: &str,
+) -> Result<Option<String>> {
+    let row =
+        sqlx::query("SELECT cover_key FROM tracks WHERE id = $1 AND (owner_id = $2 OR shared = 1)")
+            .bind(track_id)
+            .bind(user_id)
+            .fetch_optional(db)
+            .await?;
     Ok(row.and_then(|r| r.get::<Option<String>, _>("cover_key")))
 }
 
@@ -90,13 +103,21 @@ pub async fn upsert_artist(conn: &mut AnyConnection, name: &str) -> Result<Strin
         .bind(key(name))
         .execute(&mut *conn)
         .await?;
-    Ok(sqlx::query_scalar("SELECT id FROM artists WHERE name_key = $1")
-        .bind(key(name))
-        .fetch_one(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT id FROM artists WHERE name_key = $1")
+            .bind(key(name))
+            .fetch_one(&mut *conn)
+            .await?,
+    )
 }
 
-pub async fn upsert_album(conn: &mut AnyConnection, artist_id: &str, title: &str, year: Option<i64>, cover_key: Option<&str>) -> Result<String> {
+pub async fn upsert_album(
+    conn: &mut AnyConnection,
+    artist_id: &str,
+    title: &str,
+    year: Option<i64>,
+    cover_key: Option<&str>,
+) -> Result<String> {
     sqlx::query(
         "INSERT INTO albums (id, artist_id, title, title_key, year, cover_key) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (artist_id, title_key) DO UPDATE SET cover_key = COALESCE(albums.cover_key, excluded.cover_key),
@@ -110,11 +131,13 @@ pub async fn upsert_album(conn: &mut AnyConnection, artist_id: &str, title: &str
     .bind(cover_key)
     .execute(&mut *conn)
     .await?;
-    Ok(sqlx::query_scalar("SELECT id FROM albums WHERE artist_id = $1 AND title_key = $2")
-        .bind(artist_id)
-        .bind(key(title))
-        .fetch_one(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT id FROM albums WHERE artist_id = $1 AND title_key = $2")
+            .bind(artist_id)
+            .bind(key(title))
+            .fetch_one(&mut *conn)
+            .await?,
+    )
 }
 
 pub struct NewTrack {
@@ -170,15 +193,22 @@ pub async fn insert_track(conn: &mut AnyConnection, t: &NewTrack) -> Result<Stri
     .bind(crate::now_ms())
     .execute(&mut *conn)
     .await?;
-    Ok(sqlx::query_scalar("SELECT id FROM tracks WHERE import_job_id = $1")
-        .bind(&t.import_job_id)
-        .fetch_one(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT id FROM tracks WHERE import_job_id = $1")
+            .bind(&t.import_job_id)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
 }
 
-pub async fn count_tracks_for_job<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, job_id: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM tracks WHERE import_job_id = $1")
-        .bind(job_id)
-        .fetch_one(db)
-        .await?)
+pub async fn count_tracks_for_job<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    job_id: &str,
+) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM tracks WHERE import_job_id = $1")
+            .bind(job_id)
+            .fetch_one(db)
+            .await?,
+    )
 }

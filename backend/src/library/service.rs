@@ -8,8 +8,18 @@ pub async fn list_tracks(core: &Core, user: &CurrentUser) -> Result<Vec<TrackVie
 }
 
 /// Cover image bytes of a track the user may see.
-pub async fn cover_for(core: &Core, user: &CurrentUser, track_id: &str) -> Result<(bytes::Bytes, String)> {
-    let key = repo::cover_key(&core.db, track_id, &user.id).await?.ok_or(Error::NotFound("cover"))?;
-    let mime = if key.ends_with(".png") { "image/png" } else { "image/jpeg" };
+pub async fn cover_for(
+    core: &Core,
+    user: &CurrentUser,
+    track_id: &str,
+) -> Result<(bytes::Bytes, String)> {
+    let key = repo::cover_key(&core.db, track_id, &user.id)
+        .await?
+        .ok_or(Error::NotFound("cover"))?;
+    let mime = if key.ends_with(".png") {
+        "image/png"
+    } else {
+        "image/jpeg"
+    };
     Ok((core.storage.get_bytes(&key).await?, mime.to_string()))
 }

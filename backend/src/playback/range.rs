@@ -30,7 +30,10 @@ pub enum RangeError {
 /// Parses a `Range` header. Only the first range of a multi-range request is honoured
 /// (players never ask for several); that is allowed by RFC 9110 §14.2.
 pub fn parse_range(header: &str, total: u64) -> Result<ByteRange, RangeError> {
-    let spec = header.trim().strip_prefix("bytes=").ok_or(RangeError::Malformed)?;
+    let spec = header
+        .trim()
+        .strip_prefix("bytes=")
+        .ok_or(RangeError::Malformed)?;
     let first = spec.split(',').next().ok_or(RangeError::Malformed)?.trim();
     let (a, b) = first.split_once('-').ok_or(RangeError::Malformed)?;
     let (a, b) = (a.trim(), b.trim());
@@ -42,7 +45,10 @@ pub fn parse_range(header: &str, total: u64) -> Result<ByteRange, RangeError> {
             return Err(RangeError::Unsatisfiable);
         }
         let n = n.min(total);
-        return Ok(ByteRange { start: total - n, end: total - 1 });
+        return Ok(ByteRange {
+            start: total - n,
+            end: total - 1,
+        });
     }
     let start = num(a)?;
     let end = if b.is_empty() { u64::MAX } else { num(b)? };
@@ -52,7 +58,10 @@ pub fn parse_range(header: &str, total: u64) -> Result<ByteRange, RangeError> {
     if start >= total {
         return Err(RangeError::Unsatisfiable);
     }
-    Ok(ByteRange { start, end: end.min(total - 1) })
+    Ok(ByteRange {
+        start,
+        end: end.min(total - 1),
+    })
 }
 
 #[cfg(test)]
@@ -61,31 +70,58 @@ mod tests {
 
     #[test]
     fn first_byte() {
-        assert_eq!(parse_range("bytes=0-0", 100), Ok(ByteRange { start: 0, end: 0 }));
+        assert_eq!(
+            parse_range("bytes=0-0", 100),
+            Ok(ByteRange { start: 0, end: 0 })
+        );
     }
     #[test]
     fn last_byte() {
-        assert_eq!(parse_range("bytes=99-99", 100), Ok(ByteRange { start: 99, end: 99 }));
-        assert_eq!(parse_range("bytes=99-", 100), Ok(ByteRange { start: 99, end: 99 }));
+        assert_eq!(
+            parse_range("bytes=99-99", 100),
+            Ok(ByteRange { start: 99, end: 99 })
+        );
+        assert_eq!(
+            parse_range("bytes=99-", 100),
+            Ok(ByteRange { start: 99, end: 99 })
+        );
     }
     #[test]
     fn open_ended() {
-        assert_eq!(parse_range("bytes=10-", 100), Ok(ByteRange { start: 10, end: 99 }));
+        assert_eq!(
+            parse_range("bytes=10-", 100),
+            Ok(ByteRange { start: 10, end: 99 })
+        );
     }
     #[test]
     fn end_past_length_is_clamped() {
-        assert_eq!(parse_range("bytes=90-500", 100), Ok(ByteRange { start: 90, end: 99 }));
+        assert_eq!(
+            parse_range("bytes=90-500", 100),
+            Ok(ByteRange { start: 90, end: 99 })
+        );
     }
     #[test]
     fn suffix() {
-        assert_eq!(parse_range("bytes=-10", 100), Ok(ByteRange { start: 90, end: 99 }));
-        assert_eq!(parse_range("bytes=-1000", 100), Ok(ByteRange { start: 0, end: 99 }));
+        assert_eq!(
+            parse_range("bytes=-10", 100),
+            Ok(ByteRange { start: 90, end: 99 })
+        );
+        assert_eq!(
+            parse_range("bytes=-1000", 100),
+            Ok(ByteRange { start: 0, end: 99 })
+        );
         assert_eq!(parse_range("bytes=-0", 100), Err(RangeError::Unsatisfiable));
     }
     #[test]
     fn beyond_the_end() {
-        assert_eq!(parse_range("bytes=100-", 100), Err(RangeError::Unsatisfiable));
-        assert_eq!(parse_range("bytes=100-200", 100), Err(RangeError::Unsatisfiable));
+        assert_eq!(
+            parse_range("bytes=100-", 100),
+            Err(RangeError::Unsatisfiable)
+        );
+        assert_eq!(
+            parse_range("bytes=100-200", 100),
+            Err(RangeError::Unsatisfiable)
+        );
     }
     #[test]
     fn malformed() {
@@ -95,10 +131,16 @@ mod tests {
     }
     #[test]
     fn multiple_ranges_take_the_first() {
-        assert_eq!(parse_range("bytes=0-9, 20-29", 100), Ok(ByteRange { start: 0, end: 9 }));
+        assert_eq!(
+            parse_range("bytes=0-9, 20-29", 100),
+            Ok(ByteRange { start: 0, end: 9 })
+        );
     }
     #[test]
     fn content_range_header() {
-        assert_eq!(ByteRange { start: 0, end: 9 }.content_range(100), "bytes 0-9/100");
+        assert_eq!(
+            ByteRange { start: 0, end: 9 }.content_range(100),
+            "bytes 0-9/100"
+        );
     }
 }

@@ -30,7 +30,12 @@ pub async fn stream_info(core: &Core, user: &CurrentUser, track_id: &str) -> Res
     let t = library_repo::stream_row(&core.db, track_id, &user.id)
         .await?
         .ok_or(Error::NotFound("track"))?;
-    let token = core.keys.mint(&user.id, track_id, &user.login_id, core.config.stream_token_ttl_secs)?;
+    let token = core.keys.mint(
+        &user.id,
+        track_id,
+        &user.login_id,
+        core.config.stream_token_ttl_secs,
+    )?;
     let index: crate::imports::SegmentIndex = serde_json::from_str(&t.segment_index)
         .map_err(|e| anyhow::anyhow!("bad segment index for track {track_id}: {e}"))?;
     Ok(StreamInfo {
@@ -60,10 +65,14 @@ pub async fn authorize_stream(
     track_id: &str,
     session_user: Option<&str>,
 ) -> Result<std::result::Result<StreamAccess, StreamDenied>> {
-    let Some(token) = token else { return Ok(Err(StreamDenied::Unauthorized)) };
+    let Some(token) = token else {
+        return Ok(Err(StreamDenied::Unauthorized));
+    };
     let claims = match core.keys.verify(token) {
         Ok(c) => c,
-        Err(TokenError::Expired | TokenError::Invalid) => return Ok(Err(StreamDenied::Unauthorized)),
+        Err(TokenError::Expired | TokenError::Invalid) => {
+            return Ok(Err(StreamDenied::Unauthorized));
+        }
     };
     // The login the token was minted under must still be live (logout ends it).
     let Some(user) = auth::user_for_login(core, &claims.lid).await? else {

@@ -65,7 +65,10 @@ impl StreamKeys {
             .map_err(|_| anyhow::anyhow!("the stream signing key is not valid Ed25519 PKCS#8"))?;
         let public = pair.public_key().as_ref().to_vec();
         let digest = ring::digest::digest(&ring::digest::SHA256, &public);
-        let kid = digest.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let kid = digest.as_ref()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         Ok(StreamKeys {
             kid,
             encoding: EncodingKey::from_ed_der(pkcs8),
@@ -80,7 +83,13 @@ impl StreamKeys {
             .map_err(|e| anyhow::anyhow!("signing a stream token: {e}").into())
     }
 
-    pub fn mint(&self, user_id: &str, track_id: &str, login_id: &str, ttl_secs: u64) -> crate::Result<String> {
+    pub fn mint(
+        &self,
+        user_id: &str,
+        track_id: &str,
+        login_id: &str,
+        ttl_secs: u64,
+    ) -> crate::Result<String> {
         let now = unix_now();
         self.sign(&StreamClaims {
             iss: ISSUER.into(),
@@ -126,8 +135,11 @@ fn write_private(path: &Path, bytes: &[u8]) -> crate::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).map_err(|e| anyhow::anyhow!("create {}: {e}", path.display()))?;
-    f.write_all(bytes).map_err(|e| anyhow::anyhow!("write {}: {e}", path.display()))?;
+    let mut f = opts
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("create {}: {e}", path.display()))?;
+    f.write_all(bytes)
+        .map_err(|e| anyhow::anyhow!("write {}: {e}", path.display()))?;
     Ok(())
 }
 
@@ -157,7 +169,10 @@ mod tests {
         let k = keys();
         let t = k.mint("u1", "t1", "l1", 60).unwrap();
         let c = k.verify(&t).unwrap();
-        assert_eq!((c.sub.as_str(), c.trk.as_str(), c.lid.as_str()), ("u1", "t1", "l1"));
+        assert_eq!(
+            (c.sub.as_str(), c.trk.as_str(), c.lid.as_str()),
+            ("u1", "t1", "l1")
+        );
     }
 
     #[test]
@@ -201,7 +216,10 @@ mod tests {
         let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let header = e.encode(br#"{"alg":"none","typ":"JWT"}"#);
         let body = e.encode(serde_json::to_vec(&claims(60)).unwrap());
-        assert_eq!(keys().verify(&format!("{header}.{body}.")), Err(TokenError::Invalid));
+        assert_eq!(
+            keys().verify(&format!("{header}.{body}.")),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]

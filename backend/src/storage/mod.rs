@@ -19,10 +19,13 @@ pub struct RangeRead {
 
 impl Storage {
     pub fn local(dir: &std::path::Path) -> Result<Self> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| anyhow::anyhow!("cannot create storage directory {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            anyhow::anyhow!("cannot create storage directory {}: {e}", dir.display())
+        })?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
-        Ok(Storage { store: Arc::new(store) })
+        Ok(Storage {
+            store: Arc::new(store),
+        })
     }
 
     /// Streams `body` into the object at `key` without holding it in memory. Stops with
@@ -56,7 +59,9 @@ impl Storage {
     }
 
     pub async fn put(&self, key: &str, data: Bytes) -> Result<()> {
-        self.store.put(&Path::from(key), PutPayload::from_bytes(data)).await?;
+        self.store
+            .put(&Path::from(key), PutPayload::from_bytes(data))
+            .await?;
         Ok(())
     }
 
@@ -80,7 +85,9 @@ impl Storage {
         while let Some(chunk) = stream.next().await {
             let chunk = chunk?;
             n += chunk.len() as u64;
-            f.write_all(&chunk).await.map_err(|e| anyhow::anyhow!("write {}: {e}", to.display()))?;
+            f.write_all(&chunk)
+                .await
+                .map_err(|e| anyhow::anyhow!("write {}: {e}", to.display()))?;
         }
         f.flush().await.map_err(|e| anyhow::anyhow!("flush: {e}"))?;
         Ok(n)
@@ -104,7 +111,10 @@ impl Storage {
 
     /// Reads bytes `start..end` (end exclusive) as a stream.
     pub async fn get_range(&self, key: &str, start: u64, end: u64) -> Result<RangeRead> {
-        let opts = GetOptions { range: Some(GetRange::Bounded(start..end)), ..Default::default() };
+        let opts = GetOptions {
+            range: Some(GetRange::Bounded(start..end)),
+            ..Default::default()
+        };
         let res = self.store.get_opts(&Path::from(key), opts).await?;
         let stream = res.into_stream().map(|r| r.map_err(Error::from)).boxed();
         Ok(RangeRead { stream })

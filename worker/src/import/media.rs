@@ -44,7 +44,14 @@ struct FfFormat {
 /// Runs ffprobe; anything without a decodable audio stream of positive length is rejected.
 pub async fn probe(ffprobe: &str, file: &Path) -> anyhow::Result<Result<Probe, Rejected>> {
     let out = Command::new(ffprobe)
-        .args(["-v", "error", "-show_format", "-show_streams", "-of", "json"])
+        .args([
+            "-v",
+            "error",
+            "-show_format",
+            "-show_streams",
+            "-of",
+            "json",
+        ])
         .arg(file)
         .stdin(Stdio::null())
         .kill_on_drop(true)
@@ -52,12 +59,15 @@ pub async fn probe(ffprobe: &str, file: &Path) -> anyhow::Result<Result<Probe, R
         .await
         .map_err(|e| anyhow::anyhow!("cannot run {ffprobe}: {e}"))?;
     if !out.status.success() {
-        return Ok(Err(Rejected("this file is not audio Refrain can read".into())));
+        return Ok(Err(Rejected(
+            "this file is not audio Refrain can read".into(),
+        )));
     }
     let parsed: FfprobeOut = serde_json::from_slice(&out.stdout)
         .map_err(|e| anyhow::anyhow!("unexpected ffprobe output: {e}"))?;
     let audio = parsed.streams.iter().find(|s| {
-        s.codec_type.as_deref() == Some("audio") && s.disposition.get("attached_pic").copied().unwrap_or(0) == 0
+        s.codec_type.as_deref() == Some("audio")
+            && s.disposition.get("attached_pic").copied().unwrap_or(0) == 0
     });
     let Some(audio) = audio else {
         return Ok(Err(Rejected("this file has no audio stream".into())));
@@ -68,12 +78,17 @@ pub async fn probe(ffprobe: &str, file: &Path) -> anyhow::Result<Result<Probe, R
         .or(parsed.format.as_ref().and_then(|f| f.duration.as_deref()))
         .and_then(|d| d.parse::<f64>().ok())
         .unwrap_or(0.0);
-    if !(secs > 0.05) {
+    if secs.is_nan() || secs <= 0.05 {
         return Ok(Err(Rejected("this file contains no playable audio".into())));
     }
     let tags = parsed
         .format
-        .map(|f| f.tags.into_iter().map(|(k, v)| (k.to_lowercase(), v)).collect())
+        .map(|f| {
+            f.tags
+                .into_iter()
+                .map(|(k, v)| (k.to_lowercase(), v))
+                .collect()
+        })
         .unwrap_or_default();
     Ok(Ok(Probe {
         duration_ms: (secs * 1000.0).round() as i64,
@@ -97,23 +112,38 @@ pub struct Tags {
 }
 
 fn clean(s: Option<impl AsRef<str>>) -> Option<String> {
-    s.map(|s| s.as_ref().trim().chars().filter(|c| !c.is_control()).take(500).collect::<String>())
-        .filter(|s| !s.is_empty())
+    s.map(|s| {
+        s.as_ref()
+            .trim()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(500)
+            .collect::<String>()
+    })
+    .filter(|s| !s.is_empty())
 }
 
 /// Reads tags with lofty (off the async threads). An unreadable tag is not an error: the
 /// caller falls back to ffprobe's tags and then to the file name.
 pub async fn read_tags(file: &Path) -> Tags {
     let file = file.to_path_buf();
-    tokio::task::spawn_blocking(move || read_tags_blocking(&file)).await.unwrap_or_default()
+    tokio::task::spawn_blocking(move || read_tags_blocking(&file))
+        .await
+        .unwrap_or_default()
 }
 
 fn read_tags_blocking(file: &Path) -> Tags {
     use lofty::picture::PictureType;
     use lofty::prelude::*;
-    let Ok(probe) = lofty::probe::Probe::open(file) else { return Tags::default() };
-    let Ok(probe) = probe.guess_file_type() else { return Tags::default() };
-    let Ok(tagged) = probe.read() else { return Tags::default() };
+    let Ok(probe) = lofty::probe::Probe::open(file) else {
+        return Tags::default();
+    };
+    let Ok(probe) = probe.guess_file_type() else {
+        return Tags::default();
+    };
+    let Ok(tagged) = probe.read() else {
+        return Tags::default();
+    };
     let Some(tag) = tagged.primary_tag().or_else(|| tagged.first_tag()) else {
         return Tags::default();
     };
@@ -157,7 +187,11 @@ fn sniff_image(data: &[u8]) -> Option<&'static str> {
 pub fn merge_probe_tags(mut t: Tags, probe: &Probe) -> Tags {
     let get = |k: &str| clean(probe.tags.get(k));
     let num = |k: &str| {
-        probe.tags.get(k).and_then(|v| v.split('/').next()).and_then(|v| v.trim().parse::<i64>().ok())
+        probe
+            .tags
+            .get(k)
+            .and_then(|v| v.split('/').next())
+            .and_then(|v| v.trim().parse::<i64>().ok())
     };
     t.title = t.title.or_else(|| get("title"));
     t.artist = t.artist.or_else(|| get("artist"));
@@ -167,7 +201,11 @@ pub fn merge_probe_tags(mut t: Tags, probe: &Probe) -> Tags {
     t.track_no = t.track_no.or_else(|| num("track"));
     t.disc_no = t.disc_no.or_else(|| num("disc"));
     t.year = t.year.or_else(|| {
-        probe.tags.get("date").and_then(|d| d.get(..4)).and_then(|y| y.parse().ok())
+        probe
+            .tags
+            .get("date")
+            .and_then(|d| d.get(..4))
+            .and_then(|y| y.parse().ok())
     });
     t
 }
@@ -185,14 +223,36 @@ pub fn title_from_filename(name: &str) -> String {
 pub const RENDITION_MIME: &str = "audio/mp4; codecs=\"mp4a.40.2\"";
 
 /// Transcodes to fragmented MP4 AAC (2 s fragments) that Media Source Extensions can play.
-pub async fn transcode(ffmpeg: &str, input: &Path, output: &Path) -> anyhow::Result<Result<(), Rejected>> {
+pub async fn transcode(
+    ffmpeg: &str,
+    input: &Path,
+    output: &Path,
+) -> anyhow::Result<Result<(), Rejected>> {
     let out = Command::new(ffmpeg)
         .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i"])
         .arg(input)
         .args([
-            "-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1", "-c:a", "aac", "-b:a", "192k",
-            "-ar", "44100", "-ac", "2", "-movflags", "+empty_moov+default_base_moof", "-frag_duration",
-            "2000000", "-f", "mp4",
+            "-map",
+            "0:a:0",
+            "-vn",
+            "-sn",
+            "-dn",
+            "-map_metadata",
+            "-1",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "192k",
+            "-ar",
+            "44100",
+            "-ac",
+            "2",
+            "-movflags",
+            "+empty_moov+default_base_moof",
+            "-frag_duration",
+            "2000000",
+            "-f",
+            "mp4",
         ])
         .arg(output)
         .stdin(Stdio::null())
@@ -206,8 +266,15 @@ pub async fn transcode(ffmpeg: &str, input: &Path, output: &Path) -> anyhow::Res
         return Ok(Ok(()));
     }
     let msg = String::from_utf8_lossy(&out.stderr);
-    let last = msg.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("unknown error");
-    Ok(Err(Rejected(format!("the audio could not be decoded ({})", last.chars().take(200).collect::<String>()))))
+    let last = msg
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("unknown error");
+    Ok(Err(Rejected(format!(
+        "the audio could not be decoded ({})",
+        last.chars().take(200).collect::<String>()
+    ))))
 }
 
 /// Reads the fragment index of a fragmented MP4: init segment end, and for each `moof`
@@ -220,15 +287,22 @@ pub fn segment_index(data: &[u8]) -> anyhow::Result<SegmentIndex> {
         let (size, kind, header) = box_header(data, pos)?;
         let body = &data[pos + header..pos + size];
         match &kind {
-            b"moov" => timescale = find_box(body, &[b"trak", b"mdia", b"mdhd"]).map(mdhd_timescale).transpose()?,
+            b"moov" => {
+                timescale = find_box(body, &[b"trak", b"mdia", b"mdhd"])
+                    .map(mdhd_timescale)
+                    .transpose()?
+            }
             b"moof" => {
                 if index.init_end == 0 {
                     index.init_end = pos as u64;
                 }
                 let ts = timescale.ok_or_else(|| anyhow::anyhow!("moof before moov"))?;
-                let tfdt = find_box(body, &[b"traf", b"tfdt"]).ok_or_else(|| anyhow::anyhow!("moof without tfdt"))?;
+                let tfdt = find_box(body, &[b"traf", b"tfdt"])
+                    .ok_or_else(|| anyhow::anyhow!("moof without tfdt"))?;
                 let t = tfdt_time(tfdt)?;
-                index.segments.push((t.saturating_mul(1000) / ts.max(1), pos as u64));
+                index
+                    .segments
+                    .push((t.saturating_mul(1000) / ts.max(1), pos as u64));
             }
             _ => {}
         }
@@ -242,10 +316,17 @@ pub fn segment_index(data: &[u8]) -> anyhow::Result<SegmentIndex> {
 
 fn box_header(data: &[u8], pos: usize) -> anyhow::Result<(usize, [u8; 4], usize)> {
     let rd32 = |p: usize| -> anyhow::Result<u32> {
-        Ok(u32::from_be_bytes(data.get(p..p + 4).ok_or_else(|| anyhow::anyhow!("truncated box"))?.try_into()?))
+        Ok(u32::from_be_bytes(
+            data.get(p..p + 4)
+                .ok_or_else(|| anyhow::anyhow!("truncated box"))?
+                .try_into()?,
+        ))
     };
     let size32 = rd32(pos)? as usize;
-    let kind: [u8; 4] = data.get(pos + 4..pos + 8).ok_or_else(|| anyhow::anyhow!("truncated box"))?.try_into()?;
+    let kind: [u8; 4] = data
+        .get(pos + 4..pos + 8)
+        .ok_or_else(|| anyhow::anyhow!("truncated box"))?
+        .try_into()?;
     let (size, header) = match size32 {
         0 => (data.len() - pos, 8),
         1 => {
@@ -269,7 +350,11 @@ fn find_box<'a>(data: &'a [u8], path: &[&[u8; 4]]) -> Option<&'a [u8]> {
         let (size, kind, header) = box_header(data, pos).ok()?;
         if &kind == *first {
             let body = &data[pos + header..pos + size];
-            return if rest.is_empty() { Some(body) } else { find_box(body, rest) };
+            return if rest.is_empty() {
+                Some(body)
+            } else {
+                find_box(body, rest)
+            };
         }
         pos += size;
     }
@@ -277,7 +362,9 @@ fn find_box<'a>(data: &'a [u8], path: &[&[u8; 4]]) -> Option<&'a [u8]> {
 }
 
 fn be(d: &[u8], at: usize, n: usize) -> anyhow::Result<u64> {
-    let b = d.get(at..at + n).ok_or_else(|| anyhow::anyhow!("truncated full box"))?;
+    let b = d
+        .get(at..at + n)
+        .ok_or_else(|| anyhow::anyhow!("truncated full box"))?;
     Ok(b.iter().fold(0u64, |acc, x| (acc << 8) | u64::from(*x)))
 }
 
@@ -316,9 +403,22 @@ mod tests {
         let p = Probe {
             duration_ms: 1,
             codec: "mp3".into(),
-            tags: [("title".to_string(), "T".to_string()), ("track".to_string(), "4/12".to_string())].into(),
+            tags: [
+                ("title".to_string(), "T".to_string()),
+                ("track".to_string(), "4/12".to_string()),
+            ]
+            .into(),
         };
-        let t = merge_probe_tags(Tags { artist: Some("A".into()), ..Default::default() }, &p);
-        assert_eq!((t.title.as_deref(), t.artist.as_deref(), t.track_no), (Some("T"), Some("A"), Some(4)));
+        let t = merge_probe_tags(
+            Tags {
+                artist: Some("A".into()),
+                ..Default::default()
+            },
+            &p,
+        );
+        assert_eq!(
+            (t.title.as_deref(), t.artist.as_deref(), t.track_no),
+            (Some("T"), Some("A"), Some(4))
+        );
     }
 }

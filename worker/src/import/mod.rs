@@ -62,7 +62,11 @@ async fn remove_objects(core: &Core, job_id: &str, original_too: bool) {
     }
 }
 
-async fn run(core: &Core, job: &JobView, dir: &std::path::Path) -> anyhow::Result<Result<FinishedImport, Rejected>> {
+async fn run(
+    core: &Core,
+    job: &JobView,
+    dir: &std::path::Path,
+) -> anyhow::Result<Result<FinishedImport, Rejected>> {
     let (original_key, rendition_key, cover_prefix) = imports::job_object_keys(&job.id);
     let input = dir.join("original");
     core.storage.download(&original_key, &input).await?;
@@ -77,33 +81,56 @@ async fn run(core: &Core, job: &JobView, dir: &std::path::Path) -> anyhow::Resul
     if let Err(r) = media::transcode(&core.config.ffmpeg, &input, &output).await? {
         return Ok(Err(r));
     }
+    // The rendition's real length: a truncated file's header may promise more than it has.
+    let duration_ms = match media::probe(&core.config.ffprobe, &output).await? {
+        Ok(p) => p.duration_ms,
+        Err(r) => return Ok(Err(r)),
+    };
     let data = tokio::fs::read(&output).await?;
     let index = match media::segment_index(&data) {
         Ok(i) => i,
-        Err(e) => return Ok(Err(Rejected(format!("the audio could not be converted ({e})")))),
+        Err(e) => {
+            return Ok(Err(Rejected(format!(
+                "the audio could not be converted ({e})"
+            ))));
+        }
     };
     let rendition_bytes = i64::try_from(data.len())?;
-    core.storage.put(&rendition_key, bytes::Bytes::from(data)).await?;
+    core.storage
+        .put(&rendition_key, bytes::Bytes::from(data))
+        .await?;
 
     let cover_key = match &tags.cover {
         Some((bytes, mime)) => {
-            let key = format!("{cover_prefix}.{}", if mime == "image/png" { "png" } else { "jpg" });
-            core.storage.put(&key, bytes::Bytes::from(bytes.clone())).await?;
+            let key = format!(
+                "{cover_prefix}.{}",
+                if mime == "image/png" { "png" } else { "jpg" }
+            );
+            core.storage
+                .put(&key, bytes::Bytes::from(bytes.clone()))
+                .await?;
             Some(key)
         }
         None => None,
     };
 
     Ok(Ok(FinishedImport {
-        title: tags.title.clone().unwrap_or_else(|| media::title_from_filename(&job.filename)),
-        artist: tags.artist.clone().or(tags.album_artist.clone()).unwrap_or_else(|| "Unknown Artist".into()),
+        title: tags
+            .title
+            .clone()
+            .unwrap_or_else(|| media::title_from_filename(&job.filename)),
+        artist: tags
+            .artist
+            .clone()
+            .or(tags.album_artist.clone())
+            .unwrap_or_else(|| "Unknown Artist".into()),
         album_artist: tags.album_artist.clone(),
         album: tags.album.clone(),
         track_no: tags.track_no,
         disc_no: tags.disc_no,
         year: tags.year,
         genre: tags.genre.clone(),
-        duration_ms: probe.duration_ms,
+        duration_ms,
         rendition_bytes,
         rendition_mime: media::RENDITION_MIME.into(),
         segment_index: index,

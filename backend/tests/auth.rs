@@ -1,0 +1,118 @@
+//! Account rules against a fresh SQLite database per test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use backend::auth::{self, Role};
+use backend::{Config, Core, Error};
+
+async fn core() -> (Core, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let core = Core::init(Config::for_data_dir(dir.path())).await.unwrap();
+    (core, dir)
+}
+
+const PW: &str = "violet-harbour-87";
+
+#[tokio::test]
+async fn first_account_is_admin_and_later_ones_are_listeners() {
+    let (core, _d) = core().await;
+    let a = auth::signup(&core, "first@example.com", PW).await.unwrap();
+    let b = auth::signup(&core, "second@example.com", PW).await.unwrap();
+    assert_eq!(a.role, Role::Admin);
+    assert_eq!(b.role, Role::Listener);
+}
+
+#[tokio::test]
+async fn duplicate_email_is_refused_whatever_its_case() {
+    let (core, _d) = core().await;
+    auth::signup(&core, "Dup@Example.com", PW).await.unwrap();
+    let e = auth::signup(&core, "  dup@example.COM ", PW)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::EmailTaken), "{e:?}");
+}
+
+#[tokio::test]
+async fn weak_passwords_are_refused_with_a_reason() {
+    let (core, _d) = core().await;
+    for pw in ["short1", "password123", "Qwertyuiop", &"x".repeat(129)] {
+        let e = auth::signup(&core, "weak@example.com", pw)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::WeakPassword(_)), "{pw}: {e:?}");
+    }
+    // Nothing was created by the refused attempts.
+    assert!(
+        auth::repo::find_by_email(&core.db, "weak@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn invalid_email_is_refused() {
+    let (core, _d) = core().await;
+    for email in ["", "no-at-sign", "a@b", "a b@example.com"] {
+        let e = auth::signup(&core, email, PW).await.unwrap_err();
+        assert!(matches!(e, Error::Invalid(_)), "{email}: {e:?}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_get_the_same_answer() {
+    let (core, _d) = core().await;
+    auth::signup(&core, "someone@example.com", PW)
+        .await
+        .unwrap();
+    let wrong = auth::login(&core, "someone@example.com", "violet-harbour-88")
+        .await
+        .unwrap_err();
+    let unknown = auth::login(&core, "nobody@example.com", PW)
+        .await
+        .unwrap_err();
+    assert!(matches!(wrong, Error::BadCredentials), "{wrong:?}");
+    assert!(matches!(unknown, Error::BadCredentials), "{unknown:?}");
+    assert_eq!(wrong.to_string(), unknown.to_string());
+}
+
+#[tokio::test]
+async fn login_opens_a_new_login_and_logout_ends_it() {
+    let (core, _d) = core().await;
+    let signed_up = auth::signup(&core, "me@example.com", PW).await.unwrap();
+    let logged_in = auth::login(&core, "ME@example.com", PW).await.unwrap();
+    assert_eq!(signed_up.id, logged_in.id);
+    assert_ne!(signed_up.login_id, logged_in.login_id);
+    assert!(
+        auth::user_for_login(&core, &logged_in.login_id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    auth::logout(&core, &logged_in.login_id).await.unwrap();
+    assert!(
+        auth::user_for_login(&core, &logged_in.login_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The other login is untouched.
+    assert!(
+        auth::user_for_login(&core, &signed_up.login_id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn passwords_are_stored_as_argon2id() {
+    let (core, _d) = core().await;
+    auth::signup(&core, "hash@example.com", PW).await.unwrap();
+    let row = auth::repo::find_by_email(&core.db, "hash@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(row.password_hash.starts_with("$argon2id$"));
+    assert!(!row.password_hash.contains(PW));
+}

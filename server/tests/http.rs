@@ -1,0 +1,462 @@
+//! The real router on port 0 with real components: sessions, uploads, streaming.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use backend::playback::{STREAM_AUDIENCE, StreamClaims};
+use backend::{Config, Core};
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_RANGE, RANGE, SET_COOKIE};
+use server_fn::ServerFn;
+use std::process::Command;
+
+struct Srv {
+    base: String,
+    core: Core,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(max_upload: u64) -> Srv {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::for_data_dir(dir.path().join("data"));
+    config.max_upload_bytes = max_upload;
+    config.embedded_worker = false;
+    let core = Core::init(config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = server::router(core.clone(), server::leptos_options(&core));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Srv {
+        base,
+        core,
+        _dir: dir,
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+const PW: &str = "violet-harbour-87";
+
+async fn call(
+    c: &reqwest::Client,
+    srv: &Srv,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    c.post(format!("{}{}", srv.base, path))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn signup(c: &reqwest::Client, srv: &Srv, email: &str) -> reqwest::Response {
+    let r = call(
+        c,
+        srv,
+        app::auth::Signup::PATH,
+        &[("email", email), ("password", PW)],
+    )
+    .await;
+    assert!(r.status().is_success(), "signup: {}", r.status());
+    r
+}
+
+fn session_cookie(r: &reqwest::Response) -> Option<String> {
+    r.headers().get_all(SET_COOKIE).iter().find_map(|v| {
+        let v = v.to_str().ok()?;
+        v.starts_with("refrain=").then(|| v.to_string())
+    })
+}
+
+fn sine_mp3(seconds: u32) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.mp3");
+    let st = Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+        ])
+        .arg(format!("sine=duration={seconds}"))
+        .args(["-metadata", "title=Range Test", "-c:a", "libmp3lame"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    std::fs::read(out).unwrap()
+}
+
+/// Signs up, uploads and imports one track; returns its id and signed stream URL.
+async fn with_track(srv: &Srv, c: &reqwest::Client, email: &str) -> (String, String, u64) {
+    signup(c, srv, email).await;
+    let r = c
+        .post(format!("{}/api/uploads?filename=range.mp3", srv.base))
+        .body(sine_mp3(8))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    worker::dispatch::drain(&srv.core).await.unwrap();
+    let tracks: Vec<app::library::TrackItem> = call(c, srv, app::library::ListTracks::PATH, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = tracks[0].id.clone();
+    let info: app::library::StreamInfo = call(
+        c,
+        srv,
+        app::library::StreamTrack::PATH,
+        &[("track_id", &id)],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    (id, format!("{}{}", srv.base, info.url), info.bytes as u64)
+}
+
+#[tokio::test]
+async fn every_server_function_that_needs_a_session_refuses_without_one() {
+    let srv = start(1 << 20).await;
+    let c = client();
+    for (path, form) in [
+        (app::library::ListTracks::PATH, vec![]),
+        (app::library::ListImports::PATH, vec![]),
+        (app::library::StreamTrack::PATH, vec![("track_id", "x")]),
+    ] {
+        let r = call(&c, &srv, path, &form).await;
+        assert!(!r.status().is_success(), "{path} answered {}", r.status());
+        let body = r.text().await.unwrap();
+        assert!(body.contains("Unauthenticated"), "{path}: {body}");
+    }
+    let me: Option<app::auth::UserInfo> = call(&c, &srv, app::auth::CurrentUser::PATH, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(me.is_none());
+    let up = c
+        .post(format!("{}/api/uploads?filename=a.mp3", srv.base))
+        .body("abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(up.status(), StatusCode::UNAUTHORIZED);
+    let cover = c
+        .get(format!("{}/covers/x", srv.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cover.status(), StatusCode::UNAUTHORIZED);
+    assert!(srv.core.storage.list("").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn session_cookie_is_http_only_lax_and_changes_at_login() {
+    let srv = start(1 << 20).await;
+    let c = client();
+    let first = session_cookie(&signup(&c, &srv, "cookie@example.com").await).unwrap();
+    assert!(first.contains("HttpOnly"), "{first}");
+    assert!(first.contains("SameSite=Lax"), "{first}");
+    let r = call(
+        &c,
+        &srv,
+        app::auth::Login::PATH,
+        &[("email", "cookie@example.com"), ("password", PW)],
+    )
+    .await;
+    assert!(r.status().is_success());
+    let second = session_cookie(&r).unwrap();
+    let id = |s: &str| s.split(';').next().unwrap().to_string();
+    assert_ne!(id(&first), id(&second), "session id must change at login");
+    // The pre-login session id is dead.
+    let stale = reqwest::Client::new()
+        .post(format!("{}{}", srv.base, app::library::ListTracks::PATH))
+        .header("cookie", id(&first))
+        .send()
+        .await
+        .unwrap();
+    assert!(stale.text().await.unwrap().contains("Unauthenticated"));
+}
+
+#[tokio::test]
+async fn wrong_password_and_duplicate_email_get_clear_messages() {
+    let srv = start(1 << 20).await;
+    let c = client();
+    signup(&c, &srv, "clear@example.com").await;
+    let dup = call(
+        &c,
+        &srv,
+        app::auth::Signup::PATH,
+        &[("email", "clear@example.com"), ("password", PW)],
+    )
+    .await;
+    assert!(dup.text().await.unwrap().contains("already exists"));
+    let bad = call(
+        &client(),
+        &srv,
+        app::auth::Login::PATH,
+        &[
+            ("email", "clear@example.com"),
+            ("password", "nope-nope-nope"),
+        ],
+    )
+    .await;
+    assert!(
+        bad.text()
+            .await
+            .unwrap()
+            .contains("Wrong email or password")
+    );
+    let weak = call(
+        &client(),
+        &srv,
+        app::auth::Signup::PATH,
+        &[("email", "weak@example.com"), ("password", "12345678")],
+    )
+    .await;
+    assert!(weak.text().await.unwrap().contains("stronger password"));
+}
+
+#[tokio::test]
+async fn upload_over_the_limit_is_413_and_stores_nothing() {
+    let srv = start(64 * 1024).await;
+    let c = client();
+    signup(&c, &srv, "big@example.com").await;
+    let r = c
+        .post(format!("{}/api/uploads?filename=big.mp3", srv.base))
+        .body(vec![0u8; 200 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(srv.core.storage.list("").await.unwrap().is_empty());
+    let jobs: Vec<app::library::ImportItem> = call(&c, &srv, app::library::ListImports::PATH, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(jobs.is_empty());
+}
+
+#[tokio::test]
+async fn empty_upload_is_400_with_a_reason() {
+    let srv = start(1 << 20).await;
+    let c = client();
+    signup(&c, &srv, "empty@example.com").await;
+    let r = c
+        .post(format!("{}/api/uploads?filename=e.mp3", srv.base))
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("empty"));
+}
+
+#[tokio::test]
+async fn stream_serves_byte_ranges() {
+    let srv = start(1 << 24).await;
+    let c = client();
+    let (_, url, total) = with_track(&srv, &c, "ranges@example.com").await;
+
+    let get = |range: Option<&'static str>| {
+        let mut rb = c.get(&url);
+        if let Some(r) = range {
+            rb = rb.header(RANGE, r);
+        }
+        rb.send()
+    };
+    let whole = get(None).await.unwrap();
+    assert_eq!(whole.status(), StatusCode::OK);
+    assert_eq!(whole.headers()["accept-ranges"], "bytes");
+    let body = whole.bytes().await.unwrap();
+    assert_eq!(body.len() as u64, total);
+
+    let first = get(Some("bytes=0-0")).await.unwrap();
+    assert_eq!(first.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        first.headers()[CONTENT_RANGE],
+        format!("bytes 0-0/{total}").as_str()
+    );
+    assert_eq!(first.bytes().await.unwrap().as_ref(), &body[..1]);
+
+    let last = c
+        .get(&url)
+        .header(RANGE, format!("bytes={}-{}", total - 1, total - 1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(last.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        last.headers()[CONTENT_RANGE],
+        format!("bytes {0}-{0}/{total}", total - 1).as_str()
+    );
+    assert_eq!(
+        last.bytes().await.unwrap().as_ref(),
+        &body[body.len() - 1..]
+    );
+
+    let suffix = get(Some("bytes=-100")).await.unwrap();
+    assert_eq!(suffix.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        suffix.headers()[CONTENT_RANGE],
+        format!("bytes {}-{}/{total}", total - 100, total - 1).as_str()
+    );
+    assert_eq!(
+        suffix.bytes().await.unwrap().as_ref(),
+        &body[body.len() - 100..]
+    );
+
+    let middle = c
+        .get(&url)
+        .header(RANGE, "bytes=1000-1999")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(middle.bytes().await.unwrap().as_ref(), &body[1000..2000]);
+
+    let beyond = c
+        .get(&url)
+        .header(RANGE, format!("bytes={total}-"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(beyond.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(
+        beyond.headers()[CONTENT_RANGE],
+        format!("bytes */{total}").as_str()
+    );
+}
+
+#[tokio::test]
+async fn stream_requires_a_valid_token_for_that_track() {
+    let srv = start(1 << 24).await;
+    let c = client();
+    let (id, url, _) = with_track(&srv, &c, "tokens@example.com").await;
+    assert_eq!(c.get(&url).send().await.unwrap().status(), StatusCode::OK);
+
+    let missing = format!("{}/stream/{id}", srv.base);
+    assert_eq!(
+        c.get(&missing).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    let mut tampered = url.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    assert_eq!(
+        c.get(&tampered).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // A correctly signed token that expired a second ago.
+    let token = url.split("t=").nth(1).unwrap();
+    let claims = srv.core.keys.verify(token).unwrap();
+    let expired = StreamClaims {
+        exp: claims.iat - 1,
+        iat: claims.iat - 600,
+        ..claims.clone()
+    };
+    let expired_url = format!(
+        "{}/stream/{id}?t={}",
+        srv.base,
+        srv.core.keys.sign(&expired).unwrap()
+    );
+    assert_eq!(
+        c.get(&expired_url).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Another track's path with this track's token.
+    let wrong_track = format!("{}/stream/other-track?t={token}", srv.base);
+    assert_eq!(
+        c.get(&wrong_track).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+
+    // A token with another audience is not a stream token.
+    let other_aud = StreamClaims {
+        aud: "refrain-api".into(),
+        ..claims
+    };
+    assert_ne!(other_aud.aud, STREAM_AUDIENCE);
+    let other_url = format!(
+        "{}/stream/{id}?t={}",
+        srv.base,
+        srv.core.keys.sign(&other_aud).unwrap()
+    );
+    assert_eq!(
+        c.get(&other_url).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn another_signed_in_user_cannot_use_my_stream_url() {
+    let srv = start(1 << 24).await;
+    let owner = client();
+    let (_, url, _) = with_track(&srv, &owner, "owner@example.com").await;
+    let intruder = client();
+    signup(&intruder, &srv, "intruder@example.com").await;
+    assert_eq!(
+        intruder.get(&url).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_and_its_stream_urls() {
+    let srv = start(1 << 24).await;
+    let c = client();
+    let (_, url, _) = with_track(&srv, &c, "leaving@example.com").await;
+    assert_eq!(c.get(&url).send().await.unwrap().status(), StatusCode::OK);
+    let r = call(&c, &srv, app::auth::Logout::PATH, &[]).await;
+    assert!(r.status().is_success());
+    assert_eq!(
+        c.get(&url).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // Even without any cookie.
+    assert_eq!(
+        reqwest::get(&url).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let body = call(&c, &srv, app::library::ListTracks::PATH, &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("Unauthenticated"));
+}
+
+#[tokio::test]
+async fn library_page_redirects_to_login_without_a_session() {
+    let srv = start(1 << 20).await;
+    let r = client()
+        .get(format!("{}/", srv.base))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    assert_eq!(r.headers()["location"], "/login");
+    let login = client()
+        .get(format!("{}/login", srv.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    assert!(login.text().await.unwrap().contains("Log in"));
+}

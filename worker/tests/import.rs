@@ -1,0 +1,313 @@
+//! The import pipeline on audio synthesized by ffmpeg during the test (no fixtures in git).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use backend::auth::{self, CurrentUser};
+use backend::events::repo as outbox;
+use backend::imports::{self, JobState};
+use backend::{Config, Core, library};
+use bytes::Bytes;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+async fn setup() -> (Core, CurrentUser, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let core = Core::init(Config::for_data_dir(dir.path().join("data")))
+        .await
+        .unwrap();
+    let user = auth::signup(&core, "importer@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    (core, user, dir)
+}
+
+fn ffmpeg(args: &[&str]) {
+    let st = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(st.success(), "ffmpeg {args:?}");
+}
+
+/// A 30 s tagged MP3 with an embedded PNG cover.
+fn tagged_mp3(dir: &Path) -> PathBuf {
+    let cover = dir.join("cover.png");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=red:s=64x64",
+        "-frames:v",
+        "1",
+        cover.to_str().unwrap(),
+    ]);
+    let out = dir.join("tagged.mp3");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:duration=30",
+        "-i",
+        cover.to_str().unwrap(),
+        "-map",
+        "0:a",
+        "-map",
+        "1:v",
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        "128k",
+        "-c:v",
+        "png",
+        "-id3v2_version",
+        "3",
+        "-disposition:v",
+        "attached_pic",
+        "-metadata",
+        "title=Harbour Lights",
+        "-metadata",
+        "artist=The Test Tones",
+        "-metadata",
+        "album_artist=Test Tones Collective",
+        "-metadata",
+        "album=Sine Waves",
+        "-metadata",
+        "track=3/9",
+        "-metadata",
+        "disc=1/2",
+        "-metadata",
+        "date=2024",
+        "-metadata",
+        "genre=Ambient",
+        out.to_str().unwrap(),
+    ]);
+    out
+}
+
+async fn upload(core: &Core, user: &CurrentUser, name: &str, data: Vec<u8>) -> imports::JobView {
+    let s = futures::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from(data))]);
+    imports::create_upload(core, user, name, None, s)
+        .await
+        .unwrap()
+}
+
+async fn job(core: &Core, user: &CurrentUser, id: &str) -> imports::JobView {
+    imports::list_jobs(core, user)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|j| j.id == id)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn tags_cover_and_rendition_come_from_a_tagged_mp3() {
+    let (core, user, dir) = setup().await;
+    let file = tagged_mp3(dir.path());
+    let j = upload(&core, &user, "tagged.mp3", std::fs::read(&file).unwrap()).await;
+    assert_eq!(worker::dispatch::drain(&core).await.unwrap(), 1);
+
+    let j = job(&core, &user, &j.id).await;
+    assert_eq!(j.state, JobState::Done, "{:?}", j.error);
+    let tracks = library::list_tracks(&core, &user).await.unwrap();
+    assert_eq!(tracks.len(), 1);
+    let t = &tracks[0];
+    assert_eq!(t.title, "Harbour Lights");
+    assert_eq!(t.artist, "The Test Tones");
+    assert_eq!(t.album.as_deref(), Some("Sine Waves"));
+    assert_eq!(t.track_no, Some(3));
+    assert!(
+        (29_500..=30_500).contains(&t.duration_ms),
+        "{}",
+        t.duration_ms
+    );
+    assert!(t.has_cover);
+    let (cover, mime) = library::cover_for(&core, &user, &t.id).await.unwrap();
+    assert_eq!(mime, "image/png");
+    assert!(cover.starts_with(&[0x89, b'P', b'N', b'G']));
+
+    // The rendition is fragmented MP4 with ordered fragments covering the whole track.
+    let info = backend::playback::stream_info(&core, &user, &t.id)
+        .await
+        .unwrap();
+    assert!(info.mime.starts_with("audio/mp4"));
+    assert!(info.init_end > 0);
+    assert!(info.segments.len() >= 10, "{:?}", info.segments);
+    assert!(
+        info.segments
+            .windows(2)
+            .all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1)
+    );
+    assert!(info.segments.last().unwrap().0 >= 26_000);
+    let (_, rendition, _) = imports::job_object_keys(&j.id);
+    let head = core.storage.get_range(&rendition, 4, 8).await.unwrap();
+    use futures::StreamExt;
+    let bytes: Vec<u8> = head.stream.map(|b| b.unwrap().to_vec()).concat().await;
+    assert_eq!(&bytes, b"ftyp");
+    // The original is kept.
+    assert_eq!(
+        core.storage.size(&j.original_key).await.unwrap(),
+        std::fs::metadata(&file).unwrap().len()
+    );
+}
+
+#[tokio::test]
+async fn handling_the_same_event_twice_yields_one_track_and_one_set_of_objects() {
+    let (core, user, dir) = setup().await;
+    let file = tagged_mp3(dir.path());
+    let j = upload(&core, &user, "twice.mp3", std::fs::read(&file).unwrap()).await;
+    let ev = outbox::pending(&core.db, 10).await.unwrap().remove(0).event;
+
+    worker::handle(&core, &ev).await.unwrap();
+    let objects_after_first = core.storage.list("").await.unwrap();
+    // Redelivery (e.g. a relay that crashed before marking the event published).
+    worker::handle(&core, &ev).await.unwrap();
+    // Even with the idempotency record gone, the job state and unique job id hold.
+    sqlx::query("DELETE FROM processed_events")
+        .execute(&core.db)
+        .await
+        .unwrap();
+    worker::handle(&core, &ev).await.unwrap();
+
+    assert_eq!(
+        library::repo::count_tracks_for_job(&core.db, &j.id)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(library::list_tracks(&core, &user).await.unwrap().len(), 1);
+    assert_eq!(core.storage.list("").await.unwrap(), objects_after_first);
+    assert_eq!(job(&core, &user, &j.id).await.state, JobState::Done);
+}
+
+#[tokio::test]
+async fn a_text_file_renamed_mp3_fails_with_a_reason_and_leaves_nothing() {
+    let (core, user, _dir) = setup().await;
+    let j = upload(
+        &core,
+        &user,
+        "notes.mp3",
+        b"just some words, not music\n".repeat(40),
+    )
+    .await;
+    worker::dispatch::drain(&core).await.unwrap();
+    let j = job(&core, &user, &j.id).await;
+    assert_eq!(j.state, JobState::Failed);
+    let reason = j.error.unwrap();
+    assert!(reason.contains("not audio"), "{reason}");
+    assert!(library::list_tracks(&core, &user).await.unwrap().is_empty());
+    assert!(
+        core.storage.list("").await.unwrap().is_empty(),
+        "objects left behind"
+    );
+    assert_eq!(outbox::backlog(&core.db).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_truncated_mp3_header_fails_with_a_reason() {
+    let (core, user, dir) = setup().await;
+    let file = tagged_mp3(dir.path());
+    let data = std::fs::read(&file).unwrap();
+    // Only the ID3 header and the start of the cover: no audio frames at all.
+    let j = upload(&core, &user, "cut.mp3", data[..300].to_vec()).await;
+    worker::dispatch::drain(&core).await.unwrap();
+    let j = job(&core, &user, &j.id).await;
+    assert_eq!(j.state, JobState::Failed);
+    assert!(!j.error.unwrap_or_default().is_empty());
+    assert!(library::list_tracks(&core, &user).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_truncated_but_decodable_mp3_imports_what_is_there() {
+    let (core, user, dir) = setup().await;
+    let src = dir.path().join("plain.mp3");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=330:duration=20",
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        "128k",
+        src.to_str().unwrap(),
+    ]);
+    let data = std::fs::read(&src).unwrap();
+    let j = upload(&core, &user, "half.mp3", data[..data.len() / 2].to_vec()).await;
+    worker::dispatch::drain(&core).await.unwrap();
+    let j = job(&core, &user, &j.id).await;
+    assert_eq!(j.state, JobState::Done, "{:?}", j.error);
+    let t = &library::list_tracks(&core, &user).await.unwrap()[0];
+    assert!(
+        t.duration_ms > 5_000 && t.duration_ms < 15_000,
+        "{}",
+        t.duration_ms
+    );
+}
+
+#[tokio::test]
+async fn untagged_files_are_titled_from_the_file_name() {
+    let (core, user, dir) = setup().await;
+    let src = dir.path().join("x.flac");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=550:duration=3",
+        "-c:a",
+        "flac",
+        src.to_str().unwrap(),
+    ]);
+    upload(
+        &core,
+        &user,
+        "Morning_Walk.flac",
+        std::fs::read(&src).unwrap(),
+    )
+    .await;
+    worker::dispatch::drain(&core).await.unwrap();
+    let t = &library::list_tracks(&core, &user).await.unwrap()[0];
+    assert_eq!(t.title, "Morning Walk");
+    assert_eq!(t.artist, "Unknown Artist");
+    assert!(!t.has_cover);
+}
+
+#[tokio::test]
+async fn personal_uploads_are_invisible_to_other_listeners() {
+    let (core, admin, dir) = setup().await;
+    let listener = auth::signup(&core, "l1@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    let other = auth::signup(&core, "l2@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    let src = dir.path().join("p.mp3");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=duration=2",
+        "-c:a",
+        "libmp3lame",
+        src.to_str().unwrap(),
+    ]);
+    upload(&core, &listener, "mine.mp3", std::fs::read(&src).unwrap()).await;
+    upload(&core, &admin, "catalog.mp3", std::fs::read(&src).unwrap()).await;
+    worker::dispatch::drain(&core).await.unwrap();
+    // The admin's upload is in the shared catalog; the listener's is personal.
+    assert_eq!(
+        library::list_tracks(&core, &listener).await.unwrap().len(),
+        2
+    );
+    let others = library::list_tracks(&core, &other).await.unwrap();
+    assert_eq!(others.len(), 1);
+    assert_eq!(others[0].title, "catalog");
+    let mine = library::list_tracks(&core, &listener).await.unwrap();
+    let private = mine.iter().find(|t| t.title == "mine").unwrap();
+    assert!(
+        backend::playback::stream_info(&core, &other, &private.id)
+            .await
+            .is_err()
+    );
+}
