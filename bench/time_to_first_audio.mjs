@@ -3,11 +3,14 @@
 // synthesized tracks, plays each once (cold: never played before in this page) and prints
 // p50/p95/max. Run from end2end/ so @playwright/test resolves:
 //   cd end2end && node ../bench/time_to_first_audio.mjs
-import { chromium } from "@playwright/test";
+import { createRequire } from "node:module";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+
+// Resolve Playwright from the current directory (end2end/), not from bench/.
+const { chromium } = createRequire(path.join(process.cwd(), "x.js"))("@playwright/test");
 
 const base = process.env.BASE_URL ?? "http://127.0.0.1:3000";
 const runs = Number(process.env.RUNS ?? 10);

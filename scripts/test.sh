@@ -12,7 +12,9 @@ echo "==> clippy (server side, then the WASM client)"
 cargo clippy -p backend -p worker -p server --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
-echo "==> Rust tests"
+echo "==> Rust tests (the domain and HTTP suites run on SQLite and on PostgreSQL)"
+scripts/services.sh
+export REFRAIN_TEST_POSTGRES_URL="${REFRAIN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 cargo test --workspace --exclude frontend
 
 echo "==> release build"
@@ -22,4 +24,9 @@ echo "==> Playwright (Chromium)"
 export REFRAIN_BIN="$CARGO_TARGET_DIR/release/refrain"
 export REFRAIN_SITE_ROOT="$PWD/target/site"
 cd end2end
+echo "==> Playwright, embedded default (SQLite, local files, in-process worker)"
 npx playwright test
+echo "==> Playwright again with the database on PostgreSQL"
+E2E_DB="refrain_t_e2e_$(date +%s)"
+psql "$REFRAIN_TEST_POSTGRES_URL" -qc "CREATE DATABASE $E2E_DB"
+E2E_DATABASE_URL="${REFRAIN_TEST_POSTGRES_URL%/*}/$E2E_DB" npx playwright test

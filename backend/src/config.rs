@@ -12,7 +12,7 @@ pub struct Config {
     pub port: u16,
     /// Everything the embedded default keeps on disk lives under here.
     pub data_dir: PathBuf,
-    /// `sqlite://...` (default: `<data_dir>/refrain.db`).
+    /// `sqlite://...` (default: `<data_dir>/refrain.db`) or `postgres://...`.
     pub database_url: String,
     /// Local object storage root (default: `<data_dir>/objects`).
     pub storage_dir: PathBuf,
@@ -155,10 +155,10 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if !self.database_url.starts_with("sqlite:") {
+        if crate::db::Kind::of(&self.database_url).is_none() {
             return Err(err(
                 "REFRAIN_DATABASE_URL",
-                "only sqlite:// is supported in this release (PostgreSQL arrives with scale-out)",
+                "use a sqlite://... or postgres://... URL",
             ));
         }
         if self.max_upload_bytes == 0 {

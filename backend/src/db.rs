@@ -1,7 +1,8 @@
-//! Connection pool and migrations. The pool is `sqlx::Any` so that the same repositories
-//! run on SQLite now and PostgreSQL later; queries use `$n` placeholders, which both accept.
-//! (Checked `query!` macros cannot target `Any`, which is why the repositories use
-//! runtime-checked queries covered by the domain tests.)
+//! Connection pool and migrations. The pool is `sqlx::Any`, so the same repositories run on
+//! SQLite (the embedded default) and PostgreSQL (scaled out), chosen by the URL's scheme.
+//! Queries use `$n` placeholders, which both accept, and only types both share (BIGINT,
+//! TEXT). Checked `query!` macros cannot target `Any`; the repositories are instead covered
+//! by the domain tests, which run on both databases.
 
 use crate::{Config, Result};
 use sqlx::any::AnyPoolOptions;
@@ -10,32 +11,67 @@ use sqlx::{AnyPool, Executor};
 pub type Db = AnyPool;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+impl Kind {
+    pub fn of(url: &str) -> Option<Kind> {
+        if url.starts_with("sqlite:") {
+            Some(Kind::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Some(Kind::Postgres)
+        } else {
+            None
+        }
+    }
+}
 
 pub async fn connect(config: &Config) -> Result<Db> {
     sqlx::any::install_default_drivers();
-    if config.database_url.starts_with("sqlite:") {
+    let kind = Kind::of(&config.database_url).ok_or_else(|| {
+        anyhow::anyhow!("unsupported database URL scheme (use sqlite:// or postgres://)")
+    })?;
+    let mut opts = AnyPoolOptions::new().max_connections(match kind {
+        Kind::Sqlite => 8,
+        Kind::Postgres => 16,
+    });
+    if kind == Kind::Sqlite {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             anyhow::anyhow!(
                 "cannot create data directory {}: {e}",
                 config.data_dir.display()
             )
         })?;
-    }
-    let pool = AnyPoolOptions::new()
-        .max_connections(8)
-        .after_connect(|conn, _meta| {
+        opts = opts.after_connect(|conn, _meta| {
             Box::pin(async move {
-                conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-                    .await?;
+                conn.execute(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                )
+                .await?;
                 Ok(())
             })
-        })
-        .connect(&config.database_url)
-        .await?;
-    Ok(pool)
+        });
+    }
+    Ok(opts.connect(&config.database_url).await?)
+}
+
+pub fn kind(db: &Db) -> Kind {
+    match db.connect_options().database_url.scheme() {
+        "sqlite" => Kind::Sqlite,
+        _ => Kind::Postgres,
+    }
 }
 
 pub async fn migrate(db: &Db) -> Result<()> {
-    SQLITE_MIGRATIONS.run(db).await?;
+    match kind(db) {
+        Kind::Sqlite => SQLITE_MIGRATIONS.run(db).await?,
+        Kind::Postgres => POSTGRES_MIGRATIONS.run(db).await?,
+    }
     Ok(())
 }

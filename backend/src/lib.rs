@@ -12,6 +12,8 @@ pub mod library;
 pub mod playback;
 pub mod state;
 pub mod storage;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use config::Config;
 pub use error::{Error, Result};

@@ -30,3 +30,23 @@ impl Core {
         })
     }
 }
+
+/// Checks each dependency: `(name, Ok | Err(reason))`. Reasons carry no secrets.
+pub async fn readiness(core: &Core) -> Vec<(&'static str, std::result::Result<(), String>)> {
+    let db = sqlx::query_scalar::<_, i64>("SELECT 1")
+        .fetch_one(&core.db)
+        .await
+        .map(|_| ())
+        .map_err(|_| "not answering".to_string());
+    let storage = core
+        .storage
+        .exists("readyz-probe")
+        .await
+        .map(|_| ())
+        .map_err(|_| "not answering".to_string());
+    let name = match crate::db::kind(&core.db) {
+        crate::db::Kind::Sqlite => "sqlite",
+        crate::db::Kind::Postgres => "postgres",
+    };
+    vec![(name, db), ("storage", storage)]
+}

@@ -2,29 +2,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use backend::Error;
 use backend::auth::{self, Role};
-use backend::{Config, Core, Error};
-
-async fn core() -> (Core, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let core = Core::init(Config::for_data_dir(dir.path())).await.unwrap();
-    (core, dir)
-}
+use backend::testing::Backend;
 
 const PW: &str = "violet-harbour-87";
 
-#[tokio::test]
-async fn first_account_is_admin_and_later_ones_are_listeners() {
-    let (core, _d) = core().await;
+async fn first_account_is_admin_and_later_ones_are_listeners(b: Backend) {
+    let (core, _d) = b.core().await;
     let a = auth::signup(&core, "first@example.com", PW).await.unwrap();
     let b = auth::signup(&core, "second@example.com", PW).await.unwrap();
     assert_eq!(a.role, Role::Admin);
     assert_eq!(b.role, Role::Listener);
 }
 
-#[tokio::test]
-async fn duplicate_email_is_refused_whatever_its_case() {
-    let (core, _d) = core().await;
+async fn duplicate_email_is_refused_whatever_its_case(b: Backend) {
+    let (core, _d) = b.core().await;
     auth::signup(&core, "Dup@Example.com", PW).await.unwrap();
     let e = auth::signup(&core, "  dup@example.COM ", PW)
         .await
@@ -32,9 +25,8 @@ async fn duplicate_email_is_refused_whatever_its_case() {
     assert!(matches!(e, Error::EmailTaken), "{e:?}");
 }
 
-#[tokio::test]
-async fn weak_passwords_are_refused_with_a_reason() {
-    let (core, _d) = core().await;
+async fn weak_passwords_are_refused_with_a_reason(b: Backend) {
+    let (core, _d) = b.core().await;
     for pw in ["short1", "password123", "Qwertyuiop", &"x".repeat(129)] {
         let e = auth::signup(&core, "weak@example.com", pw)
             .await
@@ -50,18 +42,16 @@ async fn weak_passwords_are_refused_with_a_reason() {
     );
 }
 
-#[tokio::test]
-async fn invalid_email_is_refused() {
-    let (core, _d) = core().await;
+async fn invalid_email_is_refused(b: Backend) {
+    let (core, _d) = b.core().await;
     for email in ["", "no-at-sign", "a@b", "a b@example.com"] {
         let e = auth::signup(&core, email, PW).await.unwrap_err();
         assert!(matches!(e, Error::Invalid(_)), "{email}: {e:?}");
     }
 }
 
-#[tokio::test]
-async fn wrong_password_and_unknown_email_get_the_same_answer() {
-    let (core, _d) = core().await;
+async fn wrong_password_and_unknown_email_get_the_same_answer(b: Backend) {
+    let (core, _d) = b.core().await;
     auth::signup(&core, "someone@example.com", PW)
         .await
         .unwrap();
@@ -76,9 +66,8 @@ async fn wrong_password_and_unknown_email_get_the_same_answer() {
     assert_eq!(wrong.to_string(), unknown.to_string());
 }
 
-#[tokio::test]
-async fn login_opens_a_new_login_and_logout_ends_it() {
-    let (core, _d) = core().await;
+async fn login_opens_a_new_login_and_logout_ends_it(b: Backend) {
+    let (core, _d) = b.core().await;
     let signed_up = auth::signup(&core, "me@example.com", PW).await.unwrap();
     let logged_in = auth::login(&core, "ME@example.com", PW).await.unwrap();
     assert_eq!(signed_up.id, logged_in.id);
@@ -105,9 +94,8 @@ async fn login_opens_a_new_login_and_logout_ends_it() {
     );
 }
 
-#[tokio::test]
-async fn passwords_are_stored_as_argon2id() {
-    let (core, _d) = core().await;
+async fn passwords_are_stored_as_argon2id(b: Backend) {
+    let (core, _d) = b.core().await;
     auth::signup(&core, "hash@example.com", PW).await.unwrap();
     let row = auth::repo::find_by_email(&core.db, "hash@example.com")
         .await
@@ -116,3 +104,13 @@ async fn passwords_are_stored_as_argon2id() {
     assert!(row.password_hash.starts_with("$argon2id$"));
     assert!(!row.password_hash.contains(PW));
 }
+
+backend::on_both_databases!(
+    first_account_is_admin_and_later_ones_are_listeners,
+    duplicate_email_is_refused_whatever_its_case,
+    weak_passwords_are_refused_with_a_reason,
+    invalid_email_is_refused,
+    wrong_password_and_unknown_email_get_the_same_answer,
+    login_opens_a_new_login_and_logout_ends_it,
+    passwords_are_stored_as_argon2id,
+);

@@ -4,13 +4,14 @@
 
 use backend::auth::{self, CurrentUser};
 use backend::events::{self, repo as outbox};
-use backend::{Config, Core, Error, imports};
+use backend::testing::Backend;
+use backend::{Core, Error, imports};
 use bytes::Bytes;
 use futures::stream;
 
-async fn setup(limit: u64) -> (Core, CurrentUser, tempfile::TempDir) {
+async fn setup(b: Backend, limit: u64) -> (Core, CurrentUser, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::for_data_dir(dir.path());
+    let mut config = b.config(dir.path()).await;
     config.max_upload_bytes = limit;
     let core = Core::init(config).await.unwrap();
     let user = auth::signup(&core, "up@example.com", "violet-harbour-87")
@@ -25,9 +26,8 @@ fn body(
     stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from(c))))
 }
 
-#[tokio::test]
-async fn upload_records_a_queued_job_and_its_event_together() {
-    let (core, user, _d) = setup(1024 * 1024).await;
+async fn upload_records_a_queued_job_and_its_event_together(b: Backend) {
+    let (core, user, _d) = setup(b, 1024 * 1024).await;
     let job = imports::create_upload(
         &core,
         &user,
@@ -46,9 +46,8 @@ async fn upload_records_a_queued_job_and_its_event_together() {
     assert_eq!(pending[0].event.payload["job_id"], job.id);
 }
 
-#[tokio::test]
-async fn upload_over_the_limit_stores_nothing() {
-    let (core, user, _d) = setup(1000).await;
+async fn upload_over_the_limit_stores_nothing(b: Backend) {
+    let (core, user, _d) = setup(b, 1000).await;
     let e = imports::create_upload(
         &core,
         &user,
@@ -64,9 +63,8 @@ async fn upload_over_the_limit_stores_nothing() {
     assert_eq!(outbox::backlog(&core.db).await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn declared_length_over_the_limit_is_refused_before_reading() {
-    let (core, user, _d) = setup(1000).await;
+async fn declared_length_over_the_limit_is_refused_before_reading(b: Backend) {
+    let (core, user, _d) = setup(b, 1000).await;
     let e = imports::create_upload(&core, &user, "big.mp3", Some(5000), body(vec![]))
         .await
         .unwrap_err();
@@ -74,9 +72,8 @@ async fn declared_length_over_the_limit_is_refused_before_reading() {
     assert!(core.storage.list("originals").await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn empty_upload_is_refused_and_stores_nothing() {
-    let (core, user, _d) = setup(1000).await;
+async fn empty_upload_is_refused_and_stores_nothing(b: Backend) {
+    let (core, user, _d) = setup(b, 1000).await;
     let e = imports::create_upload(&core, &user, "empty.mp3", None, body(vec![]))
         .await
         .unwrap_err();
@@ -85,9 +82,8 @@ async fn empty_upload_is_refused_and_stores_nothing() {
     assert!(imports::list_jobs(&core, &user).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn interrupted_upload_stores_nothing() {
-    let (core, user, _d) = setup(1 << 20).await;
+async fn interrupted_upload_stores_nothing(b: Backend) {
+    let (core, user, _d) = setup(b, 1 << 20).await;
     let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
         Ok(Bytes::from(vec![1u8; 100])),
         Err(std::io::Error::other("connection reset")),
@@ -115,9 +111,8 @@ fn file_names_lose_paths_and_control_characters() {
     assert!(imports::validate_filename(&"a".repeat(300)).is_err());
 }
 
-#[tokio::test]
-async fn jobs_are_listed_only_to_their_owner() {
-    let (core, user, _d) = setup(1 << 20).await;
+async fn jobs_are_listed_only_to_their_owner(b: Backend) {
+    let (core, user, _d) = setup(b, 1 << 20).await;
     let other = auth::signup(&core, "other@example.com", "violet-harbour-87")
         .await
         .unwrap();
@@ -127,3 +122,12 @@ async fn jobs_are_listed_only_to_their_owner() {
     assert_eq!(imports::list_jobs(&core, &user).await.unwrap().len(), 1);
     assert!(imports::list_jobs(&core, &other).await.unwrap().is_empty());
 }
+
+backend::on_both_databases!(
+    upload_records_a_queued_job_and_its_event_together,
+    upload_over_the_limit_stores_nothing,
+    declared_length_over_the_limit_is_refused_before_reading,
+    empty_upload_is_refused_and_stores_nothing,
+    interrupted_upload_stores_nothing,
+    jobs_are_listed_only_to_their_owner,
+);

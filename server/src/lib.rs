@@ -60,6 +60,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
         .route("/stream/{track_id}", get(media::stream))
         .route("/covers/{track_id}", get(media::cover))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
         .leptos_routes_with_context(&state, routes, move || provide_context(ctx_core.clone()), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -68,6 +69,30 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
         .layer(sessions)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Readiness: each configured dependency by name; 503 when one is down.
+async fn readyz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let report = backend::state::readiness(&state.core).await;
+    let ok = report.iter().all(|(_, r)| r.is_ok());
+    let body: serde_json::Map<String, serde_json::Value> = report
+        .into_iter()
+        .map(|(name, r)| {
+            (
+                name.to_string(),
+                r.map_or_else(|e| e.into(), |()| "ok".into()),
+            )
+        })
+        .collect();
+    let status = if ok {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 /// The signed-in user of a plain axum request.

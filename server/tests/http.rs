@@ -2,8 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use backend::Core;
 use backend::playback::{STREAM_AUDIENCE, StreamClaims};
-use backend::{Config, Core};
+use backend::testing::Backend;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_RANGE, RANGE, SET_COOKIE};
 use server_fn::ServerFn;
@@ -15,9 +16,9 @@ struct Srv {
     _dir: tempfile::TempDir,
 }
 
-async fn start(max_upload: u64) -> Srv {
+async fn start(b: Backend, max_upload: u64) -> Srv {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::for_data_dir(dir.path().join("data"));
+    let mut config = b.config(&dir.path().join("data")).await;
     config.max_upload_bytes = max_upload;
     config.embedded_worker = false;
     let core = Core::init(config).await.unwrap();
@@ -126,9 +127,8 @@ async fn with_track(srv: &Srv, c: &reqwest::Client, email: &str) -> (String, Str
     (id, format!("{}{}", srv.base, info.url), info.bytes as u64)
 }
 
-#[tokio::test]
-async fn every_server_function_that_needs_a_session_refuses_without_one() {
-    let srv = start(1 << 20).await;
+async fn every_server_function_that_needs_a_session_refuses_without_one(b: Backend) {
+    let srv = start(b, 1 << 20).await;
     let c = client();
     for (path, form) in [
         (app::library::ListTracks::PATH, vec![]),
@@ -162,9 +162,8 @@ async fn every_server_function_that_needs_a_session_refuses_without_one() {
     assert!(srv.core.storage.list("").await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn session_cookie_is_http_only_lax_and_changes_at_login() {
-    let srv = start(1 << 20).await;
+async fn session_cookie_is_http_only_lax_and_changes_at_login(b: Backend) {
+    let srv = start(b, 1 << 20).await;
     let c = client();
     let first = session_cookie(&signup(&c, &srv, "cookie@example.com").await).unwrap();
     assert!(first.contains("HttpOnly"), "{first}");
@@ -190,9 +189,8 @@ async fn session_cookie_is_http_only_lax_and_changes_at_login() {
     assert!(stale.text().await.unwrap().contains("Unauthenticated"));
 }
 
-#[tokio::test]
-async fn wrong_password_and_duplicate_email_get_clear_messages() {
-    let srv = start(1 << 20).await;
+async fn wrong_password_and_duplicate_email_get_clear_messages(b: Backend) {
+    let srv = start(b, 1 << 20).await;
     let c = client();
     signup(&c, &srv, "clear@example.com").await;
     let dup = call(
@@ -229,9 +227,8 @@ async fn wrong_password_and_duplicate_email_get_clear_messages() {
     assert!(weak.text().await.unwrap().contains("stronger password"));
 }
 
-#[tokio::test]
-async fn upload_over_the_limit_is_413_and_stores_nothing() {
-    let srv = start(64 * 1024).await;
+async fn upload_over_the_limit_is_413_and_stores_nothing(b: Backend) {
+    let srv = start(b, 64 * 1024).await;
     let c = client();
     signup(&c, &srv, "big@example.com").await;
     let r = c
@@ -250,9 +247,8 @@ async fn upload_over_the_limit_is_413_and_stores_nothing() {
     assert!(jobs.is_empty());
 }
 
-#[tokio::test]
-async fn empty_upload_is_400_with_a_reason() {
-    let srv = start(1 << 20).await;
+async fn empty_upload_is_400_with_a_reason(b: Backend) {
+    let srv = start(b, 1 << 20).await;
     let c = client();
     signup(&c, &srv, "empty@example.com").await;
     let r = c
@@ -265,9 +261,8 @@ async fn empty_upload_is_400_with_a_reason() {
     assert!(r.text().await.unwrap().contains("empty"));
 }
 
-#[tokio::test]
-async fn stream_serves_byte_ranges() {
-    let srv = start(1 << 24).await;
+async fn stream_serves_byte_ranges(b: Backend) {
+    let srv = start(b, 1 << 24).await;
     let c = client();
     let (_, url, total) = with_track(&srv, &c, "ranges@example.com").await;
 
@@ -340,9 +335,8 @@ async fn stream_serves_byte_ranges() {
     );
 }
 
-#[tokio::test]
-async fn stream_requires_a_valid_token_for_that_track() {
-    let srv = start(1 << 24).await;
+async fn stream_requires_a_valid_token_for_that_track(b: Backend) {
+    let srv = start(b, 1 << 24).await;
     let c = client();
     let (id, url, _) = with_track(&srv, &c, "tokens@example.com").await;
     assert_eq!(c.get(&url).send().await.unwrap().status(), StatusCode::OK);
@@ -403,9 +397,8 @@ async fn stream_requires_a_valid_token_for_that_track() {
     );
 }
 
-#[tokio::test]
-async fn another_signed_in_user_cannot_use_my_stream_url() {
-    let srv = start(1 << 24).await;
+async fn another_signed_in_user_cannot_use_my_stream_url(b: Backend) {
+    let srv = start(b, 1 << 24).await;
     let owner = client();
     let (_, url, _) = with_track(&srv, &owner, "owner@example.com").await;
     let intruder = client();
@@ -416,9 +409,8 @@ async fn another_signed_in_user_cannot_use_my_stream_url() {
     );
 }
 
-#[tokio::test]
-async fn logout_ends_the_session_and_its_stream_urls() {
-    let srv = start(1 << 24).await;
+async fn logout_ends_the_session_and_its_stream_urls(b: Backend) {
+    let srv = start(b, 1 << 24).await;
     let c = client();
     let (_, url, _) = with_track(&srv, &c, "leaving@example.com").await;
     assert_eq!(c.get(&url).send().await.unwrap().status(), StatusCode::OK);
@@ -441,9 +433,36 @@ async fn logout_ends_the_session_and_its_stream_urls() {
     assert!(body.contains("Unauthenticated"));
 }
 
-#[tokio::test]
-async fn library_page_redirects_to_login_without_a_session() {
-    let srv = start(1 << 20).await;
+async fn readiness_names_each_dependency(b: Backend) {
+    let srv = start(b, 1 << 20).await;
+    let r = client()
+        .get(format!("{}/readyz", srv.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: serde_json::Value = r.json().await.unwrap();
+    let db = if b == Backend::Sqlite {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    assert_eq!(body[db], "ok", "{body}");
+    assert_eq!(body["storage"], "ok", "{body}");
+    // With the database closed, readiness reports it by name and answers 503.
+    srv.core.db.close().await;
+    let r = client()
+        .get(format!("{}/readyz", srv.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body[db], "not answering", "{body}");
+}
+
+async fn library_page_redirects_to_login_without_a_session(b: Backend) {
+    let srv = start(b, 1 << 20).await;
     let r = client()
         .get(format!("{}/", srv.base))
         .header("accept", "text/html")
@@ -460,3 +479,17 @@ async fn library_page_redirects_to_login_without_a_session() {
     assert_eq!(login.status(), StatusCode::OK);
     assert!(login.text().await.unwrap().contains("Log in"));
 }
+
+backend::on_both_databases!(
+    every_server_function_that_needs_a_session_refuses_without_one,
+    session_cookie_is_http_only_lax_and_changes_at_login,
+    wrong_password_and_duplicate_email_get_clear_messages,
+    upload_over_the_limit_is_413_and_stores_nothing,
+    empty_upload_is_400_with_a_reason,
+    stream_serves_byte_ranges,
+    stream_requires_a_valid_token_for_that_track,
+    another_signed_in_user_cannot_use_my_stream_url,
+    logout_ends_the_session_and_its_stream_urls,
+    library_page_redirects_to_login_without_a_session,
+    readiness_names_each_dependency,
+);

@@ -5,14 +5,15 @@
 use backend::auth::{self, CurrentUser};
 use backend::events::repo as outbox;
 use backend::imports::{self, JobState};
-use backend::{Config, Core, library};
+use backend::testing::Backend;
+use backend::{Core, library};
 use bytes::Bytes;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-async fn setup() -> (Core, CurrentUser, tempfile::TempDir) {
+async fn setup(b: Backend) -> (Core, CurrentUser, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let core = Core::init(Config::for_data_dir(dir.path().join("data")))
+    let core = Core::init(b.config(&dir.path().join("data")).await)
         .await
         .unwrap();
     let user = auth::signup(&core, "importer@example.com", "violet-harbour-87")
@@ -101,9 +102,8 @@ async fn job(core: &Core, user: &CurrentUser, id: &str) -> imports::JobView {
         .unwrap()
 }
 
-#[tokio::test]
-async fn tags_cover_and_rendition_come_from_a_tagged_mp3() {
-    let (core, user, dir) = setup().await;
+async fn tags_cover_and_rendition_come_from_a_tagged_mp3(b: Backend) {
+    let (core, user, dir) = setup(b).await;
     let file = tagged_mp3(dir.path());
     let j = upload(&core, &user, "tagged.mp3", std::fs::read(&file).unwrap()).await;
     assert_eq!(worker::dispatch::drain(&core).await.unwrap(), 1);
@@ -152,9 +152,8 @@ async fn tags_cover_and_rendition_come_from_a_tagged_mp3() {
     );
 }
 
-#[tokio::test]
-async fn handling_the_same_event_twice_yields_one_track_and_one_set_of_objects() {
-    let (core, user, dir) = setup().await;
+async fn handling_the_same_event_twice_yields_one_track_and_one_set_of_objects(b: Backend) {
+    let (core, user, dir) = setup(b).await;
     let file = tagged_mp3(dir.path());
     let j = upload(&core, &user, "twice.mp3", std::fs::read(&file).unwrap()).await;
     let ev = outbox::pending(&core.db, 10).await.unwrap().remove(0).event;
@@ -181,9 +180,8 @@ async fn handling_the_same_event_twice_yields_one_track_and_one_set_of_objects()
     assert_eq!(job(&core, &user, &j.id).await.state, JobState::Done);
 }
 
-#[tokio::test]
-async fn a_text_file_renamed_mp3_fails_with_a_reason_and_leaves_nothing() {
-    let (core, user, _dir) = setup().await;
+async fn a_text_file_renamed_mp3_fails_with_a_reason_and_leaves_nothing(b: Backend) {
+    let (core, user, _dir) = setup(b).await;
     let j = upload(
         &core,
         &user,
@@ -204,9 +202,8 @@ async fn a_text_file_renamed_mp3_fails_with_a_reason_and_leaves_nothing() {
     assert_eq!(outbox::backlog(&core.db).await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn a_truncated_mp3_header_fails_with_a_reason() {
-    let (core, user, dir) = setup().await;
+async fn a_truncated_mp3_header_fails_with_a_reason(b: Backend) {
+    let (core, user, dir) = setup(b).await;
     let file = tagged_mp3(dir.path());
     let data = std::fs::read(&file).unwrap();
     // Only the ID3 header and the start of the cover: no audio frames at all.
@@ -218,9 +215,8 @@ async fn a_truncated_mp3_header_fails_with_a_reason() {
     assert!(library::list_tracks(&core, &user).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn a_truncated_but_decodable_mp3_imports_what_is_there() {
-    let (core, user, dir) = setup().await;
+async fn a_truncated_but_decodable_mp3_imports_what_is_there(b: Backend) {
+    let (core, user, dir) = setup(b).await;
     let src = dir.path().join("plain.mp3");
     ffmpeg(&[
         "-f",
@@ -246,9 +242,8 @@ async fn a_truncated_but_decodable_mp3_imports_what_is_there() {
     );
 }
 
-#[tokio::test]
-async fn untagged_files_are_titled_from_the_file_name() {
-    let (core, user, dir) = setup().await;
+async fn untagged_files_are_titled_from_the_file_name(b: Backend) {
+    let (core, user, dir) = setup(b).await;
     let src = dir.path().join("x.flac");
     ffmpeg(&[
         "-f",
@@ -273,9 +268,8 @@ async fn untagged_files_are_titled_from_the_file_name() {
     assert!(!t.has_cover);
 }
 
-#[tokio::test]
-async fn personal_uploads_are_invisible_to_other_listeners() {
-    let (core, admin, dir) = setup().await;
+async fn personal_uploads_are_invisible_to_other_listeners(b: Backend) {
+    let (core, admin, dir) = setup(b).await;
     let listener = auth::signup(&core, "l1@example.com", "violet-harbour-87")
         .await
         .unwrap();
@@ -311,3 +305,13 @@ async fn personal_uploads_are_invisible_to_other_listeners() {
             .is_err()
     );
 }
+
+backend::on_both_databases!(
+    tags_cover_and_rendition_come_from_a_tagged_mp3,
+    handling_the_same_event_twice_yields_one_track_and_one_set_of_objects,
+    a_text_file_renamed_mp3_fails_with_a_reason_and_leaves_nothing,
+    a_truncated_mp3_header_fails_with_a_reason,
+    a_truncated_but_decodable_mp3_imports_what_is_there,
+    untagged_files_are_titled_from_the_file_name,
+    personal_uploads_are_invisible_to_other_listeners,
+);

@@ -22,7 +22,7 @@ pub async fn list_visible<'e, E: Executor<'e, Database = sqlx::Any>>(
 ) -> Result<Vec<TrackView>> {
     let rows = sqlx::query(
         "SELECT t.id, t.title, ar.name AS artist, al.title AS album, t.track_no, t.duration_ms,
-                CASE WHEN t.cover_key IS NULL THEN 0 ELSE 1 END AS has_cover, t.created_at
+                CAST(CASE WHEN t.cover_key IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_cover, t.created_at
          FROM tracks t JOIN artists ar ON ar.id = t.artist_id LEFT JOIN albums al ON al.id = t.album_id
          WHERE t.owner_id = $1 OR t.shared = 1
          ORDER BY t.created_at DESC, t.id LIMIT $2",

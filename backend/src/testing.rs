@@ -1,0 +1,63 @@
+//! Test support (feature `testing`): a fresh database per test on SQLite or PostgreSQL.
+//!
+//! PostgreSQL tests create a database named `refrain_t_<uuid>` on the server at
+//! `REFRAIN_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
+//! `scripts/test.sh` drops leftovers before each run.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::{Config, Core};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("REFRAIN_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+impl Backend {
+    /// A config on a brand-new, empty database; objects and keys go under `dir`.
+    pub async fn config(self, dir: &std::path::Path) -> Config {
+        let mut config = Config::for_data_dir(dir);
+        if self == Backend::Postgres {
+            use sqlx::Connection;
+            sqlx::any::install_default_drivers();
+            let admin = postgres_admin_url();
+            let name = format!("refrain_t_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = sqlx::AnyConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL for tests at {admin}: {e}"));
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            conn.close().await.unwrap();
+            let (base, _) = admin.rsplit_once('/').unwrap();
+            config.database_url = format!("{base}/{name}");
+        }
+        config
+    }
+
+    pub async fn core(self) -> (Core, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let core = Core::init(self.config(dir.path()).await).await.unwrap();
+        (core, dir)
+    }
+}
+
+/// Generates one `#[tokio::test]` per database for each listed `async fn name(Backend)`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test] async fn $name() { super::$name($crate::testing::Backend::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test] async fn $name() { super::$name($crate::testing::Backend::Postgres).await } )*
+        }
+    };
+}
