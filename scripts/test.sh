@@ -15,6 +15,7 @@ cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 echo "==> Rust tests (the domain and HTTP suites run on SQLite and on PostgreSQL)"
 scripts/services.sh
 export REFRAIN_TEST_POSTGRES_URL="${REFRAIN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+export REFRAIN_TEST_REDIS_URL="${REFRAIN_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 cargo test --workspace --exclude frontend
 
 echo "==> release build"

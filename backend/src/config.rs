@@ -14,6 +14,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `sqlite://...` (default: `<data_dir>/refrain.db`) or `postgres://...`.
     pub database_url: String,
+    /// Redis for sessions shared by several server nodes; `None` keeps them in the database.
+    pub redis_url: Option<String>,
     /// Local object storage root (default: `<data_dir>/objects`).
     pub storage_dir: PathBuf,
     /// Largest accepted upload in bytes.
@@ -59,6 +61,7 @@ impl Config {
                 "sqlite://{}?mode=rwc",
                 data_dir.join("refrain.db").display()
             ),
+            redis_url: None,
             storage_dir: data_dir.join("objects"),
             data_dir,
             max_upload_bytes: 500 * 1024 * 1024,
@@ -117,6 +120,9 @@ impl Config {
         if let Some(v) = var("REFRAIN_DATABASE_URL")?.or(var("DATABASE_URL")?) {
             c.database_url = v;
         }
+        if let Some(v) = var("REFRAIN_REDIS_URL")?.or(var("REDIS_URL")?) {
+            c.redis_url = Some(v).filter(|s| !s.trim().is_empty());
+        }
         if let Some(v) = var("REFRAIN_STORAGE_DIR")? {
             c.storage_dir = v.into();
         }
@@ -159,6 +165,14 @@ impl Config {
             return Err(err(
                 "REFRAIN_DATABASE_URL",
                 "use a sqlite://... or postgres://... URL",
+            ));
+        }
+        if let Some(r) = &self.redis_url
+            && !(r.starts_with("redis://") || r.starts_with("rediss://"))
+        {
+            return Err(err(
+                "REFRAIN_REDIS_URL",
+                "use a redis://... or rediss://... URL",
             ));
         }
         if self.max_upload_bytes == 0 {

@@ -1,3 +1,4 @@
+use crate::auth::{DbSessionStore, RedisSessionStore, SessionBackend};
 use crate::events::EventBus;
 use crate::playback::StreamKeys;
 use crate::storage::Storage;
@@ -12,6 +13,8 @@ pub struct Core {
     pub keys: Arc<StreamKeys>,
     pub events: EventBus,
     pub config: Arc<Config>,
+    /// Where sessions live (database, or Redis when configured).
+    pub sessions: SessionBackend,
 }
 
 impl Core {
@@ -21,12 +24,17 @@ impl Core {
         db::migrate(&db).await?;
         let storage = Storage::local(&config.storage_dir)?;
         let keys = StreamKeys::load_or_create(&config.data_dir.join("keys"))?;
+        let sessions = match &config.redis_url {
+            Some(url) => SessionBackend::Redis(RedisSessionStore::connect(url).await?),
+            None => SessionBackend::Db(DbSessionStore::new(db.clone())),
+        };
         Ok(Core {
             db,
             storage,
             keys: Arc::new(keys),
             events: EventBus::default(),
             config: Arc::new(config),
+            sessions,
         })
     }
 }
@@ -48,5 +56,12 @@ pub async fn readiness(core: &Core) -> Vec<(&'static str, std::result::Result<()
         crate::db::Kind::Sqlite => "sqlite",
         crate::db::Kind::Postgres => "postgres",
     };
-    vec![(name, db), ("storage", storage)]
+    let mut report = vec![(name, db), ("storage", storage)];
+    if let SessionBackend::Redis(r) = &core.sessions {
+        report.push((
+            "redis",
+            r.ping().await.map_err(|_| "not answering".to_string()),
+        ));
+    }
+    report
 }

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::routing::{get, post};
 use backend::Core;
-use backend::auth::{CurrentUser, DbSessionStore};
+use backend::auth::CurrentUser;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::sync::Arc;
@@ -37,8 +37,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
         core: core.clone(),
     };
     let routes = generate_route_list(App);
-    let store = DbSessionStore::new(core.db.clone());
-    let sessions = SessionManagerLayer::new(store)
+    let sessions = SessionManagerLayer::new(core.sessions.clone())
         .with_name(if core.config.secure_cookies {
             "__Host-refrain"
         } else {
@@ -131,10 +130,9 @@ pub async fn serve(
         }));
     }
     {
-        let store = DbSessionStore::new(core.db.clone());
+        let store = core.sessions.clone();
         let mut rx = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
-            use tower_sessions::session_store::ExpiredDeletion;
             loop {
                 if let Err(e) = store.delete_expired().await {
                     tracing::warn!(error = %e, "deleting expired sessions failed");

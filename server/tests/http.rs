@@ -493,3 +493,79 @@ backend::on_both_databases!(
     library_page_redirects_to_login_without_a_session,
     readiness_names_each_dependency,
 );
+
+/// Two server nodes on one PostgreSQL database and one Redis: a login made through one is
+/// a login on the other, and the Redis record expires on its own.
+#[tokio::test]
+async fn two_nodes_share_logins_through_redis() {
+    let redis =
+        std::env::var("REFRAIN_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Backend::Postgres.config(&dir.path().join("data")).await;
+    config.redis_url = Some(redis);
+    config.embedded_worker = false;
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let core = Core::init(config.clone()).await.unwrap();
+        assert!(matches!(
+            core.sessions,
+            backend::auth::SessionBackend::Redis(_)
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = server::router(core.clone(), server::leptos_options(&core));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        nodes.push((base, core));
+    }
+    let (a, b) = (&nodes[0].0, &nodes[1].0);
+    let c = client();
+    let r = c
+        .post(format!("{a}{}", app::auth::Signup::PATH))
+        .form(&[("email", "nodes@example.com"), ("password", PW)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = session_cookie(&r).unwrap();
+    let me: Option<app::auth::UserInfo> = c
+        .post(format!("{b}{}", app::auth::CurrentUser::PATH))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me.unwrap().email, "nodes@example.com");
+
+    // The record carries the session's expiry as its Redis TTL.
+    let id: tower_sessions::session::Id = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("refrain=")
+        .parse()
+        .unwrap();
+    let backend::auth::SessionBackend::Redis(store) = &nodes[0].1.sessions else {
+        unreachable!()
+    };
+    let ttl = store.ttl(&id).await.unwrap();
+    assert!(
+        ttl > 0 && ttl <= nodes[0].1.config.session_ttl_secs,
+        "ttl {ttl}"
+    );
+
+    // Logging out through node B ends the session on node A too.
+    c.post(format!("{b}{}", app::auth::Logout::PATH))
+        .send()
+        .await
+        .unwrap();
+    let me: Option<app::auth::UserInfo> = c
+        .post(format!("{a}{}", app::auth::CurrentUser::PATH))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(me.is_none());
+    assert_eq!(store.ttl(&id).await.unwrap(), -2, "record deleted");
+}

@@ -1,10 +1,14 @@
 //! Accounts, passwords, logins and the database-backed session store.
 
 mod password;
+mod redis_store;
 pub mod repo;
 mod service;
 mod session_store;
+mod sessions;
 
 pub use password::check_password_policy;
+pub use redis_store::RedisSessionStore;
 pub use service::{CurrentUser, Role, login, logout, normalize_email, signup, user_for_login};
 pub use session_store::DbSessionStore;
+pub use sessions::SessionBackend;

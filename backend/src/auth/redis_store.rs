@@ -1,0 +1,104 @@
+//! tower-sessions store in Redis (the `redis` crate), so every server node sees the same
+//! logins. Each record is one key with the session's own expiry as its TTL.
+
+use async_trait::async_trait;
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+use tower_sessions::SessionStore;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store;
+
+#[derive(Clone)]
+pub struct RedisSessionStore {
+    conn: ConnectionManager,
+    prefix: String,
+}
+
+impl std::fmt::Debug for RedisSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSessionStore")
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+impl RedisSessionStore {
+    pub async fn connect(url: &str) -> crate::Result<Self> {
+        let client = redis::Client::open(url).map_err(|e| anyhow::anyhow!("bad REDIS_URL: {e}"))?;
+        let conn = ConnectionManager::new(client)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot connect to Redis: {e}"))?;
+        Ok(RedisSessionStore {
+            conn,
+            prefix: "refrain:session:".into(),
+        })
+    }
+
+    pub fn key(&self, id: &Id) -> String {
+        format!("{}{id}", self.prefix)
+    }
+
+    /// Seconds until the stored record of `id` expires (-2 when absent), for tests and ops.
+    pub async fn ttl(&self, id: &Id) -> crate::Result<i64> {
+        let mut c = self.conn.clone();
+        c.ttl(self.key(id))
+            .await
+            .map_err(|e| anyhow::anyhow!("redis TTL: {e}").into())
+    }
+
+    pub async fn ping(&self) -> crate::Result<()> {
+        let mut c = self.conn.clone();
+        let _: String = redis::cmd("PING")
+            .query_async(&mut c)
+            .await
+            .map_err(|e| anyhow::anyhow!("redis: {e}"))?;
+        Ok(())
+    }
+
+    async fn write(&self, record: &Record, only_if_new: bool) -> session_store::Result<bool> {
+        let ttl = (record.expiry_date - time::OffsetDateTime::now_utc()).whole_seconds();
+        if ttl <= 0 {
+            return Ok(true);
+        }
+        let data = serde_json::to_string(record).map_err(backend)?;
+        let mut c = self.conn.clone();
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(&record.id)).arg(data).arg("EX").arg(ttl);
+        if only_if_new {
+            cmd.arg("NX");
+        }
+        let res: Option<String> = cmd.query_async(&mut c).await.map_err(backend)?;
+        Ok(res.is_some())
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        while !self.write(record, true).await? {
+            record.id = Id::default();
+        }
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.write(record, false).await.map(|_| ())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let mut c = self.conn.clone();
+        let data: Option<String> = c.get(self.key(id)).await.map_err(backend)?;
+        data.map(|d| serde_json::from_str(&d).map_err(backend))
+            .transpose()
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        let mut c = self.conn.clone();
+        let _: i64 = c.del(self.key(id)).await.map_err(backend)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,52 @@
+//! The session store chosen by configuration: the application database (embedded default)
+//! or Redis (`REFRAIN_REDIS_URL`, shared by several server nodes).
+
+use super::{DbSessionStore, RedisSessionStore};
+use async_trait::async_trait;
+use tower_sessions::SessionStore;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, ExpiredDeletion};
+
+#[derive(Clone, Debug)]
+pub enum SessionBackend {
+    Db(DbSessionStore),
+    Redis(RedisSessionStore),
+}
+
+#[async_trait]
+impl SessionStore for SessionBackend {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        match self {
+            SessionBackend::Db(s) => s.create(record).await,
+            SessionBackend::Redis(s) => s.create(record).await,
+        }
+    }
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match self {
+            SessionBackend::Db(s) => s.save(record).await,
+            SessionBackend::Redis(s) => s.save(record).await,
+        }
+    }
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        match self {
+            SessionBackend::Db(s) => s.load(id).await,
+            SessionBackend::Redis(s) => s.load(id).await,
+        }
+    }
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        match self {
+            SessionBackend::Db(s) => s.delete(id).await,
+            SessionBackend::Redis(s) => s.delete(id).await,
+        }
+    }
+}
+
+impl SessionBackend {
+    /// Removes expired records where the store does not expire them itself (Redis does).
+    pub async fn delete_expired(&self) -> session_store::Result<()> {
+        match self {
+            SessionBackend::Db(s) => s.delete_expired().await,
+            SessionBackend::Redis(_) => Ok(()),
+        }
+    }
+}
