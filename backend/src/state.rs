@@ -65,3 +65,41 @@ pub async fn readiness(core: &Core) -> Vec<(&'static str, std::result::Result<()
     }
     report
 }
+
+/// Figures for `/metrics`.
+pub struct OperationalFigures {
+    pub jobs_by_state: Vec<(String, i64)>,
+    pub outbox_backlog: i64,
+    pub outbox_oldest_age_secs: f64,
+}
+
+pub async fn operational_figures(core: &Core) -> Result<OperationalFigures> {
+    use sqlx::Row;
+    let rows =
+        sqlx::query("SELECT state, COUNT(*) AS n FROM import_jobs GROUP BY state ORDER BY state")
+            .fetch_all(&core.db)
+            .await?;
+    let mut jobs_by_state: Vec<(String, i64)> = ["queued", "processing", "done", "failed"]
+        .iter()
+        .map(|s| (s.to_string(), 0))
+        .collect();
+    for r in rows {
+        let st: String = r.get("state");
+        let n: i64 = r.get("n");
+        if let Some(e) = jobs_by_state.iter_mut().find(|(s, _)| *s == st) {
+            e.1 = n;
+        }
+    }
+    let outbox_backlog = crate::events::repo::backlog(&core.db).await?;
+    let oldest: Option<i64> =
+        sqlx::query_scalar("SELECT MIN(created_at) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(&core.db)
+            .await?;
+    let outbox_oldest_age_secs =
+        oldest.map_or(0.0, |t| (crate::now_ms() - t).max(0) as f64 / 1000.0);
+    Ok(OperationalFigures {
+        jobs_by_state,
+        outbox_backlog,
+        outbox_oldest_age_secs,
+    })
+}

@@ -2,16 +2,23 @@
 //! not server functions (uploads, media streaming, covers, health).
 
 mod media;
+mod metrics;
+
+pub use metrics::Metrics;
 
 use app::{App, shell};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::HeaderName;
 use axum::routing::{get, post};
 use backend::Core;
 use backend::auth::CurrentUser;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::sync::Arc;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
@@ -19,6 +26,7 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer};
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub core: Core,
+    pub metrics: Metrics,
 }
 
 pub fn leptos_options(core: &Core) -> LeptosOptions {
@@ -32,9 +40,11 @@ pub fn leptos_options(core: &Core) -> LeptosOptions {
 
 /// The whole application router, ready to serve.
 pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
+    let request_metrics = Metrics::default();
     let state = AppState {
         leptos_options,
         core: core.clone(),
+        metrics: request_metrics.clone(),
     };
     let routes = generate_route_list(App);
     let sessions = SessionManagerLayer::new(core.sessions.clone())
@@ -60,13 +70,24 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
         .route("/covers/{track_id}", get(media::cover))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::render))
         .leptos_routes_with_context(&state, routes, move || provide_context(ctx_core.clone()), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
+        .route_layer(axum::middleware::from_fn_with_state(request_metrics, metrics::track))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(
+            // One span per request, named by its id; the path only (stream tokens live in
+            // the query string and must not reach the logs).
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
 }
 

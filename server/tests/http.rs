@@ -461,6 +461,59 @@ async fn readiness_names_each_dependency(b: Backend) {
     assert_eq!(body[db], "not answering", "{body}");
 }
 
+async fn metrics_report_latency_by_route_jobs_and_backlog(b: Backend) {
+    let srv = start(b, 1 << 24).await;
+    let c = client();
+    for _ in 0..3 {
+        let r = c.get(format!("{}/healthz", srv.base)).send().await.unwrap();
+        // Every response carries a request id (also the log span's id).
+        assert_eq!(r.headers()["x-request-id"].len(), 36);
+    }
+    signup(&c, &srv, "metrics@example.com").await;
+    c.post(format!("{}/api/uploads?filename=m.mp3", srv.base))
+        .body("not audio")
+        .send()
+        .await
+        .unwrap();
+    let text = c
+        .get(format!("{}/metrics", srv.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            r#"http_request_duration_seconds_count{method="GET",route="/healthz",status="200"} 3"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="/api/uploads",status="201""#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"refrain_import_jobs{state="queued"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains("refrain_outbox_backlog 1"), "{text}");
+    worker::dispatch::drain(&srv.core).await.unwrap();
+    let text = c
+        .get(format!("{}/metrics", srv.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(r#"refrain_import_jobs{state="failed"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains("refrain_outbox_backlog 0"), "{text}");
+}
+
 async fn library_page_redirects_to_login_without_a_session(b: Backend) {
     let srv = start(b, 1 << 20).await;
     let r = client()
@@ -492,6 +545,7 @@ backend::on_both_databases!(
     logout_ends_the_session_and_its_stream_urls,
     library_page_redirects_to_login_without_a_session,
     readiness_names_each_dependency,
+    metrics_report_latency_by_route_jobs_and_backlog,
 );
 
 /// Two server nodes on one PostgreSQL database and one Redis: a login made through one is

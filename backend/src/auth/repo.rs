@@ -9,6 +9,15 @@ pub struct UserRow {
     pub role: String,
 }
 
+fn user_row(r: sqlx::any::AnyRow) -> UserRow {
+    UserRow {
+        id: r.get("id"),
+        email: r.get("email"),
+        password_hash: r.get("password_hash"),
+        role: r.get("role"),
+    }
+}
+
 pub async fn find_by_email<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     email: &str,
@@ -17,12 +26,7 @@ pub async fn find_by_email<'e, E: Executor<'e, Database = sqlx::Any>>(
         .bind(email)
         .fetch_optional(db)
         .await?;
-    Ok(row.map(|r| UserRow {
-        id: r.get("id"),
-        email: r.get("email"),
-        password_hash: r.get("password_hash"),
-        role: r.get("role"),
-    }))
+    Ok(row.map(user_row))
 }
 
 /// Inserts a user; the very first account becomes admin, decided inside the one statement.
@@ -90,10 +94,5 @@ pub async fn user_for_login<'e, E: Executor<'e, Database = sqlx::Any>>(
     .bind(login_id)
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|r| UserRow {
-        id: r.get("id"),
-        email: r.get("email"),
-        password_hash: r.get("password_hash"),
-        role: r.get("role"),
-    }))
+    Ok(row.map(user_row))
 }
