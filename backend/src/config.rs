@@ -16,8 +16,13 @@ pub struct Config {
     pub database_url: String,
     /// Redis for sessions shared by several server nodes; `None` keeps them in the database.
     pub redis_url: Option<String>,
-    /// Local object storage root (default: `<data_dir>/objects`).
+    /// Local object storage root (default: `<data_dir>/objects`), used unless `s3` is set.
     pub storage_dir: PathBuf,
+    /// S3-compatible object storage (`REFRAIN_STORAGE_URL=s3://bucket`).
+    pub s3: Option<S3Config>,
+    /// Serve streams by redirecting to a short-lived presigned URL (S3 only) instead of
+    /// passing the bytes through the server.
+    pub stream_redirect: bool,
     /// Largest accepted upload in bytes.
     pub max_upload_bytes: u64,
     /// Lifetime of a signed stream URL.
@@ -34,6 +39,31 @@ pub struct Config {
     pub max_event_attempts: i64,
     pub ffmpeg: String,
     pub ffprobe: String,
+}
+
+#[derive(Clone)]
+pub struct S3Config {
+    pub bucket: String,
+    /// e.g. `http://127.0.0.1:3900` for a self-hosted server; AWS when unset.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Path-style requests (`endpoint/bucket/key`), as self-hosted servers want.
+    pub path_style: bool,
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("bucket", &self.bucket)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("path_style", &self.path_style)
+            .finish()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +93,8 @@ impl Config {
             ),
             redis_url: None,
             storage_dir: data_dir.join("objects"),
+            s3: None,
+            stream_redirect: false,
             data_dir,
             max_upload_bytes: 500 * 1024 * 1024,
             stream_token_ttl_secs: 600,
@@ -126,6 +158,38 @@ impl Config {
         if let Some(v) = var("REFRAIN_STORAGE_DIR")? {
             c.storage_dir = v.into();
         }
+        if let Some(url) = var("REFRAIN_STORAGE_URL")? {
+            if let Some(bucket) = url.strip_prefix("s3://") {
+                let bucket = bucket.trim_end_matches('/').to_string();
+                if bucket.is_empty() || bucket.contains('/') {
+                    return Err(err("REFRAIN_STORAGE_URL", "use s3://BUCKET"));
+                }
+                let need = |name: &str| -> Result<String, ConfigError> {
+                    var(name)?
+                        .ok_or_else(|| err(name, "required when REFRAIN_STORAGE_URL is s3://"))
+                };
+                let endpoint = var("REFRAIN_S3_ENDPOINT")?;
+                c.s3 = Some(S3Config {
+                    bucket,
+                    path_style: parse("REFRAIN_S3_PATH_STYLE", var("REFRAIN_S3_PATH_STYLE")?)?
+                        .unwrap_or(endpoint.is_some()),
+                    endpoint,
+                    region: var("REFRAIN_S3_REGION")?.unwrap_or_else(|| "us-east-1".into()),
+                    access_key_id: need("REFRAIN_S3_ACCESS_KEY_ID")?,
+                    secret_access_key: need("REFRAIN_S3_SECRET_ACCESS_KEY")?,
+                });
+            } else if let Some(path) = url.strip_prefix("file://") {
+                c.storage_dir = path.into();
+            } else {
+                return Err(err(
+                    "REFRAIN_STORAGE_URL",
+                    "use s3://BUCKET or file:///path",
+                ));
+            }
+        }
+        if let Some(v) = parse("REFRAIN_STREAM_REDIRECT", var("REFRAIN_STREAM_REDIRECT")?)? {
+            c.stream_redirect = v;
+        }
         if let Some(v) = parse::<u64>("REFRAIN_MAX_UPLOAD_MB", var("REFRAIN_MAX_UPLOAD_MB")?)? {
             c.max_upload_bytes = v.saturating_mul(1024 * 1024);
         }
@@ -175,6 +239,12 @@ impl Config {
                 "use a redis://... or rediss://... URL",
             ));
         }
+        if self.stream_redirect && self.s3.is_none() {
+            return Err(err(
+                "REFRAIN_STREAM_REDIRECT",
+                "needs S3 storage (REFRAIN_STORAGE_URL=s3://...)",
+            ));
+        }
         if self.max_upload_bytes == 0 {
             return Err(err("REFRAIN_MAX_UPLOAD_BYTES", "must be greater than zero"));
         }
@@ -202,6 +272,25 @@ mod tests {
         let env: HashMap<&str, &str> = [("REFRAIN_PORT", "eighty")].into();
         let e = Config::from_lookup(|k| env.get(k).map(|s| s.to_string())).unwrap_err();
         assert_eq!(e.var, "REFRAIN_PORT");
+    }
+
+    #[test]
+    fn s3_storage_needs_credentials_and_hides_the_secret() {
+        let env: HashMap<&str, &str> = [("REFRAIN_STORAGE_URL", "s3://media")].into();
+        let e = Config::from_lookup(|k| env.get(k).map(|s| s.to_string())).unwrap_err();
+        assert_eq!(e.var, "REFRAIN_S3_ACCESS_KEY_ID");
+        let env: HashMap<&str, &str> = [
+            ("REFRAIN_STORAGE_URL", "s3://media"),
+            ("REFRAIN_S3_ENDPOINT", "http://127.0.0.1:3900"),
+            ("REFRAIN_S3_ACCESS_KEY_ID", "GK1"),
+            ("REFRAIN_S3_SECRET_ACCESS_KEY", "very-secret"),
+        ]
+        .into();
+        let c = Config::from_lookup(|k| env.get(k).map(|s| s.to_string())).unwrap();
+        let s3 = c.s3.clone().unwrap();
+        assert!(s3.path_style);
+        assert_eq!(s3.bucket, "media");
+        assert!(!format!("{c:?}").contains("very-secret"));
     }
 
     #[test]

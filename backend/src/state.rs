@@ -22,8 +22,11 @@ impl Core {
     pub async fn init(config: Config) -> Result<Self> {
         let db = db::connect(&config).await?;
         db::migrate(&db).await?;
-        let storage = Storage::local(&config.storage_dir)?;
-        let keys = StreamKeys::load_or_create(&config.data_dir.join("keys"))?;
+        let storage = match &config.s3 {
+            Some(s3) => Storage::s3(s3)?,
+            None => Storage::local(&config.storage_dir)?,
+        };
+        let keys = StreamKeys::load_or_create(&db).await?;
         let sessions = match &config.redis_url {
             Some(url) => SessionBackend::Redis(RedisSessionStore::connect(url).await?),
             None => SessionBackend::Db(DbSessionStore::new(db.clone())),

@@ -306,7 +306,53 @@ async fn personal_uploads_are_invisible_to_other_listeners(b: Backend) {
     );
 }
 
+async fn deleting_a_track_removes_its_row_and_objects_and_only_owners_or_admins_may(b: Backend) {
+    let (core, admin, dir) = setup(b).await;
+    let owner = auth::signup(&core, "owner@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    let other = auth::signup(&core, "other@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    let file = tagged_mp3(dir.path());
+    let bytes = std::fs::read(&file).unwrap();
+    upload(&core, &owner, "a.mp3", bytes.clone()).await;
+    upload(&core, &owner, "b.mp3", bytes).await;
+    worker::dispatch::drain(&core).await.unwrap();
+    let tracks = library::list_tracks(&core, &owner).await.unwrap();
+    assert_eq!(tracks.len(), 2);
+    assert_eq!(
+        core.storage.list("").await.unwrap().len(),
+        6,
+        "original, rendition, cover each"
+    );
+
+    // Another listener cannot even learn that the private track exists.
+    let e = library::delete_track(&core, &other, &tracks[0].id)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, backend::Error::NotFound(_)), "{e:?}");
+    library::delete_track(&core, &owner, &tracks[0].id)
+        .await
+        .unwrap();
+    library::delete_track(&core, &admin, &tracks[1].id)
+        .await
+        .unwrap();
+    assert!(
+        library::list_tracks(&core, &owner)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(core.storage.list("").await.unwrap().is_empty());
+    let e = library::delete_track(&core, &owner, &tracks[0].id)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, backend::Error::NotFound(_)));
+}
+
 backend::on_both_databases!(
+    deleting_a_track_removes_its_row_and_objects_and_only_owners_or_admins_may,
     tags_cover_and_rendition_come_from_a_tagged_mp3,
     handling_the_same_event_twice_yields_one_track_and_one_set_of_objects,
     a_text_file_renamed_mp3_fails_with_a_reason_and_leaves_nothing,

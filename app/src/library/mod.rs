@@ -16,6 +16,8 @@ pub struct TrackItem {
     pub album: Option<String>,
     pub duration_ms: i64,
     pub has_cover: bool,
+    /// The signed-in user may delete it (their own upload, or they are an admin).
+    pub can_delete: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,9 +46,11 @@ pub struct StreamInfo {
 pub async fn list_tracks() -> Result<Vec<TrackItem>, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let tracks = backend::library::list_tracks(&core, &user).await?;
+    let admin = user.role == backend::auth::Role::Admin;
     Ok(tracks
         .into_iter()
         .map(|t| TrackItem {
+            can_delete: admin || t.owner_id == user.id,
             id: t.id,
             title: t.title,
             artist: t.artist,
@@ -55,6 +59,12 @@ pub async fn list_tracks() -> Result<Vec<TrackItem>, AppError> {
             has_cover: t.has_cover,
         })
         .collect())
+}
+
+#[server]
+pub async fn delete_track(track_id: String) -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    Ok(backend::library::delete_track(&core, &user, &track_id).await?)
 }
 
 #[server]
@@ -162,7 +172,9 @@ pub fn LibraryPage() -> impl IntoView {
                             <p class="muted">"Drop some audio files above to start listening."</p>
                         </div>
                     }.into_any(),
-                    Ok(t) => view! { <TrackTable tracks=t/> }.into_any(),
+                    Ok(t) => view! {
+                        <TrackTable tracks=t on_deleted=Callback::new(move |_| tracks_version.update(|n| *n += 1))/>
+                    }.into_any(),
                 })}
             </Transition>
         </section>
@@ -197,8 +209,14 @@ fn ImportList(jobs: Vec<ImportItem>) -> impl IntoView {
 }
 
 #[component]
-fn TrackTable(tracks: Vec<TrackItem>) -> impl IntoView {
+fn TrackTable(tracks: Vec<TrackItem>, on_deleted: Callback<()>) -> impl IntoView {
     let player = expect_context::<PlayerCtx>();
+    let delete = ServerAction::<DeleteTrack>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = delete.value().get() {
+            on_deleted.run(());
+        }
+    });
     view! {
         <div class="track-table" role="table" aria-label="Tracks">
             <div class="track-row head" role="row">
@@ -206,7 +224,12 @@ fn TrackTable(tracks: Vec<TrackItem>) -> impl IntoView {
                 <span role="columnheader">"Title"</span>
                 <span role="columnheader" class="col-album">"Album"</span>
                 <span role="columnheader" class="col-dur">"Time"</span>
+                <span role="columnheader"></span>
             </div>
+            {move || match delete.value().get() {
+                Some(Err(e)) => Some(view! { <p class="form-error" role="alert">{e.to_string()}</p> }),
+                _ => None,
+            }}
             {tracks.into_iter().map(|t| {
                 let tr = TrackRef {
                     id: t.id.clone(),
@@ -230,6 +253,20 @@ fn TrackTable(tracks: Vec<TrackItem>) -> impl IntoView {
                         </span>
                         <span class="col-album muted">{t.album.clone().unwrap_or_default()}</span>
                         <span class="col-dur muted">{fmt_time(t.duration_ms as f64 / 1000.0)}</span>
+                        <span class="col-actions">
+                            {t.can_delete.then(|| {
+                                let id = t.id.clone();
+                                let title = t.title.clone();
+                                view! {
+                                    <button class="icon-btn" aria-label=format!("Delete {title}") title="Delete"
+                                        on:click=move |_| {
+                                            if confirm(&format!("Delete “{title}” and its files?")) {
+                                                delete.dispatch(DeleteTrack { track_id: id.clone() });
+                                            }
+                                        }>"✕"</button>
+                                }
+                            })}
+                        </span>
                     </div>
                 }
             }).collect_view()}
@@ -257,5 +294,19 @@ pub fn Cover(track_id: String, has_cover: bool, title: String) -> impl IntoView 
             <span class="cover placeholder" style=format!("--hue: {hue}") aria-hidden="true">{initial}</span>
         }
         .into_any()
+    }
+}
+
+/// Asks the user to confirm (always yes before the WASM has loaded, where it cannot run).
+fn confirm(_question: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()
+            .and_then(|w| w.confirm_with_message(_question).ok())
+            .unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        true
     }
 }

@@ -12,6 +12,7 @@ pub struct TrackView {
     pub duration_ms: i64,
     pub has_cover: bool,
     pub created_at: i64,
+    pub owner_id: String,
 }
 
 /// Tracks visible to `user_id`, newest first.
@@ -22,7 +23,8 @@ pub async fn list_visible<'e, E: Executor<'e, Database = sqlx::Any>>(
 ) -> Result<Vec<TrackView>> {
     let rows = sqlx::query(
         "SELECT t.id, t.title, ar.name AS artist, al.title AS album, t.track_no, t.duration_ms,
-                CAST(CASE WHEN t.cover_key IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_cover, t.created_at
+                CAST(CASE WHEN t.cover_key IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_cover, t.created_at,
+                t.owner_id
          FROM tracks t JOIN artists ar ON ar.id = t.artist_id LEFT JOIN albums al ON al.id = t.album_id
          WHERE t.owner_id = $1 OR t.shared = 1
          ORDER BY t.created_at DESC, t.id LIMIT $2",
@@ -42,6 +44,7 @@ pub async fn list_visible<'e, E: Executor<'e, Database = sqlx::Any>>(
             duration_ms: r.get("duration_ms"),
             has_cover: r.get::<i64, _>("has_cover") == 1,
             created_at: r.get("created_at"),
+            owner_id: r.get("owner_id"),
         })
         .collect())
 }
@@ -211,4 +214,43 @@ pub async fn count_tracks_for_job<'e, E: Executor<'e, Database = sqlx::Any>>(
             .fetch_one(db)
             .await?,
     )
+}
+
+pub struct OwnedKeys {
+    pub owner_id: String,
+    pub shared: bool,
+    pub original_key: String,
+    pub rendition_key: String,
+    pub cover_key: Option<String>,
+}
+
+pub async fn owned_keys<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    track_id: &str,
+) -> Result<Option<OwnedKeys>> {
+    let row = sqlx::query(
+        "SELECT owner_id, shared, original_key, rendition_key, cover_key FROM tracks WHERE id = $1",
+    )
+    .bind(track_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| OwnedKeys {
+        owner_id: r.get("owner_id"),
+        shared: r.get::<i64, _>("shared") == 1,
+        original_key: r.get("original_key"),
+        rendition_key: r.get("rendition_key"),
+        cover_key: r.get("cover_key"),
+    }))
+}
+
+/// Deletes the track row and detaches it from its import job.
+pub async fn delete_track<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    track_id: &str,
+) -> Result<()> {
+    sqlx::query("DELETE FROM tracks WHERE id = $1")
+        .bind(track_id)
+        .execute(db)
+        .await?;
+    Ok(())
 }

@@ -23,3 +23,32 @@ pub async fn cover_for(
     };
     Ok((core.storage.get_bytes(&key).await?, mime.to_string()))
 }
+
+/// Deletes a track and its objects (original, rendition, cover). Owners may delete their
+/// tracks; admins may delete any. The row goes first, so a failed object delete leaves an
+/// orphan object (logged) rather than a track without media.
+pub async fn delete_track(core: &Core, user: &CurrentUser, track_id: &str) -> Result<()> {
+    let Some(t) = repo::owned_keys(&core.db, track_id).await? else {
+        return Err(Error::NotFound("track"));
+    };
+    let is_admin = user.role == crate::auth::Role::Admin;
+    if t.owner_id != user.id && !is_admin {
+        // Do not reveal that someone else's private track exists.
+        return Err(if t.shared {
+            Error::Forbidden
+        } else {
+            Error::NotFound("track")
+        });
+    }
+    repo::delete_track(&core.db, track_id).await?;
+    for key in [Some(t.original_key), Some(t.rendition_key), t.cover_key]
+        .into_iter()
+        .flatten()
+    {
+        if let Err(e) = core.storage.delete(&key).await {
+            tracing::warn!(%key, error = %e, "could not delete an object of a deleted track");
+        }
+    }
+    tracing::info!(%track_id, user_id = %user.id, "track deleted");
+    Ok(())
+}

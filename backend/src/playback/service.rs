@@ -23,6 +23,8 @@ pub struct StreamAccess {
     pub rendition_key: String,
     pub mime: String,
     pub bytes: u64,
+    /// When the presented token expires (Unix seconds).
+    pub expires_at: u64,
 }
 
 /// Mints a signed stream URL for a track the user may play.
@@ -91,6 +93,7 @@ pub async fn authorize_stream(
         rendition_key: t.rendition_key,
         mime: t.rendition_mime,
         bytes: u64::try_from(t.rendition_bytes).unwrap_or_default(),
+        expires_at: claims.exp,
     }))
 }
 

@@ -1,7 +1,6 @@
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use ring::signature::KeyPair;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 
 /// Stream tokens have their own audience so no other token kind can stand in for one.
 pub const STREAM_AUDIENCE: &str = "refrain-stream";
@@ -37,20 +36,39 @@ pub enum TokenError {
 }
 
 impl StreamKeys {
-    pub fn load_or_create(dir: &Path) -> crate::Result<Self> {
-        let path = dir.join("stream-ed25519.pk8");
-        let pkcs8 = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| anyhow::anyhow!("create {}: {e}", dir.display()))?;
-                let bytes = Self::generate_pkcs8()?;
-                write_private(&path, &bytes)?;
-                bytes
-            }
-            Err(e) => return Err(anyhow::anyhow!("read {}: {e}", path.display()).into()),
-        };
-        Self::from_pkcs8(&pkcs8)
+    /// Loads the shared stream signing key from the database, creating it on first start.
+    /// Every node signs with the oldest live key, so nodes that start together agree.
+    pub async fn load_or_create(db: &crate::db::Db) -> crate::Result<Self> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        if let Some(k) = oldest_live(db).await? {
+            return Self::from_pkcs8(
+                &b64.decode(k)
+                    .map_err(|e| anyhow::anyhow!("stored key: {e}"))?,
+            );
+        }
+        let pkcs8 = Self::generate_pkcs8()?;
+        let keys = Self::from_pkcs8(&pkcs8)?;
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, purpose, pkcs8_b64, created_at) VALUES ($1, 'stream', $2, $3)
+             ON CONFLICT (kid) DO NOTHING",
+        )
+        .bind(&keys.kid)
+        .bind(b64.encode(&pkcs8))
+        .bind(crate::now_ms())
+        .execute(db)
+        .await?;
+        let stored = oldest_live(db)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("signing key vanished"))?;
+        Self::from_pkcs8(
+            &b64.decode(stored)
+                .map_err(|e| anyhow::anyhow!("stored key: {e}"))?,
+        )
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
     }
 
     pub fn generate_pkcs8() -> crate::Result<Vec<u8>> {
@@ -119,28 +137,20 @@ impl StreamKeys {
     }
 }
 
+async fn oldest_live(db: &crate::db::Db) -> crate::Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT pkcs8_b64 FROM signing_keys WHERE purpose = 'stream' AND retired_at IS NULL
+         ORDER BY created_at, kid LIMIT 1",
+    )
+    .fetch_optional(db)
+    .await?)
+}
+
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default()
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> crate::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts
-        .open(path)
-        .map_err(|e| anyhow::anyhow!("create {}: {e}", path.display()))?;
-    f.write_all(bytes)
-        .map_err(|e| anyhow::anyhow!("write {}: {e}", path.display()))?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -220,14 +230,5 @@ mod tests {
             keys().verify(&format!("{header}.{body}.")),
             Err(TokenError::Invalid)
         );
-    }
-
-    #[test]
-    fn keys_persist_across_loads() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = StreamKeys::load_or_create(dir.path()).unwrap();
-        let b = StreamKeys::load_or_create(dir.path()).unwrap();
-        let t = a.mint("u", "t", "l", 60).unwrap();
-        assert!(b.verify(&t).is_ok());
     }
 }

@@ -10,6 +10,9 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Storage {
     store: Arc<dyn ObjectStore>,
+    /// Present for S3: signs short-lived GET URLs.
+    signer: Option<Arc<object_store::aws::AmazonS3>>,
+    kind: &'static str,
 }
 
 /// What a ranged read returns.
@@ -25,7 +28,50 @@ impl Storage {
         let store = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
         Ok(Storage {
             store: Arc::new(store),
+            signer: None,
+            kind: "local",
         })
+    }
+
+    /// S3-compatible storage; uploads go up as multipart streams.
+    pub fn s3(c: &crate::config::S3Config) -> Result<Self> {
+        let mut b = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(&c.bucket)
+            .with_region(&c.region)
+            .with_access_key_id(&c.access_key_id)
+            .with_secret_access_key(&c.secret_access_key)
+            .with_virtual_hosted_style_request(!c.path_style);
+        if let Some(ep) = &c.endpoint {
+            b = b
+                .with_endpoint(ep)
+                .with_allow_http(ep.starts_with("http://"));
+        }
+        let s3 = Arc::new(b.build()?);
+        Ok(Storage {
+            store: s3.clone(),
+            signer: Some(s3),
+            kind: "s3",
+        })
+    }
+
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// A presigned GET URL for `key`, valid for `expires`; `None` for local storage.
+    pub async fn presigned_get(
+        &self,
+        key: &str,
+        expires: std::time::Duration,
+    ) -> Result<Option<url::Url>> {
+        use object_store::signer::Signer;
+        match &self.signer {
+            Some(s) => Ok(Some(
+                s.signed_url(http::Method::GET, &Path::from(key), expires)
+                    .await?,
+            )),
+            None => Ok(None),
+        }
     }
 
     /// Streams `body` into the object at `key` without holding it in memory. Stops with
