@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the servers the tests need are answering, starting them if not:
-# PostgreSQL (Debian's package) for the suites' PostgreSQL half, Redis for shared sessions.
+# PostgreSQL and Redis (Debian's packages), tansu (Kafka protocol) and Garage (S3), each
+# started only if it is not already answering.
 set -euo pipefail
 PG_URL="${REFRAIN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 SUDO=""
@@ -35,6 +36,72 @@ if ! redis_up; then
   redis_up || { echo "Redis is not answering at $REDIS_URL_T" >&2; exit 1; }
 fi
 echo "==> Redis ready at $REDIS_URL_T"
+
+SVC="$HOME/.cache/refrain-services"
+mkdir -p "$SVC"
+
+# tansu: an Apache Kafka protocol broker (in-memory storage), for the event tests.
+KAFKA_ADDR="${REFRAIN_TEST_KAFKA_BROKERS:-127.0.0.1:9092}"
+kafka_up() { (exec 3<>"/dev/tcp/${KAFKA_ADDR%:*}/${KAFKA_ADDR#*:}") 2>/dev/null; }
+if ! kafka_up; then
+  echo "==> starting tansu (Kafka protocol) on $KAFKA_ADDR"
+  nohup tansu broker --listener-url "tcp://$KAFKA_ADDR" --advertised-listener-url "tcp://$KAFKA_ADDR" \
+    >"$SVC/tansu.log" 2>&1 &
+  for _ in $(seq 60); do kafka_up && break; sleep 0.5; done
+  kafka_up || { echo "tansu did not start; see $SVC/tansu.log" >&2; exit 1; }
+fi
+echo "==> Kafka protocol broker ready at $KAFKA_ADDR"
+
+# Garage: an S3-compatible object store, one node, for the storage tests.
+G="$SVC/garage"
+GC="$G/garage.toml"
+mkdir -p "$G/meta" "$G/data"
+if [ ! -f "$GC" ]; then
+  cat >"$GC" <<TOML
+metadata_dir = "$G/meta"
+data_dir = "$G/data"
+db_engine = "sqlite"
+replication_factor = 1
+rpc_bind_addr = "127.0.0.1:3901"
+rpc_public_addr = "127.0.0.1:3901"
+rpc_secret = "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+
+[s3_api]
+s3_region = "garage"
+api_bind_addr = "127.0.0.1:3900"
+root_domain = ".s3.garage.localhost"
+
+[admin]
+api_bind_addr = "127.0.0.1:3903"
+admin_token = "$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+TOML
+fi
+s3_up() { garage -c "$GC" status >/dev/null 2>&1; }
+if ! s3_up; then
+  echo "==> starting Garage (S3) on 127.0.0.1:3900"
+  nohup garage -c "$GC" server >"$G/garage.log" 2>&1 &
+  for _ in $(seq 60); do s3_up && break; sleep 0.5; done
+  s3_up || { echo "Garage did not start; see $G/garage.log" >&2; exit 1; }
+fi
+if [ ! -f "$G/s3.env" ]; then
+  NODE=$(garage -c "$GC" node id -q | cut -d@ -f1)
+  garage -c "$GC" layout assign -z dc1 -c 1G "$NODE" >/dev/null
+  garage -c "$GC" layout apply --version 1 >/dev/null
+  garage -c "$GC" key create refrain-test >/dev/null
+  garage -c "$GC" bucket create refrain-test >/dev/null
+  garage -c "$GC" bucket allow --read --write --owner refrain-test --key refrain-test >/dev/null
+  INFO=$(garage -c "$GC" key info refrain-test --show-secret)
+  KID=$(echo "$INFO" | awk -F': *' '/Key ID/{print $2; exit}')
+  SECRET=$(echo "$INFO" | awk -F': *' '/Secret key/{print $2; exit}')
+  cat >"$G/s3.env" <<ENV
+export REFRAIN_TEST_S3_ENDPOINT=http://127.0.0.1:3900
+export REFRAIN_TEST_S3_REGION=garage
+export REFRAIN_TEST_S3_BUCKET=refrain-test
+export REFRAIN_TEST_S3_ACCESS_KEY_ID=$KID
+export REFRAIN_TEST_S3_SECRET_ACCESS_KEY=$SECRET
+ENV
+fi
+echo "==> S3 (Garage) ready at http://127.0.0.1:3900, credentials in $G/s3.env"
 
 # Drop databases left by earlier test runs (each test makes its own).
 psql "$PG_URL" -tAc "select datname from pg_database where datname like 'refrain_t_%'" |

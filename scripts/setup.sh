@@ -21,6 +21,17 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# Build dependencies of rdkafka (librdkafka is compiled from source with cmake).
+need_dev=()
+for pkg in cmake libcurl4-openssl-dev libsasl2-dev libssl-dev zlib1g-dev libzstd-dev; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_dev+=("$pkg")
+done
+if [ ${#need_dev[@]} -gt 0 ]; then
+  log "apt-get install ${need_dev[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_dev[@]}" >/dev/null
+fi
+
 # Rust: the WASM target (RUSTUP_AUTO_INSTALL=0 means nothing is fetched implicitly).
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "rustup target add wasm32-unknown-unknown"
@@ -52,5 +63,16 @@ fi
 if [ "${REFRAIN_SETUP_BROWSER:-1}" = 1 ] && [ ! -d end2end/node_modules/@playwright/test ]; then
   log "npm ci in end2end/"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
+fi
+# Test servers that install from crates.io: tansu (Kafka protocol) and Garage (S3).
+if [ "${REFRAIN_SETUP_TEST_SERVERS:-1}" = 1 ]; then
+  if ! tansu --version 2>/dev/null | grep -q '0.6.0'; then
+    log "cargo install tansu 0.6.0 (about 9 minutes on 2 cores)"
+    cargo install tansu --version 0.6.0 --locked --features dynostore,postgres
+  fi
+  if ! garage --version 2>/dev/null | grep -q 'v2.5.0'; then
+    log "cargo install garage 2.5.0 (about 15 minutes on 2 cores)"
+    cargo install garage --version 2.5.0 --locked
+  fi
 fi
 log "tools ready"

@@ -16,6 +16,8 @@ echo "==> Rust tests (the domain and HTTP suites run on SQLite and on PostgreSQL
 scripts/services.sh
 export REFRAIN_TEST_POSTGRES_URL="${REFRAIN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 export REFRAIN_TEST_REDIS_URL="${REFRAIN_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+export REFRAIN_TEST_KAFKA_BROKERS="${REFRAIN_TEST_KAFKA_BROKERS:-127.0.0.1:9092}"
+source "$HOME/.cache/refrain-services/garage/s3.env"
 cargo test --workspace --exclude frontend
 
 echo "==> release build"

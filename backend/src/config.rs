@@ -35,15 +35,38 @@ pub struct Config {
     pub site_root: PathBuf,
     /// Run the event handlers in-process, fed from the outbox table.
     pub embedded_worker: bool,
+    /// Kafka: when set, a relay publishes the outbox to Kafka and `refrain-worker`
+    /// processes consume it; when unset, the outbox is read directly (embedded default).
+    pub kafka: Option<KafkaConfig>,
     /// Give up on an event after this many failed attempts.
     pub max_event_attempts: i64,
     pub ffmpeg: String,
     pub ffprobe: String,
 }
 
+#[derive(Debug, Clone)]
+pub struct KafkaConfig {
+    /// `host:port[,host:port...]`
+    pub brokers: String,
+    /// Prepended to every topic name (default `refrain.`).
+    pub topic_prefix: String,
+    /// Consumer group of the workers.
+    pub group: String,
+    /// Partitions for topics the project creates.
+    pub partitions: i32,
+}
+
+impl KafkaConfig {
+    pub fn topic(&self, name: &str) -> String {
+        format!("{}{name}", self.topic_prefix)
+    }
+}
+
 #[derive(Clone)]
 pub struct S3Config {
     pub bucket: String,
+    /// Optional key prefix inside the bucket (`s3://bucket/prefix`).
+    pub prefix: Option<String>,
     /// e.g. `http://127.0.0.1:3900` for a self-hosted server; AWS when unset.
     pub endpoint: Option<String>,
     pub region: String,
@@ -57,6 +80,7 @@ impl std::fmt::Debug for S3Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("S3Config")
             .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
             .field("endpoint", &self.endpoint)
             .field("region", &self.region)
             .field("access_key_id", &self.access_key_id)
@@ -102,6 +126,7 @@ impl Config {
             secure_cookies: false,
             site_root: PathBuf::from("target/site"),
             embedded_worker: true,
+            kafka: None,
             max_event_attempts: 5,
             ffmpeg: "ffmpeg".into(),
             ffprobe: "ffprobe".into(),
@@ -159,10 +184,17 @@ impl Config {
             c.storage_dir = v.into();
         }
         if let Some(url) = var("REFRAIN_STORAGE_URL")? {
-            if let Some(bucket) = url.strip_prefix("s3://") {
-                let bucket = bucket.trim_end_matches('/').to_string();
-                if bucket.is_empty() || bucket.contains('/') {
-                    return Err(err("REFRAIN_STORAGE_URL", "use s3://BUCKET"));
+            if let Some(rest) = url.strip_prefix("s3://") {
+                let rest = rest.trim_end_matches('/');
+                let (bucket, prefix) = match rest.split_once('/') {
+                    Some((b, p)) => (b.to_string(), Some(p.to_string())),
+                    None => (rest.to_string(), None),
+                };
+                if bucket.is_empty() {
+                    return Err(err(
+                        "REFRAIN_STORAGE_URL",
+                        "use s3://BUCKET or s3://BUCKET/PREFIX",
+                    ));
                 }
                 let need = |name: &str| -> Result<String, ConfigError> {
                     var(name)?
@@ -171,6 +203,7 @@ impl Config {
                 let endpoint = var("REFRAIN_S3_ENDPOINT")?;
                 c.s3 = Some(S3Config {
                     bucket,
+                    prefix,
                     path_style: parse("REFRAIN_S3_PATH_STYLE", var("REFRAIN_S3_PATH_STYLE")?)?
                         .unwrap_or(endpoint.is_some()),
                     endpoint,
@@ -211,8 +244,26 @@ impl Config {
         if let Some(v) = var("REFRAIN_SITE_ROOT")?.or(var("LEPTOS_SITE_ROOT")?) {
             c.site_root = v.into();
         }
+        if let Some(brokers) = var("REFRAIN_KAFKA_BROKERS")?.filter(|b| !b.trim().is_empty()) {
+            c.kafka = Some(KafkaConfig {
+                brokers,
+                topic_prefix: var("REFRAIN_KAFKA_TOPIC_PREFIX")?
+                    .unwrap_or_else(|| "refrain.".into()),
+                group: var("REFRAIN_KAFKA_GROUP")?.unwrap_or_else(|| "refrain-workers".into()),
+                partitions: parse("REFRAIN_KAFKA_PARTITIONS", var("REFRAIN_KAFKA_PARTITIONS")?)?
+                    .unwrap_or(3),
+            });
+            // The workers consume Kafka; the server only relays.
+            c.embedded_worker = false;
+        }
         if let Some(v) = parse("REFRAIN_EMBEDDED_WORKER", var("REFRAIN_EMBEDDED_WORKER")?)? {
             c.embedded_worker = v;
+        }
+        if let Some(v) = parse(
+            "REFRAIN_MAX_EVENT_ATTEMPTS",
+            var("REFRAIN_MAX_EVENT_ATTEMPTS")?,
+        )? {
+            c.max_event_attempts = v;
         }
         if let Some(v) = var("REFRAIN_FFMPEG")? {
             c.ffmpeg = v;
@@ -244,6 +295,15 @@ impl Config {
                 "REFRAIN_STREAM_REDIRECT",
                 "needs S3 storage (REFRAIN_STORAGE_URL=s3://...)",
             ));
+        }
+        if self.kafka.is_some() && self.embedded_worker {
+            return Err(err(
+                "REFRAIN_EMBEDDED_WORKER",
+                "cannot be true with Kafka: run refrain-worker processes",
+            ));
+        }
+        if self.max_event_attempts < 1 {
+            return Err(err("REFRAIN_MAX_EVENT_ATTEMPTS", "must be at least 1"));
         }
         if self.max_upload_bytes == 0 {
             return Err(err("REFRAIN_MAX_UPLOAD_BYTES", "must be greater than zero"));

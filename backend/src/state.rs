@@ -60,6 +60,17 @@ pub async fn readiness(core: &Core) -> Vec<(&'static str, std::result::Result<()
         crate::db::Kind::Postgres => "postgres",
     };
     let mut report = vec![(name, db), ("storage", storage)];
+    if let Some(k) = &core.config.kafka {
+        let up = crate::events::kafka::ping(k).await;
+        report.push((
+            "kafka",
+            if up {
+                Ok(())
+            } else {
+                Err("not answering".to_string())
+            },
+        ));
+    }
     if let SessionBackend::Redis(r) = &core.sessions {
         report.push((
             "redis",

@@ -61,3 +61,20 @@ macro_rules! on_both_databases {
         }
     };
 }
+
+/// S3 settings for tests (`REFRAIN_TEST_S3_*`, written by scripts/services.sh), each call
+/// under a fresh key prefix so tests never see each other's objects.
+pub fn s3_config() -> crate::config::S3Config {
+    let var = |k: &str| {
+        std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set; run scripts/services.sh"))
+    };
+    crate::config::S3Config {
+        bucket: var("REFRAIN_TEST_S3_BUCKET"),
+        prefix: Some(format!("t-{}", uuid::Uuid::new_v4().simple())),
+        endpoint: Some(var("REFRAIN_TEST_S3_ENDPOINT")),
+        region: std::env::var("REFRAIN_TEST_S3_REGION").unwrap_or_else(|_| "garage".into()),
+        access_key_id: var("REFRAIN_TEST_S3_ACCESS_KEY_ID"),
+        secret_access_key: var("REFRAIN_TEST_S3_SECRET_ACCESS_KEY"),
+        path_style: true,
+    }
+}

@@ -140,6 +140,16 @@ pub async fn serve(
     let options = leptos_options(&core);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
+    if let Some(k) = core.config.kafka.clone() {
+        let c = core.clone();
+        let mut rx = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            backend::events::kafka::run_relay(c, k, async move {
+                let _ = rx.wait_for(|s| *s).await;
+            })
+            .await;
+        }));
+    }
     if core.config.embedded_worker {
         let c = core.clone();
         let mut rx = stop_rx.clone();

@@ -1,9 +1,10 @@
 //! Refrain's event handlers. The embedded default runs them in the server process through
-//! [`dispatch`], fed from the outbox table; the `refrain-worker` binary will consume Kafka
-//! with the very same handlers when the scale-out arrives.
+//! [`dispatch`], fed from the outbox table; scaled out, `refrain-worker` processes consume
+//! Kafka through [`kafka`] with the very same handlers.
 
 pub mod dispatch;
 pub mod import;
+pub mod kafka;
 
 use backend::Core;
 use backend::events::{self, Event, ImportRequested};

@@ -1,20 +1,39 @@
-//! `refrain-worker`: runs the event handlers against the outbox of a shared database.
-//! Until the Kafka scale-out lands it polls the outbox directly, exactly as the embedded
-//! server does (run it with `REFRAIN_EMBEDDED_WORKER=false` on the server).
+//! `refrain-worker`: runs the event handlers. With `REFRAIN_KAFKA_BROKERS` set it joins the
+//! workers' consumer group; otherwise it reads the outbox of the (shared) database directly,
+//! as the embedded server does (then run the server with `REFRAIN_EMBEDDED_WORKER=false`).
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    let config = backend::Config::from_env()?;
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    if std::env::var("REFRAIN_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+    let mut config = backend::Config::from_env()?;
+    // The worker never relays or serves; it only consumes.
+    config.embedded_worker = false;
     let core = backend::Core::init(config).await?;
     tracing::info!("worker started");
-    worker::dispatch::run(core, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await;
+    let shutdown = async {
+        let term = async {
+            #[cfg(unix)]
+            if let Ok(mut s) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            {
+                s.recv().await;
+            }
+        };
+        tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term => {} }
+        tracing::info!("worker stopping after the current event");
+    };
+    match core.config.kafka.clone() {
+        Some(k) => worker::kafka::run(core, k, shutdown).await?,
+        None => worker::dispatch::run(core, shutdown).await,
+    }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! transaction as the change; a dispatcher (in-process for the embedded default) hands
 //! each row to the handlers and marks it published. Handlers are idempotent by event id.
 
+pub mod kafka;
 pub mod repo;
 
 use serde::{Deserialize, Serialize};

@@ -35,22 +35,38 @@ pub async fn pending<'e, E: Executor<'e, Database = sqlx::Any>>(
     .bind(limit)
     .fetch_all(db)
     .await?;
-    rows.into_iter()
-        .map(|r| {
-            let payload: String = r.get("payload");
-            Ok(Pending {
-                seq: r.get("seq"),
-                attempts: r.get("attempts"),
-                event: Event {
-                    id: r.get("event_id"),
-                    topic: r.get("topic"),
-                    aggregate_id: r.get("aggregate_id"),
-                    payload: serde_json::from_str(&payload)
-                        .map_err(|e| anyhow::anyhow!("outbox payload is not JSON: {e}"))?,
-                },
-            })
-        })
-        .collect()
+    rows.into_iter().map(pending_row).collect()
+}
+
+fn pending_row(r: sqlx::any::AnyRow) -> Result<Pending> {
+    let payload: String = r.get("payload");
+    Ok(Pending {
+        seq: r.get("seq"),
+        attempts: r.get("attempts"),
+        event: Event {
+            id: r.get("event_id"),
+            topic: r.get("topic"),
+            aggregate_id: r.get("aggregate_id"),
+            payload: serde_json::from_str(&payload)
+                .map_err(|e| anyhow::anyhow!("outbox payload is not JSON: {e}"))?,
+        },
+    })
+}
+
+/// Like `pending`, but locks the rows for this transaction and skips rows another relay
+/// holds (PostgreSQL only).
+pub async fn claim_pending<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    limit: i64,
+) -> Result<Vec<Pending>> {
+    let rows = sqlx::query(
+        "SELECT seq, event_id, topic, aggregate_id, payload, attempts FROM outbox
+         WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(pending_row).collect()
 }
 
 pub async fn mark_published<'e, E: Executor<'e, Database = sqlx::Any>>(
@@ -62,6 +78,29 @@ pub async fn mark_published<'e, E: Executor<'e, Database = sqlx::Any>>(
         .bind(now_ms())
         .execute(db)
         .await?;
+    Ok(())
+}
+
+/// Marks many rows published in one statement (`seqs` are integers from the database, so
+/// formatting them into the SQL is safe).
+pub async fn mark_all_published<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    seqs: &[i64],
+) -> Result<()> {
+    if seqs.is_empty() {
+        return Ok(());
+    }
+    let list = seqs
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    sqlx::query(&format!(
+        "UPDATE outbox SET published_at = $1 WHERE seq IN ({list})"
+    ))
+    .bind(now_ms())
+    .execute(db)
+    .await?;
     Ok(())
 }
 

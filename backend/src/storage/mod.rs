@@ -12,6 +12,8 @@ pub struct Storage {
     store: Arc<dyn ObjectStore>,
     /// Present for S3: signs short-lived GET URLs.
     signer: Option<Arc<object_store::aws::AmazonS3>>,
+    /// Key prefix inside the bucket (S3 only), applied by `PrefixStore` and when signing.
+    prefix: Option<String>,
     kind: &'static str,
 }
 
@@ -29,6 +31,7 @@ impl Storage {
         Ok(Storage {
             store: Arc::new(store),
             signer: None,
+            prefix: None,
             kind: "local",
         })
     }
@@ -47,9 +50,17 @@ impl Storage {
                 .with_allow_http(ep.starts_with("http://"));
         }
         let s3 = Arc::new(b.build()?);
+        let store: Arc<dyn ObjectStore> = match &c.prefix {
+            Some(p) => {
+                let inner: Arc<dyn ObjectStore> = s3.clone();
+                Arc::new(object_store::prefix::PrefixStore::new(inner, p.as_str()))
+            }
+            None => s3.clone(),
+        };
         Ok(Storage {
-            store: s3.clone(),
+            store,
             signer: Some(s3),
+            prefix: c.prefix.clone(),
             kind: "s3",
         })
     }
@@ -66,10 +77,16 @@ impl Storage {
     ) -> Result<Option<url::Url>> {
         use object_store::signer::Signer;
         match &self.signer {
-            Some(s) => Ok(Some(
-                s.signed_url(http::Method::GET, &Path::from(key), expires)
-                    .await?,
-            )),
+            Some(s) => {
+                let full = match &self.prefix {
+                    Some(p) => format!("{p}/{key}"),
+                    None => key.to_string(),
+                };
+                Ok(Some(
+                    s.signed_url(http::Method::GET, &Path::from(full), expires)
+                        .await?,
+                ))
+            }
             None => Ok(None),
         }
     }

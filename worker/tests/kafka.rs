@@ -1,0 +1,272 @@
+//! Events through a real Kafka-protocol broker (tansu, started by scripts/services.sh at
+//! `REFRAIN_TEST_KAFKA_BROKERS`, default 127.0.0.1:9092). Each test uses its own topics
+//! and consumer group, and a fresh PostgreSQL database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use backend::auth::{self, CurrentUser};
+use backend::config::KafkaConfig;
+use backend::events::{self, kafka, repo as outbox};
+use backend::imports::{self, JobState};
+use backend::testing::Backend;
+use backend::{Core, library};
+use bytes::Bytes;
+use rdkafka::Message;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::Headers;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn kafka_config() -> KafkaConfig {
+    let id = uuid_like();
+    KafkaConfig {
+        brokers: std::env::var("REFRAIN_TEST_KAFKA_BROKERS")
+            .unwrap_or_else(|_| "127.0.0.1:9092".into()),
+        topic_prefix: format!("t{id}."),
+        group: format!("g{id}"),
+        partitions: 1,
+    }
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{:x}{:x}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+struct Env {
+    core: Core,
+    k: KafkaConfig,
+    user: CurrentUser,
+    stop: tokio::sync::watch::Sender<bool>,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(b: Backend) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = b.config(&dir.path().join("data")).await;
+    let k = kafka_config();
+    config.kafka = Some(k.clone());
+    config.embedded_worker = false;
+    config.max_event_attempts = 2;
+    let core = Core::init(config).await.unwrap();
+    kafka::ensure_topics(&k).await.unwrap();
+    let user = auth::signup(&core, "kafka@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    let (stop, mut rx) = tokio::sync::watch::channel(false);
+    let (c, kk) = (core.clone(), k.clone());
+    tokio::spawn(async move {
+        worker::kafka::run(c, kk, async move {
+            let _ = rx.wait_for(|s| *s).await;
+        })
+        .await
+        .unwrap();
+    });
+    Env {
+        core,
+        k,
+        user,
+        stop,
+        _dir: dir,
+    }
+}
+
+fn mp3(seconds: u32) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("k.mp3");
+    let st = Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+        ])
+        .arg(format!("sine=duration={seconds}"))
+        .args(["-c:a", "libmp3lame"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    std::fs::read(out).unwrap()
+}
+
+async fn upload(e: &Env, name: &str) -> imports::JobView {
+    let s = futures::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from(mp3(2)))]);
+    imports::create_upload(&e.core, &e.user, name, None, s)
+        .await
+        .unwrap()
+}
+
+async fn job_state(e: &Env, id: &str) -> imports::JobView {
+    imports::list_jobs(&e.core, &e.user)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|j| j.id == id)
+        .unwrap()
+}
+
+/// Waits (bounded) until the job settles; the bound only guards against a hang.
+async fn settled(e: &Env, id: &str) -> imports::JobView {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let j = job_state(e, id).await;
+        if matches!(j.state, JobState::Done | JobState::Failed) {
+            return j;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {id} never settled: {:?}",
+            j.state
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn an_upload_reaches_the_worker_through_kafka_and_takes_effect_once(b: Backend) {
+    let e = start(b).await;
+    let producer = kafka::producer(&e.k).unwrap();
+    let first = upload(&e, "first.mp3").await;
+    assert_eq!(
+        kafka::publish_pending(&e.core, &e.k, &producer)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(outbox::backlog(&e.core.db).await.unwrap(), 0);
+    assert_eq!(settled(&e, &first.id).await.state, JobState::Done);
+
+    // The relay died after publishing but before marking: the row is published again.
+    sqlx::query("UPDATE outbox SET published_at = NULL")
+        .execute(&e.core.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        kafka::publish_pending(&e.core, &e.k, &producer)
+            .await
+            .unwrap(),
+        1
+    );
+    // One partition keeps order: once a later event is done, the duplicate was handled.
+    let second = upload(&e, "second.mp3").await;
+    kafka::publish_pending(&e.core, &e.k, &producer)
+        .await
+        .unwrap();
+    assert_eq!(settled(&e, &second.id).await.state, JobState::Done);
+    assert_eq!(
+        library::repo::count_tracks_for_job(&e.core.db, &first.id)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        library::list_tracks(&e.core, &e.user).await.unwrap().len(),
+        2
+    );
+    let _ = e.stop.send(true);
+}
+
+async fn a_rolled_back_change_publishes_nothing(b: Backend) {
+    let e = start(b).await;
+    let producer = kafka::producer(&e.k).unwrap();
+    let mut tx = e.core.db.begin().await.unwrap();
+    let ev = events::Event::new(
+        events::IMPORT_REQUESTED,
+        "job-x",
+        serde_json::json!({ "job_id": "job-x" }),
+    );
+    outbox::enqueue(&mut *tx, &ev).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(outbox::backlog(&e.core.db).await.unwrap(), 0);
+    assert_eq!(
+        kafka::publish_pending(&e.core, &e.k, &producer)
+            .await
+            .unwrap(),
+        0
+    );
+    let _ = e.stop.send(true);
+}
+
+async fn a_poison_event_lands_in_the_dead_letter_topic_and_its_job_says_why(b: Backend) {
+    let e = start(b).await;
+    let producer = kafka::producer(&e.k).unwrap();
+    let j = upload(&e, "vanished.mp3").await;
+    let event_id = outbox::pending(&e.core.db, 10).await.unwrap()[0]
+        .event
+        .id
+        .clone();
+    // The original disappears from storage: every attempt fails.
+    e.core.storage.delete(&j.original_key).await.unwrap();
+    kafka::publish_pending(&e.core, &e.k, &producer)
+        .await
+        .unwrap();
+    let j = settled(&e, &j.id).await;
+    assert_eq!(j.state, JobState::Failed);
+    assert!(
+        j.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("after several attempts"),
+        "{:?}",
+        j.error
+    );
+
+    let dlq: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &e.k.brokers)
+        .set("group.id", format!("{}-dlq", e.k.group))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    dlq.subscribe(&[&e.k.topic(kafka::DEAD_LETTER)]).unwrap();
+    let m = tokio::time::timeout(Duration::from_secs(60), dlq.recv())
+        .await
+        .expect("a dead letter")
+        .unwrap();
+    let headers = m.headers().unwrap();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|h| h.key == name)
+            .and_then(|h| h.value)
+            .map(|v| String::from_utf8_lossy(v).to_string())
+    };
+    assert_eq!(header("event-id").as_deref(), Some(event_id.as_str()));
+    assert!(!header("error").unwrap_or_default().is_empty());
+    let _ = e.stop.send(true);
+}
+
+mod postgres {
+    use super::*;
+    #[tokio::test]
+    async fn an_upload_reaches_the_worker_through_kafka_and_takes_effect_once() {
+        super::an_upload_reaches_the_worker_through_kafka_and_takes_effect_once(Backend::Postgres)
+            .await
+    }
+    #[tokio::test]
+    async fn a_rolled_back_change_publishes_nothing() {
+        super::a_rolled_back_change_publishes_nothing(Backend::Postgres).await
+    }
+    #[tokio::test]
+    async fn a_poison_event_lands_in_the_dead_letter_topic_and_its_job_says_why() {
+        super::a_poison_event_lands_in_the_dead_letter_topic_and_its_job_says_why(Backend::Postgres)
+            .await
+    }
+}
+
+mod sqlite {
+    use super::*;
+    #[tokio::test]
+    async fn an_upload_reaches_the_worker_through_kafka_and_takes_effect_once() {
+        super::an_upload_reaches_the_worker_through_kafka_and_takes_effect_once(Backend::Sqlite)
+            .await
+    }
+}
