@@ -22,6 +22,7 @@ cargo test --workspace --exclude frontend
 
 echo "==> release build"
 cargo leptos build --release
+cargo build --release -p worker --bin refrain-worker
 
 echo "==> Playwright (Chromium)"
 export REFRAIN_BIN="$CARGO_TARGET_DIR/release/refrain"
@@ -33,3 +34,28 @@ echo "==> Playwright again with the database on PostgreSQL"
 E2E_DB="refrain_t_e2e_$(date +%s)"
 psql "$REFRAIN_TEST_POSTGRES_URL" -qc "CREATE DATABASE $E2E_DB"
 E2E_DATABASE_URL="${REFRAIN_TEST_POSTGRES_URL%/*}/$E2E_DB" npx playwright test
+
+echo "==> Playwright, scaled out: two server nodes and a worker on PostgreSQL, Redis, Kafka and S3"
+(
+  RUN="$(date +%s)"
+  psql "$REFRAIN_TEST_POSTGRES_URL" -qc "CREATE DATABASE refrain_t_scaled_$RUN"
+  export REFRAIN_DATABASE_URL="${REFRAIN_TEST_POSTGRES_URL%/*}/refrain_t_scaled_$RUN"
+  export REFRAIN_REDIS_URL="$REFRAIN_TEST_REDIS_URL"
+  export REFRAIN_KAFKA_BROKERS="$REFRAIN_TEST_KAFKA_BROKERS"
+  export REFRAIN_KAFKA_TOPIC_PREFIX="scaled$RUN." REFRAIN_KAFKA_GROUP="scaled$RUN"
+  export REFRAIN_STORAGE_URL="s3://$REFRAIN_TEST_S3_BUCKET/scaled-$RUN"
+  export REFRAIN_S3_ENDPOINT="$REFRAIN_TEST_S3_ENDPOINT" REFRAIN_S3_REGION="$REFRAIN_TEST_S3_REGION"
+  export REFRAIN_S3_ACCESS_KEY_ID="$REFRAIN_TEST_S3_ACCESS_KEY_ID"
+  export REFRAIN_S3_SECRET_ACCESS_KEY="$REFRAIN_TEST_S3_SECRET_ACCESS_KEY"
+  export REFRAIN_DATA_DIR="$(mktemp -d)" RUST_LOG=warn
+  pids=()
+  trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+  REFRAIN_PORT=3201 "$REFRAIN_BIN" & pids+=($!)
+  REFRAIN_PORT=3202 "$REFRAIN_BIN" & pids+=($!)
+  "$CARGO_TARGET_DIR/release/refrain-worker" & pids+=($!)
+  for port in 3201 3202; do
+    for _ in $(seq 120); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.5; done
+    curl -fsS "http://127.0.0.1:$port/readyz"; echo
+  done
+  BASE_URL=http://127.0.0.1:3201 E2E_SECOND_URL=http://127.0.0.1:3202 npx playwright test
+)

@@ -30,9 +30,14 @@ export function textFile(name: string, contents: string): string {
   return file;
 }
 
+/** Waits until the WASM client has hydrated the page (it marks <body data-hydrated>). */
+export async function hydrated(page: Page) {
+  await page.locator("body[data-hydrated]").waitFor({ state: "attached" });
+}
+
 export async function signUp(page: Page, email: string) {
   await page.goto("/signup");
-  await page.waitForFunction(() => (window as any).__hydrated === true || document.readyState === "complete");
+  await hydrated(page);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
