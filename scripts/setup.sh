@@ -70,7 +70,7 @@ if [ "${REFRAIN_SETUP_TEST_SERVERS:-1}" = 1 ]; then
     log "cargo install tansu 0.6.0 (about 9 minutes on 2 cores)"
     cargo install tansu --version 0.6.0 --locked --features dynostore,postgres
   fi
-  if ! garage --version 2>/dev/null | grep -q 'v2.5.0'; then
+  if ! garage --version 2>/dev/null | grep -q '2.5.0'; then
     log "cargo install garage 2.5.0 (about 15 minutes on 2 cores)"
     cargo install garage --version 2.5.0 --locked
   fi
