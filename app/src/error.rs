@@ -32,6 +32,31 @@ impl FromServerFnError for AppError {
 #[cfg(feature = "ssr")]
 impl From<backend::Error> for AppError {
     fn from(e: backend::Error) -> Self {
+        let app = Self::from_domain(e);
+        // Give the HTTP response a status that says what happened (a wrong password is a
+        // 400, not a server failure); the body still carries the error for the client.
+        if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            res.set_status(app.status());
+        }
+        app
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl AppError {
+    pub fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode as S;
+        match self {
+            AppError::Unauthenticated => S::UNAUTHORIZED,
+            AppError::Forbidden => S::FORBIDDEN,
+            AppError::NotFound(_) => S::NOT_FOUND,
+            AppError::Invalid(_) => S::BAD_REQUEST,
+            AppError::Internal => S::INTERNAL_SERVER_ERROR,
+            AppError::Request(_) => S::BAD_REQUEST,
+        }
+    }
+
+    fn from_domain(e: backend::Error) -> Self {
         use backend::Error as E;
         match e {
             E::Unauthenticated => AppError::Unauthenticated,

@@ -46,7 +46,10 @@ pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
 }
 
 pub async fn require_user() -> Result<CurrentUser, AppError> {
-    current_user().await?.ok_or(AppError::Unauthenticated)
+    match current_user().await? {
+        Some(u) => Ok(u),
+        None => Err(backend::Error::Unauthenticated.into()),
+    }
 }
 
 /// Starts a signed-in session for `user` under a fresh session id (no fixation).

@@ -136,7 +136,7 @@ async fn every_server_function_that_needs_a_session_refuses_without_one(b: Backe
         (app::library::StreamTrack::PATH, vec![("track_id", "x")]),
     ] {
         let r = call(&c, &srv, path, &form).await;
-        assert!(!r.status().is_success(), "{path} answered {}", r.status());
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
         let body = r.text().await.unwrap();
         assert!(body.contains("Unauthenticated"), "{path}: {body}");
     }
@@ -211,6 +211,11 @@ async fn wrong_password_and_duplicate_email_get_clear_messages(b: Backend) {
         ],
     )
     .await;
+    assert_eq!(
+        bad.status(),
+        StatusCode::BAD_REQUEST,
+        "a wrong password is the client's error"
+    );
     assert!(
         bad.text()
             .await
