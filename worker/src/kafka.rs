@@ -24,6 +24,8 @@ pub fn consumer(k: &KafkaConfig) -> anyhow::Result<StreamConsumer> {
         .set("session.timeout.ms", "10000")
         // Do not let the broker park an empty fetch for long: events should start at once.
         .set("fetch.wait.max.ms", "50")
+        // Notice quickly when topics reappear after a broker restart.
+        .set("topic.metadata.refresh.interval.ms", "5000")
         .create()?;
     let topics = [k.topic(IMPORTS), k.topic(NOTIFICATIONS)];
     let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
@@ -51,18 +53,35 @@ pub async fn run(
             }
         }
     }
-    let consumer = consumer(&k)?;
+    let mut consumer = consumer(&k)?;
     let dlq = kafka::producer(&k)?;
     tracing::info!(group = %k.group, "worker consuming Kafka");
+    let mut failures = 0u32;
     loop {
         let msg = tokio::select! {
             _ = &mut shutdown => return Ok(()),
             m = consumer.recv() => m,
         };
         let msg = match msg {
-            Ok(m) => m,
+            Ok(m) => {
+                failures = 0;
+                m
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "Kafka receive error");
+                failures += 1;
+                if failures >= 10 {
+                    // The broker came back without our topics or group (or it is a new
+                    // cluster): recreate the topics and rejoin with a fresh consumer.
+                    // Offsets are only committed after effects, so nothing is skipped.
+                    tracing::warn!("resetting the Kafka consumer after repeated errors");
+                    if kafka::ensure_topics(&k).await.is_ok()
+                        && let Ok(c) = self::consumer(&k)
+                    {
+                        consumer = c;
+                        failures = 0;
+                    }
+                }
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
             }

@@ -34,6 +34,7 @@ pub fn producer(k: &KafkaConfig) -> Result<FutureProducer> {
         .set("acks", "all")
         .set("message.timeout.ms", "15000")
         .set("linger.ms", "5")
+        .set("topic.metadata.refresh.interval.ms", "5000")
         .create()
         .map_err(|e| anyhow::anyhow!("Kafka producer: {e}").into())
 }
@@ -172,7 +173,7 @@ pub async fn run_relay(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
-    let producer = match producer(&k) {
+    let mut producer = match producer(&k) {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(error = %e, "Kafka relay cannot start");
@@ -189,6 +190,13 @@ pub async fn run_relay(
         }
         if topics_ready && let Err(e) = publish_pending(&core, &k, &producer).await {
             tracing::warn!(error = %format!("{e:#}"), "relay could not publish; will retry");
+            // The broker may have come back empty (or be a new cluster): recheck topics, and
+            // start a fresh idempotent producer (its producer id may be unknown there now,
+            // which librdkafka treats as fatal for the old instance).
+            topics_ready = false;
+            if let Ok(p) = self::producer(&k) {
+                producer = p;
+            }
         }
         tokio::select! {
             _ = &mut shutdown => {

@@ -1,0 +1,176 @@
+//! The broker stops for 30 s while uploads continue: uploads are accepted, readiness
+//! reports Kafka down, and every job completes once the broker is back. Runs its own
+//! tansu on a free port so other tests keep their broker.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use backend::auth;
+use backend::config::KafkaConfig;
+use backend::imports::{self, JobState};
+use backend::testing::Backend;
+use backend::{Core, library};
+use bytes::Bytes;
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn broker(port: u16) -> Child {
+    let url = format!("tcp://127.0.0.1:{port}");
+    let child = Command::new("tansu")
+        .args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("tansu on PATH (scripts/setup.sh installs it)");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "tansu did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child
+}
+
+fn mp3() -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.mp3");
+    let st = std::process::Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=2",
+            "-c:a",
+            "libmp3lame",
+        ])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    std::fs::read(out).unwrap()
+}
+
+fn kafka_up(report: &[(&str, Result<(), String>)]) -> bool {
+    report.iter().any(|(n, r)| *n == "kafka" && r.is_ok())
+}
+
+#[tokio::test]
+async fn uploads_survive_a_broker_outage_and_complete_when_it_returns() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("info,rdkafka=warn")
+        .with_test_writer()
+        .try_init();
+    let port = free_port();
+    let mut tansu = broker(port).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Backend::Postgres.config(&dir.path().join("data")).await;
+    let id = format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let k = KafkaConfig {
+        brokers: format!("127.0.0.1:{port}"),
+        topic_prefix: format!("o{id}."),
+        group: format!("o{id}"),
+        partitions: 1,
+    };
+    config.kafka = Some(k.clone());
+    config.embedded_worker = false;
+    let core = Core::init(config).await.unwrap();
+    let user = auth::signup(&core, "outage@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let (c1, k1, mut r1) = (core.clone(), k.clone(), rx.clone());
+    tokio::spawn(async move {
+        backend::events::kafka::run_relay(c1, k1, async move {
+            let _ = r1.wait_for(|s| *s).await;
+        })
+        .await
+    });
+    let (c2, k2, mut r2) = (core.clone(), k.clone(), rx.clone());
+    tokio::spawn(async move {
+        worker::kafka::run(c2, k2, async move {
+            let _ = r2.wait_for(|s| *s).await;
+        })
+        .await
+        .unwrap()
+    });
+
+    let upload = |name: &'static str| {
+        let (core, user) = (core.clone(), user.clone());
+        async move {
+            let s = futures::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from(mp3()))]);
+            imports::create_upload(&core, &user, name, None, s)
+                .await
+                .unwrap()
+        }
+    };
+    let wait_done = |ids: Vec<String>| {
+        let (core, user) = (core.clone(), user.clone());
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(90);
+            loop {
+                let jobs = imports::list_jobs(&core, &user).await.unwrap();
+                if ids.iter().all(|id| {
+                    jobs.iter()
+                        .any(|j| &j.id == id && j.state == JobState::Done)
+                }) {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "jobs never completed: {jobs:?}");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    };
+
+    let before = upload("before.mp3").await;
+    wait_done(vec![before.id.clone()]).await;
+    assert!(kafka_up(&backend::state::readiness(&core).await));
+
+    tansu.kill().await.unwrap();
+    let during = vec![
+        upload("during-1.mp3").await.id,
+        upload("during-2.mp3").await.id,
+    ];
+    assert!(
+        !kafka_up(&backend::state::readiness(&core).await),
+        "readiness must report Kafka down"
+    );
+    let outage = std::env::var("OUTAGE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    tokio::time::sleep(Duration::from_secs(outage)).await;
+    // Nothing was lost while the broker was away: the events wait in the outbox.
+    assert!(backend::events::repo::backlog(&core.db).await.unwrap() >= 2);
+
+    let _tansu = broker(port).await;
+    wait_done(during).await;
+    assert!(kafka_up(&backend::state::readiness(&core).await));
+    assert_eq!(library::list_tracks(&core, &user).await.unwrap().len(), 3);
+    let _ = stop.send(true);
+}
