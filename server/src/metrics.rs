@@ -135,6 +135,25 @@ pub async fn render(State(state): State<crate::AppState>) -> Response {
         }
         Err(e) => tracing::warn!(error = %e, "metrics: database figures unavailable"),
     }
+    if let Some(k) = &state.core.config.kafka {
+        match backend::events::kafka::consumer_lag(k).await {
+            Ok(lags) => {
+                let _ = writeln!(
+                    out,
+                    "# HELP refrain_kafka_consumer_lag Events published but not yet handled by the workers."
+                );
+                let _ = writeln!(out, "# TYPE refrain_kafka_consumer_lag gauge");
+                for (topic, lag) in lags {
+                    let _ = writeln!(
+                        out,
+                        "refrain_kafka_consumer_lag{{topic=\"{}\"}} {lag}",
+                        escape(&topic)
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "metrics: Kafka consumer lag unavailable"),
+        }
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,

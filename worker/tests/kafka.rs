@@ -244,8 +244,54 @@ async fn a_poison_event_lands_in_the_dead_letter_topic_and_its_job_says_why(b: B
     let _ = e.stop.send(true);
 }
 
+async fn consumer_lag_counts_published_but_unhandled_events(b: Backend) {
+    let e = start(b).await;
+    // Stop the worker first, so what is published stays unhandled.
+    let _ = e.stop.send(true);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let producer = kafka::producer(&e.k).unwrap();
+    let a = upload(&e, "lag-1.mp3").await;
+    let b2 = upload(&e, "lag-2.mp3").await;
+    assert_eq!(
+        kafka::publish_pending(&e.core, &e.k, &producer)
+            .await
+            .unwrap(),
+        2
+    );
+    let imports_lag =
+        |lag: &[(String, i64)]| lag.iter().find(|(t, _)| t.ends_with(".imports")).unwrap().1;
+    let lag = kafka::consumer_lag(&e.k).await.unwrap();
+    assert!(imports_lag(&lag) > 0, "{lag:?}");
+    // A worker comes back, handles both, and the lag drops to zero.
+    let (stop, mut rx) = tokio::sync::watch::channel(false);
+    let (c, kk) = (e.core.clone(), e.k.clone());
+    tokio::spawn(async move {
+        worker::kafka::run(c, kk, async move {
+            let _ = rx.wait_for(|s| *s).await;
+        })
+        .await
+        .unwrap();
+    });
+    settled(&e, &a.id).await;
+    settled(&e, &b2.id).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let lag = kafka::consumer_lag(&e.k).await.unwrap();
+        if imports_lag(&lag) == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "lag never reached zero: {lag:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = stop.send(true);
+}
+
 mod postgres {
     use super::*;
+    #[tokio::test]
+    async fn consumer_lag_counts_published_but_unhandled_events() {
+        super::consumer_lag_counts_published_but_unhandled_events(Backend::Postgres).await
+    }
     #[tokio::test]
     async fn an_upload_reaches_the_worker_through_kafka_and_takes_effect_once() {
         super::an_upload_reaches_the_worker_through_kafka_and_takes_effect_once(Backend::Postgres)

@@ -226,3 +226,52 @@ pub async fn ping(k: &KafkaConfig) -> bool {
     .await
     .unwrap_or(false)
 }
+
+/// Events published but not yet handled by the workers' group, per topic (for `/metrics`):
+/// high watermark minus the group's committed offset (or the low watermark if none).
+pub async fn consumer_lag(k: &KafkaConfig) -> Result<Vec<(String, i64)>> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+    let k = k.clone();
+    tokio::task::spawn_blocking(move || -> Result<Vec<(String, i64)>> {
+        let timeout = Duration::from_secs(3);
+        // Not subscribed: reading the group's committed offsets does not join the group.
+        let c: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &k.brokers)
+            .set("group.id", &k.group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .map_err(|e| anyhow::anyhow!("Kafka lag client: {e}"))?;
+        let mut out = Vec::new();
+        for topic in [IMPORTS, NOTIFICATIONS].map(|t| k.topic(t)) {
+            let md = c
+                .fetch_metadata(Some(&topic), timeout)
+                .map_err(|e| anyhow::anyhow!("metadata: {e}"))?;
+            let Some(t) = md.topics().first() else {
+                continue;
+            };
+            let mut tpl = TopicPartitionList::new();
+            for p in t.partitions() {
+                tpl.add_partition(&topic, p.id());
+            }
+            let committed = c
+                .committed_offsets(tpl, timeout)
+                .map_err(|e| anyhow::anyhow!("offsets: {e}"))?;
+            let mut lag = 0i64;
+            for e in committed.elements() {
+                let (low, high) = c
+                    .fetch_watermarks(&topic, e.partition(), timeout)
+                    .map_err(|e| anyhow::anyhow!("watermarks: {e}"))?;
+                let at = match e.offset() {
+                    Offset::Offset(o) => o,
+                    _ => low,
+                };
+                lag += (high - at).max(0);
+            }
+            out.push((topic, lag));
+        }
+        Ok(out)
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("lag task: {e}"))?
+}
