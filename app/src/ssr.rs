@@ -27,22 +27,29 @@ fn session_err(e: tower_sessions::session::Error) -> AppError {
     AppError::Internal
 }
 
-/// The user of this request's session, if signed in and the login is still live.
-pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
-    let core = core()?;
-    let session = session().await?;
-    let Some(login_id) = session
-        .get::<String>(LOGIN_KEY)
-        .await
-        .map_err(session_err)?
-    else {
+/// The user behind `session`, if it is signed in and its login is still live; a session
+/// whose login ended is emptied. Shared by server functions and plain axum routes.
+pub async fn user_of_session(
+    core: &Core,
+    session: &Session,
+) -> Result<Option<CurrentUser>, backend::Error> {
+    let store = |e: tower_sessions::session::Error| {
+        backend::Error::Unexpected(backend::AnyError::msg(format!("session store: {e}")))
+    };
+    let Some(login_id) = session.get::<String>(LOGIN_KEY).await.map_err(store)? else {
         return Ok(None);
     };
-    let user = backend::auth::user_for_login(&core, &login_id).await?;
+    let user = backend::auth::user_for_login(core, &login_id).await?;
     if user.is_none() {
-        session.flush().await.map_err(session_err)?;
+        session.flush().await.map_err(store)?;
     }
     Ok(user)
+}
+
+/// The user of this request's session, if signed in and the login is still live.
+pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
+    let (core, session) = (core()?, session().await?);
+    Ok(user_of_session(&core, &session).await?)
 }
 
 pub async fn require_user() -> Result<CurrentUser, AppError> {

@@ -15,6 +15,8 @@ pub mod storage;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+/// Re-exported so crates without their own `anyhow` can build `Error::Unexpected`.
+pub use anyhow::Error as AnyError;
 pub use config::Config;
 pub use error::{Error, Result};
 pub use state::Core;

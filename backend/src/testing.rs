@@ -78,3 +78,49 @@ pub fn s3_config() -> crate::config::S3Config {
         path_style: true,
     }
 }
+
+/// An MP3 of a sine tone synthesized by ffmpeg, with `-metadata` tags (no fixtures in git).
+pub fn sine_mp3(seconds: u32, tags: &[(&str, &str)]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sine.mp3");
+    let mut cmd = std::process::Command::new("ffmpeg");
+    cmd.args([
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+    ])
+    .arg(format!("sine=duration={seconds}"));
+    for (k, v) in tags {
+        cmd.arg("-metadata").arg(format!("{k}={v}"));
+    }
+    let st = cmd
+        .args(["-c:a", "libmp3lame"])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg on PATH");
+    assert!(st.success(), "ffmpeg failed");
+    std::fs::read(out).unwrap()
+}
+
+/// A unique name fragment for per-test topics, groups and prefixes.
+pub fn unique() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Kafka settings on `brokers` (default `REFRAIN_TEST_KAFKA_BROKERS` or 127.0.0.1:9092),
+/// with topics and consumer group of their own.
+pub fn kafka_config(brokers: Option<String>, partitions: i32) -> crate::config::KafkaConfig {
+    let id = unique();
+    crate::config::KafkaConfig {
+        brokers: brokers.unwrap_or_else(|| {
+            std::env::var("REFRAIN_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+        }),
+        topic_prefix: format!("t{id}."),
+        group: format!("g{id}"),
+        partitions,
+    }
+}

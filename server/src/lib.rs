@@ -12,15 +12,13 @@ use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::HeaderName;
 use axum::routing::{get, post};
 use backend::Core;
-use backend::auth::CurrentUser;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use std::sync::Arc;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, Session, SessionManagerLayer};
+use tower_sessions::{Expiry, SessionManagerLayer};
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -115,21 +113,6 @@ async fn readyz(
     (status, axum::Json(body)).into_response()
 }
 
-/// The signed-in user of a plain axum request.
-pub(crate) async fn session_user(
-    core: &Core,
-    session: &Session,
-) -> Result<Option<CurrentUser>, backend::Error> {
-    let login: Option<String> = session
-        .get(app::ssr::LOGIN_KEY)
-        .await
-        .map_err(|e| backend::Error::Unexpected(anyhow::anyhow!("session store: {e}")))?;
-    match login {
-        Some(id) => backend::auth::user_for_login(core, &id).await,
-        None => Ok(None),
-    }
-}
-
 /// Starts the router on `listener`, with the embedded worker when configured. Returns when
 /// `shutdown` resolves and in-flight requests have finished.
 pub async fn serve(
@@ -188,5 +171,3 @@ pub async fn serve(
     }
     Ok(())
 }
-
-pub type SharedCore = Arc<Core>;

@@ -1,12 +1,13 @@
 //! Uploads (streamed to object storage), signed media streaming with byte ranges, covers.
 
-use crate::{AppState, session_user};
+use crate::AppState;
+use app::ssr::user_of_session as session_user;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use backend::playback::{self, Denied, RangeError};
+use backend::playback::{self, ByteRange, Denied, RangeError};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
@@ -146,9 +147,10 @@ pub async fn stream(
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .map(|h| playback::parse_range(h, total));
-    let (status, start, end) = match range {
-        None | Some(Err(RangeError::Malformed)) => (StatusCode::OK, 0, total.saturating_sub(1)),
-        Some(Ok(r)) => (StatusCode::PARTIAL_CONTENT, r.start, r.end),
+    // `partial` is the satisfiable range asked for; without one the whole body is served.
+    let partial = match range {
+        None | Some(Err(RangeError::Malformed)) => None,
+        Some(Ok(r)) => Some(r),
         Some(Err(RangeError::Unsatisfiable)) => {
             return Response::builder()
                 .status(StatusCode::RANGE_NOT_SATISFIABLE)
@@ -158,31 +160,34 @@ pub async fn stream(
                 .unwrap_or_else(|_| StatusCode::RANGE_NOT_SATISFIABLE.into_response());
         }
     };
-    let body = if total == 0 {
-        Body::empty()
-    } else {
-        match core
+    let span = partial.or((total > 0).then(|| ByteRange {
+        start: 0,
+        end: total - 1,
+    }));
+    let body = match span {
+        None => Body::empty(),
+        Some(r) => match core
             .storage
-            .get_range(&access.rendition_key, start, end + 1)
+            .get_range(&access.rendition_key, r.start, r.end + 1)
             .await
         {
-            Ok(r) => Body::from_stream(r.stream),
+            Ok(read) => Body::from_stream(read.stream),
             Err(e) => return internal(e),
-        }
+        },
     };
-    let len = if total == 0 { 0 } else { end - start + 1 };
     let mut b = Response::builder()
-        .status(status)
+        .status(if partial.is_some() {
+            StatusCode::PARTIAL_CONTENT
+        } else {
+            StatusCode::OK
+        })
         .header(header::CONTENT_TYPE, "audio/mp4")
         .header(header::ACCEPT_RANGES, "bytes")
-        .header(header::CONTENT_LENGTH, len)
+        .header(header::CONTENT_LENGTH, span.map_or(0, |r| r.len()))
         .header(header::CACHE_CONTROL, "private, max-age=600")
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    if status == StatusCode::PARTIAL_CONTENT {
-        b = b.header(
-            header::CONTENT_RANGE,
-            format!("bytes {start}-{end}/{total}"),
-        );
+    if let Some(r) = partial {
+        b = b.header(header::CONTENT_RANGE, r.content_range(total));
     }
     b.body(body)
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())

@@ -8,7 +8,6 @@ use backend::testing::Backend;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_RANGE, RANGE, SET_COOKIE};
 use server_fn::ServerFn;
-use std::process::Command;
 
 struct Srv {
     base: String,
@@ -75,34 +74,12 @@ fn session_cookie(r: &reqwest::Response) -> Option<String> {
     })
 }
 
-fn sine_mp3(seconds: u32) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("s.mp3");
-    let st = Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-        ])
-        .arg(format!("sine=duration={seconds}"))
-        .args(["-metadata", "title=Range Test", "-c:a", "libmp3lame"])
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    std::fs::read(out).unwrap()
-}
-
 /// Signs up, uploads and imports one track; returns its id and signed stream URL.
 async fn with_track(srv: &Srv, c: &reqwest::Client, email: &str) -> (String, String, u64) {
     signup(c, srv, email).await;
     let r = c
         .post(format!("{}/api/uploads?filename=range.mp3", srv.base))
-        .body(sine_mp3(8))
+        .body(backend::testing::sine_mp3(8, &[("title", "Range Test")]))
         .send()
         .await
         .unwrap();

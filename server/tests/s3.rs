@@ -32,28 +32,6 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-fn mp3() -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("s3.mp3");
-    let st = std::process::Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=duration=6",
-        ])
-        .args(["-metadata", "title=Bucket Song", "-c:a", "libmp3lame"])
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    std::fs::read(out).unwrap()
-}
-
 async fn imported(base: &str, core: &Core, c: &reqwest::Client) -> (String, String, u64) {
     let r = c
         .post(format!("{base}{}", app::auth::Signup::PATH))
@@ -67,7 +45,7 @@ async fn imported(base: &str, core: &Core, c: &reqwest::Client) -> (String, Stri
     assert!(r.status().is_success());
     let r = c
         .post(format!("{base}/api/uploads?filename=s3.mp3"))
-        .body(mp3())
+        .body(backend::testing::sine_mp3(6, &[("title", "Bucket Song")]))
         .send()
         .await
         .unwrap();

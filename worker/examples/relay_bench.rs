@@ -7,7 +7,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use backend::config::KafkaConfig;
 use backend::events::{Event, kafka, repo};
 use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -25,20 +24,7 @@ async fn main() {
         .unwrap_or(200);
     let dir = tempfile::tempdir().unwrap();
     let mut config = backend::testing::Backend::Postgres.config(dir.path()).await;
-    let id = format!(
-        "{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let k = KafkaConfig {
-        brokers: std::env::var("REFRAIN_TEST_KAFKA_BROKERS")
-            .unwrap_or_else(|_| "127.0.0.1:9092".into()),
-        topic_prefix: format!("bench{id}."),
-        group: format!("bench{id}"),
-        partitions: 3,
-    };
+    let k = backend::testing::kafka_config(None, 3);
     config.kafka = Some(k.clone());
     config.embedded_worker = false;
     let core = backend::Core::init(config).await.unwrap();

@@ -14,30 +14,7 @@ use bytes::Bytes;
 use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Headers;
-use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn kafka_config() -> KafkaConfig {
-    let id = uuid_like();
-    KafkaConfig {
-        brokers: std::env::var("REFRAIN_TEST_KAFKA_BROKERS")
-            .unwrap_or_else(|_| "127.0.0.1:9092".into()),
-        topic_prefix: format!("t{id}."),
-        group: format!("g{id}"),
-        partitions: 1,
-    }
-}
-
-fn uuid_like() -> String {
-    format!(
-        "{:x}{:x}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
-}
 
 struct Env {
     core: Core,
@@ -50,7 +27,7 @@ struct Env {
 async fn start(b: Backend) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let mut config = b.config(&dir.path().join("data")).await;
-    let k = kafka_config();
+    let k = backend::testing::kafka_config(None, 1);
     config.kafka = Some(k.clone());
     config.embedded_worker = false;
     config.max_event_attempts = 2;
@@ -77,30 +54,10 @@ async fn start(b: Backend) -> Env {
     }
 }
 
-fn mp3(seconds: u32) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("k.mp3");
-    let st = Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-        ])
-        .arg(format!("sine=duration={seconds}"))
-        .args(["-c:a", "libmp3lame"])
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    std::fs::read(out).unwrap()
-}
-
 async fn upload(e: &Env, name: &str) -> imports::JobView {
-    let s = futures::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from(mp3(2)))]);
+    let s = futures::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from(
+        backend::testing::sine_mp3(2, &[]),
+    ))]);
     imports::create_upload(&e.core, &e.user, name, None, s)
         .await
         .unwrap()

@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use backend::auth;
-use backend::config::KafkaConfig;
 use backend::imports::{self, JobState};
 use backend::testing::Backend;
 use backend::{Core, library};
@@ -47,29 +46,6 @@ async fn broker(port: u16) -> Child {
     child
 }
 
-fn mp3() -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("o.mp3");
-    let st = std::process::Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=duration=2",
-            "-c:a",
-            "libmp3lame",
-        ])
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    std::fs::read(out).unwrap()
-}
-
 fn kafka_up(report: &[(&str, Result<(), String>)]) -> bool {
     report.iter().any(|(n, r)| *n == "kafka" && r.is_ok())
 }
@@ -84,19 +60,7 @@ async fn uploads_survive_a_broker_outage_and_complete_when_it_returns() {
     let mut tansu = broker(port).await;
     let dir = tempfile::tempdir().unwrap();
     let mut config = Backend::Postgres.config(&dir.path().join("data")).await;
-    let id = format!(
-        "{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let k = KafkaConfig {
-        brokers: format!("127.0.0.1:{port}"),
-        topic_prefix: format!("o{id}."),
-        group: format!("o{id}"),
-        partitions: 1,
-    };
+    let k = backend::testing::kafka_config(Some(format!("127.0.0.1:{port}")), 1);
     config.kafka = Some(k.clone());
     config.embedded_worker = false;
     let core = Core::init(config).await.unwrap();
@@ -123,7 +87,9 @@ async fn uploads_survive_a_broker_outage_and_complete_when_it_returns() {
     let upload = |name: &'static str| {
         let (core, user) = (core.clone(), user.clone());
         async move {
-            let s = futures::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from(mp3()))]);
+            let s = futures::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from(
+                backend::testing::sine_mp3(2, &[]),
+            ))]);
             imports::create_upload(&core, &user, name, None, s)
                 .await
                 .unwrap()

@@ -52,7 +52,7 @@ pub async fn stream_info(core: &Core, user: &CurrentUser, track_id: &str) -> Res
 
 /// Errors a stream request can meet; the server maps them to 401 and 403.
 #[derive(Debug, thiserror::Error)]
-pub enum StreamDenied {
+pub enum Denied {
     #[error("missing or invalid token")]
     Unauthorized,
     #[error("forbidden")]
@@ -66,28 +66,28 @@ pub async fn authorize_stream(
     token: Option<&str>,
     track_id: &str,
     session_user: Option<&str>,
-) -> Result<std::result::Result<StreamAccess, StreamDenied>> {
+) -> Result<std::result::Result<StreamAccess, Denied>> {
     let Some(token) = token else {
-        return Ok(Err(StreamDenied::Unauthorized));
+        return Ok(Err(Denied::Unauthorized));
     };
     let claims = match core.keys.verify(token) {
         Ok(c) => c,
         Err(TokenError::Expired | TokenError::Invalid) => {
-            return Ok(Err(StreamDenied::Unauthorized));
+            return Ok(Err(Denied::Unauthorized));
         }
     };
     // The login the token was minted under must still be live (logout ends it).
     let Some(user) = auth::user_for_login(core, &claims.lid).await? else {
-        return Ok(Err(StreamDenied::Unauthorized));
+        return Ok(Err(Denied::Unauthorized));
     };
     if user.id != claims.sub {
-        return Ok(Err(StreamDenied::Unauthorized));
+        return Ok(Err(Denied::Unauthorized));
     }
     if claims.trk != track_id || session_user.is_some_and(|s| s != claims.sub) {
-        return Ok(Err(StreamDenied::Forbidden));
+        return Ok(Err(Denied::Forbidden));
     }
     let Some(t) = library_repo::stream_row(&core.db, track_id, &user.id).await? else {
-        return Ok(Err(StreamDenied::Forbidden));
+        return Ok(Err(Denied::Forbidden));
     };
     Ok(Ok(StreamAccess {
         rendition_key: t.rendition_key,
@@ -96,5 +96,3 @@ pub async fn authorize_stream(
         expires_at: claims.exp,
     }))
 }
-
-pub use StreamDenied as Denied;
