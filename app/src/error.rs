@@ -70,6 +70,9 @@ impl AppError {
                 AppError::Invalid(format!("Choose a stronger password: {why}."))
             }
             E::BadCredentials => AppError::Invalid("Wrong email or password.".into()),
+            E::BadCode => AppError::Invalid(
+                "That code is not valid. Each code works once; wait for the next one.".into(),
+            ),
             E::TooLarge { limit } => AppError::Invalid(format!(
                 "The file is too large (limit {} MB).",
                 limit / 1024 / 1024

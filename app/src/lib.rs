@@ -73,6 +73,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage/>
                 <Route path=path!("/signup") view=SignupPage/>
                 <Route path=path!("/") ssr=SsrMode::Async view=|| view! { <Shell><LibraryPage/></Shell> }/>
+                <Route path=path!("/settings") ssr=SsrMode::Async view=|| view! { <Shell><auth::security::SettingsPage/></Shell> }/>
             </Routes>
         </Router>
     }
@@ -93,6 +94,7 @@ fn Shell(children: ChildrenFn) -> impl IntoView {
                             <A href="/" attr:class="brand">"Refrain"</A>
                             <ul>
                                 <li><A href="/">"Library"</A></li>
+                                <li><A href="/settings">"Settings"</A></li>
                             </ul>
                             <div class="account">
                                 <span class="muted email" title=user.email.clone()>{user.email.clone()}</span>

@@ -7,6 +7,8 @@ use leptos::prelude::*;
 use tower_sessions::Session;
 
 pub const LOGIN_KEY: &str = "login";
+/// A login that passed the password and waits for a second-factor code.
+pub const PENDING_KEY: &str = "pending_login";
 
 pub fn core() -> Result<Core, AppError> {
     use_context::<Core>().ok_or_else(|| {
@@ -63,11 +65,63 @@ pub async fn require_user() -> Result<CurrentUser, AppError> {
 pub async fn begin_session(user: &CurrentUser) -> Result<(), AppError> {
     let session = session().await?;
     session.cycle_id().await.map_err(session_err)?;
+    let _ = session
+        .remove::<backend::auth::two_factor::PendingLogin>(PENDING_KEY)
+        .await
+        .map_err(session_err)?;
     session
         .insert(LOGIN_KEY, &user.login_id)
         .await
         .map_err(session_err)?;
     Ok(())
+}
+
+/// Keeps a password-checked login waiting for its code. The session grants nothing else:
+/// only [`LOGIN_KEY`] makes a session signed in.
+pub async fn begin_pending_login(
+    pending: &backend::auth::two_factor::PendingLogin,
+) -> Result<(), AppError> {
+    let session = session().await?;
+    session.cycle_id().await.map_err(session_err)?;
+    let _ = session
+        .remove::<String>(LOGIN_KEY)
+        .await
+        .map_err(session_err)?;
+    session
+        .insert(PENDING_KEY, pending)
+        .await
+        .map_err(session_err)?;
+    Ok(())
+}
+
+/// The second login step: a code completes the pending login and starts the real session.
+pub async fn complete_pending_login(code: &str) -> Result<(), AppError> {
+    use backend::auth::two_factor::{self, PendingLogin};
+    let (core, session) = (core()?, session().await?);
+    let Some(mut pending) = session
+        .get::<PendingLogin>(PENDING_KEY)
+        .await
+        .map_err(session_err)?
+    else {
+        return Err(backend::Error::Unauthenticated.into());
+    };
+    match two_factor::complete_login(&core, &mut pending, code).await {
+        Ok(user) => begin_session(&user).await,
+        Err(e) => {
+            if matches!(e, backend::Error::Unauthenticated) {
+                let _ = session
+                    .remove::<PendingLogin>(PENDING_KEY)
+                    .await
+                    .map_err(session_err)?;
+            } else {
+                session
+                    .insert(PENDING_KEY, &pending)
+                    .await
+                    .map_err(session_err)?;
+            }
+            Err(e.into())
+        }
+    }
 }
 
 pub async fn end_session() -> Result<(), AppError> {

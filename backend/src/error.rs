@@ -20,6 +20,8 @@ pub enum Error {
     WeakPassword(String),
     #[error("wrong email or password")]
     BadCredentials,
+    #[error("wrong or already used code")]
+    BadCode,
     #[error("file too large: the limit is {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("database error: {0}")]

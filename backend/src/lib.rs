@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod failpoint;
 pub mod imports;
 pub mod library;
 pub mod playback;

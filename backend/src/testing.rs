@@ -124,3 +124,156 @@ pub fn kafka_config(brokers: Option<String>, partitions: i32) -> crate::config::
         partitions,
     }
 }
+
+/// The `REFRAIN_*` environment that makes a child process (`refrain`, `refrain-worker`)
+/// run on the same database, storage and Kafka topics as `config`.
+pub fn env_of(config: &Config) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("REFRAIN_DATABASE_URL", config.database_url.clone()),
+        ("REFRAIN_DATA_DIR", config.data_dir.display().to_string()),
+        ("REFRAIN_STORAGE_DIR", config.storage_dir.display().to_string()),
+        ("REFRAIN_HOST", "127.0.0.1".into()),
+        ("REFRAIN_PORT", "0".into()),
+        ("REFRAIN_EMBEDDED_WORKER", config.embedded_worker.to_string()),
+        (
+            "REFRAIN_MAX_EVENT_ATTEMPTS",
+            config.max_event_attempts.to_string(),
+        ),
+    ];
+    if let Some(k) = &config.kafka {
+        env.extend([
+            ("REFRAIN_KAFKA_BROKERS", k.brokers.clone()),
+            ("REFRAIN_KAFKA_TOPIC_PREFIX", k.topic_prefix.clone()),
+            ("REFRAIN_KAFKA_GROUP", k.group.clone()),
+            ("REFRAIN_KAFKA_PARTITIONS", k.partitions.to_string()),
+        ]);
+    }
+    env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// A child process of a test (killed when dropped) whose stderr lines can be awaited.
+pub struct Proc {
+    pub child: tokio::process::Child,
+    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+}
+
+impl Proc {
+    /// Starts `program` with `env` added to the test's own environment.
+    pub fn spawn(program: &str, args: &[&str], env: &[(String, String)]) -> Proc {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(program)
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("RUST_LOG", "info,rdkafka=warn,sqlx=warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::inherit())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {program}: {e}"));
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut r = tokio::io::BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = r.next_line().await {
+                eprintln!("[child] {line}");
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Proc { child, lines }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap()
+    }
+
+    /// Waits (bounded; the bound only guards against a hang) for a stderr line containing
+    /// `needle`.
+    pub async fn wait_for_line(&mut self, needle: &str, within: std::time::Duration) {
+        let found = tokio::time::timeout(within, async {
+            while let Some(l) = self.lines.recv().await {
+                if l.contains(needle) {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        assert!(
+            matches!(found, Ok(true)),
+            "the child never printed {needle:?}"
+        );
+    }
+
+    /// SIGKILL, then reap.
+    pub async fn kill(mut self) {
+        self.child.kill().await.unwrap();
+    }
+}
+
+/// One message read back from a topic.
+#[derive(Debug, Clone)]
+pub struct TopicMessage {
+    pub key: String,
+    pub headers: Vec<(String, String)>,
+    pub payload: Vec<u8>,
+}
+
+impl TopicMessage {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads `topic` from the beginning with a group of its own until `want` messages arrived
+/// or `within` passed; returns what it read.
+pub async fn read_topic(
+    k: &crate::config::KafkaConfig,
+    topic: &str,
+    want: usize,
+    within: std::time::Duration,
+) -> Vec<TopicMessage> {
+    use rdkafka::Message;
+    use rdkafka::consumer::{Consumer, StreamConsumer};
+    use rdkafka::message::Headers;
+    let c: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &k.brokers)
+        .set("group.id", format!("reader-{}", unique()))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    c.subscribe(&[topic]).unwrap();
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + within;
+    while out.len() < want {
+        let Ok(m) = tokio::time::timeout_at(deadline, c.recv()).await else {
+            break;
+        };
+        let m = m.unwrap();
+        let headers = m
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .map(|h| {
+                        (
+                            h.key.to_owned(),
+                            String::from_utf8_lossy(h.value.unwrap_or_default()).to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(TopicMessage {
+            key: String::from_utf8_lossy(m.key().unwrap_or_default()).to_string(),
+            headers,
+            payload: m.payload().unwrap_or_default().to_vec(),
+        });
+    }
+    out
+}

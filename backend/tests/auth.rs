@@ -69,7 +69,10 @@ async fn wrong_password_and_unknown_email_get_the_same_answer(b: Backend) {
 async fn login_opens_a_new_login_and_logout_ends_it(b: Backend) {
     let (core, _d) = b.core().await;
     let signed_up = auth::signup(&core, "me@example.com", PW).await.unwrap();
-    let logged_in = auth::login(&core, "ME@example.com", PW).await.unwrap();
+    let auth::LoginStep::Done(logged_in) = auth::login(&core, "ME@example.com", PW).await.unwrap()
+    else {
+        panic!("no second factor is enrolled")
+    };
     assert_eq!(signed_up.id, logged_in.id);
     assert_ne!(signed_up.login_id, logged_in.login_id);
     assert!(

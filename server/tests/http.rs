@@ -166,6 +166,102 @@ async fn session_cookie_is_http_only_lax_and_changes_at_login(b: Backend) {
     assert!(stale.text().await.unwrap().contains("Unauthenticated"));
 }
 
+/// With two-factor on, the password alone yields a session that can do nothing but submit
+/// a code; the code completes the login under a new session id.
+async fn a_password_only_session_can_do_nothing_but_submit_a_code(b: Backend) {
+    use backend::auth::{totp, two_factor};
+    let srv = start(b, 1 << 20).await;
+    let user = backend::auth::signup(&srv.core, "partial@example.com", PW)
+        .await
+        .unwrap();
+    let e = two_factor::begin_enrollment(&srv.core, &user).await.unwrap();
+    let secret = totp::decode_secret(&e.secret).unwrap();
+    let now = u64::try_from(backend::now_ms() / 1000).unwrap();
+    let code_at = |t: u64| totp::code(&secret, t);
+    two_factor::confirm_enrollment(&srv.core, &user, &code_at(now))
+        .await
+        .unwrap();
+
+    let c = client();
+    let r = call(
+        &c,
+        &srv,
+        app::auth::Login::PATH,
+        &[("email", "partial@example.com"), ("password", PW)],
+    )
+    .await;
+    assert!(r.status().is_success());
+    let pending_cookie = session_cookie(&r).unwrap();
+    let outcome: app::auth::LoginOutcome = r.json().await.unwrap();
+    assert_eq!(outcome, app::auth::LoginOutcome::CodeNeeded);
+
+    use app::auth::security as sec;
+    for (path, form) in [
+        (app::library::ListTracks::PATH, vec![]),
+        (app::library::ListImports::PATH, vec![]),
+        (app::library::StreamTrack::PATH, vec![("track_id", "x")]),
+        (app::library::DeleteTrack::PATH, vec![("track_id", "x")]),
+        (sec::TwoFactorStatus::PATH, vec![]),
+        (sec::BeginTotpEnrollment::PATH, vec![]),
+        (sec::ConfirmTotpEnrollment::PATH, vec![("code", "123456")]),
+        (
+            sec::DisableTotp::PATH,
+            vec![("password", PW), ("code", "123456")],
+        ),
+        (
+            sec::RegenerateRecoveryCodes::PATH,
+            vec![("password", PW), ("code", "123456")],
+        ),
+    ] {
+        let r = call(&c, &srv, path, &form).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let me: Option<app::auth::UserInfo> = call(&c, &srv, app::auth::CurrentUser::PATH, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(me.is_none());
+    let r = c
+        .post(format!("{}/api/uploads?filename=x.mp3", srv.base))
+        .body(vec![1u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // A wrong code is a clear 400; the right one signs in under a new session id.
+    let r = call(
+        &c,
+        &srv,
+        app::auth::VerifyLoginCode::PATH,
+        &[("code", "000000")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = call(
+        &c,
+        &srv,
+        app::auth::VerifyLoginCode::PATH,
+        &[("code", &code_at(now + totp::STEP))],
+    )
+    .await;
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    let full_cookie = session_cookie(&r).unwrap();
+    let id = |s: &str| s.split(';').next().unwrap().to_string();
+    assert_ne!(id(&pending_cookie), id(&full_cookie), "no session fixation");
+    let r = call(&c, &srv, app::library::ListTracks::PATH, &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // The pending session's id is dead.
+    let stale = reqwest::Client::new()
+        .post(format!("{}{}", srv.base, app::library::ListTracks::PATH))
+        .header("cookie", id(&pending_cookie))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::UNAUTHORIZED);
+}
+
 async fn wrong_password_and_duplicate_email_get_clear_messages(b: Backend) {
     let srv = start(b, 1 << 20).await;
     let c = client();
@@ -528,6 +624,7 @@ backend::on_both_databases!(
     library_page_redirects_to_login_without_a_session,
     readiness_names_each_dependency,
     metrics_report_latency_by_route_jobs_and_backlog,
+    a_password_only_session_can_do_nothing_but_submit_a_code,
 );
 
 /// Two server nodes on one PostgreSQL database and one Redis: a login made through one is

@@ -96,3 +96,173 @@ pub async fn user_for_login<'e, E: Executor<'e, Database = sqlx::Any>>(
     .await?;
     Ok(row.map(user_row))
 }
+
+pub async fn find_by_id<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    id: &str,
+) -> Result<Option<UserRow>> {
+    let row = sqlx::query("SELECT id, email, password_hash, role FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(user_row))
+}
+
+pub async fn password_hash<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// The confirmed TOTP secret (base32), when two-factor is on.
+pub async fn totp_secret<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+) -> Result<Option<String>> {
+    let v: Option<Option<String>> =
+        sqlx::query_scalar("SELECT totp_secret FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(db)
+            .await?;
+    Ok(v.flatten())
+}
+
+pub async fn pending_totp<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+) -> Result<Option<String>> {
+    let v: Option<Option<String>> =
+        sqlx::query_scalar("SELECT totp_pending_secret FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(db)
+            .await?;
+    Ok(v.flatten())
+}
+
+pub async fn set_pending_totp<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    secret: Option<&str>,
+) -> Result<()> {
+    sqlx::query("UPDATE users SET totp_pending_secret = $2 WHERE id = $1")
+        .bind(user_id)
+        .bind(secret)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Moves `secret` from pending to confirmed, if it is still the one pending.
+pub async fn enable_totp<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    secret: &str,
+    step: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL,
+                totp_last_step = $3
+         WHERE id = $1 AND totp_pending_secret = $2 AND totp_secret IS NULL",
+    )
+    .bind(user_id)
+    .bind(secret)
+    .bind(step)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn disable_totp(db: &sqlx::AnyPool, user_id: &str) -> Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, totp_last_step = NULL
+         WHERE id = $1",
+    )
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records `step` as used when it is later than the last used one; false means replay.
+pub async fn advance_totp_step<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    step: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE users SET totp_last_step = $2
+         WHERE id = $1 AND totp_secret IS NOT NULL
+           AND (totp_last_step IS NULL OR totp_last_step < $2)",
+    )
+    .bind(user_id)
+    .bind(step)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn replace_recovery_codes(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    hashes: &[String],
+    now: i64,
+) -> Result<()> {
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    for h in hashes {
+        sqlx::query(
+            "INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(user_id)
+        .bind(h)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Marks an unused recovery code used; false when there is no such unused code.
+pub async fn use_recovery_code<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    hash: &str,
+    now: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE recovery_codes SET used_at = $3
+         WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(hash)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn recovery_codes_left<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+    )
+    .bind(user_id)
+    .fetch_one(db)
+    .await?)
+}

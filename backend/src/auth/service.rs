@@ -11,7 +11,7 @@ pub enum Role {
 }
 
 impl Role {
-    fn parse(s: &str) -> Result<Role> {
+    pub(crate) fn parse(s: &str) -> Result<Role> {
         match s {
             "admin" => Ok(Role::Admin),
             "artist" => Ok(Role::Artist),
@@ -81,8 +81,16 @@ pub async fn signup(core: &Core, email: &str, password: &str) -> Result<CurrentU
 /// A fixed argon2id hash checked when the email is unknown, so both failures cost the same.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$J5GQ5Vd6Vb8Z4Zr7zQqvYg0H8m5mB0nA1pXUuC8JxjU";
 
-/// Checks the password and opens a new login.
-pub async fn login(core: &Core, email: &str, password: &str) -> Result<CurrentUser> {
+/// What a correct password leads to: a login, or (with two-factor on) a pending login
+/// that only a code can complete.
+#[derive(Debug, Clone)]
+pub enum LoginStep {
+    Done(CurrentUser),
+    NeedsCode(super::two_factor::PendingLogin),
+}
+
+/// Checks the password; opens a new login unless two-factor authentication is on.
+pub async fn login(core: &Core, email: &str, password: &str) -> Result<LoginStep> {
     let email = normalize_email(email).map_err(|_| Error::BadCredentials)?;
     if password.chars().count() > password::MAX_LEN * 4 {
         return Err(Error::BadCredentials);
@@ -95,14 +103,19 @@ pub async fn login(core: &Core, email: &str, password: &str) -> Result<CurrentUs
     let Some(user) = user.filter(|_| ok) else {
         return Err(Error::BadCredentials);
     };
+    if repo::totp_secret(&core.db, &user.id).await?.is_some() {
+        return Ok(LoginStep::NeedsCode(super::two_factor::pending_for(
+            &user.id,
+        )));
+    }
     let login_id = new_id();
     repo::insert_login(&core.db, &login_id, &user.id, now_ms()).await?;
-    Ok(CurrentUser {
+    Ok(LoginStep::Done(CurrentUser {
         id: user.id,
         email: user.email,
         role: Role::parse(&user.role)?,
         login_id,
-    })
+    }))
 }
 
 /// Ends a login server-side: its session and every stream token minted under it stop working.

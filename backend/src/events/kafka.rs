@@ -91,6 +91,9 @@ pub async fn publish_pending(
                 let mut tx = core.db.begin().await?;
                 let batch = repo::claim_pending(&mut *tx, 256).await?;
                 let sent = send_all(k, producer, &batch).await;
+                if !sent.published.is_empty() {
+                    crate::failpoint::stop_if_armed("relay-after-publish").await;
+                }
                 repo::mark_all_published(&mut *tx, &sent.published).await?;
                 tx.commit().await?;
                 sent.finish()?
@@ -98,6 +101,9 @@ pub async fn publish_pending(
             Kind::Sqlite => {
                 let batch = repo::pending(&core.db, 256).await?;
                 let sent = send_all(k, producer, &batch).await;
+                if !sent.published.is_empty() {
+                    crate::failpoint::stop_if_armed("relay-after-publish").await;
+                }
                 repo::mark_all_published(&core.db, &sent.published).await?;
                 sent.finish()?
             }

@@ -1,0 +1,202 @@
+//! Settings → Security: turn two-factor authentication on (QR code, confirm with a code,
+//! recovery codes shown once) and off, and regenerate recovery codes.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TwoFactorInfo {
+    pub enabled: bool,
+    pub recovery_codes_left: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TotpEnrollment {
+    /// Base32, for typing into an app that cannot scan.
+    pub secret: String,
+    pub uri: String,
+    /// The QR code of `uri`, as SVG markup made on the server.
+    pub qr_svg: String,
+}
+
+#[server]
+pub async fn two_factor_status() -> Result<TwoFactorInfo, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let s = backend::auth::two_factor::status(&core, &user).await?;
+    Ok(TwoFactorInfo {
+        enabled: s.enabled,
+        recovery_codes_left: s.recovery_codes_left,
+    })
+}
+
+#[server]
+pub async fn begin_totp_enrollment() -> Result<TotpEnrollment, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let e = backend::auth::two_factor::begin_enrollment(&core, &user).await?;
+    Ok(TotpEnrollment {
+        secret: e.secret,
+        uri: e.uri,
+        qr_svg: e.qr_svg,
+    })
+}
+
+#[server]
+pub async fn confirm_totp_enrollment(code: String) -> Result<Vec<String>, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    Ok(backend::auth::two_factor::confirm_enrollment(&core, &user, &code).await?)
+}
+
+#[server]
+pub async fn disable_totp(password: String, code: String) -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    Ok(backend::auth::two_factor::disable(&core, &user, &password, &code).await?)
+}
+
+#[server]
+pub async fn regenerate_recovery_codes(
+    password: String,
+    code: String,
+) -> Result<Vec<String>, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    Ok(backend::auth::two_factor::regenerate_recovery_codes(&core, &user, &password, &code).await?)
+}
+
+fn error_of<T>(r: Option<Result<T, AppError>>) -> Option<String> {
+    r.and_then(|r| r.err()).map(|e| e.to_string())
+}
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    view! {
+        <leptos_meta::Title text="Settings"/>
+        <header class="page-head"><h1>"Settings"</h1></header>
+        <section class="card settings-section" aria-labelledby="security-h">
+            <h2 id="security-h">"Two-factor authentication"</h2>
+            <TwoFactor/>
+        </section>
+    }
+}
+
+#[component]
+fn TwoFactor() -> impl IntoView {
+    let begin = ServerAction::<BeginTotpEnrollment>::new();
+    let confirm = ServerAction::<ConfirmTotpEnrollment>::new();
+    let disable = ServerAction::<DisableTotp>::new();
+    let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
+    let status = Resource::new(
+        move || (confirm.version().get(), disable.version().get(), regenerate.version().get()),
+        |_| two_factor_status(),
+    );
+    // Codes just issued (by confirming enrollment or regenerating), shown once.
+    let fresh_codes = move || match (confirm.value().get(), regenerate.value().get()) {
+        (_, Some(Ok(c))) | (Some(Ok(c)), None) => Some(c),
+        _ => None,
+    };
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || status.get().map(|s| match s {
+                Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                Ok(s) if s.enabled => view! {
+                    <p data-testid="two-factor-state">
+                        <span class="badge ok">"On"</span>
+                        {format!(" Codes from your authenticator app are needed to log in. {} recovery codes left.", s.recovery_codes_left)}
+                    </p>
+                    {move || fresh_codes().map(|codes| view! { <RecoveryCodes codes/> })}
+                    <details class="settings-action">
+                        <summary>"New recovery codes"</summary>
+                        <ActionForm action=regenerate>
+                            <p class="hint">"Your old codes stop working."</p>
+                            <label>"Password" <input type="password" name="password" autocomplete="current-password" required/></label>
+                            <label>"Current code" <input type="text" name="code" inputmode="numeric" autocomplete="one-time-code" required/></label>
+                            {move || error_of(regenerate.value().get()).map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+                            <button type="submit" class="btn">"Make new codes"</button>
+                        </ActionForm>
+                    </details>
+                    <details class="settings-action">
+                        <summary>"Turn off two-factor authentication"</summary>
+                        <ActionForm action=disable>
+                            <label>"Password" <input type="password" name="password" autocomplete="current-password" required/></label>
+                            <label>"Current code" <input type="text" name="code" inputmode="numeric" autocomplete="one-time-code" required/></label>
+                            {move || error_of(disable.value().get()).map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+                            <button type="submit" class="btn danger">"Turn off"</button>
+                        </ActionForm>
+                    </details>
+                }.into_any(),
+                Ok(_) => view! {
+                    <p data-testid="two-factor-state">
+                        <span class="badge">"Off"</span>
+                        " Protect your account with codes from an authenticator app."
+                    </p>
+                    {move || match begin.value().get() {
+                        Some(Ok(e)) => view! { <Enroll enrollment=e confirm/> }.into_any(),
+                        other => view! {
+                            {error_of(other).map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+                            <button class="btn primary" data-testid="enable-2fa"
+                                disabled=move || begin.pending().get()
+                                on:click=move |_| { begin.dispatch(BeginTotpEnrollment {}); }>
+                                "Set up two-factor authentication"
+                            </button>
+                        }.into_any(),
+                    }}
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Enroll(enrollment: TotpEnrollment, confirm: ServerAction<ConfirmTotpEnrollment>) -> impl IntoView {
+    view! {
+        <ol class="enroll-steps">
+            <li>
+                "Scan this code with your authenticator app."
+                <div class="qr" role="img" aria-label="QR code for your authenticator app" inner_html=enrollment.qr_svg/>
+            </li>
+            <li>
+                "Or type this key into the app: "
+                <code class="secret" data-testid="totp-secret">{enrollment.secret}</code>
+            </li>
+            <li>
+                "Enter the 6-digit code the app shows."
+                <ActionForm action=confirm>
+                    <label>"Code"
+                        <input type="text" name="code" data-testid="enroll-code" inputmode="numeric"
+                            autocomplete="one-time-code" pattern="[0-9 ]{6,7}" required/>
+                    </label>
+                    {move || error_of(confirm.value().get()).map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+                    <button type="submit" class="btn primary" disabled=move || confirm.pending().get()>"Turn on"</button>
+                </ActionForm>
+            </li>
+        </ol>
+    }
+}
+
+#[component]
+fn RecoveryCodes(codes: Vec<String>) -> impl IntoView {
+    let text = codes.join("\n");
+    let href = format!(
+        "data:text/plain;charset=utf-8,{}",
+        percent_encode(&format!("Refrain recovery codes\n\n{text}\n"))
+    );
+    view! {
+        <div class="recovery-codes" role="status">
+            <p><strong>"Save your recovery codes now."</strong>
+               " Each one logs you in once if you lose your phone. They will not be shown again."</p>
+            <ol data-testid="recovery-codes">
+                {codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}
+            </ol>
+            <a class="btn" href=href download="refrain-recovery-codes.txt">"Download"</a>
+        </div>
+    }
+}
+
+/// Percent-encodes for a data: URL.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,212 @@
+//! Two-factor authentication on both databases: enrollment, the second login step, replay
+//! and parallel submits, recovery codes, turning it off.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use backend::auth::two_factor::{self, PendingLogin};
+use backend::auth::{self, CurrentUser, LoginStep, totp};
+use backend::testing::Backend;
+use backend::{Core, Error};
+
+const PW: &str = "violet-harbour-87";
+
+fn now() -> u64 {
+    u64::try_from(backend::now_ms() / 1000).unwrap()
+}
+
+/// A code for `steps_ahead` time steps from now (each step can be used once).
+fn code(secret: &[u8], steps_ahead: u64) -> String {
+    totp::code(secret, now() + steps_ahead * totp::STEP)
+}
+
+/// Signs up and turns two-factor on; returns the user, the raw secret, the recovery codes
+/// and the code that confirmed enrollment.
+async fn enrolled(core: &Core, email: &str) -> (CurrentUser, Vec<u8>, Vec<String>, String) {
+    let user = auth::signup(core, email, PW).await.unwrap();
+    let e = two_factor::begin_enrollment(core, &user).await.unwrap();
+    let secret = totp::decode_secret(&e.secret).unwrap();
+    assert!(e.uri.contains(&e.secret));
+    assert!(e.qr_svg.starts_with("<svg"));
+    let first = code(&secret, 0);
+    let codes = two_factor::confirm_enrollment(core, &user, &first)
+        .await
+        .unwrap();
+    (user, secret, codes, first)
+}
+
+async fn pending(core: &Core, email: &str) -> PendingLogin {
+    match auth::login(core, email, PW).await.unwrap() {
+        LoginStep::NeedsCode(p) => p,
+        LoginStep::Done(_) => panic!("two-factor is on: the password alone must not log in"),
+    }
+}
+
+async fn enrollment_needs_a_valid_code_and_issues_ten_recovery_codes(b: Backend) {
+    let (core, _d) = b.core().await;
+    let user = auth::signup(&core, "enrol@example.com", PW).await.unwrap();
+    let e = two_factor::begin_enrollment(&core, &user).await.unwrap();
+    let secret = totp::decode_secret(&e.secret).unwrap();
+    let wrong = two_factor::confirm_enrollment(&core, &user, &code(&secret, 5)).await;
+    assert!(matches!(wrong, Err(Error::BadCode)), "{wrong:?}");
+    // Not on yet: the password alone still logs in.
+    assert!(matches!(
+        auth::login(&core, "enrol@example.com", PW).await.unwrap(),
+        LoginStep::Done(_)
+    ));
+    let codes = two_factor::confirm_enrollment(&core, &user, &code(&secret, 0))
+        .await
+        .unwrap();
+    assert_eq!(codes.len(), 10);
+    let unique: std::collections::HashSet<_> = codes.iter().collect();
+    assert_eq!(unique.len(), 10);
+    let s = two_factor::status(&core, &user).await.unwrap();
+    assert!(s.enabled);
+    assert_eq!(s.recovery_codes_left, 10);
+    // Recovery codes are stored hashed, never as issued.
+    let stored: Vec<String> = sqlx::query_scalar("SELECT code_hash FROM recovery_codes")
+        .fetch_all(&core.db)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 10);
+    assert!(stored.iter().all(|h| !codes.contains(h) && h.len() == 64));
+    // A second enrollment is refused while it is on.
+    assert!(matches!(
+        two_factor::begin_enrollment(&core, &user).await,
+        Err(Error::Invalid(_))
+    ));
+}
+
+async fn login_takes_two_steps_and_a_code_works_once(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (user, secret, _, first) = enrolled(&core, "two@example.com").await;
+    let mut p = pending(&core, "two@example.com").await;
+    // The code used to enroll is spent.
+    assert!(matches!(
+        two_factor::complete_login(&core, &mut p, &first).await,
+        Err(Error::BadCode)
+    ));
+    let done = two_factor::complete_login(&core, &mut p, &code(&secret, 1))
+        .await
+        .unwrap();
+    assert_eq!(done.id, user.id);
+    assert!(
+        auth::user_for_login(&core, &done.login_id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let mut again = pending(&core, "two@example.com").await;
+    assert!(matches!(
+        two_factor::complete_login(&core, &mut again, &code(&secret, 1)).await,
+        Err(Error::BadCode)
+    ));
+    // An older step is refused even though it is within the drift window.
+    assert!(matches!(
+        two_factor::complete_login(&core, &mut again, &code(&secret, 0)).await,
+        Err(Error::BadCode)
+    ));
+}
+
+async fn parallel_submits_of_one_code_let_exactly_one_through(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (user, secret, _, _) = enrolled(&core, "race@example.com").await;
+    let c = code(&secret, 1);
+    let tries = (0..8).map(|_| {
+        let (core, id, c) = (core.clone(), user.id.clone(), c.clone());
+        tokio::spawn(async move { two_factor::use_code(&core, &id, &c).await })
+    });
+    let results = futures::future::join_all(tries).await;
+    let ok = results.iter().filter(|r| r.as_ref().unwrap().is_ok()).count();
+    assert_eq!(ok, 1, "{results:?}");
+}
+
+async fn recovery_codes_are_single_use(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (user, _, codes, _) = enrolled(&core, "recover@example.com").await;
+    let mut p = pending(&core, "recover@example.com").await;
+    // Typed in capitals with spaces: still the same code.
+    let typed = codes[3].to_uppercase().replace('-', " - ");
+    two_factor::complete_login(&core, &mut p, &typed)
+        .await
+        .unwrap();
+    let mut p = pending(&core, "recover@example.com").await;
+    assert!(matches!(
+        two_factor::complete_login(&core, &mut p, &codes[3]).await,
+        Err(Error::BadCode)
+    ));
+    two_factor::complete_login(&core, &mut p, &codes[4])
+        .await
+        .unwrap();
+    assert_eq!(
+        two_factor::status(&core, &user)
+            .await
+            .unwrap()
+            .recovery_codes_left,
+        8
+    );
+}
+
+async fn a_pending_login_expires_after_too_many_wrong_codes(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (_, secret, _, _) = enrolled(&core, "guess@example.com").await;
+    let mut p = pending(&core, "guess@example.com").await;
+    for guess in ["000000", "111111", "222222", "333333", "444444"] {
+        let r = two_factor::complete_login(&core, &mut p, guess).await;
+        assert!(matches!(r, Err(Error::BadCode)), "{r:?}");
+    }
+    // Even the right code no longer helps: the password step must be repeated.
+    assert!(matches!(
+        two_factor::complete_login(&core, &mut p, &code(&secret, 1)).await,
+        Err(Error::Unauthenticated)
+    ));
+    let mut stale = pending(&core, "guess@example.com").await;
+    stale.started_at -= two_factor::PENDING_TTL_MS + 1;
+    assert!(matches!(
+        two_factor::complete_login(&core, &mut stale, &code(&secret, 1)).await,
+        Err(Error::Unauthenticated)
+    ));
+}
+
+async fn turning_it_off_or_new_codes_need_password_and_code(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (user, secret, old, _) = enrolled(&core, "off@example.com").await;
+    assert!(matches!(
+        two_factor::regenerate_recovery_codes(&core, &user, "wrong-password-1", &code(&secret, 1))
+            .await,
+        Err(Error::BadCredentials)
+    ));
+    assert!(matches!(
+        two_factor::regenerate_recovery_codes(&core, &user, PW, "123456").await,
+        Err(Error::BadCode)
+    ));
+    let fresh = two_factor::regenerate_recovery_codes(&core, &user, PW, &code(&secret, 1))
+        .await
+        .unwrap();
+    assert_eq!(fresh.len(), 10);
+    // The old codes stopped working.
+    assert!(matches!(
+        two_factor::use_code(&core, &user.id, &old[0]).await,
+        Err(Error::BadCode)
+    ));
+    assert!(matches!(
+        two_factor::disable(&core, &user, PW, "not-a-code").await,
+        Err(Error::BadCode)
+    ));
+    two_factor::disable(&core, &user, PW, &fresh[0])
+        .await
+        .unwrap();
+    assert!(!two_factor::status(&core, &user).await.unwrap().enabled);
+    assert!(matches!(
+        auth::login(&core, "off@example.com", PW).await.unwrap(),
+        LoginStep::Done(_)
+    ));
+}
+
+backend::on_both_databases!(
+    enrollment_needs_a_valid_code_and_issues_ten_recovery_codes,
+    login_takes_two_steps_and_a_code_works_once,
+    parallel_submits_of_one_code_let_exactly_one_through,
+    recovery_codes_are_single_use,
+    a_pending_login_expires_after_too_many_wrong_codes,
+    turning_it_off_or_new_codes_need_password_and_code,
+);

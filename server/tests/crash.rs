@@ -1,0 +1,100 @@
+//! A real `refrain` process is killed (SIGKILL) between publishing an outbox batch to Kafka
+//! and marking it published. When it restarts it publishes the row again; the worker sees
+//! the duplicate and ignores it: one track. Needs PostgreSQL and tansu (scripts/services.sh).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use backend::events::{kafka, repo as outbox};
+use backend::imports::{self, JobState};
+use backend::testing::{Backend, Proc, env_of, read_topic};
+use backend::{Core, auth, library};
+use bytes::Bytes;
+use std::time::{Duration, Instant};
+
+const SERVER: &str = env!("CARGO_BIN_EXE_refrain");
+
+#[tokio::test]
+async fn a_relay_killed_between_publish_and_mark_publishes_a_duplicate_the_worker_ignores() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Backend::Postgres.config(&dir.path().join("data")).await;
+    let k = backend::testing::kafka_config(None, 1);
+    config.kafka = Some(k.clone());
+    config.embedded_worker = false;
+    // The test process only writes to the database and runs the worker; the relay runs in
+    // the server process.
+    let core = Core::init(config.clone()).await.unwrap();
+    kafka::ensure_topics(&k).await.unwrap();
+    let user = auth::signup(&core, "crash@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    let body = futures::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from(
+        backend::testing::sine_mp3(2, &[("title", "Twice Sent")]),
+    ))]);
+    let job = imports::create_upload(&core, &user, "twice.mp3", None, body)
+        .await
+        .unwrap();
+    let event_id = outbox::pending(&core.db, 10).await.unwrap()[0]
+        .event
+        .id
+        .clone();
+
+    let mut env = env_of(&config);
+    env.push(("REFRAIN_FAILPOINTS".into(), "relay-after-publish".into()));
+    let mut server = Proc::spawn(SERVER, &["serve"], &env);
+    server
+        .wait_for_line("FAILPOINT relay-after-publish", Duration::from_secs(60))
+        .await;
+    // The broker has the event; the row is not marked. Kill the process right there.
+    let imports_topic = k.topic(kafka::IMPORTS);
+    let seen = read_topic(&k, &imports_topic, 1, Duration::from_secs(30)).await;
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].header("event-id"), Some(event_id.as_str()));
+    server.kill().await;
+    assert_eq!(outbox::backlog(&core.db).await.unwrap(), 1, "still pending");
+
+    // A worker handles the first delivery.
+    let (stop, mut rx) = tokio::sync::watch::channel(false);
+    let (c, kk) = (core.clone(), k.clone());
+    tokio::spawn(async move {
+        worker::kafka::run(c, kk, async move {
+            let _ = rx.wait_for(|s| *s).await;
+        })
+        .await
+        .unwrap();
+    });
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while imports::list_jobs(&core, &user).await.unwrap()[0].state != JobState::Done {
+        assert!(Instant::now() < deadline, "the job never completed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The server comes back without the failpoint and publishes the row again.
+    let server = Proc::spawn(SERVER, &["serve"], &env_of(&config));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while outbox::backlog(&core.db).await.unwrap() > 0 {
+        assert!(Instant::now() < deadline, "the row was never marked published");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let seen = read_topic(&k, &imports_topic, 2, Duration::from_secs(30)).await;
+    assert_eq!(seen.len(), 2, "the duplicate reached the broker");
+    assert!(seen.iter().all(|m| m.header("event-id") == Some(&event_id)));
+    // Wait until the workers' group has handled the duplicate too.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let lag = kafka::consumer_lag(&k).await.unwrap();
+        if lag.iter().all(|(_, n)| *n == 0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the duplicate was never consumed: {lag:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        library::repo::count_tracks_for_job(&core.db, &job.id)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(library::list_tracks(&core, &user).await.unwrap().len(), 1);
+    let _ = stop.send(true);
+    server.kill().await;
+}
