@@ -15,6 +15,8 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("{0}")]
+    RateLimited(String),
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     /// Transport or (de)serialization failure between browser and server.
@@ -51,6 +53,7 @@ impl AppError {
             AppError::Forbidden => S::FORBIDDEN,
             AppError::NotFound(_) => S::NOT_FOUND,
             AppError::Invalid(_) => S::BAD_REQUEST,
+            AppError::RateLimited(_) => S::TOO_MANY_REQUESTS,
             AppError::Internal => S::INTERNAL_SERVER_ERROR,
             AppError::Request(_) => S::BAD_REQUEST,
         }
@@ -73,6 +76,14 @@ impl AppError {
             E::BadCode => AppError::Invalid(
                 "That code is not valid. Each code works once; wait for the next one.".into(),
             ),
+            E::Throttled { retry_after_secs } => AppError::RateLimited(format!(
+                "Too many attempts. Try again in {}.",
+                if retry_after_secs < 90 {
+                    format!("{retry_after_secs} seconds")
+                } else {
+                    format!("{} minutes", retry_after_secs.div_ceil(60))
+                }
+            )),
             E::TooLarge { limit } => AppError::Invalid(format!(
                 "The file is too large (limit {} MB).",
                 limit / 1024 / 1024

@@ -61,6 +61,27 @@ pub async fn require_user() -> Result<CurrentUser, AppError> {
     }
 }
 
+/// The client's address for throttling: the peer, or what a trusted proxy forwarded.
+pub async fn client_ip() -> Result<std::net::IpAddr, AppError> {
+    let core = core()?;
+    let peer = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .await
+        .map(|c| c.0.ip())
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let headers = leptos_axum::extract::<axum::http::HeaderMap>()
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "no request headers");
+            AppError::Internal
+        })?;
+    let xff = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    Ok(backend::auth::throttle::client_ip(
+        peer,
+        xff,
+        &core.config.trusted_proxies,
+    ))
+}
+
 /// Starts a signed-in session for `user` under a fresh session id (no fixation).
 pub async fn begin_session(user: &CurrentUser) -> Result<(), AppError> {
     let session = session().await?;

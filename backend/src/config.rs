@@ -42,6 +42,8 @@ pub struct Config {
     pub max_event_attempts: i64,
     pub ffmpeg: String,
     pub ffprobe: String,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (client addresses for throttling).
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -130,6 +132,7 @@ impl Config {
             max_event_attempts: 5,
             ffmpeg: "ffmpeg".into(),
             ffprobe: "ffprobe".into(),
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -264,6 +267,21 @@ impl Config {
             var("REFRAIN_MAX_EVENT_ATTEMPTS")?,
         )? {
             c.max_event_attempts = v;
+        }
+        if let Some(v) = var("REFRAIN_TRUSTED_PROXIES")? {
+            c.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse::<IpAddr>().map_err(|_| {
+                        err(
+                            "REFRAIN_TRUSTED_PROXIES",
+                            format!("{s:?} is not an IP address (use a comma-separated list)"),
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?;
         }
         if let Some(v) = var("REFRAIN_FFMPEG")? {
             c.ffmpeg = v;

@@ -131,10 +131,16 @@ pub fn env_of(config: &Config) -> Vec<(String, String)> {
     let mut env = vec![
         ("REFRAIN_DATABASE_URL", config.database_url.clone()),
         ("REFRAIN_DATA_DIR", config.data_dir.display().to_string()),
-        ("REFRAIN_STORAGE_DIR", config.storage_dir.display().to_string()),
+        (
+            "REFRAIN_STORAGE_DIR",
+            config.storage_dir.display().to_string(),
+        ),
         ("REFRAIN_HOST", "127.0.0.1".into()),
         ("REFRAIN_PORT", "0".into()),
-        ("REFRAIN_EMBEDDED_WORKER", config.embedded_worker.to_string()),
+        (
+            "REFRAIN_EMBEDDED_WORKER",
+            config.embedded_worker.to_string(),
+        ),
         (
             "REFRAIN_MAX_EVENT_ATTEMPTS",
             config.max_event_attempts.to_string(),

@@ -7,6 +7,7 @@ use backend::auth::{self, Role};
 use backend::testing::Backend;
 
 const PW: &str = "violet-harbour-87";
+const LOCAL: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
 async fn first_account_is_admin_and_later_ones_are_listeners(b: Backend) {
     let (core, _d) = b.core().await;
@@ -55,10 +56,10 @@ async fn wrong_password_and_unknown_email_get_the_same_answer(b: Backend) {
     auth::signup(&core, "someone@example.com", PW)
         .await
         .unwrap();
-    let wrong = auth::login(&core, "someone@example.com", "violet-harbour-88")
+    let wrong = auth::login(&core, "someone@example.com", "violet-harbour-88", LOCAL)
         .await
         .unwrap_err();
-    let unknown = auth::login(&core, "nobody@example.com", PW)
+    let unknown = auth::login(&core, "nobody@example.com", PW, LOCAL)
         .await
         .unwrap_err();
     assert!(matches!(wrong, Error::BadCredentials), "{wrong:?}");
@@ -69,7 +70,9 @@ async fn wrong_password_and_unknown_email_get_the_same_answer(b: Backend) {
 async fn login_opens_a_new_login_and_logout_ends_it(b: Backend) {
     let (core, _d) = b.core().await;
     let signed_up = auth::signup(&core, "me@example.com", PW).await.unwrap();
-    let auth::LoginStep::Done(logged_in) = auth::login(&core, "ME@example.com", PW).await.unwrap()
+    let auth::LoginStep::Done(logged_in) = auth::login(&core, "ME@example.com", PW, LOCAL)
+        .await
+        .unwrap()
     else {
         panic!("no second factor is enrolled")
     };
@@ -108,7 +111,95 @@ async fn passwords_are_stored_as_argon2id(b: Backend) {
     assert!(!row.password_hash.contains(PW));
 }
 
+async fn repeated_failures_slow_down_the_account_then_expire(b: Backend) {
+    use backend::auth::throttle;
+    let (core, _d) = b.core().await;
+    auth::signup(&core, "target@example.com", PW).await.unwrap();
+    for _ in 0..throttle::ACCOUNT_FREE {
+        let r = auth::login(&core, "target@example.com", "wrong-guess-123", LOCAL).await;
+        assert!(matches!(r, Err(Error::BadCredentials)), "{r:?}");
+    }
+    // One more failure past the allowance: from now on even the right password waits.
+    let r = auth::login(&core, "Target@Example.com", "wrong-guess-123", LOCAL).await;
+    assert!(matches!(r, Err(Error::BadCredentials)), "{r:?}");
+    let r = auth::login(&core, "target@example.com", PW, LOCAL).await;
+    assert!(
+        matches!(r, Err(Error::Throttled { retry_after_secs }) if retry_after_secs >= 1),
+        "{r:?}"
+    );
+    // Another account from the same address is not affected.
+    auth::signup(&core, "bystander@example.com", PW)
+        .await
+        .unwrap();
+    assert!(
+        auth::login(&core, "bystander@example.com", PW, LOCAL)
+            .await
+            .is_ok()
+    );
+    // The wait passes (simulated: no sleeping in tests); the right password works and
+    // clears the account's count.
+    sqlx::query("UPDATE auth_throttle SET blocked_until = 0")
+        .execute(&core.db)
+        .await
+        .unwrap();
+    assert!(
+        auth::login(&core, "target@example.com", PW, LOCAL)
+            .await
+            .is_ok()
+    );
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM auth_throttle WHERE key = $1")
+        .bind("acct:target@example.com")
+        .fetch_one(&core.db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}
+
+async fn an_unknown_email_is_throttled_exactly_like_a_real_one(b: Backend) {
+    use backend::auth::throttle;
+    let (core, _d) = b.core().await;
+    for _ in 0..=throttle::ACCOUNT_FREE {
+        let r = auth::login(&core, "ghost@example.com", PW, LOCAL).await;
+        assert!(matches!(r, Err(Error::BadCredentials)), "{r:?}");
+    }
+    let r = auth::login(&core, "ghost@example.com", PW, LOCAL).await;
+    assert!(matches!(r, Err(Error::Throttled { .. })), "{r:?}");
+}
+
+async fn one_address_guessing_many_accounts_is_slowed_down(b: Backend) {
+    use backend::auth::throttle;
+    let (core, _d) = b.core().await;
+    let attacker: std::net::IpAddr = "203.0.113.50".parse().unwrap();
+    auth::signup(&core, "victim@example.com", PW).await.unwrap();
+    for i in 0..=throttle::ADDRESS_FREE {
+        let r = auth::login(&core, &format!("user{i}@example.com"), PW, attacker).await;
+        assert!(matches!(r, Err(Error::BadCredentials)), "{r:?}");
+    }
+    let r = auth::login(&core, "victim@example.com", PW, attacker).await;
+    assert!(matches!(r, Err(Error::Throttled { .. })), "{r:?}");
+    // The victim, from their own address, is not locked out.
+    assert!(
+        auth::login(&core, "victim@example.com", PW, LOCAL)
+            .await
+            .is_ok()
+    );
+    // The window passing forgets everything.
+    sqlx::query("UPDATE auth_throttle SET first_failure_at = first_failure_at - $1")
+        .bind(throttle::WINDOW_MS)
+        .execute(&core.db)
+        .await
+        .unwrap();
+    assert!(
+        auth::login(&core, "victim@example.com", PW, attacker)
+            .await
+            .is_ok()
+    );
+}
+
 backend::on_both_databases!(
+    repeated_failures_slow_down_the_account_then_expire,
+    an_unknown_email_is_throttled_exactly_like_a_real_one,
+    one_address_guessing_many_accounts_is_slowed_down,
     first_account_is_admin_and_later_ones_are_listeners,
     duplicate_email_is_refused_whatever_its_case,
     weak_passwords_are_refused_with_a_reason,

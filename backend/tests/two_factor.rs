@@ -9,6 +9,7 @@ use backend::testing::Backend;
 use backend::{Core, Error};
 
 const PW: &str = "violet-harbour-87";
+const LOCAL: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
 fn now() -> u64 {
     u64::try_from(backend::now_ms() / 1000).unwrap()
@@ -35,7 +36,7 @@ async fn enrolled(core: &Core, email: &str) -> (CurrentUser, Vec<u8>, Vec<String
 }
 
 async fn pending(core: &Core, email: &str) -> PendingLogin {
-    match auth::login(core, email, PW).await.unwrap() {
+    match auth::login(core, email, PW, LOCAL).await.unwrap() {
         LoginStep::NeedsCode(p) => p,
         LoginStep::Done(_) => panic!("two-factor is on: the password alone must not log in"),
     }
@@ -50,7 +51,9 @@ async fn enrollment_needs_a_valid_code_and_issues_ten_recovery_codes(b: Backend)
     assert!(matches!(wrong, Err(Error::BadCode)), "{wrong:?}");
     // Not on yet: the password alone still logs in.
     assert!(matches!(
-        auth::login(&core, "enrol@example.com", PW).await.unwrap(),
+        auth::login(&core, "enrol@example.com", PW, LOCAL)
+            .await
+            .unwrap(),
         LoginStep::Done(_)
     ));
     let codes = two_factor::confirm_enrollment(&core, &user, &code(&secret, 0))
@@ -116,7 +119,10 @@ async fn parallel_submits_of_one_code_let_exactly_one_through(b: Backend) {
         tokio::spawn(async move { two_factor::use_code(&core, &id, &c).await })
     });
     let results = futures::future::join_all(tries).await;
-    let ok = results.iter().filter(|r| r.as_ref().unwrap().is_ok()).count();
+    let ok = results
+        .iter()
+        .filter(|r| r.as_ref().unwrap().is_ok())
+        .count();
     assert_eq!(ok, 1, "{results:?}");
 }
 
@@ -167,6 +173,19 @@ async fn a_pending_login_expires_after_too_many_wrong_codes(b: Backend) {
     ));
 }
 
+async fn code_guessing_across_logins_is_slowed_down(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (_, secret, _, _) = enrolled(&core, "slow@example.com").await;
+    for _ in 0..=backend::auth::throttle::ACCOUNT_FREE {
+        let mut p = pending(&core, "slow@example.com").await;
+        let r = two_factor::complete_login(&core, &mut p, "999999").await;
+        assert!(matches!(r, Err(Error::BadCode)), "{r:?}");
+    }
+    let mut p = pending(&core, "slow@example.com").await;
+    let r = two_factor::complete_login(&core, &mut p, &code(&secret, 1)).await;
+    assert!(matches!(r, Err(Error::Throttled { .. })), "{r:?}");
+}
+
 async fn turning_it_off_or_new_codes_need_password_and_code(b: Backend) {
     let (core, _d) = b.core().await;
     let (user, secret, old, _) = enrolled(&core, "off@example.com").await;
@@ -197,7 +216,9 @@ async fn turning_it_off_or_new_codes_need_password_and_code(b: Backend) {
         .unwrap();
     assert!(!two_factor::status(&core, &user).await.unwrap().enabled);
     assert!(matches!(
-        auth::login(&core, "off@example.com", PW).await.unwrap(),
+        auth::login(&core, "off@example.com", PW, LOCAL)
+            .await
+            .unwrap(),
         LoginStep::Done(_)
     ));
 }
@@ -209,4 +230,5 @@ backend::on_both_databases!(
     recovery_codes_are_single_use,
     a_pending_login_expires_after_too_many_wrong_codes,
     turning_it_off_or_new_codes_need_password_and_code,
+    code_guessing_across_logins_is_slowed_down,
 );

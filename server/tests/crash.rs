@@ -72,7 +72,10 @@ async fn a_relay_killed_between_publish_and_mark_publishes_a_duplicate_the_worke
     let server = Proc::spawn(SERVER, &["serve"], &env_of(&config));
     let deadline = Instant::now() + Duration::from_secs(60);
     while outbox::backlog(&core.db).await.unwrap() > 0 {
-        assert!(Instant::now() < deadline, "the row was never marked published");
+        assert!(
+            Instant::now() < deadline,
+            "the row was never marked published"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let seen = read_topic(&k, &imports_topic, 2, Duration::from_secs(30)).await;
@@ -85,7 +88,10 @@ async fn a_relay_killed_between_publish_and_mark_publishes_a_duplicate_the_worke
         if lag.iter().all(|(_, n)| *n == 0) {
             break;
         }
-        assert!(Instant::now() < deadline, "the duplicate was never consumed: {lag:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the duplicate was never consumed: {lag:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(

@@ -16,15 +16,26 @@ struct Srv {
 }
 
 async fn start(b: Backend, max_upload: u64) -> Srv {
+    start_with(b, |c| c.max_upload_bytes = max_upload).await
+}
+
+async fn start_with(b: Backend, tweak: impl FnOnce(&mut backend::Config)) -> Srv {
     let dir = tempfile::tempdir().unwrap();
     let mut config = b.config(&dir.path().join("data")).await;
-    config.max_upload_bytes = max_upload;
     config.embedded_worker = false;
+    tweak(&mut config);
     let core = Core::init(config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = server::router(core.clone(), server::leptos_options(&core));
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
     Srv {
         base,
         core,
@@ -174,7 +185,9 @@ async fn a_password_only_session_can_do_nothing_but_submit_a_code(b: Backend) {
     let user = backend::auth::signup(&srv.core, "partial@example.com", PW)
         .await
         .unwrap();
-    let e = two_factor::begin_enrollment(&srv.core, &user).await.unwrap();
+    let e = two_factor::begin_enrollment(&srv.core, &user)
+        .await
+        .unwrap();
     let secret = totp::decode_secret(&e.secret).unwrap();
     let now = u64::try_from(backend::now_ms() / 1000).unwrap();
     let code_at = |t: u64| totp::code(&secret, t);
@@ -246,7 +259,11 @@ async fn a_password_only_session_can_do_nothing_but_submit_a_code(b: Backend) {
         &[("code", &code_at(now + totp::STEP))],
     )
     .await;
-    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
     let full_cookie = session_cookie(&r).unwrap();
     let id = |s: &str| s.split(';').next().unwrap().to_string();
     assert_ne!(id(&pending_cookie), id(&full_cookie), "no session fixation");
@@ -260,6 +277,76 @@ async fn a_password_only_session_can_do_nothing_but_submit_a_code(b: Backend) {
         .await
         .unwrap();
     assert_eq!(stale.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn login_failures(c: &reqwest::Client, srv: &Srv, n: i64, forwarded: &str) {
+    for i in 0..n {
+        let r = c
+            .post(format!("{}{}", srv.base, app::auth::Login::PATH))
+            .header("x-forwarded-for", forwarded)
+            .form(&[
+                ("email", format!("nobody{i}@example.com").as_str()),
+                ("password", PW),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    }
+}
+
+async fn login_as(c: &reqwest::Client, srv: &Srv, email: &str, forwarded: &str) -> StatusCode {
+    c.post(format!("{}{}", srv.base, app::auth::Login::PATH))
+        .header("x-forwarded-for", forwarded)
+        .form(&[("email", email), ("password", PW)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Many failures from one address get 429 with a readable wait; X-Forwarded-For cannot
+/// dodge it from an untrusted peer.
+async fn repeated_failures_from_one_address_get_429(b: Backend) {
+    use backend::auth::throttle::ADDRESS_FREE;
+    let srv = start(b, 1 << 20).await;
+    backend::auth::signup(&srv.core, "real@example.com", PW)
+        .await
+        .unwrap();
+    let c = client();
+    login_failures(&c, &srv, ADDRESS_FREE + 1, "198.51.100.1").await;
+    let r = c
+        .post(format!("{}{}", srv.base, app::auth::Login::PATH))
+        .header("x-forwarded-for", "198.51.100.2")
+        .form(&[("email", "real@example.com"), ("password", PW)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.text().await.unwrap().contains("Too many attempts"));
+}
+
+/// Behind a trusted proxy, the forwarded client address is the one throttled.
+async fn forwarded_for_is_believed_from_a_trusted_proxy(b: Backend) {
+    use backend::auth::throttle::ADDRESS_FREE;
+    let srv = start_with(b, |c| {
+        c.trusted_proxies = vec![std::net::IpAddr::from([127, 0, 0, 1])]
+    })
+    .await;
+    backend::auth::signup(&srv.core, "real@example.com", PW)
+        .await
+        .unwrap();
+    let c = client();
+    login_failures(&c, &srv, ADDRESS_FREE + 1, "198.51.100.1").await;
+    assert_eq!(
+        login_as(&c, &srv, "real@example.com", "198.51.100.1").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert!(
+        login_as(&c, &srv, "real@example.com", "198.51.100.2")
+            .await
+            .is_success()
+    );
 }
 
 async fn wrong_password_and_duplicate_email_get_clear_messages(b: Backend) {
@@ -625,6 +712,8 @@ backend::on_both_databases!(
     readiness_names_each_dependency,
     metrics_report_latency_by_route_jobs_and_backlog,
     a_password_only_session_can_do_nothing_but_submit_a_code,
+    repeated_failures_from_one_address_get_429,
+    forwarded_for_is_believed_from_a_trusted_proxy,
 );
 
 /// Two server nodes on one PostgreSQL database and one Redis: a login made through one is

@@ -46,7 +46,8 @@ pub enum LoginOutcome {
 pub async fn login(email: String, password: String) -> Result<LoginOutcome, AppError> {
     use backend::auth::LoginStep;
     let core = crate::ssr::core()?;
-    match backend::auth::login(&core, &email, &password).await? {
+    let from = crate::ssr::client_ip().await?;
+    match backend::auth::login(&core, &email, &password, from).await? {
         LoginStep::Done(user) => {
             crate::ssr::begin_session(&user).await?;
             leptos_axum::redirect("/");
@@ -114,7 +115,8 @@ fn error_text<T>(r: Option<Result<T, AppError>>) -> Option<String> {
 pub fn LoginPage() -> impl IntoView {
     let auth = use_auth();
     let error = move || error_text(auth.login.value().get());
-    let code_needed = move || matches!(auth.login.value().get(), Some(Ok(LoginOutcome::CodeNeeded)));
+    let code_needed =
+        move || matches!(auth.login.value().get(), Some(Ok(LoginOutcome::CodeNeeded)));
     view! {
         <div class="auth-page">
             <div class="auth-card">

@@ -59,7 +59,10 @@ pub async fn regenerate_recovery_codes(
     code: String,
 ) -> Result<Vec<String>, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
-    Ok(backend::auth::two_factor::regenerate_recovery_codes(&core, &user, &password, &code).await?)
+    Ok(
+        backend::auth::two_factor::regenerate_recovery_codes(&core, &user, &password, &code)
+            .await?,
+    )
 }
 
 fn error_of<T>(r: Option<Result<T, AppError>>) -> Option<String> {
@@ -85,7 +88,13 @@ fn TwoFactor() -> impl IntoView {
     let disable = ServerAction::<DisableTotp>::new();
     let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
     let status = Resource::new(
-        move || (confirm.version().get(), disable.version().get(), regenerate.version().get()),
+        move || {
+            (
+                confirm.version().get(),
+                disable.version().get(),
+                regenerate.version().get(),
+            )
+        },
         |_| two_factor_status(),
     );
     // Codes just issued (by confirming enrollment or regenerating), shown once.
@@ -146,7 +155,10 @@ fn TwoFactor() -> impl IntoView {
 }
 
 #[component]
-fn Enroll(enrollment: TotpEnrollment, confirm: ServerAction<ConfirmTotpEnrollment>) -> impl IntoView {
+fn Enroll(
+    enrollment: TotpEnrollment,
+    confirm: ServerAction<ConfirmTotpEnrollment>,
+) -> impl IntoView {
     view! {
         <ol class="enroll-steps">
             <li>

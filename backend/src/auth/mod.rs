@@ -6,11 +6,14 @@ pub mod repo;
 mod service;
 mod session_store;
 mod sessions;
+pub mod throttle;
 pub mod totp;
 pub mod two_factor;
 
 pub use password::check_password_policy;
 pub use redis_store::RedisSessionStore;
-pub use service::{CurrentUser, LoginStep, Role, login, logout, normalize_email, signup, user_for_login};
+pub use service::{
+    CurrentUser, LoginStep, Role, login, logout, normalize_email, signup, user_for_login,
+};
 pub use session_store::DbSessionStore;
 pub use sessions::SessionBackend;

@@ -1,6 +1,7 @@
-use super::{password, repo};
+use super::{password, repo, throttle};
 use crate::{Core, Error, Result, new_id, now_ms};
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -90,19 +91,31 @@ pub enum LoginStep {
 }
 
 /// Checks the password; opens a new login unless two-factor authentication is on.
-pub async fn login(core: &Core, email: &str, password: &str) -> Result<LoginStep> {
-    let email = normalize_email(email).map_err(|_| Error::BadCredentials)?;
-    if password.chars().count() > password::MAX_LEN * 4 {
-        return Err(Error::BadCredentials);
-    }
-    let user = repo::find_by_email(&core.db, &email).await?;
-    let phc = user
-        .as_ref()
-        .map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
-    let ok = password::verify(password.to_string(), phc).await?;
-    let Some(user) = user.filter(|_| ok) else {
+/// Failures are throttled per account and per client address `from`; an unknown email
+/// costs and answers exactly like a wrong password.
+pub async fn login(core: &Core, email: &str, password: &str, from: IpAddr) -> Result<LoginStep> {
+    let account = email.trim().to_lowercase();
+    let keys = [
+        throttle::Key::account(&account),
+        throttle::Key::address(from),
+    ];
+    throttle::check(&core.db, &keys).await?;
+    let checked = match normalize_email(email) {
+        Ok(email) if password.chars().count() <= password::MAX_LEN * 4 => {
+            let user = repo::find_by_email(&core.db, &email).await?;
+            let phc = user
+                .as_ref()
+                .map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
+            let ok = password::verify(password.to_string(), phc).await?;
+            user.filter(|_| ok)
+        }
+        _ => None,
+    };
+    let Some(user) = checked else {
+        throttle::record_failure(&core.db, &keys).await?;
         return Err(Error::BadCredentials);
     };
+    throttle::clear(&core.db, &keys[0]).await?;
     if repo::totp_secret(&core.db, &user.id).await?.is_some() {
         return Ok(LoginStep::NeedsCode(super::two_factor::pending_for(
             &user.id,

@@ -20,7 +20,9 @@ pub fn generate_secret() -> Vec<u8> {
 }
 
 pub fn encode_secret(secret: &[u8]) -> String {
-    totp_rs::Secret::Raw(secret.to_vec()).to_encoded().to_string()
+    totp_rs::Secret::Raw(secret.to_vec())
+        .to_encoded()
+        .to_string()
 }
 
 pub fn decode_secret(b32: &str) -> Result<Vec<u8>> {
@@ -98,8 +100,7 @@ mod tests {
     fn rfc_6238_test_vectors() {
         let sha1 = b"12345678901234567890".to_vec();
         let sha256 = b"12345678901234567890123456789012".to_vec();
-        let sha512 =
-            b"1234567890123456789012345678901234567890123456789012345678901234".to_vec();
+        let sha512 = b"1234567890123456789012345678901234567890123456789012345678901234".to_vec();
         let vectors: [(u64, &str, &str, &str); 6] = [
             (59, "94287082", "46119246", "90693936"),
             (1111111109, "07081804", "68084774", "25091201"),
@@ -110,8 +111,16 @@ mod tests {
         ];
         for (t, c1, c256, c512) in vectors {
             assert_eq!(code_at(&sha1, t, 8, Algorithm::SHA1), c1, "SHA-1 at {t}");
-            assert_eq!(code_at(&sha256, t, 8, Algorithm::SHA256), c256, "SHA-256 at {t}");
-            assert_eq!(code_at(&sha512, t, 8, Algorithm::SHA512), c512, "SHA-512 at {t}");
+            assert_eq!(
+                code_at(&sha256, t, 8, Algorithm::SHA256),
+                c256,
+                "SHA-256 at {t}"
+            );
+            assert_eq!(
+                code_at(&sha512, t, 8, Algorithm::SHA512),
+                c512,
+                "SHA-512 at {t}"
+            );
         }
     }
 

@@ -50,7 +50,9 @@ pub async fn status(core: &Core, user: &CurrentUser) -> Result<Status> {
 /// [`confirm_enrollment`] sees a valid code for it.
 pub async fn begin_enrollment(core: &Core, user: &CurrentUser) -> Result<Enrollment> {
     if repo::totp_secret(&core.db, &user.id).await?.is_some() {
-        return Err(Error::Invalid("two-factor authentication is already on".into()));
+        return Err(Error::Invalid(
+            "two-factor authentication is already on".into(),
+        ));
     }
     let secret = totp::encode_secret(&totp::generate_secret());
     repo::set_pending_totp(&core.db, &user.id, Some(&secret)).await?;
@@ -159,12 +161,18 @@ pub async fn complete_login(
     pending: &mut PendingLogin,
     code: &str,
 ) -> Result<CurrentUser> {
-    if now_ms() - pending.started_at > PENDING_TTL_MS || pending.attempts >= PENDING_MAX_ATTEMPTS
-    {
+    if now_ms() - pending.started_at > PENDING_TTL_MS || pending.attempts >= PENDING_MAX_ATTEMPTS {
         return Err(Error::Unauthenticated);
     }
+    let key = [super::throttle::Key::account(&pending.user_id)];
+    super::throttle::check(&core.db, &key).await?;
     pending.attempts += 1;
-    use_code(core, &pending.user_id, code).await?;
+    if let Err(e) = use_code(core, &pending.user_id, code).await {
+        if matches!(e, Error::BadCode) {
+            super::throttle::record_failure(&core.db, &key).await?;
+        }
+        return Err(e);
+    }
     let user = repo::find_by_id(&core.db, &pending.user_id)
         .await?
         .ok_or(Error::Unauthenticated)?;

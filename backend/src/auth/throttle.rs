@@ -1,0 +1,147 @@
+//! Slows down password and code guessing, per account and per client address, in the
+//! database so every server node sees the same counts. Past a threshold of failures within
+//! the window, each further failure doubles the wait (capped); the window expiring or a
+//! successful login for the account clears it. There is never a permanent lock-out.
+
+use crate::{Error, Result, now_ms};
+use std::net::IpAddr;
+
+/// Failures are counted over this window.
+pub const WINDOW_MS: i64 = 15 * 60 * 1000;
+/// Failures allowed per account before slowing down.
+pub const ACCOUNT_FREE: i64 = 5;
+/// Failures allowed per client address (several people may share one) before slowing down.
+pub const ADDRESS_FREE: i64 = 20;
+/// The longest single wait.
+pub const MAX_WAIT_MS: i64 = 5 * 60 * 1000;
+
+/// A throttled identity: an account (by normalized email or user id) or a client address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    name: String,
+    free: i64,
+}
+
+impl Key {
+    pub fn account(id: &str) -> Key {
+        Key {
+            name: format!("acct:{id}"),
+            free: ACCOUNT_FREE,
+        }
+    }
+    pub fn address(ip: IpAddr) -> Key {
+        Key {
+            name: format!("addr:{ip}"),
+            free: ADDRESS_FREE,
+        }
+    }
+}
+
+/// Refuses with [`Error::Throttled`] while any key must wait.
+pub async fn check(db: &sqlx::AnyPool, keys: &[Key]) -> Result<()> {
+    let now = now_ms();
+    let mut wait = 0i64;
+    for k in keys {
+        let until: Option<i64> = sqlx::query_scalar(
+            "SELECT blocked_until FROM auth_throttle WHERE key = $1 AND first_failure_at > $2",
+        )
+        .bind(&k.name)
+        .bind(now - WINDOW_MS)
+        .fetch_optional(db)
+        .await?;
+        wait = wait.max(until.unwrap_or(0) - now);
+    }
+    if wait > 0 {
+        return Err(Error::Throttled {
+            retry_after_secs: u64::try_from((wait + 999) / 1000).unwrap_or(1),
+        });
+    }
+    Ok(())
+}
+
+/// Counts a failure against every key (one statement per key, so parallel failures all
+/// count).
+pub async fn record_failure(db: &sqlx::AnyPool, keys: &[Key]) -> Result<()> {
+    let now = now_ms();
+    for k in keys {
+        // A row older than the window starts over at one failure.
+        let failures: i64 = sqlx::query_scalar(
+            "INSERT INTO auth_throttle (key, failures, first_failure_at, blocked_until)
+             VALUES ($1, 1, $2, 0)
+             ON CONFLICT (key) DO UPDATE SET
+               failures = CASE WHEN auth_throttle.first_failure_at <= $3 THEN 1
+                               ELSE auth_throttle.failures + 1 END,
+               first_failure_at = CASE WHEN auth_throttle.first_failure_at <= $3 THEN $2
+                                       ELSE auth_throttle.first_failure_at END
+             RETURNING failures",
+        )
+        .bind(&k.name)
+        .bind(now)
+        .bind(now - WINDOW_MS)
+        .fetch_one(db)
+        .await?;
+        let over = failures - k.free;
+        if over > 0 {
+            let wait = (1000i64 << (over - 1).min(20)).min(MAX_WAIT_MS);
+            sqlx::query("UPDATE auth_throttle SET blocked_until = $2 WHERE key = $1")
+                .bind(&k.name)
+                .bind(now + wait)
+                .execute(db)
+                .await?;
+            tracing::warn!(key = %k.name, failures, wait_ms = wait, "sign-in attempts slowed down");
+        }
+    }
+    Ok(())
+}
+
+/// Forgets an account's failures after it logged in.
+pub async fn clear(db: &sqlx::AnyPool, key: &Key) -> Result<()> {
+    sqlx::query("DELETE FROM auth_throttle WHERE key = $1")
+        .bind(&key.name)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// The client's address: the peer, unless the peer is a trusted proxy, in which case the
+/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let Some(xff) = forwarded_for else {
+        return peer;
+    };
+    let hops: Vec<IpAddr> = xff
+        .split(',')
+        .filter_map(|h| h.trim().parse::<IpAddr>().ok())
+        .collect();
+    hops.iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .or(hops.first())
+        .copied()
+        .unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let client: IpAddr = "203.0.113.9".parse().unwrap();
+        let peer: IpAddr = "198.51.100.7".parse().unwrap();
+        // An untrusted peer cannot claim another address.
+        assert_eq!(client_ip(peer, Some("203.0.113.9"), &[proxy]), peer);
+        // Through the trusted proxy, the right-most untrusted hop is the client; a spoofed
+        // left-most entry the client sent itself is ignored.
+        assert_eq!(
+            client_ip(proxy, Some("1.2.3.4, 203.0.113.9"), &[proxy]),
+            client
+        );
+        assert_eq!(client_ip(proxy, None, &[proxy]), proxy);
+        assert_eq!(client_ip(proxy, Some("garbage"), &[proxy]), proxy);
+    }
+}
