@@ -17,6 +17,8 @@ use library::LibraryPage;
 use player::{PlayerBar, PlayerCtx};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    ssr::content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

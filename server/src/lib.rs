@@ -3,6 +3,7 @@
 
 mod media;
 mod metrics;
+mod security;
 
 pub use metrics::Metrics;
 
@@ -76,6 +77,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(request_metrics, metrics::track))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
+        .layer(axum::middleware::from_fn(security::cross_site_guard))
         .layer(
             // One span per request, named by its id; the path only (stream tokens live in
             // the query string and must not reach the logs).
@@ -84,6 +86,10 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
                 tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
             }),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            core.config.secure_cookies,
+            security::headers,
+        ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)

@@ -349,6 +349,100 @@ async fn forwarded_for_is_believed_from_a_trusted_proxy(b: Backend) {
     );
 }
 
+/// A form on another site posting into a signed-in browser is refused and changes nothing.
+async fn cross_site_posts_are_refused_and_change_nothing(b: Backend) {
+    let srv = start(b, 1 << 20).await;
+    let c = client();
+    let (track_id, _, _) = with_track(&srv, &c, "csrf@example.com").await;
+    let delete = format!("{}{}", srv.base, app::library::DeleteTrack::PATH);
+    for (name, value) in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+        ("origin", "null"),
+    ] {
+        let r = c
+            .post(&delete)
+            .header(name, value)
+            .form(&[("track_id", track_id.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{name}: {value}");
+    }
+    let r = c
+        .post(format!("{}/api/uploads?filename=x.mp3", srv.base))
+        .header("origin", "https://evil.example")
+        .body(backend::testing::sine_mp3(1, &[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let tracks: Vec<app::library::TrackItem> = call(&c, &srv, app::library::ListTracks::PATH, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tracks.len(), 1, "nothing was deleted");
+    // The same request from the app's own origin goes through.
+    let r = c
+        .post(&delete)
+        .header("origin", srv.base.as_str())
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("track_id", track_id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    // Server functions are POST only.
+    let r = c
+        .get(format!("{}{}", srv.base, app::library::ListTracks::PATH))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+/// Pages carry a CSP whose nonce is the one on the page's scripts, plus the usual headers.
+async fn pages_carry_a_nonce_csp_and_security_headers(b: Backend) {
+    let srv = start(b, 1 << 20).await;
+    let r = reqwest::get(format!("{}/login", srv.base)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let h = r.headers().clone();
+    let csp = h
+        .get("content-security-policy")
+        .expect("a CSP")
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("object-src 'none'"), "{csp}");
+    assert!(!csp.contains("'unsafe-eval'"), "{csp}");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .unwrap()
+        .to_string();
+    assert!(nonce.len() >= 16, "{nonce}");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "same-origin");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert!(
+        h.get("strict-transport-security").is_none(),
+        "plain HTTP: no HSTS"
+    );
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains(&format!("nonce=\"{nonce}\"")),
+        "scripts carry the nonce"
+    );
+    // A second page gets a different nonce.
+    let again = reqwest::get(format!("{}/login", srv.base)).await.unwrap();
+    let csp2 = again.headers()["content-security-policy"].to_str().unwrap();
+    assert!(!csp2.contains(&nonce));
+}
+
 async fn wrong_password_and_duplicate_email_get_clear_messages(b: Backend) {
     let srv = start(b, 1 << 20).await;
     let c = client();
@@ -714,6 +808,8 @@ backend::on_both_databases!(
     a_password_only_session_can_do_nothing_but_submit_a_code,
     repeated_failures_from_one_address_get_429,
     forwarded_for_is_believed_from_a_trusted_proxy,
+    cross_site_posts_are_refused_and_change_nothing,
+    pages_carry_a_nonce_csp_and_security_headers,
 );
 
 /// Two server nodes on one PostgreSQL database and one Redis: a login made through one is

@@ -202,3 +202,26 @@ impl Storage {
         Ok(out)
     }
 }
+
+/// The origin browsers fetch presigned stream URLs from, when streams redirect there.
+pub fn redirect_origin(config: &crate::Config) -> Option<String> {
+    let s3 = config.s3.as_ref().filter(|_| config.stream_redirect)?;
+    match &s3.endpoint {
+        Some(ep) => {
+            let u = url::Url::parse(ep).ok()?;
+            let origin = u.origin().ascii_serialization();
+            if s3.path_style {
+                Some(origin)
+            } else {
+                // Virtual-hosted style: the bucket is a subdomain of the endpoint.
+                let host = u.host_str()?;
+                let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+                Some(format!("{}://{}.{host}{port}", u.scheme(), s3.bucket))
+            }
+        }
+        None => Some(format!(
+            "https://{}.s3.{}.amazonaws.com",
+            s3.bucket, s3.region
+        )),
+    }
+}
