@@ -121,6 +121,17 @@ pub async fn begin_session(user: &CurrentUser) -> Result<(), AppError> {
         .insert(LOGIN_KEY, &user.login_id)
         .await
         .map_err(session_err)?;
+    // What the sessions list shows about this device.
+    let ua = leptos_axum::extract::<axum::http::HeaderMap>()
+        .await
+        .ok()
+        .and_then(|h| {
+            h.get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        });
+    let ip = client_ip().await.ok();
+    backend::auth::logins::describe(&core()?, &user.login_id, ua.as_deref(), ip).await?;
     Ok(())
 }
 

@@ -29,6 +29,8 @@ pub struct Config {
     pub stream_token_ttl_secs: u64,
     /// Session idle lifetime.
     pub session_ttl_secs: i64,
+    /// A login ends this long after it began, however active (then log in again).
+    pub session_absolute_secs: i64,
     /// Set the Secure flag on cookies (serve over HTTPS).
     pub secure_cookies: bool,
     /// Where cargo-leptos put the site (JS/WASM/CSS); `LEPTOS_SITE_ROOT` also works.
@@ -125,6 +127,7 @@ impl Config {
             max_upload_bytes: 500 * 1024 * 1024,
             stream_token_ttl_secs: 600,
             session_ttl_secs: 14 * 24 * 3600,
+            session_absolute_secs: 30 * 24 * 3600,
             secure_cookies: false,
             site_root: PathBuf::from("target/site"),
             embedded_worker: true,
@@ -240,6 +243,12 @@ impl Config {
         }
         if let Some(v) = parse("REFRAIN_SESSION_TTL_SECS", var("REFRAIN_SESSION_TTL_SECS")?)? {
             c.session_ttl_secs = v;
+        }
+        if let Some(v) = parse(
+            "REFRAIN_SESSION_ABSOLUTE_SECS",
+            var("REFRAIN_SESSION_ABSOLUTE_SECS")?,
+        )? {
+            c.session_absolute_secs = v;
         }
         if let Some(v) = parse("REFRAIN_SECURE_COOKIES", var("REFRAIN_SECURE_COOKIES")?)? {
             c.secure_cookies = v;

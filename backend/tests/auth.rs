@@ -196,7 +196,131 @@ async fn one_address_guessing_many_accounts_is_slowed_down(b: Backend) {
     );
 }
 
+async fn sessions_can_be_listed_and_ended_and_time_out(b: Backend) {
+    use backend::auth::logins;
+    let (core, _d) = b.core().await;
+    let first = auth::signup(&core, "devices@example.com", PW)
+        .await
+        .unwrap();
+    let auth::LoginStep::Done(second) = auth::login(&core, "devices@example.com", PW, LOCAL)
+        .await
+        .unwrap()
+    else {
+        panic!("no 2FA")
+    };
+    logins::describe(
+        &core,
+        &second.login_id,
+        Some("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0"),
+        Some(LOCAL),
+    )
+    .await
+    .unwrap();
+    let list = logins::list(&core, &second).await.unwrap();
+    assert_eq!(list.len(), 2);
+    let me = list.iter().find(|l| l.current).unwrap();
+    assert_eq!(me.id, second.login_id);
+    assert_eq!(me.device, "Chrome on Linux");
+    assert_eq!(me.address.as_deref(), Some("127.0.0.1"));
+
+    // Someone else cannot end my login; I can.
+    let other = auth::signup(&core, "other@example.com", PW).await.unwrap();
+    assert!(matches!(
+        logins::end(&core, &other, &first.login_id).await,
+        Err(Error::NotFound(_))
+    ));
+    logins::end(&core, &second, &first.login_id).await.unwrap();
+    assert!(
+        auth::user_for_login(&core, &first.login_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(logins::list(&core, &second).await.unwrap().len(), 1);
+
+    // Idle and absolute time-outs (simulated by moving the login's times back).
+    let idle = core.config.session_ttl_secs * 1000 + 1;
+    sqlx::query("UPDATE logins SET last_seen_at = last_seen_at - $1, created_at = created_at - $1 WHERE id = $2")
+        .bind(idle)
+        .bind(&second.login_id)
+        .execute(&core.db)
+        .await
+        .unwrap();
+    assert!(
+        auth::user_for_login(&core, &second.login_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let auth::LoginStep::Done(third) = auth::login(&core, "devices@example.com", PW, LOCAL)
+        .await
+        .unwrap()
+    else {
+        panic!("no 2FA")
+    };
+    let absolute = core.config.session_absolute_secs * 1000 + 1;
+    sqlx::query("UPDATE logins SET created_at = created_at - $1 WHERE id = $2")
+        .bind(absolute)
+        .bind(&third.login_id)
+        .execute(&core.db)
+        .await
+        .unwrap();
+    assert!(
+        auth::user_for_login(&core, &third.login_id)
+            .await
+            .unwrap()
+            .is_none(),
+        "however active, a login ends after the absolute time-out"
+    );
+}
+
+async fn changing_the_password_ends_the_other_logins(b: Backend) {
+    use backend::auth::logins;
+    let (core, _d) = b.core().await;
+    let phone = auth::signup(&core, "change@example.com", PW).await.unwrap();
+    let auth::LoginStep::Done(laptop) = auth::login(&core, "change@example.com", PW, LOCAL)
+        .await
+        .unwrap()
+    else {
+        panic!("no 2FA")
+    };
+    assert!(matches!(
+        logins::change_password(&core, &laptop, "not-my-password", "new-violet-harbour-1").await,
+        Err(Error::BadCredentials)
+    ));
+    assert!(matches!(
+        logins::change_password(&core, &laptop, PW, "password").await,
+        Err(Error::WeakPassword(_))
+    ));
+    logins::change_password(&core, &laptop, PW, "new-violet-harbour-1")
+        .await
+        .unwrap();
+    assert!(
+        auth::user_for_login(&core, &phone.login_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        auth::user_for_login(&core, &laptop.login_id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(matches!(
+        auth::login(&core, "change@example.com", PW, LOCAL).await,
+        Err(Error::BadCredentials)
+    ));
+    assert!(
+        auth::login(&core, "change@example.com", "new-violet-harbour-1", LOCAL)
+            .await
+            .is_ok()
+    );
+}
+
 backend::on_both_databases!(
+    sessions_can_be_listed_and_ended_and_time_out,
+    changing_the_password_ends_the_other_logins,
     repeated_failures_slow_down_the_account_then_expire,
     an_unknown_email_is_throttled_exactly_like_a_real_one,
     one_address_guessing_many_accounts_is_slowed_down,

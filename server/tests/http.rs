@@ -443,6 +443,61 @@ async fn pages_carry_a_nonce_csp_and_security_headers(b: Backend) {
     assert!(!csp2.contains(&nonce));
 }
 
+/// The sessions list names this device and its address, and can end another login.
+async fn the_sessions_list_names_devices_and_ends_them(b: Backend) {
+    use app::auth::security as sec;
+    let srv = start(b, 1 << 20).await;
+    let phone = client();
+    let r = phone
+        .post(format!("{}{}", srv.base, app::auth::Signup::PATH))
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (Android 14; Mobile; rv:128.0) Gecko/128.0 Firefox/128.0",
+        )
+        .form(&[("email", "list@example.com"), ("password", PW)])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let laptop = client();
+    let r = laptop
+        .post(format!("{}{}", srv.base, app::auth::Login::PATH))
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36",
+        )
+        .form(&[("email", "list@example.com"), ("password", PW)])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let list: Vec<sec::SessionItem> = call(&laptop, &srv, sec::ListSessions::PATH, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 2);
+    let me = list.iter().find(|s| s.current).unwrap();
+    assert_eq!(me.device, "Chrome on Linux");
+    assert_eq!(me.address.as_deref(), Some("127.0.0.1"));
+    let other = list.iter().find(|s| !s.current).unwrap();
+    assert_eq!(other.device, "Firefox on Android");
+    let r = call(
+        &laptop,
+        &srv,
+        sec::EndLogin::PATH,
+        &[("login_id", &other.id)],
+    )
+    .await;
+    assert!(r.status().is_success());
+    let r = call(&phone, &srv, app::library::ListTracks::PATH, &[]).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "the phone was logged out"
+    );
+}
+
 async fn wrong_password_and_duplicate_email_get_clear_messages(b: Backend) {
     let srv = start(b, 1 << 20).await;
     let c = client();
@@ -810,6 +865,7 @@ backend::on_both_databases!(
     forwarded_for_is_believed_from_a_trusted_proxy,
     cross_site_posts_are_refused_and_change_nothing,
     pages_carry_a_nonce_csp_and_security_headers,
+    the_sessions_list_names_devices_and_ends_them,
 );
 
 /// Two server nodes on one PostgreSQL database and one Redis: a login made through one is

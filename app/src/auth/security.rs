@@ -1,5 +1,6 @@
-//! Settings → Security: turn two-factor authentication on (QR code, confirm with a code,
-//! recovery codes shown once) and off, and regenerate recovery codes.
+//! Settings: the password, two-factor authentication (QR code, confirm with a code,
+//! recovery codes shown once; off and new codes with password and code), and the list of
+//! signed-in devices, any of which can be logged out.
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -65,6 +66,52 @@ pub async fn regenerate_recovery_codes(
     )
 }
 
+/// One signed-in device as the settings page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionItem {
+    pub id: String,
+    pub device: String,
+    pub address: Option<String>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub current: bool,
+}
+
+#[server]
+pub async fn list_sessions() -> Result<Vec<SessionItem>, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let list = backend::auth::logins::list(&core, &user).await?;
+    Ok(list
+        .into_iter()
+        .map(|l| SessionItem {
+            id: l.id,
+            device: l.device,
+            address: l.address,
+            created_at: l.created_at,
+            last_seen_at: l.last_seen_at,
+            current: l.current,
+        })
+        .collect())
+}
+
+#[server]
+pub async fn end_login(login_id: String) -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    Ok(backend::auth::logins::end(&core, &user, &login_id).await?)
+}
+
+#[server]
+pub async fn end_other_logins() -> Result<u64, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    Ok(backend::auth::logins::end_others(&core, &user).await?)
+}
+
+#[server]
+pub async fn change_password(current: String, new: String) -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    Ok(backend::auth::logins::change_password(&core, &user, &current, &new).await?)
+}
+
 fn error_of<T>(r: Option<Result<T, AppError>>) -> Option<String> {
     r.and_then(|r| r.err()).map(|e| e.to_string())
 }
@@ -74,10 +121,20 @@ pub fn SettingsPage() -> impl IntoView {
     view! {
         <leptos_meta::Title text="Settings"/>
         <header class="page-head"><h1>"Settings"</h1></header>
-        <section class="card settings-section" aria-labelledby="security-h">
-            <h2 id="security-h">"Two-factor authentication"</h2>
-            <TwoFactor/>
-        </section>
+        <div class="settings">
+            <section class="card settings-section" aria-labelledby="security-h">
+                <h2 id="security-h">"Two-factor authentication"</h2>
+                <TwoFactor/>
+            </section>
+            <section class="card settings-section" aria-labelledby="sessions-h">
+                <h2 id="sessions-h">"Where you're signed in"</h2>
+                <Sessions/>
+            </section>
+            <section class="card settings-section" aria-labelledby="password-h">
+                <h2 id="password-h">"Password"</h2>
+                <ChangePassword/>
+            </section>
+        </div>
     }
 }
 
@@ -151,6 +208,96 @@ fn TwoFactor() -> impl IntoView {
                 }.into_any(),
             })}
         </Transition>
+    }
+}
+
+#[component]
+fn Sessions() -> impl IntoView {
+    let end_one = ServerAction::<EndLogin>::new();
+    let end_all = ServerAction::<EndOtherLogins>::new();
+    let list = Resource::new(
+        move || (end_one.version().get(), end_all.version().get()),
+        |_| list_sessions(),
+    );
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || list.get().map(|r| match r {
+                Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                Ok(items) => {
+                    let others = items.iter().filter(|s| !s.current).count();
+                    view! {
+                        <ul class="session-list" data-testid="sessions">
+                            {items.into_iter().map(|s| {
+                                let id = s.id.clone();
+                                view! {
+                                    <li class="session">
+                                        <div class="session-text">
+                                            <strong>{s.device.clone()}</strong>
+                                            {s.current.then(|| view! { <span class="badge ok">"This device"</span> })}
+                                            <span class="muted">
+                                                {s.address.clone().unwrap_or_else(|| "unknown address".into())}
+                                                " · last active " {ago(s.last_seen_at)}
+                                            </span>
+                                        </div>
+                                        {(!s.current).then(|| view! {
+                                            <button class="btn ghost" on:click=move |_| {
+                                                end_one.dispatch(EndLogin { login_id: id.clone() });
+                                            }>"Log out"</button>
+                                        })}
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                        {(others > 0).then(|| view! {
+                            <button class="btn" data-testid="end-others"
+                                on:click=move |_| { end_all.dispatch(EndOtherLogins {}); }>
+                                "Log out everywhere else"
+                            </button>
+                        })}
+                    }.into_any()
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// "3 minutes ago" from a Unix-millisecond time, by the browser's clock (server's when
+/// rendering on the server).
+fn ago(ms: i64) -> String {
+    #[cfg(target_arch = "wasm32")]
+    let now = js_sys::Date::now() as i64;
+    #[cfg(not(target_arch = "wasm32"))]
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let s = ((now - ms) / 1000).max(0);
+    match s {
+        0..=59 => "just now".into(),
+        60..=3599 => format!("{} min ago", s / 60),
+        3600..=86_399 => format!("{} h ago", s / 3600),
+        _ => format!("{} days ago", s / 86_400),
+    }
+}
+
+#[component]
+fn ChangePassword() -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
+    view! {
+        <ActionForm action=change>
+            <label>"Current password"
+                <input type="password" name="current" autocomplete="current-password" required/>
+            </label>
+            <label>"New password"
+                <input type="password" name="new" autocomplete="new-password" minlength="8" maxlength="128" required/>
+            </label>
+            <p class="hint">"Changing it logs you out everywhere else."</p>
+            {move || match change.value().get() {
+                Some(Ok(())) => Some(view! { <p class="form-ok" role="status">"Password changed."</p> }.into_any()),
+                Some(Err(e)) => Some(view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any()),
+                None => None,
+            }}
+            <button type="submit" class="btn" disabled=move || change.pending().get()>"Change password"</button>
+        </ActionForm>
     }
 }
 

@@ -1,5 +1,6 @@
 //! Accounts, passwords, logins and the database-backed session store.
 
+pub mod logins;
 mod password;
 mod redis_store;
 pub mod repo;

@@ -82,19 +82,149 @@ pub async fn revoke_login<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(())
 }
 
-/// The user behind a live (not revoked) login.
+/// The user behind a live login: not revoked, begun after `started_after` and used after
+/// `seen_after`.
 pub async fn user_for_login<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     login_id: &str,
+    started_after: i64,
+    seen_after: i64,
 ) -> Result<Option<UserRow>> {
     let row = sqlx::query(
         "SELECT u.id, u.email, u.password_hash, u.role FROM logins l JOIN users u ON u.id = l.user_id
-         WHERE l.id = $1 AND l.revoked_at IS NULL",
+         WHERE l.id = $1 AND l.revoked_at IS NULL AND l.created_at > $2
+           AND COALESCE(l.last_seen_at, l.created_at) > $3",
     )
     .bind(login_id)
+    .bind(started_after)
+    .bind(seen_after)
     .fetch_optional(db)
     .await?;
     Ok(row.map(user_row))
+}
+
+/// Records use of a login, at most once per `granularity_ms` (one write a minute, not one
+/// per request).
+pub async fn touch_login<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    login_id: &str,
+    now: i64,
+    granularity_ms: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE logins SET last_seen_at = $2
+         WHERE id = $1 AND (last_seen_at IS NULL OR last_seen_at < $3)",
+    )
+    .bind(login_id)
+    .bind(now)
+    .bind(now - granularity_ms)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct LoginRow {
+    pub id: String,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+}
+
+/// A user's live logins, most recently used first.
+pub async fn live_logins<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    started_after: i64,
+    seen_after: i64,
+) -> Result<Vec<LoginRow>> {
+    let rows = sqlx::query(
+        "SELECT id, user_agent, ip, created_at, COALESCE(last_seen_at, created_at) AS seen
+         FROM logins
+         WHERE user_id = $1 AND revoked_at IS NULL AND created_at > $2
+           AND COALESCE(last_seen_at, created_at) > $3
+         ORDER BY seen DESC, id",
+    )
+    .bind(user_id)
+    .bind(started_after)
+    .bind(seen_after)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| LoginRow {
+            id: r.get("id"),
+            user_agent: r.get("user_agent"),
+            ip: r.get("ip"),
+            created_at: r.get("created_at"),
+            last_seen_at: r.get("seen"),
+        })
+        .collect())
+}
+
+pub async fn describe_login<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    login_id: &str,
+    user_agent: Option<&str>,
+    ip: Option<&str>,
+) -> Result<()> {
+    sqlx::query("UPDATE logins SET user_agent = $2, ip = $3 WHERE id = $1")
+        .bind(login_id)
+        .bind(user_agent)
+        .bind(ip)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Revokes one of `user_id`'s logins; false when there is no such live login of theirs.
+pub async fn revoke_own_login<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    login_id: &str,
+    now: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE logins SET revoked_at = $3 WHERE id = $2 AND user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(login_id)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Revokes all of `user_id`'s logins except `keep`; returns how many ended.
+pub async fn revoke_other_logins<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    keep: &str,
+    now: i64,
+) -> Result<u64> {
+    let r = sqlx::query(
+        "UPDATE logins SET revoked_at = $3 WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(keep)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+pub async fn set_password_hash<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    hash: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+        .bind(user_id)
+        .bind(hash)
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 pub async fn find_by_id<'e, E: Executor<'e, Database = sqlx::Any>>(

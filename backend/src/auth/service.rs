@@ -136,14 +136,22 @@ pub async fn logout(core: &Core, login_id: &str) -> Result<()> {
     repo::revoke_login(&core.db, login_id, now_ms()).await
 }
 
+/// The user behind a live login (not revoked, within the idle and absolute time-outs);
+/// records that the login was used.
 pub async fn user_for_login(core: &Core, login_id: &str) -> Result<Option<CurrentUser>> {
-    match repo::user_for_login(&core.db, login_id).await? {
-        Some(u) => Ok(Some(CurrentUser {
-            id: u.id,
-            email: u.email,
-            role: Role::parse(&u.role)?,
-            login_id: login_id.to_string(),
-        })),
+    let now = now_ms();
+    let started_after = now - core.config.session_absolute_secs * 1000;
+    let seen_after = now - core.config.session_ttl_secs * 1000;
+    match repo::user_for_login(&core.db, login_id, started_after, seen_after).await? {
+        Some(u) => {
+            repo::touch_login(&core.db, login_id, now, 60_000).await?;
+            Ok(Some(CurrentUser {
+                id: u.id,
+                email: u.email,
+                role: Role::parse(&u.role)?,
+                login_id: login_id.to_string(),
+            }))
+        }
         None => Ok(None),
     }
 }

@@ -1,0 +1,149 @@
+//! The signed-in devices a user sees in settings: list them, end one or all others, and
+//! change the password (which ends every other login).
+
+use super::service::CurrentUser;
+use super::{password, repo};
+use crate::{Core, Error, Result, now_ms};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginInfo {
+    pub id: String,
+    /// "Chrome on Linux", from the user agent.
+    pub device: String,
+    pub address: Option<String>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    /// The login this request came through.
+    pub current: bool,
+}
+
+/// Records the device and address of a login that just began.
+pub async fn describe(
+    core: &Core,
+    login_id: &str,
+    user_agent: Option<&str>,
+    ip: Option<IpAddr>,
+) -> Result<()> {
+    let ua: Option<String> = user_agent.map(|u| u.chars().take(300).collect());
+    let ip = ip
+        .filter(|ip| !ip.is_unspecified())
+        .map(|ip| ip.to_string());
+    repo::describe_login(&core.db, login_id, ua.as_deref(), ip.as_deref()).await
+}
+
+pub async fn list(core: &Core, user: &CurrentUser) -> Result<Vec<LoginInfo>> {
+    let now = now_ms();
+    let rows = repo::live_logins(
+        &core.db,
+        &user.id,
+        now - core.config.session_absolute_secs * 1000,
+        now - core.config.session_ttl_secs * 1000,
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| LoginInfo {
+            current: r.id == user.login_id,
+            device: device_name(r.user_agent.as_deref()),
+            address: r.ip,
+            created_at: r.created_at,
+            last_seen_at: r.last_seen_at,
+            id: r.id,
+        })
+        .collect())
+}
+
+/// Ends one of the user's own logins (any other user's id is "not found").
+pub async fn end(core: &Core, user: &CurrentUser, login_id: &str) -> Result<()> {
+    if repo::revoke_own_login(&core.db, &user.id, login_id, now_ms()).await? {
+        Ok(())
+    } else {
+        Err(Error::NotFound("session"))
+    }
+}
+
+/// Ends every login of the user except the current one; returns how many ended.
+pub async fn end_others(core: &Core, user: &CurrentUser) -> Result<u64> {
+    repo::revoke_other_logins(&core.db, &user.id, &user.login_id, now_ms()).await
+}
+
+/// Changes the password after checking the current one; every other login ends.
+pub async fn change_password(
+    core: &Core,
+    user: &CurrentUser,
+    current: &str,
+    new: &str,
+) -> Result<()> {
+    let hash = repo::password_hash(&core.db, &user.id)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    if !password::verify(current.to_string(), hash).await? {
+        return Err(Error::BadCredentials);
+    }
+    password::check_password_policy(new, &user.email)?;
+    let new_hash = password::hash(new.to_string()).await?;
+    let mut tx = core.db.begin().await?;
+    repo::set_password_hash(&mut *tx, &user.id, &new_hash).await?;
+    repo::revoke_other_logins(&mut *tx, &user.id, &user.login_id, now_ms()).await?;
+    tx.commit().await?;
+    tracing::info!(user_id = %user.id, "password changed; other logins ended");
+    Ok(())
+}
+
+/// A short, human name for a user agent ("Firefox on Android"); never the raw string.
+pub fn device_name(ua: Option<&str>) -> String {
+    let Some(ua) = ua.filter(|u| !u.trim().is_empty()) else {
+        return "Unknown device".into();
+    };
+    let browser = if ua.contains("Edg/") {
+        "Edge"
+    } else if ua.contains("OPR/") {
+        "Opera"
+    } else if ua.contains("Firefox/") {
+        "Firefox"
+    } else if ua.contains("Chrome/") || ua.contains("Chromium/") || ua.contains("CriOS/") {
+        "Chrome"
+    } else if ua.contains("Safari/") {
+        "Safari"
+    } else if ua.starts_with("curl/") {
+        "curl"
+    } else {
+        "Browser"
+    };
+    let os = if ua.contains("Android") {
+        "Android"
+    } else if ua.contains("iPhone") || ua.contains("iPad") {
+        "iOS"
+    } else if ua.contains("Windows") {
+        "Windows"
+    } else if ua.contains("Mac OS X") || ua.contains("Macintosh") {
+        "macOS"
+    } else if ua.contains("Linux") || ua.contains("X11") {
+        "Linux"
+    } else {
+        ""
+    };
+    if os.is_empty() {
+        browser.to_string()
+    } else {
+        format!("{browser} on {os}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::device_name;
+
+    #[test]
+    fn devices_get_short_names() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+        assert_eq!(device_name(Some(chrome)), "Chrome on Linux");
+        let ff = "Mozilla/5.0 (Android 14; Mobile; rv:128.0) Gecko/128.0 Firefox/128.0";
+        assert_eq!(device_name(Some(ff)), "Firefox on Android");
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(device_name(Some(safari)), "Safari on iOS");
+        assert_eq!(device_name(None), "Unknown device");
+    }
+}
