@@ -73,6 +73,9 @@ impl AppError {
                 AppError::Invalid(format!("Choose a stronger password: {why}."))
             }
             E::BadCredentials => AppError::Invalid("Wrong email or password.".into()),
+            E::AccountDisabled => AppError::Invalid(
+                "This account has been disabled. Contact the admin of this server.".into(),
+            ),
             E::BadCode => AppError::Invalid(
                 "That code is not valid. Each code works once; wait for the next one.".into(),
             ),

@@ -1,6 +1,7 @@
 //! Refrain's UI: routes, layout, and the server functions beside the components that use
 //! them. Compiled twice: with `ssr` for the server and with `hydrate` for the browser.
 
+pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod library;
@@ -75,6 +76,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage/>
                 <Route path=path!("/signup") view=SignupPage/>
                 <Route path=path!("/") ssr=SsrMode::Async view=|| view! { <Shell><LibraryPage/></Shell> }/>
+                <Route path=path!("/admin") ssr=SsrMode::Async view=|| view! { <Shell><admin::AdminPage/></Shell> }/>
                 <Route path=path!("/settings") ssr=SsrMode::Async view=|| view! { <Shell><auth::security::SettingsPage/></Shell> }/>
             </Routes>
         </Router>
@@ -97,6 +99,7 @@ fn Shell(children: ChildrenFn) -> impl IntoView {
                             <ul>
                                 <li><A href="/">"Library"</A></li>
                                 <li><A href="/settings">"Settings"</A></li>
+                                {(user.role == "admin").then(|| view! { <li><A href="/admin">"Admin"</A></li> })}
                             </ul>
                             <div class="account">
                                 <span class="muted email" title=user.email.clone()>{user.email.clone()}</span>

@@ -44,6 +44,8 @@ pub struct Config {
     pub max_event_attempts: i64,
     pub ffmpeg: String,
     pub ffprobe: String,
+    /// This account becomes admin when it signs up (otherwise the first account does).
+    pub admin_email: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (client addresses for throttling).
     pub trusted_proxies: Vec<IpAddr>,
 }
@@ -136,6 +138,7 @@ impl Config {
             ffmpeg: "ffmpeg".into(),
             ffprobe: "ffprobe".into(),
             trusted_proxies: Vec::new(),
+            admin_email: None,
         }
     }
 
@@ -276,6 +279,14 @@ impl Config {
             var("REFRAIN_MAX_EVENT_ATTEMPTS")?,
         )? {
             c.max_event_attempts = v;
+        }
+        if let Some(v) = var("REFRAIN_ADMIN_EMAIL")?.filter(|v| !v.trim().is_empty()) {
+            c.admin_email = Some(crate::auth::normalize_email(&v).map_err(|_| {
+                err(
+                    "REFRAIN_ADMIN_EMAIL",
+                    format!("{v:?} is not an email address"),
+                )
+            })?);
         }
         if let Some(v) = var("REFRAIN_TRUSTED_PROXIES")? {
             c.trusted_proxies = v

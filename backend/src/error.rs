@@ -22,6 +22,8 @@ pub enum Error {
     BadCredentials,
     #[error("wrong or already used code")]
     BadCode,
+    #[error("this account is disabled")]
+    AccountDisabled,
     #[error("too many attempts; try again in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
     #[error("file too large: the limit is {limit} bytes")]

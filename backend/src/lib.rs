@@ -2,6 +2,7 @@
 //! crate's `ssr` feature share. One folder per domain, each with `repo.rs` (SQL) and
 //! `service.rs` (rules and transactions).
 
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod db;

@@ -498,6 +498,57 @@ async fn the_sessions_list_names_devices_and_ends_them(b: Backend) {
     );
 }
 
+/// Extra form fields cannot raise a role; an admin disabling a user ends that user's
+/// session and stream URLs at once; a listener cannot reach the admin functions.
+async fn roles_cannot_be_escalated_and_disabling_cuts_access_at_once(b: Backend) {
+    let srv = start(b, 1 << 20).await;
+    let admin = backend::auth::signup(&srv.core, "root@example.com", PW)
+        .await
+        .unwrap();
+    let c = client();
+    let r = c
+        .post(format!("{}{}", srv.base, app::auth::Signup::PATH))
+        .form(&[
+            ("email", "sneaky@example.com"),
+            ("password", PW),
+            ("role", "admin"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success() || r.status().is_redirection());
+    let me: Option<app::auth::UserInfo> = call(&c, &srv, app::auth::CurrentUser::PATH, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me.unwrap().role, "listener");
+    for (path, form) in [
+        (app::admin::AdminListUsers::PATH, vec![("query", "")]),
+        (app::admin::AdminAuditLog::PATH, vec![]),
+        (
+            app::admin::AdminSetRole::PATH,
+            vec![("user_id", admin.id.as_str()), ("role", "listener")],
+        ),
+    ] {
+        let r = call(&c, &srv, path, &form).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+
+    let u = client();
+    let (_, url, _) = with_track(&srv, &u, "listener@example.com").await;
+    assert_eq!(u.get(&url).send().await.unwrap().status(), StatusCode::OK);
+    let users = backend::admin::list_users(&srv.core, &admin, "listener@", 5)
+        .await
+        .unwrap();
+    backend::admin::set_disabled(&srv.core, &admin, &users[0].id, true)
+        .await
+        .unwrap();
+    let r = call(&u, &srv, app::library::ListTracks::PATH, &[]).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(!u.get(&url).send().await.unwrap().status().is_success());
+}
+
 async fn wrong_password_and_duplicate_email_get_clear_messages(b: Backend) {
     let srv = start(b, 1 << 20).await;
     let c = client();
@@ -866,6 +917,7 @@ backend::on_both_databases!(
     cross_site_posts_are_refused_and_change_nothing,
     pages_carry_a_nonce_csp_and_security_headers,
     the_sessions_list_names_devices_and_ends_them,
+    roles_cannot_be_escalated_and_disabling_cuts_access_at_once,
 );
 
 /// Two server nodes on one PostgreSQL database and one Redis: a login made through one is

@@ -29,22 +29,32 @@ pub async fn find_by_email<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(row.map(user_row))
 }
 
-/// Inserts a user; the very first account becomes admin, decided inside the one statement.
+/// Inserts a user. The configured admin email becomes admin; with none configured, the very
+/// first account does (decided inside the one statement).
 pub async fn insert_user(
     conn: &mut AnyConnection,
     id: &str,
     email: &str,
     hash: &str,
     now: i64,
+    admin_email: Option<&str>,
 ) -> Result<String> {
+    let is_admin_email = admin_email.is_some_and(|a| a == email);
+    let first_is_admin = admin_email.is_none();
     sqlx::query(
         "INSERT INTO users (id, email, password_hash, role, created_at)
-         VALUES ($1, $2, $3, CASE WHEN (SELECT COUNT(*) FROM users) = 0 THEN 'admin' ELSE 'listener' END, $4)",
+         VALUES ($1, $2, $3,
+                 CASE WHEN $5 = 1 THEN 'admin'
+                      WHEN $6 = 1 AND (SELECT COUNT(*) FROM users) = 0 THEN 'admin'
+                      ELSE 'listener' END,
+                 $4)",
     )
     .bind(id)
     .bind(email)
     .bind(hash)
     .bind(now)
+    .bind(i64::from(is_admin_email))
+    .bind(i64::from(first_is_admin))
     .execute(&mut *conn)
     .await?;
     let role: String = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
@@ -92,7 +102,7 @@ pub async fn user_for_login<'e, E: Executor<'e, Database = sqlx::Any>>(
 ) -> Result<Option<UserRow>> {
     let row = sqlx::query(
         "SELECT u.id, u.email, u.password_hash, u.role FROM logins l JOIN users u ON u.id = l.user_id
-         WHERE l.id = $1 AND l.revoked_at IS NULL AND l.created_at > $2
+         WHERE l.id = $1 AND l.revoked_at IS NULL AND u.disabled_at IS NULL AND l.created_at > $2
            AND COALESCE(l.last_seen_at, l.created_at) > $3",
     )
     .bind(login_id)
@@ -395,4 +405,15 @@ pub async fn recovery_codes_left<'e, E: Executor<'e, Database = sqlx::Any>>(
     .bind(user_id)
     .fetch_one(db)
     .await?)
+}
+
+pub async fn is_disabled<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+) -> Result<bool> {
+    let v: Option<Option<i64>> = sqlx::query_scalar("SELECT disabled_at FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(matches!(v, Some(Some(_))))
 }

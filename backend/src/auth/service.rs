@@ -12,7 +12,15 @@ pub enum Role {
 }
 
 impl Role {
-    pub(crate) fn parse(s: &str) -> Result<Role> {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Artist => "artist",
+            Role::Listener => "listener",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Role> {
         match s {
             "admin" => Ok(Role::Admin),
             "artist" => Ok(Role::Artist),
@@ -60,7 +68,8 @@ pub async fn signup(core: &Core, email: &str, password: &str) -> Result<CurrentU
     let login_id = new_id();
     let now = now_ms();
     let mut tx = core.db.begin().await?;
-    let role = match repo::insert_user(&mut tx, &id, &email, &hash, now).await {
+    let admin_email = core.config.admin_email.as_deref();
+    let role = match repo::insert_user(&mut tx, &id, &email, &hash, now, admin_email).await {
         Ok(role) => role,
         // A concurrent sign-up with the same email won the race.
         Err(Error::Database(sqlx::Error::Database(db))) if db.is_unique_violation() => {
@@ -116,6 +125,10 @@ pub async fn login(core: &Core, email: &str, password: &str, from: IpAddr) -> Re
         return Err(Error::BadCredentials);
     };
     throttle::clear(&core.db, &keys[0]).await?;
+    // Only someone who knows the password learns that the account is disabled.
+    if repo::is_disabled(&core.db, &user.id).await? {
+        return Err(Error::AccountDisabled);
+    }
     if repo::totp_secret(&core.db, &user.id).await?.is_some() {
         return Ok(LoginStep::NeedsCode(super::two_factor::pending_for(
             &user.id,

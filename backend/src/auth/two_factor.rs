@@ -176,6 +176,9 @@ pub async fn complete_login(
     let user = repo::find_by_id(&core.db, &pending.user_id)
         .await?
         .ok_or(Error::Unauthenticated)?;
+    if repo::is_disabled(&core.db, &user.id).await? {
+        return Err(Error::AccountDisabled);
+    }
     let login_id = new_id();
     repo::insert_login(&core.db, &login_id, &user.id, now_ms()).await?;
     Ok(CurrentUser {

@@ -1,0 +1,188 @@
+//! The admin page: find users, change roles, disable and re-enable accounts, reset
+//! two-factor, and the audit log of those actions. The domain checks the admin role.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminUser {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub created_at: i64,
+    pub disabled: bool,
+    pub two_factor: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditItem {
+    pub id: String,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+    pub created_at: i64,
+}
+
+#[server]
+pub async fn admin_list_users(query: String) -> Result<Vec<AdminUser>, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let users = backend::admin::list_users(&core, &user, &query, 200).await?;
+    Ok(users
+        .into_iter()
+        .map(|u| AdminUser {
+            id: u.id,
+            email: u.email,
+            role: u.role.as_str().to_string(),
+            created_at: u.created_at,
+            disabled: u.disabled,
+            two_factor: u.two_factor,
+        })
+        .collect())
+}
+
+#[server]
+pub async fn admin_set_role(user_id: String, role: String) -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let role = match role.as_str() {
+        "admin" => backend::auth::Role::Admin,
+        "artist" => backend::auth::Role::Artist,
+        "listener" => backend::auth::Role::Listener,
+        _ => return Err(AppError::Invalid("Unknown role.".into())),
+    };
+    Ok(backend::admin::set_role(&core, &user, &user_id, role).await?)
+}
+
+#[server]
+pub async fn admin_set_disabled(user_id: String, disabled: bool) -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    Ok(backend::admin::set_disabled(&core, &user, &user_id, disabled).await?)
+}
+
+#[server]
+pub async fn admin_reset_two_factor(user_id: String) -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    Ok(backend::admin::reset_two_factor(&core, &user, &user_id).await?)
+}
+
+#[server]
+pub async fn admin_audit_log() -> Result<Vec<AuditItem>, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let entries = backend::admin::audit_log(&core, &user, 100).await?;
+    Ok(entries
+        .into_iter()
+        .map(|e| AuditItem {
+            id: e.id,
+            actor: e.actor_email.unwrap_or_else(|| "deleted user".into()),
+            action: e.action,
+            detail: e.detail,
+            created_at: e.created_at,
+        })
+        .collect())
+}
+
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    let (query, set_query) = signal(String::new());
+    let set_role = ServerAction::<AdminSetRole>::new();
+    let set_disabled = ServerAction::<AdminSetDisabled>::new();
+    let reset_2fa = ServerAction::<AdminResetTwoFactor>::new();
+    let changed = move || {
+        (
+            set_role.version().get(),
+            set_disabled.version().get(),
+            reset_2fa.version().get(),
+        )
+    };
+    let users = Resource::new(
+        move || (query.get(), changed()),
+        |(q, _)| admin_list_users(q),
+    );
+    let log = Resource::new(changed, |_| admin_audit_log());
+    let error = move || {
+        [
+            set_role.value().get().and_then(|r| r.err()),
+            set_disabled.value().get().and_then(|r| r.err()),
+            reset_2fa.value().get().and_then(|r| r.err()),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+        .map(|e| e.to_string())
+    };
+    view! {
+        <leptos_meta::Title text="Admin"/>
+        <header class="page-head"><h1>"Admin"</h1></header>
+        <section class="card admin-users" aria-labelledby="users-h">
+            <h2 id="users-h">"Users"</h2>
+            <input type="search" class="search" placeholder="Search by email" aria-label="Search users"
+                data-testid="user-search"
+                on:input=move |ev| set_query.set(event_target_value(&ev))/>
+            {move || error().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || users.get().map(|r| match r {
+                    Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                    Ok(list) if list.is_empty() => view! {
+                        <p class="muted">"No user matches that search."</p>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="user-list">
+                            {list.into_iter().map(|u| {
+                                let (id1, id2, id3) = (u.id.clone(), u.id.clone(), u.id.clone());
+                                let disabled = u.disabled;
+                                view! {
+                                    <li class="user-row" data-email=u.email.clone() class:disabled=u.disabled>
+                                        <div class="user-text">
+                                            <strong>{u.email.clone()}</strong>
+                                            <span class="muted">
+                                                {if u.disabled { "Disabled" } else { "Active" }}
+                                                {if u.two_factor { " · two-factor on" } else { "" }}
+                                            </span>
+                                        </div>
+                                        <select aria-label="Role" on:change=move |ev| {
+                                            set_role.dispatch(AdminSetRole { user_id: id1.clone(), role: event_target_value(&ev) });
+                                        }>
+                                            {["listener", "artist", "admin"].into_iter().map(|r| view! {
+                                                <option value=r selected=u.role == r>{r}</option>
+                                            }).collect_view()}
+                                        </select>
+                                        <button class="btn" class:danger=!disabled on:click=move |_| {
+                                            set_disabled.dispatch(AdminSetDisabled { user_id: id2.clone(), disabled: !disabled });
+                                        }>{if disabled { "Enable" } else { "Disable" }}</button>
+                                        {u.two_factor.then(|| view! {
+                                            <button class="btn ghost" on:click=move |_| {
+                                                reset_2fa.dispatch(AdminResetTwoFactor { user_id: id3.clone() });
+                                            }>"Reset two-factor"</button>
+                                        })}
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                })}
+            </Transition>
+        </section>
+        <section class="card" aria-labelledby="audit-h">
+            <h2 id="audit-h">"Audit log"</h2>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || log.get().map(|r| match r {
+                    Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                    Ok(list) if list.is_empty() => view! {
+                        <p class="muted">"Nothing yet. Role changes, disabled accounts and two-factor resets appear here."</p>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <ol class="audit-log" data-testid="audit-log">
+                            {list.into_iter().map(|e| view! {
+                                <li>
+                                    <span class="badge">{e.action}</span>" "
+                                    {e.detail}
+                                    <span class="muted">" by " {e.actor}</span>
+                                </li>
+                            }).collect_view()}
+                        </ol>
+                    }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}

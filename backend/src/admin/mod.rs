@@ -1,0 +1,231 @@
+//! Administration: users (search, roles, disable, reset two-factor) and the audit log.
+//! Every function checks that the caller is an admin; every change is audited in the same
+//! transaction as the change itself.
+
+use crate::auth::{CurrentUser, Role};
+use crate::{Core, Error, Result, new_id, now_ms};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub created_at: i64,
+    pub disabled: bool,
+    pub two_factor: bool,
+    pub last_seen_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: String,
+    pub actor_email: Option<String>,
+    pub action: String,
+    pub target_email: Option<String>,
+    pub detail: String,
+    pub created_at: i64,
+}
+
+fn require_admin(user: &CurrentUser) -> Result<()> {
+    if user.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+/// Users whose email contains `query` (all when empty), newest first, at most `limit`.
+pub async fn list_users(
+    core: &Core,
+    admin: &CurrentUser,
+    query: &str,
+    limit: i64,
+) -> Result<Vec<UserSummary>> {
+    require_admin(admin)?;
+    let pattern = format!(
+        "%{}%",
+        query
+            .trim()
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let rows = sqlx::query(
+        "SELECT u.id, u.email, u.role, u.created_at, u.disabled_at, u.totp_secret,
+                (SELECT MAX(COALESCE(l.last_seen_at, l.created_at)) FROM logins l WHERE l.user_id = u.id) AS seen
+         FROM users u
+         WHERE u.email LIKE $1 ESCAPE '\\'
+         ORDER BY u.created_at DESC, u.id
+         LIMIT $2",
+    )
+    .bind(pattern)
+    .bind(limit.clamp(1, 500))
+    .fetch_all(&core.db)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let role: String = r.get("role");
+            Ok(UserSummary {
+                id: r.get("id"),
+                email: r.get("email"),
+                role: Role::parse(&role)?,
+                created_at: r.get("created_at"),
+                disabled: r.get::<Option<i64>, _>("disabled_at").is_some(),
+                two_factor: r.get::<Option<String>, _>("totp_secret").is_some(),
+                last_seen_at: r.get("seen"),
+            })
+        })
+        .collect()
+}
+
+async fn target_email(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<String> {
+    sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(Error::NotFound("user"))
+}
+
+async fn audit(
+    conn: &mut sqlx::AnyConnection,
+    actor: &CurrentUser,
+    action: &str,
+    target: Option<&str>,
+    detail: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, actor_id, action, target_id, detail, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(new_id())
+    .bind(&actor.id)
+    .bind(action)
+    .bind(target)
+    .bind(detail)
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
+    tracing::info!(actor = %actor.id, action, target, detail, "admin action");
+    Ok(())
+}
+
+/// Admins cannot act on their own role or access here: it would be too easy to lock the
+/// server out of its last admin.
+fn not_self(admin: &CurrentUser, user_id: &str) -> Result<()> {
+    if admin.id == user_id {
+        Err(Error::Invalid(
+            "you cannot change your own role or access; ask another admin".into(),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+pub async fn set_role(core: &Core, admin: &CurrentUser, user_id: &str, role: Role) -> Result<()> {
+    require_admin(admin)?;
+    not_self(admin, user_id)?;
+    let mut tx = core.db.begin().await?;
+    let email = target_email(&mut tx, user_id).await?;
+    sqlx::query("UPDATE users SET role = $2 WHERE id = $1")
+        .bind(user_id)
+        .bind(role.as_str())
+        .execute(&mut *tx)
+        .await?;
+    audit(
+        &mut tx,
+        admin,
+        "role.set",
+        Some(user_id),
+        &format!("{email} is now {}", role.as_str()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Disables (or re-enables) an account. A disabled account's sessions, stream URLs and
+/// tokens stop working at once, because every check looks at `disabled_at`.
+pub async fn set_disabled(
+    core: &Core,
+    admin: &CurrentUser,
+    user_id: &str,
+    disabled: bool,
+) -> Result<()> {
+    require_admin(admin)?;
+    not_self(admin, user_id)?;
+    let mut tx = core.db.begin().await?;
+    let email = target_email(&mut tx, user_id).await?;
+    let at = disabled.then(now_ms);
+    sqlx::query("UPDATE users SET disabled_at = $2 WHERE id = $1")
+        .bind(user_id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    let (action, detail) = if disabled {
+        ("user.disable", format!("{email} disabled"))
+    } else {
+        ("user.enable", format!("{email} enabled again"))
+    };
+    audit(&mut tx, admin, action, Some(user_id), &detail).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Turns two-factor off for a user who lost their device and their recovery codes.
+pub async fn reset_two_factor(core: &Core, admin: &CurrentUser, user_id: &str) -> Result<()> {
+    require_admin(admin)?;
+    let mut tx = core.db.begin().await?;
+    let email = target_email(&mut tx, user_id).await?;
+    sqlx::query(
+        "UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, totp_last_step = NULL
+         WHERE id = $1",
+    )
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    audit(
+        &mut tx,
+        admin,
+        "2fa.reset",
+        Some(user_id),
+        &format!("two-factor reset for {email}"),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The newest audit entries.
+pub async fn audit_log(core: &Core, admin: &CurrentUser, limit: i64) -> Result<Vec<AuditEntry>> {
+    require_admin(admin)?;
+    let rows = sqlx::query(
+        "SELECT a.id, a.action, a.detail, a.created_at, actor.email AS actor_email,
+                target.email AS target_email
+         FROM audit_log a
+         LEFT JOIN users actor ON actor.id = a.actor_id
+         LEFT JOIN users target ON target.id = a.target_id
+         ORDER BY a.seq DESC
+         LIMIT $1",
+    )
+    .bind(limit.clamp(1, 500))
+    .fetch_all(&core.db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| AuditEntry {
+            id: r.get("id"),
+            actor_email: r.get("actor_email"),
+            action: r.get("action"),
+            target_email: r.get("target_email"),
+            detail: r.get("detail"),
+            created_at: r.get("created_at"),
+        })
+        .collect())
+}
