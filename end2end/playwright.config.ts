@@ -47,6 +47,7 @@ export default defineConfig({
           REFRAIN_DATA_DIR: dataDir,
           REFRAIN_SITE_ROOT: process.env.REFRAIN_SITE_ROOT ?? "target/site",
           RUST_LOG: "info",
+          REFRAIN_ADMIN_EMAIL: "admin@refrain.test",
           // Set by scripts/test.sh for the second pass: the same suite on PostgreSQL.
           ...(process.env.E2E_DATABASE_URL ? { REFRAIN_DATABASE_URL: process.env.E2E_DATABASE_URL } : {}),
         },

@@ -47,7 +47,7 @@ echo "==> Playwright, scaled out: two server nodes and a worker on PostgreSQL, R
   export REFRAIN_S3_ENDPOINT="$REFRAIN_TEST_S3_ENDPOINT" REFRAIN_S3_REGION="$REFRAIN_TEST_S3_REGION"
   export REFRAIN_S3_ACCESS_KEY_ID="$REFRAIN_TEST_S3_ACCESS_KEY_ID"
   export REFRAIN_S3_SECRET_ACCESS_KEY="$REFRAIN_TEST_S3_SECRET_ACCESS_KEY"
-  export REFRAIN_DATA_DIR="$(mktemp -d)" RUST_LOG=warn
+  export REFRAIN_DATA_DIR="$(mktemp -d)" RUST_LOG=warn REFRAIN_ADMIN_EMAIL=admin@refrain.test
   pids=()
   trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
   REFRAIN_PORT=3201 "$REFRAIN_BIN" & pids+=($!)

@@ -60,6 +60,9 @@ pub struct KafkaConfig {
     pub group: String,
     /// Partitions for topics the project creates.
     pub partitions: i32,
+    /// Static group membership (`group.instance.id`): a worker restarted under the same id
+    /// takes over its partitions at once instead of waiting for the broker to notice.
+    pub instance_id: Option<String>,
 }
 
 impl KafkaConfig {
@@ -267,6 +270,7 @@ impl Config {
                 group: var("REFRAIN_KAFKA_GROUP")?.unwrap_or_else(|| "refrain-workers".into()),
                 partitions: parse("REFRAIN_KAFKA_PARTITIONS", var("REFRAIN_KAFKA_PARTITIONS")?)?
                     .unwrap_or(3),
+                instance_id: var("REFRAIN_KAFKA_INSTANCE_ID")?.filter(|v| !v.trim().is_empty()),
             });
             // The workers consume Kafka; the server only relays.
             c.embedded_worker = false;

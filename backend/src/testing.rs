@@ -122,6 +122,7 @@ pub fn kafka_config(brokers: Option<String>, partitions: i32) -> crate::config::
         topic_prefix: format!("t{id}."),
         group: format!("g{id}"),
         partitions,
+        instance_id: None,
     }
 }
 
@@ -153,6 +154,9 @@ pub fn env_of(config: &Config) -> Vec<(String, String)> {
             ("REFRAIN_KAFKA_GROUP", k.group.clone()),
             ("REFRAIN_KAFKA_PARTITIONS", k.partitions.to_string()),
         ]);
+        if let Some(id) = &k.instance_id {
+            env.push(("REFRAIN_KAFKA_INSTANCE_ID", id.clone()));
+        }
     }
     env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }

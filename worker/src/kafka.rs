@@ -16,7 +16,11 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::Duration;
 
 pub fn consumer(k: &KafkaConfig) -> anyhow::Result<StreamConsumer> {
-    let c: StreamConsumer = ClientConfig::new()
+    let mut config = ClientConfig::new();
+    if let Some(id) = &k.instance_id {
+        config.set("group.instance.id", id);
+    }
+    let c: StreamConsumer = config
         .set("bootstrap.servers", &k.brokers)
         .set("group.id", &k.group)
         .set("enable.auto.commit", "false")

@@ -41,7 +41,10 @@ fn children_named(parent: u32, name: &str) -> Vec<u32> {
 async fn a_worker_killed_mid_transcode_completes_the_job_after_restart_with_one_track() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Backend::Postgres.config(&dir.path().join("data")).await;
-    let k = backend::testing::kafka_config(None, 1);
+    let mut k = backend::testing::kafka_config(None, 1);
+    // The restarted worker comes back under the same static member id, as a restarted
+    // container or systemd unit would.
+    k.instance_id = Some(format!("worker-{}", backend::testing::unique()));
     config.kafka = Some(k.clone());
     config.embedded_worker = false;
     let core = Core::init(config.clone()).await.unwrap();
