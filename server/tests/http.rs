@@ -447,30 +447,28 @@ async fn pages_carry_a_nonce_csp_and_security_headers(b: Backend) {
 async fn the_sessions_list_names_devices_and_ends_them(b: Backend) {
     use app::auth::security as sec;
     let srv = start(b, 1 << 20).await;
-    let phone = client();
-    let r = phone
-        .post(format!("{}{}", srv.base, app::auth::Signup::PATH))
-        .header(
-            "user-agent",
-            "Mozilla/5.0 (Android 14; Mobile; rv:128.0) Gecko/128.0 Firefox/128.0",
-        )
-        .form(&[("email", "list@example.com"), ("password", PW)])
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
-    let laptop = client();
-    let r = laptop
-        .post(format!("{}{}", srv.base, app::auth::Login::PATH))
-        .header(
-            "user-agent",
-            "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36",
-        )
-        .form(&[("email", "list@example.com"), ("password", PW)])
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
+    let from_device = async |path: &str, user_agent: &str| {
+        let c = client();
+        let r = c
+            .post(format!("{}{path}", srv.base))
+            .header("user-agent", user_agent)
+            .form(&[("email", "list@example.com"), ("password", PW)])
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+        c
+    };
+    let phone = from_device(
+        app::auth::Signup::PATH,
+        "Mozilla/5.0 (Android 14; Mobile; rv:128.0) Gecko/128.0 Firefox/128.0",
+    )
+    .await;
+    let laptop = from_device(
+        app::auth::Login::PATH,
+        "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36",
+    )
+    .await;
     let list: Vec<sec::SessionItem> = call(&laptop, &srv, sec::ListSessions::PATH, &[])
         .await
         .json()

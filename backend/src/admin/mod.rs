@@ -179,17 +179,7 @@ pub async fn reset_two_factor(core: &Core, admin: &CurrentUser, user_id: &str) -
     require_admin(admin)?;
     let mut tx = core.db.begin().await?;
     let email = target_email(&mut tx, user_id).await?;
-    sqlx::query(
-        "UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, totp_last_step = NULL
-         WHERE id = $1",
-    )
-    .bind(user_id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+    crate::auth::repo::clear_two_factor(&mut tx, user_id).await?;
     audit(
         &mut tx,
         admin,

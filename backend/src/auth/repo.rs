@@ -318,20 +318,19 @@ pub async fn enable_totp<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(r.rows_affected() == 1)
 }
 
-pub async fn disable_totp(db: &sqlx::AnyPool, user_id: &str) -> Result<()> {
-    let mut tx = db.begin().await?;
+/// Turns two-factor off for `user_id`: secret, pending secret, last step and recovery codes.
+pub async fn clear_two_factor(conn: &mut AnyConnection, user_id: &str) -> Result<()> {
     sqlx::query(
         "UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, totp_last_step = NULL
          WHERE id = $1",
     )
     .bind(user_id)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await?;
     Ok(())
 }
 

@@ -94,7 +94,9 @@ pub async fn confirm_enrollment(
 /// Turns two-factor off; needs the password and a current code (or a recovery code).
 pub async fn disable(core: &Core, user: &CurrentUser, password: &str, code: &str) -> Result<()> {
     reauthenticate(core, &user.id, password, code).await?;
-    repo::disable_totp(&core.db, &user.id).await?;
+    let mut tx = core.db.begin().await?;
+    repo::clear_two_factor(&mut tx, &user.id).await?;
+    tx.commit().await?;
     tracing::info!(user_id = %user.id, "two-factor authentication disabled");
     Ok(())
 }
