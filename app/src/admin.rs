@@ -73,7 +73,7 @@ pub async fn admin_audit_log() -> Result<Vec<AuditItem>, AppError> {
         .into_iter()
         .map(|e| AuditItem {
             id: e.id,
-            actor: e.actor_email.unwrap_or_else(|| "deleted user".into()),
+            actor: e.actor_email.unwrap_or_else(|| "the command line".into()),
             action: e.action,
             detail: e.detail,
             created_at: e.created_at,

@@ -47,8 +47,43 @@ async fn run() -> anyhow::Result<()> {
             );
             server::serve(core, listener, shutdown_signal()).await
         }
-        other => anyhow::bail!("unknown command {other:?}; use `serve` (default) or `migrate`"),
+        "create-admin" | "reset-password" => {
+            let email = std::env::args()
+                .nth(2)
+                .ok_or_else(|| anyhow::anyhow!("usage: refrain {cmd} EMAIL (password on stdin)"))?;
+            let password = read_password()?;
+            let core = backend::Core::init(config).await?;
+            if cmd == "create-admin" {
+                match backend::admin::create_admin(&core, &email, &password).await? {
+                    backend::admin::AdminCreated::Created => println!("admin {email} created"),
+                    backend::admin::AdminCreated::Promoted => {
+                        println!("{email} already existed and is now an admin (password unchanged)")
+                    }
+                }
+            } else {
+                backend::admin::reset_password(&core, &email, &password).await?;
+                println!("password of {email} reset; all of its sessions ended");
+            }
+            Ok(())
+        }
+        other => anyhow::bail!(
+            "unknown command {other:?}; use `serve` (default), `migrate`, `create-admin EMAIL` or `reset-password EMAIL`"
+        ),
     }
+}
+
+/// The password for `create-admin` and `reset-password`: the first line of stdin (so it
+/// never shows in the process list or shell history).
+fn read_password() -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        eprint!("Password (input is shown; pipe it in to hide it): ");
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let pw = line.trim_end_matches(['\r', '\n']).to_string();
+    anyhow::ensure!(!pw.is_empty(), "no password given on stdin");
+    Ok(pw)
 }
 
 async fn shutdown_signal() {

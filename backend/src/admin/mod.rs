@@ -219,3 +219,92 @@ pub async fn audit_log(core: &Core, admin: &CurrentUser, limit: i64) -> Result<V
         })
         .collect())
 }
+
+/// What `refrain create-admin` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminCreated {
+    Created,
+    /// The account existed: it is now an admin (its password is unchanged).
+    Promoted,
+}
+
+/// For the command line (whoever runs it owns the server): creates an admin account, or
+/// makes an existing account admin. Audited with the actor `cli`.
+pub async fn create_admin(core: &Core, email: &str, password: &str) -> Result<AdminCreated> {
+    let email = crate::auth::normalize_email(email)?;
+    if let Some(u) = crate::auth::repo::find_by_email(&core.db, &email).await? {
+        let mut tx = core.db.begin().await?;
+        sqlx::query("UPDATE users SET role = 'admin', disabled_at = NULL WHERE id = $1")
+            .bind(&u.id)
+            .execute(&mut *tx)
+            .await?;
+        cli_audit(&mut tx, "role.set", &u.id, &format!("{email} is now admin")).await?;
+        tx.commit().await?;
+        return Ok(AdminCreated::Promoted);
+    }
+    let user = crate::auth::signup(core, &email, password).await?;
+    crate::auth::repo::revoke_login(&core.db, &user.login_id, now_ms()).await?;
+    let mut tx = core.db.begin().await?;
+    sqlx::query("UPDATE users SET role = 'admin' WHERE id = $1")
+        .bind(&user.id)
+        .execute(&mut *tx)
+        .await?;
+    cli_audit(
+        &mut tx,
+        "user.create",
+        &user.id,
+        &format!("{email} created as admin"),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(AdminCreated::Created)
+}
+
+/// For the command line: sets a new password, ends every login of the account, and clears
+/// its sign-in throttling. Two-factor stays as it was.
+pub async fn reset_password(core: &Core, email: &str, password: &str) -> Result<()> {
+    let email = crate::auth::normalize_email(email)?;
+    let u = crate::auth::repo::find_by_email(&core.db, &email)
+        .await?
+        .ok_or(Error::NotFound("account"))?;
+    crate::auth::check_password_policy(password, &email)?;
+    let hash = crate::auth::hash_password(password).await?;
+    let mut tx = core.db.begin().await?;
+    crate::auth::repo::set_password_hash(&mut *tx, &u.id, &hash).await?;
+    sqlx::query("UPDATE logins SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+        .bind(&u.id)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+    cli_audit(
+        &mut tx,
+        "password.reset",
+        &u.id,
+        &format!("password of {email} reset"),
+    )
+    .await?;
+    tx.commit().await?;
+    crate::auth::throttle::clear(&core.db, &crate::auth::throttle::Key::account(&email)).await?;
+    Ok(())
+}
+
+async fn cli_audit(
+    conn: &mut sqlx::AnyConnection,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, actor_id, action, target_id, detail, created_at)
+         VALUES ($1, 'cli', $2, $3, $4, $5)",
+    )
+    .bind(new_id())
+    .bind(action)
+    .bind(target)
+    .bind(detail)
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
+    tracing::info!(action, target, detail, "command-line admin action");
+    Ok(())
+}

@@ -12,6 +12,11 @@ pub mod totp;
 pub mod two_factor;
 
 pub use password::check_password_policy;
+
+/// An argon2id hash of `password` (off the async threads).
+pub async fn hash_password(password: &str) -> crate::Result<String> {
+    password::hash(password.to_string()).await
+}
 pub use redis_store::RedisSessionStore;
 pub use service::{
     CurrentUser, LoginStep, Role, login, logout, normalize_email, signup, user_for_login,

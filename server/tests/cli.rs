@@ -1,0 +1,119 @@
+//! The `refrain` binary's account commands, run as a real process on a SQLite data
+//! directory: create an admin, then reset a password (which ends every session).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use backend::auth::{self, LoginStep, Role};
+use backend::testing::{Backend, env_of};
+use std::io::Write;
+
+const SERVER: &str = env!("CARGO_BIN_EXE_refrain");
+const LOCAL: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+fn run(env: &[(String, String)], args: &[&str], stdin: &str) -> (bool, String) {
+    let mut child = std::process::Command::new(SERVER)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn create_admin_and_reset_password_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Backend::Sqlite.config(dir.path()).await;
+    let env = env_of(&config);
+    let core = backend::Core::init(config).await.unwrap();
+    // Someone else got there first; the command line still makes the owner an admin.
+    let first = auth::signup(&core, "first@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    assert_eq!(first.role, Role::Admin);
+    let other = auth::signup(&core, "owner@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    assert_eq!(other.role, Role::Listener);
+
+    let (ok, out) = run(
+        &env,
+        &["create-admin", "new-admin@example.com"],
+        "cobalt-lantern-42\n",
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("created"), "{out}");
+    let LoginStep::Done(admin) =
+        auth::login(&core, "new-admin@example.com", "cobalt-lantern-42", LOCAL)
+            .await
+            .unwrap()
+    else {
+        panic!("no 2FA")
+    };
+    assert_eq!(admin.role, Role::Admin);
+
+    let (ok, out) = run(
+        &env,
+        &["create-admin", "owner@example.com"],
+        "ignored-password-1\n",
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("now an admin"), "{out}");
+    assert!(
+        auth::user_for_login(&core, &other.login_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .role
+            == Role::Admin
+    );
+
+    // A weak password is refused with the reason, and nothing changes.
+    let (ok, out) = run(&env, &["reset-password", "owner@example.com"], "password\n");
+    assert!(!ok);
+    assert!(out.contains("weak password"), "{out}");
+    let (ok, out) = run(
+        &env,
+        &["reset-password", "owner@example.com"],
+        "amber-orchard-77\n",
+    );
+    assert!(ok, "{out}");
+    assert!(
+        auth::user_for_login(&core, &other.login_id)
+            .await
+            .unwrap()
+            .is_none(),
+        "sessions ended"
+    );
+    assert!(
+        auth::login(&core, "owner@example.com", "amber-orchard-77", LOCAL)
+            .await
+            .is_ok()
+    );
+    let (ok, out) = run(
+        &env,
+        &["reset-password", "nobody@example.com"],
+        "amber-orchard-77\n",
+    );
+    assert!(!ok);
+    assert!(out.contains("not found"), "{out}");
+
+    let log = backend::admin::audit_log(&core, &admin, 10).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["password.reset", "role.set", "user.create"]);
+    assert!(log.iter().all(|e| e.actor_email.is_none()));
+}
