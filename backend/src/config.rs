@@ -44,6 +44,8 @@ pub struct Config {
     pub max_event_attempts: i64,
     pub ffmpeg: String,
     pub ffprobe: String,
+    /// Admin functions refuse admins who have not turned two-factor on.
+    pub require_admin_2fa: bool,
     /// This account becomes admin when it signs up (otherwise the first account does).
     pub admin_email: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (client addresses for throttling).
@@ -142,6 +144,7 @@ impl Config {
             ffprobe: "ffprobe".into(),
             trusted_proxies: Vec::new(),
             admin_email: None,
+            require_admin_2fa: false,
         }
     }
 
@@ -283,6 +286,12 @@ impl Config {
             var("REFRAIN_MAX_EVENT_ATTEMPTS")?,
         )? {
             c.max_event_attempts = v;
+        }
+        if let Some(v) = parse(
+            "REFRAIN_REQUIRE_ADMIN_2FA",
+            var("REFRAIN_REQUIRE_ADMIN_2FA")?,
+        )? {
+            c.require_admin_2fa = v;
         }
         if let Some(v) = var("REFRAIN_ADMIN_EMAIL")?.filter(|v| !v.trim().is_empty()) {
             c.admin_email = Some(crate::auth::normalize_email(&v).map_err(|_| {

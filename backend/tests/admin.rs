@@ -181,7 +181,34 @@ async fn the_configured_admin_email_becomes_admin_instead_of_the_first_account(b
     assert_eq!(boss.role, Role::Admin);
 }
 
+async fn the_policy_can_require_two_factor_for_admins(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = b.config(dir.path()).await;
+    config.require_admin_2fa = true;
+    let core = Core::init(config).await.unwrap();
+    let admin = auth::signup(&core, "strict@example.com", PW).await.unwrap();
+    let r = admin::list_users(&core, &admin, "", 10).await;
+    assert!(
+        matches!(&r, Err(Error::Invalid(m)) if m.contains("two-factor")),
+        "{r:?}"
+    );
+    let e = two_factor::begin_enrollment(&core, &admin).await.unwrap();
+    let secret = auth::totp::decode_secret(&e.secret).unwrap();
+    let now = u64::try_from(backend::now_ms() / 1000).unwrap();
+    two_factor::confirm_enrollment(&core, &admin, &auth::totp::code(&secret, now))
+        .await
+        .unwrap();
+    assert_eq!(
+        admin::list_users(&core, &admin, "", 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 backend::on_both_databases!(
+    the_policy_can_require_two_factor_for_admins,
     only_admins_may_administer,
     search_matches_email_fragments_literally,
     disabling_ends_access_at_once_and_is_audited,

@@ -28,12 +28,22 @@ pub struct AuditEntry {
     pub created_at: i64,
 }
 
-fn require_admin(user: &CurrentUser) -> Result<()> {
-    if user.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(Error::Forbidden)
+/// Admins only; with `REFRAIN_REQUIRE_ADMIN_2FA`, only admins who turned two-factor on.
+async fn require_admin(core: &Core, user: &CurrentUser) -> Result<()> {
+    if user.role != Role::Admin {
+        return Err(Error::Forbidden);
     }
+    if core.config.require_admin_2fa
+        && crate::auth::repo::totp_secret(&core.db, &user.id)
+            .await?
+            .is_none()
+    {
+        return Err(Error::Invalid(
+            "this server requires admins to use two-factor authentication: turn it on in Settings first"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Users whose email contains `query` (all when empty), newest first, at most `limit`.
@@ -43,7 +53,7 @@ pub async fn list_users(
     query: &str,
     limit: i64,
 ) -> Result<Vec<UserSummary>> {
-    require_admin(admin)?;
+    require_admin(core, admin).await?;
     let pattern = format!(
         "%{}%",
         query
@@ -125,7 +135,7 @@ fn not_self(admin: &CurrentUser, user_id: &str) -> Result<()> {
 }
 
 pub async fn set_role(core: &Core, admin: &CurrentUser, user_id: &str, role: Role) -> Result<()> {
-    require_admin(admin)?;
+    require_admin(core, admin).await?;
     not_self(admin, user_id)?;
     let mut tx = core.db.begin().await?;
     let email = target_email(&mut tx, user_id).await?;
@@ -154,7 +164,7 @@ pub async fn set_disabled(
     user_id: &str,
     disabled: bool,
 ) -> Result<()> {
-    require_admin(admin)?;
+    require_admin(core, admin).await?;
     not_self(admin, user_id)?;
     let mut tx = core.db.begin().await?;
     let email = target_email(&mut tx, user_id).await?;
@@ -176,7 +186,7 @@ pub async fn set_disabled(
 
 /// Turns two-factor off for a user who lost their device and their recovery codes.
 pub async fn reset_two_factor(core: &Core, admin: &CurrentUser, user_id: &str) -> Result<()> {
-    require_admin(admin)?;
+    require_admin(core, admin).await?;
     let mut tx = core.db.begin().await?;
     let email = target_email(&mut tx, user_id).await?;
     crate::auth::repo::clear_two_factor(&mut tx, user_id).await?;
@@ -194,7 +204,7 @@ pub async fn reset_two_factor(core: &Core, admin: &CurrentUser, user_id: &str) -
 
 /// The newest audit entries.
 pub async fn audit_log(core: &Core, admin: &CurrentUser, limit: i64) -> Result<Vec<AuditEntry>> {
-    require_admin(admin)?;
+    require_admin(core, admin).await?;
     let rows = sqlx::query(
         "SELECT a.id, a.action, a.detail, a.created_at, actor.email AS actor_email,
                 target.email AS target_email
