@@ -52,6 +52,20 @@ if ! kafka_up; then
 fi
 echo "==> Kafka protocol broker ready at $KAFKA_ADDR"
 
+# aiosmtpd: an SMTP sink that stores every message it receives in a Maildir.
+SMTP_ADDR="${REFRAIN_TEST_SMTP_ADDR:-127.0.0.1:2525}"
+MAILDIR="$SVC/maildir"
+smtp_up() { (exec 3<>"/dev/tcp/${SMTP_ADDR%:*}/${SMTP_ADDR#*:}") 2>/dev/null; }
+if ! smtp_up; then
+  echo "==> starting aiosmtpd (SMTP sink) on $SMTP_ADDR"
+  mkdir -p "$MAILDIR/tmp" "$MAILDIR/new" "$MAILDIR/cur"
+  nohup python3 -m aiosmtpd -n -l "$SMTP_ADDR" -c aiosmtpd.handlers.Mailbox "$MAILDIR" \
+    >"$SVC/aiosmtpd.log" 2>&1 &
+  for _ in $(seq 60); do smtp_up && break; sleep 0.5; done
+  smtp_up || { echo "aiosmtpd did not start; see $SVC/aiosmtpd.log" >&2; exit 1; }
+fi
+echo "==> SMTP sink ready at $SMTP_ADDR, messages in $MAILDIR"
+
 # Garage: an S3-compatible object store, one node, for the storage tests.
 G="$SVC/garage"
 GC="$G/garage.toml"

@@ -64,8 +64,13 @@ if [ "${REFRAIN_SETUP_BROWSER:-1}" = 1 ] && [ ! -d end2end/node_modules/@playwri
   log "npm ci in end2end/"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
 fi
-# Test servers that install from crates.io: tansu (Kafka protocol) and Garage (S3).
+# Test servers that install from crates.io: tansu (Kafka protocol) and Garage (S3); and
+# from PyPI an SMTP sink (aiosmtpd) that the email tests read delivered messages from.
 if [ "${REFRAIN_SETUP_TEST_SERVERS:-1}" = 1 ]; then
+  if ! python3 -c "import aiosmtpd" 2>/dev/null; then
+    log "pip install aiosmtpd 1.4.6"
+    python3 -m pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6
+  fi
   if ! tansu --version 2>/dev/null | grep -q '0.6.0'; then
     log "cargo install tansu 0.6.0 (about 9 minutes on 2 cores)"
     cargo install tansu --version 0.6.0 --locked --features dynostore,postgres

@@ -17,6 +17,8 @@ scripts/services.sh
 export REFRAIN_TEST_POSTGRES_URL="${REFRAIN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 export REFRAIN_TEST_REDIS_URL="${REFRAIN_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 export REFRAIN_TEST_KAFKA_BROKERS="${REFRAIN_TEST_KAFKA_BROKERS:-127.0.0.1:9092}"
+export REFRAIN_TEST_SMTP_URL="${REFRAIN_TEST_SMTP_URL:-smtp://127.0.0.1:2525}"
+export REFRAIN_TEST_MAILDIR="${REFRAIN_TEST_MAILDIR:-$HOME/.cache/refrain-services/maildir}"
 source "$HOME/.cache/refrain-services/garage/s3.env"
 cargo test --workspace --exclude frontend
 
@@ -48,6 +50,7 @@ echo "==> Playwright, scaled out: two server nodes and a worker on PostgreSQL, R
   export REFRAIN_S3_ACCESS_KEY_ID="$REFRAIN_TEST_S3_ACCESS_KEY_ID"
   export REFRAIN_S3_SECRET_ACCESS_KEY="$REFRAIN_TEST_S3_SECRET_ACCESS_KEY"
   export REFRAIN_DATA_DIR="$(mktemp -d)" RUST_LOG=warn REFRAIN_ADMIN_EMAIL=admin@refrain.test
+  export REFRAIN_SMTP_URL="$REFRAIN_TEST_SMTP_URL" REFRAIN_PUBLIC_URL=http://127.0.0.1:3201
   pids=()
   trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
   REFRAIN_PORT=3201 "$REFRAIN_BIN" & pids+=($!)

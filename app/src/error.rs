@@ -73,6 +73,9 @@ impl AppError {
                 AppError::Invalid(format!("Choose a stronger password: {why}."))
             }
             E::BadCredentials => AppError::Invalid("Wrong email or password.".into()),
+            E::EmailNotVerified => AppError::Invalid(
+                "Confirm your email address first: follow the link we sent you.".into(),
+            ),
             E::AccountDisabled => AppError::Invalid(
                 "This account has been disabled. Contact the admin of this server.".into(),
             ),

@@ -75,6 +75,10 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/login") view=LoginPage/>
                 <Route path=path!("/signup") view=SignupPage/>
+                <Route path=path!("/forgot-password") view=auth::ForgotPasswordPage/>
+                <Route path=path!("/reset-password") view=auth::ResetPasswordPage/>
+                <Route path=path!("/verify-email") view=|| view! { <auth::ConfirmEmailPage/> }/>
+                <Route path=path!("/confirm-email") view=|| view! { <auth::ConfirmEmailPage change=true/> }/>
                 <Route path=path!("/") ssr=SsrMode::Async view=|| view! { <Shell><LibraryPage/></Shell> }/>
                 <Route path=path!("/admin") ssr=SsrMode::Async view=|| view! { <Shell><admin::AdminPage/></Shell> }/>
                 <Route path=path!("/settings") ssr=SsrMode::Async view=|| view! { <Shell><auth::security::SettingsPage/></Shell> }/>

@@ -44,12 +44,41 @@ pub struct Config {
     pub max_event_attempts: i64,
     pub ffmpeg: String,
     pub ffprobe: String,
+    /// `smtp://host:port` or `smtps://user:pass@host:465`; unset, emails are written as
+    /// `.eml` files under `<data dir>/mail` instead.
+    pub smtp_url: Option<Redacted>,
+    /// The From address of Refrain's emails.
+    pub mail_from: String,
+    /// The address users reach Refrain at, for links in emails (default `http://host:port`).
+    pub public_url: Option<String>,
+    /// Whether a new account must confirm its email address before logging in.
+    pub email_verification: EmailVerification,
     /// Admin functions refuse admins who have not turned two-factor on.
     pub require_admin_2fa: bool,
     /// This account becomes admin when it signs up (otherwise the first account does).
     pub admin_email: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (client addresses for throttling).
     pub trusted_proxies: Vec<IpAddr>,
+}
+
+/// A setting that must never be printed (it may hold a password).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Redacted(pub String);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailVerification {
+    /// Log in only after following the link sent at sign-up.
+    Required,
+    /// The link is sent; the account works before it is followed.
+    Optional,
+    /// No verification email.
+    Off,
 }
 
 #[derive(Debug, Clone)]
@@ -145,7 +174,18 @@ impl Config {
             trusted_proxies: Vec::new(),
             admin_email: None,
             require_admin_2fa: false,
+            smtp_url: None,
+            mail_from: "Refrain <refrain@localhost>".into(),
+            public_url: None,
+            email_verification: EmailVerification::Optional,
         }
+    }
+
+    /// Where links in emails point.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.addr()))
     }
 
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -292,6 +332,34 @@ impl Config {
             var("REFRAIN_REQUIRE_ADMIN_2FA")?,
         )? {
             c.require_admin_2fa = v;
+        }
+        if let Some(v) = var("REFRAIN_SMTP_URL")?.filter(|v| !v.trim().is_empty()) {
+            if !(v.starts_with("smtp://") || v.starts_with("smtps://")) {
+                return Err(err(
+                    "REFRAIN_SMTP_URL",
+                    "must start with smtp:// or smtps://",
+                ));
+            }
+            c.smtp_url = Some(Redacted(v));
+        }
+        if let Some(v) = var("REFRAIN_MAIL_FROM")? {
+            c.mail_from = v;
+        }
+        if let Some(v) = var("REFRAIN_PUBLIC_URL")?.filter(|v| !v.trim().is_empty()) {
+            c.public_url = Some(v.trim_end_matches('/').to_string());
+        }
+        if let Some(v) = var("REFRAIN_EMAIL_VERIFICATION")? {
+            c.email_verification = match v.trim() {
+                "required" => EmailVerification::Required,
+                "optional" => EmailVerification::Optional,
+                "off" => EmailVerification::Off,
+                other => {
+                    return Err(err(
+                        "REFRAIN_EMAIL_VERIFICATION",
+                        format!("{other:?}: use required, optional or off"),
+                    ));
+                }
+            };
         }
         if let Some(v) = var("REFRAIN_ADMIN_EMAIL")?.filter(|v| !v.trim().is_empty()) {
             c.admin_email = Some(crate::auth::normalize_email(&v).map_err(|_| {

@@ -24,6 +24,8 @@ pub enum Error {
     BadCode,
     #[error("this account is disabled")]
     AccountDisabled,
+    #[error("confirm your email address first")]
+    EmailNotVerified,
     #[error("too many attempts; try again in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
     #[error("file too large: the limit is {limit} bytes")]

@@ -287,3 +287,84 @@ pub async fn read_topic(
     }
     out
 }
+
+/// Every email queued in the outbox so far, oldest first.
+pub async fn queued_emails(db: &sqlx::AnyPool) -> Vec<crate::events::EmailMessage> {
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT payload FROM outbox WHERE topic = $1 ORDER BY seq")
+            .bind(crate::events::EMAIL_REQUESTED)
+            .fetch_all(db)
+            .await
+            .unwrap();
+    rows.iter()
+        .map(|p| serde_json::from_str(p).unwrap())
+        .collect()
+}
+
+/// The token of the first `<path>?token=` link in `text`.
+pub fn link_token(text: &str, path: &str) -> Option<String> {
+    let marker = format!("{path}?token=");
+    let start = text.find(&marker)? + marker.len();
+    Some(
+        text[start..]
+            .chars()
+            .take_while(char::is_ascii_hexdigit)
+            .collect(),
+    )
+}
+
+/// Waits (bounded) for a message to `to` in the SMTP sink's Maildir
+/// (`REFRAIN_TEST_MAILDIR`, written by scripts/services.sh) and returns its decoded text.
+pub async fn delivered_mail(to: &str, within: std::time::Duration) -> String {
+    let dir = std::path::PathBuf::from(
+        std::env::var("REFRAIN_TEST_MAILDIR").expect("REFRAIN_TEST_MAILDIR (scripts/test.sh)"),
+    )
+    .join("new");
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                let raw = std::fs::read_to_string(e.path()).unwrap_or_default();
+                let header_end = raw
+                    .find("\r\n\r\n")
+                    .or_else(|| raw.find("\n\n"))
+                    .unwrap_or(0);
+                let to_line = raw[..header_end]
+                    .lines()
+                    .any(|l| l.to_ascii_lowercase().starts_with("to:") && l.contains(to));
+                if to_line {
+                    return decode_quoted_printable(&raw);
+                }
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no email to {to} arrived in {}",
+            dir.display()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Undoes quoted-printable body encoding (soft line breaks and `=XX` escapes).
+pub fn decode_quoted_printable(s: &str) -> String {
+    let joined = s.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).to_string()
+}

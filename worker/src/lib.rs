@@ -5,9 +5,10 @@
 pub mod dispatch;
 pub mod import;
 pub mod kafka;
+pub mod notify;
 
 use backend::Core;
-use backend::events::{self, Event, ImportRequested};
+use backend::events::{self, EmailMessage, Event, ImportRequested};
 
 /// Routes one event to its handler. `Ok` means settled; `Err` means retry later.
 pub async fn handle(core: &Core, event: &Event) -> anyhow::Result<()> {
@@ -15,6 +16,10 @@ pub async fn handle(core: &Core, event: &Event) -> anyhow::Result<()> {
         events::IMPORT_REQUESTED => {
             let p: ImportRequested = serde_json::from_value(event.payload.clone())?;
             import::handle(core, &event.id, &p.job_id).await
+        }
+        events::EMAIL_REQUESTED => {
+            let m: EmailMessage = serde_json::from_value(event.payload.clone())?;
+            notify::handle(core, &event.id, &m).await
         }
         other => {
             tracing::warn!(topic = other, event_id = %event.id, "no handler for event; skipping");

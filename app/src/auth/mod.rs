@@ -25,13 +25,51 @@ pub async fn current_user() -> Result<Option<UserInfo>, AppError> {
     }))
 }
 
+/// Where a sign-up leads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignupOutcome {
+    SignedIn,
+    /// This server requires a confirmed address: the link went to this email.
+    CheckEmail(String),
+}
+
 #[server]
-pub async fn signup(email: String, password: String) -> Result<(), AppError> {
+pub async fn signup(email: String, password: String) -> Result<SignupOutcome, AppError> {
     let core = crate::ssr::core()?;
     let user = backend::auth::signup(&core, &email, &password).await?;
+    if core.config.email_verification == backend::config::EmailVerification::Required {
+        backend::auth::logout(&core, &user.login_id).await?;
+        return Ok(SignupOutcome::CheckEmail(user.email));
+    }
     crate::ssr::begin_session(&user).await?;
     leptos_axum::redirect("/");
-    Ok(())
+    Ok(SignupOutcome::SignedIn)
+}
+
+/// Sends a new password-reset link if the address has an account; says the same either way.
+#[server]
+pub async fn request_password_reset(email: String) -> Result<(), AppError> {
+    let core = crate::ssr::core()?;
+    let from = crate::ssr::client_ip().await?;
+    Ok(backend::auth::email::request_password_reset(&core, &email, from).await?)
+}
+
+#[server]
+pub async fn reset_password(token: String, password: String) -> Result<(), AppError> {
+    let core = crate::ssr::core()?;
+    Ok(backend::auth::email::reset_password(&core, &token, &password).await?)
+}
+
+#[server]
+pub async fn verify_email(token: String) -> Result<(), AppError> {
+    let core = crate::ssr::core()?;
+    Ok(backend::auth::email::verify_email(&core, &token).await?)
+}
+
+#[server]
+pub async fn confirm_email_change(token: String) -> Result<String, AppError> {
+    let core = crate::ssr::core()?;
+    Ok(backend::auth::email::confirm_email_change(&core, &token).await?)
 }
 
 /// Where a correct password leads.
@@ -131,6 +169,7 @@ pub fn LoginPage() -> impl IntoView {
                             {move || if auth.login.pending().get() { "Logging in…" } else { "Log in" }}
                         </button>
                     </ActionForm>
+                    <p class="muted"><A href="/forgot-password">"Forgot your password?"</A></p>
                     <p class="muted">"New here? " <A href="/signup">"Create an account"</A></p>
                 }>
                     <SecondStep/>
@@ -178,10 +217,20 @@ fn SecondStep() -> impl IntoView {
 pub fn SignupPage() -> impl IntoView {
     let auth = use_auth();
     let error = move || error_text(auth.signup.value().get());
+    let check_email = move || match auth.signup.value().get() {
+        Some(Ok(SignupOutcome::CheckEmail(e))) => Some(e),
+        _ => None,
+    };
     view! {
         <div class="auth-page">
             <div class="auth-card">
                 <h1 class="brand-big">"Refrain"</h1>
+                <Show when=move || check_email().is_none() fallback=move || view! {
+                    <h2>"Check your inbox"</h2>
+                    <p data-testid="check-email">"We sent a link to " <strong>{check_email()}</strong>
+                       ". Open it to confirm your address, then log in."</p>
+                    <p class="muted"><A href="/login">"Go to log in"</A></p>
+                }>
                 <p class="muted">"Create your account. The first account on a server becomes its admin."</p>
                 <ActionForm action=auth.signup>
                     <label>"Email" <input type="email" name="email" autocomplete="email" required autofocus/></label>
@@ -195,6 +244,103 @@ pub fn SignupPage() -> impl IntoView {
                     </button>
                 </ActionForm>
                 <p class="muted">"Already have an account? " <A href="/login">"Log in"</A></p>
+                </Show>
+            </div>
+        </div>
+    }
+}
+
+/// "Forgot your password?": asks for the address and always answers the same.
+#[component]
+pub fn ForgotPasswordPage() -> impl IntoView {
+    let request = ServerAction::<RequestPasswordReset>::new();
+    view! {
+        <leptos_meta::Title text="Reset your password"/>
+        <div class="auth-page">
+            <div class="auth-card">
+                <h1 class="brand-big">"Refrain"</h1>
+                <Show when=move || !matches!(request.value().get(), Some(Ok(()))) fallback=|| view! {
+                    <p role="status" data-testid="reset-sent">
+                        "If an account uses that address, a link to choose a new password is on its way. It works for 30 minutes."
+                    </p>
+                    <p class="muted"><A href="/login">"Back to log in"</A></p>
+                }>
+                    <p class="muted">"Enter your account's email address and we'll send you a link to choose a new password."</p>
+                    <ActionForm action=request>
+                        <label>"Email" <input type="email" name="email" autocomplete="username" required autofocus/></label>
+                        {move || error_text(request.value().get()).map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+                        <button type="submit" class="btn primary" disabled=move || request.pending().get()>"Send the link"</button>
+                    </ActionForm>
+                    <p class="muted"><A href="/login">"Back to log in"</A></p>
+                </Show>
+            </div>
+        </div>
+    }
+}
+
+fn token_from_query() -> String {
+    leptos_router::hooks::use_query_map().with_untracked(|q| q.get("token").unwrap_or_default())
+}
+
+/// The page a reset link opens: choose a new password.
+#[component]
+pub fn ResetPasswordPage() -> impl IntoView {
+    let reset = ServerAction::<ResetPassword>::new();
+    let token = StoredValue::new(token_from_query());
+    view! {
+        <leptos_meta::Title text="Choose a new password"/>
+        <div class="auth-page">
+            <div class="auth-card">
+                <h1 class="brand-big">"Refrain"</h1>
+                <Show when=move || !matches!(reset.value().get(), Some(Ok(()))) fallback=|| view! {
+                    <p role="status" data-testid="reset-done">"Your password is changed and every session was logged out."</p>
+                    <p><A href="/login" attr:class="btn primary">"Log in"</A></p>
+                }>
+                    <p class="muted">"Choose a new password. Every device signed in to your account will be logged out."</p>
+                    <ActionForm action=reset>
+                        <input type="hidden" name="token" value=token.get_value()/>
+                        <label>"New password"
+                            <input type="password" name="password" autocomplete="new-password" minlength="8" maxlength="128" required autofocus/>
+                        </label>
+                        {move || error_text(reset.value().get()).map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+                        <button type="submit" class="btn primary" disabled=move || reset.pending().get()>"Set the new password"</button>
+                    </ActionForm>
+                </Show>
+            </div>
+        </div>
+    }
+}
+
+/// The page a verification or change-of-address link opens: confirms on load.
+#[component]
+pub fn ConfirmEmailPage(#[prop(optional)] change: bool) -> impl IntoView {
+    let token = token_from_query();
+    let result = Resource::new(
+        move || token.clone(),
+        move |t| async move {
+            if change {
+                confirm_email_change(t)
+                    .await
+                    .map(|e| format!("Your address is now {e}."))
+            } else {
+                verify_email(t)
+                    .await
+                    .map(|()| "Your email address is confirmed.".to_string())
+            }
+        },
+    );
+    view! {
+        <leptos_meta::Title text="Confirm your email"/>
+        <div class="auth-page">
+            <div class="auth-card">
+                <h1 class="brand-big">"Refrain"</h1>
+                <Suspense fallback=|| view! { <p class="muted">"Confirming…"</p> }>
+                    {move || result.get().map(|r| match r {
+                        Ok(msg) => view! { <p role="status" data-testid="email-confirmed">{msg}</p> }.into_any(),
+                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    })}
+                </Suspense>
+                <p><A href="/">"Open Refrain"</A></p>
             </div>
         </div>
     }

@@ -112,6 +112,34 @@ pub async fn change_password(current: String, new: String) -> Result<(), AppErro
     Ok(backend::auth::logins::change_password(&core, &user, &current, &new).await?)
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailStatus {
+    pub email: String,
+    pub verified: bool,
+}
+
+#[server]
+pub async fn email_info() -> Result<EmailStatus, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let verified = backend::auth::repo::email_verified(&core.db, &user.id).await?;
+    Ok(EmailStatus {
+        email: user.email,
+        verified,
+    })
+}
+
+#[server]
+pub async fn resend_verification() -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    Ok(backend::auth::email::resend_verification(&core, &user).await?)
+}
+
+#[server]
+pub async fn request_email_change(password: String, new_email: String) -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    Ok(backend::auth::email::request_email_change(&core, &user, &password, &new_email).await?)
+}
+
 fn error_of<T>(r: Option<Result<T, AppError>>) -> Option<String> {
     r.and_then(|r| r.err()).map(|e| e.to_string())
 }
@@ -129,6 +157,10 @@ pub fn SettingsPage() -> impl IntoView {
             <section class="card settings-section" aria-labelledby="sessions-h">
                 <h2 id="sessions-h">"Where you're signed in"</h2>
                 <Sessions/>
+            </section>
+            <section class="card settings-section" aria-labelledby="email-h">
+                <h2 id="email-h">"Email address"</h2>
+                <EmailAddress/>
             </section>
             <section class="card settings-section" aria-labelledby="password-h">
                 <h2 id="password-h">"Password"</h2>
@@ -276,6 +308,54 @@ fn ago(ms: i64) -> String {
         60..=3599 => format!("{} min ago", s / 60),
         3600..=86_399 => format!("{} h ago", s / 3600),
         _ => format!("{} days ago", s / 86_400),
+    }
+}
+
+#[component]
+fn EmailAddress() -> impl IntoView {
+    let resend = ServerAction::<ResendVerification>::new();
+    let change = ServerAction::<RequestEmailChange>::new();
+    let info = Resource::new(|| (), |_| email_info());
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || info.get().map(|r| match r {
+                Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                Ok(i) => view! {
+                    <p>
+                        <strong>{i.email.clone()}</strong>" "
+                        {if i.verified {
+                            view! { <span class="badge ok">"Confirmed"</span> }.into_any()
+                        } else {
+                            view! {
+                                <span class="badge">"Not confirmed"</span>" "
+                                <button class="btn ghost" disabled=move || resend.pending().get()
+                                    on:click=move |_| { resend.dispatch(ResendVerification {}); }>
+                                    "Send the link again"
+                                </button>
+                            }.into_any()
+                        }}
+                    </p>
+                }.into_any(),
+            })}
+        </Transition>
+        {move || match resend.value().get() {
+            Some(Ok(())) => Some(view! { <p class="form-ok" role="status">"A new link is on its way."</p> }.into_any()),
+            Some(Err(e)) => Some(view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any()),
+            None => None,
+        }}
+        <details class="settings-action">
+            <summary>"Change your email address"</summary>
+            <ActionForm action=change>
+                <label>"New address" <input type="email" name="new_email" autocomplete="email" required/></label>
+                <label>"Password" <input type="password" name="password" autocomplete="current-password" required/></label>
+                {move || match change.value().get() {
+                    Some(Ok(())) => Some(view! { <p class="form-ok" role="status">"Check the new address: the change happens when you open the link we sent there."</p> }.into_any()),
+                    Some(Err(e)) => Some(view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any()),
+                    None => None,
+                }}
+                <button type="submit" class="btn" disabled=move || change.pending().get()>"Send the confirmation link"</button>
+            </ActionForm>
+        </details>
     }
 }
 

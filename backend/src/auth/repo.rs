@@ -416,3 +416,15 @@ pub async fn is_disabled<'e, E: Executor<'e, Database = sqlx::Any>>(
         .await?;
     Ok(matches!(v, Some(Some(_))))
 }
+
+pub async fn email_verified<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+) -> Result<bool> {
+    let v: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT email_verified_at FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(db)
+            .await?;
+    Ok(matches!(v, Some(Some(_))))
+}

@@ -78,7 +78,9 @@ pub async fn signup(core: &Core, email: &str, password: &str) -> Result<CurrentU
         Err(e) => return Err(e),
     };
     repo::insert_login(&mut *tx, &login_id, &id, now).await?;
+    super::email::send_verification(&mut tx, core, &id, &email).await?;
     tx.commit().await?;
+    core.events.wake();
     tracing::info!(user_id = %id, role = %role, "account created");
     Ok(CurrentUser {
         id,
@@ -128,6 +130,11 @@ pub async fn login(core: &Core, email: &str, password: &str, from: IpAddr) -> Re
     // Only someone who knows the password learns that the account is disabled.
     if repo::is_disabled(&core.db, &user.id).await? {
         return Err(Error::AccountDisabled);
+    }
+    if core.config.email_verification == crate::config::EmailVerification::Required
+        && !repo::email_verified(&core.db, &user.id).await?
+    {
+        return Err(Error::EmailNotVerified);
     }
     if repo::totp_secret(&core.db, &user.id).await?.is_some() {
         return Ok(LoginStep::NeedsCode(super::two_factor::pending_for(

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 pub const IMPORT_REQUESTED: &str = "import.requested";
+/// An email to send (verification, password reset, change of address).
+pub const EMAIL_REQUESTED: &str = "notification.email";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Event {
@@ -30,6 +32,14 @@ impl Event {
             payload,
         }
     }
+}
+
+/// The payload of [`EMAIL_REQUESTED`]: a plain-text message.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EmailMessage {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

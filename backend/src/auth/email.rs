@@ -1,0 +1,314 @@
+//! Email flows: verification at sign-up, password reset, change of address. Each sends a
+//! single-use link (token hashed at rest) as an email event through the outbox, in the
+//! same transaction as the token, so a rolled-back change sends nothing.
+
+use super::service::CurrentUser;
+use super::{password, repo, throttle};
+use crate::config::EmailVerification;
+use crate::events::{self, EMAIL_REQUESTED, EmailMessage, Event};
+use crate::{Core, Error, Result, now_ms};
+use sqlx::AnyConnection;
+use std::net::IpAddr;
+
+/// A password-reset link works for 30 minutes.
+pub const RESET_TTL_MS: i64 = 30 * 60 * 1000;
+/// Verification and change-of-address links work for a day.
+pub const CONFIRM_TTL_MS: i64 = 24 * 60 * 60 * 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Verify,
+    Reset,
+    Change,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Verify => "verify",
+            Purpose::Reset => "reset",
+            Purpose::Change => "change",
+        }
+    }
+}
+
+fn new_token() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn hash_token(token: &str) -> String {
+    let d = ring::digest::digest(&ring::digest::SHA256, token.trim().as_bytes());
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Stores a token and queues its email, inside the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+async fn issue(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    purpose: Purpose,
+    new_email: Option<&str>,
+    to: &str,
+    ttl_ms: i64,
+    compose: impl FnOnce(&str) -> (String, String),
+) -> Result<()> {
+    let token = new_token();
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO email_tokens (token_hash, user_id, purpose, new_email, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(hash_token(&token))
+    .bind(user_id)
+    .bind(purpose.as_str())
+    .bind(new_email)
+    .bind(now)
+    .bind(now + ttl_ms)
+    .execute(&mut *conn)
+    .await?;
+    let (subject, text) = compose(&token);
+    let msg = EmailMessage {
+        to: to.to_string(),
+        subject,
+        text,
+    };
+    let payload =
+        serde_json::to_value(&msg).map_err(|e| anyhow::anyhow!("encode email event: {e}"))?;
+    events::repo::enqueue(&mut *conn, &Event::new(EMAIL_REQUESTED, user_id, payload)).await?;
+    Ok(())
+}
+
+/// Uses up a live token of `purpose`; returns its user and, for a change, the new address.
+async fn consume(
+    conn: &mut AnyConnection,
+    token: &str,
+    purpose: Purpose,
+) -> Result<(String, Option<String>)> {
+    use sqlx::Row;
+    let now = now_ms();
+    let row = sqlx::query(
+        "UPDATE email_tokens SET used_at = $3
+         WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3
+         RETURNING user_id, new_email",
+    )
+    .bind(hash_token(token))
+    .bind(purpose.as_str())
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(r) => Ok((r.get("user_id"), r.get("new_email"))),
+        None => Err(Error::Invalid(
+            "this link is not valid: it was already used or has expired".into(),
+        )),
+    }
+}
+
+/// Queues the verification email of a new account (called inside the sign-up transaction).
+pub(crate) async fn send_verification(
+    conn: &mut AnyConnection,
+    core: &Core,
+    user_id: &str,
+    email: &str,
+) -> Result<()> {
+    if core.config.email_verification == EmailVerification::Off {
+        return Ok(());
+    }
+    let base = core.config.public_url();
+    issue(
+        conn,
+        user_id,
+        Purpose::Verify,
+        None,
+        email,
+        CONFIRM_TTL_MS,
+        |t| {
+            (
+                "Confirm your email address for Refrain".into(),
+                format!(
+                    "Welcome to Refrain!\n\nConfirm that this is your address by opening this link \
+                 within 24 hours:\n\n{base}/verify-email?token={t}\n\nIf you did not sign up, \
+                 ignore this message.\n"
+                ),
+            )
+        },
+    )
+    .await
+}
+
+/// Sends a fresh verification link to a signed-in user whose address is not yet confirmed.
+pub async fn resend_verification(core: &Core, user: &CurrentUser) -> Result<()> {
+    if repo::email_verified(&core.db, &user.id).await? {
+        return Err(Error::Invalid(
+            "your email address is already confirmed".into(),
+        ));
+    }
+    let mut tx = core.db.begin().await?;
+    send_verification(&mut tx, core, &user.id, &user.email).await?;
+    tx.commit().await?;
+    core.events.wake();
+    Ok(())
+}
+
+pub async fn verify_email(core: &Core, token: &str) -> Result<()> {
+    let mut tx = core.db.begin().await?;
+    let (user_id, _) = consume(&mut tx, token, Purpose::Verify).await?;
+    sqlx::query(
+        "UPDATE users SET email_verified_at = $2 WHERE id = $1 AND email_verified_at IS NULL",
+    )
+    .bind(&user_id)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Starts a password reset. The answer never says whether the address has an account;
+/// requests are throttled per address and per account.
+pub async fn request_password_reset(core: &Core, email: &str, from: IpAddr) -> Result<()> {
+    let Ok(email) = super::normalize_email(email) else {
+        return Ok(());
+    };
+    let keys = [
+        throttle::Key::account(&format!("reset:{email}")),
+        throttle::Key::address(from),
+    ];
+    throttle::check(&core.db, &keys).await?;
+    // Every request counts, so the links cannot be used to flood someone's inbox.
+    throttle::record_failure(&core.db, &keys).await?;
+    let Some(user) = repo::find_by_email(&core.db, &email).await? else {
+        return Ok(());
+    };
+    if repo::is_disabled(&core.db, &user.id).await? {
+        return Ok(());
+    }
+    let base = core.config.public_url();
+    let mut tx = core.db.begin().await?;
+    issue(
+        &mut tx,
+        &user.id,
+        Purpose::Reset,
+        None,
+        &email,
+        RESET_TTL_MS,
+        |t| {
+            (
+                "Reset your Refrain password".into(),
+                format!(
+                    "Someone asked to reset the password of your Refrain account.\n\nChoose a new \
+                 password within 30 minutes here:\n\n{base}/reset-password?token={t}\n\n\
+                 If it was not you, ignore this message: your password stays as it is.\n"
+                ),
+            )
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    core.events.wake();
+    Ok(())
+}
+
+/// Sets a new password with a reset link. Every session of the account ends; the user then
+/// logs in as usual, with their second factor when it is on (a reset never bypasses it).
+pub async fn reset_password(core: &Core, token: &str, new_password: &str) -> Result<()> {
+    let mut tx = core.db.begin().await?;
+    let (user_id, _) = consume(&mut tx, token, Purpose::Reset).await?;
+    let email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+        .bind(&user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    password::check_password_policy(new_password, &email)?;
+    let hash = password::hash(new_password.to_string()).await?;
+    let now = now_ms();
+    repo::set_password_hash(&mut *tx, &user_id, &hash).await?;
+    sqlx::query("UPDATE logins SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+        .bind(&user_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    // Following the link proved control of the address.
+    sqlx::query(
+        "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $2) WHERE id = $1",
+    )
+    .bind(&user_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    throttle::clear(&core.db, &throttle::Key::account(&email)).await?;
+    tracing::info!(%user_id, "password reset by email; all sessions ended");
+    Ok(())
+}
+
+/// Starts a change of address: the link goes to the new address and must be followed there.
+pub async fn request_email_change(
+    core: &Core,
+    user: &CurrentUser,
+    current_password: &str,
+    new_email: &str,
+) -> Result<()> {
+    let new_email = super::normalize_email(new_email)?;
+    let hash = repo::password_hash(&core.db, &user.id)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    if !password::verify(current_password.to_string(), hash).await? {
+        return Err(Error::BadCredentials);
+    }
+    if new_email == user.email {
+        return Err(Error::Invalid("that is already your address".into()));
+    }
+    if repo::find_by_email(&core.db, &new_email).await?.is_some() {
+        return Err(Error::EmailTaken);
+    }
+    let base = core.config.public_url();
+    let mut tx = core.db.begin().await?;
+    issue(
+        &mut tx,
+        &user.id,
+        Purpose::Change,
+        Some(&new_email),
+        &new_email,
+        CONFIRM_TTL_MS,
+        |t| {
+            (
+                "Confirm your new email address for Refrain".into(),
+                format!(
+                    "Open this link within 24 hours to make this the address of your Refrain \
+                     account:\n\n{base}/confirm-email?token={t}\n\nIf you did not ask for this, \
+                     ignore this message.\n"
+                ),
+            )
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    core.events.wake();
+    Ok(())
+}
+
+/// Follows a change-of-address link; returns the new address.
+pub async fn confirm_email_change(core: &Core, token: &str) -> Result<String> {
+    let mut tx = core.db.begin().await?;
+    let (user_id, new_email) = consume(&mut tx, token, Purpose::Change).await?;
+    let new_email = new_email.ok_or_else(|| anyhow::anyhow!("change token without address"))?;
+    let r = sqlx::query("UPDATE users SET email = $2, email_verified_at = $3 WHERE id = $1")
+        .bind(&user_id)
+        .bind(&new_email)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await;
+    match r {
+        Ok(_) => {}
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            return Err(Error::EmailTaken);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tx.commit().await?;
+    tracing::info!(%user_id, "email address changed");
+    Ok(new_email)
+}
