@@ -152,6 +152,9 @@ fn error_text<T>(r: Option<Result<T, AppError>>) -> Option<String> {
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let auth = use_auth();
+    // A fresh visit starts at the password step, whatever an earlier login left behind.
+    auth.login.value().set(None);
+    auth.verify_code.value().set(None);
     let error = move || error_text(auth.login.value().get());
     let code_needed =
         move || matches!(auth.login.value().get(), Some(Ok(LoginOutcome::CodeNeeded)));
@@ -210,6 +213,10 @@ fn SecondStep() -> impl IntoView {
             on:click=move |_| set_recovery.update(|r| *r = !*r)>
             {move || if recovery.get() { "Use the authenticator app instead" } else { "Use a recovery code" }}
         </button>
+        <button type="button" class="btn ghost" on:click=move |_| {
+            auth.verify_code.value().set(None);
+            auth.login.value().set(None);
+        }>"Start over"</button>
     }
 }
 
