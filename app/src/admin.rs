@@ -13,6 +13,10 @@ pub struct AdminUser {
     pub created_at: i64,
     pub disabled: bool,
     pub two_factor: bool,
+    /// Personal uploads in MB.
+    pub used_mb: i64,
+    /// The quota an admin set, in MB (None: the server default applies to listeners).
+    pub quota_mb: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +41,8 @@ pub async fn admin_list_users(query: String) -> Result<Vec<AdminUser>, AppError>
             created_at: u.created_at,
             disabled: u.disabled,
             two_factor: u.two_factor,
+            used_mb: u.used_bytes / 1024 / 1024,
+            quota_mb: u.quota_bytes.map(|q| q / 1024 / 1024),
         })
         .collect())
 }
@@ -57,6 +63,21 @@ pub async fn admin_set_role(user_id: String, role: String) -> Result<(), AppErro
 pub async fn admin_set_disabled(user_id: String, disabled: bool) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::admin::set_disabled(&core, &user, &user_id, disabled).await?)
+}
+
+/// `quota_mb` empty: back to the server default.
+#[server]
+pub async fn admin_set_quota(user_id: String, quota_mb: String) -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let quota = match quota_mb.trim() {
+        "" => None,
+        s => Some(
+            s.parse::<u64>()
+                .map_err(|_| AppError::Invalid("Enter the quota in whole megabytes.".into()))?
+                .saturating_mul(1024 * 1024),
+        ),
+    };
+    Ok(backend::admin::set_quota(&core, &user, &user_id, quota).await?)
 }
 
 #[server]
@@ -87,8 +108,10 @@ pub fn AdminPage() -> impl IntoView {
     let set_role = ServerAction::<AdminSetRole>::new();
     let set_disabled = ServerAction::<AdminSetDisabled>::new();
     let reset_2fa = ServerAction::<AdminResetTwoFactor>::new();
+    let set_quota = ServerAction::<AdminSetQuota>::new();
     let changed = move || {
         (
+            set_quota.version().get(),
             set_role.version().get(),
             set_disabled.version().get(),
             reset_2fa.version().get(),
@@ -104,6 +127,7 @@ pub fn AdminPage() -> impl IntoView {
             set_role.value().get().and_then(|r| r.err()),
             set_disabled.value().get().and_then(|r| r.err()),
             reset_2fa.value().get().and_then(|r| r.err()),
+            set_quota.value().get().and_then(|r| r.err()),
         ]
         .into_iter()
         .flatten()
@@ -137,8 +161,19 @@ pub fn AdminPage() -> impl IntoView {
                                             <span class="muted">
                                                 {if u.disabled { "Disabled" } else { "Active" }}
                                                 {if u.two_factor { " · two-factor on" } else { "" }}
+                                                {format!(" · {} MB uploaded", u.used_mb)}
                                             </span>
                                         </div>
+                                        {(u.role == "listener").then(|| view! {
+                                            <ActionForm action=set_quota attr:class="quota-form">
+                                                <input type="hidden" name="user_id" value=u.id.clone()/>
+                                                <label>"Quota (MB)"
+                                                    <input type="number" name="quota_mb" min="0" step="1" inputmode="numeric"
+                                                        placeholder="default" value=u.quota_mb.map(|q| q.to_string()).unwrap_or_default()/>
+                                                </label>
+                                                <button type="submit" class="btn ghost">"Save"</button>
+                                            </ActionForm>
+                                        })}
                                         <select aria-label="Role" on:change=move |ev| {
                                             set_role.dispatch(AdminSetRole { user_id: id1.clone(), role: event_target_value(&ev) });
                                         }>

@@ -90,6 +90,10 @@ impl AppError {
                     format!("{} minutes", retry_after_secs.div_ceil(60))
                 }
             )),
+            E::QuotaExceeded { quota } => AppError::Invalid(format!(
+                "Your storage is full ({} MB). Delete some of your uploads or ask an admin for more room.",
+                quota / 1024 / 1024
+            )),
             E::TooLarge { limit } => AppError::Invalid(format!(
                 "The file is too large (limit {} MB).",
                 limit / 1024 / 1024

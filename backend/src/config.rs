@@ -55,6 +55,8 @@ pub struct Config {
     pub email_verification: EmailVerification,
     /// Admin functions refuse admins who have not turned two-factor on.
     pub require_admin_2fa: bool,
+    /// Storage a listener's personal uploads may use unless an admin set another quota.
+    pub default_quota_bytes: u64,
     /// This account becomes admin when it signs up (otherwise the first account does).
     pub admin_email: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (client addresses for throttling).
@@ -174,6 +176,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             admin_email: None,
             require_admin_2fa: false,
+            default_quota_bytes: 2 * 1024 * 1024 * 1024,
             smtp_url: None,
             mail_from: "Refrain <refrain@localhost>".into(),
             public_url: None,
@@ -332,6 +335,10 @@ impl Config {
             var("REFRAIN_REQUIRE_ADMIN_2FA")?,
         )? {
             c.require_admin_2fa = v;
+        }
+        if let Some(v) = parse::<u64>("REFRAIN_DEFAULT_QUOTA_MB", var("REFRAIN_DEFAULT_QUOTA_MB")?)?
+        {
+            c.default_quota_bytes = v * 1024 * 1024;
         }
         if let Some(v) = var("REFRAIN_SMTP_URL")?.filter(|v| !v.trim().is_empty()) {
             if !(v.starts_with("smtp://") || v.starts_with("smtps://")) {

@@ -30,6 +30,8 @@ pub enum Error {
     Throttled { retry_after_secs: u64 },
     #[error("file too large: the limit is {limit} bytes")]
     TooLarge { limit: u64 },
+    #[error("storage quota of {quota} bytes used up")]
+    QuotaExceeded { quota: u64 },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("storage error: {0}")]

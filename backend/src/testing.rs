@@ -23,6 +23,9 @@ impl Backend {
     /// A config on a brand-new, empty database; objects and keys go under `dir`.
     pub async fn config(self, dir: &std::path::Path) -> Config {
         let mut config = Config::for_data_dir(dir);
+        // Most tests are not about email: no verification message in their outbox. The
+        // email tests turn it on.
+        config.email_verification = crate::config::EmailVerification::Off;
         if self == Backend::Postgres {
             use sqlx::Connection;
             sqlx::any::install_default_drivers();

@@ -78,6 +78,15 @@ pub async fn upload(
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
             r
         }
+        Err(e @ backend::Error::QuotaExceeded { .. }) => {
+            let mut r = json_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                app::error::AppError::from(e).to_string(),
+            );
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            r
+        }
         Err(backend::Error::Invalid(msg)) => json_error(StatusCode::BAD_REQUEST, msg),
         Err(e) => internal(e),
     }

@@ -547,6 +547,30 @@ async fn roles_cannot_be_escalated_and_disabling_cuts_access_at_once(b: Backend)
     assert!(!u.get(&url).send().await.unwrap().status().is_success());
 }
 
+/// An upload past a listener's quota is a 413 that says so.
+async fn an_upload_past_the_quota_is_413_with_a_reason(b: Backend) {
+    let srv = start(b, 64 << 20).await;
+    let root = backend::auth::signup(&srv.core, "root@example.com", PW)
+        .await
+        .unwrap();
+    let c = client();
+    signup(&c, &srv, "full@example.com").await;
+    let fan = backend::admin::list_users(&srv.core, &root, "full@", 1)
+        .await
+        .unwrap();
+    backend::admin::set_quota(&srv.core, &root, &fan[0].id, Some(1 << 20))
+        .await
+        .unwrap();
+    let r = c
+        .post(format!("{}/api/uploads?filename=big.mp3", srv.base))
+        .body(vec![1u8; 2 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(r.text().await.unwrap().contains("storage is full"));
+}
+
 async fn wrong_password_and_duplicate_email_get_clear_messages(b: Backend) {
     let srv = start(b, 1 << 20).await;
     let c = client();
@@ -916,6 +940,7 @@ backend::on_both_databases!(
     pages_carry_a_nonce_csp_and_security_headers,
     the_sessions_list_names_devices_and_ends_them,
     roles_cannot_be_escalated_and_disabling_cuts_access_at_once,
+    an_upload_past_the_quota_is_413_with_a_reason,
 );
 
 /// Two server nodes on one PostgreSQL database and one Redis: a login made through one is

@@ -16,6 +16,9 @@ pub struct UserSummary {
     pub disabled: bool,
     pub two_factor: bool,
     pub last_seen_at: Option<i64>,
+    /// The quota an admin set (None: the server default).
+    pub quota_bytes: Option<i64>,
+    pub used_bytes: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,7 +68,12 @@ pub async fn list_users(
     );
     let rows = sqlx::query(
         "SELECT u.id, u.email, u.role, u.created_at, u.disabled_at, u.totp_secret,
-                (SELECT MAX(COALESCE(l.last_seen_at, l.created_at)) FROM logins l WHERE l.user_id = u.id) AS seen
+                (SELECT MAX(COALESCE(l.last_seen_at, l.created_at)) FROM logins l WHERE l.user_id = u.id) AS seen,
+                u.quota_bytes,
+                (SELECT CAST(COALESCE(SUM(j.size_bytes), 0) AS BIGINT) FROM import_jobs j
+                  WHERE j.user_id = u.id
+                    AND (j.state IN ('queued', 'processing')
+                         OR EXISTS (SELECT 1 FROM tracks t WHERE t.import_job_id = j.id))) AS used
          FROM users u
          WHERE u.email LIKE $1 ESCAPE '\\'
          ORDER BY u.created_at DESC, u.id
@@ -86,6 +94,8 @@ pub async fn list_users(
                 disabled: r.get::<Option<i64>, _>("disabled_at").is_some(),
                 two_factor: r.get::<Option<String>, _>("totp_secret").is_some(),
                 last_seen_at: r.get("seen"),
+                quota_bytes: r.get("quota_bytes"),
+                used_bytes: r.get("used"),
             })
         })
         .collect()
@@ -180,6 +190,34 @@ pub async fn set_disabled(
         ("user.enable", format!("{email} enabled again"))
     };
     audit(&mut tx, admin, action, Some(user_id), &detail).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sets a listener's upload quota (None: back to the server default).
+pub async fn set_quota(
+    core: &Core,
+    admin: &CurrentUser,
+    user_id: &str,
+    quota_bytes: Option<u64>,
+) -> Result<()> {
+    require_admin(core, admin).await?;
+    let q = quota_bytes
+        .map(i64::try_from)
+        .transpose()
+        .map_err(|_| Error::Invalid("that quota is too large".into()))?;
+    let mut tx = core.db.begin().await?;
+    let email = target_email(&mut tx, user_id).await?;
+    sqlx::query("UPDATE users SET quota_bytes = $2 WHERE id = $1")
+        .bind(user_id)
+        .bind(q)
+        .execute(&mut *tx)
+        .await?;
+    let detail = match quota_bytes {
+        Some(b) => format!("quota of {email} set to {} MB", b / 1024 / 1024),
+        None => format!("quota of {email} back to the default"),
+    };
+    audit(&mut tx, admin, "quota.set", Some(user_id), &detail).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -47,13 +47,30 @@ where
     E: std::fmt::Display,
 {
     let filename = validate_filename(filename)?;
-    let limit = core.config.max_upload_bytes;
-    if declared_len.is_some_and(|n| n > limit) {
-        return Err(Error::TooLarge { limit });
+    let max = core.config.max_upload_bytes;
+    if declared_len.is_some_and(|n| n > max) {
+        return Err(Error::TooLarge { limit: max });
     }
+    // A listener's upload also has to fit in what is left of their quota. (Two uploads
+    // racing can overshoot by at most one file; the next one is refused.)
+    let quota = super::quota::quota_of(core, user).await?;
+    let room = match quota {
+        Some(q) => q.saturating_sub(super::quota::used_bytes(&core.db, &user.id).await?),
+        None => u64::MAX,
+    };
+    let quota_error = || Error::QuotaExceeded {
+        quota: quota.unwrap_or_default(),
+    };
+    if room == 0 || declared_len.is_some_and(|n| n > room) {
+        return Err(quota_error());
+    }
+    let limit = max.min(room);
     let job_id = new_id();
     let (original_key, _, _) = job_object_keys(&job_id);
-    let size = core.storage.put_stream(&original_key, body, limit).await?;
+    let size = match core.storage.put_stream(&original_key, body, limit).await {
+        Err(Error::TooLarge { .. }) if room < max => return Err(quota_error()),
+        other => other?,
+    };
     if size == 0 {
         core.storage.delete(&original_key).await?;
         return Err(Error::Invalid("the file is empty".into()));

@@ -1,0 +1,49 @@
+//! Listeners' personal uploads live within a quota (server default, or what an admin set).
+//! Usage counts the originals of jobs still running and of tracks that exist. Admins and
+//! artists import into the shared catalog and have no quota.
+
+use crate::auth::{CurrentUser, Role};
+use crate::{Core, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Usage {
+    pub used_bytes: u64,
+    /// None: no quota applies (admins and artists).
+    pub quota_bytes: Option<u64>,
+}
+
+pub async fn used_bytes(db: &sqlx::AnyPool, user_id: &str) -> Result<u64> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(j.size_bytes), 0) AS BIGINT) FROM import_jobs j
+         WHERE j.user_id = $1
+           AND (j.state IN ('queued', 'processing')
+                OR EXISTS (SELECT 1 FROM tracks t WHERE t.import_job_id = j.id))",
+    )
+    .bind(user_id)
+    .fetch_one(db)
+    .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+pub async fn quota_of(core: &Core, user: &CurrentUser) -> Result<Option<u64>> {
+    if user.role != Role::Listener {
+        return Ok(None);
+    }
+    let set: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT quota_bytes FROM users WHERE id = $1")
+            .bind(&user.id)
+            .fetch_optional(&core.db)
+            .await?;
+    Ok(Some(
+        set.flatten()
+            .and_then(|q| u64::try_from(q).ok())
+            .unwrap_or(core.config.default_quota_bytes),
+    ))
+}
+
+pub async fn usage(core: &Core, user: &CurrentUser) -> Result<Usage> {
+    Ok(Usage {
+        used_bytes: used_bytes(&core.db, &user.id).await?,
+        quota_bytes: quota_of(core, user).await?,
+    })
+}
