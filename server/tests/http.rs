@@ -225,6 +225,38 @@ async fn a_password_only_session_can_do_nothing_but_submit_a_code(b: Backend) {
             sec::RegenerateRecoveryCodes::PATH,
             vec![("password", PW), ("code", "123456")],
         ),
+        (sec::ListSessions::PATH, vec![]),
+        (sec::EndLogin::PATH, vec![("login_id", "x")]),
+        (sec::EndOtherLogins::PATH, vec![]),
+        (
+            sec::ChangePassword::PATH,
+            vec![("current", PW), ("new", "copper-meadow-55")],
+        ),
+        (sec::EmailInfo::PATH, vec![]),
+        (sec::ResendVerification::PATH, vec![]),
+        (
+            sec::RequestEmailChange::PATH,
+            vec![("password", PW), ("new_email", "x@example.com")],
+        ),
+        (sec::DeleteAccount::PATH, vec![("password", PW)]),
+        (app::admin::AdminListUsers::PATH, vec![("query", "")]),
+        (
+            app::admin::AdminSetRole::PATH,
+            vec![("user_id", "x"), ("role", "admin")],
+        ),
+        (
+            app::admin::AdminSetDisabled::PATH,
+            vec![("user_id", "x"), ("disabled", "true")],
+        ),
+        (
+            app::admin::AdminSetQuota::PATH,
+            vec![("user_id", "x"), ("quota_mb", "1")],
+        ),
+        (
+            app::admin::AdminResetTwoFactor::PATH,
+            vec![("user_id", "x")],
+        ),
+        (app::admin::AdminAuditLog::PATH, vec![]),
     ] {
         let r = call(&c, &srv, path, &form).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");

@@ -140,6 +140,16 @@ pub async fn request_email_change(password: String, new_email: String) -> Result
     Ok(backend::auth::email::request_email_change(&core, &user, &password, &new_email).await?)
 }
 
+/// Deletes the signed-in account and its data, then ends this session.
+#[server]
+pub async fn delete_account(password: String, code: Option<String>) -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    backend::auth::account::delete_account(&core, &user, &password, code.as_deref()).await?;
+    crate::ssr::end_session().await?;
+    leptos_axum::redirect("/signup");
+    Ok(())
+}
+
 fn error_of<T>(r: Option<Result<T, AppError>>) -> Option<String> {
     r.and_then(|r| r.err()).map(|e| e.to_string())
 }
@@ -165,6 +175,10 @@ pub fn SettingsPage() -> impl IntoView {
             <section class="card settings-section" aria-labelledby="password-h">
                 <h2 id="password-h">"Password"</h2>
                 <ChangePassword/>
+            </section>
+            <section class="card settings-section danger-zone" aria-labelledby="delete-h">
+                <h2 id="delete-h">"Delete your account"</h2>
+                <DeleteAccount/>
             </section>
         </div>
     }
@@ -354,6 +368,25 @@ fn EmailAddress() -> impl IntoView {
                     None => None,
                 }}
                 <button type="submit" class="btn" disabled=move || change.pending().get()>"Send the confirmation link"</button>
+            </ActionForm>
+        </details>
+    }
+}
+
+#[component]
+fn DeleteAccount() -> impl IntoView {
+    let delete = ServerAction::<DeleteAccount>::new();
+    view! {
+        <p class="muted">"Your uploads, tracks and sessions are deleted for good. This cannot be undone."</p>
+        <details class="settings-action">
+            <summary>"Delete my account"</summary>
+            <ActionForm action=delete>
+                <label>"Password" <input type="password" name="password" autocomplete="current-password" required/></label>
+                <label>"Two-factor code (if it is on)"
+                    <input type="text" name="code" inputmode="numeric" autocomplete="one-time-code"/>
+                </label>
+                {move || error_of(delete.value().get()).map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+                <button type="submit" class="btn danger" disabled=move || delete.pending().get()>"Delete everything"</button>
             </ActionForm>
         </details>
     }

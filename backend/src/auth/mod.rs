@@ -1,5 +1,6 @@
 //! Accounts, passwords, logins and the database-backed session store.
 
+pub mod account;
 pub mod email;
 pub mod logins;
 mod password;

@@ -1,0 +1,77 @@
+//! Deleting one's own account and everything in it, after re-authenticating.
+
+use super::service::{CurrentUser, Role};
+use super::{password, repo, two_factor};
+use crate::{Core, Error, Result};
+
+/// Deletes the account of `user` with its uploads, tracks, sessions and tokens. Needs the
+/// password, and a current code (or recovery code) when two-factor is on. The last admin
+/// cannot delete themselves (make another admin first).
+pub async fn delete_account(
+    core: &Core,
+    user: &CurrentUser,
+    password: &str,
+    code: Option<&str>,
+) -> Result<()> {
+    let hash = repo::password_hash(&core.db, &user.id)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    if !password::verify(password.to_string(), hash).await? {
+        return Err(Error::BadCredentials);
+    }
+    if repo::totp_secret(&core.db, &user.id).await?.is_some() {
+        let code = code
+            .filter(|c| !c.trim().is_empty())
+            .ok_or(Error::BadCode)?;
+        two_factor::use_code(core, &user.id, code).await?;
+    }
+    if user.role == Role::Admin {
+        let admins: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL",
+        )
+        .fetch_one(&core.db)
+        .await?;
+        if admins <= 1 {
+            return Err(Error::Invalid(
+                "you are the only admin: make another account admin before deleting yours".into(),
+            ));
+        }
+    }
+    // Every object the account owns: originals of all its jobs, and its tracks' media.
+    let mut keys: Vec<String> =
+        sqlx::query_scalar("SELECT original_key FROM import_jobs WHERE user_id = $1")
+            .bind(&user.id)
+            .fetch_all(&core.db)
+            .await?;
+    let media: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT rendition_key, cover_key FROM tracks WHERE owner_id = $1")
+            .bind(&user.id)
+            .fetch_all(&core.db)
+            .await?;
+    for (rendition, cover) in media {
+        keys.push(rendition);
+        keys.extend(cover);
+    }
+    let mut tx = core.db.begin().await?;
+    sqlx::query("DELETE FROM tracks WHERE owner_id = $1")
+        .bind(&user.id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM import_jobs WHERE user_id = $1")
+        .bind(&user.id)
+        .execute(&mut *tx)
+        .await?;
+    // Logins, recovery codes and email tokens go with the row (ON DELETE CASCADE).
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(&user.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    for key in keys {
+        if let Err(e) = core.storage.delete(&key).await {
+            tracing::warn!(%key, error = %e, "could not delete an object of a deleted account");
+        }
+    }
+    tracing::info!(user_id = %user.id, "account deleted with its data");
+    Ok(())
+}
