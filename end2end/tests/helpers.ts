@@ -87,8 +87,9 @@ export async function logInWithPassword(page: Page, email: string) {
   await page.getByRole("button", { name: "Log in" }).click();
 }
 
-/** Waits for the email to `to` in the SMTP sink's Maildir and returns its decoded text. */
-export async function deliveredMail(to: string, timeoutMs = 30_000): Promise<string> {
+/** Waits for the email to `to` whose subject contains `subject` in the SMTP sink's Maildir
+ * and returns its decoded text. */
+export async function deliveredMail(to: string, subject: string, timeoutMs = 30_000): Promise<string> {
   const dir = process.env.REFRAIN_TEST_MAILDIR;
   if (!dir) throw new Error("REFRAIN_TEST_MAILDIR is not set (scripts/test.sh sets it)");
   const deadline = Date.now() + timeoutMs;
@@ -97,13 +98,15 @@ export async function deliveredMail(to: string, timeoutMs = 30_000): Promise<str
     for (const f of fs.existsSync(newDir) ? fs.readdirSync(newDir) : []) {
       const raw = fs.readFileSync(path.join(newDir, f), "utf8");
       const headers = raw.split(/\r?\n\r?\n/)[0];
-      if (headers.split(/\r?\n/).some((l) => /^to:/i.test(l) && l.includes(to))) {
+      const lines = headers.split(/\r?\n/);
+      const match = (name: RegExp, text: string) => lines.some((l) => name.test(l) && l.includes(text));
+      if (match(/^to:/i, to) && match(/^subject:/i, subject)) {
         return raw
           .replace(/=\r?\n/g, "")
           .replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
       }
     }
-    if (Date.now() > deadline) throw new Error(`no email to ${to} arrived`);
+    if (Date.now() > deadline) throw new Error(`no email "${subject}" to ${to} arrived`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
