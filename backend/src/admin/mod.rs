@@ -319,11 +319,7 @@ pub async fn reset_password(core: &Core, email: &str, password: &str) -> Result<
     let hash = crate::auth::hash_password(password).await?;
     let mut tx = core.db.begin().await?;
     crate::auth::repo::set_password_hash(&mut *tx, &u.id, &hash).await?;
-    sqlx::query("UPDATE logins SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-        .bind(&u.id)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
+    crate::auth::repo::revoke_all_logins(&mut *tx, &u.id, now_ms()).await?;
     cli_audit(
         &mut tx,
         "password.reset",

@@ -225,11 +225,7 @@ pub async fn reset_password(core: &Core, token: &str, new_password: &str) -> Res
     let hash = password::hash(new_password.to_string()).await?;
     let now = now_ms();
     repo::set_password_hash(&mut *tx, &user_id, &hash).await?;
-    sqlx::query("UPDATE logins SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-        .bind(&user_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    repo::revoke_all_logins(&mut *tx, &user_id, now).await?;
     // Following the link proved control of the address.
     sqlx::query(
         "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $2) WHERE id = $1",

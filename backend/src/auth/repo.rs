@@ -428,3 +428,18 @@ pub async fn email_verified<'e, E: Executor<'e, Database = sqlx::Any>>(
             .await?;
     Ok(matches!(v, Some(Some(_))))
 }
+
+/// Ends every login of `user_id` (after a password reset).
+pub async fn revoke_all_logins<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    now: i64,
+) -> Result<u64> {
+    let r =
+        sqlx::query("UPDATE logins SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+            .bind(user_id)
+            .bind(now)
+            .execute(db)
+            .await?;
+    Ok(r.rows_affected())
+}
