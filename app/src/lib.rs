@@ -106,7 +106,7 @@ fn Shell(children: ChildrenFn) -> impl IntoView {
                                 {(user.role == "admin").then(|| view! { <li><A href="/admin">"Admin"</A></li> })}
                             </ul>
                             <div class="account">
-                                <span class="muted email" title=user.email.clone()>{user.email.clone()}</span>
+                                <span class="muted email" title=user.email.clone() data-testid="account-name">{user.name.clone()}</span>
                                 {(user.role == "admin").then(|| view! { <span class="badge">"admin"</span> })}
                                 <ActionForm action=auth.logout>
                                     <button type="submit" class="btn ghost" data-testid="logout">"Log out"</button>

@@ -80,3 +80,37 @@ backend::on_both_databases!(
     deleting_an_account_takes_its_data_and_needs_the_password_and_code,
     the_last_admin_cannot_delete_themselves,
 );
+
+mod profile {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use backend::auth::profile;
+
+    async fn a_display_name_is_trimmed_bounded_and_clearable(b: Backend) {
+        let (core, _d) = b.core().await;
+        let u = auth::signup(&core, "named@example.com", PW).await.unwrap();
+        assert_eq!(profile::display_name(&core, &u.id).await.unwrap(), None);
+        profile::set_display_name(&core, &u, "  Ada Lovelace  ")
+            .await
+            .unwrap();
+        assert_eq!(
+            profile::display_name(&core, &u.id)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("Ada Lovelace")
+        );
+        assert!(matches!(
+            profile::set_display_name(&core, &u, &"x".repeat(61)).await,
+            Err(Error::Invalid(_))
+        ));
+        assert!(matches!(
+            profile::set_display_name(&core, &u, "bad\u{7}name").await,
+            Err(Error::Invalid(_))
+        ));
+        profile::set_display_name(&core, &u, "").await.unwrap();
+        assert_eq!(profile::display_name(&core, &u.id).await.unwrap(), None);
+    }
+
+    backend::on_both_databases!(a_display_name_is_trimmed_bounded_and_clearable);
+}

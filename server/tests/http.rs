@@ -239,6 +239,8 @@ async fn a_password_only_session_can_do_nothing_but_submit_a_code(b: Backend) {
             vec![("password", PW), ("new_email", "x@example.com")],
         ),
         (sec::DeleteAccount::PATH, vec![("password", PW)]),
+        (sec::GetDisplayName::PATH, vec![]),
+        (sec::SetDisplayName::PATH, vec![("name", "x")]),
         (app::admin::AdminListUsers::PATH, vec![("query", "")]),
         (
             app::admin::AdminSetRole::PATH,

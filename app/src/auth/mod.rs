@@ -14,14 +14,24 @@ pub struct UserInfo {
     pub id: String,
     pub email: String,
     pub role: String,
+    /// What the app calls the user: their display name, or their email.
+    pub name: String,
 }
 
 #[server]
 pub async fn current_user() -> Result<Option<UserInfo>, AppError> {
-    Ok(crate::ssr::current_user().await?.map(|u| UserInfo {
+    let Some(u) = crate::ssr::current_user().await? else {
+        return Ok(None);
+    };
+    let core = crate::ssr::core()?;
+    let name = backend::auth::profile::display_name(&core, &u.id)
+        .await?
+        .unwrap_or_else(|| u.email.clone());
+    Ok(Some(UserInfo {
         id: u.id,
+        role: u.role.as_str().to_string(),
         email: u.email,
-        role: format!("{:?}", u.role).to_lowercase(),
+        name,
     }))
 }
 

@@ -150,6 +150,20 @@ pub async fn delete_account(password: String, code: Option<String>) -> Result<()
     Ok(())
 }
 
+#[server]
+pub async fn get_display_name() -> Result<String, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    Ok(backend::auth::profile::display_name(&core, &user.id)
+        .await?
+        .unwrap_or_default())
+}
+
+#[server]
+pub async fn set_display_name(name: String) -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    Ok(backend::auth::profile::set_display_name(&core, &user, &name).await?)
+}
+
 fn error_of<T>(r: Option<Result<T, AppError>>) -> Option<String> {
     r.and_then(|r| r.err()).map(|e| e.to_string())
 }
@@ -160,6 +174,10 @@ pub fn SettingsPage() -> impl IntoView {
         <leptos_meta::Title text="Settings"/>
         <header class="page-head"><h1>"Settings"</h1></header>
         <div class="settings">
+            <section class="card settings-section" aria-labelledby="profile-h">
+                <h2 id="profile-h">"Profile"</h2>
+                <Profile/>
+            </section>
             <section class="card settings-section" aria-labelledby="security-h">
                 <h2 id="security-h">"Two-factor authentication"</h2>
                 <TwoFactor/>
@@ -370,6 +388,33 @@ fn EmailAddress() -> impl IntoView {
                 <button type="submit" class="btn" disabled=move || change.pending().get()>"Send the confirmation link"</button>
             </ActionForm>
         </details>
+    }
+}
+
+#[component]
+fn Profile() -> impl IntoView {
+    let save = ServerAction::<SetDisplayName>::new();
+    let current = Resource::new(|| (), |_| get_display_name());
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || current.get().map(|r| {
+                let name = r.unwrap_or_default();
+                view! {
+                    <ActionForm action=save>
+                        <label>"Display name"
+                            <input type="text" name="name" value=name maxlength="60" autocomplete="nickname"
+                                placeholder="Shown instead of your email"/>
+                        </label>
+                        {move || match save.value().get() {
+                            Some(Ok(())) => Some(view! { <p class="form-ok" role="status">"Saved. It shows after the next page load."</p> }.into_any()),
+                            Some(Err(e)) => Some(view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any()),
+                            None => None,
+                        }}
+                        <button type="submit" class="btn" disabled=move || save.pending().get()>"Save"</button>
+                    </ActionForm>
+                }
+            })}
+        </Transition>
     }
 }
 

@@ -4,6 +4,7 @@ pub mod account;
 pub mod email;
 pub mod logins;
 mod password;
+pub mod profile;
 mod redis_store;
 pub mod repo;
 mod service;
