@@ -75,7 +75,19 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
             move || shell(options.clone())
         })
         .route_layer(axum::middleware::from_fn_with_state(request_metrics, metrics::track))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Built assets and public files straight from disk; anything else is the app's 404
+        // page. (Leptos's own file handler copies response options of whatever render owns
+        // the thread into static responses: a page's 403 and CSP once leaked onto the CSS.)
+        .fallback_service(
+            tower_http::services::ServeDir::new(&core.config.site_root)
+                .append_index_html_on_directories(false)
+                .fallback(
+                    axum::handler::Handler::with_state(
+                        leptos_axum::file_and_error_handler::<AppState, _>(shell),
+                        state.clone(),
+                    ),
+                ),
+        )
         .layer(sessions)
         .layer(axum::middleware::from_fn(security::cross_site_guard))
         .layer(

@@ -605,6 +605,29 @@ async fn an_upload_past_the_quota_is_413_with_a_reason(b: Backend) {
     assert!(r.text().await.unwrap().contains("storage is full"));
 }
 
+/// Built assets come straight from the site root (with the common headers, never a page's
+/// status or CSP); unknown paths get the app's 404 page.
+async fn static_assets_are_served_plainly_and_unknown_paths_get_404(b: Backend) {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(site.path().join("pkg")).unwrap();
+    std::fs::write(site.path().join("pkg/refrain.css"), "body{}").unwrap();
+    let root = site.path().to_path_buf();
+    let srv = start_with(b, move |c| c.site_root = root).await;
+    let r = reqwest::get(format!("{}/pkg/refrain.css", srv.base))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "text/css");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert!(r.headers().get("content-security-policy").is_none());
+    assert_eq!(r.text().await.unwrap(), "body{}");
+    let r = reqwest::get(format!("{}/no-such-page", srv.base))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.text().await.unwrap().contains("Page not found"));
+}
+
 async fn wrong_password_and_duplicate_email_get_clear_messages(b: Backend) {
     let srv = start(b, 1 << 20).await;
     let c = client();
@@ -975,6 +998,7 @@ backend::on_both_databases!(
     the_sessions_list_names_devices_and_ends_them,
     roles_cannot_be_escalated_and_disabling_cuts_access_at_once,
     an_upload_past_the_quota_is_413_with_a_reason,
+    static_assets_are_served_plainly_and_unknown_paths_get_404,
 );
 
 /// Two server nodes on one PostgreSQL database and one Redis: a login made through one is
