@@ -66,23 +66,22 @@ pub async fn list_users(
             .replace('%', "\\%")
             .replace('_', "\\_")
     );
-    let rows = sqlx::query(
+    let sql = format!(
         "SELECT u.id, u.email, u.role, u.created_at, u.disabled_at, u.totp_secret,
                 (SELECT MAX(COALESCE(l.last_seen_at, l.created_at)) FROM logins l WHERE l.user_id = u.id) AS seen,
                 u.quota_bytes,
-                (SELECT CAST(COALESCE(SUM(j.size_bytes), 0) AS BIGINT) FROM import_jobs j
-                  WHERE j.user_id = u.id
-                    AND (j.state IN ('queued', 'processing')
-                         OR EXISTS (SELECT 1 FROM tracks t WHERE t.import_job_id = j.id))) AS used
+                ({}) AS used
          FROM users u
          WHERE u.email LIKE $1 ESCAPE '\\'
          ORDER BY u.created_at DESC, u.id
          LIMIT $2",
-    )
-    .bind(pattern)
-    .bind(limit.clamp(1, 500))
-    .fetch_all(&core.db)
-    .await?;
+        crate::imports::quota::used_bytes_sql("u.id")
+    );
+    let rows = sqlx::query(&sql)
+        .bind(pattern)
+        .bind(limit.clamp(1, 500))
+        .fetch_all(&core.db)
+        .await?;
     rows.into_iter()
         .map(|r| {
             let role: String = r.get("role");
@@ -116,19 +115,41 @@ async fn audit(
     target: Option<&str>,
     detail: &str,
 ) -> Result<()> {
+    record(conn, &actor.id, action, target, detail).await
+}
+
+/// The actor id of actions taken on the command line (`refrain create-admin`, …).
+const CLI_ACTOR: &str = "cli";
+
+async fn cli_audit(
+    conn: &mut sqlx::AnyConnection,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> Result<()> {
+    record(conn, CLI_ACTOR, action, Some(target), detail).await
+}
+
+async fn record(
+    conn: &mut sqlx::AnyConnection,
+    actor_id: &str,
+    action: &str,
+    target: Option<&str>,
+    detail: &str,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_log (id, actor_id, action, target_id, detail, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(new_id())
-    .bind(&actor.id)
+    .bind(actor_id)
     .bind(action)
     .bind(target)
     .bind(detail)
     .bind(now_ms())
     .execute(&mut *conn)
     .await?;
-    tracing::info!(actor = %actor.id, action, target, detail, "admin action");
+    tracing::info!(actor = actor_id, action, target, detail, "admin action");
     Ok(())
 }
 
@@ -329,26 +350,5 @@ pub async fn reset_password(core: &Core, email: &str, password: &str) -> Result<
     .await?;
     tx.commit().await?;
     crate::auth::throttle::clear(&core.db, &crate::auth::throttle::Key::account(&email)).await?;
-    Ok(())
-}
-
-async fn cli_audit(
-    conn: &mut sqlx::AnyConnection,
-    action: &str,
-    target: &str,
-    detail: &str,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (id, actor_id, action, target_id, detail, created_at)
-         VALUES ($1, 'cli', $2, $3, $4, $5)",
-    )
-    .bind(new_id())
-    .bind(action)
-    .bind(target)
-    .bind(detail)
-    .bind(now_ms())
-    .execute(&mut *conn)
-    .await?;
-    tracing::info!(action, target, detail, "command-line admin action");
     Ok(())
 }

@@ -13,12 +13,7 @@ pub async fn delete_account(
     password: &str,
     code: Option<&str>,
 ) -> Result<()> {
-    let hash = repo::password_hash(&core.db, &user.id)
-        .await?
-        .ok_or(Error::Unauthenticated)?;
-    if !password::verify(password.to_string(), hash).await? {
-        return Err(Error::BadCredentials);
-    }
+    password::check_current(&core.db, &user.id, password).await?;
     if repo::totp_secret(&core.db, &user.id).await?.is_some() {
         let code = code
             .filter(|c| !c.trim().is_empty())

@@ -40,8 +40,7 @@ fn new_token() -> String {
 }
 
 fn hash_token(token: &str) -> String {
-    let d = ring::digest::digest(&ring::digest::SHA256, token.trim().as_bytes());
-    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    password::sha256_hex(token.trim())
 }
 
 /// Stores a token and queues its email, inside the caller's transaction.
@@ -248,12 +247,7 @@ pub async fn request_email_change(
     new_email: &str,
 ) -> Result<()> {
     let new_email = super::normalize_email(new_email)?;
-    let hash = repo::password_hash(&core.db, &user.id)
-        .await?
-        .ok_or(Error::Unauthenticated)?;
-    if !password::verify(current_password.to_string(), hash).await? {
-        return Err(Error::BadCredentials);
-    }
+    password::check_current(&core.db, &user.id, current_password).await?;
     if new_email == user.email {
         return Err(Error::Invalid("that is already your address".into()));
     }

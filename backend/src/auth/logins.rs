@@ -76,12 +76,7 @@ pub async fn change_password(
     current: &str,
     new: &str,
 ) -> Result<()> {
-    let hash = repo::password_hash(&core.db, &user.id)
-        .await?
-        .ok_or(Error::Unauthenticated)?;
-    if !password::verify(current.to_string(), hash).await? {
-        return Err(Error::BadCredentials);
-    }
+    password::check_current(&core.db, &user.id, current).await?;
     password::check_password_policy(new, &user.email)?;
     let new_hash = password::hash(new.to_string()).await?;
     let mut tx = core.db.begin().await?;

@@ -63,6 +63,24 @@ pub async fn verify(password: String, phc: String) -> Result<bool> {
     .map_err(Error::from)
 }
 
+/// Re-authentication: the account's current password, or `BadCredentials`.
+pub async fn check_current(db: &sqlx::AnyPool, user_id: &str, password: &str) -> Result<()> {
+    let hash = super::repo::password_hash(db, user_id)
+        .await?
+        .ok_or(crate::Error::Unauthenticated)?;
+    if verify(password.to_string(), hash).await? {
+        Ok(())
+    } else {
+        Err(crate::Error::BadCredentials)
+    }
+}
+
+/// Lowercase hex SHA-256: how single-use secrets (recovery codes, email tokens) are stored.
+pub fn sha256_hex(s: &str) -> String {
+    let d = ring::digest::digest(&ring::digest::SHA256, s.as_bytes());
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

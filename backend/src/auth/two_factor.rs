@@ -117,12 +117,7 @@ pub async fn regenerate_recovery_codes(
 }
 
 async fn reauthenticate(core: &Core, user_id: &str, password: &str, code: &str) -> Result<()> {
-    let hash = repo::password_hash(&core.db, user_id)
-        .await?
-        .ok_or(Error::Unauthenticated)?;
-    if !password::verify(password.to_string(), hash).await? {
-        return Err(Error::BadCredentials);
-    }
+    password::check_current(&core.db, user_id, password).await?;
     if repo::totp_secret(&core.db, user_id).await?.is_none() {
         return Err(Error::Invalid("two-factor authentication is off".into()));
     }
@@ -224,8 +219,7 @@ fn normalize_recovery_code(code: &str) -> String {
 }
 
 fn hash_code(normalized: &str) -> String {
-    let d = ring::digest::digest(&ring::digest::SHA256, normalized.as_bytes());
-    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    password::sha256_hex(normalized)
 }
 
 fn hashes(codes: &[String]) -> Vec<String> {

@@ -12,16 +12,21 @@ pub struct Usage {
     pub quota_bytes: Option<u64>,
 }
 
-pub async fn used_bytes(db: &sqlx::AnyPool, user_id: &str) -> Result<u64> {
-    let n: i64 = sqlx::query_scalar(
+/// The usage query for the user id in the SQL expression `user`, usable as a subquery.
+pub(crate) fn used_bytes_sql(user: &str) -> String {
+    format!(
         "SELECT CAST(COALESCE(SUM(j.size_bytes), 0) AS BIGINT) FROM import_jobs j
-         WHERE j.user_id = $1
+         WHERE j.user_id = {user}
            AND (j.state IN ('queued', 'processing')
-                OR EXISTS (SELECT 1 FROM tracks t WHERE t.import_job_id = j.id))",
+                OR EXISTS (SELECT 1 FROM tracks t WHERE t.import_job_id = j.id))"
     )
-    .bind(user_id)
-    .fetch_one(db)
-    .await?;
+}
+
+pub async fn used_bytes(db: &sqlx::AnyPool, user_id: &str) -> Result<u64> {
+    let n: i64 = sqlx::query_scalar(&used_bytes_sql("$1"))
+        .bind(user_id)
+        .fetch_one(db)
+        .await?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
