@@ -79,6 +79,9 @@ impl AppError {
             E::AccountDisabled => AppError::Invalid(
                 "This account has been disabled. Contact the admin of this server.".into(),
             ),
+            E::SecondFactorRequired => {
+                AppError::Invalid("Enter the code from your authenticator app.".into())
+            }
             E::BadCode => AppError::Invalid(
                 "That code is not valid. Each code works once; wait for the next one.".into(),
             ),

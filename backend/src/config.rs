@@ -27,6 +27,8 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// Lifetime of a signed stream URL.
     pub stream_token_ttl_secs: u64,
+    /// How long a rotated-out signing key keeps verifying the tokens it signed.
+    pub key_grace_secs: u64,
     /// Session idle lifetime.
     pub session_ttl_secs: i64,
     /// A login ends this long after it began, however active (then log in again).
@@ -164,6 +166,7 @@ impl Config {
             data_dir,
             max_upload_bytes: 500 * 1024 * 1024,
             stream_token_ttl_secs: 600,
+            key_grace_secs: 3600,
             session_ttl_secs: 14 * 24 * 3600,
             session_absolute_secs: 30 * 24 * 3600,
             secure_cookies: false,
@@ -292,6 +295,9 @@ impl Config {
             var("REFRAIN_STREAM_TOKEN_TTL_SECS")?,
         )? {
             c.stream_token_ttl_secs = v;
+        }
+        if let Some(v) = parse("REFRAIN_KEY_GRACE_SECS", var("REFRAIN_KEY_GRACE_SECS")?)? {
+            c.key_grace_secs = v;
         }
         if let Some(v) = parse("REFRAIN_SESSION_TTL_SECS", var("REFRAIN_SESSION_TTL_SECS")?)? {
             c.session_ttl_secs = v;
@@ -438,6 +444,20 @@ impl Config {
             return Err(err(
                 "REFRAIN_STREAM_TOKEN_TTL_SECS",
                 "must be at least 30 seconds",
+            ));
+        }
+        // A node signs with a rotated-out key for up to a minute more, and a token lives
+        // its lifetime (plus a minute of clock leeway) after that.
+        let longest = self
+            .stream_token_ttl_secs
+            .max(crate::auth::api_tokens::ACCESS_TTL_SECS)
+            + 120;
+        if self.key_grace_secs < longest {
+            return Err(err(
+                "REFRAIN_KEY_GRACE_SECS",
+                format!(
+                    "must be at least {longest} seconds (the longest token lifetime plus two minutes)"
+                ),
             ));
         }
         Ok(())

@@ -20,6 +20,8 @@ pub enum Error {
     WeakPassword(String),
     #[error("wrong email or password")]
     BadCredentials,
+    #[error("this account uses two-factor authentication: a code is needed")]
+    SecondFactorRequired,
     #[error("wrong or already used code")]
     BadCode,
     #[error("this account is disabled")]

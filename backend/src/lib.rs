@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod failpoint;
 pub mod imports;
+pub mod keys;
 pub mod library;
 pub mod playback;
 pub mod state;

@@ -1,6 +1,6 @@
 use crate::auth::{DbSessionStore, RedisSessionStore, SessionBackend};
 use crate::events::EventBus;
-use crate::playback::StreamKeys;
+use crate::keys::Keys;
 use crate::storage::Storage;
 use crate::{Config, Result, db};
 use std::sync::Arc;
@@ -10,7 +10,8 @@ use std::sync::Arc;
 pub struct Core {
     pub db: db::Db,
     pub storage: Storage,
-    pub keys: Arc<StreamKeys>,
+    /// Signing keys: stream URLs and API access tokens, one ring each.
+    pub keys: Arc<Keys>,
     pub events: EventBus,
     pub config: Arc<Config>,
     /// Where sessions live (database, or Redis when configured).
@@ -26,7 +27,7 @@ impl Core {
             Some(s3) => Storage::s3(s3)?,
             None => Storage::local(&config.storage_dir)?,
         };
-        let keys = StreamKeys::load_or_create(&db).await?;
+        let keys = Keys::load(&db, config.key_grace_secs).await?;
         let sessions = match &config.redis_url {
             Some(url) => SessionBackend::Redis(RedisSessionStore::connect(url).await?),
             None => SessionBackend::Db(DbSessionStore::new(db.clone())),

@@ -332,20 +332,3 @@ backend::on_both_databases!(
     login_opens_a_new_login_and_logout_ends_it,
     passwords_are_stored_as_argon2id,
 );
-
-mod signing_keys {
-    #![allow(clippy::unwrap_used)]
-    use backend::Config;
-
-    /// Nodes on one database share one stream signing key, created by the first to start.
-    #[tokio::test]
-    async fn nodes_on_one_database_share_the_stream_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config::for_data_dir(dir.path());
-        let a = backend::Core::init(config.clone()).await.unwrap();
-        let b = backend::Core::init(config).await.unwrap();
-        assert_eq!(a.keys.kid(), b.keys.kid());
-        let t = a.keys.mint("u", "t", "l", 60).unwrap();
-        assert!(b.keys.verify(&t).is_ok());
-    }
-}

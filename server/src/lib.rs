@@ -1,10 +1,12 @@
 //! Refrain's HTTP server: the axum router around the Leptos app, plus the routes that are
 //! not server functions (uploads, media streaming, covers, health).
 
+mod api;
 mod media;
 mod metrics;
 mod security;
 
+pub use api::OPENAPI;
 pub use metrics::Metrics;
 
 use app::{App, shell};
@@ -67,6 +69,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
         )
         .route("/stream/{track_id}", get(media::stream))
         .route("/covers/{track_id}", get(media::cover))
+        .merge(api::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))

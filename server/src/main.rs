@@ -1,4 +1,5 @@
-//! `refrain`: starts the server (default) or runs `refrain migrate`.
+//! `refrain`: starts the server (default), or runs one of the commands `migrate`,
+//! `create-admin`, `reset-password` and `rotate-keys`.
 
 use std::process::ExitCode;
 
@@ -47,6 +48,17 @@ async fn run() -> anyhow::Result<()> {
             );
             server::serve(core, listener, shutdown_signal()).await
         }
+        "rotate-keys" => {
+            let core = backend::Core::init(config).await?;
+            for (purpose, kid) in backend::admin::rotate_signing_keys(&core).await? {
+                println!("new {purpose} signing key {kid}");
+            }
+            println!(
+                "old keys keep verifying for {} s; every node signs with the new ones within a minute",
+                core.config.key_grace_secs
+            );
+            Ok(())
+        }
         "create-admin" | "reset-password" => {
             let email = std::env::args()
                 .nth(2)
@@ -67,7 +79,7 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         other => anyhow::bail!(
-            "unknown command {other:?}; use `serve` (default), `migrate`, `create-admin EMAIL` or `reset-password EMAIL`"
+            "unknown command {other:?}; use `serve` (default), `migrate`, `create-admin EMAIL`, `reset-password EMAIL` or `rotate-keys`"
         ),
     }
 }

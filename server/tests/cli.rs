@@ -117,3 +117,50 @@ async fn create_admin_and_reset_password_from_the_command_line() {
     assert_eq!(actions, ["password.reset", "role.set", "user.create"]);
     assert!(log.iter().all(|e| e.actor_email.is_none()));
 }
+
+#[tokio::test]
+async fn rotate_keys_from_the_command_line_keeps_old_tokens_valid_for_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Backend::Sqlite.config(dir.path()).await;
+    let env = env_of(&config);
+    let core = backend::Core::init(config.clone()).await.unwrap();
+    auth::signup(&core, "keys@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    let before = auth::api_tokens::issue_with_password(
+        &core,
+        "keys@example.com",
+        "violet-harbour-87",
+        None,
+        LOCAL,
+        None,
+    )
+    .await
+    .unwrap();
+    let old_api = core.keys.api.signing_kid().await.unwrap();
+    let old_stream = core.keys.stream.signing_kid().await.unwrap();
+
+    let (ok, out) = run(&env, &["rotate-keys"], "");
+    assert!(ok, "{out}");
+    assert!(out.contains("new api signing key"), "{out}");
+    assert!(out.contains("new stream signing key"), "{out}");
+
+    let after = backend::Core::init(config).await.unwrap();
+    let new_api = after.keys.api.signing_kid().await.unwrap();
+    assert_ne!(new_api, old_api);
+    assert_ne!(after.keys.stream.signing_kid().await.unwrap(), old_stream);
+    assert!(out.contains(&new_api), "{out}");
+    // Tokens signed before the rotation still verify on a node started after it.
+    assert!(
+        auth::api_tokens::user_for_access_token(&after, &before.access_token)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let detail: String =
+        sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'keys.rotate'")
+            .fetch_one(&after.db)
+            .await
+            .unwrap();
+    assert!(detail.contains(&new_api), "{detail}");
+}

@@ -6,114 +6,11 @@ use backend::Core;
 use backend::playback::{STREAM_AUDIENCE, StreamClaims};
 use backend::testing::Backend;
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_RANGE, RANGE, SET_COOKIE};
+use reqwest::header::{CONTENT_RANGE, RANGE};
 use server_fn::ServerFn;
 
-struct Srv {
-    base: String,
-    core: Core,
-    _dir: tempfile::TempDir,
-}
-
-async fn start(b: Backend, max_upload: u64) -> Srv {
-    start_with(b, |c| c.max_upload_bytes = max_upload).await
-}
-
-async fn start_with(b: Backend, tweak: impl FnOnce(&mut backend::Config)) -> Srv {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = b.config(&dir.path().join("data")).await;
-    config.embedded_worker = false;
-    tweak(&mut config);
-    let core = Core::init(config).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = server::router(core.clone(), server::leptos_options(&core));
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-        .unwrap()
-    });
-    Srv {
-        base,
-        core,
-        _dir: dir,
-    }
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-const PW: &str = "violet-harbour-87";
-
-async fn call(
-    c: &reqwest::Client,
-    srv: &Srv,
-    path: &str,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    c.post(format!("{}{}", srv.base, path))
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn signup(c: &reqwest::Client, srv: &Srv, email: &str) -> reqwest::Response {
-    let r = call(
-        c,
-        srv,
-        app::auth::Signup::PATH,
-        &[("email", email), ("password", PW)],
-    )
-    .await;
-    assert!(r.status().is_success(), "signup: {}", r.status());
-    r
-}
-
-fn session_cookie(r: &reqwest::Response) -> Option<String> {
-    r.headers().get_all(SET_COOKIE).iter().find_map(|v| {
-        let v = v.to_str().ok()?;
-        v.starts_with("refrain=").then(|| v.to_string())
-    })
-}
-
-/// Signs up, uploads and imports one track; returns its id and signed stream URL.
-async fn with_track(srv: &Srv, c: &reqwest::Client, email: &str) -> (String, String, u64) {
-    signup(c, srv, email).await;
-    let r = c
-        .post(format!("{}/api/uploads?filename=range.mp3", srv.base))
-        .body(backend::testing::sine_mp3(8, &[("title", "Range Test")]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    worker::dispatch::drain(&srv.core).await.unwrap();
-    let tracks: Vec<app::library::TrackItem> = call(c, srv, app::library::ListTracks::PATH, &[])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = tracks[0].id.clone();
-    let info: app::library::StreamInfo = call(
-        c,
-        srv,
-        app::library::StreamTrack::PATH,
-        &[("track_id", &id)],
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    (id, format!("{}{}", srv.base, info.url), info.bytes as u64)
-}
+mod common;
+use common::*;
 
 async fn every_server_function_that_needs_a_session_refuses_without_one(b: Backend) {
     let srv = start(b, 1 << 20).await;
@@ -801,7 +698,10 @@ async fn stream_requires_a_valid_token_for_that_track(b: Backend) {
 
     // A correctly signed token that expired a second ago.
     let token = url.split("t=").nth(1).unwrap();
-    let claims = srv.core.keys.verify(token).unwrap();
+    let claims = backend::playback::token::verify(&srv.core.keys.stream, token)
+        .await
+        .unwrap()
+        .unwrap();
     let expired = StreamClaims {
         exp: claims.iat - 1,
         iat: claims.iat - 600,
@@ -810,7 +710,9 @@ async fn stream_requires_a_valid_token_for_that_track(b: Backend) {
     let expired_url = format!(
         "{}/stream/{id}?t={}",
         srv.base,
-        srv.core.keys.sign(&expired).unwrap()
+        backend::playback::token::sign(&srv.core.keys.stream, &expired)
+            .await
+            .unwrap()
     );
     assert_eq!(
         c.get(&expired_url).send().await.unwrap().status(),
@@ -833,7 +735,9 @@ async fn stream_requires_a_valid_token_for_that_track(b: Backend) {
     let other_url = format!(
         "{}/stream/{id}?t={}",
         srv.base,
-        srv.core.keys.sign(&other_aud).unwrap()
+        backend::playback::token::sign(&srv.core.keys.stream, &other_aud)
+            .await
+            .unwrap()
     );
     assert_eq!(
         c.get(&other_url).send().await.unwrap().status(),

@@ -205,6 +205,10 @@ pub async fn set_disabled(
         .bind(at)
         .execute(&mut *tx)
         .await?;
+    if disabled {
+        // Every login ends for good: enabling the account again does not revive them.
+        crate::auth::repo::revoke_all_logins(&mut *tx, user_id, now_ms()).await?;
+    }
     let (action, detail) = if disabled {
         ("user.disable", format!("{email} disabled"))
     } else {
@@ -327,6 +331,34 @@ pub async fn create_admin(core: &Core, email: &str, password: &str) -> Result<Ad
     .await?;
     tx.commit().await?;
     Ok(AdminCreated::Created)
+}
+
+/// For the command line: new signing keys for API access tokens and stream URLs. The old
+/// keys keep verifying for `REFRAIN_KEY_GRACE_SECS`; every node signs with the new ones
+/// within a minute. Returns each purpose with its new key id.
+pub async fn rotate_signing_keys(core: &Core) -> Result<Vec<(&'static str, String)>> {
+    use crate::keys::{Purpose, rotate};
+    let mut tx = core.db.begin().await?;
+    let mut rotated = Vec::new();
+    for purpose in [Purpose::Api, Purpose::Stream] {
+        rotated.push((purpose.as_str(), rotate(&mut tx, purpose).await?));
+    }
+    let detail = rotated
+        .iter()
+        .map(|(p, kid)| format!("{p} key {kid}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    record(
+        &mut tx,
+        CLI_ACTOR,
+        "keys.rotate",
+        None,
+        &format!("new {detail}"),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(%detail, "signing keys rotated");
+    Ok(rotated)
 }
 
 /// For the command line: sets a new password, ends every login of the account, and clears

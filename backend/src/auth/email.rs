@@ -33,10 +33,7 @@ impl Purpose {
 }
 
 fn new_token() -> String {
-    use rand::RngCore;
-    let mut b = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    password::random_token()
 }
 
 fn hash_token(token: &str) -> String {

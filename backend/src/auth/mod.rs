@@ -1,6 +1,7 @@
 //! Accounts, passwords, logins and the database-backed session store.
 
 pub mod account;
+pub mod api_tokens;
 pub mod email;
 pub mod logins;
 mod password;

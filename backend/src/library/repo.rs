@@ -2,7 +2,7 @@ use crate::Result;
 use sqlx::{AnyConnection, Executor, Row};
 
 /// A track as listed in the library.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TrackView {
     pub id: String,
     pub title: String,

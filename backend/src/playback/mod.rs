@@ -2,8 +2,9 @@
 
 mod range;
 mod service;
-mod token;
+pub mod token;
 
+pub use crate::keys::TokenError;
 pub use range::{ByteRange, RangeError, parse_range};
 pub use service::{Denied, StreamAccess, StreamInfo, authorize_stream, stream_info};
-pub use token::{STREAM_AUDIENCE, StreamClaims, StreamKeys, TokenError};
+pub use token::{STREAM_AUDIENCE, StreamClaims};

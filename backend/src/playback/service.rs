@@ -1,5 +1,6 @@
-use super::token::TokenError;
+use super::token;
 use crate::auth::CurrentUser;
+use crate::keys::TokenError;
 use crate::library::repo as library_repo;
 use crate::{Core, Error, Result, auth};
 use serde::{Deserialize, Serialize};
@@ -32,12 +33,13 @@ pub async fn stream_info(core: &Core, user: &CurrentUser, track_id: &str) -> Res
     let t = library_repo::stream_row(&core.db, track_id, &user.id)
         .await?
         .ok_or(Error::NotFound("track"))?;
-    let token = core.keys.mint(
+    let claims = token::StreamClaims::new(
         &user.id,
         track_id,
         &user.login_id,
         core.config.stream_token_ttl_secs,
-    )?;
+    );
+    let token = token::sign(&core.keys.stream, &claims).await?;
     let index: crate::imports::SegmentIndex = serde_json::from_str(&t.segment_index)
         .map_err(|e| anyhow::anyhow!("bad segment index for track {track_id}: {e}"))?;
     Ok(StreamInfo {
@@ -70,7 +72,7 @@ pub async fn authorize_stream(
     let Some(token) = token else {
         return Ok(Err(Denied::Unauthorized));
     };
-    let claims = match core.keys.verify(token) {
+    let claims = match token::verify(&core.keys.stream, token).await? {
         Ok(c) => c,
         Err(TokenError::Expired | TokenError::Invalid) => {
             return Ok(Err(Denied::Unauthorized));

@@ -1,0 +1,290 @@
+//! Ed25519 signing keys shared by every server node through the database, one ring per
+//! purpose: stream URLs and API access tokens never share a key (nor an audience).
+//!
+//! The oldest live key of a purpose signs, so nodes that start together agree. `rotate`
+//! retires every live key and adds a new one in one transaction; a retired key keeps
+//! verifying for a grace period, so tokens signed just before a rotation stay good until
+//! they expire. Each node re-reads its ring every minute, and at once (at most once a
+//! second) when a token names a key it does not know.
+
+mod repo;
+
+use crate::db::Db;
+use crate::{Error, Result, now_ms};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use ring::signature::KeyPair;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// How often a node re-reads its keys, to pick up a rotation made elsewhere.
+const REFRESH: Duration = Duration::from_secs(60);
+/// A token naming an unknown key makes the node re-read its keys at most this often.
+const UNKNOWN_KID_RELOAD: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Stream,
+    Api,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Stream => "stream",
+            Purpose::Api => "api",
+        }
+    }
+}
+
+/// Why a token was refused. Both mean 401 to a client; the distinction is for logs.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("expired")]
+    Expired,
+    #[error("invalid")]
+    Invalid,
+}
+
+struct Key {
+    kid: String,
+    public: Vec<u8>,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl Key {
+    fn from_pkcs8(pkcs8: &[u8]) -> Result<Key> {
+        let pair = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8)
+            .map_err(|_| anyhow::anyhow!("a stored signing key is not valid Ed25519 PKCS#8"))?;
+        let public = pair.public_key().as_ref().to_vec();
+        Ok(Key {
+            kid: kid_of(&public),
+            encoding: EncodingKey::from_ed_der(pkcs8),
+            decoding: DecodingKey::from_ed_der(&public),
+            public,
+        })
+    }
+}
+
+/// The key id: the first 8 bytes of the public key's SHA-256, in hex.
+fn kid_of(public: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, public);
+    digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn generate_pkcs8() -> Result<Vec<u8>> {
+    let rng = ring::rand::SystemRandom::new();
+    let doc = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng)
+        .map_err(|_| anyhow::anyhow!("cannot generate an Ed25519 key"))?;
+    Ok(doc.as_ref().to_vec())
+}
+
+struct KeySet {
+    loaded_at: Instant,
+    signer: Arc<Key>,
+    /// The signer, every other live key and the retired keys still in their grace period.
+    verifiers: Vec<Arc<Key>>,
+}
+
+/// The keys of one purpose, cached in memory and re-read from the database.
+pub struct Keyring {
+    db: Db,
+    purpose: Purpose,
+    grace_ms: i64,
+    set: RwLock<Arc<KeySet>>,
+}
+
+impl Keyring {
+    /// Loads the keys of `purpose`, creating the first one when there is none.
+    pub async fn load(db: &Db, purpose: Purpose, grace_secs: u64) -> Result<Keyring> {
+        let grace_ms = i64::try_from(grace_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        let set = read(db, purpose, grace_ms).await?;
+        Ok(Keyring {
+            db: db.clone(),
+            purpose,
+            grace_ms,
+            set: RwLock::new(Arc::new(set)),
+        })
+    }
+
+    fn cached(&self) -> Arc<KeySet> {
+        match self.set.read() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    async fn reload(&self) -> Result<Arc<KeySet>> {
+        let fresh = Arc::new(read(&self.db, self.purpose, self.grace_ms).await?);
+        match self.set.write() {
+            Ok(mut s) => *s = fresh.clone(),
+            Err(poisoned) => *poisoned.into_inner() = fresh.clone(),
+        }
+        Ok(fresh)
+    }
+
+    async fn current(&self) -> Result<Arc<KeySet>> {
+        let set = self.cached();
+        if set.loaded_at.elapsed() < REFRESH {
+            return Ok(set);
+        }
+        self.reload().await
+    }
+
+    /// The id of the key that signs now.
+    pub async fn signing_kid(&self) -> Result<String> {
+        Ok(self.current().await?.signer.kid.clone())
+    }
+
+    /// Signs `claims` with the current key; the header names the key (`kid`) and `typ`.
+    pub async fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String> {
+        let set = self.current().await?;
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(set.signer.kid.clone());
+        header.typ = Some(typ.to_string());
+        jsonwebtoken::encode(&header, claims, &set.signer.encoding).map_err(|e| {
+            Error::Unexpected(anyhow::anyhow!(
+                "signing a {} token: {e}",
+                self.purpose.as_str()
+            ))
+        })
+    }
+
+    /// Verifies `token`: EdDSA only, a `kid` of this ring (so no other purpose's key), the
+    /// header `typ`, and whatever `validation` demands of the claims. The outer error is a
+    /// database failure while re-reading the keys; the inner one is the token's fault.
+    pub async fn verify<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        typ: &str,
+        validation: &Validation,
+    ) -> Result<std::result::Result<T, TokenError>> {
+        let Ok(header) = jsonwebtoken::decode_header(token) else {
+            return Ok(Err(TokenError::Invalid));
+        };
+        if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some(typ) {
+            return Ok(Err(TokenError::Invalid));
+        }
+        let Some(kid) = header.kid else {
+            return Ok(Err(TokenError::Invalid));
+        };
+        let mut set = self.cached();
+        let find = |set: &KeySet| set.verifiers.iter().find(|k| k.kid == kid).cloned();
+        let mut key = find(&set);
+        if key.is_none() && set.loaded_at.elapsed() >= UNKNOWN_KID_RELOAD {
+            set = self.reload().await?;
+            key = find(&set);
+        }
+        let Some(key) = key else {
+            return Ok(Err(TokenError::Invalid));
+        };
+        let mut validation = validation.clone();
+        validation.algorithms = vec![Algorithm::EdDSA];
+        Ok(
+            match jsonwebtoken::decode::<T>(token, &key.decoding, &validation) {
+                Ok(data) => Ok(data.claims),
+                Err(e) => match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => Err(TokenError::Expired),
+                    _ => Err(TokenError::Invalid),
+                },
+            },
+        )
+    }
+
+    /// The public keys that verify this ring's tokens, as a JSON Web Key Set (RFC 8037
+    /// `OKP` keys). Never anything private.
+    pub async fn jwks(&self) -> Result<serde_json::Value> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let set = self.current().await?;
+        let keys: Vec<serde_json::Value> = set
+            .verifiers
+            .iter()
+            .map(|k| {
+                serde_json::json!({
+                    "kty": "OKP",
+                    "crv": "Ed25519",
+                    "x": b64.encode(&k.public),
+                    "kid": k.kid,
+                    "alg": "EdDSA",
+                    "use": "sig",
+                })
+            })
+            .collect();
+        Ok(serde_json::json!({ "keys": keys }))
+    }
+}
+
+/// Reads the keys of `purpose`; creates the first when none is live.
+async fn read(db: &Db, purpose: Purpose, grace_ms: i64) -> Result<KeySet> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let now = now_ms();
+    let mut rows = repo::usable(db, purpose.as_str(), now - grace_ms).await?;
+    if !rows.iter().any(|r| r.live) {
+        let pkcs8 = generate_pkcs8()?;
+        let key = Key::from_pkcs8(&pkcs8)?;
+        repo::insert(db, &key.kid, purpose.as_str(), &b64.encode(&pkcs8), now).await?;
+        rows = repo::usable(db, purpose.as_str(), now - grace_ms).await?;
+    }
+    let mut signer = None;
+    let mut verifiers = Vec::with_capacity(rows.len());
+    for r in rows {
+        let pkcs8 = b64
+            .decode(&r.pkcs8_b64)
+            .map_err(|e| anyhow::anyhow!("stored signing key {}: {e}", r.kid))?;
+        let key = Arc::new(Key::from_pkcs8(&pkcs8)?);
+        // Rows come oldest first: the oldest live key signs.
+        if r.live && signer.is_none() {
+            signer = Some(key.clone());
+        }
+        verifiers.push(key);
+    }
+    let signer =
+        signer.ok_or_else(|| anyhow::anyhow!("no live {} signing key", purpose.as_str()))?;
+    Ok(KeySet {
+        loaded_at: Instant::now(),
+        signer,
+        verifiers,
+    })
+}
+
+/// Retires every live key of `purpose` and adds a new one that signs from now on (other
+/// nodes pick it up within a minute), inside the caller's transaction. Returns the new
+/// key's id.
+pub async fn rotate(conn: &mut sqlx::AnyConnection, purpose: Purpose) -> Result<String> {
+    use base64::Engine;
+    let pkcs8 = generate_pkcs8()?;
+    let key = Key::from_pkcs8(&pkcs8)?;
+    let now = now_ms();
+    repo::retire_live(&mut *conn, purpose.as_str(), now).await?;
+    repo::insert(
+        &mut *conn,
+        &key.kid,
+        purpose.as_str(),
+        &base64::engine::general_purpose::STANDARD.encode(&pkcs8),
+        now,
+    )
+    .await?;
+    Ok(key.kid)
+}
+
+/// Both rings of a node.
+pub struct Keys {
+    pub stream: Keyring,
+    pub api: Keyring,
+}
+
+impl Keys {
+    pub async fn load(db: &Db, grace_secs: u64) -> Result<Keys> {
+        Ok(Keys {
+            stream: Keyring::load(db, Purpose::Stream, grace_secs).await?,
+            api: Keyring::load(db, Purpose::Api, grace_secs).await?,
+        })
+    }
+}

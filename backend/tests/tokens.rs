@@ -1,0 +1,535 @@
+//! Signing keys, stream tokens and API tokens on both databases: shared keys, rotation
+//! with a grace period, JWT attacks, refresh-token rotation and reuse detection.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use backend::auth::api_tokens::{self, AccessClaims, TokenPair};
+use backend::auth::{self, CurrentUser, two_factor};
+use backend::keys::TokenError;
+use backend::playback::token::{self as stream_token, StreamClaims};
+use backend::testing::Backend;
+use backend::{Core, Error};
+use base64::Engine;
+
+const PW: &str = "violet-harbour-87";
+const LOCAL: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+}
+
+fn now() -> u64 {
+    u64::try_from(backend::now_ms() / 1000).unwrap()
+}
+
+fn header_of(token: &str) -> serde_json::Value {
+    let h = token.split('.').next().unwrap();
+    serde_json::from_slice(&b64().decode(h).unwrap()).unwrap()
+}
+
+/// Access claims for `user` valid from `iat` for `ttl` seconds.
+fn access_claims(user: &CurrentUser, iat: u64, ttl: u64) -> AccessClaims {
+    AccessClaims {
+        iss: "refrain".into(),
+        aud: api_tokens::API_AUDIENCE.into(),
+        sub: user.id.clone(),
+        exp: iat + ttl,
+        nbf: iat,
+        iat,
+        jti: backend::new_id(),
+        sid: user.login_id.clone(),
+    }
+}
+
+async fn token_pair(core: &Core, email: &str) -> (CurrentUser, TokenPair) {
+    let user = auth::signup(core, email, PW).await.unwrap();
+    let pair = api_tokens::issue_with_password(core, email, PW, None, LOCAL, Some("curl/8.5"))
+        .await
+        .unwrap();
+    (user, pair)
+}
+
+async fn resolves(core: &Core, access: &str) -> Option<String> {
+    api_tokens::user_for_access_token(core, access)
+        .await
+        .unwrap()
+        .map(|u| u.email)
+}
+
+async fn nodes_on_one_database_share_keys_and_purposes_never_share_one(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = b.config(dir.path()).await;
+    let a = Core::init(config.clone()).await.unwrap();
+    let node_b = Core::init(config).await.unwrap();
+    let stream_kid = a.keys.stream.signing_kid().await.unwrap();
+    let api_kid = a.keys.api.signing_kid().await.unwrap();
+    assert_eq!(stream_kid, node_b.keys.stream.signing_kid().await.unwrap());
+    assert_eq!(api_kid, node_b.keys.api.signing_kid().await.unwrap());
+    assert_ne!(stream_kid, api_kid);
+    let t = stream_token::sign(&a.keys.stream, &StreamClaims::new("u", "t", "l", 60))
+        .await
+        .unwrap();
+    assert!(
+        stream_token::verify(&node_b.keys.stream, &t)
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    assert_eq!(header_of(&t)["kid"], stream_kid.as_str());
+}
+
+async fn stream_tokens_refuse_expiry_tampering_other_audiences_and_alg_none(b: Backend) {
+    let (core, _d) = b.core().await;
+    let ring = &core.keys.stream;
+    let ok = StreamClaims::new("u1", "t1", "l1", 60);
+    let t = stream_token::sign(ring, &ok).await.unwrap();
+    assert_eq!(
+        stream_token::verify(ring, &t).await.unwrap(),
+        Ok(ok.clone())
+    );
+
+    let expired = StreamClaims {
+        exp: now() - 2,
+        ..ok.clone()
+    };
+    let t2 = stream_token::sign(ring, &expired).await.unwrap();
+    assert_eq!(
+        stream_token::verify(ring, &t2).await.unwrap(),
+        Err(TokenError::Expired)
+    );
+
+    // Another track's claims under this token's signature.
+    let mut parts: Vec<String> = t.split('.').map(String::from).collect();
+    let other = StreamClaims {
+        trk: "t2".into(),
+        ..ok.clone()
+    };
+    parts[1] = b64().encode(serde_json::to_vec(&other).unwrap());
+    assert_eq!(
+        stream_token::verify(ring, &parts.join(".")).await.unwrap(),
+        Err(TokenError::Invalid)
+    );
+
+    let api_aud = StreamClaims {
+        aud: api_tokens::API_AUDIENCE.into(),
+        ..ok.clone()
+    };
+    let t3 = stream_token::sign(ring, &api_aud).await.unwrap();
+    assert_eq!(
+        stream_token::verify(ring, &t3).await.unwrap(),
+        Err(TokenError::Invalid)
+    );
+
+    let none = format!(
+        "{}.{}.",
+        b64().encode(br#"{"alg":"none","typ":"refrain-stream+jwt"}"#),
+        b64().encode(serde_json::to_vec(&ok).unwrap())
+    );
+    assert_eq!(
+        stream_token::verify(ring, &none).await.unwrap(),
+        Err(TokenError::Invalid)
+    );
+
+    // A key from another server (another database) is unknown here.
+    let (elsewhere, _d2) = b.core().await;
+    let foreign = stream_token::sign(&elsewhere.keys.stream, &ok)
+        .await
+        .unwrap();
+    assert_eq!(
+        stream_token::verify(ring, &foreign).await.unwrap(),
+        Err(TokenError::Invalid)
+    );
+}
+
+async fn password_grant_issues_a_token_pair_that_names_its_key(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (user, pair) = token_pair(&core, "api@example.com").await;
+    assert_eq!(pair.token_type, "Bearer");
+    assert_eq!(pair.expires_in, 900);
+    assert_eq!(pair.refresh_expires_in, 30 * 24 * 3600);
+    let h = header_of(&pair.access_token);
+    assert_eq!(h["alg"], "EdDSA");
+    assert_eq!(h["typ"], "at+jwt");
+    assert_eq!(
+        h["kid"],
+        core.keys.api.signing_kid().await.unwrap().as_str()
+    );
+    let claims = api_tokens::verify_access(&core.keys.api, &pair.access_token)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claims.sub, user.id);
+    assert_eq!(claims.aud, "refrain-api");
+    assert_eq!(claims.iss, "refrain");
+    assert_eq!(claims.exp - claims.iat, 900);
+    assert!(!claims.jti.is_empty());
+    assert_eq!(
+        resolves(&core, &pair.access_token).await.as_deref(),
+        Some("api@example.com")
+    );
+    // Refresh tokens are stored hashed, never as issued.
+    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM refresh_tokens")
+        .fetch_all(&core.db)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_ne!(stored[0], pair.refresh_token);
+    // The token login shows in the account's sessions list.
+    let logins = auth::logins::list(&core, &user).await.unwrap();
+    assert!(logins.iter().any(|l| l.device == "curl"), "{logins:?}");
+    // A wrong password gets no tokens.
+    let wrong = api_tokens::issue_with_password(
+        &core,
+        "api@example.com",
+        "wrong-pass-123",
+        None,
+        LOCAL,
+        None,
+    )
+    .await;
+    assert!(matches!(wrong, Err(Error::BadCredentials)), "{wrong:?}");
+}
+
+async fn password_grant_needs_a_code_when_two_factor_is_on(b: Backend) {
+    let (core, _d) = b.core().await;
+    let user = auth::signup(&core, "mfa-api@example.com", PW)
+        .await
+        .unwrap();
+    let e = two_factor::begin_enrollment(&core, &user).await.unwrap();
+    let secret = auth::totp::decode_secret(&e.secret).unwrap();
+    let recovery = two_factor::confirm_enrollment(&core, &user, &auth::totp::code(&secret, now()))
+        .await
+        .unwrap();
+    let none =
+        api_tokens::issue_with_password(&core, "mfa-api@example.com", PW, None, LOCAL, None).await;
+    assert!(matches!(none, Err(Error::SecondFactorRequired)), "{none:?}");
+    let wrong = api_tokens::issue_with_password(
+        &core,
+        "mfa-api@example.com",
+        PW,
+        Some("000000"),
+        LOCAL,
+        None,
+    )
+    .await;
+    assert!(matches!(wrong, Err(Error::BadCode)), "{wrong:?}");
+    let next = auth::totp::code(&secret, now() + auth::totp::STEP);
+    let pair =
+        api_tokens::issue_with_password(&core, "mfa-api@example.com", PW, Some(&next), LOCAL, None)
+            .await
+            .unwrap();
+    assert!(resolves(&core, &pair.access_token).await.is_some());
+    // The same code again is a replay.
+    let replay =
+        api_tokens::issue_with_password(&core, "mfa-api@example.com", PW, Some(&next), LOCAL, None)
+            .await;
+    assert!(matches!(replay, Err(Error::BadCode)), "{replay:?}");
+    // A recovery code works once.
+    let rc = api_tokens::issue_with_password(
+        &core,
+        "mfa-api@example.com",
+        PW,
+        Some(&recovery[0]),
+        LOCAL,
+        None,
+    )
+    .await;
+    assert!(rc.is_ok(), "{rc:?}");
+}
+
+async fn access_tokens_refuse_forgeries_and_other_token_kinds(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (user, pair) = token_pair(&core, "forge@example.com").await;
+    let api = &core.keys.api;
+    let kid = api.signing_kid().await.unwrap();
+    let claims = access_claims(&user, now(), 900);
+    let body = b64().encode(serde_json::to_vec(&claims).unwrap());
+    let refused = |r: Result<AccessClaims, TokenError>| assert!(r.is_err(), "accepted: {r:?}");
+
+    // alg: none, with and without a kid.
+    for header in [
+        format!(r#"{{"alg":"none","typ":"at+jwt","kid":"{kid}"}}"#),
+        r#"{"alg":"none","typ":"at+jwt"}"#.to_string(),
+    ] {
+        let t = format!("{}.{body}.", b64().encode(header));
+        refused(api_tokens::verify_access(api, &t).await.unwrap());
+    }
+
+    // HS256 "signed" with the public key from the JWKS (the classic key-confusion attack).
+    let jwks = api.jwks().await.unwrap();
+    let x = jwks["keys"][0]["x"].as_str().unwrap();
+    let public = b64().decode(x).unwrap();
+    for secret in [public.clone(), x.as_bytes().to_vec()] {
+        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        h.kid = Some(kid.clone());
+        h.typ = Some("at+jwt".into());
+        let t = jsonwebtoken::encode(
+            &h,
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(&secret),
+        )
+        .unwrap();
+        refused(api_tokens::verify_access(api, &t).await.unwrap());
+    }
+
+    // A real signature under a kid this server never issued.
+    let mut parts: Vec<String> = pair.access_token.split('.').map(String::from).collect();
+    let mut header = header_of(&pair.access_token);
+    header["kid"] = "0123456789abcdef".into();
+    parts[0] = b64().encode(serde_json::to_vec(&header).unwrap());
+    refused(
+        api_tokens::verify_access(api, &parts.join("."))
+            .await
+            .unwrap(),
+    );
+
+    // Expired by 61 s (beyond the 60 s leeway) is refused; by 30 s still accepted.
+    let t = api_tokens::sign_claims(api, &access_claims(&user, now() - 900 - 61, 900))
+        .await
+        .unwrap();
+    assert_eq!(
+        api_tokens::verify_access(api, &t).await.unwrap(),
+        Err(TokenError::Expired)
+    );
+    let t = api_tokens::sign_claims(api, &access_claims(&user, now() - 900 - 30, 900))
+        .await
+        .unwrap();
+    assert!(api_tokens::verify_access(api, &t).await.unwrap().is_ok());
+
+    // Not yet valid (nbf two minutes ahead), and issued in the future.
+    let mut future = access_claims(&user, now(), 900);
+    future.nbf = now() + 120;
+    let t = api_tokens::sign_claims(api, &future).await.unwrap();
+    refused(api_tokens::verify_access(api, &t).await.unwrap());
+    let t = api_tokens::sign_claims(api, &access_claims(&user, now() + 300, 900))
+        .await
+        .unwrap();
+    refused(api_tokens::verify_access(api, &t).await.unwrap());
+
+    // Wrong audience, wrong issuer, no jti.
+    let mut c = access_claims(&user, now(), 900);
+    c.aud = "refrain-stream".into();
+    refused(
+        api_tokens::verify_access(api, &api_tokens::sign_claims(api, &c).await.unwrap())
+            .await
+            .unwrap(),
+    );
+    let mut c = access_claims(&user, now(), 900);
+    c.iss = "someone-else".into();
+    refused(
+        api_tokens::verify_access(api, &api_tokens::sign_claims(api, &c).await.unwrap())
+            .await
+            .unwrap(),
+    );
+    let mut c = access_claims(&user, now(), 900);
+    c.jti = String::new();
+    refused(
+        api_tokens::verify_access(api, &api_tokens::sign_claims(api, &c).await.unwrap())
+            .await
+            .unwrap(),
+    );
+    // A token with another typ (signed by the right key) is not an access token.
+    let t = core.keys.api.sign("JWT", &claims).await.unwrap();
+    refused(api_tokens::verify_access(api, &t).await.unwrap());
+
+    // A stream token is not an access token, and an access token is not a stream token.
+    let st = stream_token::sign(
+        &core.keys.stream,
+        &StreamClaims::new(&user.id, "t1", &user.login_id, 60),
+    )
+    .await
+    .unwrap();
+    refused(api_tokens::verify_access(api, &st).await.unwrap());
+    assert!(resolves(&core, &st).await.is_none());
+    assert_eq!(
+        stream_token::verify(&core.keys.stream, &pair.access_token)
+            .await
+            .unwrap(),
+        Err(TokenError::Invalid)
+    );
+    // The genuine token still works.
+    assert!(resolves(&core, &pair.access_token).await.is_some());
+}
+
+async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_family(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (_, first) = token_pair(&core, "rotate@example.com").await;
+    let second = api_tokens::refresh(&core, &first.refresh_token)
+        .await
+        .unwrap();
+    assert_ne!(second.refresh_token, first.refresh_token);
+    assert_ne!(second.access_token, first.access_token);
+    let third = api_tokens::refresh(&core, &second.refresh_token)
+        .await
+        .unwrap();
+    assert!(resolves(&core, &third.access_token).await.is_some());
+
+    // Someone replays the first (already used) token: the whole family ends.
+    let replay = api_tokens::refresh(&core, &first.refresh_token).await;
+    assert!(matches!(replay, Err(Error::Unauthenticated)), "{replay:?}");
+    let after = api_tokens::refresh(&core, &third.refresh_token).await;
+    assert!(matches!(after, Err(Error::Unauthenticated)), "{after:?}");
+    assert!(resolves(&core, &third.access_token).await.is_none());
+    assert!(resolves(&core, &first.access_token).await.is_none());
+    // Garbage is simply refused.
+    assert!(matches!(
+        api_tokens::refresh(&core, "not-a-token").await,
+        Err(Error::Unauthenticated)
+    ));
+    // Another login of the same account is untouched.
+    let other = api_tokens::issue_with_password(&core, "rotate@example.com", PW, None, LOCAL, None)
+        .await
+        .unwrap();
+    assert!(
+        api_tokens::refresh(&core, &other.refresh_token)
+            .await
+            .is_ok()
+    );
+}
+
+async fn parallel_refreshes_of_one_token_let_exactly_one_through(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (_, pair) = token_pair(&core, "race@example.com").await;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let core = core.clone();
+            let t = pair.refresh_token.clone();
+            tokio::spawn(async move { api_tokens::refresh(&core, &t).await })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(Error::Unauthenticated) => {}
+            Err(e) => panic!("unexpected: {e:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+}
+
+async fn tokens_stop_at_once_when_the_account_is_disabled_or_the_login_revoked(b: Backend) {
+    let (core, _d) = b.core().await;
+    let admin = auth::signup(&core, "boss@example.com", PW).await.unwrap();
+    let (user, pair) = token_pair(&core, "victim@example.com").await;
+    assert!(resolves(&core, &pair.access_token).await.is_some());
+    backend::admin::set_disabled(&core, &admin, &user.id, true)
+        .await
+        .unwrap();
+    assert!(resolves(&core, &pair.access_token).await.is_none());
+    assert!(
+        api_tokens::refresh(&core, &pair.refresh_token)
+            .await
+            .is_err()
+    );
+    backend::admin::set_disabled(&core, &admin, &user.id, false)
+        .await
+        .unwrap();
+
+    let pair = api_tokens::issue_with_password(&core, "victim@example.com", PW, None, LOCAL, None)
+        .await
+        .unwrap();
+    assert!(resolves(&core, &pair.access_token).await.is_some());
+    api_tokens::revoke(&core, &pair.refresh_token)
+        .await
+        .unwrap();
+    assert!(resolves(&core, &pair.access_token).await.is_none());
+    assert!(
+        api_tokens::refresh(&core, &pair.refresh_token)
+            .await
+            .is_err()
+    );
+    // Revoking an unknown token is not an error (the answer tells nothing).
+    api_tokens::revoke(&core, "unknown").await.unwrap();
+}
+
+async fn rotated_keys_keep_verifying_for_the_grace_period_only(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = b.config(dir.path()).await;
+    let node = Core::init(config.clone()).await.unwrap();
+    let cli = Core::init(config.clone()).await.unwrap();
+    let (user, before) = token_pair(&node, "keys@example.com").await;
+    let old_kid = node.keys.api.signing_kid().await.unwrap();
+    let old_stream = stream_token::sign(&node.keys.stream, &StreamClaims::new("u", "t", "l", 300))
+        .await
+        .unwrap();
+
+    let rotated = backend::admin::rotate_signing_keys(&cli).await.unwrap();
+    assert_eq!(rotated.len(), 2);
+    let new_kid = rotated.iter().find(|(p, _)| *p == "api").unwrap().1.clone();
+    assert_ne!(new_kid, old_kid);
+
+    // A node started after the rotation signs with the new key and still verifies old
+    // tokens; its JWKS lists both keys.
+    let fresh = Core::init(config.clone()).await.unwrap();
+    assert_eq!(fresh.keys.api.signing_kid().await.unwrap(), new_kid);
+    assert!(resolves(&fresh, &before.access_token).await.is_some());
+    assert!(
+        stream_token::verify(&fresh.keys.stream, &old_stream)
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    let kids: Vec<String> = fresh.keys.api.jwks().await.unwrap()["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        kids.contains(&old_kid) && kids.contains(&new_kid),
+        "{kids:?}"
+    );
+    // The JWKS holds public keys only.
+    for k in fresh.keys.api.jwks().await.unwrap()["keys"]
+        .as_array()
+        .unwrap()
+    {
+        assert!(k.get("d").is_none());
+        assert_eq!(k["kty"], "OKP");
+    }
+
+    // The node that was running meets a token under the new key: it re-reads its keys.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let newer = api_tokens::sign_access(&fresh.keys.api, &user)
+        .await
+        .unwrap();
+    assert_eq!(header_of(&newer)["kid"], new_kid.as_str());
+    assert!(resolves(&node, &newer).await.is_some());
+
+    // Past the grace period the old key verifies nothing (on a node that loads now).
+    let past = backend::now_ms() - i64::try_from(config.key_grace_secs * 1000).unwrap() - 1000;
+    sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NOT NULL")
+        .bind(past)
+        .execute(&fresh.db)
+        .await
+        .unwrap();
+    let later = Core::init(config).await.unwrap();
+    assert!(resolves(&later, &before.access_token).await.is_none());
+    assert!(resolves(&later, &newer).await.is_some());
+    assert_eq!(
+        later.keys.api.jwks().await.unwrap()["keys"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let audit: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'keys.rotate'")
+            .fetch_one(&later.db)
+            .await
+            .unwrap();
+    assert_eq!(audit, 1);
+}
+
+backend::on_both_databases!(
+    nodes_on_one_database_share_keys_and_purposes_never_share_one,
+    stream_tokens_refuse_expiry_tampering_other_audiences_and_alg_none,
+    password_grant_issues_a_token_pair_that_names_its_key,
+    password_grant_needs_a_code_when_two_factor_is_on,
+    access_tokens_refuse_forgeries_and_other_token_kinds,
+    refresh_rotates_and_a_reused_refresh_token_revokes_the_family,
+    parallel_refreshes_of_one_token_let_exactly_one_through,
+    tokens_stop_at_once_when_the_account_is_disabled_or_the_login_revoked,
+    rotated_keys_keep_verifying_for_the_grace_period_only,
+);

@@ -1,0 +1,114 @@
+//! The real router on port 0 with real components, shared by the HTTP test files.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use backend::Core;
+use backend::testing::Backend;
+use reqwest::header::SET_COOKIE;
+use server_fn::ServerFn;
+
+pub struct Srv {
+    pub base: String,
+    pub core: Core,
+    pub _dir: tempfile::TempDir,
+}
+
+pub async fn start(b: Backend, max_upload: u64) -> Srv {
+    start_with(b, |c| c.max_upload_bytes = max_upload).await
+}
+
+pub async fn start_with(b: Backend, tweak: impl FnOnce(&mut backend::Config)) -> Srv {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = b.config(&dir.path().join("data")).await;
+    config.embedded_worker = false;
+    tweak(&mut config);
+    let core = Core::init(config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = server::router(core.clone(), server::leptos_options(&core));
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
+    Srv {
+        base,
+        core,
+        _dir: dir,
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub const PW: &str = "violet-harbour-87";
+
+pub async fn call(
+    c: &reqwest::Client,
+    srv: &Srv,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    c.post(format!("{}{}", srv.base, path))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn signup(c: &reqwest::Client, srv: &Srv, email: &str) -> reqwest::Response {
+    let r = call(
+        c,
+        srv,
+        app::auth::Signup::PATH,
+        &[("email", email), ("password", PW)],
+    )
+    .await;
+    assert!(r.status().is_success(), "signup: {}", r.status());
+    r
+}
+
+pub fn session_cookie(r: &reqwest::Response) -> Option<String> {
+    r.headers().get_all(SET_COOKIE).iter().find_map(|v| {
+        let v = v.to_str().ok()?;
+        v.starts_with("refrain=").then(|| v.to_string())
+    })
+}
+
+/// Signs up, uploads and imports one track; returns its id and signed stream URL.
+pub async fn with_track(srv: &Srv, c: &reqwest::Client, email: &str) -> (String, String, u64) {
+    signup(c, srv, email).await;
+    let r = c
+        .post(format!("{}/api/uploads?filename=range.mp3", srv.base))
+        .body(backend::testing::sine_mp3(8, &[("title", "Range Test")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    worker::dispatch::drain(&srv.core).await.unwrap();
+    let tracks: Vec<app::library::TrackItem> = call(c, srv, app::library::ListTracks::PATH, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = tracks[0].id.clone();
+    let info: app::library::StreamInfo = call(
+        c,
+        srv,
+        app::library::StreamTrack::PATH,
+        &[("track_id", &id)],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    (id, format!("{}{}", srv.base, info.url), info.bytes as u64)
+}
