@@ -109,8 +109,10 @@ pub fn AdminPage() -> impl IntoView {
     let set_disabled = ServerAction::<AdminSetDisabled>::new();
     let reset_2fa = ServerAction::<AdminResetTwoFactor>::new();
     let set_quota = ServerAction::<AdminSetQuota>::new();
+    let (artist_decisions, set_artist_decisions) = signal(0u32);
     let changed = move || {
         (
+            artist_decisions.get(),
             set_quota.version().get(),
             set_role.version().get(),
             set_disabled.version().get(),
@@ -196,6 +198,10 @@ pub fn AdminPage() -> impl IntoView {
                     }.into_any(),
                 })}
             </Transition>
+        </section>
+        <section class="card" aria-labelledby="artists-h">
+            <h2 id="artists-h">"Artist requests"</h2>
+            <crate::artists::ArtistRequests on_decided=move |()| set_artist_decisions.update(|n| *n += 1)/>
         </section>
         <section class="card" aria-labelledby="audit-h">
             <h2 id="audit-h">"Audit log"</h2>

@@ -2,6 +2,7 @@
 //! them. Compiled twice: with `ssr` for the server and with `hydrate` for the browser.
 
 pub mod admin;
+pub mod artists;
 pub mod auth;
 pub mod error;
 pub mod library;

@@ -3,6 +3,7 @@
 //! `service.rs` (rules and transactions).
 
 pub mod admin;
+pub mod artists;
 pub mod auth;
 pub mod config;
 pub mod db;

@@ -881,7 +881,89 @@ async fn library_page_redirects_to_login_without_a_session(b: Backend) {
     assert!(login.text().await.unwrap().contains("Log in"));
 }
 
+/// Asking to become an artist goes through server functions; extra form fields change
+/// nothing, and only an admin decides.
+async fn artist_requests_cannot_be_self_approved(b: Backend) {
+    let srv = start(b, 1 << 20).await;
+    let admin = client();
+    signup(&admin, &srv, "root@example.com").await;
+    let c = client();
+    let r = c
+        .post(format!("{}{}", srv.base, app::auth::Signup::PATH))
+        .form(&[
+            ("email", "band@example.com"),
+            ("password", PW),
+            ("artist_name", "The Bandits"),
+            ("role", "artist"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success() || r.status().is_redirection());
+    let me: Option<app::auth::UserInfo> = call(&c, &srv, app::auth::CurrentUser::PATH, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me.unwrap().role, "listener");
+    let info: app::artists::ArtistInfo = call(&c, &srv, app::artists::ArtistStatus::PATH, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let req = info.request.unwrap();
+    assert_eq!(
+        (req.artist_name.as_str(), req.state.as_str()),
+        ("The Bandits", "pending")
+    );
+
+    for (path, form) in [
+        (app::artists::AdminArtistRequests::PATH, vec![]),
+        (
+            app::artists::AdminDecideArtist::PATH,
+            vec![("request_id", req.id.as_str()), ("approve", "true")],
+        ),
+    ] {
+        assert_eq!(
+            call(&c, &srv, path, &form).await.status(),
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
+    let r = call(
+        &c,
+        &srv,
+        app::artists::RequestArtist::PATH,
+        &[("artist_name", "X"), ("note", ""), ("state", "approved")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    let list: Vec<app::artists::ArtistRequestItem> =
+        call(&admin, &srv, app::artists::AdminArtistRequests::PATH, &[])
+            .await
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(list.len(), 1);
+    let r = call(
+        &admin,
+        &srv,
+        app::artists::AdminDecideArtist::PATH,
+        &[("request_id", list[0].id.as_str()), ("approve", "true")],
+    )
+    .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let me: Option<app::auth::UserInfo> = call(&c, &srv, app::auth::CurrentUser::PATH, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me.unwrap().role, "artist");
+}
+
 backend::on_both_databases!(
+    artist_requests_cannot_be_self_approved,
     every_server_function_that_needs_a_session_refuses_without_one,
     session_cookie_is_http_only_lax_and_changes_at_login,
     wrong_password_and_duplicate_email_get_clear_messages,

@@ -351,7 +351,60 @@ async fn deleting_a_track_removes_its_row_and_objects_and_only_owners_or_admins_
     assert!(matches!(e, backend::Error::NotFound(_)));
 }
 
+/// An approved artist's uploads join the shared catalog, credited to their artist profile
+/// whatever the file's tags say.
+async fn an_artists_uploads_are_shared_and_credited_to_their_profile(b: Backend) {
+    let (core, admin, _dir) = setup(b).await;
+    let singer = auth::signup(&core, "singer@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    let fan = auth::signup(&core, "fan@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    backend::artists::request(&core, &singer, "Nova Lights", "")
+        .await
+        .unwrap();
+    let req = backend::artists::pending_requests(&core, &admin)
+        .await
+        .unwrap()
+        .remove(0);
+    backend::artists::decide(&core, &admin, &req.id, true)
+        .await
+        .unwrap();
+    let singer = auth::user_for_login(&core, &singer.login_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mp3 = backend::testing::sine_mp3(
+        2,
+        &[
+            ("title", "Aurora"),
+            ("artist", "Somebody Famous"),
+            ("album", "First Light"),
+        ],
+    );
+    upload(&core, &singer, "aurora.mp3", mp3).await;
+    worker::dispatch::drain(&core).await.unwrap();
+    let seen = library::list_tracks(&core, &fan).await.unwrap();
+    assert_eq!(seen.len(), 1, "the fan sees the artist's track");
+    assert_eq!(seen[0].title, "Aurora");
+    assert_eq!(seen[0].artist, "Nova Lights");
+    assert_eq!(seen[0].album.as_deref(), Some("First Light"));
+    assert!(
+        backend::playback::stream_info(&core, &fan, &seen[0].id)
+            .await
+            .is_ok()
+    );
+    // Nobody but the artist (or an admin) may delete it.
+    assert!(
+        library::delete_track(&core, &fan, &seen[0].id)
+            .await
+            .is_err()
+    );
+}
+
 backend::on_both_databases!(
+    an_artists_uploads_are_shared_and_credited_to_their_profile,
     deleting_a_track_removes_its_row_and_objects_and_only_owners_or_admins_may,
     tags_cover_and_rendition_come_from_a_tagged_mp3,
     handling_the_same_event_twice_yields_one_track_and_one_set_of_objects,

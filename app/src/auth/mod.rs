@@ -43,10 +43,23 @@ pub enum SignupOutcome {
     CheckEmail(String),
 }
 
+/// `artist_name`, when given, also asks an admin to make the new account an artist.
 #[server]
-pub async fn signup(email: String, password: String) -> Result<SignupOutcome, AppError> {
+pub async fn signup(
+    email: String,
+    password: String,
+    artist_name: Option<String>,
+) -> Result<SignupOutcome, AppError> {
     let core = crate::ssr::core()?;
+    let artist_name = artist_name.filter(|n| !n.trim().is_empty());
+    if let Some(name) = &artist_name {
+        // Checked before the account exists, so a bad name loses nothing.
+        backend::artists::check_name(name)?;
+    }
     let user = backend::auth::signup(&core, &email, &password).await?;
+    if let Some(name) = artist_name {
+        backend::artists::request(&core, &user, &name, "").await?;
+    }
     if core.config.email_verification == backend::config::EmailVerification::Required {
         backend::auth::logout(&core, &user.login_id).await?;
         return Ok(SignupOutcome::CheckEmail(user.email));
@@ -255,6 +268,13 @@ pub fn SignupPage() -> impl IntoView {
                         <input type="password" name="password" autocomplete="new-password" minlength="8" maxlength="128" required/>
                     </label>
                     <p class="hint">"At least 8 characters. Common passwords are refused."</p>
+                    <details class="artist-signup">
+                        <summary>"I'm an artist and want to publish my music"</summary>
+                        <label>"Artist name"
+                            <input type="text" name="artist_name" maxlength="100" autocomplete="off"/>
+                        </label>
+                        <p class="hint">"An admin approves artist accounts. Until then you can listen and upload for yourself."</p>
+                    </details>
                     {move || error().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
                     <button type="submit" class="btn primary" disabled=move || auth.signup.pending().get()>
                         {move || if auth.signup.pending().get() { "Creating…" } else { "Create account" }}

@@ -178,6 +178,10 @@ pub fn SettingsPage() -> impl IntoView {
                 <h2 id="profile-h">"Profile"</h2>
                 <Profile/>
             </section>
+            <section class="card settings-section" aria-labelledby="artist-h">
+                <h2 id="artist-h">"Artist profile"</h2>
+                <crate::artists::ArtistSection/>
+            </section>
             <section class="card settings-section" aria-labelledby="security-h">
                 <h2 id="security-h">"Two-factor authentication"</h2>
                 <TwoFactor/>

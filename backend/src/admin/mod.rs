@@ -32,7 +32,7 @@ pub struct AuditEntry {
 }
 
 /// Admins only; with `REFRAIN_REQUIRE_ADMIN_2FA`, only admins who turned two-factor on.
-async fn require_admin(core: &Core, user: &CurrentUser) -> Result<()> {
+pub(crate) async fn require_admin(core: &Core, user: &CurrentUser) -> Result<()> {
     if user.role != Role::Admin {
         return Err(Error::Forbidden);
     }
@@ -100,7 +100,7 @@ pub async fn list_users(
         .collect()
 }
 
-async fn target_email(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<String> {
+pub(crate) async fn target_email(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<String> {
     sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_optional(&mut *conn)
@@ -108,7 +108,7 @@ async fn target_email(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<S
         .ok_or(Error::NotFound("user"))
 }
 
-async fn audit(
+pub(crate) async fn audit(
     conn: &mut sqlx::AnyConnection,
     actor: &CurrentUser,
     action: &str,

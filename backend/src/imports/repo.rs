@@ -131,3 +131,29 @@ pub async fn set_state<'e, E: Executor<'e, Database = sqlx::Any>>(
     .await?;
     Ok(res.rows_affected() == 1)
 }
+
+/// Who uploaded a job: their role and artist profile (both `None` if the account is gone).
+pub struct Uploader {
+    pub role: Option<String>,
+    pub artist_id: Option<String>,
+}
+
+pub async fn uploader<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+) -> Result<Uploader> {
+    let row = sqlx::query("SELECT role, artist_id FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(match row {
+        Some(r) => Uploader {
+            role: Some(r.get("role")),
+            artist_id: r.get("artist_id"),
+        },
+        None => Uploader {
+            role: None,
+            artist_id: None,
+        },
+    })
+}

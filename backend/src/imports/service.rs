@@ -155,16 +155,24 @@ pub async fn finish_job(
     f: FinishedImport,
 ) -> Result<String> {
     let (original_key, rendition_key, _) = job_object_keys(&job.id);
-    let uploader_role: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
-        .bind(&job.user_id)
-        .fetch_optional(&core.db)
-        .await?;
-    let shared = uploader_role.as_deref() == Some("admin");
+    let uploader = repo::uploader(&core.db, &job.user_id).await?;
+    // Admins and artists publish to the shared catalog; an artist's tracks are credited to
+    // their profile whatever the tags say. Everyone else's uploads are personal.
+    let shared = matches!(uploader.role.as_deref(), Some("admin" | "artist"));
+    let profile = uploader
+        .artist_id
+        .filter(|_| uploader.role.as_deref() == Some("artist"));
     let mut tx = core.db.begin().await?;
-    let artist_id = library_repo::upsert_artist(&mut tx, &f.artist).await?;
-    let album_artist_id = match &f.album_artist {
-        Some(a) => Some(library_repo::upsert_artist(&mut tx, a).await?),
-        None => None,
+    let (artist_id, album_artist_id) = match profile {
+        Some(p) => (p.clone(), f.album.as_ref().map(|_| p)),
+        None => {
+            let artist_id = library_repo::upsert_artist(&mut tx, &f.artist).await?;
+            let album_artist_id = match &f.album_artist {
+                Some(a) => Some(library_repo::upsert_artist(&mut tx, a).await?),
+                None => None,
+            };
+            (artist_id, album_artist_id)
+        }
     };
     let album_id = match &f.album {
         Some(title) => {

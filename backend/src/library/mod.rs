@@ -1,8 +1,8 @@
 //! The catalog: artists, albums and tracks, and who may see them.
 //!
-//! Visibility (until roles arrive): a track is visible to its owner, and to everyone when
-//! it is in the shared catalog. Uploads by an admin go to the shared catalog; uploads by
-//! anyone else are personal.
+//! Visibility: a track is visible to its owner, and to everyone when it is in the shared
+//! catalog. Uploads by admins and artists go to the shared catalog (an artist's credited
+//! to their artist profile); a listener's uploads are personal. Enforced in the SQL.
 
 pub mod repo;
 mod service;
