@@ -97,7 +97,10 @@ fn Shell(children: ChildrenFn) -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <div class="splash">"Refrain"</div> }>
             {move || user.get().map(|u| match u {
-                Ok(Some(user)) => view! {
+                Ok(Some(user)) => {
+                    let avatar = RwSignal::new(user.avatar.clone());
+                    provide_context(auth::security::AvatarCtx { url: avatar, name: user.name.clone() });
+                    view! {
                     <div class="app">
                         <nav class="sidebar" aria-label="Main">
                             <A href="/" attr:class="brand">"Refrain"</A>
@@ -107,6 +110,7 @@ fn Shell(children: ChildrenFn) -> impl IntoView {
                                 {(user.role == "admin").then(|| view! { <li><A href="/admin">"Admin"</A></li> })}
                             </ul>
                             <div class="account">
+                                <auth::security::Avatar url=avatar name=user.name.clone()/>
                                 <span class="muted email" title=user.email.clone() data-testid="account-name">{user.name.clone()}</span>
                                 {(user.role == "admin").then(|| view! { <span class="badge">"admin"</span> })}
                                 <ActionForm action=auth.logout>
@@ -117,7 +121,8 @@ fn Shell(children: ChildrenFn) -> impl IntoView {
                         <main class="main">{children.with_value(|c| c())}</main>
                         <PlayerBar/>
                     </div>
-                }.into_any(),
+                    }.into_any()
+                }
                 Ok(None) => {
                     // Server side: a real 302 (the page waits for this resource, SsrMode::Async).
                     #[cfg(feature = "ssr")]

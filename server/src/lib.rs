@@ -67,6 +67,13 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
             "/api/uploads",
             post(media::upload).layer(DefaultBodyLimit::disable()),
         )
+        .route(
+            "/api/avatar",
+            post(media::upload_avatar).layer(DefaultBodyLimit::max(
+                backend::auth::profile::MAX_AVATAR_BYTES,
+            )),
+        )
+        .route("/avatars/{user_id}", get(media::avatar))
         .route("/stream/{track_id}", get(media::stream))
         .route("/covers/{track_id}", get(media::cover))
         .merge(api::routes())

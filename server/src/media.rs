@@ -227,3 +227,83 @@ pub async fn cover(
         Err(e) => internal(e),
     }
 }
+
+/// `POST /api/avatar` with the picture as the body: the signed-in user's new picture.
+pub async fn upload_avatar(
+    State(state): State<AppState>,
+    session: Session,
+    body: bytes::Bytes,
+) -> Response {
+    let core = &state.core;
+    let user = match session_user(core, &session).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return json_error(StatusCode::UNAUTHORIZED, "Please sign in first."),
+        Err(e) => return internal(e),
+    };
+    match backend::auth::profile::set_avatar(core, &user, body).await {
+        Ok(key) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "url": app::auth::avatar_url(&user.id, &key) })),
+        )
+            .into_response(),
+        Err(backend::Error::Invalid(msg)) => json_error(StatusCode::BAD_REQUEST, upper_first(&msg)),
+        Err(backend::Error::TooLarge { limit }) => json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "The picture is too large (limit {} MB).",
+                limit / 1024 / 1024
+            ),
+        ),
+        Err(e) => internal(e),
+    }
+}
+
+fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// `GET /avatars/{user}`: a user's picture, for any signed-in user (pictures show beside
+/// names). The app's URLs carry the picture's version, and the ETag lets a browser
+/// revalidate cheaply.
+pub async fn avatar(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+    session: Session,
+    headers: HeaderMap,
+) -> Response {
+    let core = &state.core;
+    match session_user(core, &session).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return StatusCode::UNAUTHORIZED.into_response(),
+        Err(e) => return internal(e),
+    }
+    let key = match backend::auth::profile::avatar_key(core, &user_id).await {
+        Ok(Some(k)) => k,
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => return internal(e),
+    };
+    let etag = format!("\"{}\"", app::auth::avatar_version(&key));
+    let cache = [
+        (header::ETAG, etag.clone()),
+        (header::CACHE_CONTROL, "private, max-age=86400".to_string()),
+    ];
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    if matches {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    }
+    match core.storage.get_bytes(&key).await {
+        Ok(bytes) => (
+            cache,
+            [(header::CONTENT_TYPE, "image/png".to_string())],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => internal(e),
+    }
+}

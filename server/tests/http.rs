@@ -962,7 +962,92 @@ async fn artist_requests_cannot_be_self_approved(b: Backend) {
     assert_eq!(me.unwrap().role, "artist");
 }
 
+/// A picture goes up through `POST /api/avatar` and comes back with an ETag; other
+/// signed-in users may see it, strangers may not.
+async fn a_profile_picture_is_uploaded_served_and_revalidated(b: Backend) {
+    let srv = start(b, 1 << 20).await;
+    let c = client();
+    signup(&c, &srv, "face@example.com").await;
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_pixel(300, 300, image::Rgb([10, 200, 90]))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    let r = c
+        .post(format!("{}/api/avatar", srv.base))
+        .header("content-type", "image/png")
+        .body(png.into_inner())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: serde_json::Value = r.json().await.unwrap();
+    let url = v["url"].as_str().unwrap().to_string();
+    let me: Option<app::auth::UserInfo> = call(&c, &srv, app::auth::CurrentUser::PATH, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me.unwrap().avatar.as_deref(), Some(url.as_str()));
+
+    let r = c.get(format!("{}{url}", srv.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    let img = image::load_from_memory(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!((img.width(), img.height()), (256, 256));
+    let r = c
+        .get(format!("{}{url}", srv.base))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+
+    let other = client();
+    signup(&other, &srv, "friend@example.com").await;
+    let r = other
+        .get(format!("{}{url}", srv.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = client()
+        .get(format!("{}{url}", srv.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = client()
+        .post(format!("{}/api/avatar", srv.base))
+        .body(vec![1u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // Not a picture: a reason, and the old picture stays.
+    let r = c
+        .post(format!("{}/api/avatar", srv.base))
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("PNG, JPEG"), "{body}");
+    let r = c
+        .post(format!("{}/api/avatar", srv.base))
+        .body(vec![0u8; 6 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let r = c.get(format!("{}{url}", srv.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
 backend::on_both_databases!(
+    a_profile_picture_is_uploaded_served_and_revalidated,
     artist_requests_cannot_be_self_approved,
     every_server_function_that_needs_a_session_refuses_without_one,
     session_cookie_is_http_only_lax_and_changes_at_login,

@@ -16,6 +16,18 @@ pub struct UserInfo {
     pub role: String,
     /// What the app calls the user: their display name, or their email.
     pub name: String,
+    /// The URL of their picture (versioned, so a new picture shows at once).
+    pub avatar: Option<String>,
+}
+
+/// The version of a stored picture: its key's file name without extension.
+pub fn avatar_version(key: &str) -> &str {
+    let file = key.rsplit('/').next().unwrap_or(key);
+    file.split('.').next().unwrap_or(file)
+}
+
+pub fn avatar_url(user_id: &str, key: &str) -> String {
+    format!("/avatars/{user_id}?v={}", avatar_version(key))
 }
 
 #[server]
@@ -27,7 +39,11 @@ pub async fn current_user() -> Result<Option<UserInfo>, AppError> {
     let name = backend::auth::profile::display_name(&core, &u.id)
         .await?
         .unwrap_or_else(|| u.email.clone());
+    let avatar = backend::auth::profile::avatar_key(&core, &u.id)
+        .await?
+        .map(|k| avatar_url(&u.id, &k));
     Ok(Some(UserInfo {
+        avatar,
         id: u.id,
         role: u.role.as_str().to_string(),
         email: u.email,

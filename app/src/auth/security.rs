@@ -164,6 +164,12 @@ pub async fn set_display_name(name: String) -> Result<(), AppError> {
     Ok(backend::auth::profile::set_display_name(&core, &user, &name).await?)
 }
 
+#[server]
+pub async fn remove_avatar() -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    Ok(backend::auth::profile::remove_avatar(&core, &user).await?)
+}
+
 fn error_of<T>(r: Option<Result<T, AppError>>) -> Option<String> {
     r.and_then(|r| r.err()).map(|e| e.to_string())
 }
@@ -395,11 +401,119 @@ fn EmailAddress() -> impl IntoView {
     }
 }
 
+/// The signed-in user's picture, shared by the sidebar and the settings page so a new
+/// picture shows everywhere at once.
+#[derive(Clone)]
+pub struct AvatarCtx {
+    pub url: RwSignal<Option<String>>,
+    pub name: String,
+}
+
+/// A round picture, or the first letter of `name` when there is none.
+#[component]
+pub fn Avatar(
+    #[prop(into)] url: Signal<Option<String>>,
+    #[prop(into)] name: String,
+) -> impl IntoView {
+    let initial: String = name
+        .chars()
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    view! {
+        {move || match url.get() {
+            Some(u) => view! { <img class="avatar" src=u alt="" width="36" height="36"/> }.into_any(),
+            None => view! { <span class="avatar avatar-initial" aria-hidden="true">{initial.clone()}</span> }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn Picture() -> impl IntoView {
+    let (ctx, name) = use_context::<AvatarCtx>()
+        .map(|c| (c.url, c.name))
+        .unwrap_or_else(|| (RwSignal::new(None), String::new()));
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let remove = ServerAction::<RemoveAvatar>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = remove.value().get() {
+            ctx.set(None);
+        }
+    });
+    let on_change = move |_ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let Some(input) = _ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            else {
+                return;
+            };
+            let Some(file) = input.files().and_then(|f| f.get(0)) else {
+                return;
+            };
+            input.set_value("");
+            busy.set(true);
+            error.set(None);
+            leptos::task::spawn_local(async move {
+                match send_avatar(file).await {
+                    Ok(url) => ctx.set(Some(url)),
+                    Err(e) => error.set(Some(e)),
+                }
+                busy.set(false);
+            });
+        }
+    };
+    view! {
+        <div class="picture-row">
+            <Avatar url=ctx name=name/>
+            <label class="btn" class:disabled=move || busy.get()>
+                {move || if busy.get() { "Uploading…" } else { "Change picture" }}
+                <input type="file" accept="image/png,image/jpeg,image/webp,image/gif" class="visually-hidden"
+                    data-testid="avatar-input" on:change=on_change/>
+            </label>
+            {move || ctx.get().is_some().then(|| view! {
+                <button class="btn ghost" on:click=move |_| { remove.dispatch(RemoveAvatar {}); }>"Remove"</button>
+            })}
+        </div>
+        <p class="hint">"PNG, JPEG, WebP or GIF up to 5 MB; we crop it to a square."</p>
+        {move || error.get().or_else(|| error_of(remove.value().get())).map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+    }
+}
+
+/// Uploads a picture to `POST /api/avatar`; the new picture's URL, or the server's reason.
+#[cfg(feature = "hydrate")]
+async fn send_avatar(file: web_sys::File) -> Result<String, String> {
+    let resp = gloo_net::http::Request::post("/api/avatar")
+        .header("content-type", &file.type_())
+        .body(file)
+        .map_err(|e| e.to_string())?
+        .send()
+        .await
+        .map_err(|_| "Could not reach Refrain. Check your connection.".to_string())?;
+    let text = resp.text().await.unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    if resp.ok() {
+        v["url"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| "Unexpected answer.".to_string())
+    } else {
+        Err(v["error"]
+            .as_str()
+            .unwrap_or("The picture was refused.")
+            .to_string())
+    }
+}
+
 #[component]
 fn Profile() -> impl IntoView {
     let save = ServerAction::<SetDisplayName>::new();
     let current = Resource::new(|| (), |_| get_display_name());
     view! {
+        <Picture/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || current.get().map(|r| {
                 let name = r.unwrap_or_default();

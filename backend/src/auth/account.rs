@@ -47,6 +47,7 @@ pub async fn delete_account(
         keys.push(rendition);
         keys.extend(cover);
     }
+    keys.extend(super::profile::avatar_key(core, &user.id).await?);
     let mut tx = core.db.begin().await?;
     sqlx::query("DELETE FROM tracks WHERE owner_id = $1")
         .bind(&user.id)

@@ -1,4 +1,5 @@
-//! The profile a user edits in settings: a display name shown instead of the email.
+//! The profile a user edits in settings: a display name shown instead of the email, and
+//! a picture.
 
 use super::service::CurrentUser;
 use crate::{Core, Error, Result};
@@ -36,4 +37,113 @@ pub async fn set_display_name(core: &Core, user: &CurrentUser, name: &str) -> Re
         .execute(&core.db)
         .await?;
     Ok(())
+}
+
+/// Largest accepted picture upload.
+pub const MAX_AVATAR_BYTES: usize = 5 * 1024 * 1024;
+/// Width and height of the stored picture.
+pub const AVATAR_SIZE: u32 = 256;
+/// Larger images are refused before decoding (a small file can claim huge dimensions).
+const MAX_AVATAR_SIDE: u32 = 8192;
+
+/// The object key of the user's picture, if they set one.
+pub async fn avatar_key(core: &Core, user_id: &str) -> Result<Option<String>> {
+    let v: Option<Option<String>> =
+        sqlx::query_scalar("SELECT avatar_key FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&core.db)
+            .await?;
+    Ok(v.flatten())
+}
+
+/// Sets the user's picture from an uploaded PNG, JPEG, WebP or GIF: cropped to a centred
+/// square, scaled to 256x256 and stored as PNG under a new key (the old one is deleted).
+/// Anything else is refused with a reason and nothing changes.
+pub async fn set_avatar(core: &Core, user: &CurrentUser, upload: bytes::Bytes) -> Result<String> {
+    if upload.len() > MAX_AVATAR_BYTES {
+        return Err(Error::TooLarge {
+            limit: MAX_AVATAR_BYTES as u64,
+        });
+    }
+    let png = tokio::task::spawn_blocking(move || square_png(&upload))
+        .await
+        .map_err(|e| anyhow::anyhow!("avatar task: {e}"))??;
+    let key = format!("avatars/{}/{}.png", user.id, crate::new_id());
+    core.storage.put(&key, png.into()).await?;
+    let old = avatar_key(core, &user.id).await?;
+    let stored = sqlx::query("UPDATE users SET avatar_key = $2 WHERE id = $1")
+        .bind(&user.id)
+        .bind(&key)
+        .execute(&core.db)
+        .await;
+    if let Err(e) = stored {
+        // Keep partial work out: the object without its row goes too.
+        let _ = core.storage.delete(&key).await;
+        return Err(e.into());
+    }
+    if let Some(old) = old {
+        delete_quietly(core, &old).await;
+    }
+    Ok(key)
+}
+
+/// Removes the user's picture (the app shows their initial instead).
+pub async fn remove_avatar(core: &Core, user: &CurrentUser) -> Result<()> {
+    let old = avatar_key(core, &user.id).await?;
+    sqlx::query("UPDATE users SET avatar_key = NULL WHERE id = $1")
+        .bind(&user.id)
+        .execute(&core.db)
+        .await?;
+    if let Some(old) = old {
+        delete_quietly(core, &old).await;
+    }
+    Ok(())
+}
+
+async fn delete_quietly(core: &Core, key: &str) {
+    if let Err(e) = core.storage.delete(key).await {
+        tracing::warn!(%key, error = %e, "could not delete a replaced picture");
+    }
+}
+
+/// Decodes with limits, crops the centre square and scales it to [`AVATAR_SIZE`].
+fn square_png(data: &[u8]) -> Result<Vec<u8>> {
+    use image::{ImageFormat, ImageReader, imageops::FilterType};
+    let unreadable =
+        || Error::Invalid("that is not a picture we can read (use PNG, JPEG, WebP or GIF)".into());
+    let mut reader = ImageReader::new(std::io::Cursor::new(data))
+        .with_guessed_format()
+        .map_err(|_| unreadable())?;
+    if !matches!(
+        reader.format(),
+        Some(ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP | ImageFormat::Gif)
+    ) {
+        return Err(unreadable());
+    }
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_AVATAR_SIDE);
+    limits.max_image_height = Some(MAX_AVATAR_SIDE);
+    limits.max_alloc = Some(256 * 1024 * 1024);
+    reader.limits(limits);
+    let img = reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => Error::Invalid(format!(
+            "the picture is too large (at most {MAX_AVATAR_SIDE}x{MAX_AVATAR_SIDE} pixels)"
+        )),
+        _ => unreadable(),
+    })?;
+    let side = img.width().min(img.height());
+    if side == 0 {
+        return Err(unreadable());
+    }
+    let x = (img.width() - side) / 2;
+    let y = (img.height() - side) / 2;
+    let square =
+        img.crop_imm(x, y, side, side)
+            .resize_exact(AVATAR_SIZE, AVATAR_SIZE, FilterType::Lanczos3);
+    let mut out = std::io::Cursor::new(Vec::new());
+    square
+        .to_rgba8()
+        .write_to(&mut out, ImageFormat::Png)
+        .map_err(|e| anyhow::anyhow!("encoding a picture: {e}"))?;
+    Ok(out.into_inner())
 }
