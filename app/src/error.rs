@@ -36,8 +36,20 @@ impl From<backend::Error> for AppError {
     fn from(e: backend::Error) -> Self {
         let app = Self::from_domain(e);
         // Give the HTTP response a status that says what happened (a wrong password is a
-        // 400, not a server failure); the body still carries the error for the client.
-        if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        // 400, not a server failure); the body still carries the error for the client. Not
+        // for a plain form post (no JavaScript): that answer must stay the redirect back to
+        // the page, which shows the error carried in the URL.
+        let plain_form = leptos::prelude::use_context::<axum::http::request::Parts>()
+            .and_then(|p| {
+                p.headers
+                    .get(axum::http::header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|a| a.contains("text/html"))
+            })
+            .unwrap_or(false);
+        if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+            && !plain_form
+        {
             res.set_status(app.status());
         }
         app

@@ -45,6 +45,36 @@ export async function signUp(page: Page, email: string) {
   await expect(page.getByRole("heading", { name: "Library" })).toBeVisible();
 }
 
+/** Signs in as the server's admin account (REFRAIN_ADMIN_EMAIL), creating it if no test
+ * has yet; safe when several tests race to create it. */
+export async function asAdmin(page: Page, email = "admin@refrain.test") {
+  await page.goto("/signup");
+  await hydrated(page);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  const library = page.getByRole("heading", { name: "Library" });
+  const taken = page.getByRole("alert").filter({ hasText: "already exists" });
+  await expect(library.or(taken)).toBeVisible();
+  if (await taken.isVisible()) {
+    await page.goto("/login");
+    await hydrated(page);
+    await logInWithPassword(page, email);
+    await expect(library).toBeVisible();
+  }
+}
+
+/** A picture synthesized by ffmpeg (a solid colour). */
+export function synthPng(name: string, color = "orange", size = "320x200"): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "refrain-image-"));
+  const file = path.join(dir, name);
+  execFileSync("ffmpeg", [
+    "-hide_banner", "-loglevel", "error", "-y",
+    "-f", "lavfi", "-i", `color=c=${color}:s=${size}`, "-frames:v", "1", file,
+  ]);
+  return file;
+}
+
 /** RFC 4648 base32 (no padding) to bytes. */
 function base32Decode(s: string): Buffer {
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";

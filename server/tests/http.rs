@@ -435,23 +435,17 @@ async fn roles_cannot_be_escalated_and_disabling_cuts_access_at_once(b: Backend)
         .await
         .unwrap();
     let c = client();
-    let r = c
-        .post(format!("{}{}", srv.base, app::auth::Signup::PATH))
-        .form(&[
+    signup_form(
+        &c,
+        &srv,
+        &[
             ("email", "sneaky@example.com"),
             ("password", PW),
             ("role", "admin"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success() || r.status().is_redirection());
-    let me: Option<app::auth::UserInfo> = call(&c, &srv, app::auth::CurrentUser::PATH, &[])
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(me.unwrap().role, "listener");
+        ],
+    )
+    .await;
+    assert_eq!(role_of(&c, &srv).await, "listener");
     for (path, form) in [
         (app::admin::AdminListUsers::PATH, vec![("query", "")]),
         (app::admin::AdminAuditLog::PATH, vec![]),
@@ -888,24 +882,18 @@ async fn artist_requests_cannot_be_self_approved(b: Backend) {
     let admin = client();
     signup(&admin, &srv, "root@example.com").await;
     let c = client();
-    let r = c
-        .post(format!("{}{}", srv.base, app::auth::Signup::PATH))
-        .form(&[
+    signup_form(
+        &c,
+        &srv,
+        &[
             ("email", "band@example.com"),
             ("password", PW),
             ("artist_name", "The Bandits"),
             ("role", "artist"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success() || r.status().is_redirection());
-    let me: Option<app::auth::UserInfo> = call(&c, &srv, app::auth::CurrentUser::PATH, &[])
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(me.unwrap().role, "listener");
+        ],
+    )
+    .await;
+    assert_eq!(role_of(&c, &srv).await, "listener");
     let info: app::artists::ArtistInfo = call(&c, &srv, app::artists::ArtistStatus::PATH, &[])
         .await
         .json()
@@ -954,12 +942,7 @@ async fn artist_requests_cannot_be_self_approved(b: Backend) {
     )
     .await;
     assert!(r.status().is_success(), "{}", r.status());
-    let me: Option<app::auth::UserInfo> = call(&c, &srv, app::auth::CurrentUser::PATH, &[])
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(me.unwrap().role, "artist");
+    assert_eq!(role_of(&c, &srv).await, "artist");
 }
 
 /// A picture goes up through `POST /api/avatar` and comes back with an ETag; other
@@ -1046,7 +1029,41 @@ async fn a_profile_picture_is_uploaded_served_and_revalidated(b: Backend) {
     assert_eq!(r.status(), StatusCode::OK);
 }
 
+/// A form posted without JavaScript gets its error back as a redirect to the page it came
+/// from (carrying the error), not as a bare 400 the browser would just display.
+async fn a_plain_form_post_with_an_error_is_redirected_back_with_it(b: Backend) {
+    let srv = start(b, 1 << 20).await;
+    let referer = format!("{}/login", srv.base);
+    let r = client()
+        .post(format!("{}{}", srv.base, app::auth::Login::PATH))
+        .header("accept", "text/html,application/xhtml+xml")
+        .header("referer", &referer)
+        .form(&[
+            ("email", "nobody@example.com"),
+            ("password", "wrong-password-1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let to = r.headers()["location"].to_str().unwrap();
+    assert!(to.starts_with(&referer) && to.contains("__err="), "{to}");
+    // The same call from the WASM client still gets its status.
+    let r = call(
+        &client(),
+        &srv,
+        app::auth::Login::PATH,
+        &[
+            ("email", "nobody@example.com"),
+            ("password", "wrong-password-1"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
 backend::on_both_databases!(
+    a_plain_form_post_with_an_error_is_redirected_back_with_it,
     a_profile_picture_is_uploaded_served_and_revalidated,
     artist_requests_cannot_be_self_approved,
     every_server_function_that_needs_a_session_refuses_without_one,

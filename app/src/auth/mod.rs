@@ -190,10 +190,10 @@ fn error_text<T>(r: Option<Result<T, AppError>>) -> Option<String> {
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let auth = use_auth();
-    // A fresh visit starts at the password step, whatever an earlier login left behind.
-    auth.login.value().set(None);
-    auth.verify_code.value().set(None);
+    // Actions of its own, made inside the route: a fresh visit starts at the password
+    // step, and an error that a form posted without JavaScript came back with (in the
+    // URL) shows here.
+    let auth = provide_auth();
     let error = move || error_text(auth.login.value().get());
     let code_needed =
         move || matches!(auth.login.value().get(), Some(Ok(LoginOutcome::CodeNeeded)));
@@ -261,7 +261,8 @@ fn SecondStep() -> impl IntoView {
 
 #[component]
 pub fn SignupPage() -> impl IntoView {
-    let auth = use_auth();
+    // Made inside the route, so errors of a form posted without JavaScript show (as above).
+    let auth = provide_auth();
     let error = move || error_text(auth.signup.value().get());
     let check_email = move || match auth.signup.value().get() {
         Some(Ok(SignupOutcome::CheckEmail(e))) => Some(e),

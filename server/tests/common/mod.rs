@@ -112,3 +112,23 @@ pub async fn with_track(srv: &Srv, c: &reqwest::Client, email: &str) -> (String,
     .unwrap();
     (id, format!("{}{}", srv.base, info.url), info.bytes as u64)
 }
+
+/// Posts the sign-up form with `fields` (extra ones included, as an attacker would).
+pub async fn signup_form(c: &reqwest::Client, srv: &Srv, fields: &[(&str, &str)]) {
+    let r = call(c, srv, app::auth::Signup::PATH, fields).await;
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "signup: {}",
+        r.status()
+    );
+}
+
+/// The role of the client's signed-in user.
+pub async fn role_of(c: &reqwest::Client, srv: &Srv) -> String {
+    let me: Option<app::auth::UserInfo> = call(c, srv, app::auth::CurrentUser::PATH, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    me.unwrap().role
+}
