@@ -139,6 +139,10 @@ pub fn AdminPage() -> impl IntoView {
     view! {
         <leptos_meta::Title text="Admin"/>
         <header class="page-head"><h1>"Admin"</h1></header>
+        <section class="card" aria-labelledby="artists-h">
+            <h2 id="artists-h">"Artist requests"</h2>
+            <crate::artists::ArtistRequests on_decided=move |()| set_artist_decisions.update(|n| *n += 1)/>
+        </section>
         <section class="card admin-users" aria-labelledby="users-h">
             <h2 id="users-h">"Users"</h2>
             <input type="search" class="search" placeholder="Search by email" aria-label="Search users"
@@ -198,10 +202,6 @@ pub fn AdminPage() -> impl IntoView {
                     }.into_any(),
                 })}
             </Transition>
-        </section>
-        <section class="card" aria-labelledby="artists-h">
-            <h2 id="artists-h">"Artist requests"</h2>
-            <crate::artists::ArtistRequests on_decided=move |()| set_artist_decisions.update(|n| *n += 1)/>
         </section>
         <section class="card" aria-labelledby="audit-h">
             <h2 id="audit-h">"Audit log"</h2>

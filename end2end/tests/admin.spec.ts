@@ -61,12 +61,13 @@ test("an artist asks at sign-up, an admin approves, and settings show the artist
   await hydrated(adminPage);
   const request = adminPage.getByTestId("artist-requests").locator(".user-row", { hasText: name });
   await expect(request).toContainText(email);
-  await adminPage.screenshot({ path: "test-results/admin-artist-requests.png", fullPage: true });
+  await adminPage.locator("section", { has: request }).screenshot({ path: "test-results/admin-artist-requests.png" });
   await request.getByRole("button", { name: "Approve" }).click();
   await expect(request).toHaveCount(0);
   await expect(adminPage.getByTestId("audit-log")).toContainText(`${email} approved as artist`);
 
   await artistPage.reload();
   await expect(artistPage.getByTestId("artist-profile")).toContainText(name);
-  await artistPage.screenshot({ path: "test-results/settings-artist.png", fullPage: true });
+  await artistPage.locator("section", { has: artistPage.getByTestId("artist-profile") })
+    .screenshot({ path: "test-results/settings-artist.png" });
 });
