@@ -434,7 +434,44 @@ async fn a_cross_site_post_to_the_token_endpoint_is_refused(b: Backend) {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
 
+async fn a_listeners_personal_track_stays_hidden_from_other_api_clients(b: Backend) {
+    let srv = start(b, 1 << 24).await;
+    signup(&client(), &srv, "root@example.com").await;
+    let (track_id, _, _) = with_track(&srv, &client(), "owner@example.com").await;
+    signup(&client(), &srv, "snoop@example.com").await;
+    let owner = password_grant(&srv, "owner@example.com").await;
+    let snoop = password_grant(&srv, "snoop@example.com").await;
+    let mine: Value = get_with(
+        &srv,
+        "/api/v1/tracks",
+        owner["access_token"].as_str().unwrap(),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+    let theirs: Value = get_with(
+        &srv,
+        "/api/v1/tracks",
+        snoop["access_token"].as_str().unwrap(),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert!(theirs.as_array().unwrap().is_empty(), "{theirs}");
+    let r = get_with(
+        &srv,
+        &format!("/api/v1/tracks/{track_id}/stream"),
+        snoop["access_token"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
 backend::on_both_databases!(
+    a_listeners_personal_track_stays_hidden_from_other_api_clients,
     a_client_logs_in_lists_tracks_and_streams_with_a_bearer_token,
     bad_requests_get_oauth_style_errors,
     two_factor_accounts_need_a_code_at_the_token_endpoint,

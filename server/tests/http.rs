@@ -156,10 +156,34 @@ async fn a_password_only_session_can_do_nothing_but_submit_a_code(b: Backend) {
             vec![("user_id", "x")],
         ),
         (app::admin::AdminAuditLog::PATH, vec![]),
+        (sec::RemoveAvatar::PATH, vec![]),
+        (app::artists::ArtistStatus::PATH, vec![]),
+        (
+            app::artists::RequestArtist::PATH,
+            vec![("artist_name", "x"), ("note", "")],
+        ),
+        (app::artists::AdminArtistRequests::PATH, vec![]),
+        (
+            app::artists::AdminDecideArtist::PATH,
+            vec![("request_id", "x"), ("approve", "true")],
+        ),
     ] {
         let r = call(&c, &srv, path, &form).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
     }
+    let r = c
+        .post(format!("{}/api/avatar", srv.base))
+        .body(vec![1u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = c
+        .get(format!("{}/avatars/{}", srv.base, user.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let me: Option<app::auth::UserInfo> = call(&c, &srv, app::auth::CurrentUser::PATH, &[])
         .await
         .json()
