@@ -81,6 +81,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/verify-email") view=|| view! { <auth::ConfirmEmailPage/> }/>
                 <Route path=path!("/confirm-email") view=|| view! { <auth::ConfirmEmailPage change=true/> }/>
                 <Route path=path!("/") ssr=SsrMode::Async view=|| view! { <Shell><LibraryPage/></Shell> }/>
+                <Route path=path!("/liked") ssr=SsrMode::Async view=|| view! { <Shell><library::LikedPage/></Shell> }/>
                 <Route path=path!("/admin") ssr=SsrMode::Async view=|| view! { <Shell><admin::AdminPage/></Shell> }/>
                 <Route path=path!("/settings") ssr=SsrMode::Async view=|| view! { <Shell><auth::security::SettingsPage/></Shell> }/>
             </Routes>
@@ -106,6 +107,7 @@ fn Shell(children: ChildrenFn) -> impl IntoView {
                             <A href="/" attr:class="brand">"Refrain"</A>
                             <ul>
                                 <li><A href="/">"Library"</A></li>
+                                <li><A href="/liked">"Liked Songs"</A></li>
                                 <li><A href="/settings">"Settings"</A></li>
                                 {(user.role == "admin").then(|| view! { <li><A href="/admin">"Admin"</A></li> })}
                             </ul>

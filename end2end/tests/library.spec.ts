@@ -42,3 +42,29 @@ test("a signed-out visitor is sent to the login page and wrong credentials get a
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page.getByRole("alert")).toHaveText("Wrong email or password.");
 });
+
+test("a liked track shows in Liked Songs, stays after a reload, and leaves when unliked", async ({ page }) => {
+  await signUp(page, uniqueEmail("likes"));
+  await hydrated(page);
+  await page.getByTestId("upload-input").setInputFiles(synthMp3("heart.mp3", { title: "Heart Song", artist: "Love Band" }, 3));
+  const row = page.locator(".track-row", { hasText: "Heart Song" });
+  await expect(row).toBeVisible({ timeout: 60_000 });
+  const heart = row.getByRole("button", { name: "Like Heart Song" });
+  await expect(heart).toHaveAttribute("aria-pressed", "false");
+  await Promise.all([
+    page.waitForResponse((r) => r.url().includes("/api/set_liked") && r.ok()),
+    heart.click(),
+  ]);
+  await expect(heart).toHaveAttribute("aria-pressed", "true");
+
+  await page.getByRole("link", { name: "Liked Songs" }).click();
+  await expect(page.getByRole("heading", { name: "Liked Songs" })).toBeVisible();
+  const liked = page.locator(".track-row", { hasText: "Heart Song" });
+  await expect(liked).toContainText("Love Band");
+  await page.reload();
+  await expect(liked).toBeVisible();
+  await page.screenshot({ path: "test-results/liked-songs.png" });
+  await hydrated(page);
+  await liked.getByRole("button", { name: "Like Heart Song" }).click();
+  await expect(page.getByTestId("liked-empty")).toBeVisible();
+});

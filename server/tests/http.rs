@@ -111,6 +111,11 @@ async fn a_password_only_session_can_do_nothing_but_submit_a_code(b: Backend) {
         (app::library::ListImports::PATH, vec![]),
         (app::library::StreamTrack::PATH, vec![("track_id", "x")]),
         (app::library::DeleteTrack::PATH, vec![("track_id", "x")]),
+        (app::library::ListLiked::PATH, vec![]),
+        (
+            app::library::SetLiked::PATH,
+            vec![("track_id", "x"), ("liked", "true")],
+        ),
         (sec::TwoFactorStatus::PATH, vec![]),
         (sec::BeginTotpEnrollment::PATH, vec![]),
         (sec::ConfirmTotpEnrollment::PATH, vec![("code", "123456")]),

@@ -403,7 +403,77 @@ async fn an_artists_uploads_are_shared_and_credited_to_their_profile(b: Backend)
     );
 }
 
+/// Likes are per user, idempotent, limited to tracks the user may see, newest first, and
+/// go with the track.
+async fn likes_are_personal_idempotent_and_follow_the_track(b: Backend) {
+    let (core, admin, _dir) = setup(b).await;
+    let fan = auth::signup(&core, "fan@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    let other = auth::signup(&core, "other@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    for (who, name) in [
+        (&admin, "one.mp3"),
+        (&admin, "two.mp3"),
+        (&other, "private.mp3"),
+    ] {
+        upload(&core, who, name, backend::testing::sine_mp3(1, &[])).await;
+    }
+    worker::dispatch::drain(&core).await.unwrap();
+    let seen = library::list_tracks(&core, &fan).await.unwrap();
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|t| !t.liked));
+    let (one, two) = (
+        seen.iter().find(|t| t.title == "one").unwrap().id.clone(),
+        seen.iter().find(|t| t.title == "two").unwrap().id.clone(),
+    );
+    library::set_liked(&core, &fan, &one, true).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    library::set_liked(&core, &fan, &two, true).await.unwrap();
+    library::set_liked(&core, &fan, &two, true).await.unwrap();
+    let liked: Vec<String> = library::liked_tracks(&core, &fan)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.title)
+        .collect();
+    assert_eq!(liked, ["two", "one"], "most recently liked first");
+    assert!(
+        library::list_tracks(&core, &fan)
+            .await
+            .unwrap()
+            .iter()
+            .all(|t| t.liked)
+    );
+    // Another user's likes are their own.
+    assert!(
+        library::liked_tracks(&core, &admin)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Someone else's personal track cannot be liked (nor learned about).
+    let private = library::list_tracks(&core, &other).await.unwrap();
+    let private = private.iter().find(|t| t.title == "private").unwrap();
+    assert!(matches!(
+        library::set_liked(&core, &fan, &private.id, true).await,
+        Err(backend::Error::NotFound(_))
+    ));
+    // Unliking twice is fine; deleting a track removes its likes.
+    library::set_liked(&core, &fan, &one, false).await.unwrap();
+    library::set_liked(&core, &fan, &one, false).await.unwrap();
+    library::delete_track(&core, &admin, &two).await.unwrap();
+    assert!(library::liked_tracks(&core, &fan).await.unwrap().is_empty());
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM track_likes")
+        .fetch_one(&core.db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}
+
 backend::on_both_databases!(
+    likes_are_personal_idempotent_and_follow_the_track,
     an_artists_uploads_are_shared_and_credited_to_their_profile,
     deleting_a_track_removes_its_row_and_objects_and_only_owners_or_admins_may,
     tags_cover_and_rendition_come_from_a_tagged_mp3,

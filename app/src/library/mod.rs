@@ -18,6 +18,8 @@ pub struct TrackItem {
     pub has_cover: bool,
     /// The signed-in user may delete it (their own upload, or they are an admin).
     pub can_delete: bool,
+    /// In the signed-in user's Liked Songs.
+    pub liked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,12 +44,13 @@ pub struct StreamInfo {
     pub segments: Vec<(u64, u64)>,
 }
 
-#[server]
-pub async fn list_tracks() -> Result<Vec<TrackItem>, AppError> {
-    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
-    let tracks = backend::library::list_tracks(&core, &user).await?;
+#[cfg(feature = "ssr")]
+fn track_items(
+    user: &backend::auth::CurrentUser,
+    tracks: Vec<backend::library::TrackView>,
+) -> Vec<TrackItem> {
     let admin = user.role == backend::auth::Role::Admin;
-    Ok(tracks
+    tracks
         .into_iter()
         .map(|t| TrackItem {
             can_delete: admin || t.owner_id == user.id,
@@ -57,8 +60,30 @@ pub async fn list_tracks() -> Result<Vec<TrackItem>, AppError> {
             album: t.album,
             duration_ms: t.duration_ms,
             has_cover: t.has_cover,
+            liked: t.liked,
         })
-        .collect())
+        .collect()
+}
+
+#[server]
+pub async fn list_tracks() -> Result<Vec<TrackItem>, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let tracks = backend::library::list_tracks(&core, &user).await?;
+    Ok(track_items(&user, tracks))
+}
+
+/// The signed-in user's Liked Songs, most recently liked first.
+#[server]
+pub async fn list_liked() -> Result<Vec<TrackItem>, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let tracks = backend::library::liked_tracks(&core, &user).await?;
+    Ok(track_items(&user, tracks))
+}
+
+#[server]
+pub async fn set_liked(track_id: String, liked: bool) -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    Ok(backend::library::set_liked(&core, &user, &track_id, liked).await?)
 }
 
 #[server]
@@ -208,13 +233,53 @@ fn ImportList(jobs: Vec<ImportItem>) -> impl IntoView {
     }
 }
 
+/// The Liked Songs page.
 #[component]
-fn TrackTable(tracks: Vec<TrackItem>, on_deleted: Callback<()>) -> impl IntoView {
+pub fn LikedPage() -> impl IntoView {
+    let version = RwSignal::new(0u32);
+    let tracks = Resource::new(move || version.get(), |_| list_liked());
+    let changed = Callback::new(move |_| version.update(|n| *n += 1));
+    view! {
+        <leptos_meta::Title text="Liked Songs"/>
+        <section class="page">
+            <header class="page-head"><h1>"Liked Songs"</h1></header>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || tracks.get().map(|r| match r {
+                    Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                    Ok(t) if t.is_empty() => view! {
+                        <div class="empty" data-testid="liked-empty">
+                            <p class="empty-title">"Songs you like appear here"</p>
+                            <p class="muted">"Press ♡ next to any track in your library."</p>
+                        </div>
+                    }.into_any(),
+                    Ok(t) => view! {
+                        <TrackTable tracks=t on_deleted=changed on_like_changed=changed/>
+                    }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn TrackTable(
+    tracks: Vec<TrackItem>,
+    on_deleted: Callback<()>,
+    /// Called after a like or unlike was stored (the Liked Songs page refetches).
+    #[prop(optional)]
+    on_like_changed: Option<Callback<()>>,
+) -> impl IntoView {
     let player = expect_context::<PlayerCtx>();
     let delete = ServerAction::<DeleteTrack>::new();
+    let like = ServerAction::<SetLiked>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = delete.value().get() {
             on_deleted.run(());
+        }
+    });
+    Effect::new(move |_| {
+        if let (Some(Ok(())), Some(cb)) = (like.value().get(), on_like_changed) {
+            cb.run(());
         }
     });
     view! {
@@ -226,8 +291,8 @@ fn TrackTable(tracks: Vec<TrackItem>, on_deleted: Callback<()>) -> impl IntoView
                 <span role="columnheader" class="col-dur">"Time"</span>
                 <span role="columnheader"></span>
             </div>
-            {move || match delete.value().get() {
-                Some(Err(e)) => Some(view! { <p class="form-error" role="alert">{e.to_string()}</p> }),
+            {move || match (delete.value().get(), like.value().get()) {
+                (Some(Err(e)), _) | (_, Some(Err(e))) => Some(view! { <p class="form-error" role="alert">{e.to_string()}</p> }),
                 _ => None,
             }}
             {tracks.into_iter().map(|t| {
@@ -254,6 +319,22 @@ fn TrackTable(tracks: Vec<TrackItem>, on_deleted: Callback<()>) -> impl IntoView
                         <span class="col-album muted">{t.album.clone().unwrap_or_default()}</span>
                         <span class="col-dur muted">{fmt_time(t.duration_ms as f64 / 1000.0)}</span>
                         <span class="col-actions">
+                            {
+                                let liked = RwSignal::new(t.liked);
+                                let id = t.id.clone();
+                                let title = t.title.clone();
+                                view! {
+                                    <button class="icon-btn like-btn" class:on=move || liked.get()
+                                        aria-pressed=move || liked.get().to_string()
+                                        aria-label=format!("Like {title}")
+                                        title=move || if liked.get() { "Remove from Liked Songs" } else { "Add to Liked Songs" }
+                                        on:click=move |_| {
+                                            let now = !liked.get_untracked();
+                                            liked.set(now);
+                                            like.dispatch(SetLiked { track_id: id.clone(), liked: now });
+                                        }>{move || if liked.get() { "♥" } else { "♡" }}</button>
+                                }
+                            }
                             {t.can_delete.then(|| {
                                 let id = t.id.clone();
                                 let title = t.title.clone();

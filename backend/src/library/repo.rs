@@ -13,6 +13,31 @@ pub struct TrackView {
     pub has_cover: bool,
     pub created_at: i64,
     pub owner_id: String,
+    /// The user the list was made for liked it.
+    pub liked: bool,
+}
+
+/// Columns of a [`TrackView`] for the user `$1`, before the `WHERE`.
+const TRACK_VIEW: &str =
+    "SELECT t.id, t.title, ar.name AS artist, al.title AS album, t.track_no, t.duration_ms,
+        CAST(CASE WHEN t.cover_key IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_cover, t.created_at,
+        t.owner_id, CAST(CASE WHEN lk.user_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS liked
+     FROM tracks t JOIN artists ar ON ar.id = t.artist_id LEFT JOIN albums al ON al.id = t.album_id
+     LEFT JOIN track_likes lk ON lk.track_id = t.id AND lk.user_id = $1";
+
+fn track_view(r: sqlx::any::AnyRow) -> TrackView {
+    TrackView {
+        id: r.get("id"),
+        title: r.get("title"),
+        artist: r.get("artist"),
+        album: r.get("album"),
+        track_no: r.get("track_no"),
+        duration_ms: r.get("duration_ms"),
+        has_cover: r.get::<i64, _>("has_cover") == 1,
+        created_at: r.get("created_at"),
+        owner_id: r.get("owner_id"),
+        liked: r.get::<i64, _>("liked") == 1,
+    }
 }
 
 /// Tracks visible to `user_id`, newest first.
@@ -21,32 +46,59 @@ pub async fn list_visible<'e, E: Executor<'e, Database = sqlx::Any>>(
     user_id: &str,
     limit: i64,
 ) -> Result<Vec<TrackView>> {
-    let rows = sqlx::query(
-        "SELECT t.id, t.title, ar.name AS artist, al.title AS album, t.track_no, t.duration_ms,
-                CAST(CASE WHEN t.cover_key IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_cover, t.created_at,
-                t.owner_id
-         FROM tracks t JOIN artists ar ON ar.id = t.artist_id LEFT JOIN albums al ON al.id = t.album_id
-         WHERE t.owner_id = $1 OR t.shared = 1
-         ORDER BY t.created_at DESC, t.id LIMIT $2",
-    )
+    let rows = sqlx::query(&format!(
+        "{TRACK_VIEW} WHERE t.owner_id = $1 OR t.shared = 1 ORDER BY t.created_at DESC, t.id LIMIT $2"
+    ))
     .bind(user_id)
     .bind(limit)
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| TrackView {
-            id: r.get("id"),
-            title: r.get("title"),
-            artist: r.get("artist"),
-            album: r.get("album"),
-            track_no: r.get("track_no"),
-            duration_ms: r.get("duration_ms"),
-            has_cover: r.get::<i64, _>("has_cover") == 1,
-            created_at: r.get("created_at"),
-            owner_id: r.get("owner_id"),
-        })
-        .collect())
+    Ok(rows.into_iter().map(track_view).collect())
+}
+
+/// Tracks `user_id` liked and may still see, most recently liked first.
+pub async fn list_liked<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    limit: i64,
+) -> Result<Vec<TrackView>> {
+    let rows = sqlx::query(&format!(
+        "{TRACK_VIEW} WHERE lk.user_id IS NOT NULL AND (t.owner_id = $1 OR t.shared = 1)
+         ORDER BY lk.created_at DESC, t.id LIMIT $2"
+    ))
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(track_view).collect())
+}
+
+/// Likes or unlikes a track; doing either twice changes nothing.
+pub async fn set_liked<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    track_id: &str,
+    liked: bool,
+    now: i64,
+) -> Result<()> {
+    if liked {
+        sqlx::query(
+            "INSERT INTO track_likes (user_id, track_id, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id, track_id) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(track_id)
+        .bind(now)
+        .execute(db)
+        .await?;
+    } else {
+        sqlx::query("DELETE FROM track_likes WHERE user_id = $1 AND track_id = $2")
+            .bind(user_id)
+            .bind(track_id)
+            .execute(db)
+            .await?;
+    }
+    Ok(())
 }
 
 pub struct StreamRow {

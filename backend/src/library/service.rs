@@ -7,6 +7,24 @@ pub async fn list_tracks(core: &Core, user: &CurrentUser) -> Result<Vec<TrackVie
     repo::list_visible(&core.db, &user.id, 5000).await
 }
 
+/// The user's Liked Songs, most recently liked first.
+pub async fn liked_tracks(core: &Core, user: &CurrentUser) -> Result<Vec<TrackView>> {
+    repo::list_liked(&core.db, &user.id, 5000).await
+}
+
+/// Likes (or unlikes) a track the user may see; anyone else's personal track is "not
+/// found", like any track that does not exist.
+pub async fn set_liked(core: &Core, user: &CurrentUser, track_id: &str, liked: bool) -> Result<()> {
+    if liked
+        && repo::stream_row(&core.db, track_id, &user.id)
+            .await?
+            .is_none()
+    {
+        return Err(Error::NotFound("track"));
+    }
+    repo::set_liked(&core.db, &user.id, track_id, liked, crate::now_ms()).await
+}
+
 /// Cover image bytes of a track the user may see.
 pub async fn cover_for(
     core: &Core,
