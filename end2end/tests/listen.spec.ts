@@ -71,3 +71,21 @@ test("a text file renamed .mp3 ends as a failed job with a readable reason and n
   await expect(page.getByRole("heading", { name: "Tracks" })).toBeVisible();
   await expect(page.locator(".track-row", { hasText: "notes-" })).toHaveCount(0);
 });
+
+test("a track heard past half its length counts one play, shown after a reload", async ({ page }) => {
+  const title = `Short Loop ${Date.now()}`;
+  await signUp(page, uniqueEmail("plays"));
+  await page.getByTestId("upload-input").setInputFiles(synthMp3("loop.mp3", { title, artist: "Counters" }, 4));
+  const row = page.locator(".track-row", { hasText: title });
+  await expect(row).toBeVisible({ timeout: 60_000 });
+  await expect(row.getByTestId("plays")).toHaveText("0");
+  await row.hover();
+  const recorded = page.waitForResponse((r) => r.url().includes("/api/record_play") && r.ok());
+  await page.getByRole("button", { name: `Play ${title}` }).click();
+  await recorded;
+  // The event is handled by the worker; the count shows once it is.
+  await expect(async () => {
+    await page.reload();
+    await expect(page.locator(".track-row", { hasText: title }).getByTestId("plays")).toHaveText("1", { timeout: 2_000 });
+  }).toPass({ timeout: 30_000 });
+});

@@ -113,6 +113,14 @@ async fn a_password_only_session_can_do_nothing_but_submit_a_code(b: Backend) {
         (app::library::DeleteTrack::PATH, vec![("track_id", "x")]),
         (app::library::ListLiked::PATH, vec![]),
         (
+            app::library::RecordPlay::PATH,
+            vec![
+                ("track_id", "x"),
+                ("playback_id", "0123456789abcdef"),
+                ("listened_ms", "60000"),
+            ],
+        ),
+        (
             app::library::SetLiked::PATH,
             vec![("track_id", "x"), ("liked", "true")],
         ),

@@ -7,7 +7,7 @@
 use backend::Core;
 use backend::config::KafkaConfig;
 use backend::events::Event;
-use backend::events::kafka::{self, DEAD_LETTER, IMPORTS, NOTIFICATIONS};
+use backend::events::kafka::{self, DEAD_LETTER, IMPORTS, NOTIFICATIONS, PLAYBACK};
 use rdkafka::ClientConfig;
 use rdkafka::Message;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -31,7 +31,7 @@ pub fn consumer(k: &KafkaConfig) -> anyhow::Result<StreamConsumer> {
         // Notice quickly when topics reappear after a broker restart.
         .set("topic.metadata.refresh.interval.ms", "5000")
         .create()?;
-    let topics = [k.topic(IMPORTS), k.topic(NOTIFICATIONS)];
+    let topics = [k.topic(IMPORTS), k.topic(NOTIFICATIONS), k.topic(PLAYBACK)];
     let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
     c.subscribe(&refs)?;
     Ok(c)

@@ -10,6 +10,9 @@ pub mod notify;
 use backend::Core;
 use backend::events::{self, EmailMessage, Event, ImportRequested};
 
+/// The idempotency-ledger name of the play handler.
+pub const PLAYS_HANDLER: &str = "plays";
+
 /// Routes one event to its handler. `Ok` means settled; `Err` means retry later.
 pub async fn handle(core: &Core, event: &Event) -> anyhow::Result<()> {
     match event.topic.as_str() {
@@ -20,6 +23,11 @@ pub async fn handle(core: &Core, event: &Event) -> anyhow::Result<()> {
         events::EMAIL_REQUESTED => {
             let m: EmailMessage = serde_json::from_value(event.payload.clone())?;
             notify::handle(core, &event.id, &m).await
+        }
+        events::PLAY_RECORDED => {
+            let p: backend::playback::plays::PlayRecorded =
+                serde_json::from_value(event.payload.clone())?;
+            Ok(backend::playback::plays::apply_play(core, &event.id, PLAYS_HANDLER, &p).await?)
         }
         other => {
             tracing::warn!(topic = other, event_id = %event.id, "no handler for event; skipping");

@@ -472,7 +472,121 @@ async fn likes_are_personal_idempotent_and_follow_the_track(b: Backend) {
     assert_eq!(left, 0);
 }
 
+/// A playback counts once it was heard long enough, once per playback id however often
+/// it is reported or delivered, and only for tracks the user may play.
+async fn plays_count_once_per_playback_and_only_when_heard_long_enough(b: Backend) {
+    use backend::playback::plays;
+    let (core, admin, _dir) = setup(b).await;
+    let fan = auth::signup(&core, "listener@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    upload(
+        &core,
+        &admin,
+        "short.mp3",
+        backend::testing::sine_mp3(4, &[]),
+    )
+    .await;
+    upload(&core, &fan, "mine.mp3", backend::testing::sine_mp3(1, &[])).await;
+    worker::dispatch::drain(&core).await.unwrap();
+    let short = library::list_tracks(&core, &fan)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.title == "short")
+        .unwrap();
+    assert_eq!(short.plays, 0);
+    let half = (short.duration_ms + 1) / 2;
+    let playback = "0123456789abcdef0123456789abcdef";
+
+    let early = plays::record_play(&core, &fan, &short.id, playback, half - 500).await;
+    assert!(
+        matches!(early, Err(backend::Error::Invalid(_))),
+        "{early:?}"
+    );
+    let bad_id = plays::record_play(&core, &fan, &short.id, "x'; --", half).await;
+    assert!(
+        matches!(bad_id, Err(backend::Error::Invalid(_))),
+        "{bad_id:?}"
+    );
+    plays::record_play(&core, &fan, &short.id, playback, half)
+        .await
+        .unwrap();
+    // The same playback reported again (a retry) is still one play.
+    plays::record_play(&core, &fan, &short.id, playback, half + 300)
+        .await
+        .unwrap();
+    worker::dispatch::drain(&core).await.unwrap();
+    let plays_of = |user| {
+        let core = core.clone();
+        let id = short.id.clone();
+        async move {
+            library::list_tracks(&core, user)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|t| t.id == id)
+                .unwrap()
+                .plays
+        }
+    };
+    assert_eq!(plays_of(&fan).await, 1);
+    plays::record_play(
+        &core,
+        &fan,
+        &short.id,
+        "fedcba9876543210fedcba9876543210",
+        half,
+    )
+    .await
+    .unwrap();
+    worker::dispatch::drain(&core).await.unwrap();
+    assert_eq!(plays_of(&fan).await, 2);
+    // Counts are per user.
+    assert_eq!(plays_of(&admin).await, 0);
+
+    // Delivering one event twice changes nothing (the handler's ledger).
+    let event = backend::events::Event::new(
+        backend::events::PLAY_RECORDED,
+        &fan.id,
+        serde_json::to_value(plays::PlayRecorded {
+            playback_id: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
+            user_id: fan.id.clone(),
+            track_id: short.id.clone(),
+            listened_ms: half,
+            played_at: backend::now_ms(),
+        })
+        .unwrap(),
+    );
+    worker::handle(&core, &event).await.unwrap();
+    worker::handle(&core, &event).await.unwrap();
+    assert_eq!(plays_of(&fan).await, 3);
+    let history: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM play_history WHERE user_id = $1")
+        .bind(&fan.id)
+        .fetch_one(&core.db)
+        .await
+        .unwrap();
+    assert_eq!(history, 3);
+
+    // Another listener's personal track cannot be played, nor its plays recorded.
+    let other = auth::signup(&core, "other@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    let mine = library::list_tracks(&core, &fan)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.title == "mine")
+        .unwrap();
+    let theirs = plays::record_play(&core, &other, &mine.id, playback, 60_000).await;
+    assert!(
+        matches!(theirs, Err(backend::Error::NotFound(_))),
+        "{theirs:?}"
+    );
+}
+
 backend::on_both_databases!(
+    plays_count_once_per_playback_and_only_when_heard_long_enough,
     likes_are_personal_idempotent_and_follow_the_track,
     an_artists_uploads_are_shared_and_credited_to_their_profile,
     deleting_a_track_removes_its_row_and_objects_and_only_owners_or_admins_may,

@@ -20,6 +20,8 @@ pub struct TrackItem {
     pub can_delete: bool,
     /// In the signed-in user's Liked Songs.
     pub liked: bool,
+    /// How often the signed-in user played it.
+    pub plays: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +63,7 @@ fn track_items(
             duration_ms: t.duration_ms,
             has_cover: t.has_cover,
             liked: t.liked,
+            plays: t.plays,
         })
         .collect()
 }
@@ -78,6 +81,20 @@ pub async fn list_liked() -> Result<Vec<TrackItem>, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let tracks = backend::library::liked_tracks(&core, &user).await?;
     Ok(track_items(&user, tracks))
+}
+
+/// Reports a playback that counts as a play (the player calls it once per playback).
+#[server]
+pub async fn record_play(
+    track_id: String,
+    playback_id: String,
+    listened_ms: i64,
+) -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    Ok(
+        backend::playback::plays::record_play(&core, &user, &track_id, &playback_id, listened_ms)
+            .await?,
+    )
 }
 
 #[server]
@@ -288,6 +305,7 @@ fn TrackTable(
                 <span role="columnheader"></span>
                 <span role="columnheader">"Title"</span>
                 <span role="columnheader" class="col-album">"Album"</span>
+                <span role="columnheader" class="col-plays">"Plays"</span>
                 <span role="columnheader" class="col-dur">"Time"</span>
                 <span role="columnheader"></span>
             </div>
@@ -317,6 +335,7 @@ fn TrackTable(
                             <span class="track-artist muted">{t.artist.clone()}</span>
                         </span>
                         <span class="col-album muted">{t.album.clone().unwrap_or_default()}</span>
+                        <span class="col-plays muted" data-testid="plays">{t.plays}</span>
                         <span class="col-dur muted">{fmt_time(t.duration_ms as f64 / 1000.0)}</span>
                         <span class="col-actions">
                             {

@@ -319,6 +319,45 @@ pub fn on_timeupdate(p: PlayerCtx) {
     let t = a.current_time();
     p.position.set(t);
     p.buffered_to.set(buffered_end_at(&a, t).unwrap_or(t));
+    count_listening(p, t);
+}
+
+/// Adds the time played since the last update (small forward steps only: a seek is not
+/// listening) and reports the playback once it counts as a play.
+fn count_listening(p: PlayerCtx, t: f64) {
+    let mut report = None;
+    p.playback.update_value(|pb| {
+        let Some(pb) = pb else { return };
+        let step = t - pb.last_pos;
+        if step > 0.0 && step <= 1.5 {
+            pb.listened_ms += step * 1000.0;
+        }
+        pb.last_pos = t;
+        if !pb.reported && super::counts_as_play(pb.listened_ms, pb.duration_ms) {
+            pb.reported = true;
+            report = Some(pb.clone());
+        }
+    });
+    if let Some(pb) = report {
+        spawn_local(async move {
+            let listened = pb.listened_ms.round() as i64;
+            if let Err(e) = crate::library::record_play(pb.track_id, pb.id, listened).await {
+                leptos::logging::warn!("play not recorded: {e}");
+            }
+        });
+    }
+}
+
+/// A random id for a new playback (128 bits, hex).
+pub fn new_playback_id() -> String {
+    (0..4)
+        .map(|_| {
+            format!(
+                "{:08x}",
+                (js_sys::Math::random() * f64::from(u32::MAX)) as u32
+            )
+        })
+        .collect()
 }
 
 fn storage() -> Option<web_sys::Storage> {

@@ -17,9 +17,29 @@ pub struct TrackRef {
     pub duration_ms: i64,
 }
 
+/// What the player knows about the current playback, to report it once it counts as a
+/// play: time actually listened (seeking skips ahead without counting).
+#[derive(Debug, Clone, Default)]
+pub struct Playback {
+    /// One per playback: the server counts a playback once.
+    pub id: String,
+    pub track_id: String,
+    pub duration_ms: i64,
+    pub listened_ms: f64,
+    pub last_pos: f64,
+    pub reported: bool,
+}
+
+/// A playback counts as a play after 30 s, or half of a shorter track (the server checks
+/// the same rule).
+pub fn counts_as_play(listened_ms: f64, duration_ms: i64) -> bool {
+    listened_ms >= 30_000f64.min(duration_ms as f64 / 2.0)
+}
+
 /// The player's state and commands, provided once at the app root.
 #[derive(Clone, Copy)]
 pub struct PlayerCtx {
+    pub playback: StoredValue<Option<Playback>>,
     pub current: RwSignal<Option<TrackRef>>,
     pub playing: RwSignal<bool>,
     pub position: RwSignal<f64>,
@@ -34,6 +54,7 @@ pub struct PlayerCtx {
 impl PlayerCtx {
     pub fn new() -> Self {
         PlayerCtx {
+            playback: StoredValue::new(None),
             current: RwSignal::new(None),
             playing: RwSignal::new(false),
             position: RwSignal::new(0.0),
@@ -53,7 +74,15 @@ impl PlayerCtx {
         self.error.set(None);
         self.current.set(Some(track.clone()));
         #[cfg(feature = "hydrate")]
-        engine::load(*self, track);
+        {
+            self.playback.set_value(Some(Playback {
+                id: engine::new_playback_id(),
+                track_id: track.id.clone(),
+                duration_ms: track.duration_ms,
+                ..Playback::default()
+            }));
+            engine::load(*self, track);
+        }
     }
 
     pub fn toggle(&self) {

@@ -17,12 +17,14 @@ use std::time::Duration;
 
 pub const IMPORTS: &str = "imports";
 pub const NOTIFICATIONS: &str = "notifications";
+pub const PLAYBACK: &str = "playback";
 pub const DEAD_LETTER: &str = "dead-letter";
 
 /// The topic (without prefix) an event type is published to.
 pub fn topic_of(event_type: &str) -> &'static str {
     match event_type.split('.').next() {
         Some("import") => IMPORTS,
+        Some("play") => PLAYBACK,
         _ => NOTIFICATIONS,
     }
 }
@@ -45,7 +47,7 @@ pub async fn ensure_topics(k: &KafkaConfig) -> Result<()> {
         .set("bootstrap.servers", &k.brokers)
         .create()
         .map_err(|e| anyhow::anyhow!("Kafka admin client: {e}"))?;
-    let names: Vec<String> = [IMPORTS, NOTIFICATIONS, DEAD_LETTER]
+    let names: Vec<String> = [IMPORTS, NOTIFICATIONS, PLAYBACK, DEAD_LETTER]
         .iter()
         .map(|t| k.topic(t))
         .collect();
@@ -249,7 +251,7 @@ pub async fn consumer_lag(k: &KafkaConfig) -> Result<Vec<(String, i64)>> {
             .create()
             .map_err(|e| anyhow::anyhow!("Kafka lag client: {e}"))?;
         let mut out = Vec::new();
-        for topic in [IMPORTS, NOTIFICATIONS].map(|t| k.topic(t)) {
+        for topic in [IMPORTS, NOTIFICATIONS, PLAYBACK].map(|t| k.topic(t)) {
             let md = c
                 .fetch_metadata(Some(&topic), timeout)
                 .map_err(|e| anyhow::anyhow!("metadata: {e}"))?;

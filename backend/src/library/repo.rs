@@ -15,15 +15,19 @@ pub struct TrackView {
     pub owner_id: String,
     /// The user the list was made for liked it.
     pub liked: bool,
+    /// How often that user played it.
+    pub plays: i64,
 }
 
 /// Columns of a [`TrackView`] for the user `$1`, before the `WHERE`.
 const TRACK_VIEW: &str =
     "SELECT t.id, t.title, ar.name AS artist, al.title AS album, t.track_no, t.duration_ms,
         CAST(CASE WHEN t.cover_key IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_cover, t.created_at,
-        t.owner_id, CAST(CASE WHEN lk.user_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS liked
+        t.owner_id, CAST(CASE WHEN lk.user_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS liked,
+        COALESCE(pc.plays, 0) AS plays
      FROM tracks t JOIN artists ar ON ar.id = t.artist_id LEFT JOIN albums al ON al.id = t.album_id
-     LEFT JOIN track_likes lk ON lk.track_id = t.id AND lk.user_id = $1";
+     LEFT JOIN track_likes lk ON lk.track_id = t.id AND lk.user_id = $1
+     LEFT JOIN play_counts pc ON pc.track_id = t.id AND pc.user_id = $1";
 
 fn track_view(r: sqlx::any::AnyRow) -> TrackView {
     TrackView {
@@ -37,6 +41,7 @@ fn track_view(r: sqlx::any::AnyRow) -> TrackView {
         created_at: r.get("created_at"),
         owner_id: r.get("owner_id"),
         liked: r.get::<i64, _>("liked") == 1,
+        plays: r.get("plays"),
     }
 }
 

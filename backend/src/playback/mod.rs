@@ -1,5 +1,6 @@
 //! Streaming: signed, short-lived stream URLs and HTTP byte ranges.
 
+pub mod plays;
 mod range;
 mod service;
 pub mod token;
