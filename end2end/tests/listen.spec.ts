@@ -88,4 +88,10 @@ test("a track heard past half its length counts one play, shown after a reload",
     await page.reload();
     await expect(page.locator(".track-row", { hasText: title }).getByTestId("plays")).toHaveText("1", { timeout: 2_000 });
   }).toPass({ timeout: 30_000 });
+  // The library opens with what was played last; a card plays it again.
+  const shelf = page.getByTestId("recently-played");
+  await expect(shelf).toContainText(title);
+  await page.screenshot({ path: "test-results/recently-played.png" });
+  await shelf.getByRole("button", { name: `Play ${title}` }).click();
+  await expect(page.getByTestId("np-title")).toHaveText(title);
 });

@@ -19,3 +19,4 @@ CREATE TABLE play_counts (
     PRIMARY KEY (user_id, track_id)
 );
 CREATE INDEX play_counts_track ON play_counts(track_id);
+CREATE INDEX play_counts_recent ON play_counts(user_id, last_played_at);

@@ -112,6 +112,7 @@ async fn a_password_only_session_can_do_nothing_but_submit_a_code(b: Backend) {
         (app::library::StreamTrack::PATH, vec![("track_id", "x")]),
         (app::library::DeleteTrack::PATH, vec![("track_id", "x")]),
         (app::library::ListLiked::PATH, vec![]),
+        (app::library::ListRecentlyPlayed::PATH, vec![]),
         (
             app::library::RecordPlay::PATH,
             vec![

@@ -542,8 +542,17 @@ async fn plays_count_once_per_playback_and_only_when_heard_long_enough(b: Backen
     .unwrap();
     worker::dispatch::drain(&core).await.unwrap();
     assert_eq!(plays_of(&fan).await, 2);
-    // Counts are per user.
+    // Counts are per user, and so is "recently played" (each track once).
     assert_eq!(plays_of(&admin).await, 0);
+    let recent = library::recently_played(&core, &fan, 10).await.unwrap();
+    assert_eq!(recent.len(), 1);
+    assert_eq!(recent[0].id, short.id);
+    assert!(
+        library::recently_played(&core, &admin, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Delivering one event twice changes nothing (the handler's ledger).
     let event = backend::events::Event::new(

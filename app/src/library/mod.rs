@@ -75,6 +75,14 @@ pub async fn list_tracks() -> Result<Vec<TrackItem>, AppError> {
     Ok(track_items(&user, tracks))
 }
 
+/// What the signed-in user played last (each track once), most recent first.
+#[server]
+pub async fn list_recently_played() -> Result<Vec<TrackItem>, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let tracks = backend::library::recently_played(&core, &user, 12).await?;
+    Ok(track_items(&user, tracks))
+}
+
 /// The signed-in user's Liked Songs, most recently liked first.
 #[server]
 pub async fn list_liked() -> Result<Vec<TrackItem>, AppError> {
@@ -167,6 +175,7 @@ pub fn LibraryPage() -> impl IntoView {
         last_done.set_value(Some(done));
     });
     let tracks = Resource::new(move || tracks_version.get(), |_| list_tracks());
+    let recent = Resource::new(|| (), |_| list_recently_played());
 
     // Poll while any job is still running, so states update without a reload.
     #[cfg(feature = "hydrate")]
@@ -196,6 +205,11 @@ pub fn LibraryPage() -> impl IntoView {
             <header class="page-head">
                 <h1>"Library"</h1>
             </header>
+            <Transition fallback=|| ()>
+                {move || recent.get().and_then(|r| r.ok()).filter(|t| !t.is_empty()).map(|t| view! {
+                    <RecentlyPlayed tracks=t/>
+                })}
+            </Transition>
             <UploadZone on_uploaded=Callback::new(move |_| refresh.update(|n| *n += 1))/>
             <Transition fallback=|| view! { <p class="muted">"Loading imports…"</p> }>
                 {move || imports.get().map(|r| match r {
@@ -219,6 +233,38 @@ pub fn LibraryPage() -> impl IntoView {
                     }.into_any(),
                 })}
             </Transition>
+        </section>
+    }
+}
+
+/// A row of cards: what the user played last; a card plays its track.
+#[component]
+fn RecentlyPlayed(tracks: Vec<TrackItem>) -> impl IntoView {
+    let player = expect_context::<PlayerCtx>();
+    view! {
+        <section class="shelf" aria-labelledby="recent-h">
+            <h2 id="recent-h">"Recently played"</h2>
+            <ul class="shelf-row" data-testid="recently-played">
+                {tracks.into_iter().map(|t| {
+                    let tr = TrackRef {
+                        id: t.id.clone(),
+                        title: t.title.clone(),
+                        artist: t.artist.clone(),
+                        has_cover: t.has_cover,
+                        duration_ms: t.duration_ms,
+                    };
+                    view! {
+                        <li class="shelf-card">
+                            <button class="shelf-play" aria-label=format!("Play {}", t.title)
+                                on:click=move |_| player.play(tr.clone())>
+                                <Cover track_id=t.id.clone() has_cover=t.has_cover title=t.title.clone()/>
+                                <span class="shelf-title">{t.title.clone()}</span>
+                                <span class="shelf-artist muted">{t.artist.clone()}</span>
+                            </button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
         </section>
     }
 }

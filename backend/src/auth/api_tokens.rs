@@ -9,7 +9,7 @@
 //! the moment the login ends.
 
 use super::service::{CurrentUser, LoginStep};
-use super::{password, repo, two_factor};
+use super::{password, refresh_repo, repo, two_factor};
 use crate::keys::{Keyring, TokenError};
 use crate::{Core, Error, Result, new_id, now_ms};
 use jsonwebtoken::{Algorithm, Validation};
@@ -82,7 +82,7 @@ pub async fn issue_with_password(
 pub async fn refresh(core: &Core, refresh_token: &str) -> Result<TokenPair> {
     let hash = password::sha256_hex(refresh_token.trim());
     let now = now_ms();
-    let Some((login_id, user_id)) = live_refresh(&core.db, &hash, now).await? else {
+    let Some((login_id, user_id)) = refresh_repo::live(&core.db, &hash, now).await? else {
         return Err(replayed(core, &hash, now).await);
     };
     // The login must still be live: not logged out, disabled or timed out. (Checked
@@ -93,7 +93,7 @@ pub async fn refresh(core: &Core, refresh_token: &str) -> Result<TokenPair> {
     };
     let next = password::random_token();
     let mut tx = core.db.begin().await?;
-    if !use_refresh(&mut *tx, &hash, now).await? {
+    if !refresh_repo::use_up(&mut *tx, &hash, now).await? {
         // A parallel refresh with the same token won: this one is a replay.
         tx.rollback().await?;
         return Err(replayed(core, &hash, now).await);
@@ -107,7 +107,7 @@ pub async fn refresh(core: &Core, refresh_token: &str) -> Result<TokenPair> {
 /// family is revoked. Always `Unauthenticated` unless the database fails.
 async fn replayed(core: &Core, hash: &str, now: i64) -> Error {
     let revoke = async {
-        if let Some(family) = used_family(&core.db, hash).await? {
+        if let Some(family) = refresh_repo::family_of(&core.db, hash, true).await? {
             revoke_family(&core.db, &family, now).await?;
             tracing::warn!(login_id = %family, "refresh token presented twice; family revoked");
         }
@@ -123,12 +123,7 @@ async fn replayed(core: &Core, hash: &str, now: i64) -> Error {
 /// not an error: the answer must not tell whether a token existed.
 pub async fn revoke(core: &Core, refresh_token: &str) -> Result<()> {
     let hash = password::sha256_hex(refresh_token.trim());
-    let family: Option<String> =
-        sqlx::query_scalar("SELECT login_id FROM refresh_tokens WHERE token_hash = $1")
-            .bind(&hash)
-            .fetch_optional(&core.db)
-            .await?;
-    if let Some(family) = family {
+    if let Some(family) = refresh_repo::family_of(&core.db, &hash, false).await? {
         revoke_family(&core.db, &family, now_ms()).await?;
     }
     Ok(())
@@ -209,77 +204,14 @@ async fn insert_refresh<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     now: i64,
 ) -> Result<()> {
     let ttl_ms = i64::try_from(REFRESH_TTL_SECS * 1000).unwrap_or(i64::MAX);
-    sqlx::query(
-        "INSERT INTO refresh_tokens (token_hash, login_id, user_id, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(password::sha256_hex(token))
-    .bind(&user.login_id)
-    .bind(&user.id)
-    .bind(now)
-    .bind(now + ttl_ms)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-/// The login and user of a live (unused, unrevoked, unexpired) refresh token.
-async fn live_refresh(
-    db: &crate::db::Db,
-    hash: &str,
-    now: i64,
-) -> Result<Option<(String, String)>> {
-    use sqlx::Row;
-    let row = sqlx::query(
-        "SELECT login_id, user_id FROM refresh_tokens
-         WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2",
-    )
-    .bind(hash)
-    .bind(now)
-    .fetch_optional(db)
-    .await?;
-    Ok(row.map(|r| (r.get("login_id"), r.get("user_id"))))
-}
-
-/// Uses a live token up. One statement decides, so of two parallel refreshes with one
-/// token exactly one wins.
-async fn use_refresh<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
-    db: E,
-    hash: &str,
-    now: i64,
-) -> Result<bool> {
-    Ok(sqlx::query(
-        "UPDATE refresh_tokens SET used_at = $2
-         WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2",
-    )
-    .bind(hash)
-    .bind(now)
-    .execute(db)
-    .await?
-    .rows_affected()
-        == 1)
-}
-
-/// The family of a token that was already used (a replay), if `hash` is one.
-async fn used_family(db: &crate::db::Db, hash: &str) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT login_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL",
-    )
-    .bind(hash)
-    .fetch_optional(db)
-    .await?)
+    let hash = password::sha256_hex(token);
+    refresh_repo::insert(db, &hash, &user.login_id, &user.id, now, now + ttl_ms).await
 }
 
 /// Revokes every token of a family and ends its login.
 async fn revoke_family(db: &crate::db::Db, login_id: &str, now: i64) -> Result<()> {
     let mut tx = db.begin().await?;
-    sqlx::query(
-        "UPDATE refresh_tokens SET revoked_at = $2 WHERE login_id = $1 AND revoked_at IS NULL",
-    )
-    .bind(login_id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    refresh_repo::revoke_family(&mut *tx, login_id, now).await?;
     repo::revoke_login(&mut *tx, login_id, now).await?;
     tx.commit().await?;
     Ok(())

@@ -7,6 +7,7 @@ pub mod logins;
 mod password;
 pub mod profile;
 mod redis_store;
+mod refresh_repo;
 pub mod repo;
 mod service;
 mod session_store;

@@ -8,4 +8,4 @@ pub mod repo;
 mod service;
 
 pub use repo::{NewTrack, TrackView};
-pub use service::{cover_for, delete_track, liked_tracks, list_tracks, set_liked};
+pub use service::{cover_for, delete_track, liked_tracks, list_tracks, recently_played, set_liked};

@@ -78,6 +78,23 @@ pub async fn list_liked<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(rows.into_iter().map(track_view).collect())
 }
 
+/// Tracks `user_id` played and may still see, most recently played first.
+pub async fn list_recently_played<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    limit: i64,
+) -> Result<Vec<TrackView>> {
+    let rows = sqlx::query(&format!(
+        "{TRACK_VIEW} WHERE pc.user_id IS NOT NULL AND (t.owner_id = $1 OR t.shared = 1)
+         ORDER BY pc.last_played_at DESC, t.id LIMIT $2"
+    ))
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(track_view).collect())
+}
+
 /// Likes or unlikes a track; doing either twice changes nothing.
 pub async fn set_liked<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,

@@ -12,6 +12,15 @@ pub async fn liked_tracks(core: &Core, user: &CurrentUser) -> Result<Vec<TrackVi
     repo::list_liked(&core.db, &user.id, 5000).await
 }
 
+/// What the user played last, most recent first (each track once).
+pub async fn recently_played(
+    core: &Core,
+    user: &CurrentUser,
+    limit: i64,
+) -> Result<Vec<TrackView>> {
+    repo::list_recently_played(&core.db, &user.id, limit.clamp(1, 100)).await
+}
+
 /// Likes (or unlikes) a track the user may see; anyone else's personal track is "not
 /// found", like any track that does not exist.
 pub async fn set_liked(core: &Core, user: &CurrentUser, track_id: &str, liked: bool) -> Result<()> {

@@ -2,6 +2,7 @@
 
 pub mod plays;
 mod range;
+mod repo;
 mod service;
 pub mod token;
 

@@ -82,33 +82,17 @@ pub async fn apply_play(
     if events::repo::is_processed(&mut *tx, handler, event_id).await? {
         return Ok(());
     }
-    let added = sqlx::query(
-        "INSERT INTO play_history (id, user_id, track_id, played_at, listened_ms)
-         SELECT $1, $2, $3, $4, $5
-         WHERE EXISTS (SELECT 1 FROM tracks WHERE id = $3)
-           AND EXISTS (SELECT 1 FROM users WHERE id = $2)
-         ON CONFLICT (id) DO NOTHING",
+    let added = super::repo::insert_play(
+        &mut *tx,
+        &p.playback_id,
+        &p.user_id,
+        &p.track_id,
+        p.played_at,
+        p.listened_ms,
     )
-    .bind(&p.playback_id)
-    .bind(&p.user_id)
-    .bind(&p.track_id)
-    .bind(p.played_at)
-    .bind(p.listened_ms)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if added == 1 {
-        sqlx::query(
-            "INSERT INTO play_counts (user_id, track_id, plays, last_played_at) VALUES ($1, $2, 1, $3)
-             ON CONFLICT (user_id, track_id) DO UPDATE SET plays = play_counts.plays + 1,
-                last_played_at = CASE WHEN excluded.last_played_at > play_counts.last_played_at
-                                      THEN excluded.last_played_at ELSE play_counts.last_played_at END",
-        )
-        .bind(&p.user_id)
-        .bind(&p.track_id)
-        .bind(p.played_at)
-        .execute(&mut *tx)
-        .await?;
+    .await?;
+    if added {
+        super::repo::count_play(&mut *tx, &p.user_id, &p.track_id, p.played_at).await?;
     }
     events::repo::mark_processed(&mut *tx, handler, event_id).await?;
     tx.commit().await?;

@@ -1,0 +1,53 @@
+//! SQL of plays: the history and each user's count per track.
+
+use crate::Result;
+use sqlx::Executor;
+
+/// Adds a play to the history unless that playback is there already, or its track or user
+/// is gone; true when added.
+pub async fn insert_play<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    playback_id: &str,
+    user_id: &str,
+    track_id: &str,
+    played_at: i64,
+    listened_ms: i64,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "INSERT INTO play_history (id, user_id, track_id, played_at, listened_ms)
+         SELECT $1, $2, $3, $4, $5
+         WHERE EXISTS (SELECT 1 FROM tracks WHERE id = $3)
+           AND EXISTS (SELECT 1 FROM users WHERE id = $2)
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(playback_id)
+    .bind(user_id)
+    .bind(track_id)
+    .bind(played_at)
+    .bind(listened_ms)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// One more play of `track_id` by `user_id`.
+pub async fn count_play<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    track_id: &str,
+    played_at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO play_counts (user_id, track_id, plays, last_played_at) VALUES ($1, $2, 1, $3)
+         ON CONFLICT (user_id, track_id) DO UPDATE SET plays = play_counts.plays + 1,
+            last_played_at = CASE WHEN excluded.last_played_at > play_counts.last_played_at
+                                  THEN excluded.last_played_at ELSE play_counts.last_played_at END",
+    )
+    .bind(user_id)
+    .bind(track_id)
+    .bind(played_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
