@@ -1,6 +1,6 @@
 import { test, expect } from "@playwright/test";
 import * as path from "node:path";
-import { signUp, synthMp3, textFile, uniqueEmail } from "./helpers";
+import { hydrated, signUp, synthMp3, textFile, uniqueEmail } from "./helpers";
 
 test("sign up, upload a tagged song, hear it play, seek, and lose the stream at logout", async ({ page }) => {
   const title = `Harbour Lights ${Date.now()}`;
@@ -92,6 +92,7 @@ test("a track heard past half its length counts one play, shown after a reload",
   const shelf = page.getByTestId("recently-played");
   await expect(shelf).toContainText(title);
   await page.screenshot({ path: "test-results/recently-played.png" });
+  await hydrated(page);
   await shelf.getByRole("button", { name: `Play ${title}` }).click();
   await expect(page.getByTestId("np-title")).toHaveText(title);
 });
