@@ -246,7 +246,10 @@ pub async fn upload_avatar(
             Json(serde_json::json!({ "url": app::auth::avatar_url(&user.id, &key) })),
         )
             .into_response(),
-        Err(backend::Error::Invalid(msg)) => json_error(StatusCode::BAD_REQUEST, upper_first(&msg)),
+        Err(e @ backend::Error::Invalid(_)) => json_error(
+            StatusCode::BAD_REQUEST,
+            app::error::AppError::from(e).to_string(),
+        ),
         Err(backend::Error::TooLarge { limit }) => json_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
@@ -256,13 +259,6 @@ pub async fn upload_avatar(
         ),
         Err(e) => internal(e),
     }
-}
-
-fn upper_first(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }
 
 /// `GET /avatars/{user}`: a user's picture, for any signed-in user (pictures show beside

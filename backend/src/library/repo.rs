@@ -45,20 +45,32 @@ fn track_view(r: sqlx::any::AnyRow) -> TrackView {
     }
 }
 
-/// Tracks visible to `user_id`, newest first.
-pub async fn list_visible<'e, E: Executor<'e, Database = sqlx::Any>>(
+/// Track views for `user_id` among the tracks they may see, narrowed by `filter` and put
+/// in `order`.
+async fn list_for<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
+    filter: &str,
+    order: &str,
     limit: i64,
 ) -> Result<Vec<TrackView>> {
     let rows = sqlx::query(&format!(
-        "{TRACK_VIEW} WHERE t.owner_id = $1 OR t.shared = 1 ORDER BY t.created_at DESC, t.id LIMIT $2"
+        "{TRACK_VIEW} WHERE {filter} (t.owner_id = $1 OR t.shared = 1) ORDER BY {order}, t.id LIMIT $2"
     ))
     .bind(user_id)
     .bind(limit)
     .fetch_all(db)
     .await?;
     Ok(rows.into_iter().map(track_view).collect())
+}
+
+/// Tracks visible to `user_id`, newest first.
+pub async fn list_visible<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    limit: i64,
+) -> Result<Vec<TrackView>> {
+    list_for(db, user_id, "", "t.created_at DESC", limit).await
 }
 
 /// Tracks `user_id` liked and may still see, most recently liked first.
@@ -67,15 +79,14 @@ pub async fn list_liked<'e, E: Executor<'e, Database = sqlx::Any>>(
     user_id: &str,
     limit: i64,
 ) -> Result<Vec<TrackView>> {
-    let rows = sqlx::query(&format!(
-        "{TRACK_VIEW} WHERE lk.user_id IS NOT NULL AND (t.owner_id = $1 OR t.shared = 1)
-         ORDER BY lk.created_at DESC, t.id LIMIT $2"
-    ))
-    .bind(user_id)
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(track_view).collect())
+    list_for(
+        db,
+        user_id,
+        "lk.user_id IS NOT NULL AND",
+        "lk.created_at DESC",
+        limit,
+    )
+    .await
 }
 
 /// Tracks `user_id` played and may still see, most recently played first.
@@ -84,15 +95,14 @@ pub async fn list_recently_played<'e, E: Executor<'e, Database = sqlx::Any>>(
     user_id: &str,
     limit: i64,
 ) -> Result<Vec<TrackView>> {
-    let rows = sqlx::query(&format!(
-        "{TRACK_VIEW} WHERE pc.user_id IS NOT NULL AND (t.owner_id = $1 OR t.shared = 1)
-         ORDER BY pc.last_played_at DESC, t.id LIMIT $2"
-    ))
-    .bind(user_id)
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(track_view).collect())
+    list_for(
+        db,
+        user_id,
+        "pc.user_id IS NOT NULL AND",
+        "pc.last_played_at DESC",
+        limit,
+    )
+    .await
 }
 
 /// Likes or unlikes a track; doing either twice changes nothing.
