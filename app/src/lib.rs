@@ -4,16 +4,18 @@
 pub mod admin;
 pub mod artists;
 pub mod auth;
+pub mod browse;
 pub mod error;
 pub mod library;
 pub mod player;
+pub mod search;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
 use auth::{LoginPage, SignupPage, provide_auth, use_auth};
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{A, Redirect, Route, Router, Routes};
+use leptos_router::components::{A, Outlet, ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 use library::LibraryPage;
 use player::{PlayerBar, PlayerCtx};
@@ -80,10 +82,17 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/reset-password") view=auth::ResetPasswordPage/>
                 <Route path=path!("/verify-email") view=|| view! { <auth::ConfirmEmailPage/> }/>
                 <Route path=path!("/confirm-email") view=|| view! { <auth::ConfirmEmailPage change=true/> }/>
-                <Route path=path!("/") ssr=SsrMode::Async view=|| view! { <Shell><LibraryPage/></Shell> }/>
-                <Route path=path!("/liked") ssr=SsrMode::Async view=|| view! { <Shell><library::LikedPage/></Shell> }/>
-                <Route path=path!("/admin") ssr=SsrMode::Async view=|| view! { <Shell><admin::AdminPage/></Shell> }/>
-                <Route path=path!("/settings") ssr=SsrMode::Async view=|| view! { <Shell><auth::security::SettingsPage/></Shell> }/>
+                // The signed-in layout stays mounted while these change, so navigating
+                // never interrupts playback.
+                <ParentRoute path=path!("") ssr=SsrMode::Async view=Shell>
+                    <Route path=path!("/") ssr=SsrMode::Async view=LibraryPage/>
+                    <Route path=path!("/search") ssr=SsrMode::Async view=search::SearchPage/>
+                    <Route path=path!("/liked") ssr=SsrMode::Async view=library::LikedPage/>
+                    <Route path=path!("/albums/:id") ssr=SsrMode::Async view=browse::AlbumPage/>
+                    <Route path=path!("/artists/:id") ssr=SsrMode::Async view=browse::ArtistPage/>
+                    <Route path=path!("/admin") ssr=SsrMode::Async view=admin::AdminPage/>
+                    <Route path=path!("/settings") ssr=SsrMode::Async view=auth::security::SettingsPage/>
+                </ParentRoute>
             </Routes>
         </Router>
     }
@@ -91,9 +100,8 @@ pub fn App() -> impl IntoView {
 
 /// The signed-in layout: sidebar, main view, and the player bar that stays on screen.
 #[component]
-fn Shell(children: ChildrenFn) -> impl IntoView {
+fn Shell() -> impl IntoView {
     let auth = use_auth();
-    let children = StoredValue::new(children);
     let user = Resource::new(|| (), |_| auth::current_user());
     view! {
         <Transition fallback=|| view! { <div class="splash">"Refrain"</div> }>
@@ -106,7 +114,8 @@ fn Shell(children: ChildrenFn) -> impl IntoView {
                         <nav class="sidebar" aria-label="Main">
                             <A href="/" attr:class="brand">"Refrain"</A>
                             <ul>
-                                <li><A href="/">"Library"</A></li>
+                                <li><A href="/" exact=true>"Library"</A></li>
+                                <li><A href="/search">"Search"</A></li>
                                 <li><A href="/liked">"Liked Songs"</A></li>
                                 <li><A href="/settings">"Settings"</A></li>
                                 {(user.role == "admin").then(|| view! { <li><A href="/admin">"Admin"</A></li> })}
@@ -120,7 +129,7 @@ fn Shell(children: ChildrenFn) -> impl IntoView {
                                 </ActionForm>
                             </div>
                         </nav>
-                        <main class="main">{children.with_value(|c| c())}</main>
+                        <main class="main"><Outlet/></main>
                         <PlayerBar/>
                     </div>
                     }.into_any()

@@ -14,6 +14,7 @@ pub mod imports;
 pub mod keys;
 pub mod library;
 pub mod playback;
+pub mod search;
 pub mod state;
 pub mod storage;
 #[cfg(feature = "testing")]

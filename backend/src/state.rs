@@ -23,6 +23,10 @@ impl Core {
     pub async fn init(config: Config) -> Result<Self> {
         let db = db::connect(&config).await?;
         db::migrate(&db).await?;
+        let indexed = crate::search::index_missing(&db).await?;
+        if indexed > 0 {
+            tracing::info!(documents = indexed, "indexed existing catalog for search");
+        }
         let storage = match &config.s3 {
             Some(s3) => Storage::s3(s3)?,
             None => Storage::local(&config.storage_dir)?,

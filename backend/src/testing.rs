@@ -371,3 +371,68 @@ pub fn decode_quoted_printable(s: &str) -> String {
     }
     String::from_utf8_lossy(&out).to_string()
 }
+
+/// A track to put straight into the catalog, without audio (for search, browse and
+/// playlist tests; its object keys point at nothing).
+#[derive(Debug, Clone, Default)]
+pub struct SeedTrack<'a> {
+    pub title: &'a str,
+    pub artist: &'a str,
+    pub album: Option<&'a str>,
+    pub track_no: Option<i64>,
+    pub duration_ms: i64,
+    /// In the shared catalog (otherwise personal to its owner).
+    pub shared: bool,
+}
+
+/// Adds `t` to the catalog as `owner_id`'s upload, through the same repository calls the
+/// import pipeline makes (so it is indexed for search the same way). Returns its id.
+pub async fn seed_track(core: &Core, owner_id: &str, t: SeedTrack<'_>) -> String {
+    use crate::library::repo as lib;
+    let job = crate::new_id();
+    crate::imports::repo::insert(&core.db, &job, owner_id, "seed.mp3", "seed/original", 1)
+        .await
+        .unwrap();
+    let mut tx = core.db.begin().await.unwrap();
+    let artist_id = lib::upsert_artist(&mut tx, t.artist).await.unwrap();
+    let album_id = match t.album {
+        Some(a) => Some(
+            lib::upsert_album(&mut tx, &artist_id, a, None, None)
+                .await
+                .unwrap(),
+        ),
+        None => None,
+    };
+    let id = lib::insert_track(
+        &mut tx,
+        &lib::NewTrack {
+            id: crate::new_id(),
+            import_job_id: job,
+            owner_id: owner_id.to_string(),
+            shared: t.shared,
+            title: t.title.to_string(),
+            artist_id,
+            album_artist_id: None,
+            album_id,
+            track_no: t.track_no,
+            disc_no: None,
+            year: None,
+            genre: None,
+            duration_ms: if t.duration_ms > 0 {
+                t.duration_ms
+            } else {
+                180_000
+            },
+            original_key: "seed/original".into(),
+            rendition_key: "seed/rendition".into(),
+            rendition_bytes: 1,
+            rendition_mime: "audio/mp4".into(),
+            segment_index: "{}".into(),
+            cover_key: None,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    id
+}

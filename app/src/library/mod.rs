@@ -5,6 +5,7 @@ mod upload;
 use crate::error::AppError;
 use crate::player::{PlayerCtx, TrackRef, fmt_time};
 use leptos::prelude::*;
+use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 pub use upload::UploadZone;
 
@@ -13,7 +14,9 @@ pub struct TrackItem {
     pub id: String,
     pub title: String,
     pub artist: String,
+    pub artist_id: String,
     pub album: Option<String>,
+    pub album_id: Option<String>,
     pub duration_ms: i64,
     pub has_cover: bool,
     /// The signed-in user may delete it (their own upload, or they are an admin).
@@ -22,6 +25,19 @@ pub struct TrackItem {
     pub liked: bool,
     /// How often the signed-in user played it.
     pub plays: i64,
+}
+
+impl TrackItem {
+    /// What the player needs of it.
+    pub fn to_ref(&self) -> TrackRef {
+        TrackRef {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            artist: self.artist.clone(),
+            has_cover: self.has_cover,
+            duration_ms: self.duration_ms,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,7 +63,7 @@ pub struct StreamInfo {
 }
 
 #[cfg(feature = "ssr")]
-fn track_items(
+pub(crate) fn track_items(
     user: &backend::auth::CurrentUser,
     tracks: Vec<backend::library::TrackView>,
 ) -> Vec<TrackItem> {
@@ -59,7 +75,9 @@ fn track_items(
             id: t.id,
             title: t.title,
             artist: t.artist,
+            artist_id: t.artist_id,
             album: t.album,
+            album_id: t.album_id,
             duration_ms: t.duration_ms,
             has_cover: t.has_cover,
             liked: t.liked,
@@ -241,22 +259,17 @@ pub fn LibraryPage() -> impl IntoView {
 #[component]
 fn RecentlyPlayed(tracks: Vec<TrackItem>) -> impl IntoView {
     let player = expect_context::<PlayerCtx>();
+    let refs: Vec<TrackRef> = tracks.iter().map(TrackItem::to_ref).collect();
     view! {
         <section class="shelf" aria-labelledby="recent-h">
             <h2 id="recent-h">"Recently played"</h2>
             <ul class="shelf-row" data-testid="recently-played">
-                {tracks.into_iter().map(|t| {
-                    let tr = TrackRef {
-                        id: t.id.clone(),
-                        title: t.title.clone(),
-                        artist: t.artist.clone(),
-                        has_cover: t.has_cover,
-                        duration_ms: t.duration_ms,
-                    };
+                {tracks.iter().enumerate().map(|(i, t)| {
+                    let refs = refs.clone();
                     view! {
                         <li class="shelf-card">
                             <button class="shelf-play" aria-label=format!("Play {}", t.title)
-                                on:click=move |_| player.play(tr.clone())>
+                                on:click=move |_| player.play_list(refs.clone(), i)>
                                 <Cover track_id=t.id.clone() has_cover=t.has_cover title=t.title.clone()/>
                                 <span class="shelf-title">{t.title.clone()}</span>
                                 <span class="shelf-artist muted">{t.artist.clone()}</span>
@@ -324,14 +337,20 @@ pub fn LikedPage() -> impl IntoView {
     }
 }
 
+/// A list of tracks; playing one plays the list from there (next and previous follow it).
 #[component]
-fn TrackTable(
+pub fn TrackTable(
     tracks: Vec<TrackItem>,
     on_deleted: Callback<()>,
     /// Called after a like or unlike was stored (the Liked Songs page refetches).
     #[prop(optional)]
     on_like_changed: Option<Callback<()>>,
+    /// Show the position in the list instead of the cover (album pages).
+    #[prop(optional)]
+    numbered: bool,
 ) -> impl IntoView {
+    let refs: StoredValue<Vec<TrackRef>> =
+        StoredValue::new(tracks.iter().map(TrackItem::to_ref).collect());
     let player = expect_context::<PlayerCtx>();
     let delete = ServerAction::<DeleteTrack>::new();
     let like = ServerAction::<SetLiked>::new();
@@ -359,28 +378,29 @@ fn TrackTable(
                 (Some(Err(e)), _) | (_, Some(Err(e))) => Some(view! { <p class="form-error" role="alert">{e.to_string()}</p> }),
                 _ => None,
             }}
-            {tracks.into_iter().map(|t| {
-                let tr = TrackRef {
-                    id: t.id.clone(),
-                    title: t.title.clone(),
-                    artist: t.artist.clone(),
-                    has_cover: t.has_cover,
-                    duration_ms: t.duration_ms,
-                };
+            {tracks.into_iter().enumerate().map(|(i, t)| {
                 let id = t.id.clone();
                 let is_current = move || player.current.get().is_some_and(|c| c.id == id);
-                let play = move |_| player.play(tr.clone());
+                let play = move |_| player.play_list(refs.get_value(), i);
                 view! {
                     <div class="track-row" role="row" class:current=is_current data-track=t.id.clone()>
-                        <span class="cover-cell">
-                            <Cover track_id=t.id.clone() has_cover=t.has_cover title=t.title.clone()/>
+                        <span class="cover-cell" class:numbered=numbered>
+                            {if numbered {
+                                view! { <span class="track-no muted">{i + 1}</span> }.into_any()
+                            } else {
+                                view! { <Cover track_id=t.id.clone() has_cover=t.has_cover title=t.title.clone()/> }.into_any()
+                            }}
                             <button class="play-btn" aria-label=format!("Play {}", t.title) on:click=play>"▶"</button>
                         </span>
                         <span class="title-cell">
                             <span class="track-title">{t.title.clone()}</span>
-                            <span class="track-artist muted">{t.artist.clone()}</span>
+                            <A href=format!("/artists/{}", t.artist_id) attr:class="track-artist muted">{t.artist.clone()}</A>
                         </span>
-                        <span class="col-album muted">{t.album.clone().unwrap_or_default()}</span>
+                        <span class="col-album muted">
+                            {t.album_id.clone().map(|a| view! {
+                                <A href=format!("/albums/{a}")>{t.album.clone().unwrap_or_default()}</A>
+                            })}
+                        </span>
                         <span class="col-plays muted" data-testid="plays">{t.plays}</span>
                         <span class="col-dur muted">{fmt_time(t.duration_ms as f64 / 1000.0)}</span>
                         <span class="col-actions">

@@ -49,6 +49,9 @@ pub struct PlayerCtx {
     pub loading: RwSignal<bool>,
     pub error: RwSignal<Option<String>>,
     pub audio: NodeRef<leptos::html::Audio>,
+    /// What plays in order (the list a track was started from), and where in it we are.
+    pub queue: RwSignal<Vec<TrackRef>>,
+    pub index: RwSignal<usize>,
 }
 
 impl PlayerCtx {
@@ -64,11 +67,59 @@ impl PlayerCtx {
             loading: RwSignal::new(false),
             error: RwSignal::new(None),
             audio: NodeRef::new(),
+            queue: RwSignal::new(Vec::new()),
+            index: RwSignal::new(0),
+        }
+    }
+
+    /// Plays `tracks` in order from `start`.
+    pub fn play_list(&self, tracks: Vec<TrackRef>, start: usize) {
+        let Some(first) = tracks.get(start).cloned() else {
+            return;
+        };
+        self.queue.set(tracks);
+        self.index.set(start);
+        self.start(first);
+    }
+
+    /// Plays `tracks` in a random order.
+    pub fn play_shuffled(&self, mut tracks: Vec<TrackRef>) {
+        shuffle(&mut tracks);
+        self.play_list(tracks, 0);
+    }
+
+    pub fn has_next(&self) -> bool {
+        self.index.get() + 1 < self.queue.with(Vec::len)
+    }
+
+    /// Goes to the next track of the queue; false at its end.
+    pub fn next(&self) -> bool {
+        let i = self.index.get_untracked() + 1;
+        match self.queue.with_untracked(|q| q.get(i).cloned()) {
+            Some(t) => {
+                self.index.set(i);
+                self.start(t);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Restarts the track, or (within its first three seconds) goes to the previous one.
+    pub fn prev(&self) {
+        let i = self.index.get_untracked();
+        if self.position.get_untracked() > 3.0 || i == 0 {
+            self.seek(0.0);
+            return;
+        }
+        if let Some(t) = self.queue.with_untracked(|q| q.get(i - 1).cloned()) {
+            self.index.set(i - 1);
+            self.start(t);
         }
     }
 
     /// Starts playing `track` from the beginning.
-    pub fn play(&self, track: TrackRef) {
+    fn start(&self, track: TrackRef) {
         self.duration.set(track.duration_ms as f64 / 1000.0);
         self.position.set(0.0);
         self.error.set(None);
@@ -108,6 +159,17 @@ impl Default for PlayerCtx {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Fisher–Yates with the browser's random numbers (only ever called in the browser).
+fn shuffle(tracks: &mut [TrackRef]) {
+    #[cfg(feature = "hydrate")]
+    for i in (1..tracks.len()).rev() {
+        let j = (js_sys::Math::random() * (i + 1) as f64) as usize;
+        tracks.swap(i, j.min(i));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = tracks;
 }
 
 /// `m:ss` (or `h:mm:ss`).
@@ -173,19 +235,27 @@ pub fn PlayerBar() -> impl IntoView {
                 on:playing=move |_| p.loading.set(false)
                 on:waiting=move |_| p.loading.set(true)
                 on:pause=move |_| p.playing.set(false)
-                on:ended=move |_| p.playing.set(false)
+                on:ended=move |_| if !p.next() { p.playing.set(false) }
             ></audio>
             <div class="np">{now_playing}</div>
             <div class="controls">
-                <button
-                    class="btn-round"
-                    data-testid="play-pause"
-                    aria-label=move || if p.playing.get() { "Pause" } else { "Play" }
-                    disabled=move || p.current.get().is_none()
-                    on:click=move |_| p.toggle()
-                >
-                    {move || if p.playing.get() { "❚❚" } else { "▶" }}
-                </button>
+                <div class="transport">
+                    <button class="icon-round" data-testid="prev" aria-label="Previous" title="Previous"
+                        disabled=move || p.current.get().is_none()
+                        on:click=move |_| p.prev()>"⏮"</button>
+                    <button
+                        class="btn-round"
+                        data-testid="play-pause"
+                        aria-label=move || if p.playing.get() { "Pause" } else { "Play" }
+                        disabled=move || p.current.get().is_none()
+                        on:click=move |_| p.toggle()
+                    >
+                        {move || if p.playing.get() { "❚❚" } else { "▶" }}
+                    </button>
+                    <button class="icon-round" data-testid="next" aria-label="Next" title="Next"
+                        disabled=move || !p.has_next()
+                        on:click=move |_| { p.next(); }>"⏭"</button>
+                </div>
                 <div class="seek">
                     <span class="time" data-testid="elapsed">{move || fmt_time(p.position.get())}</span>
                     <div class="seek-track" style=move || format!("--buffered: {}%", buffered_pct())>

@@ -7,5 +7,7 @@
 pub mod repo;
 mod service;
 
-pub use repo::{NewTrack, TrackView};
-pub use service::{cover_for, delete_track, liked_tracks, list_tracks, recently_played, set_liked};
+pub use repo::{AlbumView, ArtistView, NewTrack, TrackView};
+pub use service::{
+    album, artist, cover_for, delete_track, liked_tracks, list_tracks, recently_played, set_liked,
+};

@@ -7,7 +7,9 @@ pub struct TrackView {
     pub id: String,
     pub title: String,
     pub artist: String,
+    pub artist_id: String,
     pub album: Option<String>,
+    pub album_id: Option<String>,
     pub track_no: Option<i64>,
     pub duration_ms: i64,
     pub has_cover: bool,
@@ -19,22 +21,27 @@ pub struct TrackView {
     pub plays: i64,
 }
 
-/// Columns of a [`TrackView`] for the user `$1`, before the `WHERE`.
-const TRACK_VIEW: &str =
-    "SELECT t.id, t.title, ar.name AS artist, al.title AS album, t.track_no, t.duration_ms,
+/// Columns of a [`TrackView`] for the user `$1`; the query joins [`TRACK_JOINS`] to `t`.
+pub(crate) const TRACK_COLUMNS: &str =
+    "t.id, t.title, ar.name AS artist, t.artist_id, al.title AS album, t.album_id, t.track_no, t.duration_ms,
         CAST(CASE WHEN t.cover_key IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_cover, t.created_at,
         t.owner_id, CAST(CASE WHEN lk.user_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS liked,
-        COALESCE(pc.plays, 0) AS plays
-     FROM tracks t JOIN artists ar ON ar.id = t.artist_id LEFT JOIN albums al ON al.id = t.album_id
+        COALESCE(pc.plays, 0) AS plays";
+
+/// What [`TRACK_COLUMNS`] need joined to the tracks `t`.
+pub(crate) const TRACK_JOINS: &str =
+    "JOIN artists ar ON ar.id = t.artist_id LEFT JOIN albums al ON al.id = t.album_id
      LEFT JOIN track_likes lk ON lk.track_id = t.id AND lk.user_id = $1
      LEFT JOIN play_counts pc ON pc.track_id = t.id AND pc.user_id = $1";
 
-fn track_view(r: sqlx::any::AnyRow) -> TrackView {
+pub(crate) fn track_view(r: sqlx::any::AnyRow) -> TrackView {
     TrackView {
         id: r.get("id"),
         title: r.get("title"),
         artist: r.get("artist"),
+        artist_id: r.get("artist_id"),
         album: r.get("album"),
+        album_id: r.get("album_id"),
         track_no: r.get("track_no"),
         duration_ms: r.get("duration_ms"),
         has_cover: r.get::<i64, _>("has_cover") == 1,
@@ -45,23 +52,24 @@ fn track_view(r: sqlx::any::AnyRow) -> TrackView {
     }
 }
 
-/// Track views for `user_id` among the tracks they may see, narrowed by `filter` and put
-/// in `order`.
+/// Track views for `user_id` among the tracks they may see, narrowed by `filter` (which
+/// may use `arg` as `$3`) and put in `order`.
 async fn list_for<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
     filter: &str,
     order: &str,
     limit: i64,
+    arg: Option<&str>,
 ) -> Result<Vec<TrackView>> {
-    let rows = sqlx::query(&format!(
-        "{TRACK_VIEW} WHERE {filter} (t.owner_id = $1 OR t.shared = 1) ORDER BY {order}, t.id LIMIT $2"
-    ))
-    .bind(user_id)
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(track_view).collect())
+    let sql = format!(
+        "SELECT {TRACK_COLUMNS} FROM tracks t {TRACK_JOINS} WHERE {filter} (t.owner_id = $1 OR t.shared = 1) ORDER BY {order}, t.id LIMIT $2"
+    );
+    let mut q = sqlx::query(&sql).bind(user_id).bind(limit);
+    if let Some(arg) = arg {
+        q = q.bind(arg);
+    }
+    Ok(q.fetch_all(db).await?.into_iter().map(track_view).collect())
 }
 
 /// Tracks visible to `user_id`, newest first.
@@ -70,7 +78,7 @@ pub async fn list_visible<'e, E: Executor<'e, Database = sqlx::Any>>(
     user_id: &str,
     limit: i64,
 ) -> Result<Vec<TrackView>> {
-    list_for(db, user_id, "", "t.created_at DESC", limit).await
+    list_for(db, user_id, "", "t.created_at DESC", limit, None).await
 }
 
 /// Tracks `user_id` liked and may still see, most recently liked first.
@@ -85,6 +93,7 @@ pub async fn list_liked<'e, E: Executor<'e, Database = sqlx::Any>>(
         "lk.user_id IS NOT NULL AND",
         "lk.created_at DESC",
         limit,
+        None,
     )
     .await
 }
@@ -101,8 +110,150 @@ pub async fn list_recently_played<'e, E: Executor<'e, Database = sqlx::Any>>(
         "pc.user_id IS NOT NULL AND",
         "pc.last_played_at DESC",
         limit,
+        None,
     )
     .await
+}
+
+/// The tracks of an album that `user_id` may see, in disc and track order.
+pub async fn list_album_tracks<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    album_id: &str,
+) -> Result<Vec<TrackView>> {
+    list_for(
+        db,
+        user_id,
+        "t.album_id = $3 AND",
+        "COALESCE(t.disc_no, 1), COALESCE(t.track_no, 0), t.title",
+        2000,
+        Some(album_id),
+    )
+    .await
+}
+
+/// An artist's tracks that `user_id` may see, most played (by everyone) first.
+pub async fn list_artist_top_tracks<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    artist_id: &str,
+    limit: i64,
+) -> Result<Vec<TrackView>> {
+    list_for(
+        db,
+        user_id,
+        "(t.artist_id = $3 OR t.album_artist_id = $3) AND",
+        "(SELECT COALESCE(SUM(p2.plays), 0) FROM play_counts p2 WHERE p2.track_id = t.id) DESC, t.title",
+        limit,
+        Some(artist_id),
+    )
+    .await
+}
+
+/// An album as listed (search results, album grids, album pages), for the user `$1`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AlbumView {
+    pub id: String,
+    pub title: String,
+    pub artist_id: String,
+    pub artist: String,
+    pub year: Option<i64>,
+    /// A track of it the user may see that has the cover (covers are served per track).
+    pub cover_track_id: Option<String>,
+    /// How many of its tracks the user may see.
+    pub tracks: i64,
+}
+
+/// Columns of an [`AlbumView`] of albums `al` by artists `ar`, for the user `$1`.
+pub(crate) const ALBUM_COLUMNS: &str = "al.id, al.title, ar.id AS artist_id, ar.name AS artist, al.year,
+    (SELECT t.id FROM tracks t WHERE t.album_id = al.id AND (t.owner_id = $1 OR t.shared = 1)
+       AND t.cover_key IS NOT NULL ORDER BY COALESCE(t.disc_no, 1), COALESCE(t.track_no, 0), t.id LIMIT 1)
+       AS cover_track_id,
+    (SELECT COUNT(*) FROM tracks t WHERE t.album_id = al.id AND (t.owner_id = $1 OR t.shared = 1)) AS tracks";
+
+pub(crate) fn album_view(r: sqlx::any::AnyRow) -> AlbumView {
+    AlbumView {
+        id: r.get("id"),
+        title: r.get("title"),
+        artist_id: r.get("artist_id"),
+        artist: r.get("artist"),
+        year: r.get("year"),
+        cover_track_id: r.get("cover_track_id"),
+        tracks: r.get("tracks"),
+    }
+}
+
+/// An artist as listed, for the user `$1`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ArtistView {
+    pub id: String,
+    pub name: String,
+    /// How many of their tracks the user may see.
+    pub tracks: i64,
+}
+
+/// Columns of an [`ArtistView`] of artists `ar`, for the user `$1`.
+pub(crate) const ARTIST_COLUMNS: &str = "ar.id, ar.name,
+    (SELECT COUNT(*) FROM tracks t WHERE (t.artist_id = ar.id OR t.album_artist_id = ar.id)
+       AND (t.owner_id = $1 OR t.shared = 1)) AS tracks";
+
+pub(crate) fn artist_view(r: sqlx::any::AnyRow) -> ArtistView {
+    ArtistView {
+        id: r.get("id"),
+        name: r.get("name"),
+        tracks: r.get("tracks"),
+    }
+}
+
+/// An album, if `user_id` may see at least one of its tracks.
+pub async fn album<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    album_id: &str,
+) -> Result<Option<AlbumView>> {
+    let row = sqlx::query(&format!(
+        "SELECT {ALBUM_COLUMNS} FROM albums al JOIN artists ar ON ar.id = al.artist_id WHERE al.id = $2"
+    ))
+    .bind(user_id)
+    .bind(album_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(album_view).filter(|a| a.tracks > 0))
+}
+
+/// An artist, if `user_id` may see at least one of their tracks.
+pub async fn artist<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    artist_id: &str,
+) -> Result<Option<ArtistView>> {
+    let row = sqlx::query(&format!(
+        "SELECT {ARTIST_COLUMNS} FROM artists ar WHERE ar.id = $2"
+    ))
+    .bind(user_id)
+    .bind(artist_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(artist_view).filter(|a| a.tracks > 0))
+}
+
+/// An artist's albums with tracks `user_id` may see, newest first.
+pub async fn list_artist_albums<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    artist_id: &str,
+) -> Result<Vec<AlbumView>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ALBUM_COLUMNS} FROM albums al JOIN artists ar ON ar.id = al.artist_id
+         WHERE al.artist_id = $2
+           AND EXISTS (SELECT 1 FROM tracks t WHERE t.album_id = al.id AND (t.owner_id = $1 OR t.shared = 1))
+         ORDER BY COALESCE(al.year, 0) DESC, al.title, al.id"
+    ))
+    .bind(user_id)
+    .bind(artist_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(album_view).collect())
 }
 
 /// Likes or unlikes a track; doing either twice changes nothing.
@@ -184,12 +335,20 @@ fn key(s: &str) -> String {
 
 /// Finds or creates an artist by case-insensitive name.
 pub async fn upsert_artist(conn: &mut AnyConnection, name: &str) -> Result<String> {
-    sqlx::query("INSERT INTO artists (id, name, name_key) VALUES ($1, $2, $3) ON CONFLICT (name_key) DO NOTHING")
-        .bind(crate::new_id())
-        .bind(name.trim())
-        .bind(key(name))
-        .execute(&mut *conn)
-        .await?;
+    let id = crate::new_id();
+    let added = sqlx::query(
+        "INSERT INTO artists (id, name, name_key) VALUES ($1, $2, $3) ON CONFLICT (name_key) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(name.trim())
+    .bind(key(name))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if added == 1 {
+        crate::search::repo::index_artist(conn, &id).await?;
+        return Ok(id);
+    }
     Ok(
         sqlx::query_scalar("SELECT id FROM artists WHERE name_key = $1")
             .bind(key(name))
@@ -218,13 +377,14 @@ pub async fn upsert_album(
     .bind(cover_key)
     .execute(&mut *conn)
     .await?;
-    Ok(
+    let id: String =
         sqlx::query_scalar("SELECT id FROM albums WHERE artist_id = $1 AND title_key = $2")
             .bind(artist_id)
             .bind(key(title))
             .fetch_one(&mut *conn)
-            .await?,
-    )
+            .await?;
+    crate::search::repo::index_album(conn, &id).await?;
+    Ok(id)
 }
 
 pub struct NewTrack {
@@ -251,7 +411,7 @@ pub struct NewTrack {
 
 /// Inserts a track unless one already exists for its import job; returns the track id.
 pub async fn insert_track(conn: &mut AnyConnection, t: &NewTrack) -> Result<String> {
-    sqlx::query(
+    let added = sqlx::query(
         "INSERT INTO tracks (id, import_job_id, owner_id, shared, title, artist_id, album_artist_id, album_id,
             track_no, disc_no, year, genre, duration_ms, original_key, rendition_key, rendition_bytes,
             rendition_mime, segment_index, cover_key, created_at)
@@ -279,7 +439,12 @@ pub async fn insert_track(conn: &mut AnyConnection, t: &NewTrack) -> Result<Stri
     .bind(&t.cover_key)
     .bind(crate::now_ms())
     .execute(&mut *conn)
-    .await?;
+    .await?
+    .rows_affected();
+    if added == 1 {
+        crate::search::repo::index_track(conn, &t.id).await?;
+        return Ok(t.id.clone());
+    }
     Ok(
         sqlx::query_scalar("SELECT id FROM tracks WHERE import_job_id = $1")
             .bind(&t.import_job_id)

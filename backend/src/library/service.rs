@@ -1,4 +1,4 @@
-use super::repo::{self, TrackView};
+use super::repo::{self, AlbumView, ArtistView, TrackView};
 use crate::auth::CurrentUser;
 use crate::{Core, Error, Result};
 
@@ -78,4 +78,33 @@ pub async fn delete_track(core: &Core, user: &CurrentUser, track_id: &str) -> Re
     }
     tracing::info!(%track_id, user_id = %user.id, "track deleted");
     Ok(())
+}
+
+/// An album page: the album and its tracks the user may see, in disc and track order.
+/// "Not found" when the user may see none of it.
+pub async fn album(
+    core: &Core,
+    user: &CurrentUser,
+    album_id: &str,
+) -> Result<(AlbumView, Vec<TrackView>)> {
+    let album = repo::album(&core.db, &user.id, album_id)
+        .await?
+        .ok_or(Error::NotFound("album"))?;
+    let tracks = repo::list_album_tracks(&core.db, &user.id, album_id).await?;
+    Ok((album, tracks))
+}
+
+/// An artist page: the artist, their albums (newest first) and their most played tracks.
+/// "Not found" when the user may see none of their tracks.
+pub async fn artist(
+    core: &Core,
+    user: &CurrentUser,
+    artist_id: &str,
+) -> Result<(ArtistView, Vec<AlbumView>, Vec<TrackView>)> {
+    let artist = repo::artist(&core.db, &user.id, artist_id)
+        .await?
+        .ok_or(Error::NotFound("artist"))?;
+    let albums = repo::list_artist_albums(&core.db, &user.id, artist_id).await?;
+    let top = repo::list_artist_top_tracks(&core.db, &user.id, artist_id, 10).await?;
+    Ok((artist, albums, top))
 }

@@ -1,0 +1,263 @@
+//! Browsing the catalog: album and artist pages, and the cards that link to them.
+
+use crate::error::AppError;
+use crate::library::{Cover, TrackItem, TrackTable};
+use crate::player::{PlayerCtx, fmt_time};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlbumItem {
+    pub id: String,
+    pub title: String,
+    pub artist_id: String,
+    pub artist: String,
+    pub year: Option<i64>,
+    /// A track whose cover stands for the album (covers are served per track).
+    pub cover_track_id: Option<String>,
+    pub tracks: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArtistItem {
+    pub id: String,
+    pub name: String,
+    pub tracks: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlbumPageData {
+    pub album: AlbumItem,
+    pub tracks: Vec<TrackItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArtistPageData {
+    pub artist: ArtistItem,
+    pub albums: Vec<AlbumItem>,
+    pub top: Vec<TrackItem>,
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) fn album_item(a: backend::library::AlbumView) -> AlbumItem {
+    AlbumItem {
+        id: a.id,
+        title: a.title,
+        artist_id: a.artist_id,
+        artist: a.artist,
+        year: a.year,
+        cover_track_id: a.cover_track_id,
+        tracks: a.tracks,
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) fn artist_item(a: backend::library::ArtistView) -> ArtistItem {
+    ArtistItem {
+        id: a.id,
+        name: a.name,
+        tracks: a.tracks,
+    }
+}
+
+#[server]
+pub async fn get_album(id: String) -> Result<AlbumPageData, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let (album, tracks) = backend::library::album(&core, &user, &id).await?;
+    Ok(AlbumPageData {
+        album: album_item(album),
+        tracks: crate::library::track_items(&user, tracks),
+    })
+}
+
+#[server]
+pub async fn get_artist(id: String) -> Result<ArtistPageData, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let (artist, albums, top) = backend::library::artist(&core, &user, &id).await?;
+    Ok(ArtistPageData {
+        artist: artist_item(artist),
+        albums: albums.into_iter().map(album_item).collect(),
+        top: crate::library::track_items(&user, top),
+    })
+}
+
+fn param(name: &'static str) -> Memo<String> {
+    let params = use_params_map();
+    Memo::new(move |_| params.with(|p| p.get(name).unwrap_or_default()))
+}
+
+/// "3 tracks", "1 track".
+pub fn n_tracks(n: i64) -> String {
+    if n == 1 {
+        "1 track".into()
+    } else {
+        format!("{n} tracks")
+    }
+}
+
+#[component]
+pub fn AlbumPage() -> impl IntoView {
+    let id = param("id");
+    let version = RwSignal::new(0u32);
+    let data = Resource::new(move || (id.get(), version.get()), |(id, _)| get_album(id));
+    let player = expect_context::<PlayerCtx>();
+    let changed = Callback::new(move |_| version.update(|n| *n += 1));
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading album…"</p> }>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <PageError error=e/> }.into_any(),
+                Ok(d) => {
+                    let total: i64 = d.tracks.iter().map(|t| t.duration_ms).sum();
+                    let refs: Vec<_> = d.tracks.iter().map(TrackItem::to_ref).collect();
+                    let shuffled = refs.clone();
+                    let a = d.album.clone();
+                    view! {
+                        <leptos_meta::Title text=a.title.clone()/>
+                        <section class="page">
+                            <header class="hero">
+                                <AlbumCover album=a.clone() big=true/>
+                                <div class="hero-text">
+                                    <span class="eyebrow muted">"Album"</span>
+                                    <h1 data-testid="album-title">{a.title.clone()}</h1>
+                                    <p class="muted">
+                                        <A href=format!("/artists/{}", a.artist_id)>{a.artist.clone()}</A>
+                                        {a.year.map(|y| format!(" · {y}"))}
+                                        {format!(" · {} · {}", n_tracks(a.tracks), fmt_time(total as f64 / 1000.0))}
+                                    </p>
+                                    <div class="hero-actions">
+                                        <button class="btn primary" data-testid="play-album"
+                                            on:click=move |_| player.play_list(refs.clone(), 0)>"▶ Play"</button>
+                                        <button class="btn" data-testid="shuffle-album"
+                                            on:click=move |_| player.play_shuffled(shuffled.clone())>"⤮ Shuffle"</button>
+                                    </div>
+                                </div>
+                            </header>
+                            <TrackTable tracks=d.tracks numbered=true on_deleted=changed/>
+                        </section>
+                    }.into_any()
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn ArtistPage() -> impl IntoView {
+    let id = param("id");
+    let version = RwSignal::new(0u32);
+    let data = Resource::new(move || (id.get(), version.get()), |(id, _)| get_artist(id));
+    let player = expect_context::<PlayerCtx>();
+    let changed = Callback::new(move |_| version.update(|n| *n += 1));
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading artist…"</p> }>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <PageError error=e/> }.into_any(),
+                Ok(d) => {
+                    let refs: Vec<_> = d.top.iter().map(TrackItem::to_ref).collect();
+                    let a = d.artist.clone();
+                    view! {
+                        <leptos_meta::Title text=a.name.clone()/>
+                        <section class="page">
+                            <header class="hero">
+                                <Initial name=a.name.clone() class="artist-picture big"/>
+                                <div class="hero-text">
+                                    <span class="eyebrow muted">"Artist"</span>
+                                    <h1 data-testid="artist-name">{a.name.clone()}</h1>
+                                    <p class="muted">{n_tracks(a.tracks)}</p>
+                                    <div class="hero-actions">
+                                        <button class="btn primary" data-testid="play-artist"
+                                            on:click=move |_| player.play_list(refs.clone(), 0)>"▶ Play"</button>
+                                    </div>
+                                </div>
+                            </header>
+                            <h2>"Popular"</h2>
+                            <TrackTable tracks=d.top on_deleted=changed/>
+                            {(!d.albums.is_empty()).then(|| view! {
+                                <h2>"Albums"</h2>
+                                <AlbumGrid albums=d.albums.clone()/>
+                            })}
+                        </section>
+                    }.into_any()
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// A "not found" or failure message in the main view.
+#[component]
+pub fn PageError(error: AppError) -> impl IntoView {
+    let title = match &error {
+        AppError::NotFound(_) => "Not found",
+        _ => "Something went wrong",
+    };
+    view! {
+        <div class="empty" role="alert">
+            <p class="empty-title">{title}</p>
+            <p class="muted">{error.to_string()}</p>
+            <p><A href="/">"Back to your library"</A></p>
+        </div>
+    }
+}
+
+/// An album's cover (from one of its tracks), or a placeholder from its title.
+#[component]
+pub fn AlbumCover(album: AlbumItem, #[prop(optional)] big: bool) -> impl IntoView {
+    view! {
+        <span class="album-cover" class:big=big>
+            <Cover track_id=album.cover_track_id.clone().unwrap_or_default()
+                has_cover=album.cover_track_id.is_some() title=album.title.clone()/>
+        </span>
+    }
+}
+
+/// A round picture with a name's first letter (artists have no pictures yet).
+#[component]
+pub fn Initial(name: String, class: &'static str) -> impl IntoView {
+    let initial = name
+        .chars()
+        .next()
+        .map(|c| c.to_uppercase().to_string())
+        .unwrap_or_default();
+    view! { <span class=class aria-hidden="true">{initial}</span> }
+}
+
+/// Albums as a grid of covers, each linking to its page.
+#[component]
+pub fn AlbumGrid(albums: Vec<AlbumItem>) -> impl IntoView {
+    view! {
+        <ul class="card-grid" data-testid="album-grid">
+            {albums.into_iter().map(|a| view! {
+                <li>
+                    <A href=format!("/albums/{}", a.id) attr:class="card">
+                        <AlbumCover album=a.clone()/>
+                        <span class="card-title">{a.title.clone()}</span>
+                        <span class="card-sub muted">
+                            {a.artist.clone()}{a.year.map(|y| format!(" · {y}"))}
+                        </span>
+                    </A>
+                </li>
+            }).collect_view()}
+        </ul>
+    }
+}
+
+/// Artists as a grid of round initials, each linking to its page.
+#[component]
+pub fn ArtistGrid(artists: Vec<ArtistItem>) -> impl IntoView {
+    view! {
+        <ul class="card-grid" data-testid="artist-grid">
+            {artists.into_iter().map(|a| view! {
+                <li>
+                    <A href=format!("/artists/{}", a.id) attr:class="card artist-card">
+                        <Initial name=a.name.clone() class="artist-picture"/>
+                        <span class="card-title">{a.name.clone()}</span>
+                        <span class="card-sub muted">{n_tracks(a.tracks)}</span>
+                    </A>
+                </li>
+            }).collect_view()}
+        </ul>
+    }
+}

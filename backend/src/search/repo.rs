@@ -1,0 +1,310 @@
+//! Search SQL: keeping the documents and vocabulary, and the per-dialect full-text
+//! queries (SQLite FTS5 with bm25; PostgreSQL tsvector/tsquery with ts_rank).
+
+use super::text::fold;
+use crate::Result;
+use crate::db::Kind as Dialect;
+use crate::library::repo::{
+    ALBUM_COLUMNS, ARTIST_COLUMNS, AlbumView, ArtistView, TRACK_COLUMNS, TRACK_JOINS, TrackView,
+    album_view, artist_view, track_view,
+};
+use sqlx::{AnyConnection, Executor, Row};
+
+/// What a search document describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocKind {
+    Track,
+    Album,
+    Artist,
+}
+
+impl DocKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocKind::Track => "track",
+            DocKind::Album => "album",
+            DocKind::Artist => "artist",
+        }
+    }
+}
+
+/// Adds a document (folded text) and its words to the vocabulary, unless `ref_id` already
+/// has one.
+async fn add_doc(
+    conn: &mut AnyConnection,
+    kind: DocKind,
+    ref_id: &str,
+    name: &str,
+    artist: &str,
+    album: &str,
+) -> Result<()> {
+    let (name, artist, album) = (fold(name), fold(artist), fold(album));
+    let added = sqlx::query(
+        "INSERT INTO search_docs (kind, ref_id, name, artist, album) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (kind, ref_id) DO NOTHING",
+    )
+    .bind(kind.as_str())
+    .bind(ref_id)
+    .bind(&name)
+    .bind(&artist)
+    .bind(&album)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if added == 0 {
+        return Ok(());
+    }
+    let mut terms: Vec<&str> = [&name, &artist, &album]
+        .iter()
+        .flat_map(|s| s.split(' '))
+        .filter(|w| !w.is_empty())
+        .collect();
+    terms.sort_unstable();
+    terms.dedup();
+    if terms.is_empty() {
+        return Ok(());
+    }
+    let values = (1..=terms.len())
+        .map(|i| format!("(${i})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql =
+        format!("INSERT INTO search_terms (term) VALUES {values} ON CONFLICT (term) DO NOTHING");
+    let mut q = sqlx::query(&sql);
+    for t in terms {
+        q = q.bind(t);
+    }
+    q.execute(&mut *conn).await?;
+    Ok(())
+}
+
+async fn has_doc(conn: &mut AnyConnection, kind: DocKind, ref_id: &str) -> Result<bool> {
+    Ok(
+        sqlx::query("SELECT 1 FROM search_docs WHERE kind = $1 AND ref_id = $2")
+            .bind(kind.as_str())
+            .bind(ref_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Indexes an artist (once).
+pub async fn index_artist(conn: &mut AnyConnection, artist_id: &str) -> Result<()> {
+    if has_doc(conn, DocKind::Artist, artist_id).await? {
+        return Ok(());
+    }
+    let name: String = sqlx::query_scalar("SELECT name FROM artists WHERE id = $1")
+        .bind(artist_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    add_doc(conn, DocKind::Artist, artist_id, &name, "", "").await
+}
+
+/// Indexes an album under its title and its artist (once).
+pub async fn index_album(conn: &mut AnyConnection, album_id: &str) -> Result<()> {
+    if has_doc(conn, DocKind::Album, album_id).await? {
+        return Ok(());
+    }
+    let r = sqlx::query(
+        "SELECT al.title, ar.name FROM albums al JOIN artists ar ON ar.id = al.artist_id WHERE al.id = $1",
+    )
+    .bind(album_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let (title, artist): (String, String) = (r.get("title"), r.get("name"));
+    add_doc(conn, DocKind::Album, album_id, &title, &artist, "").await
+}
+
+/// Indexes a track under its title, artist(s) and album (once).
+pub async fn index_track(conn: &mut AnyConnection, track_id: &str) -> Result<()> {
+    if has_doc(conn, DocKind::Track, track_id).await? {
+        return Ok(());
+    }
+    let r = sqlx::query(
+        "SELECT t.title, ar.name AS artist, aa.name AS album_artist, al.title AS album
+         FROM tracks t JOIN artists ar ON ar.id = t.artist_id
+         LEFT JOIN artists aa ON aa.id = t.album_artist_id LEFT JOIN albums al ON al.id = t.album_id
+         WHERE t.id = $1",
+    )
+    .bind(track_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let title: String = r.get("title");
+    let mut artist: String = r.get("artist");
+    if let Some(aa) = r.get::<Option<String>, _>("album_artist")
+        && !aa.eq_ignore_ascii_case(&artist)
+    {
+        artist = format!("{artist} {aa}");
+    }
+    let album: Option<String> = r.get("album");
+    add_doc(
+        conn,
+        DocKind::Track,
+        track_id,
+        &title,
+        &artist,
+        album.as_deref().unwrap_or(""),
+    )
+    .await
+}
+
+/// Ids of up to `limit` rows of `kind` that have no search document yet.
+pub async fn unindexed<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    kind: DocKind,
+    limit: i64,
+) -> Result<Vec<String>> {
+    let table = match kind {
+        DocKind::Track => "tracks",
+        DocKind::Album => "albums",
+        DocKind::Artist => "artists",
+    };
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT x.id FROM {table} x WHERE NOT EXISTS
+           (SELECT 1 FROM search_docs d WHERE d.kind = $1 AND d.ref_id = x.id) LIMIT $2"
+    ))
+    .bind(kind.as_str())
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Vocabulary words from `from` (inclusive) to `to` (exclusive), in byte order.
+pub async fn terms_between<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    from: &str,
+    to: &str,
+    limit: i64,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT term FROM search_terms WHERE term >= $1 AND term < $2 ORDER BY term LIMIT $3",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// One query word: what it may be (itself as a prefix, then corrections as whole words).
+#[derive(Debug, Clone, Default)]
+pub struct Alternatives {
+    pub prefix: String,
+    pub words: Vec<String>,
+}
+
+/// The full-text match expression for `dialect`: every query word must match one of its
+/// alternatives. Words are letters and digits only (see [`words`]), so nothing needs
+/// escaping beyond the quotes FTS5 wants.
+pub fn match_expr(dialect: Dialect, query: &[Alternatives]) -> String {
+    let groups = query.iter().map(|a| {
+        let alts: Vec<String> = match dialect {
+            Dialect::Sqlite => std::iter::once(format!("\"{}\"*", a.prefix))
+                .chain(a.words.iter().map(|w| format!("\"{w}\"")))
+                .collect(),
+            Dialect::Postgres => std::iter::once(format!("{}:*", a.prefix))
+                .chain(a.words.iter().cloned())
+                .collect(),
+        };
+        let sep = if dialect == Dialect::Sqlite {
+            " OR "
+        } else {
+            " | "
+        };
+        format!("({})", alts.join(sep))
+    });
+    let sep = if dialect == Dialect::Sqlite {
+        " AND "
+    } else {
+        " & "
+    };
+    groups.collect::<Vec<_>>().join(sep)
+}
+
+/// FROM, WHERE and ORDER BY fragments that find documents of `kind` matching `$2`
+/// (aliased `d`), best first; name matches weigh most, then artist, then album.
+fn full_text(dialect: Dialect, kind: DocKind) -> (String, String, String) {
+    let k = kind.as_str();
+    match dialect {
+        Dialect::Sqlite => (
+            format!("{k}_fts f JOIN search_docs d ON d.id = f.rowid"),
+            format!("{k}_fts MATCH $2"),
+            format!("bm25({k}_fts, 10.0, 4.0, 2.0)"),
+        ),
+        Dialect::Postgres => (
+            "search_docs d".to_string(),
+            format!("d.kind = '{k}' AND d.tsv @@ to_tsquery('simple', $2)"),
+            "ts_rank(d.tsv, to_tsquery('simple', $2)) DESC".to_string(),
+        ),
+    }
+}
+
+/// Tracks `user_id` may see that match `expr`, best first.
+pub async fn tracks<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    dialect: Dialect,
+    user_id: &str,
+    expr: &str,
+    limit: i64,
+) -> Result<Vec<TrackView>> {
+    let (from, matches, rank) = full_text(dialect, DocKind::Track);
+    let rows = sqlx::query(&format!(
+        "SELECT {TRACK_COLUMNS} FROM {from} JOIN tracks t ON t.id = d.ref_id {TRACK_JOINS}
+         WHERE {matches} AND (t.owner_id = $1 OR t.shared = 1)
+         ORDER BY {rank}, t.id LIMIT $3"
+    ))
+    .bind(user_id)
+    .bind(expr)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(track_view).collect())
+}
+
+/// Albums with at least one track `user_id` may see that match `expr`, best first.
+pub async fn albums<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    dialect: Dialect,
+    user_id: &str,
+    expr: &str,
+    limit: i64,
+) -> Result<Vec<AlbumView>> {
+    let (from, matches, rank) = full_text(dialect, DocKind::Album);
+    let rows = sqlx::query(&format!(
+        "SELECT {ALBUM_COLUMNS} FROM {from} JOIN albums al ON al.id = d.ref_id
+           JOIN artists ar ON ar.id = al.artist_id
+         WHERE {matches}
+           AND EXISTS (SELECT 1 FROM tracks t WHERE t.album_id = al.id AND (t.owner_id = $1 OR t.shared = 1))
+         ORDER BY {rank}, al.id LIMIT $3"
+    ))
+    .bind(user_id)
+    .bind(expr)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(album_view).collect())
+}
+
+/// Artists with at least one track `user_id` may see that match `expr`, best first.
+pub async fn artists<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    dialect: Dialect,
+    user_id: &str,
+    expr: &str,
+    limit: i64,
+) -> Result<Vec<ArtistView>> {
+    let (from, matches, rank) = full_text(dialect, DocKind::Artist);
+    let rows = sqlx::query(&format!(
+        "SELECT {ARTIST_COLUMNS} FROM {from} JOIN artists ar ON ar.id = d.ref_id
+         WHERE {matches} AND EXISTS (SELECT 1 FROM tracks t WHERE (t.artist_id = ar.id OR
+           t.album_artist_id = ar.id) AND (t.owner_id = $1 OR t.shared = 1))
+         ORDER BY {rank}, ar.id LIMIT $3"
+    ))
+    .bind(user_id)
+    .bind(expr)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(artist_view).collect())
+}

@@ -1,0 +1,177 @@
+use super::repo::{self, Alternatives, DocKind};
+use super::text::{one_typo_from_a_prefix, words};
+use crate::auth::CurrentUser;
+use crate::library::{AlbumView, ArtistView, TrackView};
+use crate::{Core, Result, db};
+
+/// Longest query looked at (characters) and most words used from it.
+pub const MAX_QUERY_CHARS: usize = 200;
+pub const MAX_QUERY_WORDS: usize = 8;
+/// Results per group.
+pub const TRACK_HITS: i64 = 20;
+pub const GROUP_HITS: i64 = 8;
+/// Corrections tried per misspelled word, and vocabulary words looked at to find them.
+const MAX_CORRECTIONS: usize = 12;
+const MAX_CANDIDATES: i64 = 20_000;
+
+/// Search results, grouped; each group best first.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SearchResults {
+    pub tracks: Vec<TrackView>,
+    pub albums: Vec<AlbumView>,
+    pub artists: Vec<ArtistView>,
+}
+
+impl SearchResults {
+    pub fn is_empty(&self) -> bool {
+        self.tracks.is_empty() && self.albums.is_empty() && self.artists.is_empty()
+    }
+}
+
+/// Searches what `user` may see. Every word of the query must match the start of a word
+/// of the title, artist or album, ignoring case and accents. Each group first takes exact
+/// prefix matches; only if those are fewer than the group holds does it add matches that
+/// are one typo away (see [`one_typo_from_a_prefix`]), after them.
+pub async fn search(core: &Core, user: &CurrentUser, query: &str) -> Result<SearchResults> {
+    let query: String = query.chars().take(MAX_QUERY_CHARS).collect();
+    let mut typed = words(&query);
+    typed.truncate(MAX_QUERY_WORDS);
+    if typed.is_empty() {
+        return Ok(SearchResults::default());
+    }
+    let dialect = db::kind(&core.db);
+    let exact: Vec<Alternatives> = typed
+        .iter()
+        .map(|w| Alternatives {
+            prefix: w.clone(),
+            words: vec![],
+        })
+        .collect();
+    let exact = repo::match_expr(dialect, &exact);
+    let mut fuzzy: Option<String> = None;
+    let uid = &user.id;
+
+    let mut tracks = repo::tracks(&core.db, dialect, uid, &exact, TRACK_HITS).await?;
+    if tracks.len() < TRACK_HITS as usize
+        && let Some(expr) = corrected(core, &typed, &mut fuzzy).await?
+    {
+        let more = repo::tracks(&core.db, dialect, uid, expr, TRACK_HITS).await?;
+        merge(&mut tracks, more, |t| &t.id, TRACK_HITS);
+    }
+    let mut albums = repo::albums(&core.db, dialect, uid, &exact, GROUP_HITS).await?;
+    if albums.len() < GROUP_HITS as usize
+        && let Some(expr) = corrected(core, &typed, &mut fuzzy).await?
+    {
+        let more = repo::albums(&core.db, dialect, uid, expr, GROUP_HITS).await?;
+        merge(&mut albums, more, |a| &a.id, GROUP_HITS);
+    }
+    let mut artists = repo::artists(&core.db, dialect, uid, &exact, GROUP_HITS).await?;
+    if artists.len() < GROUP_HITS as usize
+        && let Some(expr) = corrected(core, &typed, &mut fuzzy).await?
+    {
+        let more = repo::artists(&core.db, dialect, uid, expr, GROUP_HITS).await?;
+        merge(&mut artists, more, |a| &a.id, GROUP_HITS);
+    }
+    Ok(SearchResults {
+        tracks,
+        albums,
+        artists,
+    })
+}
+
+/// The match expression with corrections for the typed words (computed once per search);
+/// `None` when no word has any.
+async fn corrected<'a>(
+    core: &Core,
+    typed: &[String],
+    cache: &'a mut Option<String>,
+) -> Result<Option<&'a str>> {
+    if cache.is_none() {
+        let mut any = false;
+        let mut alts = Vec::with_capacity(typed.len());
+        for w in typed {
+            let words = corrections(core, w).await?;
+            any |= !words.is_empty();
+            alts.push(Alternatives {
+                prefix: w.clone(),
+                words,
+            });
+        }
+        // An empty string marks "no corrections" so the vocabulary is read only once.
+        *cache = Some(if any {
+            repo::match_expr(db::kind(&core.db), &alts)
+        } else {
+            String::new()
+        });
+    }
+    Ok(cache.as_deref().filter(|s| !s.is_empty()))
+}
+
+/// Vocabulary words that `typed` could be a one-typo prefix of (not those it already is a
+/// prefix of), shortest first. Only for words of four letters or more: shorter ones match
+/// too much. The first letter is taken as typed, which keeps the lookup an index range.
+async fn corrections(core: &Core, typed: &str) -> Result<Vec<String>> {
+    let chars: Vec<char> = typed.chars().collect();
+    if chars.len() < 4 {
+        return Ok(vec![]);
+    }
+    let first = chars[0];
+    let Some(next) = char::from_u32(first as u32 + 1) else {
+        return Ok(vec![]);
+    };
+    let candidates = repo::terms_between(
+        &core.db,
+        &first.to_string(),
+        &next.to_string(),
+        MAX_CANDIDATES,
+    )
+    .await?;
+    let mut found: Vec<String> = candidates
+        .into_iter()
+        .filter(|t| !t.starts_with(typed))
+        .filter(|t| {
+            let w: Vec<char> = t.chars().collect();
+            one_typo_from_a_prefix(&chars, &w)
+        })
+        .collect();
+    found.sort_by_key(|w| (w.chars().count(), w.clone()));
+    found.truncate(MAX_CORRECTIONS);
+    Ok(found)
+}
+
+/// Appends `more` to `into`, skipping what it already holds, up to `limit` items.
+fn merge<T>(into: &mut Vec<T>, more: Vec<T>, id: impl Fn(&T) -> &str, limit: i64) {
+    for m in more {
+        if into.len() >= limit as usize {
+            break;
+        }
+        if !into.iter().any(|x| id(x) == id(&m)) {
+            into.push(m);
+        }
+    }
+}
+
+/// Indexes everything that has no search document yet (rows from before search existed).
+/// Returns how many documents it added.
+pub async fn index_missing(database: &db::Db) -> Result<u64> {
+    let mut added = 0;
+    for kind in [DocKind::Artist, DocKind::Album, DocKind::Track] {
+        loop {
+            let ids = repo::unindexed(database, kind, 500).await?;
+            if ids.is_empty() {
+                break;
+            }
+            let mut tx = database.begin().await?;
+            for id in &ids {
+                match kind {
+                    DocKind::Artist => repo::index_artist(&mut tx, id).await?,
+                    DocKind::Album => repo::index_album(&mut tx, id).await?,
+                    DocKind::Track => repo::index_track(&mut tx, id).await?,
+                }
+            }
+            tx.commit().await?;
+            added += ids.len() as u64;
+        }
+    }
+    Ok(added)
+}

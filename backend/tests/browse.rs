@@ -1,0 +1,118 @@
+//! Album and artist pages on both databases: track order, visibility, most played.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use backend::auth::{self, CurrentUser};
+use backend::playback::plays::{PlayRecorded, apply_play};
+use backend::testing::{Backend, SeedTrack, seed_track};
+use backend::{Core, Error, library};
+
+const PW: &str = "violet-harbour-87";
+
+async fn track(
+    core: &Core,
+    owner: &CurrentUser,
+    title: &str,
+    album: Option<&str>,
+    no: Option<i64>,
+    shared: bool,
+) -> String {
+    seed_track(
+        core,
+        &owner.id,
+        SeedTrack {
+            title,
+            artist: "The Testers",
+            album,
+            track_no: no,
+            shared,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+async fn play(core: &Core, user: &CurrentUser, track_id: &str, times: usize) {
+    for _ in 0..times {
+        let p = PlayRecorded {
+            playback_id: backend::new_id(),
+            user_id: user.id.clone(),
+            track_id: track_id.to_string(),
+            listened_ms: 60_000,
+            played_at: backend::now_ms(),
+        };
+        apply_play(core, &backend::new_id(), "test", &p)
+            .await
+            .unwrap();
+    }
+}
+
+async fn an_album_lists_its_visible_tracks_in_track_order(b: Backend) {
+    let (core, _d) = b.core().await;
+    let me = auth::signup(&core, "me@example.com", PW).await.unwrap();
+    let other = auth::signup(&core, "other@example.com", PW).await.unwrap();
+    track(&core, &me, "Third", Some("Trilogy"), Some(3), true).await;
+    let first = track(&core, &me, "First", Some("Trilogy"), Some(1), true).await;
+    track(&core, &me, "Second", Some("Trilogy"), Some(2), true).await;
+    let album_id: String = sqlx::query_scalar("SELECT album_id FROM tracks WHERE id = $1")
+        .bind(&first)
+        .fetch_one(&core.db)
+        .await
+        .unwrap();
+    let (album, tracks) = library::album(&core, &me, &album_id).await.unwrap();
+    assert_eq!(album.title, "Trilogy");
+    assert_eq!(album.artist, "The Testers");
+    assert_eq!(album.tracks, 3);
+    let titles: Vec<_> = tracks.iter().map(|t| t.title.as_str()).collect();
+    assert_eq!(titles, ["First", "Second", "Third"]);
+
+    // A personal album is "not found" for anyone else, like one that does not exist.
+    let secret = track(&core, &other, "Mine", Some("Private Album"), Some(1), false).await;
+    let secret_album: String = sqlx::query_scalar("SELECT album_id FROM tracks WHERE id = $1")
+        .bind(&secret)
+        .fetch_one(&core.db)
+        .await
+        .unwrap();
+    let r = library::album(&core, &me, &secret_album).await;
+    assert!(matches!(r, Err(Error::NotFound("album"))), "{r:?}");
+    let r = library::album(&core, &me, "no-such-album").await;
+    assert!(matches!(r, Err(Error::NotFound("album"))), "{r:?}");
+    assert!(library::album(&core, &other, &secret_album).await.is_ok());
+}
+
+async fn an_artist_page_has_albums_and_most_played_tracks(b: Backend) {
+    let (core, _d) = b.core().await;
+    let me = auth::signup(&core, "me@example.com", PW).await.unwrap();
+    let fan = auth::signup(&core, "fan@example.com", PW).await.unwrap();
+    let quiet = track(&core, &me, "Quiet One", Some("Early Days"), Some(1), true).await;
+    let hit = track(&core, &me, "The Hit", Some("Later Days"), Some(1), true).await;
+    let single = track(&core, &me, "A Single", None, None, true).await;
+    play(&core, &fan, &hit, 3).await;
+    play(&core, &me, &single, 2).await;
+    play(&core, &me, &quiet, 1).await;
+    let artist_id: String = sqlx::query_scalar("SELECT artist_id FROM tracks WHERE id = $1")
+        .bind(&hit)
+        .fetch_one(&core.db)
+        .await
+        .unwrap();
+    let (artist, albums, top) = library::artist(&core, &fan, &artist_id).await.unwrap();
+    assert_eq!(artist.name, "The Testers");
+    assert_eq!(artist.tracks, 3);
+    let mut album_titles: Vec<_> = albums.iter().map(|a| a.title.as_str()).collect();
+    album_titles.sort_unstable();
+    assert_eq!(album_titles, ["Early Days", "Later Days"]);
+    let top: Vec<_> = top.iter().map(|t| t.title.as_str()).collect();
+    assert_eq!(
+        top,
+        ["The Hit", "A Single", "Quiet One"],
+        "by everyone's plays"
+    );
+
+    let r = library::artist(&core, &fan, "nobody").await;
+    assert!(matches!(r, Err(Error::NotFound("artist"))), "{r:?}");
+}
+
+backend::on_both_databases!(
+    an_album_lists_its_visible_tracks_in_track_order,
+    an_artist_page_has_albums_and_most_played_tracks,
+);

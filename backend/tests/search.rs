@@ -1,0 +1,276 @@
+//! Search on both databases: prefixes, case and accents, one typo, ranking, visibility,
+//! and the index following deletions and back-filling rows from before it existed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use backend::auth::{self, CurrentUser};
+use backend::testing::{Backend, SeedTrack, seed_track};
+use backend::{Core, search};
+
+const PW: &str = "violet-harbour-87";
+
+async fn setup(b: Backend) -> (Core, CurrentUser, tempfile::TempDir) {
+    let (core, dir) = b.core().await;
+    let user = auth::signup(&core, "seeker@example.com", PW).await.unwrap();
+    (core, user, dir)
+}
+
+async fn shared(
+    core: &Core,
+    owner: &CurrentUser,
+    title: &str,
+    artist: &str,
+    album: Option<&str>,
+) -> String {
+    seed_track(
+        core,
+        &owner.id,
+        SeedTrack {
+            title,
+            artist,
+            album,
+            shared: true,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+fn titles(r: &search::SearchResults) -> Vec<&str> {
+    r.tracks.iter().map(|t| t.title.as_str()).collect()
+}
+
+async fn prefixes_match_ignoring_case_and_accents(b: Backend) {
+    let (core, user, _d) = setup(b).await;
+    shared(
+        &core,
+        &user,
+        "Crazy in Love",
+        "Beyoncé",
+        Some("Dangerously in Love"),
+    )
+    .await;
+    shared(&core, &user, "Hoppípolla", "Sigur Rós", Some("Takk…")).await;
+    shared(
+        &core,
+        &user,
+        "Paranoid Android",
+        "Radiohead",
+        Some("OK Computer"),
+    )
+    .await;
+
+    for q in [
+        "beyon",
+        "BEYONCE",
+        "Beyoncé",
+        "crazy lo",
+        "  crazy   LOVE!  ",
+        "danger",
+    ] {
+        let r = search::search(&core, &user, q).await.unwrap();
+        assert_eq!(titles(&r), ["Crazy in Love"], "query {q:?}");
+    }
+    let r = search::search(&core, &user, "beyonce").await.unwrap();
+    assert_eq!(r.artists.len(), 1);
+    assert_eq!(r.artists[0].name, "Beyoncé");
+    assert_eq!(r.artists[0].tracks, 1);
+    assert_eq!(r.albums.len(), 1, "the album matches by its artist");
+    assert_eq!(r.albums[0].title, "Dangerously in Love");
+
+    let r = search::search(&core, &user, "hoppipolla ros")
+        .await
+        .unwrap();
+    assert_eq!(titles(&r), ["Hoppípolla"]);
+    let r = search::search(&core, &user, "ok comp").await.unwrap();
+    assert_eq!(
+        r.albums
+            .iter()
+            .map(|a| a.title.as_str())
+            .collect::<Vec<_>>(),
+        ["OK Computer"]
+    );
+    // Every word must match: one that matches nothing empties the result.
+    let r = search::search(&core, &user, "radiohead zzzzzz")
+        .await
+        .unwrap();
+    assert!(r.is_empty(), "{r:?}");
+}
+
+async fn one_typo_per_word_is_forgiven(b: Backend) {
+    let (core, user, _d) = setup(b).await;
+    shared(
+        &core,
+        &user,
+        "Enter Sandman",
+        "Metallica",
+        Some("Metallica"),
+    )
+    .await;
+    shared(
+        &core,
+        &user,
+        "Karma Police",
+        "Radiohead",
+        Some("OK Computer"),
+    )
+    .await;
+    shared(&core, &user, "Bohemian Rhapsody", "Queen", None).await;
+
+    let r = search::search(&core, &user, "metalica").await.unwrap(); // letter missing
+    assert_eq!(titles(&r), ["Enter Sandman"]);
+    assert_eq!(
+        r.artists
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>(),
+        ["Metallica"]
+    );
+    let r = search::search(&core, &user, "radiohaed").await.unwrap(); // swapped
+    assert_eq!(titles(&r), ["Karma Police"]);
+    let r = search::search(&core, &user, "queem").await.unwrap(); // wrong last letter
+    assert_eq!(titles(&r), ["Bohemian Rhapsody"]);
+    let r = search::search(&core, &user, "bohemain rapsody")
+        .await
+        .unwrap(); // one in each word
+    assert_eq!(titles(&r), ["Bohemian Rhapsody"]);
+    let r = search::search(&core, &user, "enter sanddman")
+        .await
+        .unwrap(); // extra letter
+    assert_eq!(titles(&r), ["Enter Sandman"]);
+    // Two typos in one word are too many; short words get no corrections.
+    let r = search::search(&core, &user, "mtalicca").await.unwrap();
+    assert!(r.tracks.is_empty(), "{r:?}");
+    let r = search::search(&core, &user, "qen").await.unwrap();
+    assert!(r.tracks.is_empty(), "{r:?}");
+}
+
+async fn ranking_puts_exact_and_title_matches_first(b: Backend) {
+    let (core, user, _d) = setup(b).await;
+    shared(&core, &user, "Something Else", "Love Unlimited", None).await;
+    shared(
+        &core,
+        &user,
+        "Another Tune",
+        "Someone",
+        Some("Love Letters"),
+    )
+    .await;
+    shared(&core, &user, "Love", "Someone", None).await;
+    shared(&core, &user, "Bean", "Farmer", None).await;
+    shared(&core, &user, "Bear", "Farmer", None).await;
+
+    let r = search::search(&core, &user, "love").await.unwrap();
+    assert_eq!(
+        titles(&r),
+        ["Love", "Something Else", "Another Tune"],
+        "title, then artist, then album"
+    );
+    // "bear" matches Bear exactly; Bean is one typo away and comes after it.
+    let r = search::search(&core, &user, "bear").await.unwrap();
+    assert_eq!(titles(&r), ["Bear", "Bean"]);
+}
+
+async fn only_what_the_user_may_see_is_found(b: Backend) {
+    let (core, user, _d) = setup(b).await;
+    let other = auth::signup(&core, "other@example.com", PW).await.unwrap();
+    seed_track(
+        &core,
+        &other.id,
+        SeedTrack {
+            title: "Secret Demo",
+            artist: "Hidden Person",
+            album: Some("Private Tapes"),
+            ..Default::default()
+        },
+    )
+    .await;
+    for q in ["secret", "hidden", "private tapes"] {
+        let r = search::search(&core, &user, q).await.unwrap();
+        assert!(r.is_empty(), "{q}: {r:?}");
+        let r = search::search(&core, &other, q).await.unwrap();
+        assert!(!r.is_empty(), "the owner finds their own upload by {q}");
+    }
+}
+
+async fn odd_input_is_harmless_and_empty_says_so(b: Backend) {
+    let (core, user, _d) = setup(b).await;
+    shared(&core, &user, "Song 2", "Blur", Some("Blur")).await;
+    for q in [
+        "",
+        "   ",
+        "\"",
+        "*",
+        "a:b & !c | (",
+        "' OR 1=1 --",
+        "NEAR(x y)",
+        "blur\u{0}",
+    ] {
+        let r = search::search(&core, &user, q).await;
+        assert!(r.is_ok(), "{q:?}: {r:?}");
+    }
+    let r = search::search(&core, &user, "' OR 1=1 --").await.unwrap();
+    assert!(r.tracks.is_empty());
+    let r = search::search(&core, &user, "song 2").await.unwrap();
+    assert_eq!(titles(&r), ["Song 2"]);
+    let long = "blur ".repeat(500);
+    let r = search::search(&core, &user, &long).await.unwrap();
+    assert_eq!(titles(&r), ["Song 2"], "a long query is cut, not refused");
+}
+
+async fn the_index_follows_deletions_and_fills_in_what_it_missed(b: Backend) {
+    let (core, user, _d) = setup(b).await;
+    let id = shared(&core, &user, "Gone Tomorrow", "Ephemera", None).await;
+    shared(&core, &user, "Here To Stay", "Permanence", None).await;
+    assert_eq!(
+        titles(&search::search(&core, &user, "gone").await.unwrap()),
+        ["Gone Tomorrow"]
+    );
+    backend::library::delete_track(&core, &user, &id)
+        .await
+        .unwrap();
+    assert!(
+        search::search(&core, &user, "gone")
+            .await
+            .unwrap()
+            .tracks
+            .is_empty()
+    );
+    let docs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM search_docs WHERE ref_id = $1")
+        .bind(&id)
+        .fetch_one(&core.db)
+        .await
+        .unwrap();
+    assert_eq!(docs, 0, "the deleted track's document is gone");
+
+    // Rows from before search existed: no documents until index_missing runs.
+    sqlx::query("DELETE FROM search_docs")
+        .execute(&core.db)
+        .await
+        .unwrap();
+    assert!(
+        search::search(&core, &user, "here")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let added = search::index_missing(&core.db).await.unwrap();
+    assert_eq!(added, 3, "two artists and the track that is left");
+    let r = search::search(&core, &user, "permanence").await.unwrap();
+    assert_eq!(titles(&r), ["Here To Stay"]);
+    assert_eq!(r.artists.len(), 1);
+    assert_eq!(
+        search::index_missing(&core.db).await.unwrap(),
+        0,
+        "nothing twice"
+    );
+}
+
+backend::on_both_databases!(
+    prefixes_match_ignoring_case_and_accents,
+    one_typo_per_word_is_forgiven,
+    ranking_puts_exact_and_title_matches_first,
+    only_what_the_user_may_see_is_found,
+    odd_input_is_harmless_and_empty_says_so,
+    the_index_follows_deletions_and_fills_in_what_it_missed,
+);

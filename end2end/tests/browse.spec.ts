@@ -1,0 +1,81 @@
+import { test, expect, Page } from "@playwright/test";
+import { hydrated, signUp, synthMp3, uniqueEmail } from "./helpers";
+
+/** Random lower-case letters (search words must be letters to be one word). */
+function letters(n: number): string {
+  return Array.from({ length: n }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join("");
+}
+
+async function upload(page: Page, files: string[]) {
+  await page.getByTestId("upload-input").setInputFiles(files);
+  for (const f of files) {
+    const name = f.split("/").pop()!;
+    await expect(page.locator("li.import", { hasText: name })).toHaveAttribute("data-state", "done", { timeout: 60_000 });
+  }
+}
+
+async function currentTime(page: Page): Promise<number> {
+  return page.getByTestId("audio").evaluate((a: HTMLAudioElement) => a.currentTime);
+}
+
+test("search finds a track by a misspelled prefix, and says so when nothing matches", async ({ page }) => {
+  const word = `kestrel${letters(5)}`;
+  const title = `${word[0].toUpperCase()}${word.slice(1)} Flight`;
+  await signUp(page, uniqueEmail("search"));
+  await upload(page, [synthMp3(`${word}.mp3`, { title, artist: `Searchers ${letters(4)}` }, 3)]);
+
+  await page.getByRole("link", { name: "Search" }).click();
+  await expect(page).toHaveURL(/\/search$/);
+  await expect(page.getByTestId("search-prompt")).toBeVisible();
+  const box = page.getByTestId("search-box");
+  await expect(box).toBeFocused();
+  // "kesterl": two letters swapped, and only a prefix of the word.
+  await box.pressSequentially("kesterl");
+  await expect(page.locator(".track-row", { hasText: title })).toBeVisible();
+  await expect(page).toHaveURL(/\/search\?q=kesterl$/);
+  await expect(page.getByRole("heading", { name: "Songs" })).toBeVisible();
+
+  await box.fill(`zq${letters(8)}`);
+  await expect(page.getByTestId("search-empty")).toContainText("No results for");
+
+  // The query is in the URL: a reload (server-rendered) shows the same results.
+  await page.goto(`/search?q=${encodeURIComponent(word.slice(0, 9).toUpperCase())}`);
+  await expect(page.locator(".track-row", { hasText: title })).toBeVisible();
+});
+
+test("an album page plays in track order, next follows it, and navigating keeps playing", async ({ page }) => {
+  const album = `Orchard ${letters(6)}`;
+  const artist = `Grove ${letters(6)}`;
+  await signUp(page, uniqueEmail("album"));
+  // Uploaded out of order; the album page orders by track number.
+  await upload(page, [
+    synthMp3("second.mp3", { title: "Second Light", artist, album, track: "2" }, 20),
+    synthMp3("first.mp3", { title: "First Light", artist, album, track: "1" }, 20),
+  ]);
+
+  const row = page.locator(".track-row", { hasText: "First Light" });
+  await row.getByRole("link", { name: album }).click();
+  await expect(page.getByTestId("album-title")).toHaveText(album);
+  await expect(page.locator(".track-row:not(.head) .track-title")).toHaveText(["First Light", "Second Light"]);
+  await expect(page.locator(".hero-text")).toContainText("2 tracks");
+
+  await hydrated(page);
+  await page.getByTestId("play-album").click();
+  await expect(page.getByTestId("np-title")).toHaveText("First Light");
+  await page.waitForFunction(() => (document.querySelector("audio") as HTMLAudioElement).currentTime > 0.5);
+
+  // Client-side navigation: the layout (and the audio element) stay; playback goes on.
+  await page.getByRole("link", { name: artist }).first().click();
+  await expect(page.getByTestId("artist-name")).toHaveText(artist);
+  const t1 = await currentTime(page);
+  await page.getByRole("link", { name: "Liked Songs" }).click();
+  await expect(page.getByRole("heading", { name: "Liked Songs" })).toBeVisible();
+  await page.waitForFunction((t) => (document.querySelector("audio") as HTMLAudioElement).currentTime > t + 0.5, t1);
+  expect(await page.getByTestId("audio").evaluate((a: HTMLAudioElement) => a.paused)).toBe(false);
+  await expect(page.getByTestId("np-title")).toHaveText("First Light");
+
+  await page.getByTestId("next").click();
+  await expect(page.getByTestId("np-title")).toHaveText("Second Light");
+  await expect(page.getByTestId("next")).toBeDisabled();
+  await page.waitForFunction(() => (document.querySelector("audio") as HTMLAudioElement).currentTime > 0.5);
+});
