@@ -1,5 +1,6 @@
 //! Refrain's UI: routes, layout, and the server functions beside the components that use
 //! them. Compiled twice: with `ssr` for the server and with `hydrate` for the browser.
+#![recursion_limit = "512"]
 
 pub mod admin;
 pub mod artists;
@@ -8,6 +9,8 @@ pub mod browse;
 pub mod error;
 pub mod library;
 pub mod player;
+pub mod playlists;
+pub mod queue;
 pub mod search;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -48,26 +51,6 @@ pub fn App() -> impl IntoView {
     let player = PlayerCtx::new();
     provide_context(player);
 
-    #[cfg(feature = "hydrate")]
-    {
-        // Space toggles playback unless the user is typing or on a control.
-        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
-            use wasm_bindgen::JsCast;
-            let tag = ev
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-                .map(|e| e.tag_name())
-                .unwrap_or_default();
-            if ev.key() == " "
-                && !matches!(tag.as_str(), "INPUT" | "TEXTAREA" | "BUTTON" | "SELECT")
-            {
-                ev.prevent_default();
-                player.toggle();
-            }
-        });
-        on_cleanup(move || handle.remove());
-    }
-
     view! {
         <Stylesheet id="leptos" href="/pkg/refrain.css"/>
         <Title formatter=|t: String| if t.is_empty() { "Refrain".to_string() } else { format!("{t} · Refrain") }/>
@@ -88,6 +71,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") ssr=SsrMode::Async view=LibraryPage/>
                     <Route path=path!("/search") ssr=SsrMode::Async view=search::SearchPage/>
                     <Route path=path!("/liked") ssr=SsrMode::Async view=library::LikedPage/>
+                    <Route path=path!("/queue") ssr=SsrMode::Async view=queue::QueuePage/>
+                    <Route path=path!("/playlists/:id") ssr=SsrMode::Async view=playlists::PlaylistPage/>
                     <Route path=path!("/albums/:id") ssr=SsrMode::Async view=browse::AlbumPage/>
                     <Route path=path!("/artists/:id") ssr=SsrMode::Async view=browse::ArtistPage/>
                     <Route path=path!("/admin") ssr=SsrMode::Async view=admin::AdminPage/>
@@ -102,6 +87,7 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Shell() -> impl IntoView {
     let auth = use_auth();
+    playlists::PlaylistsCtx::provide();
     let user = Resource::new(|| (), |_| auth::current_user());
     view! {
         <Transition fallback=|| view! { <div class="splash">"Refrain"</div> }>
@@ -120,6 +106,7 @@ fn Shell() -> impl IntoView {
                                 <li><A href="/settings">"Settings"</A></li>
                                 {(user.role == "admin").then(|| view! { <li><A href="/admin">"Admin"</A></li> })}
                             </ul>
+                            <playlists::SidebarPlaylists/>
                             <div class="account">
                                 <auth::security::Avatar url=avatar name=user.name.clone()/>
                                 <span class="muted email" title=user.email.clone() data-testid="account-name">{user.name.clone()}</span>

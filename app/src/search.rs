@@ -5,6 +5,7 @@
 use crate::browse::{AlbumGrid, AlbumItem, ArtistGrid, ArtistItem};
 use crate::error::AppError;
 use crate::library::{TrackItem, TrackTable};
+use crate::playlists::{PlaylistGrid, PlaylistItem};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
@@ -14,11 +15,15 @@ pub struct SearchView {
     pub tracks: Vec<TrackItem>,
     pub albums: Vec<AlbumItem>,
     pub artists: Vec<ArtistItem>,
+    pub playlists: Vec<PlaylistItem>,
 }
 
 impl SearchView {
     pub fn is_empty(&self) -> bool {
-        self.tracks.is_empty() && self.albums.is_empty() && self.artists.is_empty()
+        self.tracks.is_empty()
+            && self.albums.is_empty()
+            && self.artists.is_empty()
+            && self.playlists.is_empty()
     }
 }
 
@@ -37,6 +42,11 @@ pub async fn search(q: String) -> Result<SearchView, AppError> {
             .artists
             .into_iter()
             .map(crate::browse::artist_item)
+            .collect(),
+        playlists: r
+            .playlists
+            .into_iter()
+            .map(|p| crate::playlists::playlist_item(&user, p))
             .collect(),
     })
 }
@@ -135,7 +145,7 @@ pub fn SearchPage() -> impl IntoView {
                     Ok(_) if q.get().trim().is_empty() => view! {
                         <div class="empty" data-testid="search-prompt">
                             <p class="empty-title">"Search your music"</p>
-                            <p class="muted">"Songs, albums and artists, as you type. A typo is fine."</p>
+                            <p class="muted">"Songs, albums, artists and playlists, as you type. A typo is fine."</p>
                         </div>
                     }.into_any(),
                     Ok(v) if v.is_empty() => view! {
@@ -162,6 +172,10 @@ fn Results(v: SearchView, on_changed: Callback<()>) -> impl IntoView {
             {(!v.albums.is_empty()).then(|| view! {
                 <h2>"Albums"</h2>
                 <AlbumGrid albums=v.albums.clone()/>
+            })}
+            {(!v.playlists.is_empty()).then(|| view! {
+                <h2>"Playlists"</h2>
+                <PlaylistGrid playlists=v.playlists.clone()/>
             })}
             {(!v.tracks.is_empty()).then(|| view! {
                 <h2>"Songs"</h2>

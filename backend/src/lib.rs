@@ -14,6 +14,8 @@ pub mod imports;
 pub mod keys;
 pub mod library;
 pub mod playback;
+pub mod playlists;
+pub mod queue;
 pub mod search;
 pub mod state;
 pub mod storage;

@@ -79,3 +79,24 @@ test("an album page plays in track order, next follows it, and navigating keeps 
   await expect(page.getByTestId("next")).toBeDisabled();
   await page.waitForFunction(() => (document.querySelector("audio") as HTMLAudioElement).currentTime > 0.5);
 });
+
+test("at 360 pixels wide no page scrolls sideways", async ({ page }) => {
+  await page.setViewportSize({ width: 360, height: 740 });
+  const album = `A Rather Long Album Title For Small Screens ${letters(6)}`;
+  await signUp(page, uniqueEmail("narrow"));
+  await upload(page, [synthMp3("narrow.mp3", {
+    title: "An Extraordinarily Long Song Title That Must Not Push The Layout Sideways",
+    artist: `Narrow ${letters(5)}`, album,
+  }, 3)]);
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  expect(await overflow()).toBeLessThanOrEqual(0);
+  await page.goto(`/search?q=${encodeURIComponent(album)}`);
+  await page.getByTestId("album-grid").getByRole("link").first().click();
+  await expect(page.getByTestId("album-title")).toHaveText(album);
+  expect(await overflow()).toBeLessThanOrEqual(0);
+  for (const url of ["/search?q=extra", "/queue", "/liked", "/settings"]) {
+    await page.goto(url);
+    await expect(page.locator("main.main")).toBeVisible();
+    expect(await overflow(), url).toBeLessThanOrEqual(0);
+  }
+});

@@ -1,4 +1,5 @@
 //! The WASM entry point: hydrates the server-rendered page.
+#![recursion_limit = "512"]
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {

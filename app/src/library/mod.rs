@@ -36,6 +36,7 @@ impl TrackItem {
             artist: self.artist.clone(),
             has_cover: self.has_cover,
             duration_ms: self.duration_ms,
+            liked: self.liked,
         }
     }
 }
@@ -382,6 +383,8 @@ pub fn TrackTable(
                 let id = t.id.clone();
                 let is_current = move || player.current.get().is_some_and(|c| c.id == id);
                 let play = move |_| player.play_list(refs.get_value(), i);
+                let album_link = t.album_id.clone().map(|a| (a, t.album.clone().unwrap_or_default()));
+                let menu_ref = t.to_ref();
                 view! {
                     <div class="track-row" role="row" class:current=is_current data-track=t.id.clone()>
                         <span class="cover-cell" class:numbered=numbered>
@@ -397,9 +400,7 @@ pub fn TrackTable(
                             <A href=format!("/artists/{}", t.artist_id) attr:class="track-artist muted">{t.artist.clone()}</A>
                         </span>
                         <span class="col-album muted">
-                            {t.album_id.clone().map(|a| view! {
-                                <A href=format!("/albums/{a}")>{t.album.clone().unwrap_or_default()}</A>
-                            })}
+                            {album_link.map(|(a, name)| view! { <A href=format!("/albums/{a}")>{name}</A> })}
                         </span>
                         <span class="col-plays muted" data-testid="plays">{t.plays}</span>
                         <span class="col-dur muted">{fmt_time(t.duration_ms as f64 / 1000.0)}</span>
@@ -420,6 +421,7 @@ pub fn TrackTable(
                                         }>{move || if liked.get() { "♥" } else { "♡" }}</button>
                                 }
                             }
+                            <TrackMenu track=menu_ref/>
                             {t.can_delete.then(|| {
                                 let id = t.id.clone();
                                 let title = t.title.clone();
@@ -437,6 +439,29 @@ pub fn TrackTable(
                 }
             }).collect_view()}
         </div>
+    }
+}
+
+/// A track's ⋯ menu: play next, add to queue, add to a playlist.
+#[component]
+pub fn TrackMenu(track: TrackRef) -> impl IntoView {
+    let player = expect_context::<PlayerCtx>();
+    let menu = NodeRef::<leptos::html::Details>::new();
+    let close = move || {
+        if let Some(d) = menu.get_untracked() {
+            d.set_open(false);
+        }
+    };
+    let (next, queued) = (track.clone(), track.clone());
+    view! {
+        <details class="row-menu" node_ref=menu>
+            <summary class="icon-btn" aria-label=format!("More for {}", track.title) title="More">"⋯"</summary>
+            <div class="menu" role="menu">
+                <button role="menuitem" on:click=move |_| { player.play_next(next.clone()); close(); }>"Play next"</button>
+                <button role="menuitem" on:click=move |_| { player.add_to_queue(queued.clone()); close(); }>"Add to queue"</button>
+                <crate::playlists::AddToPlaylist track_id=track.id.clone() on_done=Callback::new(move |_| close())/>
+            </div>
+        </details>
     }
 }
 
@@ -464,7 +489,7 @@ pub fn Cover(track_id: String, has_cover: bool, title: String) -> impl IntoView 
 }
 
 /// Asks the user to confirm (always yes before the WASM has loaded, where it cannot run).
-fn confirm(_question: &str) -> bool {
+pub(crate) fn confirm(_question: &str) -> bool {
     #[cfg(feature = "hydrate")]
     {
         web_sys::window()

@@ -17,6 +17,7 @@ const CHUNK: u64 = 512 * 1024;
 const AHEAD_SECS: f64 = 30.0;
 const KEEP_BEHIND_SECS: f64 = 30.0;
 const VOLUME_KEY: &str = "refrain.volume";
+const MUTED_KEY: &str = "refrain.muted";
 
 #[derive(Default)]
 struct Engine {
@@ -139,11 +140,12 @@ fn buffered_end_at(a: &HtmlAudioElement, t: f64) -> Option<f64> {
     })
 }
 
-pub fn load(p: PlayerCtx, track: TrackRef) {
+/// Loads `track` and plays it from `start_secs`.
+pub fn load(p: PlayerCtx, track: TrackRef, start_secs: f64) {
     let epoch = bump();
     p.loading.set(true);
     spawn_local(async move {
-        if let Err(e) = load_inner(p, epoch, track).await
+        if let Err(e) = load_inner(p, epoch, track, start_secs).await
             && live(epoch)
         {
             p.loading.set(false);
@@ -152,7 +154,12 @@ pub fn load(p: PlayerCtx, track: TrackRef) {
     });
 }
 
-async fn load_inner(p: PlayerCtx, epoch: u64, track: TrackRef) -> Result<(), String> {
+async fn load_inner(
+    p: PlayerCtx,
+    epoch: u64,
+    track: TrackRef,
+    start_secs: f64,
+) -> Result<(), String> {
     let a = audio(p).ok_or("player not ready")?;
     let info = stream_track(track.id.clone())
         .await
@@ -191,9 +198,17 @@ async fn load_inner(p: PlayerCtx, epoch: u64, track: TrackRef) -> Result<(), Str
     }
     append(&sb, &mut init).await?;
     // Start as soon as the first chunk is in; the feeder keeps going in the background.
-    let first = feed_once(p, epoch, info.init_end).await?;
+    let from = if start_secs > 0.0 {
+        fragment_at(&info, start_secs)
+    } else {
+        info.init_end
+    };
+    let first = feed_once(p, epoch, from).await?;
     if !live(epoch) {
         return Ok(());
+    }
+    if start_secs > 0.0 {
+        a.set_current_time(start_secs);
     }
     if let Ok(promise) = a.play() {
         let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
@@ -269,6 +284,16 @@ async fn evict_behind(p: PlayerCtx, sb: &SourceBuffer) {
     }
 }
 
+/// Byte offset of the fragment that holds `secs` (from the index built at import).
+fn fragment_at(info: &StreamInfo, secs: f64) -> u64 {
+    let target_ms = (secs * 1000.0) as u64;
+    info.segments
+        .iter()
+        .rev()
+        .find(|(start, _)| *start <= target_ms.saturating_sub(100))
+        .map_or(info.init_end, |(_, off)| *off)
+}
+
 pub fn seek(p: PlayerCtx, secs: f64) {
     let Some(a) = audio(p) else { return };
     a.set_current_time(secs);
@@ -279,14 +304,7 @@ pub fn seek(p: PlayerCtx, secs: f64) {
     let epoch = bump();
     let Some((ms, sb, offset)) = ENGINE.with(|e| {
         let e = e.borrow();
-        let info = e.info.as_ref()?;
-        let target_ms = (secs * 1000.0) as u64;
-        let offset = info
-            .segments
-            .iter()
-            .rev()
-            .find(|(start, _)| *start <= target_ms.saturating_sub(100))
-            .map_or(info.init_end, |(_, off)| *off);
+        let offset = fragment_at(e.info.as_ref()?, secs);
         Some((e.ms.clone()?, e.sb.clone()?, offset))
     }) else {
         return;
@@ -373,7 +391,24 @@ pub fn set_volume(p: PlayerCtx, v: f64) {
     }
 }
 
+pub fn set_muted(p: PlayerCtx, muted: bool) {
+    if let Some(a) = audio(p) {
+        a.set_muted(muted);
+    }
+    if let Some(s) = storage() {
+        let _ = s.set_item(MUTED_KEY, if muted { "1" } else { "0" });
+    }
+}
+
+/// Restores the volume and mute remembered in this browser.
 pub fn restore_volume(p: PlayerCtx) {
+    let muted = storage()
+        .and_then(|s| s.get_item(MUTED_KEY).ok().flatten())
+        .is_some_and(|v| v == "1");
+    p.muted.set(muted);
+    if let Some(a) = audio(p) {
+        a.set_muted(muted);
+    }
     let v = storage()
         .and_then(|s| s.get_item(VOLUME_KEY).ok().flatten())
         .and_then(|v| v.parse::<f64>().ok())

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "hydrate")]
 mod engine;
+mod shortcuts;
 
 use crate::library::Cover;
 use leptos::prelude::*;
@@ -15,6 +16,9 @@ pub struct TrackRef {
     pub artist: String,
     pub has_cover: bool,
     pub duration_ms: i64,
+    /// In the listener's Liked Songs (as far as this page knows).
+    #[serde(default)]
+    pub liked: bool,
 }
 
 /// What the player knows about the current playback, to report it once it counts as a
@@ -46,12 +50,17 @@ pub struct PlayerCtx {
     pub duration: RwSignal<f64>,
     pub buffered_to: RwSignal<f64>,
     pub volume: RwSignal<f64>,
+    pub muted: RwSignal<bool>,
     pub loading: RwSignal<bool>,
     pub error: RwSignal<Option<String>>,
     pub audio: NodeRef<leptos::html::Audio>,
     /// What plays in order (the list a track was started from), and where in it we are.
     pub queue: RwSignal<Vec<TrackRef>>,
     pub index: RwSignal<usize>,
+    /// The track the engine has loaded (a queue restored from the server is only cued).
+    pub loaded: StoredValue<Option<String>>,
+    /// Where playback was when the position was last stored on the server (seconds).
+    pub saved_at: StoredValue<f64>,
 }
 
 impl PlayerCtx {
@@ -64,28 +73,111 @@ impl PlayerCtx {
             duration: RwSignal::new(0.0),
             buffered_to: RwSignal::new(0.0),
             volume: RwSignal::new(1.0),
+            muted: RwSignal::new(false),
             loading: RwSignal::new(false),
             error: RwSignal::new(None),
             audio: NodeRef::new(),
             queue: RwSignal::new(Vec::new()),
             index: RwSignal::new(0),
+            loaded: StoredValue::new(None),
+            saved_at: StoredValue::new(0.0),
         }
     }
 
-    /// Plays `tracks` in order from `start`.
+    /// Plays `tracks` in order from `start` (they become the queue).
     pub fn play_list(&self, tracks: Vec<TrackRef>, start: usize) {
         let Some(first) = tracks.get(start).cloned() else {
             return;
         };
         self.queue.set(tracks);
         self.index.set(start);
-        self.start(first);
+        self.start(first, 0.0);
+        self.persist_queue();
     }
 
     /// Plays `tracks` in a random order.
     pub fn play_shuffled(&self, mut tracks: Vec<TrackRef>) {
         shuffle(&mut tracks);
         self.play_list(tracks, 0);
+    }
+
+    /// Shows a queue restored from the server without playing it: Play continues the
+    /// current track from `position` seconds.
+    pub fn cue(&self, tracks: Vec<TrackRef>, index: usize, position: f64) {
+        let Some(t) = tracks.get(index).cloned() else {
+            return;
+        };
+        self.queue.set(tracks);
+        self.index.set(index);
+        self.duration.set(t.duration_ms as f64 / 1000.0);
+        self.position.set(position);
+        self.saved_at.set_value(position);
+        self.current.set(Some(t));
+    }
+
+    /// Puts `track` right after the current one (or plays it if nothing is queued).
+    pub fn play_next(&self, track: TrackRef) {
+        if self.queue.with_untracked(Vec::is_empty) {
+            return self.play_list(vec![track], 0);
+        }
+        let at = self.index.get_untracked() + 1;
+        self.queue.update(|q| q.insert(at.min(q.len()), track));
+        self.persist_queue();
+    }
+
+    /// Adds `track` at the end of the queue (or plays it if nothing is queued).
+    pub fn add_to_queue(&self, track: TrackRef) {
+        if self.queue.with_untracked(Vec::is_empty) {
+            return self.play_list(vec![track], 0);
+        }
+        self.queue.update(|q| q.push(track));
+        self.persist_queue();
+    }
+
+    /// Removes the queue entry at `i` (not the current track).
+    pub fn remove_at(&self, i: usize) {
+        let cur = self.index.get_untracked();
+        if i == cur || i >= self.queue.with_untracked(Vec::len) {
+            return;
+        }
+        self.queue.update(|q| {
+            q.remove(i);
+        });
+        if i < cur {
+            self.index.set(cur - 1);
+        }
+        self.persist_queue();
+    }
+
+    /// Moves the queue entry at `from` to `to` (the current track keeps playing).
+    pub fn move_item(&self, from: usize, to: usize) {
+        let len = self.queue.with_untracked(Vec::len);
+        if from >= len || to >= len || from == to {
+            return;
+        }
+        let cur = self.index.get_untracked();
+        self.queue.update(|q| {
+            let t = q.remove(from);
+            q.insert(to, t);
+        });
+        let new_cur = if from == cur {
+            to
+        } else if from < cur && to >= cur {
+            cur - 1
+        } else if from > cur && to <= cur {
+            cur + 1
+        } else {
+            cur
+        };
+        self.index.set(new_cur);
+        self.persist_queue();
+    }
+
+    /// Drops everything after the current track.
+    pub fn clear_upcoming(&self) {
+        let cur = self.index.get_untracked();
+        self.queue.update(|q| q.truncate(cur + 1));
+        self.persist_queue();
     }
 
     pub fn has_next(&self) -> bool {
@@ -98,7 +190,8 @@ impl PlayerCtx {
         match self.queue.with_untracked(|q| q.get(i).cloned()) {
             Some(t) => {
                 self.index.set(i);
-                self.start(t);
+                self.start(t, 0.0);
+                self.persist_position();
                 true
             }
             None => false,
@@ -114,29 +207,78 @@ impl PlayerCtx {
         }
         if let Some(t) = self.queue.with_untracked(|q| q.get(i - 1).cloned()) {
             self.index.set(i - 1);
-            self.start(t);
+            self.start(t, 0.0);
+            self.persist_position();
         }
     }
 
-    /// Starts playing `track` from the beginning.
-    fn start(&self, track: TrackRef) {
+    /// Stores the whole queue on the server (after it changed).
+    fn persist_queue(&self) {
+        #[cfg(feature = "hydrate")]
+        {
+            let ids: Vec<String> = self
+                .queue
+                .with_untracked(|q| q.iter().map(|t| t.id.clone()).collect());
+            let index = self.index.get_untracked();
+            let pos = self.position.get_untracked();
+            self.saved_at.set_value(pos);
+            leptos::task::spawn_local(async move {
+                let ms = (pos * 1000.0) as i64;
+                if let Err(e) = crate::queue::save_queue(ids, index, ms).await {
+                    leptos::logging::warn!("queue not saved: {e}");
+                }
+            });
+        }
+    }
+
+    /// Stores where in the queue playback is (on track changes, pauses and every few
+    /// seconds of playing).
+    pub fn persist_position(&self) {
+        #[cfg(feature = "hydrate")]
+        {
+            let index = self.index.get_untracked();
+            let pos = self.position.get_untracked();
+            self.saved_at.set_value(pos);
+            leptos::task::spawn_local(async move {
+                let ms = (pos * 1000.0) as i64;
+                if let Err(e) = crate::queue::save_queue_position(index, ms).await {
+                    leptos::logging::warn!("queue position not saved: {e}");
+                }
+            });
+        }
+    }
+
+    /// Starts playing `track` from `at` seconds.
+    fn start(&self, track: TrackRef, at: f64) {
         self.duration.set(track.duration_ms as f64 / 1000.0);
-        self.position.set(0.0);
+        self.position.set(at);
         self.error.set(None);
         self.current.set(Some(track.clone()));
+        self.loaded.set_value(Some(track.id.clone()));
         #[cfg(feature = "hydrate")]
         {
             self.playback.set_value(Some(Playback {
                 id: engine::new_playback_id(),
                 track_id: track.id.clone(),
                 duration_ms: track.duration_ms,
+                last_pos: at,
                 ..Playback::default()
             }));
-            engine::load(*self, track);
+            engine::load(*self, track, at);
         }
     }
 
+    /// Play or pause; a cued track (a restored queue) starts where it was left.
     pub fn toggle(&self) {
+        let Some(current) = self.current.get_untracked() else {
+            return;
+        };
+        if self
+            .loaded
+            .with_value(|l| l.as_deref() != Some(current.id.as_str()))
+        {
+            return self.start(current, self.position.get_untracked());
+        }
         #[cfg(feature = "hydrate")]
         engine::toggle(*self);
     }
@@ -145,6 +287,49 @@ impl PlayerCtx {
         self.position.set(secs);
         #[cfg(feature = "hydrate")]
         engine::seek(*self, secs);
+    }
+
+    /// Seeks `delta` seconds from where playback is (within the track).
+    pub fn seek_by(&self, delta: f64) {
+        if self.current.get_untracked().is_none() {
+            return;
+        }
+        let to = (self.position.get_untracked() + delta)
+            .clamp(0.0, self.duration.get_untracked().max(0.0));
+        self.seek(to);
+    }
+
+    pub fn set_muted(&self, muted: bool) {
+        self.muted.set(muted);
+        #[cfg(feature = "hydrate")]
+        engine::set_muted(*self, muted);
+    }
+
+    /// Likes or unlikes the current track (stored on the server).
+    pub fn toggle_like_current(&self) {
+        let Some(t) = self.current.get_untracked() else {
+            return;
+        };
+        let liked = !t.liked;
+        self.current.update(|c| {
+            if let Some(c) = c {
+                c.liked = liked;
+            }
+        });
+        self.queue.update(|q| {
+            for x in q.iter_mut().filter(|x| x.id == t.id) {
+                x.liked = liked;
+            }
+        });
+        #[cfg(feature = "hydrate")]
+        {
+            let error = self.error;
+            leptos::task::spawn_local(async move {
+                if let Err(e) = crate::library::set_liked(t.id, liked).await {
+                    error.set(Some(e.to_string()));
+                }
+            });
+        }
     }
 
     pub fn set_volume(&self, v: f64) {
@@ -194,8 +379,13 @@ fn input_value(ev: &leptos::ev::Event) -> Option<f64> {
 pub fn PlayerBar() -> impl IntoView {
     let p = expect_context::<PlayerCtx>();
 
+    let help = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| engine::restore_volume(p));
+    #[cfg(feature = "hydrate")]
+    shortcuts::install(p, help, leptos_router::hooks::use_navigate());
+    #[cfg(feature = "hydrate")]
+    crate::queue::restore(p);
 
     let now_playing = move || {
         p.current.get().map(|t| {
@@ -226,6 +416,10 @@ pub fn PlayerBar() -> impl IntoView {
                 on:timeupdate=move |_| {
                     #[cfg(feature = "hydrate")]
                     engine::on_timeupdate(p);
+                    // Where playback is goes to the server every 10 s of playing.
+                    if (p.position.get_untracked() - p.saved_at.get_value()).abs() >= 10.0 {
+                        p.persist_position();
+                    }
                 }
                 on:progress=move |_| {
                     #[cfg(feature = "hydrate")]
@@ -234,10 +428,23 @@ pub fn PlayerBar() -> impl IntoView {
                 on:play=move |_| p.playing.set(true)
                 on:playing=move |_| p.loading.set(false)
                 on:waiting=move |_| p.loading.set(true)
-                on:pause=move |_| p.playing.set(false)
+                on:pause=move |_| {
+                    p.playing.set(false);
+                    p.persist_position();
+                }
                 on:ended=move |_| if !p.next() { p.playing.set(false) }
             ></audio>
-            <div class="np">{now_playing}</div>
+            <div class="np">
+                {now_playing}
+                {move || p.current.get().map(|t| view! {
+                    <button class="icon-btn like-btn np-like" class:on=t.liked data-testid="np-like"
+                        aria-pressed=t.liked.to_string() aria-label=format!("Like {}", t.title)
+                        title="Like (l)" on:click=move |_| p.toggle_like_current()>
+                        {if t.liked { "♥" } else { "♡" }}
+                    </button>
+                })}
+            </div>
+            <shortcuts::ShortcutHelp open=help/>
             <div class="controls">
                 <div class="transport">
                     <button class="icon-round" data-testid="prev" aria-label="Previous" title="Previous"
@@ -277,10 +484,22 @@ pub fn PlayerBar() -> impl IntoView {
                 {move || p.error.get().map(|e| view! { <span class="player-error" role="alert">{e}</span> })}
             </div>
             <div class="volume">
-                <svg class="icon" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">
-                    <path d="M4 9v6h4l5 4V5L8 9H4z" fill="currentColor"/>
-                    <path d="M16 8.5a5 5 0 0 1 0 7M18.5 6a8.5 8.5 0 0 1 0 12" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"/>
-                </svg>
+                <leptos_router::components::A href="/queue" attr:class="icon-round queue-link"
+                    attr:aria-label="Queue" attr:title="Queue" attr:data-testid="queue-link">"☰"</leptos_router::components::A>
+                <button class="icon-round" data-testid="shortcuts-help" aria-label="Keyboard shortcuts"
+                    title="Keyboard shortcuts (?)" on:click=move |_| help.set(true)>"⌨"</button>
+                <button class="icon-round" data-testid="mute" aria-label="Mute" title="Mute (m)"
+                    aria-pressed=move || p.muted.get().to_string()
+                    on:click=move |_| p.set_muted(!p.muted.get_untracked())>
+                    <svg class="icon" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">
+                        <path d="M4 9v6h4l5 4V5L8 9H4z" fill="currentColor"/>
+                        {move || if p.muted.get() {
+                            view! { <path d="M16 9l6 6M22 9l-6 6" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"/> }.into_any()
+                        } else {
+                            view! { <path d="M16 8.5a5 5 0 0 1 0 7M18.5 6a8.5 8.5 0 0 1 0 12" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"/> }.into_any()
+                        }}
+                    </svg>
+                </button>
                 <input
                     type="range"
                     aria-label="Volume"

@@ -8,6 +8,8 @@ use crate::library::repo::{
     ALBUM_COLUMNS, ARTIST_COLUMNS, AlbumView, ArtistView, TRACK_COLUMNS, TRACK_JOINS, TrackView,
     album_view, artist_view, track_view,
 };
+use crate::playlists::PlaylistView;
+use crate::playlists::repo::{PLAYLIST_COLUMNS, playlist_view};
 use sqlx::{AnyConnection, Executor, Row};
 
 /// What a search document describes.
@@ -16,6 +18,7 @@ pub enum DocKind {
     Track,
     Album,
     Artist,
+    Playlist,
 }
 
 impl DocKind {
@@ -24,6 +27,7 @@ impl DocKind {
             DocKind::Track => "track",
             DocKind::Album => "album",
             DocKind::Artist => "artist",
+            DocKind::Playlist => "playlist",
         }
     }
 }
@@ -149,6 +153,33 @@ pub async fn index_track(conn: &mut AnyConnection, track_id: &str) -> Result<()>
     .await
 }
 
+/// Indexes a playlist under its name, its owner's display name and its description,
+/// replacing what was indexed before (playlists are renamed).
+pub async fn index_playlist(conn: &mut AnyConnection, playlist_id: &str) -> Result<()> {
+    let r = sqlx::query(
+        "SELECT p.name, p.description, u.display_name FROM playlists p JOIN users u ON u.id = p.owner_id
+         WHERE p.id = $1",
+    )
+    .bind(playlist_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let (name, description): (String, String) = (r.get("name"), r.get("description"));
+    let owner: Option<String> = r.get("display_name");
+    sqlx::query("DELETE FROM search_docs WHERE kind = 'playlist' AND ref_id = $1")
+        .bind(playlist_id)
+        .execute(&mut *conn)
+        .await?;
+    add_doc(
+        conn,
+        DocKind::Playlist,
+        playlist_id,
+        &name,
+        owner.as_deref().unwrap_or(""),
+        &description,
+    )
+    .await
+}
+
 /// Ids of up to `limit` rows of `kind` that have no search document yet.
 pub async fn unindexed<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
@@ -159,6 +190,7 @@ pub async fn unindexed<'e, E: Executor<'e, Database = sqlx::Any>>(
         DocKind::Track => "tracks",
         DocKind::Album => "albums",
         DocKind::Artist => "artists",
+        DocKind::Playlist => "playlists",
     };
     Ok(sqlx::query_scalar(&format!(
         "SELECT x.id FROM {table} x WHERE NOT EXISTS
@@ -307,4 +339,27 @@ pub async fn artists<'e, E: Executor<'e, Database = sqlx::Any>>(
     .fetch_all(db)
     .await?;
     Ok(rows.into_iter().map(artist_view).collect())
+}
+
+/// Playlists `user_id` may open (their own and public ones) that match `expr`, best first.
+pub async fn playlists<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    dialect: Dialect,
+    user_id: &str,
+    expr: &str,
+    limit: i64,
+) -> Result<Vec<PlaylistView>> {
+    let (from, matches, rank) = full_text(dialect, DocKind::Playlist);
+    let rows = sqlx::query(&format!(
+        "SELECT {PLAYLIST_COLUMNS} FROM {from} JOIN playlists p ON p.id = d.ref_id
+           JOIN users u ON u.id = p.owner_id
+         WHERE {matches} AND (p.owner_id = $1 OR p.public = 1)
+         ORDER BY {rank}, p.id LIMIT $3"
+    ))
+    .bind(user_id)
+    .bind(expr)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(playlist_view).collect())
 }

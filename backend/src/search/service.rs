@@ -2,6 +2,7 @@ use super::repo::{self, Alternatives, DocKind};
 use super::text::{one_typo_from_a_prefix, words};
 use crate::auth::CurrentUser;
 use crate::library::{AlbumView, ArtistView, TrackView};
+use crate::playlists::PlaylistView;
 use crate::{Core, Result, db};
 
 /// Longest query looked at (characters) and most words used from it.
@@ -20,11 +21,15 @@ pub struct SearchResults {
     pub tracks: Vec<TrackView>,
     pub albums: Vec<AlbumView>,
     pub artists: Vec<ArtistView>,
+    pub playlists: Vec<PlaylistView>,
 }
 
 impl SearchResults {
     pub fn is_empty(&self) -> bool {
-        self.tracks.is_empty() && self.albums.is_empty() && self.artists.is_empty()
+        self.tracks.is_empty()
+            && self.albums.is_empty()
+            && self.artists.is_empty()
+            && self.playlists.is_empty()
     }
 }
 
@@ -51,32 +56,78 @@ pub async fn search(core: &Core, user: &CurrentUser, query: &str) -> Result<Sear
     let mut fuzzy: Option<String> = None;
     let uid = &user.id;
 
-    let mut tracks = repo::tracks(&core.db, dialect, uid, &exact, TRACK_HITS).await?;
-    if tracks.len() < TRACK_HITS as usize
-        && let Some(expr) = corrected(core, &typed, &mut fuzzy).await?
-    {
-        let more = repo::tracks(&core.db, dialect, uid, expr, TRACK_HITS).await?;
-        merge(&mut tracks, more, |t| &t.id, TRACK_HITS);
-    }
-    let mut albums = repo::albums(&core.db, dialect, uid, &exact, GROUP_HITS).await?;
-    if albums.len() < GROUP_HITS as usize
-        && let Some(expr) = corrected(core, &typed, &mut fuzzy).await?
-    {
-        let more = repo::albums(&core.db, dialect, uid, expr, GROUP_HITS).await?;
-        merge(&mut albums, more, |a| &a.id, GROUP_HITS);
-    }
-    let mut artists = repo::artists(&core.db, dialect, uid, &exact, GROUP_HITS).await?;
-    if artists.len() < GROUP_HITS as usize
-        && let Some(expr) = corrected(core, &typed, &mut fuzzy).await?
-    {
-        let more = repo::artists(&core.db, dialect, uid, expr, GROUP_HITS).await?;
-        merge(&mut artists, more, |a| &a.id, GROUP_HITS);
-    }
+    let db = &core.db;
+    let tracks = group(
+        core,
+        &typed,
+        &mut fuzzy,
+        &exact,
+        TRACK_HITS,
+        |t: &TrackView| &t.id,
+        |e| async move { repo::tracks(db, dialect, uid, &e, TRACK_HITS).await },
+    )
+    .await?;
+    let albums = group(
+        core,
+        &typed,
+        &mut fuzzy,
+        &exact,
+        GROUP_HITS,
+        |a: &AlbumView| &a.id,
+        |e| async move { repo::albums(db, dialect, uid, &e, GROUP_HITS).await },
+    )
+    .await?;
+    let artists = group(
+        core,
+        &typed,
+        &mut fuzzy,
+        &exact,
+        GROUP_HITS,
+        |a: &ArtistView| &a.id,
+        |e| async move { repo::artists(db, dialect, uid, &e, GROUP_HITS).await },
+    )
+    .await?;
+    let playlists = group(
+        core,
+        &typed,
+        &mut fuzzy,
+        &exact,
+        GROUP_HITS,
+        |p: &PlaylistView| &p.id,
+        |e| async move { repo::playlists(db, dialect, uid, &e, GROUP_HITS).await },
+    )
+    .await?;
     Ok(SearchResults {
         tracks,
         albums,
         artists,
+        playlists,
     })
+}
+
+/// One group of results: exact prefix matches (`run` with `exact`), then, if fewer than
+/// `limit`, those with corrections after them.
+async fn group<T, F, Fut>(
+    core: &Core,
+    typed: &[String],
+    cache: &mut Option<String>,
+    exact: &str,
+    limit: i64,
+    id: impl Fn(&T) -> &str,
+    run: F,
+) -> Result<Vec<T>>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>>>,
+{
+    let mut found = run(exact.to_string()).await?;
+    if found.len() < limit as usize
+        && let Some(expr) = corrected(core, typed, cache).await?
+    {
+        let more = run(expr.to_string()).await?;
+        merge(&mut found, more, id, limit);
+    }
+    Ok(found)
 }
 
 /// The match expression with corrections for the typed words (computed once per search);
@@ -155,7 +206,12 @@ fn merge<T>(into: &mut Vec<T>, more: Vec<T>, id: impl Fn(&T) -> &str, limit: i64
 /// Returns how many documents it added.
 pub async fn index_missing(database: &db::Db) -> Result<u64> {
     let mut added = 0;
-    for kind in [DocKind::Artist, DocKind::Album, DocKind::Track] {
+    for kind in [
+        DocKind::Artist,
+        DocKind::Album,
+        DocKind::Track,
+        DocKind::Playlist,
+    ] {
         loop {
             let ids = repo::unindexed(database, kind, 500).await?;
             if ids.is_empty() {
@@ -167,6 +223,7 @@ pub async fn index_missing(database: &db::Db) -> Result<u64> {
                     DocKind::Artist => repo::index_artist(&mut tx, id).await?,
                     DocKind::Album => repo::index_album(&mut tx, id).await?,
                     DocKind::Track => repo::index_track(&mut tx, id).await?,
+                    DocKind::Playlist => repo::index_playlist(&mut tx, id).await?,
                 }
             }
             tx.commit().await?;

@@ -1,0 +1,553 @@
+//! Playlists: the sidebar list, the playlist page (edit, reorder by drag and drop, share,
+//! copy) and "Add to playlist" in every track's menu.
+
+use crate::browse::{PageError, n_tracks};
+use crate::error::AppError;
+use crate::library::{Cover, TrackItem, TrackMenu};
+use crate::player::{PlayerCtx, TrackRef, fmt_time};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlaylistItem {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub public: bool,
+    /// The owner's display name (never an email); None for your own or when unset.
+    pub owner_name: Option<String>,
+    pub mine: bool,
+    pub tracks: i64,
+    pub duration_ms: i64,
+    pub cover_track_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlaylistEntry {
+    pub entry_id: String,
+    pub track: TrackItem,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlaylistPageData {
+    pub playlist: PlaylistItem,
+    pub entries: Vec<PlaylistEntry>,
+    pub can_edit: bool,
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) fn playlist_item(
+    user: &backend::auth::CurrentUser,
+    p: backend::playlists::PlaylistView,
+) -> PlaylistItem {
+    let mine = p.owner_id == user.id;
+    PlaylistItem {
+        id: p.id,
+        name: p.name,
+        description: p.description,
+        public: p.public,
+        owner_name: if mine { None } else { p.owner_name },
+        mine,
+        tracks: p.tracks,
+        duration_ms: p.duration_ms,
+        cover_track_id: p.cover_track_id,
+    }
+}
+
+#[server]
+pub async fn list_playlists() -> Result<Vec<PlaylistItem>, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let list = backend::playlists::list_mine(&core, &user).await?;
+    Ok(list.into_iter().map(|p| playlist_item(&user, p)).collect())
+}
+
+#[server]
+pub async fn create_playlist(
+    name: String,
+    description: String,
+    public: bool,
+) -> Result<PlaylistItem, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let p = backend::playlists::create(&core, &user, &name, &description, public).await?;
+    Ok(playlist_item(&user, p))
+}
+
+#[server]
+pub async fn update_playlist(
+    id: String,
+    name: String,
+    description: String,
+    public: bool,
+) -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    Ok(backend::playlists::update(&core, &user, &id, &name, &description, public).await?)
+}
+
+#[server]
+pub async fn delete_playlist(id: String) -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    Ok(backend::playlists::delete(&core, &user, &id).await?)
+}
+
+#[server]
+pub async fn get_playlist(id: String) -> Result<PlaylistPageData, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let page = backend::playlists::get(&core, &user, &id).await?;
+    let (ids, tracks): (Vec<String>, Vec<_>) = page
+        .entries
+        .into_iter()
+        .map(|e| (e.entry_id, e.track))
+        .unzip();
+    let tracks = crate::library::track_items(&user, tracks);
+    Ok(PlaylistPageData {
+        playlist: playlist_item(&user, page.playlist),
+        entries: ids
+            .into_iter()
+            .zip(tracks)
+            .map(|(entry_id, track)| PlaylistEntry { entry_id, track })
+            .collect(),
+        can_edit: page.can_edit,
+    })
+}
+
+#[server(input = server_fn::codec::Json)]
+pub async fn add_to_playlist(id: String, track_ids: Vec<String>) -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    Ok(backend::playlists::add_tracks(&core, &user, &id, &track_ids).await?)
+}
+
+#[server]
+pub async fn remove_from_playlist(id: String, entry_id: String) -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    Ok(backend::playlists::remove_entry(&core, &user, &id, &entry_id).await?)
+}
+
+#[server]
+pub async fn move_in_playlist(id: String, entry_id: String, to: i64) -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    Ok(backend::playlists::move_entry(&core, &user, &id, &entry_id, to).await?)
+}
+
+#[server]
+pub async fn copy_playlist(id: String) -> Result<PlaylistItem, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let p = backend::playlists::copy(&core, &user, &id).await?;
+    Ok(playlist_item(&user, p))
+}
+
+/// The signed-in user's playlists, shared by the sidebar and the track menus.
+#[derive(Clone, Copy)]
+pub struct PlaylistsCtx {
+    pub list: Resource<Result<Vec<PlaylistItem>, AppError>>,
+    version: RwSignal<u32>,
+}
+
+impl PlaylistsCtx {
+    pub fn provide() -> Self {
+        let version = RwSignal::new(0u32);
+        let ctx = PlaylistsCtx {
+            list: Resource::new(move || version.get(), |_| list_playlists()),
+            version,
+        };
+        provide_context(ctx);
+        ctx
+    }
+
+    pub fn refresh(&self) {
+        self.version.update(|n| *n += 1);
+    }
+}
+
+/// The sidebar's "Playlists" section: a button that creates one, then the list.
+#[component]
+pub fn SidebarPlaylists() -> impl IntoView {
+    let ctx = expect_context::<PlaylistsCtx>();
+    let create = ServerAction::<CreatePlaylist>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(p)) = create.value().get() {
+            ctx.refresh();
+            navigate(&format!("/playlists/{}", p.id), Default::default());
+        }
+    });
+    let next_name = move || {
+        let n = ctx.list.get().and_then(|r| r.ok()).map_or(0, |l| l.len());
+        format!("My Playlist #{}", n + 1)
+    };
+    view! {
+        <div class="sidebar-playlists">
+            <div class="sidebar-head">
+                <span class="muted">"Playlists"</span>
+                <ActionForm action=create>
+                    <input type="hidden" name="name" prop:value=next_name/>
+                    <input type="hidden" name="description" value=""/>
+                    <input type="hidden" name="public" value="false"/>
+                    <button type="submit" class="icon-round" data-testid="new-playlist"
+                        aria-label="New playlist" title="New playlist">"＋"</button>
+                </ActionForm>
+            </div>
+            {move || create.value().get().and_then(|r| r.err()).map(|e| view! { <p class="form-error">{e.to_string()}</p> })}
+            <Transition fallback=|| ()>
+                <ul class="playlist-links" data-testid="sidebar-playlists">
+                    {move || ctx.list.get().and_then(|r| r.ok()).map(|list| list.into_iter().map(|p| view! {
+                        <li><A href=format!("/playlists/{}", p.id)>{p.name}</A></li>
+                    }).collect_view())}
+                </ul>
+            </Transition>
+        </div>
+    }
+}
+
+/// "Add to playlist" entries for a track's menu: each of your playlists, and a new one.
+#[component]
+pub fn AddToPlaylist(track_id: String, on_done: Callback<()>) -> impl IntoView {
+    let ctx = expect_context::<PlaylistsCtx>();
+    let add = ServerAction::<AddToPlaylist>::new();
+    let create = ServerAction::<CreatePlaylist>::new();
+    let pending_track = StoredValue::new(track_id.clone());
+    // A new playlist made from the menu gets the track once it exists.
+    Effect::new(move |_| {
+        if let Some(Ok(p)) = create.value().get() {
+            add.dispatch(AddToPlaylist {
+                id: p.id,
+                track_ids: vec![pending_track.get_value()],
+            });
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = add.value().get() {
+            ctx.refresh();
+        }
+    });
+    view! {
+        <div class="menu-section" role="group" aria-label="Add to playlist">
+            <span class="menu-label muted">"Add to playlist"</span>
+            {move || ctx.list.get().and_then(|r| r.ok()).map(|list| {
+                let track_id = track_id.clone();
+                list.into_iter().map(|p| {
+                    let track_id = track_id.clone();
+                    let id = p.id.clone();
+                    view! {
+                        <button role="menuitem" on:click=move |_| {
+                            add.dispatch(AddToPlaylist { id: id.clone(), track_ids: vec![track_id.clone()] });
+                            on_done.run(());
+                        }>{p.name.clone()}</button>
+                    }
+                }).collect_view()
+            })}
+            <button role="menuitem" on:click=move |_| {
+                let n = ctx.list.get_untracked().and_then(|r| r.ok()).map_or(0, |l| l.len());
+                create.dispatch(CreatePlaylist { name: format!("My Playlist #{}", n + 1), description: String::new(), public: false });
+                on_done.run(());
+            }>"＋ New playlist"</button>
+            {move || add.value().get().and_then(|r| r.err()).map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
+        </div>
+    }
+}
+
+/// Playlists as a grid of covers, each linking to its page.
+#[component]
+pub fn PlaylistGrid(playlists: Vec<PlaylistItem>) -> impl IntoView {
+    view! {
+        <ul class="card-grid" data-testid="playlist-grid">
+            {playlists.into_iter().map(|p| view! {
+                <li>
+                    <A href=format!("/playlists/{}", p.id) attr:class="card">
+                        <span class="album-cover">
+                            <Cover track_id=p.cover_track_id.clone().unwrap_or_default()
+                                has_cover=p.cover_track_id.is_some() title=p.name.clone()/>
+                        </span>
+                        <span class="card-title">{p.name.clone()}</span>
+                        <span class="card-sub muted">{byline(&p)}</span>
+                    </A>
+                </li>
+            }).collect_view()}
+        </ul>
+    }
+}
+
+fn byline(p: &PlaylistItem) -> String {
+    let who = if p.mine {
+        "You".to_string()
+    } else {
+        p.owner_name
+            .clone()
+            .unwrap_or_else(|| "A Refrain listener".into())
+    };
+    format!("{who} · {}", n_tracks(p.tracks))
+}
+
+#[component]
+pub fn PlaylistPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    let version = RwSignal::new(0u32);
+    let data = Resource::new(
+        move || (id.get(), version.get()),
+        |(id, _)| get_playlist(id),
+    );
+    let reload = Callback::new(move |_| version.update(|n| *n += 1));
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading playlist…"</p> }>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <PageError error=e/> }.into_any(),
+                Ok(d) => view! { <PlaylistView d reload/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn PlaylistView(d: PlaylistPageData, reload: Callback<()>) -> impl IntoView {
+    let player = expect_context::<PlayerCtx>();
+    let ctx = expect_context::<PlaylistsCtx>();
+    let p = d.playlist.clone();
+    let refs: Vec<TrackRef> = d.entries.iter().map(|e| e.track.to_ref()).collect();
+    let shuffled = refs.clone();
+    let empty = refs.is_empty();
+    let editing = RwSignal::new(false);
+    let update = ServerAction::<UpdatePlaylist>::new();
+    let delete = ServerAction::<DeletePlaylist>::new();
+    let copy = ServerAction::<CopyPlaylist>::new();
+    let navigate = use_navigate();
+    let nav = navigate.clone();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = update.value().get() {
+            editing.set(false);
+            ctx.refresh();
+            reload.run(());
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = delete.value().get() {
+            ctx.refresh();
+            nav("/", Default::default());
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(c)) = copy.value().get() {
+            ctx.refresh();
+            navigate(&format!("/playlists/{}", c.id), Default::default());
+        }
+    });
+    let total = p.duration_ms;
+    let share = format!("/playlists/{}", p.id);
+    let (id_del, id_copy, name_del) = (p.id.clone(), p.id.clone(), p.name.clone());
+    let edit_p = p.clone();
+    view! {
+        <leptos_meta::Title text=p.name.clone()/>
+        <section class="page">
+            <header class="hero">
+                <span class="album-cover big">
+                    <Cover track_id=p.cover_track_id.clone().unwrap_or_default()
+                        has_cover=p.cover_track_id.is_some() title=p.name.clone()/>
+                </span>
+                <div class="hero-text">
+                    <span class="eyebrow muted">{if p.public { "Public playlist" } else { "Private playlist" }}</span>
+                    <h1 data-testid="playlist-name">{p.name.clone()}</h1>
+                    {(!p.description.is_empty()).then(|| view! { <p class="muted description">{p.description.clone()}</p> })}
+                    <p class="muted">{format!("{} · {}", byline(&p), fmt_time(total as f64 / 1000.0))}</p>
+                    <div class="hero-actions">
+                        <button class="btn primary" data-testid="play-playlist" disabled=empty
+                            on:click=move |_| player.play_list(refs.clone(), 0)>"▶ Play"</button>
+                        <button class="btn" disabled=empty
+                            on:click=move |_| player.play_shuffled(shuffled.clone())>"⤮ Shuffle"</button>
+                        {d.can_edit.then(|| view! {
+                            <button class="btn" data-testid="edit-playlist" on:click=move |_| editing.set(true)>"Edit"</button>
+                            <button class="btn danger" data-testid="delete-playlist" on:click=move |_| {
+                                if crate::library::confirm(&format!("Delete the playlist “{name_del}”? Its songs stay in your library.")) {
+                                    delete.dispatch(DeletePlaylist { id: id_del.clone() });
+                                }
+                            }>"Delete"</button>
+                        })}
+                        {(!d.can_edit).then(|| view! {
+                            <button class="btn" data-testid="copy-playlist"
+                                on:click=move |_| { copy.dispatch(CopyPlaylist { id: id_copy.clone() }); }>"Save a copy"</button>
+                        })}
+                    </div>
+                    {(d.can_edit && p.public).then(|| view! {
+                        <p class="share muted">"Share link: "
+                            <input class="share-link" readonly data-testid="share-link" aria-label="Share link"
+                                value=move || share_url(&share)
+                                on:focus=|ev| select_all(&ev)/>
+                        </p>
+                    })}
+                    {move || update.value().get().and_then(|r| r.err())
+                        .or_else(|| delete.value().get().and_then(|r| r.err()))
+                        .or_else(|| copy.value().get().and_then(|r| r.err()))
+                        .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
+                </div>
+            </header>
+            <Show when=move || editing.get()>
+                <EditPlaylist p=edit_p.clone() update editing/>
+            </Show>
+            {if d.entries.is_empty() {
+                view! {
+                    <div class="empty" data-testid="playlist-empty">
+                        <p class="empty-title">"This playlist is empty"</p>
+                        <p class="muted">{if d.can_edit {
+                            "Add songs with “Add to playlist” in any track’s ⋯ menu."
+                        } else {
+                            "Nothing in it that you can play yet."
+                        }}</p>
+                    </div>
+                }.into_any()
+            } else {
+                view! { <PlaylistTracks id=p.id.clone() entries=d.entries.clone() can_edit=d.can_edit reload/> }.into_any()
+            }}
+        </section>
+    }
+}
+
+fn share_url(path: &str) -> String {
+    #[cfg(feature = "hydrate")]
+    if let Some(origin) = web_sys::window().and_then(|w| w.location().origin().ok()) {
+        return format!("{origin}{path}");
+    }
+    path.to_string()
+}
+
+fn select_all(_ev: &leptos::ev::FocusEvent) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(input) = _ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        {
+            input.select();
+        }
+    }
+}
+
+#[component]
+fn EditPlaylist(
+    p: PlaylistItem,
+    update: ServerAction<UpdatePlaylist>,
+    editing: RwSignal<bool>,
+) -> impl IntoView {
+    view! {
+        <div class="overlay" on:click=move |_| editing.set(false)>
+            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="edit-h"
+                on:click=|ev| ev.stop_propagation()>
+                <h2 id="edit-h">"Edit playlist"</h2>
+                <ActionForm action=update attr:class="stack-form">
+                    <input type="hidden" name="id" value=p.id.clone()/>
+                    <label>"Name"
+                        <input name="name" required maxlength="100" value=p.name.clone() data-testid="playlist-name-input"/>
+                    </label>
+                    <label>"Description"
+                        <textarea name="description" maxlength="1000" rows="3">{p.description.clone()}</textarea>
+                    </label>
+                    <input type="hidden" name="public" value="false"/>
+                    <label class="check">
+                        <input type="checkbox" name="public" value="true" checked=p.public data-testid="playlist-public"/>
+                        "Public: anyone with the link can play and copy it (only you can change it)"
+                    </label>
+                    <div class="hero-actions">
+                        <button type="submit" class="btn primary" data-testid="save-playlist">"Save"</button>
+                        <button type="button" class="btn ghost" on:click=move |_| editing.set(false)>"Cancel"</button>
+                    </div>
+                </ActionForm>
+            </div>
+        </div>
+    }
+}
+
+/// A playlist's tracks; its owner reorders them by drag and drop (or ↑/↓) and removes them.
+#[component]
+fn PlaylistTracks(
+    id: String,
+    entries: Vec<PlaylistEntry>,
+    can_edit: bool,
+    reload: Callback<()>,
+) -> impl IntoView {
+    let player = expect_context::<PlayerCtx>();
+    let refs: StoredValue<Vec<TrackRef>> =
+        StoredValue::new(entries.iter().map(|e| e.track.to_ref()).collect());
+    let len = entries.len();
+    let moved = ServerAction::<MoveInPlaylist>::new();
+    let removed = ServerAction::<RemoveFromPlaylist>::new();
+    Effect::new(move |_| {
+        if matches!(moved.value().get(), Some(Ok(())))
+            || matches!(removed.value().get(), Some(Ok(())))
+        {
+            reload.run(());
+        }
+    });
+    let dragging = RwSignal::new(None::<(usize, String)>);
+    let id = StoredValue::new(id);
+    let move_to = move |entry_id: String, to: usize| {
+        moved.dispatch(MoveInPlaylist {
+            id: id.get_value(),
+            entry_id,
+            to: to as i64,
+        });
+    };
+    view! {
+        <div class="track-table" role="table" aria-label="Playlist tracks" data-testid="playlist-tracks">
+            {move || moved.value().get().and_then(|r| r.err())
+                .or_else(|| removed.value().get().and_then(|r| r.err()))
+                .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
+            {entries.into_iter().enumerate().map(|(i, e)| {
+                let t = e.track.clone();
+                let entry = e.entry_id;
+                let (up, down, rm, drag) = (entry.clone(), entry.clone(), entry.clone(), entry);
+                let current = {
+                    let tid = t.id.clone();
+                    move || player.current.get().is_some_and(|c| c.id == tid)
+                };
+                let title = t.title.clone();
+                let menu_ref = t.to_ref();
+                view! {
+                    <div class="track-row" role="row" class:current=current data-track=t.id.clone()
+                        data-testid="playlist-row" class:editable=can_edit
+                        draggable=can_edit.then_some("true")
+                        class:dragging=move || dragging.with(|d| d.as_ref().is_some_and(|(j, _)| *j == i))
+                        on:dragstart=move |ev| {
+                            dragging.set(Some((i, drag.clone())));
+                            if let Some(dt) = ev.data_transfer() {
+                                let _ = dt.set_data("text/plain", &i.to_string());
+                                dt.set_effect_allowed("move");
+                            }
+                        }
+                        on:dragover=move |ev| if can_edit { ev.prevent_default() }
+                        on:drop=move |ev| {
+                            ev.prevent_default();
+                            if let Some((from, entry)) = dragging.get_untracked() && from != i {
+                                move_to(entry, i);
+                            }
+                            dragging.set(None);
+                        }
+                        on:dragend=move |_| dragging.set(None)>
+                        <span class="cover-cell">
+                            <Cover track_id=t.id.clone() has_cover=t.has_cover title=t.title.clone()/>
+                            <button class="play-btn" aria-label=format!("Play {}", t.title)
+                                on:click=move |_| player.play_list(refs.get_value(), i)>"▶"</button>
+                        </span>
+                        <span class="title-cell">
+                            <span class="track-title">{t.title.clone()}</span>
+                            <A href=format!("/artists/{}", t.artist_id) attr:class="track-artist muted">{t.artist.clone()}</A>
+                        </span>
+                        <span class="col-album muted">{t.album.clone().unwrap_or_default()}</span>
+                        <span class="col-plays muted">{t.plays}</span>
+                        <span class="col-dur muted">{fmt_time(t.duration_ms as f64 / 1000.0)}</span>
+                        <span class="col-actions">
+                            <TrackMenu track=menu_ref/>
+                            {can_edit.then(|| view! {
+                                <button class="icon-btn" aria-label=format!("Move {title} up") disabled={i == 0}
+                                    on:click=move |_| move_to(up.clone(), i.saturating_sub(1))>"↑"</button>
+                                <button class="icon-btn" aria-label=format!("Move {title} down") disabled={i + 1 >= len}
+                                    on:click=move |_| move_to(down.clone(), i + 1)>"↓"</button>
+                                <button class="icon-btn" aria-label=format!("Remove {title} from this playlist")
+                                    on:click=move |_| { removed.dispatch(RemoveFromPlaylist { id: id.get_value(), entry_id: rm.clone() }); }>"✕"</button>
+                            })}
+                        </span>
+                    </div>
+                }
+            }).collect_view()}
+        </div>
+    }
+}

@@ -1,0 +1,298 @@
+//! SQL of playlists and their entries.
+
+use crate::Result;
+use crate::library::repo::{TRACK_COLUMNS, TRACK_JOINS, TrackView, track_view};
+use sqlx::{AnyConnection, Executor, Row};
+
+/// A playlist as listed, for the viewer `$1` (counts and cover from what they may see).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PlaylistView {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub public: bool,
+    pub owner_id: String,
+    /// The owner's display name, if they set one (never their email).
+    pub owner_name: Option<String>,
+    pub tracks: i64,
+    pub duration_ms: i64,
+    pub cover_track_id: Option<String>,
+    pub updated_at: i64,
+}
+
+/// Columns of a [`PlaylistView`] of playlists `p` with owners `u`, for the viewer `$1`.
+pub(crate) const PLAYLIST_COLUMNS: &str = "p.id, p.name, p.description, p.public, p.owner_id,
+    u.display_name AS owner_name, p.updated_at,
+    (SELECT COUNT(*) FROM playlist_tracks e JOIN tracks t ON t.id = e.track_id
+       WHERE e.playlist_id = p.id AND (t.owner_id = $1 OR t.shared = 1)) AS tracks,
+    (SELECT CAST(COALESCE(SUM(t.duration_ms), 0) AS BIGINT) FROM playlist_tracks e JOIN tracks t ON t.id = e.track_id
+       WHERE e.playlist_id = p.id AND (t.owner_id = $1 OR t.shared = 1)) AS duration_ms,
+    (SELECT t.id FROM playlist_tracks e JOIN tracks t ON t.id = e.track_id
+       WHERE e.playlist_id = p.id AND (t.owner_id = $1 OR t.shared = 1) AND t.cover_key IS NOT NULL
+       ORDER BY e.position LIMIT 1) AS cover_track_id";
+
+pub(crate) fn playlist_view(r: sqlx::any::AnyRow) -> PlaylistView {
+    PlaylistView {
+        id: r.get("id"),
+        name: r.get("name"),
+        description: r.get("description"),
+        public: r.get::<i64, _>("public") == 1,
+        owner_id: r.get("owner_id"),
+        owner_name: r.get("owner_name"),
+        tracks: r.get("tracks"),
+        duration_ms: r.get("duration_ms"),
+        cover_track_id: r.get("cover_track_id"),
+        updated_at: r.get("updated_at"),
+    }
+}
+
+/// A playlist `viewer_id` may open: their own, or a public one.
+pub async fn get<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    viewer_id: &str,
+    id: &str,
+) -> Result<Option<PlaylistView>> {
+    let row = sqlx::query(&format!(
+        "SELECT {PLAYLIST_COLUMNS} FROM playlists p JOIN users u ON u.id = p.owner_id
+         WHERE p.id = $2 AND (p.owner_id = $1 OR p.public = 1)"
+    ))
+    .bind(viewer_id)
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(playlist_view))
+}
+
+/// The owner of a playlist, if it exists.
+pub async fn owner<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    id: &str,
+) -> Result<Option<(String, bool)>> {
+    let row = sqlx::query("SELECT owner_id, public FROM playlists WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(|r| (r.get("owner_id"), r.get::<i64, _>("public") == 1)))
+}
+
+/// `user_id`'s playlists, most recently changed first.
+pub async fn list_owned<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+) -> Result<Vec<PlaylistView>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {PLAYLIST_COLUMNS} FROM playlists p JOIN users u ON u.id = p.owner_id
+         WHERE p.owner_id = $1 ORDER BY p.updated_at DESC, p.id LIMIT 1000"
+    ))
+    .bind(user_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(playlist_view).collect())
+}
+
+pub async fn insert(
+    conn: &mut AnyConnection,
+    id: &str,
+    owner_id: &str,
+    name: &str,
+    description: &str,
+    public: bool,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO playlists (id, owner_id, name, description, public, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+    )
+    .bind(id)
+    .bind(owner_id)
+    .bind(name)
+    .bind(description)
+    .bind(i64::from(public))
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn update(
+    conn: &mut AnyConnection,
+    id: &str,
+    name: &str,
+    description: &str,
+    public: bool,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE playlists SET name = $2, description = $3, public = $4, updated_at = $5 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(description)
+    .bind(i64::from(public))
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn touch(conn: &mut AnyConnection, id: &str, now: i64) -> Result<()> {
+    sqlx::query("UPDATE playlists SET updated_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM playlists WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// How many entries a playlist has (whoever may see them).
+pub async fn len(conn: &mut AnyConnection, id: &str) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM playlist_tracks WHERE playlist_id = $1")
+            .bind(id)
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+pub async fn append(
+    conn: &mut AnyConnection,
+    playlist_id: &str,
+    track_id: &str,
+    position: i64,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO playlist_tracks (id, playlist_id, track_id, position, added_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(crate::new_id())
+    .bind(playlist_id)
+    .bind(track_id)
+    .bind(position)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The position of entry `entry_id` in playlist `playlist_id`.
+pub async fn position_of(
+    conn: &mut AnyConnection,
+    playlist_id: &str,
+    entry_id: &str,
+) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT position FROM playlist_tracks WHERE id = $1 AND playlist_id = $2",
+    )
+    .bind(entry_id)
+    .bind(playlist_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn remove_entry(
+    conn: &mut AnyConnection,
+    playlist_id: &str,
+    entry_id: &str,
+    position: i64,
+) -> Result<()> {
+    sqlx::query("DELETE FROM playlist_tracks WHERE id = $1")
+        .bind(entry_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE playlist_tracks SET position = position - 1 WHERE playlist_id = $1 AND position > $2",
+    )
+    .bind(playlist_id)
+    .bind(position)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves the entry at `from` to `to`, shifting those between (positions stay dense).
+pub async fn move_entry(
+    conn: &mut AnyConnection,
+    playlist_id: &str,
+    entry_id: &str,
+    from: i64,
+    to: i64,
+) -> Result<()> {
+    if from < to {
+        sqlx::query(
+            "UPDATE playlist_tracks SET position = position - 1
+             WHERE playlist_id = $1 AND position > $2 AND position <= $3",
+        )
+        .bind(playlist_id)
+        .bind(from)
+        .bind(to)
+        .execute(&mut *conn)
+        .await?;
+    } else {
+        sqlx::query(
+            "UPDATE playlist_tracks SET position = position + 1
+             WHERE playlist_id = $1 AND position >= $3 AND position < $2",
+        )
+        .bind(playlist_id)
+        .bind(from)
+        .bind(to)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query("UPDATE playlist_tracks SET position = $2 WHERE id = $1")
+        .bind(entry_id)
+        .bind(to)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A playlist entry with its track, as `viewer_id` may see it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EntryView {
+    pub entry_id: String,
+    pub track: TrackView,
+}
+
+/// The entries of a playlist whose tracks `viewer_id` may play, in order.
+pub async fn entries<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    viewer_id: &str,
+    playlist_id: &str,
+) -> Result<Vec<EntryView>> {
+    let rows = sqlx::query(&format!(
+        "SELECT e.id AS entry_id, {TRACK_COLUMNS} FROM playlist_tracks e JOIN tracks t ON t.id = e.track_id
+         {TRACK_JOINS} WHERE e.playlist_id = $2 AND (t.owner_id = $1 OR t.shared = 1)
+         ORDER BY e.position"
+    ))
+    .bind(viewer_id)
+    .bind(playlist_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| EntryView {
+            entry_id: r.get("entry_id"),
+            track: track_view(r),
+        })
+        .collect())
+}
+
+/// Whether `user_id` may play `track_id`.
+pub async fn playable(conn: &mut AnyConnection, user_id: &str, track_id: &str) -> Result<bool> {
+    Ok(
+        sqlx::query("SELECT 1 FROM tracks WHERE id = $1 AND (owner_id = $2 OR shared = 1)")
+            .bind(track_id)
+            .bind(user_id)
+            .fetch_optional(conn)
+            .await?
+            .is_some(),
+    )
+}
