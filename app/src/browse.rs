@@ -130,7 +130,7 @@ pub fn AlbumPage() -> impl IntoView {
                                         <button class="btn primary" data-testid="play-album"
                                             on:click=move |_| player.play_list(refs.clone(), 0)>"▶ Play"</button>
                                         <button class="btn" data-testid="shuffle-album"
-                                            on:click=move |_| player.play_shuffled(shuffled.clone())>"⤮ Shuffle"</button>
+                                            on:click=move |_| player.play_shuffled(shuffled.clone())>{crate::icons::shuffle()}" Shuffle"</button>
                                     </div>
                                 </div>
                             </header>

@@ -185,7 +185,7 @@ pub fn SidebarPlaylists() -> impl IntoView {
                     <input type="hidden" name="description" value=""/>
                     <input type="hidden" name="public" value="false"/>
                     <button type="submit" class="icon-round" data-testid="new-playlist"
-                        aria-label="New playlist" title="New playlist">"＋"</button>
+                        aria-label="New playlist" title="New playlist">{crate::icons::plus()}</button>
                 </ActionForm>
             </div>
             {move || create.value().get().and_then(|r| r.err()).map(|e| view! { <p class="form-error">{e.to_string()}</p> })}
@@ -241,7 +241,7 @@ pub fn AddToPlaylist(track_id: String, on_done: Callback<()>) -> impl IntoView {
                 let n = ctx.list.get_untracked().and_then(|r| r.ok()).map_or(0, |l| l.len());
                 create.dispatch(CreatePlaylist { name: format!("My Playlist #{}", n + 1), description: String::new(), public: false });
                 on_done.run(());
-            }>"＋ New playlist"</button>
+            }>"New playlist…"</button>
             {move || add.value().get().and_then(|r| r.err()).map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
         </div>
     }
@@ -333,7 +333,10 @@ fn PlaylistView(d: PlaylistPageData, reload: Callback<()>) -> impl IntoView {
         }
     });
     let total = p.duration_ms;
-    let share = format!("/playlists/{}", p.id);
+    // The absolute link is only known in the browser (the server may sit behind a proxy).
+    let share_path = format!("/playlists/{}", p.id);
+    let share = RwSignal::new(share_path.clone());
+    Effect::new(move |_| share.set(share_url(&share_path)));
     let (id_del, id_copy, name_del) = (p.id.clone(), p.id.clone(), p.name.clone());
     let edit_p = p.clone();
     view! {
@@ -353,7 +356,7 @@ fn PlaylistView(d: PlaylistPageData, reload: Callback<()>) -> impl IntoView {
                         <button class="btn primary" data-testid="play-playlist" disabled=empty
                             on:click=move |_| player.play_list(refs.clone(), 0)>"▶ Play"</button>
                         <button class="btn" disabled=empty
-                            on:click=move |_| player.play_shuffled(shuffled.clone())>"⤮ Shuffle"</button>
+                            on:click=move |_| player.play_shuffled(shuffled.clone())>{crate::icons::shuffle()}" Shuffle"</button>
                         {d.can_edit.then(|| view! {
                             <button class="btn" data-testid="edit-playlist" on:click=move |_| editing.set(true)>"Edit"</button>
                             <button class="btn danger" data-testid="delete-playlist" on:click=move |_| {
@@ -370,7 +373,7 @@ fn PlaylistView(d: PlaylistPageData, reload: Callback<()>) -> impl IntoView {
                     {(d.can_edit && p.public).then(|| view! {
                         <p class="share muted">"Share link: "
                             <input class="share-link" readonly data-testid="share-link" aria-label="Share link"
-                                value=move || share_url(&share)
+                                value=move || share.get()
                                 on:focus=|ev| select_all(&ev)/>
                         </p>
                     })}
@@ -441,11 +444,13 @@ fn EditPlaylist(
                     <label>"Description"
                         <textarea name="description" maxlength="1000" rows="3">{p.description.clone()}</textarea>
                     </label>
-                    <input type="hidden" name="public" value="false"/>
-                    <label class="check">
-                        <input type="checkbox" name="public" value="true" checked=p.public data-testid="playlist-public"/>
-                        "Public: anyone with the link can play and copy it (only you can change it)"
+                    <label>"Who can open it"
+                        <select name="public" data-testid="playlist-public">
+                            <option value="false" selected=!p.public>"Only you (private)"</option>
+                            <option value="true" selected=p.public>"Anyone with the link can play and copy it"</option>
+                        </select>
                     </label>
+                    <p class="hint">"Only you can change it, either way."</p>
                     <div class="hero-actions">
                         <button type="submit" class="btn primary" data-testid="save-playlist">"Save"</button>
                         <button type="button" class="btn ghost" on:click=move |_| editing.set(false)>"Cancel"</button>

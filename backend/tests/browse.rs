@@ -112,7 +112,95 @@ async fn an_artist_page_has_albums_and_most_played_tracks(b: Backend) {
     assert!(matches!(r, Err(Error::NotFound("artist"))), "{r:?}");
 }
 
+async fn track_lists_sort_and_page(b: Backend) {
+    use backend::library::TrackSort;
+    let (core, _d) = b.core().await;
+    let me = auth::signup(&core, "me@example.com", PW).await.unwrap();
+    let other = auth::signup(&core, "other@example.com", PW).await.unwrap();
+    let names = ["delta", "Alpha", "charlie", "Bravo", "echo"];
+    let mut ids = Vec::new();
+    for n in names {
+        ids.push(track(&core, &me, n, Some(&format!("{n} album")), Some(1), true).await);
+        // Distinct "date added" (milliseconds) for the newest-first order.
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    track(&core, &other, "Zulu Private", None, None, false).await;
+    play(&core, &me, &ids[2], 3).await; // charlie
+    play(&core, &me, &ids[4], 1).await; // echo
+
+    let titles =
+        |v: &[backend::library::TrackView]| v.iter().map(|t| t.title.clone()).collect::<Vec<_>>();
+    let (page, total) = library::tracks_page(&core, &me, TrackSort::Title, false, 0, 2)
+        .await
+        .unwrap();
+    assert_eq!(total, 5, "another listener's personal track is not counted");
+    assert_eq!(titles(&page), ["Alpha", "Bravo"], "case-insensitive");
+    let (page, _) = library::tracks_page(&core, &me, TrackSort::Title, false, 2, 2)
+        .await
+        .unwrap();
+    assert_eq!(titles(&page), ["charlie", "delta"]);
+    let (page, _) = library::tracks_page(&core, &me, TrackSort::Title, false, 4, 2)
+        .await
+        .unwrap();
+    assert_eq!(titles(&page), ["echo"]);
+    let (page, _) = library::tracks_page(&core, &me, TrackSort::Title, true, 0, 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        titles(&page),
+        ["echo", "delta", "charlie", "Bravo", "Alpha"]
+    );
+    let (page, _) = library::tracks_page(&core, &me, TrackSort::Added, true, 0, 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        titles(&page),
+        ["echo", "Bravo", "charlie", "Alpha", "delta"],
+        "newest first"
+    );
+    let (page, _) = library::tracks_page(&core, &me, TrackSort::Plays, true, 0, 2)
+        .await
+        .unwrap();
+    assert_eq!(titles(&page), ["charlie", "echo"]);
+    let (page, _) = library::tracks_page(&core, &me, TrackSort::Album, false, 0, 1)
+        .await
+        .unwrap();
+    assert_eq!(titles(&page), ["Alpha"]);
+    for (offset, limit) in [(-1, 10), (0, 0), (0, library::MAX_PAGE + 1)] {
+        let r = library::tracks_page(&core, &me, TrackSort::Title, false, offset, limit).await;
+        assert!(
+            matches!(r, Err(Error::Invalid(_))),
+            "{offset} {limit}: {r:?}"
+        );
+    }
+
+    let albums = library::albums_page(&core, &me, false, 0, 10)
+        .await
+        .unwrap();
+    let album_titles: Vec<_> = albums.iter().map(|a| a.title.as_str()).collect();
+    assert_eq!(
+        album_titles,
+        [
+            "Alpha album",
+            "Bravo album",
+            "charlie album",
+            "delta album",
+            "echo album"
+        ]
+    );
+    let recent = library::albums_page(&core, &me, true, 0, 2).await.unwrap();
+    assert_eq!(recent[0].title, "echo album");
+    let artists = library::artists_page(&core, &me, 0, 10).await.unwrap();
+    assert_eq!(
+        artists.len(),
+        1,
+        "the private track's artist is not listed: {artists:?}"
+    );
+    assert_eq!(artists[0].tracks, 5);
+}
+
 backend::on_both_databases!(
+    track_lists_sort_and_page,
     an_album_lists_its_visible_tracks_in_track_order,
     an_artist_page_has_albums_and_most_played_tracks,
 );

@@ -24,7 +24,7 @@ test("search finds a track by a misspelled prefix, and says so when nothing matc
   await signUp(page, uniqueEmail("search"));
   await upload(page, [synthMp3(`${word}.mp3`, { title, artist: `Searchers ${letters(4)}` }, 3)]);
 
-  await page.getByRole("link", { name: "Search" }).click();
+  await page.getByRole("link", { name: "Search", exact: true }).click();
   await expect(page).toHaveURL(/\/search$/);
   await expect(page.getByTestId("search-prompt")).toBeVisible();
   const box = page.getByTestId("search-box");

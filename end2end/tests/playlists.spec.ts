@@ -32,7 +32,7 @@ test("build a playlist, reorder it, keep the order over a reload, share it read-
   const name = `Weather ${tag}`;
   await page.getByTestId("edit-playlist").click();
   await page.getByTestId("playlist-name-input").fill(name);
-  await page.getByTestId("playlist-public").check();
+  await page.getByTestId("playlist-public").selectOption("true");
   await page.getByTestId("save-playlist").click();
   await expect(page.getByTestId("playlist-name")).toHaveText(name);
   await expect(page.getByTestId("sidebar-playlists")).toContainText(name);

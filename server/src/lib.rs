@@ -1,5 +1,6 @@
 //! Refrain's HTTP server: the axum router around the Leptos app, plus the routes that are
 //! not server functions (uploads, media streaming, covers, health).
+#![recursion_limit = "512"]
 
 mod api;
 mod media;

@@ -1,5 +1,6 @@
 //! `refrain`: starts the server (default), or runs one of the commands `migrate`,
 //! `create-admin`, `reset-password` and `rotate-keys`.
+#![recursion_limit = "512"]
 
 use std::process::ExitCode;
 

@@ -277,10 +277,11 @@ impl PlayerCtx {
             .loaded
             .with_value(|l| l.as_deref() != Some(current.id.as_str()))
         {
-            return self.start(current, self.position.get_untracked());
+            self.start(current, self.position.get_untracked());
+        } else {
+            #[cfg(feature = "hydrate")]
+            engine::toggle(*self);
         }
-        #[cfg(feature = "hydrate")]
-        engine::toggle(*self);
     }
 
     pub fn seek(&self, secs: f64) {
@@ -449,7 +450,7 @@ pub fn PlayerBar() -> impl IntoView {
                 <div class="transport">
                     <button class="icon-round" data-testid="prev" aria-label="Previous" title="Previous"
                         disabled=move || p.current.get().is_none()
-                        on:click=move |_| p.prev()>"⏮"</button>
+                        on:click=move |_| p.prev()>{crate::icons::previous()}</button>
                     <button
                         class="btn-round"
                         data-testid="play-pause"
@@ -461,7 +462,7 @@ pub fn PlayerBar() -> impl IntoView {
                     </button>
                     <button class="icon-round" data-testid="next" aria-label="Next" title="Next"
                         disabled=move || !p.has_next()
-                        on:click=move |_| { p.next(); }>"⏭"</button>
+                        on:click=move |_| { p.next(); }>{crate::icons::next()}</button>
                 </div>
                 <div class="seek">
                     <span class="time" data-testid="elapsed">{move || fmt_time(p.position.get())}</span>

@@ -7,7 +7,8 @@
 pub mod repo;
 mod service;
 
-pub use repo::{AlbumView, ArtistView, NewTrack, TrackView};
+pub use repo::{AlbumView, ArtistView, NewTrack, TrackSort, TrackView};
 pub use service::{
-    album, artist, cover_for, delete_track, liked_tracks, list_tracks, recently_played, set_liked,
+    MAX_PAGE, album, albums_page, artist, artists_page, cover_for, delete_track, liked_tracks,
+    list_tracks, recently_played, set_liked, tracks_page,
 };

@@ -115,6 +115,131 @@ pub async fn list_recently_played<'e, E: Executor<'e, Database = sqlx::Any>>(
     .await
 }
 
+/// How a track list can be sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackSort {
+    Added,
+    Title,
+    Artist,
+    Album,
+    Plays,
+}
+
+impl TrackSort {
+    pub fn parse(s: &str) -> Option<TrackSort> {
+        Some(match s {
+            "added" => TrackSort::Added,
+            "title" => TrackSort::Title,
+            "artist" => TrackSort::Artist,
+            "album" => TrackSort::Album,
+            "plays" => TrackSort::Plays,
+            _ => return None,
+        })
+    }
+
+    /// The ORDER BY for this sort (ties broken by title, then id in `list_for`).
+    fn order(self, desc: bool) -> String {
+        let d = if desc { "DESC" } else { "ASC" };
+        match self {
+            TrackSort::Added => format!("t.created_at {d}"),
+            TrackSort::Title => format!("LOWER(t.title) {d}"),
+            TrackSort::Artist => format!(
+                "LOWER(ar.name) {d}, LOWER(COALESCE(al.title, '')) {d}, COALESCE(t.track_no, 0)"
+            ),
+            TrackSort::Album => format!(
+                "LOWER(COALESCE(al.title, '')) {d}, COALESCE(t.disc_no, 1), COALESCE(t.track_no, 0)"
+            ),
+            TrackSort::Plays => format!("COALESCE(pc.plays, 0) {d}, LOWER(t.title)"),
+        }
+    }
+}
+
+/// One page of the tracks `user_id` may see, in `sort` order.
+pub async fn list_page<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    sort: TrackSort,
+    desc: bool,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<TrackView>> {
+    let sql = format!(
+        "SELECT {TRACK_COLUMNS} FROM tracks t {TRACK_JOINS} WHERE (t.owner_id = $1 OR t.shared = 1)
+         ORDER BY {}, t.id LIMIT $2 OFFSET $3",
+        sort.order(desc)
+    );
+    Ok(sqlx::query(&sql)
+        .bind(user_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(db)
+        .await?
+        .into_iter()
+        .map(track_view)
+        .collect())
+}
+
+/// How many tracks `user_id` may see.
+pub async fn count_visible<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM tracks t WHERE (t.owner_id = $1 OR t.shared = 1)")
+            .bind(user_id)
+            .fetch_one(db)
+            .await?,
+    )
+}
+
+/// Albums with tracks `user_id` may see: by title, or most recently added first.
+pub async fn list_albums<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    recent: bool,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<AlbumView>> {
+    let visible = "FROM tracks t WHERE t.album_id = al.id AND (t.owner_id = $1 OR t.shared = 1)";
+    let order = if recent {
+        format!("(SELECT MAX(t.created_at) {visible}) DESC")
+    } else {
+        "al.title_key".to_string()
+    };
+    let rows = sqlx::query(&format!(
+        "SELECT {ALBUM_COLUMNS} FROM albums al JOIN artists ar ON ar.id = al.artist_id
+         WHERE EXISTS (SELECT 1 {visible}) ORDER BY {order}, al.id LIMIT $2 OFFSET $3"
+    ))
+    .bind(user_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(album_view).collect())
+}
+
+/// Artists with tracks `user_id` may see, by name.
+pub async fn list_artists<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<ArtistView>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ARTIST_COLUMNS} FROM artists ar
+         WHERE EXISTS (SELECT 1 FROM tracks t WHERE (t.artist_id = ar.id OR t.album_artist_id = ar.id)
+           AND (t.owner_id = $1 OR t.shared = 1))
+         ORDER BY ar.name_key, ar.id LIMIT $2 OFFSET $3"
+    ))
+    .bind(user_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(artist_view).collect())
+}
+
 /// The tracks of an album that `user_id` may see, in disc and track order.
 pub async fn list_album_tracks<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,

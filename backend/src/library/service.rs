@@ -1,4 +1,4 @@
-use super::repo::{self, AlbumView, ArtistView, TrackView};
+use super::repo::{self, AlbumView, ArtistView, TrackSort, TrackView};
 use crate::auth::CurrentUser;
 use crate::{Core, Error, Result};
 
@@ -107,4 +107,54 @@ pub async fn artist(
     let albums = repo::list_artist_albums(&core.db, &user.id, artist_id).await?;
     let top = repo::list_artist_top_tracks(&core.db, &user.id, artist_id, 10).await?;
     Ok((artist, albums, top))
+}
+
+/// Most rows one page of a list returns.
+pub const MAX_PAGE: i64 = 500;
+
+fn page_bounds(offset: i64, limit: i64) -> Result<(i64, i64)> {
+    if offset < 0 || !(1..=MAX_PAGE).contains(&limit) {
+        return Err(Error::Invalid(format!(
+            "pages start at 0 and hold 1 to {MAX_PAGE} rows"
+        )));
+    }
+    Ok((offset, limit))
+}
+
+/// One page of the tracks the user may see, sorted, with how many there are in all.
+pub async fn tracks_page(
+    core: &Core,
+    user: &CurrentUser,
+    sort: TrackSort,
+    desc: bool,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<TrackView>, i64)> {
+    let (offset, limit) = page_bounds(offset, limit)?;
+    let tracks = repo::list_page(&core.db, &user.id, sort, desc, offset, limit).await?;
+    let total = repo::count_visible(&core.db, &user.id).await?;
+    Ok((tracks, total))
+}
+
+/// One page of albums the user may see: by title, or most recently added first.
+pub async fn albums_page(
+    core: &Core,
+    user: &CurrentUser,
+    recent: bool,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<AlbumView>> {
+    let (offset, limit) = page_bounds(offset, limit)?;
+    repo::list_albums(&core.db, &user.id, recent, offset, limit).await
+}
+
+/// One page of artists the user may see, by name.
+pub async fn artists_page(
+    core: &Core,
+    user: &CurrentUser,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<ArtistView>> {
+    let (offset, limit) = page_bounds(offset, limit)?;
+    repo::list_artists(&core.db, &user.id, offset, limit).await
 }
