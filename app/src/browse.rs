@@ -83,6 +83,126 @@ pub async fn get_artist(id: String) -> Result<ArtistPageData, AppError> {
     })
 }
 
+/// Cards per page of the album and artist grids.
+pub const GRID_PAGE: i64 = 60;
+
+#[server]
+pub async fn list_albums_page(
+    recent: bool,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<AlbumItem>, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let albums = backend::library::albums_page(&core, &user, recent, offset, limit).await?;
+    Ok(albums.into_iter().map(album_item).collect())
+}
+
+#[server]
+pub async fn list_artists_page(offset: i64, limit: i64) -> Result<Vec<ArtistItem>, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let artists = backend::library::artists_page(&core, &user, offset, limit).await?;
+    Ok(artists.into_iter().map(artist_item).collect())
+}
+
+/// All albums as a cover grid, by title or most recently added, a page at a time.
+#[component]
+pub fn AlbumsPage() -> impl IntoView {
+    let recent = RwSignal::new(false);
+    let first = Resource::new(move || recent.get(), |r| list_albums_page(r, 0, GRID_PAGE));
+    view! {
+        <leptos_meta::Title text="Albums"/>
+        <section class="page">
+            <header class="page-head list-head">
+                <h1>"Albums"</h1>
+                <label class="sort-bar">"Sort by "
+                    <select data-testid="album-sort" on:change=move |ev| recent.set(event_target_value(&ev) == "recent")>
+                        <option value="title">"Title"</option>
+                        <option value="recent">"Recently added"</option>
+                    </select>
+                </label>
+            </header>
+            <Transition fallback=|| view! { <p class="muted">"Loading albums…"</p> }>
+                {move || first.get().map(|r| match r {
+                    Err(e) => view! { <PageError error=e/> }.into_any(),
+                    Ok(a) if a.is_empty() => view! {
+                        <div class="empty"><p class="empty-title">"No albums yet"</p>
+                        <p class="muted">"Albums appear here once tracks with an album tag are imported."</p></div>
+                    }.into_any(),
+                    Ok(a) => {
+                        let r = recent.get_untracked();
+                        view! {
+                            <Paged first=a fetch=move |offset| list_albums_page(r, offset, GRID_PAGE)
+                                render=|a| view! { <AlbumGrid albums=a/> }.into_any()/>
+                        }.into_any()
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// All artists, by name, a page at a time.
+#[component]
+pub fn ArtistsPage() -> impl IntoView {
+    let first = Resource::new(|| (), |_| list_artists_page(0, GRID_PAGE));
+    view! {
+        <leptos_meta::Title text="Artists"/>
+        <section class="page">
+            <header class="page-head"><h1>"Artists"</h1></header>
+            <Transition fallback=|| view! { <p class="muted">"Loading artists…"</p> }>
+                {move || first.get().map(|r| match r {
+                    Err(e) => view! { <PageError error=e/> }.into_any(),
+                    Ok(a) if a.is_empty() => view! {
+                        <div class="empty"><p class="empty-title">"No artists yet"</p>
+                        <p class="muted">"Import some music and its artists appear here."</p></div>
+                    }.into_any(),
+                    Ok(a) => view! {
+                        <Paged first=a fetch=|offset| list_artists_page(offset, GRID_PAGE)
+                            render=|a| view! { <ArtistGrid artists=a/> }.into_any()/>
+                    }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// A grid that starts with `first` and fetches further pages of `GRID_PAGE` on request.
+#[component]
+fn Paged<T, F, Fut>(first: Vec<T>, fetch: F, render: fn(Vec<T>) -> AnyView) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    F: Fn(i64) -> Fut + Copy + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Vec<T>, AppError>> + 'static,
+{
+    let done = RwSignal::new((first.len() as i64) < GRID_PAGE);
+    let items = RwSignal::new(first);
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let more = move |_| {
+        busy.set(true);
+        let offset = items.with_untracked(Vec::len) as i64;
+        leptos::task::spawn_local(async move {
+            match fetch(offset).await {
+                Ok(next) => {
+                    done.set((next.len() as i64) < GRID_PAGE);
+                    items.update(|i| i.extend(next));
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        {move || render(items.get())}
+        {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+        <Show when=move || !done.get()>
+            <div class="more">
+                <button class="btn" data-testid="show-more" disabled=move || busy.get() on:click=more>"Show more"</button>
+            </div>
+        </Show>
+    }
+}
+
 fn param(name: &'static str) -> Memo<String> {
     let params = use_params_map();
     Memo::new(move |_| params.with(|p| p.get(name).unwrap_or_default()))

@@ -74,6 +74,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/liked") ssr=SsrMode::Async view=library::LikedPage/>
                     <Route path=path!("/queue") ssr=SsrMode::Async view=queue::QueuePage/>
                     <Route path=path!("/playlists/:id") ssr=SsrMode::Async view=playlists::PlaylistPage/>
+                    <Route path=path!("/albums") ssr=SsrMode::Async view=browse::AlbumsPage/>
+                    <Route path=path!("/artists") ssr=SsrMode::Async view=browse::ArtistsPage/>
                     <Route path=path!("/albums/:id") ssr=SsrMode::Async view=browse::AlbumPage/>
                     <Route path=path!("/artists/:id") ssr=SsrMode::Async view=browse::ArtistPage/>
                     <Route path=path!("/admin") ssr=SsrMode::Async view=admin::AdminPage/>
@@ -103,6 +105,8 @@ fn Shell() -> impl IntoView {
                             <ul>
                                 <li><A href="/" exact=true>"Library"</A></li>
                                 <li><A href="/search">"Search"</A></li>
+                                <li><A href="/albums" exact=true>"Albums"</A></li>
+                                <li><A href="/artists" exact=true>"Artists"</A></li>
                                 <li><A href="/liked">"Liked Songs"</A></li>
                                 <li><A href="/settings">"Settings"</A></li>
                                 {(user.role == "admin").then(|| view! { <li><A href="/admin">"Admin"</A></li> })}

@@ -85,10 +85,36 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let (core, _dir) = backend.core().await;
-    let user = auth::signup(&core, "bench@example.com", "violet-harbour-87")
-        .await
-        .unwrap();
+    // SEED_INTO=1: fill the database the environment configures (REFRAIN_*) with shared
+    // tracks owned by OWNER (who must have signed up), then stop (bench/ssr.sh uses this).
+    let seed_only = std::env::var("SEED_INTO").is_ok();
+    let (core, _dir) = if seed_only {
+        let config = backend::Config::from_env().unwrap();
+        (backend::Core::init(config).await.unwrap(), None)
+    } else {
+        let (core, dir) = backend.core().await;
+        (core, Some(dir))
+    };
+    let signed_up = if seed_only {
+        None
+    } else {
+        Some(
+            auth::signup(&core, "bench@example.com", "violet-harbour-87")
+                .await
+                .unwrap(),
+        )
+    };
+    let owner_id: String = match &signed_up {
+        Some(u) => u.id.clone(),
+        None => {
+            let owner = std::env::var("OWNER").expect("OWNER: the email of an existing account");
+            sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+                .bind(owner.to_lowercase())
+                .fetch_one(&core.db)
+                .await
+                .unwrap()
+        }
+    };
     let db = &core.db;
     let mut rng = StdRng::seed_from_u64(7);
     let vocab: Vec<String> = (0..20_000).map(|_| word(&mut rng)).collect();
@@ -181,7 +207,7 @@ async fn main() {
                 fold(album_title),
             ]);
         }
-        batch_insert_typed(db, &user.id, &rows).await;
+        batch_insert_typed(db, &owner_id, &rows).await;
         batch_insert(db, "search_docs (kind, ref_id, name, artist, album)", &docs).await;
         done += n;
         println!("  {done} tracks ({:.0} s)", started.elapsed().as_secs_f64());
@@ -206,6 +232,10 @@ async fn main() {
         "{which}: generated {tracks} tracks, {n_albums} albums, {n_artists} artists in {:.0} s",
         started.elapsed().as_secs_f64()
     );
+    if seed_only {
+        return;
+    }
+    let Some(user) = signed_up else { return };
 
     // Queries: prefixes (3–6 letters), two-word prefixes, one typo, nothing.
     let mut queries: Vec<(&str, String)> = Vec::new();

@@ -100,3 +100,29 @@ test("at 360 pixels wide no page scrolls sideways", async ({ page }) => {
     expect(await overflow(), url).toBeLessThanOrEqual(0);
   }
 });
+
+test("the track list sorts by title both ways and keeps the order in the URL; albums and artists have their pages", async ({ page }) => {
+  const tag = letters(8);
+  const titles = ["Mango", "apple", "Kiwi"].map((t) => `${t} ${tag}`);
+  await signUp(page, uniqueEmail("sort"));
+  await upload(page, titles.map((t, i) => synthMp3(`sort-${i}.mp3`, { title: t, artist: `Sorter ${tag}`, album: `Fruit ${tag}` }, 2)));
+  const mine = () => page.locator(".track-row", { hasText: tag }).locator(".track-title");
+  await hydrated(page);
+  await page.getByTestId("sort").selectOption("title");
+  await expect(page).toHaveURL(/\?sort=title&order=asc$/);
+  await expect(mine()).toHaveText([titles[1], titles[2], titles[0]]); // apple, Kiwi, Mango
+  await page.getByTestId("sort-order").click();
+  await expect(page).toHaveURL(/\?sort=title&order=desc$/);
+  await expect(mine()).toHaveText([titles[0], titles[2], titles[1]]);
+  await page.reload();
+  await expect(mine()).toHaveText([titles[0], titles[2], titles[1]]);
+  await expect(page.getByTestId("track-count")).toContainText("songs");
+
+  await page.getByRole("link", { name: "Albums", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Albums" })).toBeVisible();
+  await expect(page.getByTestId("album-grid")).toContainText(`Fruit ${tag}`);
+  await page.getByRole("link", { name: "Artists", exact: true }).click();
+  await expect(page.getByTestId("artist-grid")).toContainText(`Sorter ${tag}`);
+  await page.getByTestId("artist-grid").getByRole("link", { name: new RegExp(`Sorter ${tag}`) }).click();
+  await expect(page.getByTestId("artist-name")).toHaveText(`Sorter ${tag}`);
+});

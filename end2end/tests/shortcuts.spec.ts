@@ -77,3 +77,28 @@ test("keyboard shortcuts drive the player; mute is remembered across a reload", 
   await expect.poll(() => audioProp(page, (a) => a.muted)).toBe(true);
   await expect(page.getByTestId("mute")).toHaveAttribute("aria-pressed", "true");
 });
+
+test("Media Session metadata follows the track", async ({ page }) => {
+  const artist = `Session ${Date.now()}`;
+  await signUp(page, uniqueEmail("mediasession"));
+  const files = [
+    synthMp3("ms1.mp3", { title: "Lock Screen One", artist, album: "Sessions", track: "1" }, 20),
+    synthMp3("ms2.mp3", { title: "Lock Screen Two", artist, album: "Sessions", track: "2" }, 20),
+  ];
+  await page.getByTestId("upload-input").setInputFiles(files);
+  for (const f of files) {
+    await expect(page.locator("li.import", { hasText: path.basename(f) })).toHaveAttribute("data-state", "done", { timeout: 60_000 });
+  }
+  await page.locator(".track-row", { hasText: "Lock Screen One" }).getByRole("link", { name: "Sessions" }).click();
+  await hydrated(page);
+  await page.getByTestId("play-album").click();
+  const meta = () => page.evaluate(() => {
+    const m = navigator.mediaSession.metadata;
+    return m ? `${m.title} / ${m.artist} / ${navigator.mediaSession.playbackState}` : "none";
+  });
+  await expect.poll(meta).toBe(`Lock Screen One / ${artist} / playing`);
+  await page.getByTestId("next").click();
+  await expect.poll(meta).toBe(`Lock Screen Two / ${artist} / playing`);
+  await page.getByTestId("play-pause").click();
+  await expect.poll(meta).toBe(`Lock Screen Two / ${artist} / paused`);
+});

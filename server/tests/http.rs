@@ -19,12 +19,83 @@ async fn every_server_function_that_needs_a_session_refuses_without_one(b: Backe
         (app::library::ListTracks::PATH, vec![]),
         (app::library::ListImports::PATH, vec![]),
         (app::library::StreamTrack::PATH, vec![("track_id", "x")]),
+        (
+            app::library::ListTracksPage::PATH,
+            vec![("sort", "title"), ("desc", "false"), ("offset", "0")],
+        ),
+        (app::search::Search::PATH, vec![("q", "x")]),
+        (app::browse::GetAlbum::PATH, vec![("id", "x")]),
+        (app::browse::GetArtist::PATH, vec![("id", "x")]),
+        (
+            app::browse::ListAlbumsPage::PATH,
+            vec![("recent", "false"), ("offset", "0"), ("limit", "10")],
+        ),
+        (
+            app::browse::ListArtistsPage::PATH,
+            vec![("offset", "0"), ("limit", "10")],
+        ),
+        (app::queue::GetQueue::PATH, vec![]),
+        (
+            app::queue::SaveQueuePosition::PATH,
+            vec![("index", "0"), ("position_ms", "0")],
+        ),
+        (app::playlists::ListPlaylists::PATH, vec![]),
+        (
+            app::playlists::CreatePlaylist::PATH,
+            vec![("name", "x"), ("description", ""), ("public", "false")],
+        ),
+        (
+            app::playlists::UpdatePlaylist::PATH,
+            vec![
+                ("id", "x"),
+                ("name", "x"),
+                ("description", ""),
+                ("public", "true"),
+            ],
+        ),
+        (app::playlists::DeletePlaylist::PATH, vec![("id", "x")]),
+        (app::playlists::GetPlaylist::PATH, vec![("id", "x")]),
+        (
+            app::playlists::RemoveFromPlaylist::PATH,
+            vec![("id", "x"), ("entry_id", "y")],
+        ),
+        (
+            app::playlists::MoveInPlaylist::PATH,
+            vec![("id", "x"), ("entry_id", "y"), ("to", "0")],
+        ),
+        (app::playlists::CopyPlaylist::PATH, vec![("id", "x")]),
     ] {
         let r = call(&c, &srv, path, &form).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
         let body = r.text().await.unwrap();
         assert!(body.contains("Unauthenticated"), "{path}: {body}");
     }
+    // The two that take JSON.
+    for (path, body) in [
+        (
+            app::queue::SaveQueue::PATH,
+            r#"{"track_ids":[],"index":0,"position_ms":0}"#,
+        ),
+        (
+            app::playlists::AddToPlaylist::PATH,
+            r#"{"id":"x","track_ids":["y"]}"#,
+        ),
+    ] {
+        let r = c
+            .post(format!("{}{path}", srv.base))
+            .header("content-type", "application/json")
+            .header("sec-fetch-site", "same-origin")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let playlists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM playlists")
+        .fetch_one(&srv.core.db)
+        .await
+        .unwrap();
+    assert_eq!(playlists, 0, "nothing was created without a session");
     let me: Option<app::auth::UserInfo> = call(&c, &srv, app::auth::CurrentUser::PATH, &[])
         .await
         .json()

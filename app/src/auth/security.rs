@@ -218,16 +218,18 @@ fn TwoFactor() -> impl IntoView {
     let confirm = ServerAction::<ConfirmTotpEnrollment>::new();
     let disable = ServerAction::<DisableTotp>::new();
     let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
-    let status = Resource::new(
-        move || {
-            (
-                confirm.version().get(),
-                disable.version().get(),
-                regenerate.version().get(),
-            )
-        },
-        |_| two_factor_status(),
-    );
+    // Refetch the state only after a change succeeded: refetching after a refused code
+    // would rebuild the form under the user's (or a test's) fingers and lose their input.
+    let changed = RwSignal::new(0u32);
+    let bump = move |ok: bool| {
+        if ok {
+            changed.update(|n| *n += 1);
+        }
+    };
+    Effect::new(move |_| bump(matches!(confirm.value().get(), Some(Ok(_)))));
+    Effect::new(move |_| bump(matches!(disable.value().get(), Some(Ok(_)))));
+    Effect::new(move |_| bump(matches!(regenerate.value().get(), Some(Ok(_)))));
+    let status = Resource::new(move || changed.get(), |_| two_factor_status());
     // Codes just issued (by confirming enrollment or regenerating), shown once.
     let fresh_codes = move || match (confirm.value().get(), regenerate.value().get()) {
         (_, Some(Ok(c))) | (Some(Ok(c)), None) => Some(c),

@@ -87,11 +87,49 @@ pub(crate) fn track_items(
         .collect()
 }
 
+/// Every track the user may see, newest first (up to 5,000; the library page pages
+/// through them with `list_tracks_page` instead).
 #[server]
 pub async fn list_tracks() -> Result<Vec<TrackItem>, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let tracks = backend::library::list_tracks(&core, &user).await?;
     Ok(track_items(&user, tracks))
+}
+
+/// One page of the track list and how many tracks there are in all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackPage {
+    pub tracks: Vec<TrackItem>,
+    pub total: i64,
+}
+
+/// Rows per page of the track list.
+pub const PAGE: i64 = 100;
+
+/// The sorts the track list offers: (URL value, label, newest/most first by default).
+pub const SORTS: &[(&str, &str, bool)] = &[
+    ("added", "Date added", true),
+    ("title", "Title", false),
+    ("artist", "Artist", false),
+    ("album", "Album", false),
+    ("plays", "Plays", true),
+];
+
+#[server]
+pub async fn list_tracks_page(
+    sort: String,
+    desc: bool,
+    offset: i64,
+) -> Result<TrackPage, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let sort = backend::library::TrackSort::parse(&sort)
+        .ok_or_else(|| AppError::Invalid("Unknown sort order.".into()))?;
+    let (tracks, total) =
+        backend::library::tracks_page(&core, &user, sort, desc, offset, PAGE).await?;
+    Ok(TrackPage {
+        tracks: track_items(&user, tracks),
+        total,
+    })
 }
 
 /// What the signed-in user played last (each track once), most recent first.
@@ -193,8 +231,28 @@ pub fn LibraryPage() -> impl IntoView {
         }
         last_done.set_value(Some(done));
     });
-    let tracks = Resource::new(move || tracks_version.get(), |_| list_tracks());
+    let query = leptos_router::hooks::use_query_map();
+    let sort = Memo::new(move |_| {
+        query.with(|q| {
+            q.get("sort")
+                .filter(|s| SORTS.iter().any(|(v, _, _)| v == s))
+                .unwrap_or_else(|| "added".to_string())
+        })
+    });
+    let desc = Memo::new(move |_| {
+        let default = SORTS
+            .iter()
+            .find(|(v, _, _)| *v == sort.get())
+            .is_some_and(|(_, _, d)| *d);
+        query.with(|q| q.get("order").map_or(default, |o| o != "asc"))
+    });
+    let tracks = Resource::new(
+        move || (sort.get(), desc.get(), tracks_version.get()),
+        |(s, d, _)| list_tracks_page(s, d, 0),
+    );
     let recent = Resource::new(|| (), |_| list_recently_played());
+    let added = Resource::new(|| (), |_| crate::browse::list_albums_page(true, 0, 12));
+    let playlists = expect_context::<crate::playlists::PlaylistsCtx>();
 
     // Poll while any job is still running, so states update without a reload.
     #[cfg(feature = "hydrate")]
@@ -229,6 +287,20 @@ pub fn LibraryPage() -> impl IntoView {
                     <RecentlyPlayed tracks=t/>
                 })}
             </Transition>
+            <Transition fallback=|| ()>
+                {move || playlists.list.get().and_then(|r| r.ok()).filter(|p| !p.is_empty()).map(|p| view! {
+                    <section class="shelf" aria-labelledby="playlists-h">
+                        <h2 id="playlists-h">"Your playlists"</h2>
+                        <crate::playlists::PlaylistGrid playlists=p/>
+                    </section>
+                })}
+                {move || added.get().and_then(|r| r.ok()).filter(|a| !a.is_empty()).map(|a| view! {
+                    <section class="shelf" aria-labelledby="added-h">
+                        <h2 id="added-h">"Recently added"</h2>
+                        <crate::browse::AlbumGrid albums=a/>
+                    </section>
+                })}
+            </Transition>
             <UploadZone on_uploaded=Callback::new(move |_| refresh.update(|n| *n += 1))/>
             <Transition fallback=|| view! { <p class="muted">"Loading imports…"</p> }>
                 {move || imports.get().map(|r| match r {
@@ -237,22 +309,107 @@ pub fn LibraryPage() -> impl IntoView {
                     Ok(jobs) => view! { <ImportList jobs/> }.into_any(),
                 })}
             </Transition>
-            <h2>"Tracks"</h2>
+            <div class="list-head">
+                <h2>"Tracks"</h2>
+                <SortBar sort desc/>
+            </div>
             <Transition fallback=|| view! { <p class="muted">"Loading tracks…"</p> }>
                 {move || tracks.get().map(|r| match r {
                     Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
-                    Ok(t) if t.is_empty() => view! {
+                    Ok(p) if p.tracks.is_empty() => view! {
                         <div class="empty">
                             <p class="empty-title">"Your library is empty"</p>
                             <p class="muted">"Drop some audio files above to start listening."</p>
                         </div>
                     }.into_any(),
-                    Ok(t) => view! {
-                        <TrackTable tracks=t on_deleted=Callback::new(move |_| tracks_version.update(|n| *n += 1))/>
+                    Ok(p) => view! {
+                        <PagedTracks first=p sort=sort.get_untracked() desc=desc.get_untracked()
+                            on_deleted=Callback::new(move |_| tracks_version.update(|n| *n += 1))/>
                     }.into_any(),
                 })}
             </Transition>
         </section>
+    }
+}
+
+/// Sort order of the track list, kept in the URL (`?sort=title&order=asc`), so a reload or
+/// a link keeps it.
+#[component]
+fn SortBar(sort: Memo<String>, desc: Memo<bool>) -> impl IntoView {
+    let navigate = leptos_router::hooks::use_navigate();
+    let go = move |s: String, d: bool| {
+        let order = if d { "desc" } else { "asc" };
+        navigate(
+            &format!("/?sort={s}&order={order}"),
+            leptos_router::NavigateOptions {
+                scroll: false,
+                ..Default::default()
+            },
+        );
+    };
+    let go2 = go.clone();
+    view! {
+        <form class="sort-bar" method="get" action="/" on:submit=|ev| ev.prevent_default()>
+            <label>"Sort by "
+                <select name="sort" data-testid="sort" on:change=move |ev| {
+                    let s = event_target_value(&ev);
+                    let d = SORTS.iter().find(|(v, _, _)| *v == s).is_some_and(|(_, _, d)| *d);
+                    go(s, d);
+                }>
+                    {SORTS.iter().map(|(v, label, _)| view! {
+                        <option value=*v selected=move || sort.get() == *v>{*label}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <input type="hidden" name="order" value=move || if desc.get() { "desc" } else { "asc" }/>
+            <button type="button" class="icon-round" data-testid="sort-order"
+                aria-label=move || if desc.get() { "Descending; switch to ascending" } else { "Ascending; switch to descending" }
+                title="Reverse the order"
+                on:click=move |_| go2(sort.get_untracked(), !desc.get_untracked())>
+                {move || if desc.get() { "↓" } else { "↑" }}
+            </button>
+        </form>
+    }
+}
+
+/// The first page of tracks, then more on request ("Show more" fetches the next page).
+#[component]
+fn PagedTracks(
+    first: TrackPage,
+    sort: String,
+    desc: bool,
+    on_deleted: Callback<()>,
+) -> impl IntoView {
+    let total = first.total;
+    let rows = RwSignal::new(first.tracks);
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let sort = StoredValue::new(sort);
+    let more = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let offset = rows.with_untracked(Vec::len) as i64;
+        leptos::task::spawn_local(async move {
+            match list_tracks_page(sort.get_value(), desc, offset).await {
+                Ok(p) => rows.update(|r| r.extend(p.tracks)),
+                Err(e) => error.set(Some(e.to_string())),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <p class="muted count" data-testid="track-count">{format!("{total} {}", if total == 1 { "song" } else { "songs" })}</p>
+        {move || view! { <TrackTable tracks=rows.get() on_deleted/> }}
+        {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+        <Show when=move || (rows.with(Vec::len) as i64) < total>
+            <div class="more">
+                <button class="btn" data-testid="show-more" disabled=move || busy.get() on:click=more>
+                    {move || format!("Show more ({} left)", total - rows.with(Vec::len) as i64)}
+                </button>
+            </div>
+        </Show>
     }
 }
 

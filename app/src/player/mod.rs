@@ -3,6 +3,8 @@
 
 #[cfg(feature = "hydrate")]
 mod engine;
+#[cfg(feature = "hydrate")]
+mod media_session;
 mod shortcuts;
 
 use crate::library::Cover;
@@ -387,6 +389,8 @@ pub fn PlayerBar() -> impl IntoView {
     shortcuts::install(p, help, leptos_router::hooks::use_navigate());
     #[cfg(feature = "hydrate")]
     crate::queue::restore(p);
+    #[cfg(feature = "hydrate")]
+    media_session::install(p);
 
     let now_playing = move || {
         p.current.get().map(|t| {
