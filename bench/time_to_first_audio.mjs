@@ -31,7 +31,7 @@ const files = [];
 for (let i = 0; i < runs; i++) {
   const f = path.join(dir, `bench-${i}.mp3`);
   execFileSync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-    `sine=frequency=${300 + i * 20}:duration=60`, "-metadata", `title=Bench ${i}`, "-c:a", "libmp3lame", f]);
+    `sine=frequency=${300 + i * 20}:duration=60`, "-metadata", `title=Bench ${String(i).padStart(3, "0")}`, "-c:a", "libmp3lame", f]);
   files.push(f);
 }
 await page.getByTestId("upload-input").setInputFiles(files);
@@ -41,7 +41,7 @@ await page.getByRole("heading", { name: "Library" }).waitFor();
 
 const times = [];
 for (let i = 0; i < runs; i++) {
-  const title = `Bench ${i}`;
+  const title = `Bench ${String(i).padStart(3, "0")}`;
   await page.locator(".track-row", { hasText: title }).hover();
   const t0 = await page.evaluate(() => performance.now());
   await page.getByRole("button", { name: `Play ${title}`, exact: true }).click();

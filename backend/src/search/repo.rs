@@ -272,6 +272,32 @@ fn full_text(dialect: Dialect, kind: DocKind) -> (String, String, String) {
     }
 }
 
+/// Rows of `kind` matching `expr` (`$2`) that `visible` lets the user `$1` see, best first,
+/// at most `limit` (`$3`): `SELECT {select} FROM <documents> {joins}`, mapped by `map`.
+#[allow(clippy::too_many_arguments)]
+async fn matching<'e, E: Executor<'e, Database = sqlx::Any>, T>(
+    db: E,
+    dialect: Dialect,
+    kind: DocKind,
+    (user_id, expr, limit): (&str, &str, i64),
+    select: &str,
+    joins: &str,
+    visible: &str,
+    map: fn(sqlx::any::AnyRow) -> T,
+) -> Result<Vec<T>> {
+    let (from, matches, rank) = full_text(dialect, kind);
+    let rows = sqlx::query(&format!(
+        "SELECT {select} FROM {from} {joins} WHERE {matches} AND {visible}
+         ORDER BY {rank}, d.ref_id LIMIT $3"
+    ))
+    .bind(user_id)
+    .bind(expr)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(map).collect())
+}
+
 /// Tracks `user_id` may see that match `expr`, best first.
 pub async fn tracks<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
@@ -280,18 +306,20 @@ pub async fn tracks<'e, E: Executor<'e, Database = sqlx::Any>>(
     expr: &str,
     limit: i64,
 ) -> Result<Vec<TrackView>> {
-    let (from, matches, rank) = full_text(dialect, DocKind::Track);
-    let rows = sqlx::query(&format!(
-        "SELECT {TRACK_COLUMNS} FROM {from} JOIN tracks t ON t.id = d.ref_id {TRACK_JOINS}
-         WHERE {matches} AND (t.owner_id = $1 OR t.shared = 1)
-         ORDER BY {rank}, t.id LIMIT $3"
-    ))
-    .bind(user_id)
-    .bind(expr)
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(track_view).collect())
+    let joins = format!("JOIN tracks t ON t.id = d.ref_id {TRACK_JOINS}");
+    let visible = "(t.owner_id = $1 OR t.shared = 1)";
+    let q = (user_id, expr, limit);
+    matching(
+        db,
+        dialect,
+        DocKind::Track,
+        q,
+        TRACK_COLUMNS,
+        &joins,
+        visible,
+        track_view,
+    )
+    .await
 }
 
 /// Albums with at least one track `user_id` may see that match `expr`, best first.
@@ -302,20 +330,20 @@ pub async fn albums<'e, E: Executor<'e, Database = sqlx::Any>>(
     expr: &str,
     limit: i64,
 ) -> Result<Vec<AlbumView>> {
-    let (from, matches, rank) = full_text(dialect, DocKind::Album);
-    let rows = sqlx::query(&format!(
-        "SELECT {ALBUM_COLUMNS} FROM {from} JOIN albums al ON al.id = d.ref_id
-           JOIN artists ar ON ar.id = al.artist_id
-         WHERE {matches}
-           AND EXISTS (SELECT 1 FROM tracks t WHERE t.album_id = al.id AND (t.owner_id = $1 OR t.shared = 1))
-         ORDER BY {rank}, al.id LIMIT $3"
-    ))
-    .bind(user_id)
-    .bind(expr)
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(album_view).collect())
+    let joins = "JOIN albums al ON al.id = d.ref_id JOIN artists ar ON ar.id = al.artist_id";
+    let visible = "EXISTS (SELECT 1 FROM tracks t WHERE t.album_id = al.id AND (t.owner_id = $1 OR t.shared = 1))";
+    let q = (user_id, expr, limit);
+    matching(
+        db,
+        dialect,
+        DocKind::Album,
+        q,
+        ALBUM_COLUMNS,
+        joins,
+        visible,
+        album_view,
+    )
+    .await
 }
 
 /// Artists with at least one track `user_id` may see that match `expr`, best first.
@@ -326,19 +354,22 @@ pub async fn artists<'e, E: Executor<'e, Database = sqlx::Any>>(
     expr: &str,
     limit: i64,
 ) -> Result<Vec<ArtistView>> {
-    let (from, matches, rank) = full_text(dialect, DocKind::Artist);
-    let rows = sqlx::query(&format!(
-        "SELECT {ARTIST_COLUMNS} FROM {from} JOIN artists ar ON ar.id = d.ref_id
-         WHERE {matches} AND EXISTS (SELECT 1 FROM tracks t WHERE (t.artist_id = ar.id OR
-           t.album_artist_id = ar.id) AND (t.owner_id = $1 OR t.shared = 1))
-         ORDER BY {rank}, ar.id LIMIT $3"
-    ))
-    .bind(user_id)
-    .bind(expr)
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(artist_view).collect())
+    let joins = "JOIN artists ar ON ar.id = d.ref_id";
+    let visible =
+        "EXISTS (SELECT 1 FROM tracks t WHERE (t.artist_id = ar.id OR t.album_artist_id = ar.id)
+                   AND (t.owner_id = $1 OR t.shared = 1))";
+    let q = (user_id, expr, limit);
+    matching(
+        db,
+        dialect,
+        DocKind::Artist,
+        q,
+        ARTIST_COLUMNS,
+        joins,
+        visible,
+        artist_view,
+    )
+    .await
 }
 
 /// Playlists `user_id` may open (their own and public ones) that match `expr`, best first.
@@ -349,17 +380,18 @@ pub async fn playlists<'e, E: Executor<'e, Database = sqlx::Any>>(
     expr: &str,
     limit: i64,
 ) -> Result<Vec<PlaylistView>> {
-    let (from, matches, rank) = full_text(dialect, DocKind::Playlist);
-    let rows = sqlx::query(&format!(
-        "SELECT {PLAYLIST_COLUMNS} FROM {from} JOIN playlists p ON p.id = d.ref_id
-           JOIN users u ON u.id = p.owner_id
-         WHERE {matches} AND (p.owner_id = $1 OR p.public = 1)
-         ORDER BY {rank}, p.id LIMIT $3"
-    ))
-    .bind(user_id)
-    .bind(expr)
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(playlist_view).collect())
+    let joins = "JOIN playlists p ON p.id = d.ref_id JOIN users u ON u.id = p.owner_id";
+    let visible = "(p.owner_id = $1 OR p.public = 1)";
+    let q = (user_id, expr, limit);
+    matching(
+        db,
+        dialect,
+        DocKind::Playlist,
+        q,
+        PLAYLIST_COLUMNS,
+        joins,
+        visible,
+        playlist_view,
+    )
+    .await
 }
