@@ -53,17 +53,19 @@ pub(crate) fn track_view(r: sqlx::any::AnyRow) -> TrackView {
 }
 
 /// Track views for `user_id` among the tracks they may see, narrowed by `filter` (which
-/// may use `arg` as `$3`) and put in `order`.
+/// may use `arg` as `$3`), put in `order`, `limit` of them from `offset` on.
 async fn list_for<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
     filter: &str,
     order: &str,
-    limit: i64,
+    (offset, limit): (i64, i64),
     arg: Option<&str>,
 ) -> Result<Vec<TrackView>> {
+    // The offset is an integer, so writing it into the SQL is safe.
     let sql = format!(
-        "SELECT {TRACK_COLUMNS} FROM tracks t {TRACK_JOINS} WHERE {filter} (t.owner_id = $1 OR t.shared = 1) ORDER BY {order}, t.id LIMIT $2"
+        "SELECT {TRACK_COLUMNS} FROM tracks t {TRACK_JOINS} WHERE {filter} (t.owner_id = $1 OR t.shared = 1)
+         ORDER BY {order}, t.id LIMIT $2 OFFSET {offset}"
     );
     let mut q = sqlx::query(&sql).bind(user_id).bind(limit);
     if let Some(arg) = arg {
@@ -78,7 +80,7 @@ pub async fn list_visible<'e, E: Executor<'e, Database = sqlx::Any>>(
     user_id: &str,
     limit: i64,
 ) -> Result<Vec<TrackView>> {
-    list_for(db, user_id, "", "t.created_at DESC", limit, None).await
+    list_for(db, user_id, "", "t.created_at DESC", (0, limit), None).await
 }
 
 /// Tracks `user_id` liked and may still see, most recently liked first.
@@ -92,7 +94,7 @@ pub async fn list_liked<'e, E: Executor<'e, Database = sqlx::Any>>(
         user_id,
         "lk.user_id IS NOT NULL AND",
         "lk.created_at DESC",
-        limit,
+        (0, limit),
         None,
     )
     .await
@@ -109,7 +111,7 @@ pub async fn list_recently_played<'e, E: Executor<'e, Database = sqlx::Any>>(
         user_id,
         "pc.user_id IS NOT NULL AND",
         "pc.last_played_at DESC",
-        limit,
+        (0, limit),
         None,
     )
     .await
@@ -164,20 +166,7 @@ pub async fn list_page<'e, E: Executor<'e, Database = sqlx::Any>>(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<TrackView>> {
-    let sql = format!(
-        "SELECT {TRACK_COLUMNS} FROM tracks t {TRACK_JOINS} WHERE (t.owner_id = $1 OR t.shared = 1)
-         ORDER BY {}, t.id LIMIT $2 OFFSET $3",
-        sort.order(desc)
-    );
-    Ok(sqlx::query(&sql)
-        .bind(user_id)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(db)
-        .await?
-        .into_iter()
-        .map(track_view)
-        .collect())
+    list_for(db, user_id, "", &sort.order(desc), (offset, limit), None).await
 }
 
 /// How many tracks `user_id` may see.
@@ -201,15 +190,16 @@ pub async fn list_albums<'e, E: Executor<'e, Database = sqlx::Any>>(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<AlbumView>> {
-    let visible = "FROM tracks t WHERE t.album_id = al.id AND (t.owner_id = $1 OR t.shared = 1)";
     let order = if recent {
-        format!("(SELECT MAX(t.created_at) {visible}) DESC")
+        "(SELECT MAX(t.created_at) FROM tracks t WHERE t.album_id = al.id
+           AND (t.owner_id = $1 OR t.shared = 1)) DESC"
+            .to_string()
     } else {
         "al.title_key".to_string()
     };
     let rows = sqlx::query(&format!(
         "SELECT {ALBUM_COLUMNS} FROM albums al JOIN artists ar ON ar.id = al.artist_id
-         WHERE EXISTS (SELECT 1 {visible}) ORDER BY {order}, al.id LIMIT $2 OFFSET $3"
+         WHERE {ALBUM_VISIBLE} ORDER BY {order}, al.id LIMIT $2 OFFSET $3"
     ))
     .bind(user_id)
     .bind(limit)
@@ -227,9 +217,7 @@ pub async fn list_artists<'e, E: Executor<'e, Database = sqlx::Any>>(
     limit: i64,
 ) -> Result<Vec<ArtistView>> {
     let rows = sqlx::query(&format!(
-        "SELECT {ARTIST_COLUMNS} FROM artists ar
-         WHERE EXISTS (SELECT 1 FROM tracks t WHERE (t.artist_id = ar.id OR t.album_artist_id = ar.id)
-           AND (t.owner_id = $1 OR t.shared = 1))
+        "SELECT {ARTIST_COLUMNS} FROM artists ar WHERE {ARTIST_VISIBLE}
          ORDER BY ar.name_key, ar.id LIMIT $2 OFFSET $3"
     ))
     .bind(user_id)
@@ -251,7 +239,7 @@ pub async fn list_album_tracks<'e, E: Executor<'e, Database = sqlx::Any>>(
         user_id,
         "t.album_id = $3 AND",
         "COALESCE(t.disc_no, 1), COALESCE(t.track_no, 0), t.title",
-        2000,
+        (0, 2000),
         Some(album_id),
     )
     .await
@@ -269,7 +257,7 @@ pub async fn list_artist_top_tracks<'e, E: Executor<'e, Database = sqlx::Any>>(
         user_id,
         "(t.artist_id = $3 OR t.album_artist_id = $3) AND",
         "(SELECT COALESCE(SUM(p2.plays), 0) FROM play_counts p2 WHERE p2.track_id = t.id) DESC, t.title",
-        limit,
+        (0, limit),
         Some(artist_id),
     )
     .await
@@ -288,6 +276,13 @@ pub struct AlbumView {
     /// How many of its tracks the user may see.
     pub tracks: i64,
 }
+
+/// Albums `al` with a track the user `$1` may see.
+pub(crate) const ALBUM_VISIBLE: &str = "EXISTS (SELECT 1 FROM tracks t WHERE t.album_id = al.id AND (t.owner_id = $1 OR t.shared = 1))";
+
+/// Artists `ar` with a track (theirs, or on their album) the user `$1` may see.
+pub(crate) const ARTIST_VISIBLE: &str = "EXISTS (SELECT 1 FROM tracks t
+    WHERE (t.artist_id = ar.id OR t.album_artist_id = ar.id) AND (t.owner_id = $1 OR t.shared = 1))";
 
 /// Columns of an [`AlbumView`] of albums `al` by artists `ar`, for the user `$1`.
 pub(crate) const ALBUM_COLUMNS: &str = "al.id, al.title, ar.id AS artist_id, ar.name AS artist, al.year,
@@ -370,8 +365,7 @@ pub async fn list_artist_albums<'e, E: Executor<'e, Database = sqlx::Any>>(
 ) -> Result<Vec<AlbumView>> {
     let rows = sqlx::query(&format!(
         "SELECT {ALBUM_COLUMNS} FROM albums al JOIN artists ar ON ar.id = al.artist_id
-         WHERE al.artist_id = $2
-           AND EXISTS (SELECT 1 FROM tracks t WHERE t.album_id = al.id AND (t.owner_id = $1 OR t.shared = 1))
+         WHERE al.artist_id = $2 AND {ALBUM_VISIBLE}
          ORDER BY COALESCE(al.year, 0) DESC, al.title, al.id"
     ))
     .bind(user_id)

@@ -5,8 +5,8 @@ use super::text::fold;
 use crate::Result;
 use crate::db::Kind as Dialect;
 use crate::library::repo::{
-    ALBUM_COLUMNS, ARTIST_COLUMNS, AlbumView, ArtistView, TRACK_COLUMNS, TRACK_JOINS, TrackView,
-    album_view, artist_view, track_view,
+    ALBUM_COLUMNS, ALBUM_VISIBLE, ARTIST_COLUMNS, ARTIST_VISIBLE, AlbumView, ArtistView,
+    TRACK_COLUMNS, TRACK_JOINS, TrackView, album_view, artist_view, track_view,
 };
 use crate::playlists::PlaylistView;
 use crate::playlists::repo::{PLAYLIST_COLUMNS, playlist_view};
@@ -331,7 +331,6 @@ pub async fn albums<'e, E: Executor<'e, Database = sqlx::Any>>(
     limit: i64,
 ) -> Result<Vec<AlbumView>> {
     let joins = "JOIN albums al ON al.id = d.ref_id JOIN artists ar ON ar.id = al.artist_id";
-    let visible = "EXISTS (SELECT 1 FROM tracks t WHERE t.album_id = al.id AND (t.owner_id = $1 OR t.shared = 1))";
     let q = (user_id, expr, limit);
     matching(
         db,
@@ -340,7 +339,7 @@ pub async fn albums<'e, E: Executor<'e, Database = sqlx::Any>>(
         q,
         ALBUM_COLUMNS,
         joins,
-        visible,
+        ALBUM_VISIBLE,
         album_view,
     )
     .await
@@ -355,9 +354,6 @@ pub async fn artists<'e, E: Executor<'e, Database = sqlx::Any>>(
     limit: i64,
 ) -> Result<Vec<ArtistView>> {
     let joins = "JOIN artists ar ON ar.id = d.ref_id";
-    let visible =
-        "EXISTS (SELECT 1 FROM tracks t WHERE (t.artist_id = ar.id OR t.album_artist_id = ar.id)
-                   AND (t.owner_id = $1 OR t.shared = 1))";
     let q = (user_id, expr, limit);
     matching(
         db,
@@ -366,7 +362,7 @@ pub async fn artists<'e, E: Executor<'e, Database = sqlx::Any>>(
         q,
         ARTIST_COLUMNS,
         joins,
-        visible,
+        ARTIST_VISIBLE,
         artist_view,
     )
     .await
