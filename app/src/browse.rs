@@ -18,6 +18,9 @@ pub struct AlbumItem {
     /// A track whose cover stands for the album (covers are served per track).
     pub cover_track_id: Option<String>,
     pub tracks: i64,
+    /// The listener liked the album.
+    #[serde(default)]
+    pub liked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +53,7 @@ pub(crate) fn album_item(a: backend::library::AlbumView) -> AlbumItem {
         year: a.year,
         cover_track_id: a.cover_track_id,
         tracks: a.tracks,
+        liked: a.liked,
     }
 }
 
@@ -81,6 +85,51 @@ pub async fn get_artist(id: String) -> Result<ArtistPageData, AppError> {
         albums: albums.into_iter().map(album_item).collect(),
         top: crate::library::track_items(&user, top),
     })
+}
+
+/// Likes or unlikes an album the listener may see.
+#[server]
+pub async fn set_album_liked(album_id: String, liked: bool) -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    backend::library::set_album_liked(&core, &user, &album_id, liked).await?;
+    Ok(())
+}
+
+/// The listener's liked albums, most recently liked first.
+#[server]
+pub async fn liked_albums() -> Result<Vec<AlbumItem>, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let albums = backend::library::liked_albums(&core, &user).await?;
+    Ok(albums.into_iter().map(album_item).collect())
+}
+
+/// The heart of an album page: likes or unlikes at once, and says so if the server refused.
+#[component]
+fn AlbumLike(album_id: String, title: String, liked: bool) -> impl IntoView {
+    let on = RwSignal::new(liked);
+    let error = RwSignal::new(None::<String>);
+    let toggle = move |_| {
+        let want = !on.get_untracked();
+        on.set(want);
+        error.set(None);
+        let id = album_id.clone();
+        leptos::task::spawn_local(async move {
+            if let Err(e) = set_album_liked(id, want).await {
+                on.set(!want);
+                error.set(Some(e.to_string()));
+            }
+        });
+    };
+    view! {
+        <button class="icon-round like-btn album-like" class:on=move || on.get()
+            data-testid="album-like" aria-pressed=move || on.get().to_string()
+            aria-label=format!("Like the album {title}")
+            title=move || if on.get() { "Remove from your liked albums" } else { "Add to your liked albums" }
+            on:click=toggle>
+            {move || if on.get() { "♥" } else { "♡" }}
+        </button>
+        {move || error.get().map(|e| view! { <span class="form-error" role="alert">{e}</span> })}
+    }
 }
 
 /// Cards per page of the album and artist grids.
@@ -251,6 +300,7 @@ pub fn AlbumPage() -> impl IntoView {
                                             on:click=move |_| player.play_list(refs.clone(), 0)>"▶ Play"</button>
                                         <button class="btn" data-testid="shuffle-album"
                                             on:click=move |_| player.play_shuffled(shuffled.clone())>{crate::icons::shuffle()}" Shuffle"</button>
+                                        <AlbumLike album_id=a.id.clone() title=a.title.clone() liked=a.liked/>
                                     </div>
                                 </div>
                             </header>
@@ -328,7 +378,8 @@ pub fn AlbumCover(album: AlbumItem, #[prop(optional)] big: bool) -> impl IntoVie
     view! {
         <span class="album-cover" class:big=big>
             <Cover track_id=album.cover_track_id.clone().unwrap_or_default()
-                has_cover=album.cover_track_id.is_some() title=album.title.clone()/>
+                has_cover=album.cover_track_id.is_some() title=album.title.clone()
+                size=if big { 320 } else { 200 }/>
         </span>
     }
 }

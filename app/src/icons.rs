@@ -38,3 +38,17 @@ pub fn grip() -> impl IntoView {
         false,
     )
 }
+
+pub fn repeat() -> impl IntoView {
+    svg(
+        "M17 2l4 4-4 4M3 11V9a3 3 0 0 1 3-3h15M7 22l-4-4 4-4M21 13v2a3 3 0 0 1-3 3H3",
+        false,
+    )
+}
+
+pub fn repeat_one() -> impl IntoView {
+    svg(
+        "M17 2l4 4-4 4M3 11V9a3 3 0 0 1 3-3h15M7 22l-4-4 4-4M21 13v2a3 3 0 0 1-3 3H3M11 10h1v4",
+        false,
+    )
+}

@@ -176,6 +176,14 @@ pub fn SidebarPlaylists() -> impl IntoView {
         let n = ctx.list.get().and_then(|r| r.ok()).map_or(0, |l| l.len());
         format!("My Playlist #{}", n + 1)
     };
+    // Tracks dragged from any list onto a playlist here are added to it.
+    let over = RwSignal::new(None::<String>);
+    let dropped = ServerAction::<AddToPlaylist>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = dropped.value().get() {
+            ctx.refresh();
+        }
+    });
     view! {
         <div class="sidebar-playlists">
             <div class="sidebar-head">
@@ -191,13 +199,58 @@ pub fn SidebarPlaylists() -> impl IntoView {
             {move || create.value().get().and_then(|r| r.err()).map(|e| view! { <p class="form-error">{e.to_string()}</p> })}
             <Transition fallback=|| ()>
                 <ul class="playlist-links" data-testid="sidebar-playlists">
-                    {move || ctx.list.get().and_then(|r| r.ok()).map(|list| list.into_iter().map(|p| view! {
-                        <li><A href=format!("/playlists/{}", p.id)>{p.name}</A></li>
+                    {move || ctx.list.get().and_then(|r| r.ok()).map(|list| list.into_iter().map(|p| {
+                        let (over_id, drop_id, id) = (p.id.clone(), p.id.clone(), p.id.clone());
+                        let is_over = move || over.with(|o| o.as_deref() == Some(id.as_str()));
+                        view! {
+                            <li class:drop-target=is_over
+                                on:dragover=move |ev| if carries_track(&ev) {
+                                    ev.prevent_default();
+                                    if let Some(dt) = ev.data_transfer() { dt.set_drop_effect("copy") }
+                                    over.set(Some(over_id.clone()));
+                                }
+                                on:dragleave=move |_| over.set(None)
+                                on:drop=move |ev| {
+                                    ev.prevent_default();
+                                    over.set(None);
+                                    let track = ev.data_transfer().and_then(|dt| dt.get_data(TRACK_DRAG_TYPE).ok());
+                                    if let Some(track) = track.filter(|t| !t.is_empty()) {
+                                        dropped.dispatch(AddToPlaylist { id: drop_id.clone(), track_ids: vec![track] });
+                                    }
+                                }>
+                                <A href=format!("/playlists/{}", p.id)>{p.name}</A>
+                            </li>
+                        }
                     }).collect_view())}
                 </ul>
+                {move || dropped.value().get().map(|r| match r {
+                    Ok(()) => view! { <p class="muted drop-note" role="status" data-testid="drop-note">"Added to the playlist."</p> }.into_any(),
+                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                })}
             </Transition>
         </div>
     }
+}
+
+/// The drag data type of a track dragged from a list: its id.
+pub const TRACK_DRAG_TYPE: &str = "application/x-refrain-track";
+
+/// Puts track `id` into a drag (rows of every list do this), so a playlist in the sidebar
+/// can take it.
+pub fn drag_track(ev: &web_sys::DragEvent, id: &str, title: &str) {
+    if let Some(dt) = ev.data_transfer() {
+        let _ = dt.set_data(TRACK_DRAG_TYPE, id);
+        if dt.get_data("text/plain").unwrap_or_default().is_empty() {
+            let _ = dt.set_data("text/plain", title);
+        }
+        dt.set_effect_allowed("copyMove");
+    }
+}
+
+/// Whether a drag carries a track.
+fn carries_track(ev: &web_sys::DragEvent) -> bool {
+    ev.data_transfer()
+        .is_some_and(|dt| dt.types().includes(&TRACK_DRAG_TYPE.into(), 0))
 }
 
 /// "Add to playlist" entries for a track's menu: each of your playlists, and a new one.
@@ -257,7 +310,7 @@ pub fn PlaylistGrid(playlists: Vec<PlaylistItem>) -> impl IntoView {
                     <A href=format!("/playlists/{}", p.id) attr:class="card">
                         <span class="album-cover">
                             <Cover track_id=p.cover_track_id.clone().unwrap_or_default()
-                                has_cover=p.cover_track_id.is_some() title=p.name.clone()/>
+                                has_cover=p.cover_track_id.is_some() title=p.name.clone() size=200/>
                         </span>
                         <span class="card-title">{p.name.clone()}</span>
                         <span class="card-sub muted">{byline(&p)}</span>
@@ -345,7 +398,7 @@ fn PlaylistView(d: PlaylistPageData, reload: Callback<()>) -> impl IntoView {
             <header class="hero">
                 <span class="album-cover big">
                     <Cover track_id=p.cover_track_id.clone().unwrap_or_default()
-                        has_cover=p.cover_track_id.is_some() title=p.name.clone()/>
+                        has_cover=p.cover_track_id.is_some() title=p.name.clone() size=320/>
                 </span>
                 <div class="hero-text">
                     <span class="eyebrow muted">{if p.public { "Public playlist" } else { "Private playlist" }}</span>
@@ -506,6 +559,7 @@ fn PlaylistTracks(
                 };
                 let title = t.title.clone();
                 let menu_ref = t.to_ref();
+                let (drag_id, drag_title) = (t.id.clone(), t.title.clone());
                 view! {
                     <div class="track-row" role="row" class:current=current data-track=t.id.clone()
                         data-testid="playlist-row" class:editable=can_edit
@@ -515,8 +569,8 @@ fn PlaylistTracks(
                             dragging.set(Some((i, drag.clone())));
                             if let Some(dt) = ev.data_transfer() {
                                 let _ = dt.set_data("text/plain", &i.to_string());
-                                dt.set_effect_allowed("move");
                             }
+                            drag_track(&ev, &drag_id, &drag_title);
                         }
                         on:dragover=move |ev| if can_edit { ev.prevent_default() }
                         on:drop=move |ev| {

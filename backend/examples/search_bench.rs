@@ -283,6 +283,48 @@ async fn main() {
         pct(&mut all, 0.95),
         all.len()
     );
+
+    // Where the time of a prefix query goes: each group's exact-prefix query alone.
+    use backend::search::repo::{self as srepo, Alternatives};
+    let dialect = backend::db::kind(db);
+    let mut groups: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
+    for (_, q) in queries.iter().filter(|(k, _)| *k == "prefix").take(30) {
+        let e = srepo::match_expr(
+            dialect,
+            &[Alternatives {
+                prefix: q.clone(),
+                words: vec![],
+            }],
+        );
+        let uid = user.id.as_str();
+        let t0 = Instant::now();
+        srepo::tracks(db, dialect, uid, &e, 20).await.unwrap();
+        let t1 = Instant::now();
+        srepo::albums(db, dialect, uid, &e, 8).await.unwrap();
+        let t2 = Instant::now();
+        srepo::artists(db, dialect, uid, &e, 8).await.unwrap();
+        let t3 = Instant::now();
+        srepo::playlists(db, dialect, uid, &e, 8).await.unwrap();
+        let t4 = Instant::now();
+        for (name, a, b) in [
+            ("tracks", t0, t1),
+            ("albums", t1, t2),
+            ("artists", t2, t3),
+            ("playlists", t3, t4),
+        ] {
+            groups
+                .entry(name)
+                .or_default()
+                .push((b - a).as_secs_f64() * 1000.0);
+        }
+    }
+    for (name, mut v) in groups {
+        println!(
+            "{which} prefix, {name:>9} group alone: p50 {:.1} ms  p95 {:.1} ms",
+            pct(&mut v, 0.5),
+            pct(&mut v, 0.95)
+        );
+    }
 }
 
 /// Import jobs and tracks. Only text is bound; numbers are written into the SQL (they are
@@ -294,7 +336,8 @@ async fn batch_insert_typed(db: &sqlx::AnyPool, owner: &str, tracks: &[Vec<Strin
         );
         let mut rows = String::from(
             "INSERT INTO tracks (id, import_job_id, owner_id, shared, title, artist_id, album_id, duration_ms,
-                original_key, rendition_key, rendition_bytes, rendition_mime, segment_index, created_at) VALUES ",
+                original_key, rendition_key, rendition_bytes, rendition_mime, segment_index, created_at,
+                analysed) VALUES ",
         );
         for (i, r) in chunk.iter().enumerate() {
             let sep = if i > 0 { "," } else { "" };
@@ -304,7 +347,7 @@ async fn batch_insert_typed(db: &sqlx::AnyPool, owner: &str, tracks: &[Vec<Strin
                 i + 2
             ));
             rows.push_str(&format!(
-                "{sep}(${id}, ${id}, $1, 1, ${t}, ${ar}, ${al}, 180000, 'x', 'x', 1, 'audio/mp4', '{{}}', {at})",
+                "{sep}(${id}, ${id}, $1, 1, ${t}, ${ar}, ${al}, 180000, 'x', 'x', 1, 'audio/mp4', '{{}}', {at}, 1)",
                 id = b + 2,
                 t = b + 3,
                 ar = b + 4,

@@ -13,6 +13,7 @@ pub mod failpoint;
 pub mod imports;
 pub mod keys;
 pub mod library;
+pub mod pictures;
 pub mod playback;
 pub mod playlists;
 pub mod queue;

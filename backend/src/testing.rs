@@ -109,6 +109,53 @@ pub fn sine_mp3(seconds: u32, tags: &[(&str, &str)]) -> Vec<u8> {
     std::fs::read(out).unwrap()
 }
 
+/// An MP3 of a sine tone with an embedded 400×300 PNG cover of one `color`.
+pub fn sine_mp3_with_cover(seconds: u32, color: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let cover = dir.path().join("cover.png");
+    let out = dir.path().join("covered.mp3");
+    let ffmpeg = |args: &[&str]| {
+        let st = std::process::Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-y"])
+            .args(args)
+            .status()
+            .expect("ffmpeg on PATH");
+        assert!(st.success(), "ffmpeg {args:?}");
+    };
+    let cover_s = cover.to_str().unwrap();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("color=c={color}:s=400x300"),
+        "-frames:v",
+        "1",
+        cover_s,
+    ]);
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("sine=duration={seconds}"),
+        "-i",
+        cover_s,
+        "-map",
+        "0:a",
+        "-map",
+        "1:v",
+        "-c:a",
+        "libmp3lame",
+        "-c:v",
+        "png",
+        "-id3v2_version",
+        "3",
+        "-disposition:v",
+        "attached_pic",
+        out.to_str().unwrap(),
+    ]);
+    std::fs::read(out).unwrap()
+}
+
 /// A unique name fragment for per-test topics, groups and prefixes.
 pub fn unique() -> String {
     uuid::Uuid::new_v4().simple().to_string()
@@ -429,6 +476,8 @@ pub async fn seed_track(core: &Core, owner_id: &str, t: SeedTrack<'_>) -> String
             rendition_mime: "audio/mp4".into(),
             segment_index: "{}".into(),
             cover_key: None,
+            cover_thumbs: false,
+            loudness: None,
         },
     )
     .await

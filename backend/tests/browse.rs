@@ -199,7 +199,90 @@ async fn track_lists_sort_and_page(b: Backend) {
     assert_eq!(artists[0].tracks, 5);
 }
 
+async fn album_id_of(core: &Core, track_id: &str) -> String {
+    sqlx::query_scalar("SELECT album_id FROM tracks WHERE id = $1")
+        .bind(track_id)
+        .fetch_one(&core.db)
+        .await
+        .unwrap()
+}
+
+async fn album_likes_are_personal_idempotent_and_limited_to_visible_albums(b: Backend) {
+    let (core, _d) = b.core().await;
+    let me = auth::signup(&core, "me@example.com", PW).await.unwrap();
+    let other = auth::signup(&core, "other@example.com", PW).await.unwrap();
+    let a = album_id_of(
+        &core,
+        &track(&core, &me, "A1", Some("Alpha"), Some(1), true).await,
+    )
+    .await;
+    let b2 = album_id_of(
+        &core,
+        &track(&core, &me, "B1", Some("Beta"), Some(1), true).await,
+    )
+    .await;
+    let secret = album_id_of(
+        &core,
+        &track(&core, &other, "S1", Some("Secret"), Some(1), false).await,
+    )
+    .await;
+
+    library::set_album_liked(&core, &me, &a, true)
+        .await
+        .unwrap();
+    // Likes are ordered by their time in milliseconds.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    library::set_album_liked(&core, &me, &b2, true)
+        .await
+        .unwrap();
+    // Twice changes nothing.
+    library::set_album_liked(&core, &me, &a, true)
+        .await
+        .unwrap();
+    let liked: Vec<_> = library::liked_albums(&core, &me)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.title, a.liked))
+        .collect();
+    assert_eq!(
+        liked,
+        [("Beta".to_string(), true), ("Alpha".to_string(), true)],
+        "newest like first"
+    );
+    // The album page says so, for me only.
+    assert!(library::album(&core, &me, &a).await.unwrap().0.liked);
+    assert!(!library::album(&core, &other, &a).await.unwrap().0.liked);
+    assert!(
+        library::liked_albums(&core, &other)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Someone else's personal album cannot be liked (it is "not found").
+    let r = library::set_album_liked(&core, &me, &secret, true).await;
+    assert!(matches!(r, Err(Error::NotFound("album"))), "{r:?}");
+    let r = library::set_album_liked(&core, &me, "no-such-album", true).await;
+    assert!(matches!(r, Err(Error::NotFound("album"))), "{r:?}");
+
+    library::set_album_liked(&core, &me, &a, false)
+        .await
+        .unwrap();
+    library::set_album_liked(&core, &me, &a, false)
+        .await
+        .unwrap();
+    let liked: Vec<_> = library::liked_albums(&core, &me)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.title)
+        .collect();
+    assert_eq!(liked, ["Beta"]);
+}
+
 backend::on_both_databases!(
+    album_likes_are_personal_idempotent_and_limited_to_visible_albums,
     track_lists_sort_and_page,
     an_album_lists_its_visible_tracks_in_track_order,
     an_artist_page_has_albums_and_most_played_tracks,

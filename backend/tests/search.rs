@@ -171,6 +171,20 @@ async fn ranking_puts_exact_and_title_matches_first(b: Backend) {
     assert_eq!(titles(&r), ["Bear", "Bean"]);
 }
 
+async fn whole_words_come_first_even_among_more_prefix_matches_than_are_ranked(b: Backend) {
+    let (core, user, _d) = setup(b).await;
+    // More prefix matches than one search ranks, all older than the whole-word match.
+    let n = usize::try_from(backend::search::repo::CANDIDATES).unwrap() + 20;
+    for i in 0..n {
+        shared(&core, &user, &format!("Lovely {i}"), "Crowd", None).await;
+    }
+    shared(&core, &user, "Love", "Someone", None).await;
+    let r = search::search(&core, &user, "love").await.unwrap();
+    assert_eq!(titles(&r).first().copied(), Some("Love"));
+    assert_eq!(r.tracks.len(), 20, "the group is full");
+    assert!(titles(&r)[1..].iter().all(|t| t.starts_with("Lovely ")));
+}
+
 async fn only_what_the_user_may_see_is_found(b: Backend) {
     let (core, user, _d) = setup(b).await;
     let other = auth::signup(&core, "other@example.com", PW).await.unwrap();
@@ -270,6 +284,7 @@ backend::on_both_databases!(
     prefixes_match_ignoring_case_and_accents,
     one_typo_per_word_is_forgiven,
     ranking_puts_exact_and_title_matches_first,
+    whole_words_come_first_even_among_more_prefix_matches_than_are_ranked,
     only_what_the_user_may_see_is_found,
     odd_input_is_harmless_and_empty_says_so,
     the_index_follows_deletions_and_fills_in_what_it_missed,

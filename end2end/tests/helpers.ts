@@ -24,6 +24,21 @@ export function synthMp3(name: string, tags: Record<string, string>, seconds = 3
   return file;
 }
 
+/** Synthesizes a tagged FLAC (lossless, so its length is exact to the sample) of a tone at
+ * `frequency` Hz whose peaks reach `peakDb` dBFS. */
+export function synthFlac(name: string, tags: Record<string, string>, seconds: number, frequency = 440, peakDb = -18): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "refrain-audio-"));
+  const file = path.join(dir, name);
+  const meta = Object.entries(tags).flatMap(([k, v]) => ["-metadata", `${k}=${v}`]);
+  const amp = Math.pow(10, peakDb / 20);
+  execFileSync("ffmpeg", [
+    "-hide_banner", "-loglevel", "error", "-y",
+    "-f", "lavfi", "-i", `aevalsrc=${amp}*sin(2*PI*${frequency}*t):s=44100:d=${seconds}`,
+    ...meta, "-c:a", "flac", file,
+  ]);
+  return file;
+}
+
 export function textFile(name: string, contents: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "refrain-text-"));
   const file = path.join(dir, name);

@@ -82,3 +82,24 @@ test("build a playlist, reorder it, keep the order over a reload, share it read-
   await page.goto(`/search?q=weath ${tag}`);
   await expect(page.getByTestId("playlist-grid")).toContainText(name);
 });
+
+test("a track dragged from the library onto a playlist in the sidebar is added to it", async ({ page }) => {
+  await signUp(page, uniqueEmail("dragadd"));
+  const title = `Driftwood ${Date.now()}`;
+  const file = synthMp3(`drag-${Date.now()}.mp3`, { title, artist: "Draggers" }, 3);
+  await page.getByTestId("upload-input").setInputFiles([file]);
+  await expect(page.locator("li.import", { hasText: path.basename(file) })).toHaveAttribute("data-state", "done", { timeout: 60_000 });
+  await page.getByTestId("new-playlist").click();
+  await expect(page.getByTestId("playlist-empty")).toBeVisible();
+  const name = (await page.getByTestId("playlist-name").textContent())!;
+
+  await page.getByRole("link", { name: "Library", exact: true }).click();
+  await hydrated(page);
+  const added = page.waitForResponse((r) => r.url().includes("/api/add_to_playlist") && r.ok());
+  await page.locator(".track-row", { hasText: title }).dragTo(
+    page.getByTestId("sidebar-playlists").getByRole("link", { name }));
+  await added;
+  await expect(page.getByTestId("drop-note")).toHaveText("Added to the playlist.");
+  await page.getByTestId("sidebar-playlists").getByRole("link", { name }).click();
+  await expect(rows(page)).toHaveText([title]);
+});

@@ -202,11 +202,21 @@ pub async fn stream(
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
-/// `GET /covers/{track}`: the embedded cover art of a track the user may see.
+#[derive(serde::Deserialize)]
+pub struct CoverQuery {
+    /// Display size in pixels: the smallest thumbnail at least that wide is served.
+    s: Option<u32>,
+}
+
+/// `GET /covers/{track}[?s=PIXELS]`: the cover art of a track the user may see, as a
+/// square thumbnail when a size is asked for (and the import made them). A track's cover
+/// never changes, so it is cached for a year and revalidated by ETag.
 pub async fn cover(
     State(state): State<AppState>,
     Path(track_id): Path<String>,
+    Query(q): Query<CoverQuery>,
     session: Session,
+    headers: HeaderMap,
 ) -> Response {
     let core = &state.core;
     let user = match session_user(core, &session).await {
@@ -214,18 +224,34 @@ pub async fn cover(
         Ok(None) => return StatusCode::UNAUTHORIZED.into_response(),
         Err(e) => return internal(e),
     };
-    match backend::library::cover_for(core, &user, &track_id).await {
-        Ok((bytes, mime)) => (
-            [
-                (header::CONTENT_TYPE, mime),
-                (header::CACHE_CONTROL, "private, max-age=86400".to_string()),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Err(backend::Error::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
+    let obj = match backend::library::cover_object(core, &user, &track_id, q.s).await {
+        Ok(o) => o,
+        Err(backend::Error::NotFound(_)) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => return internal(e),
+    };
+    let etag = obj.etag();
+    let cache = [
+        (header::ETAG, etag.clone()),
+        (
+            header::CACHE_CONTROL,
+            "private, max-age=31536000, immutable".to_string(),
+        ),
+    ];
+    if if_none_match(&headers, &etag) {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    }
+    match core.storage.get_bytes(&obj.key).await {
+        Ok(bytes) => (cache, [(header::CONTENT_TYPE, obj.mime.to_string())], bytes).into_response(),
         Err(e) => internal(e),
     }
+}
+
+/// Whether the request's `If-None-Match` names `etag`.
+fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
 }
 
 /// `POST /api/avatar` with the picture as the body: the signed-in user's new picture.
@@ -286,11 +312,7 @@ pub async fn avatar(
         (header::ETAG, etag.clone()),
         (header::CACHE_CONTROL, "private, max-age=86400".to_string()),
     ];
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
-    if matches {
+    if if_none_match(&headers, &etag) {
         return (StatusCode::NOT_MODIFIED, cache).into_response();
     }
     match core.storage.get_bytes(&key).await {

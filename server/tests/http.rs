@@ -64,6 +64,11 @@ async fn every_server_function_that_needs_a_session_refuses_without_one(b: Backe
             vec![("id", "x"), ("entry_id", "y"), ("to", "0")],
         ),
         (app::playlists::CopyPlaylist::PATH, vec![("id", "x")]),
+        (
+            app::browse::SetAlbumLiked::PATH,
+            vec![("album_id", "x"), ("liked", "true")],
+        ),
+        (app::browse::LikedAlbums::PATH, vec![]),
     ] {
         let r = call(&c, &srv, path, &form).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
@@ -1054,6 +1059,67 @@ async fn artist_requests_cannot_be_self_approved(b: Backend) {
     assert_eq!(role_of(&c, &srv).await, "artist");
 }
 
+/// Covers come as square JPEG thumbnails of the asked size (or the embedded original),
+/// cached for a year and revalidated by ETag; only for users who may see the track.
+async fn covers_are_thumbnailed_cached_and_private(b: Backend) {
+    let srv = start(b, 1 << 20).await;
+    // The first account is the admin, whose uploads are shared; this one is a listener's.
+    signup(&client(), &srv, "first@example.com").await;
+    let c = client();
+    signup(&c, &srv, "covers@example.com").await;
+    let r = c
+        .post(format!("{}/api/uploads?filename=covered.mp3", srv.base))
+        .body(backend::testing::sine_mp3_with_cover(2, "blue"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    worker::dispatch::drain(&srv.core).await.unwrap();
+    let tracks: Vec<app::library::TrackItem> = call(&c, &srv, app::library::ListTracks::PATH, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(tracks[0].has_cover);
+    let url = format!("{}/covers/{}", srv.base, tracks[0].id);
+
+    let r = c.get(format!("{url}?s=48")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    let cache = r.headers()["cache-control"].to_str().unwrap().to_string();
+    assert!(
+        cache.contains("max-age=31536000") && cache.contains("private"),
+        "{cache}"
+    );
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    let img = image::load_from_memory(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!((img.width(), img.height()), (96, 96));
+    let r = c
+        .get(format!("{url}?s=48"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+    assert!(r.bytes().await.unwrap().is_empty());
+
+    let r = c.get(format!("{url}?s=600")).send().await.unwrap();
+    assert_ne!(r.headers()["etag"].to_str().unwrap(), etag);
+    let img = image::load_from_memory(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!((img.width(), img.height()), (640, 640));
+    // Without a size: the embedded original.
+    let r = c.get(&url).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "image/png");
+
+    // A personal upload's cover is nobody else's business; no session, no cover.
+    let other = client();
+    signup(&other, &srv, "nosy@example.com").await;
+    let r = other.get(format!("{url}?s=48")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = client().get(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
 /// A picture goes up through `POST /api/avatar` and comes back with an ETag; other
 /// signed-in users may see it, strangers may not.
 async fn a_profile_picture_is_uploaded_served_and_revalidated(b: Backend) {
@@ -1172,6 +1238,7 @@ async fn a_plain_form_post_with_an_error_is_redirected_back_with_it(b: Backend) 
 }
 
 backend::on_both_databases!(
+    covers_are_thumbnailed_cached_and_private,
     a_plain_form_post_with_an_error_is_redirected_back_with_it,
     a_profile_picture_is_uploaded_served_and_revalidated,
     artist_requests_cannot_be_self_approved,

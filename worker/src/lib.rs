@@ -2,6 +2,7 @@
 //! [`dispatch`], fed from the outbox table; scaled out, `refrain-worker` processes consume
 //! Kafka through [`kafka`] with the very same handlers.
 
+pub mod backfill;
 pub mod dispatch;
 pub mod import;
 pub mod kafka;

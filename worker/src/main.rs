@@ -31,9 +31,18 @@ async fn main() -> anyhow::Result<()> {
         tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term => {} }
         tracing::info!("worker stopping after the current event");
     };
-    match core.config.kafka.clone() {
-        Some(k) => worker::kafka::run(core, k, shutdown).await?,
-        None => worker::dispatch::run(core, shutdown).await,
-    }
-    Ok(())
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let backfill = tokio::spawn(worker::backfill::run(core.clone(), async move {
+        let _ = stop_rx.wait_for(|s| *s).await;
+    }));
+    let result = match core.config.kafka.clone() {
+        Some(k) => worker::kafka::run(core, k, shutdown).await,
+        None => {
+            worker::dispatch::run(core, shutdown).await;
+            Ok(())
+        }
+    };
+    let _ = stop_tx.send(true);
+    let _ = backfill.await;
+    result
 }

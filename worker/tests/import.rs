@@ -123,9 +123,21 @@ async fn tags_cover_and_rendition_come_from_a_tagged_mp3(b: Backend) {
         t.duration_ms
     );
     assert!(t.has_cover);
-    let (cover, mime) = library::cover_for(&core, &user, &t.id).await.unwrap();
-    assert_eq!(mime, "image/png");
+    // The original cover, and square JPEG thumbnails: the smallest at least as wide as asked.
+    let original = library::cover_object(&core, &user, &t.id, None)
+        .await
+        .unwrap();
+    assert_eq!(original.mime, "image/png");
+    let cover = core.storage.get_bytes(&original.key).await.unwrap();
     assert!(cover.starts_with(&[0x89, b'P', b'N', b'G']));
+    let thumb = library::cover_object(&core, &user, &t.id, Some(200))
+        .await
+        .unwrap();
+    assert_eq!(thumb.mime, "image/jpeg");
+    assert_ne!(thumb.etag(), original.etag());
+    let img =
+        backend::pictures::decode(&core.storage.get_bytes(&thumb.key).await.unwrap()).unwrap();
+    assert_eq!((img.width(), img.height()), (320, 320));
 
     // The rendition is fragmented MP4 with ordered fragments covering the whole track.
     let info = backend::playback::stream_info(&core, &user, &t.id)
@@ -150,6 +162,122 @@ async fn tags_cover_and_rendition_come_from_a_tagged_mp3(b: Backend) {
         core.storage.size(&j.original_key).await.unwrap(),
         std::fs::metadata(&file).unwrap().len()
     );
+}
+
+/// A 10 s tone at `peak_db` dBFS.
+fn tone(dir: &Path, name: &str, peak_db: f64) -> Vec<u8> {
+    let out = dir.join(name);
+    let amp = 10f64.powf(peak_db / 20.0);
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("aevalsrc={amp}*sin(2*PI*440*t):s=44100:d=10"),
+        "-c:a",
+        "flac",
+        out.to_str().unwrap(),
+    ]);
+    std::fs::read(out).unwrap()
+}
+
+async fn loudness_is_measured_at_import_and_only_loud_tracks_are_turned_down(b: Backend) {
+    let (core, user, dir) = setup(b).await;
+    upload(
+        &core,
+        &user,
+        "loud.flac",
+        tone(dir.path(), "loud.flac", -1.0),
+    )
+    .await;
+    upload(
+        &core,
+        &user,
+        "quiet.flac",
+        tone(dir.path(), "quiet.flac", -30.0),
+    )
+    .await;
+    assert_eq!(worker::dispatch::drain(&core).await.unwrap(), 2);
+    let tracks = library::list_tracks(&core, &user).await.unwrap();
+    let gain = |title: &str| {
+        let id = tracks.iter().find(|t| t.title == title).unwrap().id.clone();
+        let core = core.clone();
+        let user = user.clone();
+        async move {
+            backend::playback::stream_info(&core, &user, &id)
+                .await
+                .unwrap()
+                .gain_db
+        }
+    };
+    // A full-scale sine measures about -4 LUFS: brought down by about 10 dB to -14 LUFS.
+    let loud = gain("loud").await.expect("measured");
+    assert!((-13.0..=-8.0).contains(&loud), "{loud}");
+    // A quiet one (about -33 LUFS) plays as it is: the player never turns up.
+    assert_eq!(gain("quiet").await, Some(0.0));
+    let row: (Option<f64>, Option<f64>) =
+        sqlx::query_as("SELECT loudness_lufs, true_peak_db FROM tracks WHERE title = 'loud'")
+            .fetch_one(&core.db)
+            .await
+            .unwrap();
+    let (lufs, peak) = (row.0.unwrap(), row.1.unwrap());
+    assert!((-6.0..=-2.0).contains(&lufs), "{lufs}");
+    assert!((-2.0..=0.5).contains(&peak), "{peak}");
+}
+
+async fn tracks_from_before_are_analysed_in_the_background_once(b: Backend) {
+    let (core, user, dir) = setup(b).await;
+    let file = tagged_mp3(dir.path());
+    upload(&core, &user, "old.mp3", std::fs::read(&file).unwrap()).await;
+    worker::dispatch::drain(&core).await.unwrap();
+    let t = library::list_tracks(&core, &user).await.unwrap().remove(0);
+    assert_eq!(
+        worker::backfill::run_once(&core).await.unwrap(),
+        0,
+        "imports are analysed"
+    );
+
+    // As if imported before thumbnails and loudness existed.
+    let cover = library::cover_object(&core, &user, &t.id, None)
+        .await
+        .unwrap();
+    for s in imports::COVER_SIZES {
+        core.storage
+            .delete(&imports::thumb_key(&cover.key, s))
+            .await
+            .unwrap();
+    }
+    sqlx::query(
+        "UPDATE tracks SET cover_thumbs = 0, loudness_lufs = NULL, true_peak_db = NULL, analysed = 0",
+    )
+    .execute(&core.db)
+    .await
+    .unwrap();
+    let original = library::cover_object(&core, &user, &t.id, Some(96))
+        .await
+        .unwrap();
+    assert_eq!(
+        original.key, cover.key,
+        "the original until thumbnails exist"
+    );
+    let info = backend::playback::stream_info(&core, &user, &t.id)
+        .await
+        .unwrap();
+    assert_eq!(info.gain_db, None);
+
+    assert_eq!(worker::backfill::run_once(&core).await.unwrap(), 1);
+    let thumb = library::cover_object(&core, &user, &t.id, Some(96))
+        .await
+        .unwrap();
+    assert_ne!(thumb.key, cover.key);
+    let img =
+        backend::pictures::decode(&core.storage.get_bytes(&thumb.key).await.unwrap()).unwrap();
+    assert_eq!(img.width(), 96);
+    let info = backend::playback::stream_info(&core, &user, &t.id)
+        .await
+        .unwrap();
+    assert!(info.gain_db.is_some());
+    // Looked at once.
+    assert_eq!(worker::backfill::run_once(&core).await.unwrap(), 0);
 }
 
 async fn handling_the_same_event_twice_yields_one_track_and_one_set_of_objects(b: Backend) {
@@ -323,8 +451,8 @@ async fn deleting_a_track_removes_its_row_and_objects_and_only_owners_or_admins_
     assert_eq!(tracks.len(), 2);
     assert_eq!(
         core.storage.list("").await.unwrap().len(),
-        6,
-        "original, rendition, cover each"
+        12,
+        "original, rendition, cover and three thumbnails each"
     );
 
     // Another listener cannot even learn that the private track exists.
@@ -600,6 +728,8 @@ backend::on_both_databases!(
     an_artists_uploads_are_shared_and_credited_to_their_profile,
     deleting_a_track_removes_its_row_and_objects_and_only_owners_or_admins_may,
     tags_cover_and_rendition_come_from_a_tagged_mp3,
+    loudness_is_measured_at_import_and_only_loud_tracks_are_turned_down,
+    tracks_from_before_are_analysed_in_the_background_once,
     handling_the_same_event_twice_yields_one_track_and_one_set_of_objects,
     a_text_file_renamed_mp3_fails_with_a_reason_and_leaves_nothing,
     a_truncated_mp3_header_fails_with_a_reason,

@@ -170,6 +170,39 @@ pub async fn remove_avatar() -> Result<(), AppError> {
     Ok(backend::auth::profile::remove_avatar(&core, &user).await?)
 }
 
+/// Player settings kept in this browser (like the volume).
+#[component]
+fn Playback() -> impl IntoView {
+    let p = expect_context::<crate::player::PlayerCtx>();
+    view! {
+        <label class="switch-row">
+            <input type="checkbox" data-testid="normalize"
+                prop:checked=move || p.normalize.get()
+                on:change=move |ev| p.set_normalize(event_target_checked(&ev))/>
+            <span>
+                <strong>"Normalize volume"</strong>
+                <span class="muted block">
+                    "Loud tracks are turned down to about the same loudness (−14 LUFS, measured when \
+                     the track was imported), so you are not startled between songs. Quiet tracks \
+                     play as they are. Saved on this device."
+                </span>
+            </span>
+        </label>
+        {move || (p.normalize.get() && p.current.get().is_some()).then(|| {
+            let db = 20.0 * p.gain.get().max(1e-6).log10();
+            view! {
+                <p class="muted" data-testid="gain-note">
+                    {if db < -0.05 {
+                        format!("The current track plays {:.1} dB quieter.", -db)
+                    } else {
+                        "The current track plays at its own level.".to_string()
+                    }}
+                </p>
+            }
+        })}
+    }
+}
+
 fn error_of<T>(r: Option<Result<T, AppError>>) -> Option<String> {
     r.and_then(|r| r.err()).map(|e| e.to_string())
 }
@@ -183,6 +216,10 @@ pub fn SettingsPage() -> impl IntoView {
             <section class="card settings-section" aria-labelledby="profile-h">
                 <h2 id="profile-h">"Profile"</h2>
                 <Profile/>
+            </section>
+            <section class="card settings-section" aria-labelledby="playback-h">
+                <h2 id="playback-h">"Playback"</h2>
+                <Playback/>
             </section>
             <section class="card settings-section" aria-labelledby="artist-h">
                 <h2 id="artist-h">"Artist profile"</h2>

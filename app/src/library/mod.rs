@@ -61,6 +61,10 @@ pub struct StreamInfo {
     pub bytes: i64,
     pub init_end: u64,
     pub segments: Vec<(u64, u64)>,
+    /// Encoder delay at the start (seconds), trimmed for gapless playback.
+    pub priming_secs: f64,
+    /// Loudness normalization gain (dB, at most 0), if measured at import.
+    pub gain_db: Option<f64>,
 }
 
 #[cfg(feature = "ssr")]
@@ -202,6 +206,8 @@ pub async fn stream_track(track_id: String) -> Result<StreamInfo, AppError> {
         bytes: s.bytes,
         init_end: s.init_end,
         segments: s.segments,
+        priming_secs: s.priming_secs,
+        gain_db: s.gain_db,
     })
 }
 
@@ -467,16 +473,28 @@ fn ImportList(jobs: Vec<ImportItem>) -> impl IntoView {
     }
 }
 
-/// The Liked Songs page.
+/// The Liked Songs page, with the liked albums above the songs.
 #[component]
 pub fn LikedPage() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let tracks = Resource::new(move || version.get(), |_| list_liked());
+    let albums = Resource::new(|| (), |_| crate::browse::liked_albums());
     let changed = Callback::new(move |_| version.update(|n| *n += 1));
     view! {
         <leptos_meta::Title text="Liked Songs"/>
         <section class="page">
             <header class="page-head"><h1>"Liked Songs"</h1></header>
+            <Transition fallback=|| ()>
+                {move || albums.get().map(|r| match r {
+                    Ok(a) if !a.is_empty() => view! {
+                        <h2>"Albums you like"</h2>
+                        <div data-testid="liked-albums"><crate::browse::AlbumGrid albums=a/></div>
+                        <h2>"Songs"</h2>
+                    }.into_any(),
+                    Ok(_) => ().into_any(),
+                    Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                })}
+            </Transition>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || tracks.get().map(|r| match r {
                     Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
@@ -542,8 +560,11 @@ pub fn TrackTable(
                 let play = move |_| player.play_list(refs.get_value(), i);
                 let album_link = t.album_id.clone().map(|a| (a, t.album.clone().unwrap_or_default()));
                 let menu_ref = t.to_ref();
+                let (drag_id, drag_title) = (t.id.clone(), t.title.clone());
                 view! {
-                    <div class="track-row" role="row" class:current=is_current data-track=t.id.clone()>
+                    <div class="track-row" role="row" class:current=is_current data-track=t.id.clone()
+                        draggable="true"
+                        on:dragstart=move |ev| crate::playlists::drag_track(&ev, &drag_id, &drag_title)>
                         <span class="cover-cell" class:numbered=numbered>
                             {if numbered {
                                 view! { <span class="track-no muted">{i + 1}</span> }.into_any()
@@ -609,25 +630,47 @@ pub fn TrackMenu(track: TrackRef) -> impl IntoView {
             d.set_open(false);
         }
     };
-    let (next, queued) = (track.clone(), track.clone());
+    // The menu is built when it opens: a page of 100 rows renders (and the server sends)
+    // only the buttons, not 100 menus.
+    let open = RwSignal::new(false);
+    let title = track.title.clone();
+    let items = move || {
+        open.get().then(|| {
+            let (next, queued, id) = (track.clone(), track.clone(), track.id.clone());
+            view! {
+                <div class="menu" role="menu">
+                    <button role="menuitem" on:click=move |_| { player.play_next(next.clone()); close(); }>"Play next"</button>
+                    <button role="menuitem" on:click=move |_| { player.add_to_queue(queued.clone()); close(); }>"Add to queue"</button>
+                    <crate::playlists::AddToPlaylist track_id=id on_done=Callback::new(move |_| close())/>
+                </div>
+            }
+        })
+    };
     view! {
-        <details class="row-menu" node_ref=menu>
-            <summary class="icon-btn" aria-label=format!("More for {}", track.title) title="More">"⋯"</summary>
-            <div class="menu" role="menu">
-                <button role="menuitem" on:click=move |_| { player.play_next(next.clone()); close(); }>"Play next"</button>
-                <button role="menuitem" on:click=move |_| { player.add_to_queue(queued.clone()); close(); }>"Add to queue"</button>
-                <crate::playlists::AddToPlaylist track_id=track.id.clone() on_done=Callback::new(move |_| close())/>
-            </div>
+        <details class="row-menu" node_ref=menu
+            on:toggle=move |_| open.set(menu.get_untracked().is_some_and(|d| d.open()))>
+            <summary class="icon-btn" aria-label=format!("More for {title}") title="More">"⋯"</summary>
+            {items}
         </details>
     }
 }
 
-/// A cover image, or a generated placeholder from the title's initial.
+/// A cover image (a thumbnail about `size` CSS pixels wide, sharp on 2x screens), or a
+/// generated placeholder from the title's initial.
 #[component]
-pub fn Cover(track_id: String, has_cover: bool, title: String) -> impl IntoView {
+pub fn Cover(
+    track_id: String,
+    has_cover: bool,
+    title: String,
+    /// Displayed width in CSS pixels (48 when not given: list rows).
+    #[prop(optional)]
+    size: Option<u32>,
+) -> impl IntoView {
     if has_cover {
-        view! { <img class="cover" src=format!("/covers/{track_id}") alt="" loading="lazy"/> }
-            .into_any()
+        let size = size.unwrap_or(48);
+        let src = format!("/covers/{track_id}?s={size}");
+        let srcset = format!("{src} 1x, /covers/{track_id}?s={} 2x", size * 2);
+        view! { <img class="cover" src=src srcset=srcset alt="" loading="lazy"/> }.into_any()
     } else {
         let initial = title
             .chars()

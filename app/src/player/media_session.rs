@@ -40,10 +40,14 @@ pub fn install(p: PlayerCtx) {
         set(&init, "title", &t.title.clone().into());
         set(&init, "artist", &t.artist.clone().into());
         if t.has_cover {
-            let img = Object::new();
-            set(&img, "src", &format!("/covers/{}", t.id).into());
+            // Each thumbnail size, so the lock screen picks what fits.
             let art = Array::new();
-            art.push(&img);
+            for size in [96, 320, 640] {
+                let img = Object::new();
+                set(&img, "src", &format!("/covers/{}?s={size}", t.id).into());
+                set(&img, "sizes", &format!("{size}x{size}").into());
+                art.push(&img);
+            }
             set(&init, "artwork", &art);
         }
         if let Ok(meta) = Reflect::construct(&ctor, &Array::of1(&init)) {

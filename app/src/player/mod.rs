@@ -42,6 +42,67 @@ pub fn counts_as_play(listened_ms: f64, duration_ms: i64) -> bool {
     listened_ms >= 30_000f64.min(duration_ms as f64 / 2.0)
 }
 
+/// What happens at the end of a track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Repeat {
+    /// Stop after the last track of the queue.
+    #[default]
+    Off,
+    /// Start the queue again after its last track.
+    All,
+    /// Play the current track again.
+    One,
+}
+
+impl Repeat {
+    fn next(self) -> Repeat {
+        match self {
+            Repeat::Off => Repeat::All,
+            Repeat::All => Repeat::One,
+            Repeat::One => Repeat::Off,
+        }
+    }
+    fn label(self) -> &'static str {
+        match self {
+            Repeat::Off => "Repeat: off",
+            Repeat::All => "Repeat: all",
+            Repeat::One => "Repeat: one",
+        }
+    }
+    fn as_str(self) -> &'static str {
+        match self {
+            Repeat::Off => "off",
+            Repeat::All => "all",
+            Repeat::One => "one",
+        }
+    }
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn parse(s: &str) -> Repeat {
+        match s {
+            "all" => Repeat::All,
+            "one" => Repeat::One,
+            _ => Repeat::Off,
+        }
+    }
+}
+
+/// The track that plays after queue entry `index` of a queue of `len`, by `repeat`.
+pub fn upcoming_index(index: usize, len: usize, repeat: Repeat) -> Option<usize> {
+    if index >= len {
+        return None;
+    }
+    match repeat {
+        Repeat::One => Some(index),
+        Repeat::All => Some((index + 1) % len),
+        Repeat::Off => (index + 1 < len).then_some(index + 1),
+    }
+}
+
+#[cfg(feature = "hydrate")]
+const REPEAT_KEY: &str = "refrain.repeat";
+#[cfg(feature = "hydrate")]
+const SHUFFLE_KEY: &str = "refrain.shuffle";
+
 /// The player's state and commands, provided once at the app root.
 #[derive(Clone, Copy)]
 pub struct PlayerCtx {
@@ -63,6 +124,14 @@ pub struct PlayerCtx {
     pub loaded: StoredValue<Option<String>>,
     /// Where playback was when the position was last stored on the server (seconds).
     pub saved_at: StoredValue<f64>,
+    pub repeat: RwSignal<Repeat>,
+    pub shuffle: RwSignal<bool>,
+    /// The queue's order before shuffle was turned on (restored when it is turned off).
+    pub unshuffled: StoredValue<Option<Vec<TrackRef>>>,
+    /// Loudness normalization on (remembered in the browser).
+    pub normalize: RwSignal<bool>,
+    /// The current track's normalization factor (1 when off or not measured).
+    pub gain: RwSignal<f64>,
 }
 
 impl PlayerCtx {
@@ -83,24 +152,142 @@ impl PlayerCtx {
             index: RwSignal::new(0),
             loaded: StoredValue::new(None),
             saved_at: StoredValue::new(0.0),
+            repeat: RwSignal::new(Repeat::Off),
+            shuffle: RwSignal::new(false),
+            unshuffled: StoredValue::new(None),
+            normalize: RwSignal::new(true),
+            gain: RwSignal::new(1.0),
         }
     }
 
-    /// Plays `tracks` in order from `start` (they become the queue).
+    /// The queue entry that plays after entry `index` (by the repeat mode), and its track.
+    pub fn upcoming_after(&self, index: usize) -> Option<(usize, TrackRef)> {
+        let repeat = self.repeat.get_untracked();
+        self.queue.with_untracked(|q| {
+            let i = upcoming_index(index, q.len(), repeat)?;
+            Some((i, q[i].clone()))
+        })
+    }
+
+    /// The engine moved on to queue entry `index` by itself (gapless, at a boundary).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    pub(crate) fn follow(&self, index: usize, track: TrackRef) {
+        self.index.set(index);
+        self.duration.set(track.duration_ms as f64 / 1000.0);
+        self.position.set(0.0);
+        self.loaded.set_value(Some(track.id.clone()));
+        #[cfg(feature = "hydrate")]
+        self.playback.set_value(Some(Playback {
+            id: engine::new_playback_id(),
+            track_id: track.id.clone(),
+            duration_ms: track.duration_ms,
+            ..Playback::default()
+        }));
+        self.current.set(Some(track));
+        self.persist_position();
+    }
+
+    /// Tells the engine the order changed (what follows the current track may differ).
+    fn order_changed(&self) {
+        #[cfg(feature = "hydrate")]
+        engine::queue_changed(*self);
+    }
+
+    /// Repeat off → all → one → off (remembered in the browser).
+    pub fn cycle_repeat(&self) {
+        let r = self.repeat.get_untracked().next();
+        self.repeat.set(r);
+        #[cfg(feature = "hydrate")]
+        engine::remember(REPEAT_KEY, r.as_str());
+        self.order_changed();
+    }
+
+    /// Shuffle on: what comes after the current track is put in a random order. Off: the
+    /// order from before comes back, from the current track on.
+    pub fn toggle_shuffle(&self) {
+        let on = !self.shuffle.get_untracked();
+        self.shuffle.set(on);
+        #[cfg(feature = "hydrate")]
+        engine::remember(SHUFFLE_KEY, if on { "1" } else { "0" });
+        let cur = self.index.get_untracked();
+        if on {
+            self.unshuffled.set_value(Some(self.queue.get_untracked()));
+            self.queue.update(|q| {
+                if cur + 1 < q.len() {
+                    shuffle(&mut q[cur + 1..]);
+                }
+            });
+        } else if let Some(orig) = self.unshuffled.try_update_value(Option::take).flatten() {
+            let current_id = self
+                .current
+                .with_untracked(|c| c.as_ref().map(|t| t.id.clone()));
+            if let Some(i) = orig.iter().position(|t| Some(&t.id) == current_id.as_ref()) {
+                self.queue.set(orig);
+                self.index.set(i);
+            }
+        }
+        self.order_changed();
+        self.persist_queue();
+    }
+
+    /// Turns loudness normalization on or off (remembered in the browser).
+    pub fn set_normalize(&self, on: bool) {
+        self.normalize.set(on);
+        #[cfg(feature = "hydrate")]
+        engine::set_normalize(*self, on);
+    }
+
+    /// Restores repeat and shuffle as this browser left them.
+    #[cfg(feature = "hydrate")]
+    fn restore_modes(&self) {
+        if let Some(r) = engine::recall(REPEAT_KEY) {
+            self.repeat.set(Repeat::parse(&r));
+        }
+        self.shuffle
+            .set(engine::recall(SHUFFLE_KEY).is_some_and(|v| v == "1"));
+    }
+
+    /// Plays `tracks` from `start` (they become the queue): in order, or with shuffle on,
+    /// the chosen track first and the rest in a random order.
     pub fn play_list(&self, tracks: Vec<TrackRef>, start: usize) {
         let Some(first) = tracks.get(start).cloned() else {
             return;
         };
+        let (tracks, start) = if self.shuffle.get_untracked() {
+            self.unshuffled.set_value(Some(tracks.clone()));
+            let mut rest: Vec<TrackRef> = tracks
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != start)
+                .map(|(_, t)| t.clone())
+                .collect();
+            shuffle(&mut rest);
+            rest.insert(0, first.clone());
+            (rest, 0)
+        } else {
+            self.unshuffled.set_value(None);
+            (tracks, start)
+        };
         self.queue.set(tracks);
         self.index.set(start);
+        #[cfg(feature = "hydrate")]
+        engine::forget_timeline();
         self.start(first, 0.0);
         self.persist_queue();
     }
 
-    /// Plays `tracks` in a random order.
-    pub fn play_shuffled(&self, mut tracks: Vec<TrackRef>) {
-        shuffle(&mut tracks);
-        self.play_list(tracks, 0);
+    /// Plays `tracks` in a random order (and turns shuffle on).
+    pub fn play_shuffled(&self, tracks: Vec<TrackRef>) {
+        if tracks.is_empty() {
+            return;
+        }
+        if !self.shuffle.get_untracked() {
+            self.shuffle.set(true);
+            #[cfg(feature = "hydrate")]
+            engine::remember(SHUFFLE_KEY, "1");
+        }
+        let start = random_index(tracks.len());
+        self.play_list(tracks, start);
     }
 
     /// Shows a queue restored from the server without playing it: Play continues the
@@ -124,6 +311,7 @@ impl PlayerCtx {
         }
         let at = self.index.get_untracked() + 1;
         self.queue.update(|q| q.insert(at.min(q.len()), track));
+        self.order_changed();
         self.persist_queue();
     }
 
@@ -133,6 +321,7 @@ impl PlayerCtx {
             return self.play_list(vec![track], 0);
         }
         self.queue.update(|q| q.push(track));
+        self.order_changed();
         self.persist_queue();
     }
 
@@ -148,6 +337,7 @@ impl PlayerCtx {
         if i < cur {
             self.index.set(cur - 1);
         }
+        self.order_changed();
         self.persist_queue();
     }
 
@@ -172,6 +362,7 @@ impl PlayerCtx {
             cur
         };
         self.index.set(new_cur);
+        self.order_changed();
         self.persist_queue();
     }
 
@@ -179,16 +370,42 @@ impl PlayerCtx {
     pub fn clear_upcoming(&self) {
         let cur = self.index.get_untracked();
         self.queue.update(|q| q.truncate(cur + 1));
+        self.order_changed();
         self.persist_queue();
     }
 
     pub fn has_next(&self) -> bool {
-        self.index.get() + 1 < self.queue.with(Vec::len)
+        let len = self.queue.with(Vec::len);
+        len > 0 && (self.index.get() + 1 < len || self.repeat.get() != Repeat::Off)
     }
 
-    /// Goes to the next track of the queue; false at its end.
+    /// Goes to the next track of the queue (to its start again with repeat on); false at
+    /// its end.
     pub fn next(&self) -> bool {
-        let i = self.index.get_untracked() + 1;
+        let (i, len) = (
+            self.index.get_untracked(),
+            self.queue.with_untracked(Vec::len),
+        );
+        let repeat = match self.repeat.get_untracked() {
+            Repeat::One => Repeat::All,
+            r => r,
+        };
+        match upcoming_index(i, len, repeat) {
+            Some(i) => self.go_to(i),
+            None => false,
+        }
+    }
+
+    /// At the end of a track (when it was not already followed without a gap): what the
+    /// repeat mode says plays next; false when nothing does.
+    pub fn advance(&self) -> bool {
+        match self.upcoming_after(self.index.get_untracked()) {
+            Some((i, _)) => self.go_to(i),
+            None => false,
+        }
+    }
+
+    fn go_to(&self, i: usize) -> bool {
         match self.queue.with_untracked(|q| q.get(i).cloned()) {
             Some(t) => {
                 self.index.set(i);
@@ -207,11 +424,7 @@ impl PlayerCtx {
             self.seek(0.0);
             return;
         }
-        if let Some(t) = self.queue.with_untracked(|q| q.get(i - 1).cloned()) {
-            self.index.set(i - 1);
-            self.start(t, 0.0);
-            self.persist_position();
-        }
+        self.go_to(i - 1);
     }
 
     /// Stores the whole queue on the server (after it changed).
@@ -349,6 +562,17 @@ impl Default for PlayerCtx {
     }
 }
 
+/// A random index below `n` (0 outside the browser).
+fn random_index(n: usize) -> usize {
+    #[cfg(feature = "hydrate")]
+    return ((js_sys::Math::random() * n as f64) as usize).min(n.saturating_sub(1));
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = n;
+        0
+    }
+}
+
 /// Fisher–Yates with the browser's random numbers (only ever called in the browser).
 fn shuffle(tracks: &mut [TrackRef]) {
     #[cfg(feature = "hydrate")]
@@ -384,7 +608,10 @@ pub fn PlayerBar() -> impl IntoView {
 
     let help = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| engine::restore_volume(p));
+    Effect::new(move |_| {
+        engine::restore_volume(p);
+        p.restore_modes();
+    });
     #[cfg(feature = "hydrate")]
     shortcuts::install(p, help, leptos_router::hooks::use_navigate());
     #[cfg(feature = "hydrate")]
@@ -437,7 +664,7 @@ pub fn PlayerBar() -> impl IntoView {
                     p.playing.set(false);
                     p.persist_position();
                 }
-                on:ended=move |_| if !p.next() { p.playing.set(false) }
+                on:ended=move |_| if !p.advance() { p.playing.set(false) }
             ></audio>
             <div class="np">
                 {now_playing}
@@ -452,6 +679,11 @@ pub fn PlayerBar() -> impl IntoView {
             <shortcuts::ShortcutHelp open=help/>
             <div class="controls">
                 <div class="transport">
+                    <button class="icon-round mode" data-testid="shuffle" aria-label="Shuffle"
+                        title=move || if p.shuffle.get() { "Shuffle: on" } else { "Shuffle: off" }
+                        class:on=move || p.shuffle.get()
+                        aria-pressed=move || p.shuffle.get().to_string()
+                        on:click=move |_| p.toggle_shuffle()>{crate::icons::shuffle()}</button>
                     <button class="icon-round" data-testid="prev" aria-label="Previous" title="Previous"
                         disabled=move || p.current.get().is_none()
                         on:click=move |_| p.prev()>{crate::icons::previous()}</button>
@@ -467,6 +699,14 @@ pub fn PlayerBar() -> impl IntoView {
                     <button class="icon-round" data-testid="next" aria-label="Next" title="Next"
                         disabled=move || !p.has_next()
                         on:click=move |_| { p.next(); }>{crate::icons::next()}</button>
+                    <button class="icon-round mode" data-testid="repeat"
+                        class:on=move || p.repeat.get() != Repeat::Off
+                        data-mode=move || p.repeat.get().as_str()
+                        aria-label=move || p.repeat.get().label()
+                        title=move || p.repeat.get().label()
+                        on:click=move |_| p.cycle_repeat()>
+                        {move || if p.repeat.get() == Repeat::One { crate::icons::repeat_one().into_any() } else { crate::icons::repeat().into_any() }}
+                    </button>
                 </div>
                 <div class="seek">
                     <span class="time" data-testid="elapsed">{move || fmt_time(p.position.get())}</span>
@@ -516,5 +756,33 @@ pub fn PlayerBar() -> impl IntoView {
                 />
             </div>
         </footer>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_plays_next_follows_the_repeat_mode() {
+        assert_eq!(upcoming_index(0, 3, Repeat::Off), Some(1));
+        assert_eq!(upcoming_index(2, 3, Repeat::Off), None);
+        assert_eq!(upcoming_index(2, 3, Repeat::All), Some(0));
+        assert_eq!(upcoming_index(1, 3, Repeat::One), Some(1));
+        assert_eq!(upcoming_index(0, 0, Repeat::All), None);
+        assert_eq!(upcoming_index(5, 3, Repeat::One), None);
+    }
+
+    #[test]
+    fn repeat_cycles_off_all_one() {
+        let mut r = Repeat::Off;
+        let mut seen = vec![];
+        for _ in 0..3 {
+            r = r.next();
+            seen.push(r.as_str());
+        }
+        assert_eq!(seen, ["all", "one", "off"]);
+        assert_eq!(Repeat::parse("one"), Repeat::One);
+        assert_eq!(Repeat::parse("bogus"), Repeat::Off);
     }
 }

@@ -4,7 +4,7 @@ pub mod account;
 pub mod api_tokens;
 pub mod email;
 pub mod logins;
-mod password;
+pub(crate) mod password;
 pub mod profile;
 mod redis_store;
 mod refresh_repo;

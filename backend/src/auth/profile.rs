@@ -43,8 +43,6 @@ pub async fn set_display_name(core: &Core, user: &CurrentUser, name: &str) -> Re
 pub const MAX_AVATAR_BYTES: usize = 5 * 1024 * 1024;
 /// Width and height of the stored picture.
 pub const AVATAR_SIZE: u32 = 256;
-/// Larger images are refused before decoding (a small file can claim huge dimensions).
-const MAX_AVATAR_SIDE: u32 = 8192;
 
 /// The object key of the user's picture, if they set one.
 pub async fn avatar_key(core: &Core, user_id: &str) -> Result<Option<String>> {
@@ -108,42 +106,8 @@ async fn delete_quietly(core: &Core, key: &str) {
 
 /// Decodes with limits, crops the centre square and scales it to [`AVATAR_SIZE`].
 fn square_png(data: &[u8]) -> Result<Vec<u8>> {
-    use image::{ImageFormat, ImageReader, imageops::FilterType};
-    let unreadable =
-        || Error::Invalid("that is not a picture we can read (use PNG, JPEG, WebP or GIF)".into());
-    let mut reader = ImageReader::new(std::io::Cursor::new(data))
-        .with_guessed_format()
-        .map_err(|_| unreadable())?;
-    if !matches!(
-        reader.format(),
-        Some(ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP | ImageFormat::Gif)
-    ) {
-        return Err(unreadable());
-    }
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(MAX_AVATAR_SIDE);
-    limits.max_image_height = Some(MAX_AVATAR_SIDE);
-    limits.max_alloc = Some(256 * 1024 * 1024);
-    reader.limits(limits);
-    let img = reader.decode().map_err(|e| match e {
-        image::ImageError::Limits(_) => Error::Invalid(format!(
-            "the picture is too large (at most {MAX_AVATAR_SIDE}x{MAX_AVATAR_SIDE} pixels)"
-        )),
-        _ => unreadable(),
-    })?;
-    let side = img.width().min(img.height());
-    if side == 0 {
-        return Err(unreadable());
-    }
-    let x = (img.width() - side) / 2;
-    let y = (img.height() - side) / 2;
-    let square =
-        img.crop_imm(x, y, side, side)
-            .resize_exact(AVATAR_SIZE, AVATAR_SIZE, FilterType::Lanczos3);
-    let mut out = std::io::Cursor::new(Vec::new());
-    square
-        .to_rgba8()
-        .write_to(&mut out, ImageFormat::Png)
-        .map_err(|e| anyhow::anyhow!("encoding a picture: {e}"))?;
-    Ok(out.into_inner())
+    crate::pictures::png(&crate::pictures::square(
+        &crate::pictures::decode(data)?,
+        AVATAR_SIZE,
+    ))
 }

@@ -143,6 +143,9 @@ pub struct FinishedImport {
     pub rendition_mime: String,
     pub segment_index: super::SegmentIndex,
     pub cover_key: Option<String>,
+    /// Whether thumbnails ([`super::COVER_SIZES`]) were made beside the cover.
+    pub cover_thumbs: bool,
+    pub loudness: Option<super::Loudness>,
 }
 
 /// Creates artist, album and track rows, marks the job done and records the event as
@@ -207,6 +210,8 @@ pub async fn finish_job(
             segment_index: serde_json::to_string(&f.segment_index)
                 .map_err(|e| anyhow::anyhow!("serialize index: {e}"))?,
             cover_key: f.cover_key,
+            cover_thumbs: f.cover_thumbs,
+            loudness: f.loudness,
         },
     )
     .await?;

@@ -9,6 +9,7 @@ mod service;
 
 pub use repo::{AlbumView, ArtistView, NewTrack, TrackSort, TrackView};
 pub use service::{
-    MAX_PAGE, album, albums_page, artist, artists_page, cover_for, delete_track, liked_tracks,
-    list_tracks, recently_played, set_liked, tracks_page,
+    CoverObject, MAX_PAGE, album, albums_page, artist, artists_page, cover_object, delete_track,
+    liked_albums, liked_tracks, list_tracks, recently_played, set_album_liked, set_liked,
+    tracks_page,
 };

@@ -275,21 +275,29 @@ pub struct AlbumView {
     pub cover_track_id: Option<String>,
     /// How many of its tracks the user may see.
     pub tracks: i64,
+    /// The user liked the album.
+    pub liked: bool,
 }
 
 /// Albums `al` with a track the user `$1` may see.
 pub(crate) const ALBUM_VISIBLE: &str = "EXISTS (SELECT 1 FROM tracks t WHERE t.album_id = al.id AND (t.owner_id = $1 OR t.shared = 1))";
 
 /// Artists `ar` with a track (theirs, or on their album) the user `$1` may see.
-pub(crate) const ARTIST_VISIBLE: &str = "EXISTS (SELECT 1 FROM tracks t
-    WHERE (t.artist_id = ar.id OR t.album_artist_id = ar.id) AND (t.owner_id = $1 OR t.shared = 1))";
+/// (Two EXISTS, not one with an OR: each then uses its index; with the OR, SQLite scanned
+/// the tracks for every artist.)
+pub(crate) const ARTIST_VISIBLE: &str = "(EXISTS (SELECT 1 FROM tracks t
+    WHERE t.artist_id = ar.id AND (t.owner_id = $1 OR t.shared = 1))
+  OR EXISTS (SELECT 1 FROM tracks t
+    WHERE t.album_artist_id = ar.id AND (t.owner_id = $1 OR t.shared = 1)))";
 
 /// Columns of an [`AlbumView`] of albums `al` by artists `ar`, for the user `$1`.
 pub(crate) const ALBUM_COLUMNS: &str = "al.id, al.title, ar.id AS artist_id, ar.name AS artist, al.year,
     (SELECT t.id FROM tracks t WHERE t.album_id = al.id AND (t.owner_id = $1 OR t.shared = 1)
        AND t.cover_key IS NOT NULL ORDER BY COALESCE(t.disc_no, 1), COALESCE(t.track_no, 0), t.id LIMIT 1)
        AS cover_track_id,
-    (SELECT COUNT(*) FROM tracks t WHERE t.album_id = al.id AND (t.owner_id = $1 OR t.shared = 1)) AS tracks";
+    (SELECT COUNT(*) FROM tracks t WHERE t.album_id = al.id AND (t.owner_id = $1 OR t.shared = 1)) AS tracks,
+    CAST(CASE WHEN EXISTS (SELECT 1 FROM album_likes l WHERE l.album_id = al.id AND l.user_id = $1)
+       THEN 1 ELSE 0 END AS BIGINT) AS liked";
 
 pub(crate) fn album_view(r: sqlx::any::AnyRow) -> AlbumView {
     AlbumView {
@@ -300,6 +308,7 @@ pub(crate) fn album_view(r: sqlx::any::AnyRow) -> AlbumView {
         year: r.get("year"),
         cover_track_id: r.get("cover_track_id"),
         tracks: r.get("tracks"),
+        liked: r.get::<i64, _>("liked") == 1,
     }
 }
 
@@ -314,7 +323,8 @@ pub struct ArtistView {
 
 /// Columns of an [`ArtistView`] of artists `ar`, for the user `$1`.
 pub(crate) const ARTIST_COLUMNS: &str = "ar.id, ar.name,
-    (SELECT COUNT(*) FROM tracks t WHERE (t.artist_id = ar.id OR t.album_artist_id = ar.id)
+    (SELECT COUNT(*) FROM tracks t WHERE t.artist_id = ar.id AND (t.owner_id = $1 OR t.shared = 1))
+    + (SELECT COUNT(*) FROM tracks t WHERE t.album_artist_id = ar.id AND t.artist_id <> ar.id
        AND (t.owner_id = $1 OR t.shared = 1)) AS tracks";
 
 pub(crate) fn artist_view(r: sqlx::any::AnyRow) -> ArtistView {
@@ -375,6 +385,52 @@ pub async fn list_artist_albums<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(rows.into_iter().map(album_view).collect())
 }
 
+/// Albums `user_id` liked that they may still see, most recently liked first.
+pub async fn list_liked_albums<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    limit: i64,
+) -> Result<Vec<AlbumView>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ALBUM_COLUMNS} FROM album_likes l JOIN albums al ON al.id = l.album_id
+         JOIN artists ar ON ar.id = al.artist_id
+         WHERE l.user_id = $1 AND {ALBUM_VISIBLE} ORDER BY l.created_at DESC, al.id LIMIT $2"
+    ))
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(album_view).collect())
+}
+
+/// Likes or unlikes an album; doing either twice changes nothing.
+pub async fn set_album_liked<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    album_id: &str,
+    liked: bool,
+    now: i64,
+) -> Result<()> {
+    if liked {
+        sqlx::query(
+            "INSERT INTO album_likes (user_id, album_id, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id, album_id) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(album_id)
+        .bind(now)
+        .execute(db)
+        .await?;
+    } else {
+        sqlx::query("DELETE FROM album_likes WHERE user_id = $1 AND album_id = $2")
+            .bind(user_id)
+            .bind(album_id)
+            .execute(db)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Likes or unlikes a track; doing either twice changes nothing.
 pub async fn set_liked<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
@@ -409,6 +465,7 @@ pub struct StreamRow {
     pub rendition_bytes: i64,
     pub duration_ms: i64,
     pub segment_index: String,
+    pub loudness: Option<crate::imports::Loudness>,
 }
 
 /// Stream details of a track, only if `user_id` may play it (ownership in the query).
@@ -418,7 +475,8 @@ pub async fn stream_row<'e, E: Executor<'e, Database = sqlx::Any>>(
     user_id: &str,
 ) -> Result<Option<StreamRow>> {
     let row = sqlx::query(
-        "SELECT rendition_key, rendition_mime, rendition_bytes, duration_ms, segment_index FROM tracks
+        "SELECT rendition_key, rendition_mime, rendition_bytes, duration_ms, segment_index,
+            loudness_lufs, true_peak_db FROM tracks
          WHERE id = $1 AND (owner_id = $2 OR shared = 1)",
     )
     .bind(track_id)
@@ -431,21 +489,30 @@ pub async fn stream_row<'e, E: Executor<'e, Database = sqlx::Any>>(
         rendition_bytes: r.get("rendition_bytes"),
         duration_ms: r.get("duration_ms"),
         segment_index: r.get("segment_index"),
+        loudness: match (r.get("loudness_lufs"), r.get("true_peak_db")) {
+            (Some(lufs), Some(peak_db)) => Some(crate::imports::Loudness { lufs, peak_db }),
+            _ => None,
+        },
     }))
 }
 
+/// A track's cover key, and whether thumbnails exist beside it, if `user_id` may see it.
 pub async fn cover_key<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     track_id: &str,
     user_id: &str,
-) -> Result<Option<String>> {
-    let row =
-        sqlx::query("SELECT cover_key FROM tracks WHERE id = $1 AND (owner_id = $2 OR shared = 1)")
-            .bind(track_id)
-            .bind(user_id)
-            .fetch_optional(db)
-            .await?;
-    Ok(row.and_then(|r| r.get::<Option<String>, _>("cover_key")))
+) -> Result<Option<(String, bool)>> {
+    let row = sqlx::query(
+        "SELECT cover_key, cover_thumbs FROM tracks WHERE id = $1 AND (owner_id = $2 OR shared = 1)",
+    )
+    .bind(track_id)
+    .bind(user_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.and_then(|r| {
+        let key: Option<String> = r.get("cover_key");
+        key.map(|k| (k, r.get::<i64, _>("cover_thumbs") == 1))
+    }))
 }
 
 fn key(s: &str) -> String {
@@ -526,6 +593,8 @@ pub struct NewTrack {
     pub rendition_mime: String,
     pub segment_index: String,
     pub cover_key: Option<String>,
+    pub cover_thumbs: bool,
+    pub loudness: Option<crate::imports::Loudness>,
 }
 
 /// Inserts a track unless one already exists for its import job; returns the track id.
@@ -533,8 +602,9 @@ pub async fn insert_track(conn: &mut AnyConnection, t: &NewTrack) -> Result<Stri
     let added = sqlx::query(
         "INSERT INTO tracks (id, import_job_id, owner_id, shared, title, artist_id, album_artist_id, album_id,
             track_no, disc_no, year, genre, duration_ms, original_key, rendition_key, rendition_bytes,
-            rendition_mime, segment_index, cover_key, created_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)
+            rendition_mime, segment_index, cover_key, created_at, cover_thumbs, loudness_lufs, true_peak_db,
+            analysed)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,1)
          ON CONFLICT (import_job_id) DO NOTHING",
     )
     .bind(&t.id)
@@ -557,6 +627,9 @@ pub async fn insert_track(conn: &mut AnyConnection, t: &NewTrack) -> Result<Stri
     .bind(&t.segment_index)
     .bind(&t.cover_key)
     .bind(crate::now_ms())
+    .bind(i64::from(t.cover_thumbs))
+    .bind(t.loudness.map(|l| l.lufs))
+    .bind(t.loudness.map(|l| l.peak_db))
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -570,6 +643,70 @@ pub async fn insert_track(conn: &mut AnyConnection, t: &NewTrack) -> Result<Stri
             .fetch_one(&mut *conn)
             .await?,
     )
+}
+
+/// A track imported before covers were thumbnailed and loudness measured.
+#[derive(Debug, Clone)]
+pub struct Unanalysed {
+    pub id: String,
+    pub rendition_key: String,
+    /// The cover, when it has one without thumbnails.
+    pub cover_key: Option<String>,
+    pub needs_loudness: bool,
+}
+
+/// Claims up to `limit` tracks that still need analysing (marks them as being analysed, so
+/// two workers do not do the same one).
+pub async fn claim_unanalysed(db: &sqlx::AnyPool, limit: i64) -> Result<Vec<Unanalysed>> {
+    let rows = sqlx::query(
+        "SELECT id, rendition_key, CASE WHEN cover_thumbs = 0 THEN cover_key END AS cover_key,
+            CAST(CASE WHEN loudness_lufs IS NULL THEN 1 ELSE 0 END AS BIGINT) AS needs_loudness
+         FROM tracks WHERE analysed = 0 ORDER BY created_at DESC, id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    let mut claimed = Vec::new();
+    for r in rows {
+        let id: String = r.get("id");
+        let won = sqlx::query("UPDATE tracks SET analysed = 2 WHERE id = $1 AND analysed = 0")
+            .bind(&id)
+            .execute(db)
+            .await?
+            .rows_affected()
+            == 1;
+        if won {
+            claimed.push(Unanalysed {
+                id,
+                rendition_key: r.get("rendition_key"),
+                cover_key: r.get("cover_key"),
+                needs_loudness: r.get::<i64, _>("needs_loudness") == 1,
+            });
+        }
+    }
+    Ok(claimed)
+}
+
+/// Stores what analysing a track found (what it could not find stays as it was).
+pub async fn set_analysed<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    track_id: &str,
+    thumbs: bool,
+    loudness: Option<crate::imports::Loudness>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE tracks SET analysed = 1,
+            cover_thumbs = CASE WHEN $2 = 1 THEN 1 ELSE cover_thumbs END,
+            loudness_lufs = COALESCE($3, loudness_lufs), true_peak_db = COALESCE($4, true_peak_db)
+         WHERE id = $1",
+    )
+    .bind(track_id)
+    .bind(i64::from(thumbs))
+    .bind(loudness.map(|l| l.lufs))
+    .bind(loudness.map(|l| l.peak_db))
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 pub async fn count_tracks_for_job<'e, E: Executor<'e, Database = sqlx::Any>>(
@@ -590,6 +727,7 @@ pub struct OwnedKeys {
     pub original_key: String,
     pub rendition_key: String,
     pub cover_key: Option<String>,
+    pub cover_thumbs: bool,
 }
 
 pub async fn owned_keys<'e, E: Executor<'e, Database = sqlx::Any>>(
@@ -597,7 +735,8 @@ pub async fn owned_keys<'e, E: Executor<'e, Database = sqlx::Any>>(
     track_id: &str,
 ) -> Result<Option<OwnedKeys>> {
     let row = sqlx::query(
-        "SELECT owner_id, shared, original_key, rendition_key, cover_key FROM tracks WHERE id = $1",
+        "SELECT owner_id, shared, original_key, rendition_key, cover_key, cover_thumbs FROM tracks
+         WHERE id = $1",
     )
     .bind(track_id)
     .fetch_optional(db)
@@ -608,6 +747,7 @@ pub async fn owned_keys<'e, E: Executor<'e, Database = sqlx::Any>>(
         original_key: r.get("original_key"),
         rendition_key: r.get("rendition_key"),
         cover_key: r.get("cover_key"),
+        cover_thumbs: r.get::<i64, _>("cover_thumbs") == 1,
     }))
 }
 

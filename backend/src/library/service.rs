@@ -34,21 +34,66 @@ pub async fn set_liked(core: &Core, user: &CurrentUser, track_id: &str, liked: b
     repo::set_liked(&core.db, &user.id, track_id, liked, crate::now_ms()).await
 }
 
-/// Cover image bytes of a track the user may see.
-pub async fn cover_for(
+/// Likes (or unlikes) an album the user may see; an album they may not see is "not
+/// found". Unliking always works (the album may have become invisible since).
+pub async fn set_album_liked(
+    core: &Core,
+    user: &CurrentUser,
+    album_id: &str,
+    liked: bool,
+) -> Result<()> {
+    if liked && repo::album(&core.db, &user.id, album_id).await?.is_none() {
+        return Err(Error::NotFound("album"));
+    }
+    repo::set_album_liked(&core.db, &user.id, album_id, liked, crate::now_ms()).await
+}
+
+/// The albums the user liked (that they may still see), most recently liked first.
+pub async fn liked_albums(core: &Core, user: &CurrentUser) -> Result<Vec<AlbumView>> {
+    repo::list_liked_albums(&core.db, &user.id, 500).await
+}
+
+/// Which cover object serves a request: the thumbnail for `size` pixels when the import
+/// made them, else the original. Objects never change (a new import has a new key), so
+/// the key is the cover's version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoverObject {
+    pub key: String,
+    pub mime: &'static str,
+}
+
+impl CoverObject {
+    /// A strong validator for HTTP caching.
+    pub fn etag(&self) -> String {
+        let h = crate::auth::password::sha256_hex(&self.key);
+        format!("\"{}\"", &h[..24])
+    }
+}
+
+/// The cover object of a track the user may see, for a display `size` (pixels) if given.
+pub async fn cover_object(
     core: &Core,
     user: &CurrentUser,
     track_id: &str,
-) -> Result<(bytes::Bytes, String)> {
-    let key = repo::cover_key(&core.db, track_id, &user.id)
+    size: Option<u32>,
+) -> Result<CoverObject> {
+    let (key, thumbs) = repo::cover_key(&core.db, track_id, &user.id)
         .await?
         .ok_or(Error::NotFound("cover"))?;
-    let mime = if key.ends_with(".png") {
-        "image/png"
-    } else {
-        "image/jpeg"
-    };
-    Ok((core.storage.get_bytes(&key).await?, mime.to_string()))
+    Ok(match size {
+        Some(s) if thumbs => CoverObject {
+            key: crate::imports::thumb_key(&key, crate::imports::thumb_size_for(s)),
+            mime: "image/jpeg",
+        },
+        _ => CoverObject {
+            mime: if key.ends_with(".png") {
+                "image/png"
+            } else {
+                "image/jpeg"
+            },
+            key,
+        },
+    })
 }
 
 /// Deletes a track and its objects (original, rendition, cover). Owners may delete their
@@ -68,10 +113,18 @@ pub async fn delete_track(core: &Core, user: &CurrentUser, track_id: &str) -> Re
         });
     }
     repo::delete_track(&core.db, track_id).await?;
-    for key in [Some(t.original_key), Some(t.rendition_key), t.cover_key]
-        .into_iter()
-        .flatten()
-    {
+    let mut keys = vec![t.original_key, t.rendition_key];
+    if let Some(c) = t.cover_key {
+        if t.cover_thumbs {
+            keys.extend(
+                crate::imports::COVER_SIZES
+                    .iter()
+                    .map(|s| crate::imports::thumb_key(&c, *s)),
+            );
+        }
+        keys.push(c);
+    }
+    for key in keys {
         if let Err(e) = core.storage.delete(&key).await {
             tracing::warn!(%key, error = %e, "could not delete an object of a deleted track");
         }

@@ -16,6 +16,10 @@ pub struct StreamInfo {
     pub init_end: u64,
     /// Fragment start times (ms) and byte offsets, for seeking to unbuffered positions.
     pub segments: Vec<(u64, u64)>,
+    /// Encoder delay at the start of the rendition (seconds), trimmed for gapless playback.
+    pub priming_secs: f64,
+    /// Loudness normalization gain (dB, at most 0), when loudness was measured at import.
+    pub gain_db: Option<f64>,
 }
 
 /// A verified stream request.
@@ -49,6 +53,9 @@ pub async fn stream_info(core: &Core, user: &CurrentUser, track_id: &str) -> Res
         bytes: t.rendition_bytes,
         init_end: index.init_end,
         segments: index.segments,
+        priming_secs: f64::from(crate::imports::RENDITION_PRIMING_SAMPLES)
+            / f64::from(crate::imports::RENDITION_SAMPLE_RATE),
+        gain_db: t.loudness.map(crate::imports::normalization_gain_db),
     })
 }
 

@@ -254,26 +254,47 @@ pub fn match_expr(dialect: Dialect, query: &[Alternatives]) -> String {
     groups.collect::<Vec<_>>().join(sep)
 }
 
-/// FROM, WHERE and ORDER BY fragments that find documents of `kind` matching `$2`
-/// (aliased `d`), best first; name matches weigh most, then artist, then album.
-fn full_text(dialect: Dialect, kind: DocKind) -> (String, String, String) {
-    let k = kind.as_str();
+/// Most documents one search ranks per group and kind of match. A short prefix can match
+/// a large share of a big catalog; ranking every match (and checking who may see it) is
+/// what made such queries slow, so each group ranks at most this many whole-word matches
+/// and this many prefix matches.
+pub const CANDIDATES: i64 = 1000;
+
+/// `expr` with its prefix terms made whole words (`"bea"*` → `"bea"`, `bea:*` → `bea`).
+fn whole_words(dialect: Dialect, expr: &str) -> String {
     match dialect {
-        Dialect::Sqlite => (
-            format!("{k}_fts f JOIN search_docs d ON d.id = f.rowid"),
-            format!("{k}_fts MATCH $2"),
-            format!("bm25({k}_fts, 10.0, 4.0, 2.0)"),
-        ),
-        Dialect::Postgres => (
-            "search_docs d".to_string(),
-            format!("d.kind = '{k}' AND d.tsv @@ to_tsquery('simple', $2)"),
-            "ts_rank(d.tsv, to_tsquery('simple', $2)) DESC".to_string(),
-        ),
+        Dialect::Sqlite => expr.replace("\"*", "\""),
+        Dialect::Postgres => expr.replace(":*", ""),
     }
+}
+
+/// A subquery `c(doc, score)` of up to [`CANDIDATES`] documents of `kind` matching `$2`
+/// and as many matching `$4` (the same words whole), whole-word matches scoring first.
+/// Lower scores are better. Name matches weigh most, then artist, then album.
+fn candidates(dialect: Dialect, kind: DocKind) -> String {
+    let k = kind.as_str();
+    let one = |param: &str, boost: &str| match dialect {
+        Dialect::Sqlite => format!(
+            "SELECT rowid AS doc, bm25({k}_fts, 10.0, 4.0, 2.0){boost} AS score FROM {k}_fts
+             WHERE {k}_fts MATCH {param} LIMIT {CANDIDATES}"
+        ),
+        Dialect::Postgres => format!(
+            "SELECT id AS doc, -ts_rank(tsv, to_tsquery('simple', {param})){boost} AS score
+             FROM search_docs WHERE kind = '{k}' AND tsv @@ to_tsquery('simple', {param})
+             LIMIT {CANDIDATES}"
+        ),
+    };
+    format!(
+        "(SELECT doc, MIN(score) AS score FROM (SELECT doc, score FROM ({}) w
+           UNION ALL SELECT doc, score FROM ({}) p) u GROUP BY doc) c",
+        one("$4", " - 1000.0"),
+        one("$2", "")
+    )
 }
 
 /// Rows of `kind` matching `expr` (`$2`) that `visible` lets the user `$1` see, best first,
 /// at most `limit` (`$3`): `SELECT {select} FROM <documents> {joins}`, mapped by `map`.
+/// Documents are `d`; ranking looks at [`candidates`] only.
 #[allow(clippy::too_many_arguments)]
 async fn matching<'e, E: Executor<'e, Database = sqlx::Any>, T>(
     db: E,
@@ -285,14 +306,20 @@ async fn matching<'e, E: Executor<'e, Database = sqlx::Any>, T>(
     visible: &str,
     map: fn(sqlx::any::AnyRow) -> T,
 ) -> Result<Vec<T>> {
-    let (from, matches, rank) = full_text(dialect, kind);
+    let from = candidates(dialect, kind);
+    // The best `limit` visible documents first, then their columns: some columns (counts,
+    // cover choice) cost a query each, so they are computed for the rows shown only.
     let rows = sqlx::query(&format!(
-        "SELECT {select} FROM {from} {joins} WHERE {matches} AND {visible}
-         ORDER BY {rank}, d.ref_id LIMIT $3"
+        "SELECT {select} FROM (
+            SELECT d.id AS doc, c.score AS score FROM {from} JOIN search_docs d ON d.id = c.doc
+            {joins} WHERE {visible} ORDER BY c.score, d.ref_id LIMIT $3
+         ) top JOIN search_docs d ON d.id = top.doc {joins}
+         ORDER BY top.score, d.ref_id"
     ))
     .bind(user_id)
     .bind(expr)
     .bind(limit)
+    .bind(whole_words(dialect, expr))
     .fetch_all(db)
     .await?;
     Ok(rows.into_iter().map(map).collect())

@@ -1,7 +1,7 @@
 //! Media work for imports: ffprobe validation, tag reading with lofty, cover extraction,
 //! transcoding to fragmented MP4 AAC with ffmpeg, and the rendition's fragment index.
 
-use backend::imports::SegmentIndex;
+use backend::imports::{Loudness, SegmentIndex};
 use serde::Deserialize;
 use std::path::Path;
 use std::process::Stdio;
@@ -222,18 +222,52 @@ pub fn title_from_filename(name: &str) -> String {
 
 pub const RENDITION_MIME: &str = "audio/mp4; codecs=\"mp4a.40.2\"";
 
-/// Transcodes to fragmented MP4 AAC (2 s fragments) that Media Source Extensions can play.
+/// Runs ffmpeg on `input`'s first audio stream through the `ebur128` loudness meter (which
+/// passes the audio on unchanged and prints its summary at the end), then `output_args`.
+/// Returns whether it succeeded and what it printed.
+async fn ffmpeg_metered(
+    ffmpeg: &str,
+    input: &Path,
+    output_args: &[&str],
+) -> anyhow::Result<(bool, String)> {
+    let out = Command::new(ffmpeg)
+        .args([
+            "-nostdin",
+            "-hide_banner",
+            "-nostats",
+            "-loglevel",
+            "info",
+            "-y",
+            "-i",
+        ])
+        .arg(input)
+        .args(["-map", "0:a:0", "-af", "ebur128=framelog=verbose:peak=true"])
+        .args(output_args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot run {ffmpeg}: {e}"))?;
+    Ok((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+/// Transcodes to fragmented MP4 AAC (2 s fragments) that Media Source Extensions can play,
+/// measuring loudness (EBU R128, with true peak) on the way.
 pub async fn transcode(
     ffmpeg: &str,
     input: &Path,
     output: &Path,
-) -> anyhow::Result<Result<(), Rejected>> {
-    let out = Command::new(ffmpeg)
-        .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i"])
-        .arg(input)
-        .args([
-            "-map",
-            "0:a:0",
+) -> anyhow::Result<Result<Option<Loudness>, Rejected>> {
+    let output = output.to_string_lossy();
+    let (ok, msg) = ffmpeg_metered(
+        ffmpeg,
+        input,
+        &[
             "-vn",
             "-sn",
             "-dn",
@@ -253,19 +287,13 @@ pub async fn transcode(
             "2000000",
             "-f",
             "mp4",
-        ])
-        .arg(output)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot run {ffmpeg}: {e}"))?;
-    if out.status.success() {
-        return Ok(Ok(()));
+            &output,
+        ],
+    )
+    .await?;
+    if ok {
+        return Ok(Ok(parse_ebur128(&msg)));
     }
-    let msg = String::from_utf8_lossy(&out.stderr);
     let last = msg
         .lines()
         .rev()
@@ -275,6 +303,33 @@ pub async fn transcode(
         "the audio could not be decoded ({})",
         last.chars().take(200).collect::<String>()
     ))))
+}
+
+/// Measures a file's loudness (decoding it once, writing nothing).
+pub async fn measure_loudness(ffmpeg: &str, input: &Path) -> anyhow::Result<Option<Loudness>> {
+    let (ok, msg) = ffmpeg_metered(ffmpeg, input, &["-f", "null", "-"]).await?;
+    Ok(ok.then(|| parse_ebur128(&msg)).flatten())
+}
+
+/// Reads integrated loudness and true peak from the `ebur128` filter's summary. Silence
+/// measures as -70 LUFS and a peak of -inf; values are kept within -99..20.
+pub fn parse_ebur128(log: &str) -> Option<Loudness> {
+    let summary = &log[log.rfind("Summary:")?..];
+    let value = |section: &str, label: &str| -> Option<f64> {
+        let rest = &summary[summary.find(section)?..];
+        let line = rest.lines().find(|l| l.trim_start().starts_with(label))?;
+        let v = line.trim_start()[label.len()..].split_whitespace().next()?;
+        let v: f64 = v.parse().ok()?;
+        Some(if v.is_nan() {
+            -99.0
+        } else {
+            v.clamp(-99.0, 20.0)
+        })
+    };
+    Some(Loudness {
+        lufs: value("Integrated loudness:", "I:")?,
+        peak_db: value("True peak:", "Peak:")?,
+    })
 }
 
 /// Reads the fragment index of a fragmented MP4: init segment end, and for each `moof`
@@ -391,6 +446,19 @@ mod tests {
         assert_eq!(title_from_filename("My_Song.flac"), "My Song");
         assert_eq!(title_from_filename("noext"), "noext");
         assert_eq!(title_from_filename(".mp3"), ".mp3");
+    }
+
+    #[test]
+    fn ebur128_summary_is_read() {
+        let log = "size=79kB\n[Parsed_ebur128_0 @ 0x5] Summary:\n\n  Integrated loudness:\n    I:         -21.8 LUFS\n    Threshold: -31.8 LUFS\n\n  Loudness range:\n    LRA:        20.0 LU\n\n  True peak:\n    Peak:       -inf dBFS\n[aac @ 0x5] Qavg: 845.623\n";
+        assert_eq!(
+            parse_ebur128(log),
+            Some(Loudness {
+                lufs: -21.8,
+                peak_db: -99.0
+            })
+        );
+        assert_eq!(parse_ebur128("no summary here"), None);
     }
 
     #[test]

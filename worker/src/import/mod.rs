@@ -52,6 +52,11 @@ pub async fn give_up(core: &Core, event_id: &str, job_id: &str, error: &str) -> 
 async fn remove_objects(core: &Core, job_id: &str, original_too: bool) {
     let (original, rendition, cover) = imports::job_object_keys(job_id);
     let mut keys = vec![rendition, format!("{cover}.jpg"), format!("{cover}.png")];
+    keys.extend(
+        imports::COVER_SIZES
+            .iter()
+            .map(|s| imports::thumb_key(&format!("{cover}.jpg"), *s)),
+    );
     if original_too {
         keys.push(original);
     }
@@ -78,9 +83,10 @@ async fn run(
     let tags = media::merge_probe_tags(media::read_tags(&input).await, &probe);
 
     let output = dir.join("rendition.mp4");
-    if let Err(r) = media::transcode(&core.config.ffmpeg, &input, &output).await? {
-        return Ok(Err(r));
-    }
+    let loudness = match media::transcode(&core.config.ffmpeg, &input, &output).await? {
+        Ok(l) => l,
+        Err(r) => return Ok(Err(r)),
+    };
     // The rendition's real length: a truncated file's header may promise more than it has.
     let duration_ms = match media::probe(&core.config.ffprobe, &output).await? {
         Ok(p) => p.duration_ms,
@@ -100,18 +106,19 @@ async fn run(
         .put(&rendition_key, bytes::Bytes::from(data))
         .await?;
 
-    let cover_key = match &tags.cover {
+    let (cover_key, cover_thumbs) = match &tags.cover {
         Some((bytes, mime)) => {
             let key = format!(
                 "{cover_prefix}.{}",
                 if mime == "image/png" { "png" } else { "jpg" }
             );
+            let thumbs = store_thumbnails(core, &key, bytes.clone()).await?;
             core.storage
                 .put(&key, bytes::Bytes::from(bytes.clone()))
                 .await?;
-            Some(key)
+            (Some(key), thumbs)
         }
-        None => None,
+        None => (None, false),
     };
 
     Ok(Ok(FinishedImport {
@@ -135,5 +142,35 @@ async fn run(
         rendition_mime: media::RENDITION_MIME.into(),
         segment_index: index,
         cover_key,
+        cover_thumbs,
+        loudness,
     }))
+}
+
+/// Makes and stores the cover's thumbnails; false (and the original alone is served) when
+/// the picture cannot be decoded, which does not fail the import.
+pub(crate) async fn store_thumbnails(
+    core: &Core,
+    cover_key: &str,
+    data: Vec<u8>,
+) -> anyhow::Result<bool> {
+    let thumbs =
+        match tokio::task::spawn_blocking(move || backend::pictures::cover_thumbnails(&data))
+            .await?
+        {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::info!(%cover_key, error = %e, "cover art without thumbnails");
+                return Ok(false);
+            }
+        };
+    for (size, jpeg) in thumbs {
+        core.storage
+            .put(
+                &imports::thumb_key(cover_key, size),
+                bytes::Bytes::from(jpeg),
+            )
+            .await?;
+    }
+    Ok(true)
 }
