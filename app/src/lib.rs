@@ -92,54 +92,59 @@ fn Shell() -> impl IntoView {
     let auth = use_auth();
     playlists::PlaylistsCtx::provide();
     let user = Resource::new(|| (), |_| auth::current_user());
+    let avatar = auth::security::AvatarCtx {
+        url: RwSignal::new(None),
+    };
+    provide_context(avatar);
+    // Only the sidebar waits for the user. The page and the player bar stay outside that
+    // Transition: on the server a Suspense re-runs its children until every resource it
+    // reads has settled, and a page created in there would be created (and fetch its
+    // data) more than once, with the HTML and the data hydration reads coming from
+    // different runs.
     view! {
-        <Transition fallback=|| view! { <div class="splash">"Refrain"</div> }>
-            {move || user.get().map(|u| match u {
-                Ok(Some(user)) => {
-                    let avatar = RwSignal::new(user.avatar.clone());
-                    provide_context(auth::security::AvatarCtx { url: avatar, name: user.name.clone() });
-                    view! {
-                    <div class="app">
-                        <nav class="sidebar" aria-label="Main">
-                            <A href="/" attr:class="brand">"Refrain"</A>
-                            <ul>
-                                <li><A href="/" exact=true>"Library"</A></li>
-                                <li><A href="/search">"Search"</A></li>
-                                <li><A href="/albums" exact=true>"Albums"</A></li>
-                                <li><A href="/artists" exact=true>"Artists"</A></li>
-                                <li><A href="/liked">"Liked Songs"</A></li>
-                                <li><A href="/settings">"Settings"</A></li>
-                                {(user.role == "admin").then(|| view! { <li><A href="/admin">"Admin"</A></li> })}
-                            </ul>
-                            <playlists::SidebarPlaylists/>
-                            <div class="account">
-                                <auth::security::Avatar url=avatar name=user.name.clone()/>
-                                <span class="muted email" title=user.email.clone() data-testid="account-name">{user.name.clone()}</span>
-                                {(user.role == "admin").then(|| view! { <span class="badge">"admin"</span> })}
-                                <ActionForm action=auth.logout>
-                                    <button type="submit" class="btn ghost" data-testid="logout">"Log out"</button>
-                                </ActionForm>
-                            </div>
-                        </nav>
-                        <main class="main"><Outlet/></main>
-                        <PlayerBar/>
-                    </div>
-                    }.into_any()
-                }
-                Ok(None) => {
-                    // Server side: a real 302 (the page waits for this resource, SsrMode::Async).
-                    #[cfg(feature = "ssr")]
-                    leptos_axum::redirect("/login");
-                    view! { <Redirect path="/login"/> }.into_any()
-                }
-                Err(e) => view! {
-                    <div class="auth-page"><div class="auth-card">
-                        <h1>"Refrain is unavailable"</h1>
-                        <p class="form-error">{e.to_string()}</p>
-                    </div></div>
-                }.into_any(),
-            })}
-        </Transition>
+        <div class="app">
+            <nav class="sidebar" aria-label="Main">
+                <A href="/" attr:class="brand">"Refrain"</A>
+                <Transition fallback=|| ()>
+                    {move || user.get().map(|u| match u {
+                        Ok(Some(user)) => {
+                            avatar.url.set(user.avatar.clone());
+                            view! {
+                                <ul>
+                                    <li><A href="/" exact=true>"Library"</A></li>
+                                    <li><A href="/search">"Search"</A></li>
+                                    <li><A href="/albums" exact=true>"Albums"</A></li>
+                                    <li><A href="/artists" exact=true>"Artists"</A></li>
+                                    <li><A href="/liked">"Liked Songs"</A></li>
+                                    <li><A href="/settings">"Settings"</A></li>
+                                    {(user.role == "admin").then(|| view! { <li><A href="/admin">"Admin"</A></li> })}
+                                </ul>
+                                <playlists::SidebarPlaylists/>
+                                <div class="account">
+                                    <auth::security::Avatar url=avatar.url name=user.name.clone()/>
+                                    <span class="muted email" title=user.email.clone() data-testid="account-name">{user.name.clone()}</span>
+                                    {(user.role == "admin").then(|| view! { <span class="badge">"admin"</span> })}
+                                    <ActionForm action=auth.logout>
+                                        <button type="submit" class="btn ghost" data-testid="logout">"Log out"</button>
+                                    </ActionForm>
+                                </div>
+                            }.into_any()
+                        }
+                        Ok(None) => {
+                            // Server side: a real 302 (the page waits for this resource, SsrMode::Async).
+                            #[cfg(feature = "ssr")]
+                            leptos_axum::redirect("/login");
+                            view! { <Redirect path="/login"/> }.into_any()
+                        }
+                        Err(e) => view! {
+                            <p class="form-error" role="alert">"Refrain is unavailable: " {e.to_string()}</p>
+                        }.into_any(),
+                    })}
+                </Transition>
+            </nav>
+            <main class="main"><Outlet/></main>
+            <PlayerBar/>
+        </div>
     }
 }
 

@@ -197,8 +197,10 @@ pub fn SidebarPlaylists() -> impl IntoView {
                 </ActionForm>
             </div>
             {move || create.value().get().and_then(|r| r.err()).map(|e| view! { <p class="form-error">{e.to_string()}</p> })}
-            <Transition fallback=|| ()>
-                <ul class="playlist-links" data-testid="sidebar-playlists">
+            // No Transition of its own: this sits in the layout's sidebar Transition, which
+            // waits for the list too (a Transition re-created on each of that one's
+            // server-side re-runs would shift the ids hydration matches data by).
+            <ul class="playlist-links" data-testid="sidebar-playlists">
                     {move || ctx.list.get().and_then(|r| r.ok()).map(|list| list.into_iter().map(|p| {
                         let (over_id, drop_id, id) = (p.id.clone(), p.id.clone(), p.id.clone());
                         let is_over = move || over.with(|o| o.as_deref() == Some(id.as_str()));
@@ -227,7 +229,6 @@ pub fn SidebarPlaylists() -> impl IntoView {
                     Ok(()) => view! { <p class="muted drop-note" role="status" data-testid="drop-note">"Added to the playlist."</p> }.into_any(),
                     Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
                 })}
-            </Transition>
         </div>
     }
 }

@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import { PASSWORD, asAdmin, hydrated, logInWithPassword, signUp, uniqueEmail } from "./helpers";
 
 test("an admin disabling a user ends that user's session elsewhere, and it is audited", async ({ browser }) => {

@@ -1,4 +1,4 @@
-import { test, expect, Page } from "@playwright/test";
+import { test, expect, Page } from "./fixtures";
 import { hydrated, signUp, synthMp3, uniqueEmail } from "./helpers";
 
 /** Random lower-case letters (search words must be letters to be one word). */

@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import * as fs from "node:fs";
 import { hydrated, signUp, synthMp3, uniqueEmail } from "./helpers";
 

@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import { PASSWORD, uniqueEmail } from "./helpers";
 
 // Forms are plain HTML forms underneath: with JavaScript off (or before the WASM loads)

@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import { deliveredMail, hydrated, logInWithPassword, logOut, signUp, uniqueEmail } from "./helpers";
 
 test("a forgotten password is reset through the link in the delivered email", async ({ page }) => {

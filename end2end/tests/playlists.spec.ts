@@ -1,4 +1,4 @@
-import { test, expect, Page } from "@playwright/test";
+import { test, expect, Page } from "./fixtures";
 import * as path from "node:path";
 import { asAdmin, hydrated, signUp, synthMp3, uniqueEmail } from "./helpers";
 

@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import { hydrated, signUp, synthPng, textFile, uniqueEmail } from "./helpers";
 
 test("a display name set in settings replaces the email in the sidebar", async ({ page }) => {

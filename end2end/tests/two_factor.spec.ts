@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import { hydrated, logInWithPassword, logOut, signUp, totpCode, uniqueEmail } from "./helpers";
 
 test("two-factor: enroll from the QR page, log in with a code, then with a recovery code", async ({ page }) => {

@@ -989,6 +989,40 @@ async fn library_page_redirects_to_login_without_a_session(b: Backend) {
     assert!(login.text().await.unwrap().contains("Log in"));
 }
 
+/// The server renders a page from one fetch of each of its resources. (A page created
+/// inside a Suspense is created again each time the Suspense re-runs its children; its
+/// data was then fetched and sent twice, and hydration could read a different fetch than
+/// the one the HTML came from, which kills the page when the two differ.)
+async fn the_library_page_is_rendered_from_one_fetch_of_its_data(b: Backend) {
+    let srv = start(b, 1 << 20).await;
+    let c = client();
+    signup(&c, &srv, "once@example.com").await;
+    let r = c
+        .post(format!("{}/api/uploads?filename=once.mp3", srv.base))
+        .body(backend::testing::sine_mp3_with_cover(2, "green"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    worker::dispatch::drain(&srv.core).await.unwrap();
+    let r = c
+        .get(format!("{}/", srv.base))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert_eq!(
+        html.matches(r#"class="track-row""#).count(),
+        1,
+        "one row for the one track"
+    );
+    // The serialized data hydration reads: the track page and the import list, once each.
+    assert_eq!(html.matches(r#"\"tracks\":["#).count(), 1, "{html}");
+    assert_eq!(html.matches(r#"\"filename\":\"once.mp3\""#).count(), 1);
+}
+
 /// Asking to become an artist goes through server functions; extra form fields change
 /// nothing, and only an admin decides.
 async fn artist_requests_cannot_be_self_approved(b: Backend) {
@@ -1252,6 +1286,7 @@ backend::on_both_databases!(
     another_signed_in_user_cannot_use_my_stream_url,
     logout_ends_the_session_and_its_stream_urls,
     library_page_redirects_to_login_without_a_session,
+    the_library_page_is_rendered_from_one_fetch_of_its_data,
     readiness_names_each_dependency,
     metrics_report_latency_by_route_jobs_and_backlog,
     a_password_only_session_can_do_nothing_but_submit_a_code,

@@ -440,12 +440,11 @@ fn EmailAddress() -> impl IntoView {
     }
 }
 
-/// The signed-in user's picture, shared by the sidebar and the settings page so a new
+/// The signed-in user's picture in the sidebar; the settings page sets it, so a new
 /// picture shows everywhere at once.
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 pub struct AvatarCtx {
     pub url: RwSignal<Option<String>>,
-    pub name: String,
 }
 
 /// A round picture, or the first letter of `name` when there is none.
@@ -467,17 +466,38 @@ pub fn Avatar(
     }
 }
 
+/// The profile picture: the current one (read here, within this page's own Transition,
+/// so the server and the hydrating client render it from the same data), changed or
+/// removed in place and mirrored to the sidebar.
 #[component]
 fn Picture() -> impl IntoView {
-    let (ctx, name) = use_context::<AvatarCtx>()
-        .map(|c| (c.url, c.name))
-        .unwrap_or_else(|| (RwSignal::new(None), String::new()));
+    let me = Resource::new(|| (), |_| crate::auth::current_user());
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || me.get().and_then(Result::ok).flatten().map(|u| view! {
+                <PictureEditor initial=u.avatar name=u.name/>
+            })}
+        </Transition>
+        <p class="hint">"PNG, JPEG, WebP or GIF up to 5 MB; we crop it to a square."</p>
+    }
+}
+
+#[component]
+fn PictureEditor(initial: Option<String>, name: String) -> impl IntoView {
+    let url = RwSignal::new(initial);
+    let sidebar = use_context::<AvatarCtx>();
+    let show = move |v: Option<String>| {
+        url.set(v.clone());
+        if let Some(s) = sidebar {
+            s.url.set(v);
+        }
+    };
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let remove = ServerAction::<RemoveAvatar>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = remove.value().get() {
-            ctx.set(None);
+            show(None);
         }
     });
     let on_change = move |_ev: leptos::ev::Event| {
@@ -498,7 +518,7 @@ fn Picture() -> impl IntoView {
             error.set(None);
             leptos::task::spawn_local(async move {
                 match send_avatar(file).await {
-                    Ok(url) => ctx.set(Some(url)),
+                    Ok(u) => show(Some(u)),
                     Err(e) => error.set(Some(e)),
                 }
                 busy.set(false);
@@ -507,17 +527,16 @@ fn Picture() -> impl IntoView {
     };
     view! {
         <div class="picture-row">
-            <Avatar url=ctx name=name/>
+            <Avatar url=url name=name/>
             <label class="btn" class:disabled=move || busy.get()>
                 {move || if busy.get() { "Uploading…" } else { "Change picture" }}
                 <input type="file" accept="image/png,image/jpeg,image/webp,image/gif" class="visually-hidden"
                     data-testid="avatar-input" on:change=on_change/>
             </label>
-            {move || ctx.get().is_some().then(|| view! {
+            {move || url.get().is_some().then(|| view! {
                 <button class="btn ghost" on:click=move |_| { remove.dispatch(RemoveAvatar {}); }>"Remove"</button>
             })}
         </div>
-        <p class="hint">"PNG, JPEG, WebP or GIF up to 5 MB; we crop it to a square."</p>
         {move || error.get().or_else(|| error_of(remove.value().get())).map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
     }
 }
