@@ -185,6 +185,48 @@ async fn whole_words_come_first_even_among_more_prefix_matches_than_are_ranked(b
     assert!(titles(&r)[1..].iter().all(|t| t.starts_with("Lovely ")));
 }
 
+async fn others_private_matches_never_crowd_out_what_the_user_may_see(b: Backend) {
+    let (core, user, _d) = setup(b).await;
+    let other = auth::signup(&core, "hoarder@example.com", PW)
+        .await
+        .unwrap();
+    // More private matches than one search ranks, all older than the user's own.
+    let n = usize::try_from(backend::search::repo::CANDIDATES).unwrap() + 5;
+    for i in 0..n {
+        let title = format!("Love {i}");
+        let seed = SeedTrack {
+            title: &title,
+            artist: "Someone Else",
+            album: Some("Love Boxes"),
+            ..Default::default()
+        };
+        seed_track(&core, &other.id, seed).await;
+    }
+    seed_track(
+        &core,
+        &user.id,
+        SeedTrack {
+            title: "Love Letters",
+            artist: "Me",
+            album: Some("Love Mixtape"),
+            ..Default::default()
+        },
+    )
+    .await;
+    for q in ["love", "lov"] {
+        let r = search::search(&core, &user, q).await.unwrap();
+        assert_eq!(titles(&r), ["Love Letters"], "{q}");
+        assert_eq!(
+            r.albums
+                .iter()
+                .map(|a| a.title.as_str())
+                .collect::<Vec<_>>(),
+            ["Love Mixtape"],
+            "{q}"
+        );
+    }
+}
+
 async fn only_what_the_user_may_see_is_found(b: Backend) {
     let (core, user, _d) = setup(b).await;
     let other = auth::signup(&core, "other@example.com", PW).await.unwrap();
@@ -286,6 +328,7 @@ backend::on_both_databases!(
     ranking_puts_exact_and_title_matches_first,
     whole_words_come_first_even_among_more_prefix_matches_than_are_ranked,
     only_what_the_user_may_see_is_found,
+    others_private_matches_never_crowd_out_what_the_user_may_see,
     odd_input_is_harmless_and_empty_says_so,
     the_index_follows_deletions_and_fills_in_what_it_missed,
 );

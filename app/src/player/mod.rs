@@ -173,18 +173,25 @@ impl PlayerCtx {
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     pub(crate) fn follow(&self, index: usize, track: TrackRef) {
         self.index.set(index);
+        self.begin(&track, 0.0);
+        self.current.set(Some(track));
+        self.persist_position();
+    }
+
+    /// A new playback of `track` from `at` seconds: its length, the position, and a fresh
+    /// play-count record.
+    fn begin(&self, track: &TrackRef, at: f64) {
         self.duration.set(track.duration_ms as f64 / 1000.0);
-        self.position.set(0.0);
+        self.position.set(at);
         self.loaded.set_value(Some(track.id.clone()));
         #[cfg(feature = "hydrate")]
         self.playback.set_value(Some(Playback {
             id: engine::new_playback_id(),
             track_id: track.id.clone(),
             duration_ms: track.duration_ms,
+            last_pos: at,
             ..Playback::default()
         }));
-        self.current.set(Some(track));
-        self.persist_position();
     }
 
     /// Tells the engine the order changed (what follows the current track may differ).
@@ -465,22 +472,11 @@ impl PlayerCtx {
 
     /// Starts playing `track` from `at` seconds.
     fn start(&self, track: TrackRef, at: f64) {
-        self.duration.set(track.duration_ms as f64 / 1000.0);
-        self.position.set(at);
+        self.begin(&track, at);
         self.error.set(None);
         self.current.set(Some(track.clone()));
-        self.loaded.set_value(Some(track.id.clone()));
         #[cfg(feature = "hydrate")]
-        {
-            self.playback.set_value(Some(Playback {
-                id: engine::new_playback_id(),
-                track_id: track.id.clone(),
-                duration_ms: track.duration_ms,
-                last_pos: at,
-                ..Playback::default()
-            }));
-            engine::load(*self, track, at);
-        }
+        engine::load(*self, track, at);
     }
 
     /// Play or pause; a cued track (a restored queue) starts where it was left.

@@ -255,10 +255,11 @@ pub fn match_expr(dialect: Dialect, query: &[Alternatives]) -> String {
 }
 
 /// Most documents one search ranks per group and kind of match. A short prefix can match
-/// a large share of a big catalog; ranking every match (and checking who may see it) is
-/// what made such queries slow, so each group ranks at most this many whole-word matches
-/// and this many prefix matches.
-pub const CANDIDATES: i64 = 1000;
+/// a large share of a big catalog; ranking every match is what made such queries slow, so
+/// each group ranks at most this many whole-word matches and this many prefix matches,
+/// among those the user may see (the check is made while collecting them, so documents
+/// others keep private never crowd out the user's own).
+pub const CANDIDATES: i64 = 300;
 
 /// `expr` with its prefix terms made whole words (`"bea"*` → `"bea"`, `bea:*` → `bea`).
 fn whole_words(dialect: Dialect, expr: &str) -> String {
@@ -269,18 +270,21 @@ fn whole_words(dialect: Dialect, expr: &str) -> String {
 }
 
 /// A subquery `c(doc, score)` of up to [`CANDIDATES`] documents of `kind` matching `$2`
-/// and as many matching `$4` (the same words whole), whole-word matches scoring first.
-/// Lower scores are better. Name matches weigh most, then artist, then album.
-fn candidates(dialect: Dialect, kind: DocKind) -> String {
+/// and as many matching `$4` (the same words whole), whole-word matches scoring first,
+/// each one the user `$1` may see (`scope` joins to the documents `d` what `visible`
+/// needs). Lower scores are better. Name matches weigh most, then artist, then album.
+fn candidates(dialect: Dialect, kind: DocKind, (scope, visible): (&str, &str)) -> String {
     let k = kind.as_str();
     let one = |param: &str, boost: &str| match dialect {
         Dialect::Sqlite => format!(
-            "SELECT rowid AS doc, bm25({k}_fts, 10.0, 4.0, 2.0){boost} AS score FROM {k}_fts
-             WHERE {k}_fts MATCH {param} LIMIT {CANDIDATES}"
+            "SELECT d.id AS doc, bm25({k}_fts, 10.0, 4.0, 2.0){boost} AS score FROM {k}_fts
+             JOIN search_docs d ON d.id = {k}_fts.rowid {scope}
+             WHERE {k}_fts MATCH {param} AND {visible} LIMIT {CANDIDATES}"
         ),
         Dialect::Postgres => format!(
-            "SELECT id AS doc, -ts_rank(tsv, to_tsquery('simple', {param})){boost} AS score
-             FROM search_docs WHERE kind = '{k}' AND tsv @@ to_tsquery('simple', {param})
+            "SELECT d.id AS doc, -ts_rank(d.tsv, to_tsquery('simple', {param})){boost} AS score
+             FROM search_docs d {scope}
+             WHERE d.kind = '{k}' AND d.tsv @@ to_tsquery('simple', {param}) AND {visible}
              LIMIT {CANDIDATES}"
         ),
     };
@@ -294,7 +298,9 @@ fn candidates(dialect: Dialect, kind: DocKind) -> String {
 
 /// Rows of `kind` matching `expr` (`$2`) that `visible` lets the user `$1` see, best first,
 /// at most `limit` (`$3`): `SELECT {select} FROM <documents> {joins}`, mapped by `map`.
-/// Documents are `d`; ranking looks at [`candidates`] only.
+/// Documents are `d`; ranking looks at [`candidates`] only. `scope_visible` is what
+/// `visible` needs joined to `d` (a part of `joins`) and `visible` itself: it is checked on
+/// every candidate, so it joins no more than that.
 #[allow(clippy::too_many_arguments)]
 async fn matching<'e, E: Executor<'e, Database = sqlx::Any>, T>(
     db: E,
@@ -303,16 +309,16 @@ async fn matching<'e, E: Executor<'e, Database = sqlx::Any>, T>(
     (user_id, expr, limit): (&str, &str, i64),
     select: &str,
     joins: &str,
-    visible: &str,
+    scope_visible: (&str, &str),
     map: fn(sqlx::any::AnyRow) -> T,
 ) -> Result<Vec<T>> {
-    let from = candidates(dialect, kind);
+    let from = candidates(dialect, kind, scope_visible);
     // The best `limit` visible documents first, then their columns: some columns (counts,
     // cover choice) cost a query each, so they are computed for the rows shown only.
     let rows = sqlx::query(&format!(
         "SELECT {select} FROM (
-            SELECT d.id AS doc, c.score AS score FROM {from} JOIN search_docs d ON d.id = c.doc
-            {joins} WHERE {visible} ORDER BY c.score, d.ref_id LIMIT $3
+            SELECT c.doc, c.score FROM {from} JOIN search_docs d ON d.id = c.doc
+            ORDER BY c.score, d.ref_id LIMIT $3
          ) top JOIN search_docs d ON d.id = top.doc {joins}
          ORDER BY top.score, d.ref_id"
     ))
@@ -333,8 +339,9 @@ pub async fn tracks<'e, E: Executor<'e, Database = sqlx::Any>>(
     expr: &str,
     limit: i64,
 ) -> Result<Vec<TrackView>> {
-    let joins = format!("JOIN tracks t ON t.id = d.ref_id {TRACK_JOINS}");
-    let visible = "(t.owner_id = $1 OR t.shared = 1)";
+    let scope = "JOIN tracks t ON t.id = d.ref_id";
+    let joins = format!("{scope} {TRACK_JOINS}");
+    let visible = (scope, "(t.owner_id = $1 OR t.shared = 1)");
     let q = (user_id, expr, limit);
     matching(
         db,
@@ -357,7 +364,9 @@ pub async fn albums<'e, E: Executor<'e, Database = sqlx::Any>>(
     expr: &str,
     limit: i64,
 ) -> Result<Vec<AlbumView>> {
-    let joins = "JOIN albums al ON al.id = d.ref_id JOIN artists ar ON ar.id = al.artist_id";
+    let scope = "JOIN albums al ON al.id = d.ref_id";
+    let joins = format!("{scope} JOIN artists ar ON ar.id = al.artist_id");
+    let visible = (scope, ALBUM_VISIBLE);
     let q = (user_id, expr, limit);
     matching(
         db,
@@ -365,8 +374,8 @@ pub async fn albums<'e, E: Executor<'e, Database = sqlx::Any>>(
         DocKind::Album,
         q,
         ALBUM_COLUMNS,
-        joins,
-        ALBUM_VISIBLE,
+        &joins,
+        visible,
         album_view,
     )
     .await
@@ -381,6 +390,7 @@ pub async fn artists<'e, E: Executor<'e, Database = sqlx::Any>>(
     limit: i64,
 ) -> Result<Vec<ArtistView>> {
     let joins = "JOIN artists ar ON ar.id = d.ref_id";
+    let visible = (joins, ARTIST_VISIBLE);
     let q = (user_id, expr, limit);
     matching(
         db,
@@ -389,7 +399,7 @@ pub async fn artists<'e, E: Executor<'e, Database = sqlx::Any>>(
         q,
         ARTIST_COLUMNS,
         joins,
-        ARTIST_VISIBLE,
+        visible,
         artist_view,
     )
     .await
@@ -403,8 +413,9 @@ pub async fn playlists<'e, E: Executor<'e, Database = sqlx::Any>>(
     expr: &str,
     limit: i64,
 ) -> Result<Vec<PlaylistView>> {
-    let joins = "JOIN playlists p ON p.id = d.ref_id JOIN users u ON u.id = p.owner_id";
-    let visible = "(p.owner_id = $1 OR p.public = 1)";
+    let scope = "JOIN playlists p ON p.id = d.ref_id";
+    let joins = format!("{scope} JOIN users u ON u.id = p.owner_id");
+    let visible = (scope, "(p.owner_id = $1 OR p.public = 1)");
     let q = (user_id, expr, limit);
     matching(
         db,
@@ -412,7 +423,7 @@ pub async fn playlists<'e, E: Executor<'e, Database = sqlx::Any>>(
         DocKind::Playlist,
         q,
         PLAYLIST_COLUMNS,
-        joins,
+        &joins,
         visible,
         playlist_view,
     )

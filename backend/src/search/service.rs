@@ -53,50 +53,36 @@ pub async fn search(core: &Core, user: &CurrentUser, query: &str) -> Result<Sear
         })
         .collect();
     let exact = repo::match_expr(dialect, &exact);
-    let mut fuzzy: Option<String> = None;
+    // Corrections are looked up at most once, by whichever group needs them first.
+    let fuzzy = tokio::sync::OnceCell::new();
     let uid = &user.id;
-
     let db = &core.db;
-    let tracks = group(
+    let g = |limit| Group {
         core,
-        &typed,
-        &mut fuzzy,
-        &exact,
-        TRACK_HITS,
-        |t: &TrackView| &t.id,
-        |e| async move { repo::tracks(db, dialect, uid, &e, TRACK_HITS).await },
-    )
-    .await?;
-    let albums = group(
-        core,
-        &typed,
-        &mut fuzzy,
-        &exact,
-        GROUP_HITS,
-        |a: &AlbumView| &a.id,
-        |e| async move { repo::albums(db, dialect, uid, &e, GROUP_HITS).await },
-    )
-    .await?;
-    let artists = group(
-        core,
-        &typed,
-        &mut fuzzy,
-        &exact,
-        GROUP_HITS,
-        |a: &ArtistView| &a.id,
-        |e| async move { repo::artists(db, dialect, uid, &e, GROUP_HITS).await },
-    )
-    .await?;
-    let playlists = group(
-        core,
-        &typed,
-        &mut fuzzy,
-        &exact,
-        GROUP_HITS,
-        |p: &PlaylistView| &p.id,
-        |e| async move { repo::playlists(db, dialect, uid, &e, GROUP_HITS).await },
-    )
-    .await?;
+        typed: &typed,
+        fuzzy: &fuzzy,
+        exact: &exact,
+        limit,
+    };
+    // The four groups are independent queries: they run at once, on separate connections.
+    let (tracks, albums, artists, playlists) = tokio::try_join!(
+        g(TRACK_HITS).run(
+            |t: &TrackView| &t.id,
+            |e| async move { repo::tracks(db, dialect, uid, &e, TRACK_HITS).await },
+        ),
+        g(GROUP_HITS).run(
+            |a: &AlbumView| &a.id,
+            |e| async move { repo::albums(db, dialect, uid, &e, GROUP_HITS).await },
+        ),
+        g(GROUP_HITS).run(
+            |a: &ArtistView| &a.id,
+            |e| async move { repo::artists(db, dialect, uid, &e, GROUP_HITS).await },
+        ),
+        g(GROUP_HITS).run(
+            |p: &PlaylistView| &p.id,
+            |e| async move { repo::playlists(db, dialect, uid, &e, GROUP_HITS).await },
+        ),
+    )?;
     Ok(SearchResults {
         tracks,
         albums,
@@ -105,57 +91,50 @@ pub async fn search(core: &Core, user: &CurrentUser, query: &str) -> Result<Sear
     })
 }
 
-/// One group of results: exact prefix matches (`run` with `exact`), then, if fewer than
-/// `limit`, those with corrections after them.
-async fn group<T, F, Fut>(
-    core: &Core,
-    typed: &[String],
-    cache: &mut Option<String>,
-    exact: &str,
+/// One group of results: exact prefix matches, then, if fewer than `limit`, those with
+/// corrections after them.
+struct Group<'a> {
+    core: &'a Core,
+    typed: &'a [String],
+    fuzzy: &'a tokio::sync::OnceCell<Option<String>>,
+    exact: &'a str,
     limit: i64,
-    id: impl Fn(&T) -> &str,
-    run: F,
-) -> Result<Vec<T>>
-where
-    F: Fn(String) -> Fut,
-    Fut: std::future::Future<Output = Result<Vec<T>>>,
-{
-    let mut found = run(exact.to_string()).await?;
-    if found.len() < limit as usize
-        && let Some(expr) = corrected(core, typed, cache).await?
-    {
-        let more = run(expr.to_string()).await?;
-        merge(&mut found, more, id, limit);
-    }
-    Ok(found)
 }
 
-/// The match expression with corrections for the typed words (computed once per search);
-/// `None` when no word has any.
-async fn corrected<'a>(
-    core: &Core,
-    typed: &[String],
-    cache: &'a mut Option<String>,
-) -> Result<Option<&'a str>> {
-    if cache.is_none() {
-        let mut any = false;
-        let mut alts = Vec::with_capacity(typed.len());
-        for w in typed {
-            let words = corrections(core, w).await?;
-            any |= !words.is_empty();
-            alts.push(Alternatives {
-                prefix: w.clone(),
-                words,
-            });
+impl Group<'_> {
+    /// Runs `run` with the exact expression, then with the corrected one if needed.
+    async fn run<T, F, Fut>(self, id: impl Fn(&T) -> &str, run: F) -> Result<Vec<T>>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<T>>>,
+    {
+        let mut found = run(self.exact.to_string()).await?;
+        if found.len() < self.limit as usize
+            && let Some(expr) = self
+                .fuzzy
+                .get_or_try_init(|| corrected(self.core, self.typed))
+                .await?
+        {
+            let more = run(expr.clone()).await?;
+            merge(&mut found, more, id, self.limit);
         }
-        // An empty string marks "no corrections" so the vocabulary is read only once.
-        *cache = Some(if any {
-            repo::match_expr(db::kind(&core.db), &alts)
-        } else {
-            String::new()
+        Ok(found)
+    }
+}
+
+/// The match expression with corrections for the typed words; `None` when no word has any.
+async fn corrected(core: &Core, typed: &[String]) -> Result<Option<String>> {
+    let mut any = false;
+    let mut alts = Vec::with_capacity(typed.len());
+    for w in typed {
+        let words = corrections(core, w).await?;
+        any |= !words.is_empty();
+        alts.push(Alternatives {
+            prefix: w.clone(),
+            words,
         });
     }
-    Ok(cache.as_deref().filter(|s| !s.is_empty()))
+    Ok(any.then(|| repo::match_expr(db::kind(&core.db), &alts)))
 }
 
 /// Vocabulary words that `typed` could be a one-typo prefix of (not those it already is a
