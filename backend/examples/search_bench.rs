@@ -343,8 +343,9 @@ async fn batch_insert_typed(db: &sqlx::AnyPool, owner: &str, tracks: &[Vec<Strin
             let sep = if i > 0 { "," } else { "" };
             let b = i * 4;
             jobs.push_str(&format!(
-                "{sep}(${}, $1, 'bench.mp3', 'x', 1, 'done', 0, 0)",
-                i + 2
+                "{sep}(${}, $1, 'bench.mp3', 'x', 1, 'done', {at}, {at})",
+                i + 2,
+                at = r[4],
             ));
             rows.push_str(&format!(
                 "{sep}(${id}, ${id}, $1, 1, ${t}, ${ar}, ${al}, 180000, 'x', 'x', 1, 'audio/mp4', '{{}}', {at}, 1)",

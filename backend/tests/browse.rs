@@ -190,13 +190,21 @@ async fn track_lists_sort_and_page(b: Backend) {
     );
     let recent = library::albums_page(&core, &me, true, 0, 2).await.unwrap();
     assert_eq!(recent[0].title, "echo album");
+    // A new track brings its album to the front of "recently added".
+    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    track(&core, &me, "alpha two", Some("Alpha album"), Some(2), true).await;
+    let recent = library::albums_page(&core, &me, true, 0, 3).await.unwrap();
+    let recent: Vec<_> = recent.iter().map(|a| a.title.as_str()).collect();
+    assert_eq!(recent, ["Alpha album", "echo album", "Bravo album"]);
+    let second = library::albums_page(&core, &me, true, 1, 1).await.unwrap();
+    assert_eq!(second[0].title, "echo album", "pages follow the same order");
     let artists = library::artists_page(&core, &me, 0, 10).await.unwrap();
     assert_eq!(
         artists.len(),
         1,
         "the private track's artist is not listed: {artists:?}"
     );
-    assert_eq!(artists[0].tracks, 5);
+    assert_eq!(artists[0].tracks, 6);
 }
 
 async fn album_id_of(core: &Core, track_id: &str) -> String {

@@ -10,6 +10,9 @@ test("sign up, upload a tagged song, hear it play, seek, and lose the stream at 
   await page.getByTestId("upload-input").setInputFiles(file);
   const job = page.locator("li.import", { hasText: path.basename(file) });
   await expect(job).toHaveAttribute("data-state", "done", { timeout: 60_000 });
+  // Finished imports fold away, counted in the summary.
+  await expect(page.locator("details.imports summary")).toContainText("1 imported");
+  await expect(page.locator("details.imports")).not.toHaveAttribute("open");
 
   const row = page.locator(".track-row", { hasText: title });
   await expect(row).toBeVisible();
@@ -67,6 +70,10 @@ test("a text file renamed .mp3 ends as a failed job with a readable reason and n
   const job = page.locator("li.import", { hasText: path.basename(file) });
   await expect(job).toHaveAttribute("data-state", "failed", { timeout: 60_000 });
   await expect(job.locator(".import-error")).toContainText(/not audio|no audio|no playable audio/);
+  // A failure keeps the list open, so its reason is seen.
+  await expect(page.locator("details.imports")).toHaveAttribute("open");
+  await expect(page.locator("details.imports summary")).toContainText("1 failed");
+  await expect(job.locator(".import-error")).toBeVisible();
   // No track came of it (other tests' shared-catalog tracks may be listed alongside).
   await expect(page.getByRole("heading", { name: "Tracks" })).toBeVisible();
   await expect(page.locator(".track-row", { hasText: "notes-" })).toHaveCount(0);

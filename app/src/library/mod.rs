@@ -448,9 +448,21 @@ fn RecentlyPlayed(tracks: Vec<TrackItem>) -> impl IntoView {
 
 #[component]
 fn ImportList(jobs: Vec<ImportItem>) -> impl IntoView {
+    let count = |state: &str| jobs.iter().filter(|j| j.state == state).count();
+    let (busy, done) = (count("queued") + count("processing"), count("done"));
+    let failed = jobs.len() - busy - done;
+    let counts = [(busy, "importing"), (failed, "failed"), (done, "imported")]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    // Open while something is under way or failed; a list of finished imports stays folded
+    // (its summary says how many) instead of pushing the tracks down.
+    let open = busy + failed > 0;
     view! {
-        <details class="imports" open=true>
-            <summary>"Imports"</summary>
+        <details class="imports" open=open>
+            <summary>"Imports" <span class="muted import-counts">{counts}</span></summary>
             <ul class="import-list" data-testid="imports">
                 {jobs.into_iter().map(|j| {
                     let label = match j.state.as_str() {

@@ -28,9 +28,12 @@ pub(crate) const TRACK_COLUMNS: &str =
         t.owner_id, CAST(CASE WHEN lk.user_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS liked,
         COALESCE(pc.plays, 0) AS plays";
 
-/// What [`TRACK_COLUMNS`] need joined to the tracks `t`.
+/// What [`TRACK_COLUMNS`] need joined to the tracks `t`. Every track has an artist, so
+/// the LEFT JOIN to it changes no result; it keeps the tracks the outer loop in SQLite,
+/// whose planner otherwise went through the artists and sorted every track to find the
+/// newest hundred (6 ms instead of 0.2 at 10,000 tracks, and growing with the catalog).
 pub(crate) const TRACK_JOINS: &str =
-    "JOIN artists ar ON ar.id = t.artist_id LEFT JOIN albums al ON al.id = t.album_id
+    "LEFT JOIN artists ar ON ar.id = t.artist_id LEFT JOIN albums al ON al.id = t.album_id
      LEFT JOIN track_likes lk ON lk.track_id = t.id AND lk.user_id = $1
      LEFT JOIN play_counts pc ON pc.track_id = t.id AND pc.user_id = $1";
 
@@ -190,16 +193,18 @@ pub async fn list_albums<'e, E: Executor<'e, Database = sqlx::Any>>(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<AlbumView>> {
+    // Both orders walk an index (albums_added, albums_title) and stop at the page's end;
+    // the columns, some of which cost a query each, are computed for that page only.
     let order = if recent {
-        "(SELECT MAX(t.created_at) FROM tracks t WHERE t.album_id = al.id
-           AND (t.owner_id = $1 OR t.shared = 1)) DESC"
-            .to_string()
+        "al.added_at DESC, al.id DESC"
     } else {
-        "al.title_key".to_string()
+        "al.title_key, al.id"
     };
     let rows = sqlx::query(&format!(
-        "SELECT {ALBUM_COLUMNS} FROM albums al JOIN artists ar ON ar.id = al.artist_id
-         WHERE {ALBUM_VISIBLE} ORDER BY {order}, al.id LIMIT $2 OFFSET $3"
+        "SELECT {ALBUM_COLUMNS} FROM (
+            SELECT al.id FROM albums al WHERE {ALBUM_VISIBLE} ORDER BY {order} LIMIT $2 OFFSET $3
+         ) page JOIN albums al ON al.id = page.id JOIN artists ar ON ar.id = al.artist_id
+         ORDER BY {order}"
     ))
     .bind(user_id)
     .bind(limit)
