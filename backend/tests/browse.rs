@@ -287,6 +287,28 @@ async fn album_likes_are_personal_idempotent_and_limited_to_visible_albums(b: Ba
         .map(|a| a.title)
         .collect();
     assert_eq!(liked, ["Beta"]);
+
+    // Track likes take the same path: twice is once, and unliking twice is harmless.
+    let t = track(&core, &me, "T1", None, None, true).await;
+    for _ in 0..2 {
+        library::set_liked(&core, &me, &t, true).await.unwrap();
+    }
+    let titles =
+        |v: Vec<backend::library::TrackView>| v.into_iter().map(|t| t.title).collect::<Vec<_>>();
+    assert_eq!(
+        titles(library::liked_tracks(&core, &me).await.unwrap()),
+        ["T1"]
+    );
+    assert!(
+        library::liked_tracks(&core, &other)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for _ in 0..2 {
+        library::set_liked(&core, &me, &t, false).await.unwrap();
+    }
+    assert!(library::liked_tracks(&core, &me).await.unwrap().is_empty());
 }
 
 backend::on_both_databases!(

@@ -416,24 +416,15 @@ pub async fn set_album_liked<'e, E: Executor<'e, Database = sqlx::Any>>(
     liked: bool,
     now: i64,
 ) -> Result<()> {
-    if liked {
-        sqlx::query(
-            "INSERT INTO album_likes (user_id, album_id, created_at) VALUES ($1, $2, $3)
-             ON CONFLICT (user_id, album_id) DO NOTHING",
-        )
-        .bind(user_id)
-        .bind(album_id)
-        .bind(now)
-        .execute(db)
-        .await?;
-    } else {
-        sqlx::query("DELETE FROM album_likes WHERE user_id = $1 AND album_id = $2")
-            .bind(user_id)
-            .bind(album_id)
-            .execute(db)
-            .await?;
-    }
-    Ok(())
+    set_like(
+        db,
+        ("album_likes", "album_id"),
+        user_id,
+        album_id,
+        liked,
+        now,
+    )
+    .await
 }
 
 /// Likes or unlikes a track; doing either twice changes nothing.
@@ -444,23 +435,40 @@ pub async fn set_liked<'e, E: Executor<'e, Database = sqlx::Any>>(
     liked: bool,
     now: i64,
 ) -> Result<()> {
-    if liked {
-        sqlx::query(
-            "INSERT INTO track_likes (user_id, track_id, created_at) VALUES ($1, $2, $3)
-             ON CONFLICT (user_id, track_id) DO NOTHING",
+    set_like(
+        db,
+        ("track_likes", "track_id"),
+        user_id,
+        track_id,
+        liked,
+        now,
+    )
+    .await
+}
+
+/// Adds or removes the row of `user_id` liking `id` in a likes `table` keyed by
+/// (user_id, `column`).
+async fn set_like<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    (table, column): (&str, &str),
+    user_id: &str,
+    id: &str,
+    liked: bool,
+    now: i64,
+) -> Result<()> {
+    let sql = if liked {
+        format!(
+            "INSERT INTO {table} (user_id, {column}, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id, {column}) DO NOTHING"
         )
-        .bind(user_id)
-        .bind(track_id)
-        .bind(now)
-        .execute(db)
-        .await?;
     } else {
-        sqlx::query("DELETE FROM track_likes WHERE user_id = $1 AND track_id = $2")
-            .bind(user_id)
-            .bind(track_id)
-            .execute(db)
-            .await?;
+        format!("DELETE FROM {table} WHERE user_id = $1 AND {column} = $2")
+    };
+    let mut q = sqlx::query(&sql).bind(user_id).bind(id);
+    if liked {
+        q = q.bind(now);
     }
+    q.execute(db).await?;
     Ok(())
 }
 
