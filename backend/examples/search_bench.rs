@@ -88,6 +88,28 @@ async fn main() {
     // SEED_INTO=1: fill the database the environment configures (REFRAIN_*) with shared
     // tracks owned by OWNER (who must have signed up), then stop (bench/ssr.sh uses this).
     let seed_only = std::env::var("SEED_INTO").is_ok();
+    // REUSE_DB=<url>: measure again on a database an earlier run generated (and left).
+    if let Ok(url) = std::env::var("REUSE_DB") {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = backend::Config::for_data_dir(dir.path());
+        config.database_url = url;
+        let core = backend::Core::init(config).await.unwrap();
+        let id: String =
+            sqlx::query_scalar("SELECT id FROM users WHERE email = 'bench@example.com'")
+                .fetch_one(&core.db)
+                .await
+                .unwrap();
+        let user = auth::CurrentUser {
+            id,
+            email: "bench@example.com".into(),
+            role: auth::Role::Listener,
+            login_id: String::new(),
+        };
+        let mut rng = StdRng::seed_from_u64(7);
+        let vocab: Vec<String> = (0..20_000).map(|_| word(&mut rng)).collect();
+        measure(&core, &user, &vocab, &which).await;
+        return;
+    }
     let (core, _dir) = if seed_only {
         let config = backend::Config::from_env().unwrap();
         (backend::Core::init(config).await.unwrap(), None)
@@ -220,7 +242,10 @@ async fn main() {
     };
     batch_insert(db, "search_terms (term)", &terms).await;
     if backend == Backend::Postgres {
-        sqlx::query("ANALYZE").execute(db).await.unwrap();
+        // What autovacuum does on a server after a big import (the test machines' server
+        // runs with autovacuum off): statistics, and the visibility map that lets the
+        // search read search_words on its index alone.
+        sqlx::query("VACUUM ANALYZE").execute(db).await.unwrap();
     } else {
         sqlx::query("ANALYZE").execute(db).await.unwrap();
         sqlx::query("INSERT INTO track_fts(track_fts) VALUES ('optimize')")
@@ -237,6 +262,13 @@ async fn main() {
     }
     let Some(user) = signed_up else { return };
 
+    measure(&core, &user, &vocab, &which).await;
+}
+
+/// Runs the queries (drawn from `vocab`) as `user` and prints the figures.
+async fn measure(core: &backend::Core, user: &auth::CurrentUser, vocab: &[String], which: &str) {
+    let db = &core.db;
+    let mut rng = StdRng::seed_from_u64(8);
     // Queries: prefixes (3–6 letters), two-word prefixes, one typo, nothing.
     let mut queries: Vec<(&str, String)> = Vec::new();
     for _ in 0..100 {
@@ -253,13 +285,13 @@ async fn main() {
         queries.push(("no match", format!("zzq{}", &w[..3])));
     }
     for (_, q) in queries.iter().take(20) {
-        search::search(&core, &user, q).await.unwrap(); // warm-up
+        search::search(core, user, q).await.unwrap(); // warm-up
     }
     let mut by_kind: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
     let mut all = Vec::new();
     for (kind, q) in &queries {
         let t0 = Instant::now();
-        let r = search::search(&core, &user, q).await.unwrap();
+        let r = search::search(core, user, q).await.unwrap();
         let ms = t0.elapsed().as_secs_f64() * 1000.0;
         std::hint::black_box(r);
         by_kind.entry(kind).or_default().push(ms);
@@ -284,18 +316,22 @@ async fn main() {
         all.len()
     );
 
-    // Where the time of a prefix query goes: each group's exact-prefix query alone.
+    // Where the time goes: each group's query alone, with the words as typed (the first
+    // of the two passes a search makes), for prefixes and for two words.
     use backend::search::repo::{self as srepo, Alternatives};
     let dialect = backend::db::kind(db);
-    let mut groups: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
-    for (_, q) in queries.iter().filter(|(k, _)| *k == "prefix").take(30) {
-        let e = srepo::match_expr(
-            dialect,
-            &[Alternatives {
-                prefix: q.clone(),
+    let mut groups: std::collections::BTreeMap<(&str, &str), Vec<f64>> = Default::default();
+    for (kind, q) in queries
+        .iter()
+        .filter(|(k, _)| *k == "prefix" || *k == "two words")
+    {
+        let e: Vec<Alternatives> = q
+            .split(' ')
+            .map(|w| Alternatives {
+                prefix: w.to_lowercase(),
                 words: vec![],
-            }],
-        );
+            })
+            .collect();
         let uid = user.id.as_str();
         let t0 = Instant::now();
         srepo::tracks(db, dialect, uid, &e, 20).await.unwrap();
@@ -313,14 +349,14 @@ async fn main() {
             ("playlists", t3, t4),
         ] {
             groups
-                .entry(name)
+                .entry((kind, name))
                 .or_default()
                 .push((b - a).as_secs_f64() * 1000.0);
         }
     }
-    for (name, mut v) in groups {
+    for ((kind, name), mut v) in groups {
         println!(
-            "{which} prefix, {name:>9} group alone: p50 {:.1} ms  p95 {:.1} ms",
+            "{which} {kind:>9}, {name:>9} group alone: p50 {:.1} ms  p95 {:.1} ms",
             pct(&mut v, 0.5),
             pct(&mut v, 0.95)
         );

@@ -100,6 +100,15 @@ async fn tracks_keep_their_order_through_moves_and_removals(b: Backend) {
         (mine[0].name.as_str(), mine[0].public),
         ("Long Drive", true)
     );
+    // Search follows the new name.
+    let found = |q: &'static str| {
+        let (core, me) = (&core, &me);
+        async move { search::search(core, me, q).await.unwrap().playlists.len() }
+    };
+    assert_eq!(found("long drive").await, 1);
+    assert_eq!(found("drive").await, 1);
+    assert_eq!(found("road trip").await, 0, "the old name is forgotten");
+    assert_eq!(found("car").await, 0, "and the old description");
 }
 
 async fn bad_input_is_refused_and_changes_nothing(b: Backend) {

@@ -227,6 +227,47 @@ async fn others_private_matches_never_crowd_out_what_the_user_may_see(b: Backend
     }
 }
 
+async fn words_in_thousands_of_documents_still_find_the_few_that_have_them_all(b: Backend) {
+    let (core, user, _d) = setup(b).await;
+    // More documents with "love", and more with "songs", than PostgreSQL walks one word's
+    // documents for (others' private tracks, as bare documents nobody may see): "love"
+    // is common as a whole word and as a prefix, "song" only as a prefix.
+    let n = backend::search::repo::DRIVER_MOST + 100;
+    for word in ["love", "songs"] {
+        sqlx::query(&format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})
+             INSERT INTO search_docs (kind, ref_id, name, artist, album)
+             SELECT 'track', '{word}-' || CAST(i AS TEXT), '{word}', 'crowd', 'hidden' FROM n"
+        ))
+        .execute(&core.db)
+        .await
+        .unwrap();
+    }
+    shared(&core, &user, "Love Song", "Duet", Some("Pairs")).await;
+    shared(&core, &user, "Love Me Do", "Beatles", None).await;
+    shared(&core, &user, "Songbird", "Solo", None).await;
+    for q in [
+        "love song",
+        "song love",
+        "lov so",
+        "lvoe song",
+        "love duet",
+        "duet love",
+    ] {
+        let r = search::search(&core, &user, q).await.unwrap();
+        assert_eq!(titles(&r), ["Love Song"], "{q}");
+    }
+    for (q, want) in [
+        ("love", ["Love Me Do", "Love Song"]),
+        ("song", ["Love Song", "Songbird"]),
+    ] {
+        let r = search::search(&core, &user, q).await.unwrap();
+        let mut found = titles(&r);
+        found.sort_unstable();
+        assert_eq!(found, want, "{q}");
+    }
+}
+
 async fn only_what_the_user_may_see_is_found(b: Backend) {
     let (core, user, _d) = setup(b).await;
     let other = auth::signup(&core, "other@example.com", PW).await.unwrap();
@@ -274,6 +315,29 @@ async fn odd_input_is_harmless_and_empty_says_so(b: Backend) {
     assert_eq!(titles(&r), ["Song 2"], "a long query is cut, not refused");
 }
 
+/// On PostgreSQL, `search_words` holds the words of the documents there are, and no others.
+async fn words_follow_documents(core: &Core, b: Backend) {
+    if b != Backend::Postgres {
+        return;
+    }
+    let count = |sql: &'static str| async move {
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&core.db)
+            .await
+            .unwrap()
+    };
+    let orphans = count(
+        "SELECT COUNT(*) FROM search_words w WHERE NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.id = w.doc)",
+    )
+    .await;
+    assert_eq!(orphans, 0, "no words of documents that are gone");
+    let bare = count(
+        "SELECT COUNT(*) FROM search_docs d WHERE NOT EXISTS (SELECT 1 FROM search_words w WHERE w.doc = d.id)",
+    )
+    .await;
+    assert_eq!(bare, 0, "every document has its words");
+}
+
 async fn the_index_follows_deletions_and_fills_in_what_it_missed(b: Backend) {
     let (core, user, _d) = setup(b).await;
     let id = shared(&core, &user, "Gone Tomorrow", "Ephemera", None).await;
@@ -298,6 +362,7 @@ async fn the_index_follows_deletions_and_fills_in_what_it_missed(b: Backend) {
         .await
         .unwrap();
     assert_eq!(docs, 0, "the deleted track's document is gone");
+    words_follow_documents(&core, b).await;
 
     // Rows from before search existed: no documents until index_missing runs.
     sqlx::query("DELETE FROM search_docs")
@@ -312,6 +377,7 @@ async fn the_index_follows_deletions_and_fills_in_what_it_missed(b: Backend) {
     );
     let added = search::index_missing(&core.db).await.unwrap();
     assert_eq!(added, 3, "two artists and the track that is left");
+    words_follow_documents(&core, b).await;
     let r = search::search(&core, &user, "permanence").await.unwrap();
     assert_eq!(titles(&r), ["Here To Stay"]);
     assert_eq!(r.artists.len(), 1);
@@ -328,6 +394,7 @@ backend::on_both_databases!(
     ranking_puts_exact_and_title_matches_first,
     whole_words_come_first_even_among_more_prefix_matches_than_are_ranked,
     only_what_the_user_may_see_is_found,
+    words_in_thousands_of_documents_still_find_the_few_that_have_them_all,
     others_private_matches_never_crowd_out_what_the_user_may_see,
     odd_input_is_harmless_and_empty_says_so,
     the_index_follows_deletions_and_fills_in_what_it_missed,

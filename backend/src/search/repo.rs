@@ -261,6 +261,10 @@ pub fn match_expr(dialect: Dialect, query: &[Alternatives]) -> String {
 /// others keep private never crowd out the user's own).
 pub const CANDIDATES: i64 = 300;
 
+/// On PostgreSQL, a query word whose words occur more often than this in a kind's
+/// documents does not drive a search of several words (see [`driver`]).
+pub const DRIVER_MOST: i64 = 2000;
+
 /// `expr` with its prefix terms made whole words (`"bea"*` → `"bea"`, `bea:*` → `bea`).
 fn whole_words(dialect: Dialect, expr: &str) -> String {
     match dialect {
@@ -269,35 +273,192 @@ fn whole_words(dialect: Dialect, expr: &str) -> String {
     }
 }
 
+impl DocKind {
+    /// The kind's number in `search_words` (PostgreSQL).
+    fn code(self) -> i32 {
+        match self {
+            DocKind::Track => 1,
+            DocKind::Album => 2,
+            DocKind::Artist => 3,
+            DocKind::Playlist => 4,
+        }
+    }
+}
+
+/// The upper end of the byte-ordered range of words starting with `prefix`.
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
+
+/// SQL placeholders from `$first` on, and the values bound to them, in order.
+struct Binds {
+    first: usize,
+    values: Vec<String>,
+}
+
+impl Binds {
+    fn new(first: usize) -> Self {
+        Binds {
+            first,
+            values: Vec::new(),
+        }
+    }
+    fn add(&mut self, v: &str) -> String {
+        self.values.push(v.to_string());
+        format!("${}", self.first + self.values.len() - 1)
+    }
+    fn list(&mut self, vs: &[String]) -> String {
+        vs.iter()
+            .map(|v| self.add(v))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// On PostgreSQL, the query words to walk `search_words` by: for the whole-word matches
+/// and for the prefix matches, the only word, or among several the one whose words occur
+/// least in documents of `kind` (counted up to [`DRIVER_MOST`] each, on the index alone;
+/// as whole words, then as prefixes). `None` when every word occurs more often than that:
+/// walking any of them could go through most of its documents before finding a few that
+/// have the other words, so the GIN index intersects them instead.
+#[derive(Clone, Copy, Default)]
+struct Drivers<'a> {
+    whole: Option<&'a Alternatives>,
+    prefix: Option<&'a Alternatives>,
+}
+
+async fn drivers<'a>(
+    conn: &mut AnyConnection,
+    kind: DocKind,
+    query: &'a [Alternatives],
+) -> Result<Drivers<'a>> {
+    if query.len() <= 1 {
+        return Ok(Drivers {
+            whole: query.first(),
+            prefix: query.first(),
+        });
+    }
+    let mut binds = Binds::new(1);
+    let k = kind.code();
+    let count = |cond: String| {
+        format!(
+            "(SELECT count(*) FROM (SELECT 1 FROM search_words
+               WHERE kind = {k} AND field IN (1, 2, 3) AND {cond} LIMIT {DRIVER_MOST}) x)"
+        )
+    };
+    let mut parts = Vec::new();
+    for (i, a) in query.iter().enumerate() {
+        let (lo, hi) = (binds.add(&a.prefix), binds.add(&prefix_end(&a.prefix)));
+        let mut prefix = count(format!("word >= {lo} AND word < {hi}"));
+        let mut whole = count(format!("word = {lo}"));
+        if !a.words.is_empty() {
+            let corrections = count(format!("word IN ({})", binds.list(&a.words)));
+            prefix = format!("{prefix} + {corrections}");
+            whole = format!("{whole} + {corrections}");
+        }
+        parts.push(format!(
+            "SELECT CAST({i} AS BIGINT) AS i, {whole} AS whole, {prefix} AS prefix"
+        ));
+    }
+    let sql = parts.join(" UNION ALL ");
+    let mut q = sqlx::query(&sql);
+    for v in &binds.values {
+        q = q.bind(v);
+    }
+    let counts: Vec<(usize, i64, i64)> = q
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let i: i64 = r.get("i");
+            (i as usize, r.get("whole"), r.get("prefix"))
+        })
+        .collect();
+    let least = |n: fn(&(usize, i64, i64)) -> i64| {
+        counts
+            .iter()
+            .filter(|c| n(c) < DRIVER_MOST)
+            .min_by_key(|c| (n(c), c.0))
+            .map(|c| &query[c.0])
+    };
+    Ok(Drivers {
+        whole: least(|c| c.1),
+        prefix: least(|c| c.2),
+    })
+}
+
 /// A subquery `c(doc, score)` of up to [`CANDIDATES`] documents of `kind` matching `$2`
 /// and as many matching `$4` (the same words whole), whole-word matches scoring first,
 /// each one the user `$1` may see (`scope` joins to the documents `d` what `visible`
 /// needs). Lower scores are better. Name matches weigh most, then artist, then album.
-fn candidates(dialect: Dialect, kind: DocKind, (scope, visible): (&str, &str)) -> String {
+///
+/// On PostgreSQL with a driver word (see [`Drivers`]), the documents are taken in the
+/// order of `search_words`, names first, then artists, then albums, each in word order,
+/// and the first few hundred that match and may be seen end the walk; `binds` gets the
+/// words.
+fn candidates(
+    dialect: Dialect,
+    kind: DocKind,
+    (scope, visible): (&str, &str),
+    drivers: Drivers,
+    binds: &mut Binds,
+) -> String {
     let k = kind.as_str();
-    let one = |param: &str, boost: &str| match dialect {
-        Dialect::Sqlite => format!(
+    // The driver's documents: its words whole, or (`prefix`) also the words it starts.
+    let mut walk = |prefix: bool, a: &Alternatives| {
+        let mut whole = a.words.clone();
+        let mut range = None;
+        if prefix {
+            range = Some((binds.add(&a.prefix), binds.add(&prefix_end(&a.prefix))));
+        } else {
+            whole.insert(0, a.prefix.clone());
+        }
+        let whole = (!whole.is_empty()).then(|| binds.list(&whole));
+        let code = kind.code();
+        let mut parts = Vec::new();
+        for field in 1..=3 {
+            let from =
+                format!("SELECT doc FROM search_words WHERE kind = {code} AND field = {field}");
+            if let Some((lo, hi)) = &range {
+                parts.push(format!("({from} AND word >= {lo} AND word < {hi})"));
+            }
+            if let Some(list) = &whole {
+                parts.push(format!("({from} AND word IN ({list}))"));
+            }
+        }
+        parts.join(" UNION ALL ")
+    };
+    let mut one = |param: &str, boost: &str, driver: Option<&Alternatives>| match (dialect, driver)
+    {
+        (Dialect::Sqlite, _) => format!(
             "SELECT d.id AS doc, bm25({k}_fts, 10.0, 4.0, 2.0){boost} AS score FROM {k}_fts
              JOIN search_docs d ON d.id = {k}_fts.rowid {scope}
              WHERE {k}_fts MATCH {param} AND {visible} LIMIT {CANDIDATES}"
         ),
-        Dialect::Postgres => format!(
+        (Dialect::Postgres, Some(a)) => format!(
+            "SELECT d.id AS doc, -ts_rank(d.tsv, to_tsquery('simple', {param})){boost} AS score
+             FROM ({}) w JOIN search_docs d ON d.id = w.doc {scope}
+             WHERE d.tsv @@ to_tsquery('simple', {param}) AND {visible}
+             LIMIT {CANDIDATES}",
+            walk(param == "$2", a)
+        ),
+        (Dialect::Postgres, None) => format!(
             "SELECT d.id AS doc, -ts_rank(d.tsv, to_tsquery('simple', {param})){boost} AS score
              FROM search_docs d {scope}
              WHERE d.kind = '{k}' AND d.tsv @@ to_tsquery('simple', {param}) AND {visible}
              LIMIT {CANDIDATES}"
         ),
     };
+    let whole = one("$4", " - 1000.0", drivers.whole);
+    let prefix = one("$2", "", drivers.prefix);
     format!(
-        "(SELECT doc, MIN(score) AS score FROM (SELECT doc, score FROM ({}) w
-           UNION ALL SELECT doc, score FROM ({}) p) u GROUP BY doc) c",
-        one("$4", " - 1000.0"),
-        one("$2", "")
+        "(SELECT doc, MIN(score) AS score FROM (SELECT doc, score FROM ({whole}) w
+           UNION ALL SELECT doc, score FROM ({prefix}) p) u GROUP BY doc) c"
     )
 }
 
-/// Rows of `kind` matching `expr` (`$2`) that `visible` lets the user `$1` see, best first,
-/// at most `limit` (`$3`): `SELECT {select} FROM <documents> {joins}`, mapped by `map`.
+/// Rows of `kind` matching `query` that `visible` lets the user `$1` see, best first, at
+/// most `limit` (`$3`): `SELECT {select} FROM <documents> {joins}`, mapped by `map`.
 /// Documents are `d`; ranking looks at [`candidates`] only. `scope_visible` is what
 /// `visible` needs joined to `d` (a part of `joins`) and `visible` itself: it is checked on
 /// every candidate, so it joins no more than that.
@@ -306,13 +467,43 @@ async fn matching<T>(
     db: &crate::db::Db,
     dialect: Dialect,
     kind: DocKind,
-    (user_id, expr, limit): (&str, &str, i64),
+    (user_id, query, limit): (&str, &[Alternatives], i64),
     select: &str,
     joins: &str,
     scope_visible: (&str, &str),
     map: fn(sqlx::any::AnyRow) -> T,
 ) -> Result<Vec<T>> {
-    let from = candidates(dialect, kind, scope_visible);
+    let expr = match_expr(dialect, query);
+    let whole = whole_words(dialect, &expr);
+    let mut tx = db.begin().await?;
+    let drivers = if dialect == Dialect::Postgres {
+        // No parallel workers: starting them cost more than the scan they share (20–34 ms
+        // with two workers, 9.5 ms without, for a prefix at 1,000,000 tracks), and the
+        // four groups already run at once. Index scans and nested loops only: the walk
+        // along search_words must stay a walk that stops once enough documents are found
+        // (a bitmap scan or a hash join would gather all of them first; the planner picks
+        // a bitmap where the table was not vacuumed since a big import).
+        sqlx::query(
+            "SELECT set_config('max_parallel_workers_per_gather', '0', true),
+                    set_config('enable_hashjoin', 'off', true),
+                    set_config('enable_mergejoin', 'off', true),
+                    set_config('enable_bitmapscan', 'off', true)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let drivers = drivers(&mut tx, kind, query).await?;
+        if drivers.prefix.is_none() {
+            // GIN is read by bitmap scans only.
+            sqlx::query("SELECT set_config('enable_bitmapscan', 'on', true)")
+                .execute(&mut *tx)
+                .await?;
+        }
+        drivers
+    } else {
+        Drivers::default()
+    };
+    let mut binds = Binds::new(5);
+    let from = candidates(dialect, kind, scope_visible, drivers, &mut binds);
     // The best `limit` visible documents first, then their columns: some columns (counts,
     // cover choice) cost a query each, so they are computed for the rows shown only.
     let sql = format!(
@@ -322,41 +513,31 @@ async fn matching<T>(
          ) top JOIN search_docs d ON d.id = top.doc {joins}
          ORDER BY top.score, d.ref_id"
     );
-    let whole = whole_words(dialect, expr);
-    let q = sqlx::query(&sql)
+    let mut q = sqlx::query(&sql)
         .bind(user_id)
-        .bind(expr)
+        .bind(&expr)
         .bind(limit)
         .bind(&whole);
-    let rows = if dialect == Dialect::Postgres {
-        // No parallel workers for this query: starting them cost more than the scan they
-        // share (a prefix query's candidates took 20–34 ms with two workers, 9.5 ms
-        // without, at 1,000,000 tracks), and the four groups already run at once.
-        let mut tx = db.begin().await?;
-        sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0")
-            .execute(&mut *tx)
-            .await?;
-        let rows = q.fetch_all(&mut *tx).await?;
-        tx.commit().await?;
-        rows
-    } else {
-        q.fetch_all(db).await?
-    };
+    for v in &binds.values {
+        q = q.bind(v);
+    }
+    let rows = q.fetch_all(&mut *tx).await?;
+    tx.commit().await?;
     Ok(rows.into_iter().map(map).collect())
 }
 
-/// Tracks `user_id` may see that match `expr`, best first.
+/// Tracks `user_id` may see that match `query`, best first.
 pub async fn tracks(
     db: &crate::db::Db,
     dialect: Dialect,
     user_id: &str,
-    expr: &str,
+    query: &[Alternatives],
     limit: i64,
 ) -> Result<Vec<TrackView>> {
     let scope = "JOIN tracks t ON t.id = d.ref_id";
     let joins = format!("{scope} {TRACK_JOINS}");
     let visible = (scope, "(t.owner_id = $1 OR t.shared = 1)");
-    let q = (user_id, expr, limit);
+    let q = (user_id, query, limit);
     matching(
         db,
         dialect,
@@ -370,18 +551,18 @@ pub async fn tracks(
     .await
 }
 
-/// Albums with at least one track `user_id` may see that match `expr`, best first.
+/// Albums with at least one track `user_id` may see that match `query`, best first.
 pub async fn albums(
     db: &crate::db::Db,
     dialect: Dialect,
     user_id: &str,
-    expr: &str,
+    query: &[Alternatives],
     limit: i64,
 ) -> Result<Vec<AlbumView>> {
     let scope = "JOIN albums al ON al.id = d.ref_id";
     let joins = format!("{scope} JOIN artists ar ON ar.id = al.artist_id");
     let visible = (scope, ALBUM_VISIBLE);
-    let q = (user_id, expr, limit);
+    let q = (user_id, query, limit);
     matching(
         db,
         dialect,
@@ -395,17 +576,17 @@ pub async fn albums(
     .await
 }
 
-/// Artists with at least one track `user_id` may see that match `expr`, best first.
+/// Artists with at least one track `user_id` may see that match `query`, best first.
 pub async fn artists(
     db: &crate::db::Db,
     dialect: Dialect,
     user_id: &str,
-    expr: &str,
+    query: &[Alternatives],
     limit: i64,
 ) -> Result<Vec<ArtistView>> {
     let joins = "JOIN artists ar ON ar.id = d.ref_id";
     let visible = (joins, ARTIST_VISIBLE);
-    let q = (user_id, expr, limit);
+    let q = (user_id, query, limit);
     matching(
         db,
         dialect,
@@ -419,18 +600,18 @@ pub async fn artists(
     .await
 }
 
-/// Playlists `user_id` may open (their own and public ones) that match `expr`, best first.
+/// Playlists `user_id` may open (their own and public ones) that match `query`, best first.
 pub async fn playlists(
     db: &crate::db::Db,
     dialect: Dialect,
     user_id: &str,
-    expr: &str,
+    query: &[Alternatives],
     limit: i64,
 ) -> Result<Vec<PlaylistView>> {
     let scope = "JOIN playlists p ON p.id = d.ref_id";
     let joins = format!("{scope} JOIN users u ON u.id = p.owner_id");
     let visible = (scope, "(p.owner_id = $1 OR p.public = 1)");
-    let q = (user_id, expr, limit);
+    let q = (user_id, query, limit);
     matching(
         db,
         dialect,

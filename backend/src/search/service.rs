@@ -52,7 +52,6 @@ pub async fn search(core: &Core, user: &CurrentUser, query: &str) -> Result<Sear
             words: vec![],
         })
         .collect();
-    let exact = repo::match_expr(dialect, &exact);
     // Corrections are looked up at most once, by whichever group needs them first.
     let fuzzy = tokio::sync::OnceCell::new();
     let uid = &user.id;
@@ -68,19 +67,19 @@ pub async fn search(core: &Core, user: &CurrentUser, query: &str) -> Result<Sear
     let (tracks, albums, artists, playlists) = tokio::try_join!(
         g(TRACK_HITS).run(
             |t: &TrackView| &t.id,
-            |e| async move { repo::tracks(db, dialect, uid, &e, TRACK_HITS).await },
+            |q| async move { repo::tracks(db, dialect, uid, q, TRACK_HITS).await },
         ),
         g(GROUP_HITS).run(
             |a: &AlbumView| &a.id,
-            |e| async move { repo::albums(db, dialect, uid, &e, GROUP_HITS).await },
+            |q| async move { repo::albums(db, dialect, uid, q, GROUP_HITS).await },
         ),
         g(GROUP_HITS).run(
             |a: &ArtistView| &a.id,
-            |e| async move { repo::artists(db, dialect, uid, &e, GROUP_HITS).await },
+            |q| async move { repo::artists(db, dialect, uid, q, GROUP_HITS).await },
         ),
         g(GROUP_HITS).run(
             |p: &PlaylistView| &p.id,
-            |e| async move { repo::playlists(db, dialect, uid, &e, GROUP_HITS).await },
+            |q| async move { repo::playlists(db, dialect, uid, q, GROUP_HITS).await },
         ),
     )?;
     Ok(SearchResults {
@@ -96,34 +95,34 @@ pub async fn search(core: &Core, user: &CurrentUser, query: &str) -> Result<Sear
 struct Group<'a> {
     core: &'a Core,
     typed: &'a [String],
-    fuzzy: &'a tokio::sync::OnceCell<Option<String>>,
-    exact: &'a str,
+    fuzzy: &'a tokio::sync::OnceCell<Option<Vec<Alternatives>>>,
+    exact: &'a [Alternatives],
     limit: i64,
 }
 
-impl Group<'_> {
-    /// Runs `run` with the exact expression, then with the corrected one if needed.
+impl<'a> Group<'a> {
+    /// Runs `run` with the words as typed, then with their corrections if needed.
     async fn run<T, F, Fut>(self, id: impl Fn(&T) -> &str, run: F) -> Result<Vec<T>>
     where
-        F: Fn(String) -> Fut,
+        F: Fn(&'a [Alternatives]) -> Fut,
         Fut: std::future::Future<Output = Result<Vec<T>>>,
     {
-        let mut found = run(self.exact.to_string()).await?;
+        let mut found = run(self.exact).await?;
         if found.len() < self.limit as usize
-            && let Some(expr) = self
+            && let Some(query) = self
                 .fuzzy
                 .get_or_try_init(|| corrected(self.core, self.typed))
                 .await?
         {
-            let more = run(expr.clone()).await?;
+            let more = run(query).await?;
             merge(&mut found, more, id, self.limit);
         }
         Ok(found)
     }
 }
 
-/// The match expression with corrections for the typed words; `None` when no word has any.
-async fn corrected(core: &Core, typed: &[String]) -> Result<Option<String>> {
+/// The typed words with their corrections; `None` when no word has any.
+async fn corrected(core: &Core, typed: &[String]) -> Result<Option<Vec<Alternatives>>> {
     let mut any = false;
     let mut alts = Vec::with_capacity(typed.len());
     for w in typed {
@@ -134,7 +133,7 @@ async fn corrected(core: &Core, typed: &[String]) -> Result<Option<String>> {
             words,
         });
     }
-    Ok(any.then(|| repo::match_expr(db::kind(&core.db), &alts)))
+    Ok(any.then_some(alts))
 }
 
 /// Vocabulary words that `typed` could be a one-typo prefix of (not those it already is a
