@@ -395,12 +395,13 @@ async fn drivers<'a>(
 /// On PostgreSQL with a driver word (see [`Drivers`]), the documents are taken in the
 /// order of `search_words`, names first, then artists, then albums, each in word order,
 /// and the first few hundred that match and may be seen end the walk; `binds` gets the
-/// words.
+/// words. With `whole_only`, only the whole-word matches are taken.
 fn candidates(
     dialect: Dialect,
     kind: DocKind,
     (scope, visible): (&str, &str),
     drivers: Drivers,
+    whole_only: bool,
     binds: &mut Binds,
 ) -> String {
     let k = kind.as_str();
@@ -450,10 +451,17 @@ fn candidates(
         ),
     };
     let whole = one("$4", " - 1000.0", drivers.whole);
-    let prefix = one("$2", "", drivers.prefix);
+    let prefix = if whole_only {
+        String::new()
+    } else {
+        format!(
+            " UNION ALL SELECT doc, score FROM ({}) p",
+            one("$2", "", drivers.prefix)
+        )
+    };
     format!(
-        "(SELECT doc, MIN(score) AS score FROM (SELECT doc, score FROM ({whole}) w
-           UNION ALL SELECT doc, score FROM ({prefix}) p) u GROUP BY doc) c"
+        "(SELECT doc, MIN(score) AS score FROM (SELECT doc, score FROM ({whole}) w{prefix}) u
+           GROUP BY doc) c"
     )
 }
 
@@ -502,8 +510,18 @@ async fn matching<T>(
     } else {
         Drivers::default()
     };
+    // One word with corrections is the second pass of a search (see search::service): the
+    // first took the word's prefix matches, so only whole words are left to find.
+    let whole_only = matches!(query, [a] if !a.words.is_empty());
     let mut binds = Binds::new(5);
-    let from = candidates(dialect, kind, scope_visible, drivers, &mut binds);
+    let from = candidates(
+        dialect,
+        kind,
+        scope_visible,
+        drivers,
+        whole_only,
+        &mut binds,
+    );
     // The best `limit` visible documents first, then their columns: some columns (counts,
     // cover choice) cost a query each, so they are computed for the rows shown only.
     let sql = format!(

@@ -101,7 +101,8 @@ struct Group<'a> {
 }
 
 impl<'a> Group<'a> {
-    /// Runs `run` with the words as typed, then with their corrections if needed.
+    /// Runs `run` with the words as typed, then with their corrections if needed (for one
+    /// word, the second pass takes whole words only: its prefix matches were the first).
     async fn run<T, F, Fut>(self, id: impl Fn(&T) -> &str, run: F) -> Result<Vec<T>>
     where
         F: Fn(&'a [Alternatives]) -> Fut,
