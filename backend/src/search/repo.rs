@@ -393,7 +393,8 @@ async fn drivers<'a>(
 /// needs). Lower scores are better. Name matches weigh most, then artist, then album.
 ///
 /// On PostgreSQL with a driver word (see [`Drivers`]), the documents are taken in the
-/// order of `search_words`, names first, then artists, then albums, each in word order,
+/// order of `search_words`, names first, then artists, then albums, each in word order
+/// (the prefix's words, then the corrections),
 /// and the first few hundred that match and may be seen end the walk; `binds` gets the
 /// words. With `whole_only`, only the whole-word matches are taken.
 fn candidates(
@@ -415,17 +416,19 @@ fn candidates(
             whole.insert(0, a.prefix.clone());
         }
         let whole = (!whole.is_empty()).then(|| binds.list(&whole));
-        let code = kind.code();
+        // One index scan per kind of condition; the B-tree takes the fields (and listed
+        // words) one after the other, in order, and stops when the walk does. (A branch
+        // per field did the same, with twice the planning time of the whole query.)
+        let from = format!(
+            "SELECT doc FROM search_words WHERE kind = {} AND field IN (1, 2, 3)",
+            kind.code()
+        );
         let mut parts = Vec::new();
-        for field in 1..=3 {
-            let from =
-                format!("SELECT doc FROM search_words WHERE kind = {code} AND field = {field}");
-            if let Some((lo, hi)) = &range {
-                parts.push(format!("({from} AND word >= {lo} AND word < {hi})"));
-            }
-            if let Some(list) = &whole {
-                parts.push(format!("({from} AND word IN ({list}))"));
-            }
+        if let Some((lo, hi)) = &range {
+            parts.push(format!("({from} AND word >= {lo} AND word < {hi})"));
+        }
+        if let Some(list) = &whole {
+            parts.push(format!("({from} AND word IN ({list}))"));
         }
         parts.join(" UNION ALL ")
     };
