@@ -180,18 +180,44 @@ pub async fn index_playlist(conn: &mut AnyConnection, playlist_id: &str) -> Resu
     .await
 }
 
+impl DocKind {
+    /// The table of the rows documents of this kind describe.
+    fn table(self) -> &'static str {
+        match self {
+            DocKind::Track => "tracks",
+            DocKind::Album => "albums",
+            DocKind::Artist => "artists",
+            DocKind::Playlist => "playlists",
+        }
+    }
+}
+
+/// Whether there are as many documents of `kind` as rows. Documents are written with
+/// their rows and leave with them (tracks and playlists by triggers; albums and artists
+/// are never deleted), so equal counts mean none is missing: two counts on indexes, where
+/// looking for the missing ones reads every row (4 s at 1,000,000 tracks on PostgreSQL).
+pub async fn all_indexed<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    kind: DocKind,
+) -> Result<bool> {
+    let table = kind.table();
+    let same: i64 = sqlx::query_scalar(&format!(
+        "SELECT CASE WHEN (SELECT COUNT(*) FROM {table})
+                        = (SELECT COUNT(*) FROM search_docs WHERE kind = $1) THEN 1 ELSE 0 END"
+    ))
+    .bind(kind.as_str())
+    .fetch_one(db)
+    .await?;
+    Ok(same == 1)
+}
+
 /// Ids of up to `limit` rows of `kind` that have no search document yet.
 pub async fn unindexed<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     kind: DocKind,
     limit: i64,
 ) -> Result<Vec<String>> {
-    let table = match kind {
-        DocKind::Track => "tracks",
-        DocKind::Album => "albums",
-        DocKind::Artist => "artists",
-        DocKind::Playlist => "playlists",
-    };
+    let table = kind.table();
     Ok(sqlx::query_scalar(&format!(
         "SELECT x.id FROM {table} x WHERE NOT EXISTS
            (SELECT 1 FROM search_docs d WHERE d.kind = $1 AND d.ref_id = x.id) LIMIT $2"

@@ -191,6 +191,9 @@ pub async fn index_missing(database: &db::Db) -> Result<u64> {
         DocKind::Track,
         DocKind::Playlist,
     ] {
+        if repo::all_indexed(database, kind).await? {
+            continue;
+        }
         loop {
             let ids = repo::unindexed(database, kind, 500).await?;
             if ids.is_empty() {
