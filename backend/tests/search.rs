@@ -174,7 +174,8 @@ async fn ranking_puts_exact_and_title_matches_first(b: Backend) {
 async fn whole_words_come_first_even_among_more_prefix_matches_than_are_ranked(b: Backend) {
     let (core, user, _d) = setup(b).await;
     // More prefix matches than one search ranks, all older than the whole-word match.
-    let n = usize::try_from(backend::search::repo::CANDIDATES).unwrap() + 20;
+    let ranked = search::TRACK_HITS * backend::search::repo::CANDIDATES_PER_RESULT;
+    let n = usize::try_from(ranked).unwrap() + 20;
     for i in 0..n {
         shared(&core, &user, &format!("Lovely {i}"), "Crowd", None).await;
     }
@@ -191,7 +192,8 @@ async fn others_private_matches_never_crowd_out_what_the_user_may_see(b: Backend
         .await
         .unwrap();
     // More private matches than one search ranks, all older than the user's own.
-    let n = usize::try_from(backend::search::repo::CANDIDATES).unwrap() + 5;
+    let ranked = search::TRACK_HITS * backend::search::repo::CANDIDATES_PER_RESULT;
+    let n = usize::try_from(ranked).unwrap() + 5;
     for i in 0..n {
         let title = format!("Love {i}");
         let seed = SeedTrack {

@@ -280,12 +280,13 @@ pub fn match_expr(dialect: Dialect, query: &[Alternatives]) -> String {
     groups.collect::<Vec<_>>().join(sep)
 }
 
-/// Most documents one search ranks per group and kind of match. A short prefix can match
-/// a large share of a big catalog; ranking every match is what made such queries slow, so
-/// each group ranks at most this many whole-word matches and this many prefix matches,
-/// among those the user may see (the check is made while collecting them, so documents
-/// others keep private never crowd out the user's own).
-pub const CANDIDATES: i64 = 300;
+/// Most documents one search ranks per result a group shows, per kind of match. A short
+/// prefix can match a large share of a big catalog; ranking every match is what made such
+/// queries slow, so each group ranks at most this many times its results in whole-word
+/// matches and as many in prefix matches (300 each for the 20 songs, 120 for the 8
+/// albums, artists or playlists), among those the user may see (the check is made while
+/// collecting them, so documents others keep private never crowd out the user's own).
+pub const CANDIDATES_PER_RESULT: i64 = 15;
 
 /// On PostgreSQL, a query word whose words occur more often than this in a kind's
 /// documents does not drive a search of several words (see [`driver`]).
@@ -413,7 +414,7 @@ async fn drivers<'a>(
     })
 }
 
-/// A subquery `c(doc, score)` of up to [`CANDIDATES`] documents of `kind` matching `$2`
+/// A subquery `c(doc, score)` of up to `most` documents of `kind` matching `$2`
 /// and as many matching `$4` (the same words whole), whole-word matches scoring first,
 /// each one the user `$1` may see (`scope` joins to the documents `d` what `visible`
 /// needs). Lower scores are better. Name matches weigh most, then artist, then album.
@@ -428,7 +429,7 @@ fn candidates(
     kind: DocKind,
     (scope, visible): (&str, &str),
     drivers: Drivers,
-    whole_only: bool,
+    (whole_only, most): (bool, i64),
     binds: &mut Binds,
 ) -> String {
     let k = kind.as_str();
@@ -463,20 +464,20 @@ fn candidates(
         (Dialect::Sqlite, _) => format!(
             "SELECT d.id AS doc, bm25({k}_fts, 10.0, 4.0, 2.0){boost} AS score FROM {k}_fts
              JOIN search_docs d ON d.id = {k}_fts.rowid {scope}
-             WHERE {k}_fts MATCH {param} AND {visible} LIMIT {CANDIDATES}"
+             WHERE {k}_fts MATCH {param} AND {visible} LIMIT {most}"
         ),
         (Dialect::Postgres, Some(a)) => format!(
             "SELECT d.id AS doc, -ts_rank(d.tsv, to_tsquery('simple', {param})){boost} AS score
              FROM ({}) w JOIN search_docs d ON d.id = w.doc {scope}
              WHERE d.tsv @@ to_tsquery('simple', {param}) AND {visible}
-             LIMIT {CANDIDATES}",
+             LIMIT {most}",
             walk(param == "$2", a)
         ),
         (Dialect::Postgres, None) => format!(
             "SELECT d.id AS doc, -ts_rank(d.tsv, to_tsquery('simple', {param})){boost} AS score
              FROM search_docs d {scope}
              WHERE d.kind = '{k}' AND d.tsv @@ to_tsquery('simple', {param}) AND {visible}
-             LIMIT {CANDIDATES}"
+             LIMIT {most}"
         ),
     };
     let whole = one("$4", " - 1000.0", drivers.whole);
@@ -548,7 +549,7 @@ async fn matching<T>(
         kind,
         scope_visible,
         drivers,
-        whole_only,
+        (whole_only, limit * CANDIDATES_PER_RESULT),
         &mut binds,
     );
     // The best `limit` visible documents first, then their columns: some columns (counts,
