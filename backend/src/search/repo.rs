@@ -289,7 +289,7 @@ pub fn match_expr(dialect: Dialect, query: &[Alternatives]) -> String {
 pub const CANDIDATES_PER_RESULT: i64 = 15;
 
 /// On PostgreSQL, a query word whose words occur more often than this in a kind's
-/// documents does not drive a search of several words (see [`driver`]).
+/// documents does not drive a search of several words (see [`Drivers`]).
 pub const DRIVER_MOST: i64 = 2000;
 
 /// `expr` with its prefix terms made whole words (`"bea"*` → `"bea"`, `bea:*` → `bea`).
@@ -421,9 +421,9 @@ async fn drivers<'a>(
 ///
 /// On PostgreSQL with a driver word (see [`Drivers`]), the documents are taken in the
 /// order of `search_words`, names first, then artists, then albums, each in word order
-/// (the prefix's words, then the corrections),
-/// and the first few hundred that match and may be seen end the walk; `binds` gets the
-/// words. With `whole_only`, only the whole-word matches are taken.
+/// (the prefix's words, then the corrections), and the first `most` that match and may be
+/// seen end the walk; `binds` gets the words. With `whole_only`, only the whole-word
+/// matches are taken.
 fn candidates(
     dialect: Dialect,
     kind: DocKind,
@@ -445,7 +445,7 @@ fn candidates(
         let whole = (!whole.is_empty()).then(|| binds.list(&whole));
         // One index scan per kind of condition; the B-tree takes the fields (and listed
         // words) one after the other, in order, and stops when the walk does. (A branch
-        // per field did the same, with twice the planning time of the whole query.)
+        // per field did the same, and took five times as long to plan: 2.5 ms, not 0.5.)
         let from = format!(
             "SELECT doc FROM search_words WHERE kind = {} AND field IN (1, 2, 3)",
             kind.code()
