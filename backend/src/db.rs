@@ -61,6 +61,18 @@ pub async fn connect(config: &Config) -> Result<Db> {
     Ok(opts.connect(&config.database_url).await?)
 }
 
+/// Begins a transaction that writes. On SQLite it is `BEGIN IMMEDIATE`, which takes the
+/// write lock at once (waiting up to the busy timeout for another writer): a deferred
+/// transaction that reads before it writes fails at its first write with "database is
+/// locked" (SQLITE_BUSY_SNAPSHOT, which no timeout waits out) if another connection wrote
+/// in between, as an admin disabling an account did while imports were finishing.
+pub async fn begin(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+    Ok(match kind(db) {
+        Kind::Sqlite => db.begin_with("BEGIN IMMEDIATE").await?,
+        Kind::Postgres => db.begin().await?,
+    })
+}
+
 pub fn kind(db: &Db) -> Kind {
     match db.connect_options().database_url.scheme() {
         "sqlite" => Kind::Sqlite,

@@ -440,7 +440,7 @@ pub async fn seed_track(core: &Core, owner_id: &str, t: SeedTrack<'_>) -> String
     crate::imports::repo::insert(&core.db, &job, owner_id, "seed.mp3", "seed/original", 1)
         .await
         .unwrap();
-    let mut tx = core.db.begin().await.unwrap();
+    let mut tx = crate::db::begin(&core.db).await.unwrap();
     let artist_id = lib::upsert_artist(&mut tx, t.artist).await.unwrap();
     let album_id = match t.album {
         Some(a) => Some(

@@ -168,7 +168,7 @@ fn not_self(admin: &CurrentUser, user_id: &str) -> Result<()> {
 pub async fn set_role(core: &Core, admin: &CurrentUser, user_id: &str, role: Role) -> Result<()> {
     require_admin(core, admin).await?;
     not_self(admin, user_id)?;
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     let email = target_email(&mut tx, user_id).await?;
     sqlx::query("UPDATE users SET role = $2 WHERE id = $1")
         .bind(user_id)
@@ -197,7 +197,7 @@ pub async fn set_disabled(
 ) -> Result<()> {
     require_admin(core, admin).await?;
     not_self(admin, user_id)?;
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     let email = target_email(&mut tx, user_id).await?;
     let at = disabled.then(now_ms);
     sqlx::query("UPDATE users SET disabled_at = $2 WHERE id = $1")
@@ -231,7 +231,7 @@ pub async fn set_quota(
         .map(i64::try_from)
         .transpose()
         .map_err(|_| Error::Invalid("that quota is too large".into()))?;
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     let email = target_email(&mut tx, user_id).await?;
     sqlx::query("UPDATE users SET quota_bytes = $2 WHERE id = $1")
         .bind(user_id)
@@ -250,7 +250,7 @@ pub async fn set_quota(
 /// Turns two-factor off for a user who lost their device and their recovery codes.
 pub async fn reset_two_factor(core: &Core, admin: &CurrentUser, user_id: &str) -> Result<()> {
     require_admin(core, admin).await?;
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     let email = target_email(&mut tx, user_id).await?;
     crate::auth::repo::clear_two_factor(&mut tx, user_id).await?;
     audit(
@@ -306,7 +306,7 @@ pub enum AdminCreated {
 pub async fn create_admin(core: &Core, email: &str, password: &str) -> Result<AdminCreated> {
     let email = crate::auth::normalize_email(email)?;
     if let Some(u) = crate::auth::repo::find_by_email(&core.db, &email).await? {
-        let mut tx = core.db.begin().await?;
+        let mut tx = crate::db::begin(&core.db).await?;
         sqlx::query("UPDATE users SET role = 'admin', disabled_at = NULL WHERE id = $1")
             .bind(&u.id)
             .execute(&mut *tx)
@@ -317,7 +317,7 @@ pub async fn create_admin(core: &Core, email: &str, password: &str) -> Result<Ad
     }
     let user = crate::auth::signup(core, &email, password).await?;
     crate::auth::repo::revoke_login(&core.db, &user.login_id, now_ms()).await?;
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     sqlx::query("UPDATE users SET role = 'admin' WHERE id = $1")
         .bind(&user.id)
         .execute(&mut *tx)
@@ -338,7 +338,7 @@ pub async fn create_admin(core: &Core, email: &str, password: &str) -> Result<Ad
 /// within a minute. Returns each purpose with its new key id.
 pub async fn rotate_signing_keys(core: &Core) -> Result<Vec<(&'static str, String)>> {
     use crate::keys::{Purpose, rotate};
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     let mut rotated = Vec::new();
     for purpose in [Purpose::Api, Purpose::Stream] {
         rotated.push((purpose.as_str(), rotate(&mut tx, purpose).await?));
@@ -370,7 +370,7 @@ pub async fn reset_password(core: &Core, email: &str, password: &str) -> Result<
         .ok_or(Error::NotFound("account"))?;
     crate::auth::check_password_policy(password, &email)?;
     let hash = crate::auth::hash_password(password).await?;
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     crate::auth::repo::set_password_hash(&mut *tx, &u.id, &hash).await?;
     crate::auth::repo::revoke_all_logins(&mut *tx, &u.id, now_ms()).await?;
     cli_audit(

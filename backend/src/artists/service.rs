@@ -87,7 +87,7 @@ pub async fn decide(
 ) -> Result<()> {
     admin::require_admin(core, admin_user).await?;
     let now = now_ms();
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     let Some(req) = repo::by_id(&mut tx, request_id).await? else {
         return Err(Error::NotFound("artist request"));
     };

@@ -48,7 +48,7 @@ pub async fn delete_account(
         keys.extend(cover);
     }
     keys.extend(super::profile::avatar_key(core, &user.id).await?);
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     sqlx::query("DELETE FROM tracks WHERE owner_id = $1")
         .bind(&user.id)
         .execute(&mut *tx)

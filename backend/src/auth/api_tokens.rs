@@ -92,7 +92,7 @@ pub async fn refresh(core: &Core, refresh_token: &str) -> Result<TokenPair> {
         _ => return Err(Error::Unauthenticated),
     };
     let next = password::random_token();
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     if !refresh_repo::use_up(&mut *tx, &hash, now).await? {
         // A parallel refresh with the same token won: this one is a replay.
         tx.rollback().await?;
@@ -210,7 +210,7 @@ async fn insert_refresh<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
 
 /// Revokes every token of a family and ends its login.
 async fn revoke_family(db: &crate::db::Db, login_id: &str, now: i64) -> Result<()> {
-    let mut tx = db.begin().await?;
+    let mut tx = crate::db::begin(db).await?;
     refresh_repo::revoke_family(&mut *tx, login_id, now).await?;
     repo::revoke_login(&mut *tx, login_id, now).await?;
     tx.commit().await?;

@@ -142,7 +142,7 @@ pub async fn resend_verification(core: &Core, user: &CurrentUser) -> Result<()> 
             "your email address is already confirmed".into(),
         ));
     }
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     send_verification(&mut tx, core, &user.id, &user.email).await?;
     tx.commit().await?;
     core.events.wake();
@@ -150,7 +150,7 @@ pub async fn resend_verification(core: &Core, user: &CurrentUser) -> Result<()> 
 }
 
 pub async fn verify_email(core: &Core, token: &str) -> Result<()> {
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     let (user_id, _) = consume(&mut tx, token, Purpose::Verify).await?;
     sqlx::query(
         "UPDATE users SET email_verified_at = $2 WHERE id = $1 AND email_verified_at IS NULL",
@@ -183,7 +183,7 @@ pub async fn request_password_reset(core: &Core, email: &str, from: IpAddr) -> R
         return Ok(());
     }
     let base = core.config.public_url();
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     issue(
         &mut tx,
         &user.id,
@@ -211,7 +211,7 @@ pub async fn request_password_reset(core: &Core, email: &str, from: IpAddr) -> R
 /// Sets a new password with a reset link. Every session of the account ends; the user then
 /// logs in as usual, with their second factor when it is on (a reset never bypasses it).
 pub async fn reset_password(core: &Core, token: &str, new_password: &str) -> Result<()> {
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     let (user_id, _) = consume(&mut tx, token, Purpose::Reset).await?;
     let email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
         .bind(&user_id)
@@ -252,7 +252,7 @@ pub async fn request_email_change(
         return Err(Error::EmailTaken);
     }
     let base = core.config.public_url();
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     issue(
         &mut tx,
         &user.id,
@@ -279,7 +279,7 @@ pub async fn request_email_change(
 
 /// Follows a change-of-address link; returns the new address.
 pub async fn confirm_email_change(core: &Core, token: &str) -> Result<String> {
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     let (user_id, new_email) = consume(&mut tx, token, Purpose::Change).await?;
     let new_email = new_email.ok_or_else(|| anyhow::anyhow!("change token without address"))?;
     let r = sqlx::query("UPDATE users SET email = $2, email_verified_at = $3 WHERE id = $1")

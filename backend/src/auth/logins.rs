@@ -79,7 +79,7 @@ pub async fn change_password(
     password::check_current(&core.db, &user.id, current).await?;
     password::check_password_policy(new, &user.email)?;
     let new_hash = password::hash(new.to_string()).await?;
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     repo::set_password_hash(&mut *tx, &user.id, &new_hash).await?;
     repo::revoke_other_logins(&mut *tx, &user.id, &user.login_id, now_ms()).await?;
     tx.commit().await?;

@@ -67,7 +67,7 @@ pub async fn signup(core: &Core, email: &str, password: &str) -> Result<CurrentU
     let id = new_id();
     let login_id = new_id();
     let now = now_ms();
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     let admin_email = core.config.admin_email.as_deref();
     let role = match repo::insert_user(&mut tx, &id, &email, &hash, now, admin_email).await {
         Ok(role) => role,

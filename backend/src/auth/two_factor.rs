@@ -80,7 +80,7 @@ pub async fn confirm_enrollment(
     let secret = totp::decode_secret(&pending)?;
     let step = totp::matching_step(&secret, code, now_secs()).ok_or(Error::BadCode)?;
     let codes = new_recovery_codes();
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     if !repo::enable_totp(&mut *tx, &user.id, &pending, step_i64(step)).await? {
         // Someone confirmed (or restarted) enrollment in between.
         return Err(Error::BadCode);
@@ -94,7 +94,7 @@ pub async fn confirm_enrollment(
 /// Turns two-factor off; needs the password and a current code (or a recovery code).
 pub async fn disable(core: &Core, user: &CurrentUser, password: &str, code: &str) -> Result<()> {
     reauthenticate(core, &user.id, password, code).await?;
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     repo::clear_two_factor(&mut tx, &user.id).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user.id, "two-factor authentication disabled");
@@ -110,7 +110,7 @@ pub async fn regenerate_recovery_codes(
 ) -> Result<Vec<String>> {
     reauthenticate(core, &user.id, password, code).await?;
     let codes = new_recovery_codes();
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     repo::replace_recovery_codes(&mut tx, &user.id, &hashes(&codes), now_ms()).await?;
     tx.commit().await?;
     Ok(codes)

@@ -90,7 +90,7 @@ pub async fn publish_pending(
     loop {
         let n = match crate::db::kind(&core.db) {
             Kind::Postgres => {
-                let mut tx = core.db.begin().await?;
+                let mut tx = crate::db::begin(&core.db).await?;
                 let batch = repo::claim_pending(&mut *tx, 256).await?;
                 let sent = send_all(k, producer, &batch).await;
                 if !sent.published.is_empty() {

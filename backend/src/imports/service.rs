@@ -85,7 +85,7 @@ where
         .map_err(|e| anyhow::anyhow!("serialize event: {e}"))?,
     );
     let recorded = async {
-        let mut tx = core.db.begin().await?;
+        let mut tx = crate::db::begin(&core.db).await?;
         repo::insert(
             &mut *tx,
             &job_id,
@@ -165,7 +165,7 @@ pub async fn finish_job(
     let profile = uploader
         .artist_id
         .filter(|_| uploader.role.as_deref() == Some("artist"));
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     let (artist_id, album_artist_id) = match profile {
         Some(p) => (p.clone(), f.album.as_ref().map(|_| p)),
         None => {
@@ -228,7 +228,7 @@ pub async fn fail_job(
     event_id: Option<(&str, &str)>,
     reason: &str,
 ) -> Result<()> {
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     repo::set_state(&mut *tx, job_id, JobState::Failed, Some(reason), None).await?;
     if let Some((handler, event_id)) = event_id {
         events::repo::mark_processed(&mut *tx, handler, event_id).await?;

@@ -78,7 +78,7 @@ pub async fn apply_play(
     handler: &str,
     p: &PlayRecorded,
 ) -> Result<()> {
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     if events::repo::is_processed(&mut *tx, handler, event_id).await? {
         return Ok(());
     }

@@ -64,7 +64,7 @@ pub async fn create(
 ) -> Result<PlaylistView> {
     let (name, description) = (clean_name(name)?, clean_description(description)?);
     let id = new_id();
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     repo::insert(
         &mut tx,
         &id,
@@ -90,7 +90,7 @@ pub async fn update(
 ) -> Result<()> {
     let (name, description) = (clean_name(name)?, clean_description(description)?);
     must_own(core, user, id).await?;
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     repo::update(&mut tx, id, &name, &description, public, now_ms()).await?;
     crate::search::repo::index_playlist(&mut tx, id).await?;
     tx.commit().await?;
@@ -128,7 +128,7 @@ pub async fn add_tracks(
 ) -> Result<()> {
     must_own(core, user, id).await?;
     let now = now_ms();
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     // Touching the playlist first makes this transaction its only writer (a row lock on
     // PostgreSQL, the write lock on SQLite), so positions stay dense under concurrency.
     repo::touch(&mut tx, id, now).await?;
@@ -150,7 +150,7 @@ pub async fn add_tracks(
 
 pub async fn remove_entry(core: &Core, user: &CurrentUser, id: &str, entry_id: &str) -> Result<()> {
     must_own(core, user, id).await?;
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     repo::touch(&mut tx, id, now_ms()).await?;
     let pos = repo::position_of(&mut tx, id, entry_id)
         .await?
@@ -169,7 +169,7 @@ pub async fn move_entry(
     to: i64,
 ) -> Result<()> {
     must_own(core, user, id).await?;
-    let mut tx = core.db.begin().await?;
+    let mut tx = crate::db::begin(&core.db).await?;
     repo::touch(&mut tx, id, now_ms()).await?;
     let from = repo::position_of(&mut tx, id, entry_id)
         .await?

@@ -199,7 +199,7 @@ pub async fn index_missing(database: &db::Db) -> Result<u64> {
             if ids.is_empty() {
                 break;
             }
-            let mut tx = database.begin().await?;
+            let mut tx = crate::db::begin(database).await?;
             for id in &ids {
                 match kind {
                     DocKind::Artist => repo::index_artist(&mut tx, id).await?,
