@@ -30,6 +30,12 @@ fn word(rng: &mut StdRng) -> String {
         .collect()
 }
 
+/// The words titles and names are made of (the same for a seed, so a database generated
+/// earlier can be measured again).
+fn vocabulary(rng: &mut StdRng) -> Vec<String> {
+    (0..20_000).map(|_| word(rng)).collect()
+}
+
 fn phrase(rng: &mut StdRng, vocab: &[String], words: std::ops::RangeInclusive<usize>) -> String {
     let n = rng.gen_range(words);
     let mut s: Vec<String> = (0..n)
@@ -105,9 +111,13 @@ async fn main() {
             role: auth::Role::Listener,
             login_id: String::new(),
         };
-        let mut rng = StdRng::seed_from_u64(7);
-        let vocab: Vec<String> = (0..20_000).map(|_| word(&mut rng)).collect();
-        measure(&core, &user, &vocab, &which).await;
+        measure(
+            &core,
+            &user,
+            &vocabulary(&mut StdRng::seed_from_u64(7)),
+            &which,
+        )
+        .await;
         return;
     }
     let (core, _dir) = if seed_only {
@@ -139,7 +149,7 @@ async fn main() {
     };
     let db = &core.db;
     let mut rng = StdRng::seed_from_u64(7);
-    let vocab: Vec<String> = (0..20_000).map(|_| word(&mut rng)).collect();
+    let vocab = vocabulary(&mut rng);
     let n_artists = (tracks / 100).max(10);
     let n_albums = (tracks / 10).max(10);
     let started = Instant::now();

@@ -30,6 +30,26 @@ impl DocKind {
             DocKind::Playlist => "playlist",
         }
     }
+
+    /// The table of the rows documents of this kind describe.
+    fn table(self) -> &'static str {
+        match self {
+            DocKind::Track => "tracks",
+            DocKind::Album => "albums",
+            DocKind::Artist => "artists",
+            DocKind::Playlist => "playlists",
+        }
+    }
+
+    /// The kind's number in `search_words` (PostgreSQL).
+    fn code(self) -> i32 {
+        match self {
+            DocKind::Track => 1,
+            DocKind::Album => 2,
+            DocKind::Artist => 3,
+            DocKind::Playlist => 4,
+        }
+    }
 }
 
 /// Adds a document (folded text) and its words to the vocabulary, unless `ref_id` already
@@ -180,18 +200,6 @@ pub async fn index_playlist(conn: &mut AnyConnection, playlist_id: &str) -> Resu
     .await
 }
 
-impl DocKind {
-    /// The table of the rows documents of this kind describe.
-    fn table(self) -> &'static str {
-        match self {
-            DocKind::Track => "tracks",
-            DocKind::Album => "albums",
-            DocKind::Artist => "artists",
-            DocKind::Playlist => "playlists",
-        }
-    }
-}
-
 /// Whether there are as many documents of `kind` as rows. Documents are written with
 /// their rows and leave with them (tracks and playlists by triggers; albums and artists
 /// are never deleted), so equal counts mean none is missing: two counts on indexes, where
@@ -297,18 +305,6 @@ fn whole_words(dialect: Dialect, expr: &str) -> String {
     match dialect {
         Dialect::Sqlite => expr.replace("\"*", "\""),
         Dialect::Postgres => expr.replace(":*", ""),
-    }
-}
-
-impl DocKind {
-    /// The kind's number in `search_words` (PostgreSQL).
-    fn code(self) -> i32 {
-        match self {
-            DocKind::Track => 1,
-            DocKind::Album => 2,
-            DocKind::Artist => 3,
-            DocKind::Playlist => 4,
-        }
     }
 }
 
