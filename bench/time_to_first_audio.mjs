@@ -13,7 +13,7 @@ import * as path from "node:path";
 const { chromium } = createRequire(path.join(process.cwd(), "x.js"))("@playwright/test");
 
 const base = process.env.BASE_URL ?? "http://127.0.0.1:3000";
-const runs = Number(process.env.RUNS ?? 10);
+const runs = Number(process.env.RUNS ?? 20);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -253,6 +253,8 @@ async fn words_in_thousands_of_documents_still_find_the_few_that_have_them_all(b
         "song love",
         "lov so",
         "lvoe song",
+        "love s",
+        "pairs love",
         "love duet",
         "duet love",
     ] {
@@ -338,6 +340,64 @@ async fn words_follow_documents(core: &Core, b: Backend) {
     )
     .await;
     assert_eq!(bare, 0, "every document has its words");
+    let unsigned = count(
+        "SELECT COUNT(*) FROM search_words w JOIN search_docs d ON d.id = w.doc
+         WHERE w.sig <> search_sig(d.name || ' ' || d.artist || ' ' || d.album)",
+    )
+    .await;
+    assert_eq!(unsigned, 0, "every word carries its document's signature");
+}
+
+/// On PostgreSQL, a word's signature is in that of every text with a word it starts
+/// (which is what lets the walk skip documents on the index), and a text without such a
+/// word usually lacks it.
+async fn signatures_hold_the_words_they_start(b: Backend) {
+    if b != Backend::Postgres {
+        return;
+    }
+    let (core, _user, _d) = setup(b).await;
+    let contains = |text: &'static str, word: &'static str| {
+        let db = core.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i32>(
+                "SELECT CASE WHEN (~search_sig($1) & search_sig($2)) = 0 THEN 1 ELSE 0 END",
+            )
+            .bind(text)
+            .bind(word)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+                == 1
+        }
+    };
+    for (text, word) in [
+        ("kalo marven sel", "mar"),
+        ("kalo marven sel", "marven"),
+        // Only the first four letters count: a longer word may pass where it is not.
+        ("kalo marven sel", "marvenous"),
+        ("kalo marven sel", "ka"),
+        ("kalo marven sel", "k"),
+        ("beyonce crazy in love", "crazy"),
+        ("sigur ros hoppipolla", "hoppi"),
+        ("", "x"),
+    ] {
+        assert!(contains(text, word).await, "{word} in {text:?}");
+    }
+    let zero: i64 = sqlx::query_scalar("SELECT search_sig('a') + search_sig('')")
+        .fetch_one(&core.db)
+        .await
+        .unwrap();
+    assert_eq!(zero, 0, "one letter tells nothing: it has no bits");
+    // Words with no common start: most of them are told apart.
+    let words = "queen zeppelin nirvana radiohead beatles abba coldplay oasis pixies blur \
+                 eagles toto genesis yes rush muse";
+    let mut apart = 0;
+    for w in words.split_whitespace() {
+        if !contains("kalo marven sel", w).await {
+            apart += 1;
+        }
+    }
+    assert!(apart >= 12, "only {apart} of 16 told apart");
 }
 
 async fn the_index_follows_deletions_and_fills_in_what_it_missed(b: Backend) {
@@ -400,4 +460,5 @@ backend::on_both_databases!(
     others_private_matches_never_crowd_out_what_the_user_may_see,
     odd_input_is_harmless_and_empty_says_so,
     the_index_follows_deletions_and_fills_in_what_it_missed,
+    signatures_hold_the_words_they_start,
 );

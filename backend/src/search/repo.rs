@@ -296,8 +296,8 @@ pub fn match_expr(dialect: Dialect, query: &[Alternatives]) -> String {
 /// collecting them, so documents others keep private never crowd out the user's own).
 pub const CANDIDATES_PER_RESULT: i64 = 15;
 
-/// On PostgreSQL, a query word whose words occur more often than this in a kind's
-/// documents does not drive a search of several words (see [`Drivers`]).
+/// On PostgreSQL, how many of a query word's rows in `search_words` are counted, at
+/// most, to find the rarest word of a search of several words (see [`Drivers`]).
 pub const DRIVER_MOST: i64 = 2000;
 
 /// `expr` with its prefix terms made whole words (`"bea"*` → `"bea"`, `bea:*` → `bea`).
@@ -338,28 +338,26 @@ impl Binds {
     }
 }
 
-/// On PostgreSQL, the query words to walk `search_words` by: for the whole-word matches
-/// and for the prefix matches, the only word, or among several the one whose words occur
-/// least in documents of `kind` (counted up to [`DRIVER_MOST`] each, on the index alone;
-/// as whole words, then as prefixes). `None` when every word occurs more often than that:
-/// walking any of them could go through most of its documents before finding a few that
-/// have the other words, so the GIN index intersects them instead.
+/// On PostgreSQL, the query words to walk `search_words` by (indexes into the query): for
+/// the whole-word matches and for the prefix matches, the only word, or among several the
+/// one whose words occur least in documents of `kind` (counted up to [`DRIVER_MOST`]
+/// each, on the index alone; as whole words, then as prefixes). When every word occurs
+/// more often than that, the longest word drives: the walk skips, on the index, the
+/// documents whose signature lacks the other words, so even a common word's walk reads
+/// few documents.
 #[derive(Clone, Copy, Default)]
-struct Drivers<'a> {
-    whole: Option<&'a Alternatives>,
-    prefix: Option<&'a Alternatives>,
+struct Drivers {
+    whole: usize,
+    prefix: usize,
 }
 
-async fn drivers<'a>(
+async fn drivers(
     conn: &mut AnyConnection,
     kind: DocKind,
-    query: &'a [Alternatives],
-) -> Result<Drivers<'a>> {
+    query: &[Alternatives],
+) -> Result<Drivers> {
     if query.len() <= 1 {
-        return Ok(Drivers {
-            whole: query.first(),
-            prefix: query.first(),
-        });
+        return Ok(Drivers::default());
     }
     let mut binds = Binds::new(1);
     let k = kind.code();
@@ -397,12 +395,15 @@ async fn drivers<'a>(
             (i as usize, r.get("whole"), r.get("prefix"))
         })
         .collect();
+    // The rarest word, or (all counted to the cap) the longest: the most specific.
     let least = |n: fn(&(usize, i64, i64)) -> i64| {
         counts
             .iter()
-            .filter(|c| n(c) < DRIVER_MOST)
-            .min_by_key(|c| (n(c), c.0))
-            .map(|c| &query[c.0])
+            .min_by_key(|c| {
+                let len = query[c.0].prefix.chars().count();
+                (n(c).min(DRIVER_MOST), std::cmp::Reverse(len), c.0)
+            })
+            .map_or(0, |c| c.0)
     };
     Ok(Drivers {
         whole: least(|c| c.1),
@@ -415,22 +416,24 @@ async fn drivers<'a>(
 /// each one the user `$1` may see (`scope` joins to the documents `d` what `visible`
 /// needs). Lower scores are better. Name matches weigh most, then artist, then album.
 ///
-/// On PostgreSQL with a driver word (see [`Drivers`]), the documents are taken in the
-/// order of `search_words`, names first, then artists, then albums, each in word order
-/// (the prefix's words, then the corrections), and the first `most` that match and may be
-/// seen end the walk; `binds` gets the words. With `whole_only`, only the whole-word
-/// matches are taken.
+/// On PostgreSQL the documents are taken in the order of `search_words`, walking the
+/// driver word of `query` (see [`Drivers`]): names first, then artists, then albums, each
+/// in word order (the prefix's words, then the corrections). A row whose document's
+/// signature lacks the bits of another query word (of all its alternatives) is skipped on
+/// the index; the first `most` documents that match and may be seen end the walk; `binds`
+/// gets the words. With `whole_only`, only the whole-word matches are taken.
 fn candidates(
-    dialect: Dialect,
-    kind: DocKind,
+    (dialect, kind, query): (Dialect, DocKind, &[Alternatives]),
     (scope, visible): (&str, &str),
     drivers: Drivers,
     (whole_only, most): (bool, i64),
     binds: &mut Binds,
 ) -> String {
     let k = kind.as_str();
-    // The driver's documents: its words whole, or (`prefix`) also the words it starts.
-    let mut walk = |prefix: bool, a: &Alternatives| {
+    // The driver's rows: its words whole, or (`prefix`) also the words it starts; of
+    // documents that may have every other word.
+    let mut walk = |prefix: bool, driver: usize| {
+        let a = &query[driver];
         let mut whole = a.words.clone();
         let mut range = None;
         if prefix {
@@ -439,11 +442,22 @@ fn candidates(
             whole.insert(0, a.prefix.clone());
         }
         let whole = (!whole.is_empty()).then(|| binds.list(&whole));
+        // A word's signature is in that of every document with a word it starts (and a
+        // correction's in those with the correction), whole or prefix alike. Each is an
+        // InitPlan, computed once per statement.
+        let mut others = String::new();
+        for (_, o) in query.iter().enumerate().filter(|(i, _)| *i != driver) {
+            let alts: Vec<String> = std::iter::once(&o.prefix)
+                .chain(&o.words)
+                .map(|w| format!("(~sig & (SELECT search_sig({}))) = 0", binds.add(w)))
+                .collect();
+            others.push_str(&format!(" AND ({})", alts.join(" OR ")));
+        }
         // One index scan per kind of condition; the B-tree takes the fields (and listed
         // words) one after the other, in order, and stops when the walk does. (A branch
         // per field did the same, and took five times as long to plan: 2.5 ms, not 0.5.)
         let from = format!(
-            "SELECT doc FROM search_words WHERE kind = {} AND field IN (1, 2, 3)",
+            "SELECT doc FROM search_words WHERE kind = {} AND field IN (1, 2, 3){others}",
             kind.code()
         );
         let mut parts = Vec::new();
@@ -455,25 +469,18 @@ fn candidates(
         }
         parts.join(" UNION ALL ")
     };
-    let mut one = |param: &str, boost: &str, driver: Option<&Alternatives>| match (dialect, driver)
-    {
-        (Dialect::Sqlite, _) => format!(
+    let mut one = |param: &str, boost: &str, driver: usize| match dialect {
+        Dialect::Sqlite => format!(
             "SELECT d.id AS doc, bm25({k}_fts, 10.0, 4.0, 2.0){boost} AS score FROM {k}_fts
              JOIN search_docs d ON d.id = {k}_fts.rowid {scope}
              WHERE {k}_fts MATCH {param} AND {visible} LIMIT {most}"
         ),
-        (Dialect::Postgres, Some(a)) => format!(
+        Dialect::Postgres => format!(
             "SELECT d.id AS doc, -ts_rank(d.tsv, to_tsquery('simple', {param})){boost} AS score
              FROM ({}) w JOIN search_docs d ON d.id = w.doc {scope}
              WHERE d.tsv @@ to_tsquery('simple', {param}) AND {visible}
              LIMIT {most}",
-            walk(param == "$2", a)
-        ),
-        (Dialect::Postgres, None) => format!(
-            "SELECT d.id AS doc, -ts_rank(d.tsv, to_tsquery('simple', {param})){boost} AS score
-             FROM search_docs d {scope}
-             WHERE d.kind = '{k}' AND d.tsv @@ to_tsquery('simple', {param}) AND {visible}
-             LIMIT {most}"
+            walk(param == "$2", driver)
         ),
     };
     let whole = one("$4", " - 1000.0", drivers.whole);
@@ -525,14 +532,7 @@ async fn matching<T>(
         )
         .execute(&mut *tx)
         .await?;
-        let drivers = drivers(&mut tx, kind, query).await?;
-        if drivers.prefix.is_none() {
-            // GIN is read by bitmap scans only.
-            sqlx::query("SELECT set_config('enable_bitmapscan', 'on', true)")
-                .execute(&mut *tx)
-                .await?;
-        }
-        drivers
+        drivers(&mut tx, kind, query).await?
     } else {
         Drivers::default()
     };
@@ -541,8 +541,7 @@ async fn matching<T>(
     let whole_only = matches!(query, [a] if !a.words.is_empty());
     let mut binds = Binds::new(5);
     let from = candidates(
-        dialect,
-        kind,
+        (dialect, kind, query),
         scope_visible,
         drivers,
         (whole_only, limit * CANDIDATES_PER_RESULT),
