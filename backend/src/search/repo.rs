@@ -449,7 +449,13 @@ fn candidates(
         for (_, o) in query.iter().enumerate().filter(|(i, _)| *i != driver) {
             let alts: Vec<String> = std::iter::once(&o.prefix)
                 .chain(&o.words)
-                .map(|w| format!("(~sig & (SELECT search_sig({}))) = 0", binds.add(w)))
+                .map(|w| {
+                    let w = binds.add(w);
+                    format!(
+                        "((~sig1 & (SELECT (search_sig({w}))[1])) = 0
+                          AND (~sig2 & (SELECT (search_sig({w}))[2])) = 0)"
+                    )
+                })
                 .collect();
             others.push_str(&format!(" AND ({})", alts.join(" OR ")));
         }
