@@ -11,8 +11,7 @@
 -- spaces) and each k of 2, 3 and 4 up to its length, bit md5(first k letters)[0] mod 128.
 -- A word's own signature is therefore contained in that of every text with a word
 -- starting with it. (With 64 bits, a common start's bits covered another word's more
--- often.) PL/pgSQL: the same in SQL functions took 0.4 ms a document, 8 minutes to fill
--- the table at 1,000,000 tracks.
+-- often.) PL/pgSQL: the same in SQL functions took 0.4 ms a document.
 CREATE FUNCTION search_sig(txt TEXT) RETURNS BIGINT[] LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
     s BIGINT[] := ARRAY[0, 0];
@@ -33,13 +32,14 @@ DROP FUNCTION search_doc_words(TEXT, BIGINT, TEXT, TEXT, TEXT);
 CREATE FUNCTION search_doc_words(kind TEXT, id BIGINT, name TEXT, artist TEXT, album TEXT)
 RETURNS TABLE (kind SMALLINT, field SMALLINT, word TEXT, doc BIGINT, sig1 BIGINT, sig2 BIGINT)
 LANGUAGE sql IMMUTABLE AS $$
+    -- MATERIALIZED: the signature once per document. As a plain subquery it was pulled
+    -- up and computed for every word, twice: 0.3 ms a document instead of 0.04.
+    WITH s AS MATERIALIZED (SELECT search_sig(name || ' ' || artist || ' ' || album) AS g)
     SELECT DISTINCT
         CAST(CASE kind WHEN 'track' THEN 1 WHEN 'album' THEN 2 WHEN 'artist' THEN 3 ELSE 4 END AS SMALLINT),
-        CAST(f.field AS SMALLINT), w.word, id, s.sig1, s.sig2
-    FROM (VALUES (1, name), (2, artist), (3, album)) f(field, txt),
-        LATERAL regexp_split_to_table(f.txt, ' ') w(word),
-        (SELECT g[1] AS sig1, g[2] AS sig2
-         FROM (SELECT search_sig(name || ' ' || artist || ' ' || album) AS g) x) s
+        CAST(f.field AS SMALLINT), w.word, id, s.g[1], s.g[2]
+    FROM s, (VALUES (1, name), (2, artist), (3, album)) f(field, txt),
+        LATERAL regexp_split_to_table(f.txt, ' ') w(word)
     WHERE w.word <> ''
 $$;
 
