@@ -411,7 +411,7 @@ async fn drivers(
     })
 }
 
-/// A subquery `c(doc, score)` of up to `most` documents of `kind` matching `$2`
+/// A subquery `c(doc, ref, score)` of up to `most` documents (and the rows they describe) of `kind` matching `$2`
 /// and as many matching `$4` (the same words whole), whole-word matches scoring first,
 /// each one the user `$1` may see (`scope` joins to the documents `d` what `visible`
 /// needs). Lower scores are better. Name matches weigh most, then artist, then album.
@@ -477,12 +477,13 @@ fn candidates(
     };
     let mut one = |param: &str, boost: &str, driver: usize| match dialect {
         Dialect::Sqlite => format!(
-            "SELECT d.id AS doc, bm25({k}_fts, 10.0, 4.0, 2.0){boost} AS score FROM {k}_fts
-             JOIN search_docs d ON d.id = {k}_fts.rowid {scope}
+            "SELECT d.id AS doc, d.ref_id AS ref, bm25({k}_fts, 10.0, 4.0, 2.0){boost} AS score
+             FROM {k}_fts JOIN search_docs d ON d.id = {k}_fts.rowid {scope}
              WHERE {k}_fts MATCH {param} AND {visible} LIMIT {most}"
         ),
         Dialect::Postgres => format!(
-            "SELECT d.id AS doc, -ts_rank(d.tsv, to_tsquery('simple', {param})){boost} AS score
+            "SELECT d.id AS doc, d.ref_id AS ref,
+                    -ts_rank(d.tsv, to_tsquery('simple', {param})){boost} AS score
              FROM ({}) w JOIN search_docs d ON d.id = w.doc {scope}
              WHERE d.tsv @@ to_tsquery('simple', {param}) AND {visible}
              LIMIT {most}",
@@ -494,13 +495,13 @@ fn candidates(
         String::new()
     } else {
         format!(
-            " UNION ALL SELECT doc, score FROM ({}) p",
+            " UNION ALL SELECT doc, ref, score FROM ({}) p",
             one("$2", "", drivers.prefix)
         )
     };
     format!(
-        "(SELECT doc, MIN(score) AS score FROM (SELECT doc, score FROM ({whole}) w{prefix}) u
-           GROUP BY doc) c"
+        "(SELECT doc, ref, MIN(score) AS score
+          FROM (SELECT doc, ref, score FROM ({whole}) w{prefix}) u GROUP BY doc, ref) c"
     )
 }
 
@@ -554,13 +555,14 @@ async fn matching<T>(
         &mut binds,
     );
     // The best `limit` visible documents first, then their columns: some columns (counts,
-    // cover choice) cost a query each, so they are computed for the rows shown only.
+    // cover choice) cost a query each, so they are computed for the rows shown only. (The
+    // candidates carry their row's id for the tie-break: joining it back cost a lookup
+    // for each of the 300.)
     let sql = format!(
         "SELECT {select} FROM (
-            SELECT c.doc, c.score FROM {from} JOIN search_docs d ON d.id = c.doc
-            ORDER BY c.score, d.ref_id LIMIT $3
+            SELECT c.doc, c.ref, c.score FROM {from} ORDER BY c.score, c.ref LIMIT $3
          ) top JOIN search_docs d ON d.id = top.doc {joins}
-         ORDER BY top.score, d.ref_id"
+         ORDER BY top.score, top.ref"
     );
     let mut q = sqlx::query(&sql)
         .bind(user_id)
