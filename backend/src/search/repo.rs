@@ -411,10 +411,11 @@ async fn drivers(
     })
 }
 
-/// A subquery `c(doc, ref, score)` of up to `most` documents (and the rows they describe) of `kind` matching `$2`
-/// and as many matching `$4` (the same words whole), whole-word matches scoring first,
-/// each one the user `$1` may see (`scope` joins to the documents `d` what `visible`
-/// needs). Lower scores are better. Name matches weigh most, then artist, then album.
+/// A subquery `c(doc, ref, score)` of up to `most` documents of `kind` (and the ids of the
+/// rows they describe) matching `$2` and as many matching `$4` (the same words whole),
+/// whole-word matches scoring first, each one the user `$1` may see (`scope` joins to the
+/// documents `d` what `visible` needs). Lower scores are better. Name matches weigh most,
+/// then artist, then album.
 ///
 /// On PostgreSQL the documents are taken in the order of `search_words`, walking the
 /// driver word of `query` (see [`Drivers`]): names first, then artists, then albums, each
