@@ -63,6 +63,14 @@ pub struct Config {
     pub admin_email: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (client addresses for throttling).
     pub trusted_proxies: Vec<IpAddr>,
+    /// Music folders scanned into the shared catalog in place (`REFRAIN_LIBRARY_DIRS`,
+    /// separated by `:`); admins add more on the admin page.
+    pub library_dirs: Vec<PathBuf>,
+    /// Rescan the library folders this often (`REFRAIN_SCAN_INTERVAL`, e.g. `30m`, `6h`);
+    /// `None` scans only on demand.
+    pub scan_interval: Option<std::time::Duration>,
+    /// Background renditions of scanned tracks made per minute at most.
+    pub renditions_per_minute: u32,
 }
 
 /// A setting that must never be printed (it may hold a password).
@@ -134,6 +142,22 @@ impl std::fmt::Debug for S3Config {
     }
 }
 
+/// `90s`, `30m`, `6h`, `1d` (a plain number is seconds); at least a minute.
+pub fn parse_duration(s: &str) -> Option<std::time::Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let secs = match unit.trim() {
+        "" | "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86_400)?,
+        _ => return None,
+    };
+    (secs >= 60).then(|| std::time::Duration::from_secs(secs))
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error in {var}: {message}")]
 pub struct ConfigError {
@@ -184,6 +208,9 @@ impl Config {
             mail_from: "Refrain <refrain@localhost>".into(),
             public_url: None,
             email_verification: EmailVerification::Optional,
+            library_dirs: Vec::new(),
+            scan_interval: None,
+            renditions_per_minute: 60,
         }
     }
 
@@ -403,6 +430,37 @@ impl Config {
         if let Some(v) = var("REFRAIN_FFPROBE")? {
             c.ffprobe = v;
         }
+        if let Some(v) = var("REFRAIN_LIBRARY_DIRS")? {
+            c.library_dirs = v
+                .split(':')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+                .collect();
+            if let Some(p) = c.library_dirs.iter().find(|p| !p.is_absolute()) {
+                return Err(err(
+                    "REFRAIN_LIBRARY_DIRS",
+                    format!("{} is not an absolute path", p.display()),
+                ));
+            }
+        }
+        if let Some(v) = var("REFRAIN_SCAN_INTERVAL")?.filter(|v| !v.trim().is_empty()) {
+            c.scan_interval = Some(parse_duration(&v).ok_or_else(|| {
+                err(
+                    "REFRAIN_SCAN_INTERVAL",
+                    format!("{v:?}: use a number with s, m, h or d (at least 1m), e.g. 6h"),
+                )
+            })?);
+        }
+        if let Some(v) = parse(
+            "REFRAIN_RENDITIONS_PER_MINUTE",
+            var("REFRAIN_RENDITIONS_PER_MINUTE")?,
+        )? {
+            if v == 0 {
+                return Err(err("REFRAIN_RENDITIONS_PER_MINUTE", "must be at least 1"));
+            }
+            c.renditions_per_minute = v;
+        }
         c.validate()?;
         Ok(c)
     }
@@ -472,6 +530,25 @@ impl Config {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn scan_settings_are_checked() {
+        assert_eq!(parse_duration("6h"), Some(std::time::Duration::from_secs(21_600)));
+        assert_eq!(parse_duration("90"), Some(std::time::Duration::from_secs(90)));
+        assert_eq!(parse_duration("30s"), None);
+        assert_eq!(parse_duration("5 parsecs"), None);
+        let env: HashMap<&str, &str> = [("REFRAIN_LIBRARY_DIRS", "/srv/music:relative/path")].into();
+        let e = Config::from_lookup(|k| env.get(k).map(|s| s.to_string())).unwrap_err();
+        assert_eq!(e.var, "REFRAIN_LIBRARY_DIRS");
+        let env: HashMap<&str, &str> = [
+            ("REFRAIN_LIBRARY_DIRS", "/srv/music: /mnt/more "),
+            ("REFRAIN_SCAN_INTERVAL", "2h"),
+        ]
+        .into();
+        let c = Config::from_lookup(|k| env.get(k).map(|s| s.to_string())).unwrap();
+        assert_eq!(c.library_dirs, vec![PathBuf::from("/srv/music"), PathBuf::from("/mnt/more")]);
+        assert_eq!(c.scan_interval, Some(std::time::Duration::from_secs(7200)));
+    }
 
     #[test]
     fn bad_port_names_the_variable() {

@@ -179,6 +179,14 @@ pub async fn serve(
             })
             .await;
         }));
+        let c = core.clone();
+        let mut rx = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            worker::scanner::run(c, async move {
+                let _ = rx.wait_for(|s| *s).await;
+            })
+            .await;
+        }));
     }
     {
         let store = core.sessions.clone();

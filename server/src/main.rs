@@ -1,5 +1,5 @@
 //! `refrain`: starts the server (default), or runs one of the commands `migrate`,
-//! `create-admin`, `reset-password` and `rotate-keys`.
+//! `create-admin`, `reset-password`, `rotate-keys` and `scan`.
 #![recursion_limit = "512"]
 
 use std::process::ExitCode;
@@ -60,6 +60,29 @@ async fn run() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        "scan" => {
+            let core = backend::Core::init(config).await?;
+            backend::folders::sync_configured(&core).await?;
+            match backend::folders::scan_now(&core).await? {
+                None => println!(
+                    "another scan is running; `refrain scan` again when it has finished"
+                ),
+                Some(s) => {
+                    for line in &s.report {
+                        println!("  {line}");
+                    }
+                    let c = &s.counts;
+                    println!(
+                        "scan {}: {} files seen, {} new, {} changed, {} moved, {} removed, {} failed",
+                        s.state, c.seen, c.added, c.changed, c.moved, c.removed, c.failed
+                    );
+                    if let Some(e) = s.error {
+                        anyhow::bail!("scan failed: {e}");
+                    }
+                }
+            }
+            Ok(())
+        }
         "create-admin" | "reset-password" => {
             let email = std::env::args()
                 .nth(2)
@@ -80,7 +103,7 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         other => anyhow::bail!(
-            "unknown command {other:?}; use `serve` (default), `migrate`, `create-admin EMAIL`, `reset-password EMAIL` or `rotate-keys`"
+            "unknown command {other:?}; use `serve` (default), `migrate`, `create-admin EMAIL`, `reset-password EMAIL`, `rotate-keys` or `scan`"
         ),
     }
 }

@@ -1,5 +1,6 @@
 //! Tracks imported before covers were thumbnailed and loudness measured get both in the
-//! background: a few at a time, newest first, beside the event handlers. Each track is
+//! background: a few at a time, newest first, beside the event handlers. Scanned tracks
+//! get their rendition and cover here too, at most `REFRAIN_RENDITIONS_PER_MINUTE`. Each track is
 //! claimed first (two workers never do the same one) and marked analysed whatever the
 //! outcome, so a file that cannot be analysed is looked at once. Until then a track plays
 //! at its own level and shows its original cover.
@@ -16,7 +17,25 @@ const BATCH: i64 = 20;
 pub async fn run_once(core: &Core) -> anyhow::Result<usize> {
     let tracks = repo::claim_unanalysed(&core.db, BATCH).await?;
     for t in &tracks {
-        let (thumbs, loudness) = analyse(core, t).await;
+        let mut t = t.clone();
+        let mut made_loudness = None;
+        if let Some(p) = backend::folders::repo::pending_rendition(&core.db, &t.id).await? {
+            match backend::folders::rendition::background(core, &p).await {
+                Ok(b) => {
+                    made_loudness = b.loudness;
+                    t.needs_loudness = b.loudness.is_none();
+                    t.cover_key = b.cover_key.or(t.cover_key);
+                }
+                Err(e) => {
+                    tracing::warn!(track_id = %t.id, error = %e, "scanned track not rendered");
+                    t.needs_loudness = false;
+                }
+            }
+            let per_minute = core.config.renditions_per_minute.max(1);
+            tokio::time::sleep(Duration::from_secs(60) / per_minute).await;
+        }
+        let (thumbs, loudness) = analyse(core, &t).await;
+        let loudness = made_loudness.or(loudness);
         repo::set_analysed(&core.db, &t.id, thumbs, loudness).await?;
         tracing::info!(track_id = %t.id, thumbs, measured = loudness.is_some(), "track analysed");
     }
@@ -55,12 +74,12 @@ async fn measure(
 }
 
 /// Runs until `shutdown`: a round, then the next at once while there was work, else
-/// after ten minutes (new imports are analysed by the import itself).
+/// after a minute (new imports are analysed by the import itself).
 pub async fn run(core: Core, shutdown: impl std::future::Future<Output = ()>) {
     tokio::pin!(shutdown);
     loop {
         let pause = match run_once(&core).await {
-            Ok(0) => Duration::from_secs(600),
+            Ok(0) => Duration::from_secs(60),
             Ok(_) => Duration::from_millis(100),
             Err(e) => {
                 tracing::warn!(error = %format!("{e:#}"), "background analysis failed");

@@ -7,6 +7,7 @@ pub mod dispatch;
 pub mod import;
 pub mod kafka;
 pub mod notify;
+pub mod scanner;
 
 use backend::Core;
 use backend::events::{self, EmailMessage, Event, ImportRequested};

@@ -32,8 +32,12 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!("worker stopping after the current event");
     };
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let mut scan_rx = stop_rx.clone();
     let backfill = tokio::spawn(worker::backfill::run(core.clone(), async move {
         let _ = stop_rx.wait_for(|s| *s).await;
+    }));
+    let scanner = tokio::spawn(worker::scanner::run(core.clone(), async move {
+        let _ = scan_rx.wait_for(|s| *s).await;
     }));
     let result = match core.config.kafka.clone() {
         Some(k) => worker::kafka::run(core, k, shutdown).await,
@@ -44,5 +48,6 @@ async fn main() -> anyhow::Result<()> {
     };
     let _ = stop_tx.send(true);
     let _ = backfill.await;
+    let _ = scanner.await;
     result
 }

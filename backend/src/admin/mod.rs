@@ -121,7 +121,7 @@ pub(crate) async fn audit(
 /// The actor id of actions taken on the command line (`refrain create-admin`, …).
 const CLI_ACTOR: &str = "cli";
 
-async fn cli_audit(
+pub(crate) async fn cli_audit(
     conn: &mut sqlx::AnyConnection,
     action: &str,
     target: &str,

@@ -84,6 +84,30 @@ pub async fn insert<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(())
 }
 
+/// The job of a file a library scan registered: done at once (the track exists), with no
+/// object of its own (the file stays in its folder).
+pub async fn insert_scanned<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    id: &str,
+    user_id: &str,
+    rel_path: &str,
+    size: i64,
+) -> Result<()> {
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO import_jobs (id, user_id, filename, original_key, size_bytes, state, created_at, updated_at, source)
+         VALUES ($1, $2, $3, '', $4, 'done', $5, $5, 'scan')",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(rel_path)
+    .bind(size)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 pub async fn get<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     id: &str,
@@ -101,7 +125,7 @@ pub async fn list_for_user<'e, E: Executor<'e, Database = sqlx::Any>>(
     limit: i64,
 ) -> Result<Vec<JobView>> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLS} FROM import_jobs WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT $2"
+        "SELECT {COLS} FROM import_jobs WHERE user_id = $1 AND source <> 'scan' ORDER BY created_at DESC, id LIMIT $2"
     ))
     .bind(user_id)
     .bind(limit)

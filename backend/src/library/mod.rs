@@ -7,6 +7,8 @@
 pub mod repo;
 mod service;
 
+pub(crate) use service::delete_objects;
+
 pub use repo::{AlbumView, ArtistView, NewTrack, TrackSort, TrackView};
 pub use service::{
     CoverObject, MAX_PAGE, album, albums_page, artist, artists_page, cover_object, delete_track,

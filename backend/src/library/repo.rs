@@ -479,6 +479,8 @@ pub struct StreamRow {
     pub duration_ms: i64,
     pub segment_index: String,
     pub loudness: Option<crate::imports::Loudness>,
+    /// False for a scanned track whose rendition is still to be made.
+    pub rendition_ready: bool,
 }
 
 /// Stream details of a track, only if `user_id` may play it (ownership in the query).
@@ -489,7 +491,7 @@ pub async fn stream_row<'e, E: Executor<'e, Database = sqlx::Any>>(
 ) -> Result<Option<StreamRow>> {
     let row = sqlx::query(
         "SELECT rendition_key, rendition_mime, rendition_bytes, duration_ms, segment_index,
-            loudness_lufs, true_peak_db FROM tracks
+            loudness_lufs, true_peak_db, rendition_ready FROM tracks
          WHERE id = $1 AND (owner_id = $2 OR shared = 1)",
     )
     .bind(track_id)
@@ -506,6 +508,7 @@ pub async fn stream_row<'e, E: Executor<'e, Database = sqlx::Any>>(
             (Some(lufs), Some(peak_db)) => Some(crate::imports::Loudness { lufs, peak_db }),
             _ => None,
         },
+        rendition_ready: r.get::<i64, _>("rendition_ready") == 1,
     }))
 }
 
@@ -608,6 +611,9 @@ pub struct NewTrack {
     pub cover_key: Option<String>,
     pub cover_thumbs: bool,
     pub loudness: Option<crate::imports::Loudness>,
+    /// False for a scanned file: the rendition is made on first play or in the background
+    /// (which also measures loudness and thumbnails the cover).
+    pub rendition_ready: bool,
 }
 
 /// Inserts a track unless one already exists for its import job; returns the track id.
@@ -616,8 +622,8 @@ pub async fn insert_track(conn: &mut AnyConnection, t: &NewTrack) -> Result<Stri
         "INSERT INTO tracks (id, import_job_id, owner_id, shared, title, artist_id, album_artist_id, album_id,
             track_no, disc_no, year, genre, duration_ms, original_key, rendition_key, rendition_bytes,
             rendition_mime, segment_index, cover_key, created_at, cover_thumbs, loudness_lufs, true_peak_db,
-            analysed)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,1)
+            analysed, rendition_ready)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$24)
          ON CONFLICT (import_job_id) DO NOTHING",
     )
     .bind(&t.id)
@@ -643,6 +649,7 @@ pub async fn insert_track(conn: &mut AnyConnection, t: &NewTrack) -> Result<Stri
     .bind(i64::from(t.cover_thumbs))
     .bind(t.loudness.map(|l| l.lufs))
     .bind(t.loudness.map(|l| l.peak_db))
+    .bind(i64::from(t.rendition_ready))
     .execute(&mut *conn)
     .await?
     .rows_affected();

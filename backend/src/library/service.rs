@@ -112,7 +112,24 @@ pub async fn delete_track(core: &Core, user: &CurrentUser, track_id: &str) -> Re
             Error::NotFound("track")
         });
     }
+    if crate::folders::repo::file_of_track(&core.db, track_id)
+        .await?
+        .is_some()
+    {
+        return Err(Error::Invalid(
+            "this track comes from a music folder: remove or change the file there, and the next scan takes it out"
+                .into(),
+        ));
+    }
     repo::delete_track(&core.db, track_id).await?;
+    delete_objects(core, track_id, t).await;
+    tracing::info!(%track_id, user_id = %user.id, "track deleted");
+    Ok(())
+}
+
+/// Deletes what a deleted track kept in object storage (a music folder's original is
+/// never among it). A failure is logged: an orphan object, never a track without media.
+pub(crate) async fn delete_objects(core: &Core, track_id: &str, t: repo::OwnedKeys) {
     let mut keys = vec![t.original_key, t.rendition_key];
     if let Some(c) = t.cover_key {
         if t.cover_thumbs {
@@ -124,13 +141,11 @@ pub async fn delete_track(core: &Core, user: &CurrentUser, track_id: &str) -> Re
         }
         keys.push(c);
     }
-    for key in keys {
+    for key in keys.into_iter().filter(|k| !k.is_empty()) {
         if let Err(e) = core.storage.delete(&key).await {
-            tracing::warn!(%key, error = %e, "could not delete an object of a deleted track");
+            tracing::warn!(%key, %track_id, error = %e, "could not delete an object of a deleted track");
         }
     }
-    tracing::info!(%track_id, user_id = %user.id, "track deleted");
-    Ok(())
 }
 
 /// An album page: the album and its tracks the user may see, in disc and track order.

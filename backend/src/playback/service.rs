@@ -34,9 +34,16 @@ pub struct StreamAccess {
 
 /// Mints a signed stream URL for a track the user may play.
 pub async fn stream_info(core: &Core, user: &CurrentUser, track_id: &str) -> Result<StreamInfo> {
-    let t = library_repo::stream_row(&core.db, track_id, &user.id)
+    let mut t = library_repo::stream_row(&core.db, track_id, &user.id)
         .await?
         .ok_or(Error::NotFound("track"))?;
+    if !t.rendition_ready {
+        // A scanned track played before the background pass reached it.
+        crate::folders::rendition::ensure(core, track_id).await?;
+        t = library_repo::stream_row(&core.db, track_id, &user.id)
+            .await?
+            .ok_or(Error::NotFound("track"))?;
+    }
     let claims = token::StreamClaims::new(
         &user.id,
         track_id,
@@ -46,6 +53,13 @@ pub async fn stream_info(core: &Core, user: &CurrentUser, track_id: &str) -> Res
     let token = token::sign(&core.keys.stream, &claims).await?;
     let index: crate::imports::SegmentIndex = serde_json::from_str(&t.segment_index)
         .map_err(|e| anyhow::anyhow!("bad segment index for track {track_id}: {e}"))?;
+    // AAC starts with the encoder's priming; FLAC and Opus in MP4 carry none to trim.
+    let priming_secs = if t.rendition_mime == crate::media::RENDITION_MIME {
+        f64::from(crate::imports::RENDITION_PRIMING_SAMPLES)
+            / f64::from(crate::imports::RENDITION_SAMPLE_RATE)
+    } else {
+        0.0
+    };
     Ok(StreamInfo {
         url: format!("/stream/{track_id}?t={token}"),
         mime: t.rendition_mime,
@@ -53,8 +67,7 @@ pub async fn stream_info(core: &Core, user: &CurrentUser, track_id: &str) -> Res
         bytes: t.rendition_bytes,
         init_end: index.init_end,
         segments: index.segments,
-        priming_secs: f64::from(crate::imports::RENDITION_PRIMING_SAMPLES)
-            / f64::from(crate::imports::RENDITION_SAMPLE_RATE),
+        priming_secs,
         gain_db: t.loudness.map(crate::imports::normalization_gain_db),
     })
 }
@@ -98,6 +111,10 @@ pub async fn authorize_stream(
     let Some(t) = library_repo::stream_row(&core.db, track_id, &user.id).await? else {
         return Ok(Err(Denied::Forbidden));
     };
+    if !t.rendition_ready {
+        // Its file changed since the token was minted: the player asks for a new one.
+        return Ok(Err(Denied::Unauthorized));
+    }
     Ok(Ok(StreamAccess {
         rendition_key: t.rendition_key,
         mime: t.rendition_mime,

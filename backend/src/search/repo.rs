@@ -140,6 +140,15 @@ pub async fn index_album(conn: &mut AnyConnection, album_id: &str) -> Result<()>
     add_doc(conn, DocKind::Album, album_id, &title, &artist, "").await
 }
 
+/// Indexes a track again after its title, artist or album changed.
+pub async fn reindex_track(conn: &mut AnyConnection, track_id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM search_docs WHERE kind = 'track' AND ref_id = $1")
+        .bind(track_id)
+        .execute(&mut *conn)
+        .await?;
+    index_track(conn, track_id).await
+}
+
 /// Indexes a track under its title, artist(s) and album (once).
 pub async fn index_track(conn: &mut AnyConnection, track_id: &str) -> Result<()> {
     if has_doc(conn, DocKind::Track, track_id).await? {

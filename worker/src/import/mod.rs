@@ -1,7 +1,8 @@
 //! The import pipeline: one `import.requested` event in, one track (or a failed job with a
 //! readable reason) out. Re-running it for the same event changes nothing.
 
-pub mod media;
+/// Media work moved to the domain crate (the server also makes renditions on demand).
+pub use backend::media;
 
 use backend::imports::{self, FinishedImport, JobView};
 use backend::{Core, events};

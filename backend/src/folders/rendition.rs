@@ -1,0 +1,135 @@
+//! Renditions of scanned files, made on first play (so a freshly scanned library plays at
+//! once) or by the background pass. AAC, FLAC and Opus are copied into fragmented MP4 bit
+//! for bit; anything else is stored as FLAC ([`crate::media::Quick`]). Both take a fraction
+//! of a second for a four-minute track, where transcoding to AAC takes several seconds.
+
+use super::repo::{self, PendingRendition};
+use super::walk;
+use crate::media::{self, Quick, Rejected};
+use crate::{Core, Error, Result};
+use std::path::PathBuf;
+
+/// Makes the track's rendition now when it is a scanned track without one; otherwise
+/// does nothing.
+pub async fn ensure(core: &Core, track_id: &str) -> Result<()> {
+    match repo::pending_rendition(&core.db, track_id).await? {
+        Some(p) => make(core, &p).await,
+        None => Ok(()),
+    }
+}
+
+fn unreadable(r: Rejected) -> Error {
+    Error::Invalid(format!("this track's file cannot be played: {r}"))
+}
+
+/// Makes and stores the rendition of a scanned track and marks it ready. Two callers
+/// making the same one write the same object and the same row.
+pub async fn make(core: &Core, p: &PendingRendition) -> Result<()> {
+    let (root, rel) = (PathBuf::from(&p.root), p.rel_path.clone());
+    let full = tokio::task::spawn_blocking(move || walk::contained(&root, &rel))
+        .await
+        .map_err(|e| anyhow::anyhow!("path check: {e}"))?
+        .ok_or_else(|| {
+            Error::Invalid("this track's file is no longer in its music folder".into())
+        })?;
+    let probe = media::probe(&core.config.ffprobe, &full)
+        .await?
+        .map_err(unreadable)?;
+    let how = Quick::for_codec(&probe.codec);
+    let dir = tempfile::tempdir().map_err(|e| anyhow::anyhow!("temporary folder: {e}"))?;
+    let out = dir.path().join("rendition.mp4");
+    media::quick_rendition(&core.config.ffmpeg, &full, &out, how)
+        .await?
+        .map_err(unreadable)?;
+    let data = tokio::fs::read(&out)
+        .await
+        .map_err(|e| anyhow::anyhow!("read rendition: {e}"))?;
+    let index = media::segment_index(&data)
+        .map_err(|e| Error::Invalid(format!("this track's file cannot be played ({e})")))?;
+    let bytes = i64::try_from(data.len()).map_err(|e| anyhow::anyhow!("size: {e}"))?;
+    core.storage
+        .put(&p.rendition_key, bytes::Bytes::from(data))
+        .await?;
+    let index =
+        serde_json::to_string(&index).map_err(|e| anyhow::anyhow!("serialize index: {e}"))?;
+    repo::set_rendition(
+        &core.db,
+        &p.track_id,
+        bytes,
+        &how.mime(),
+        &index,
+        probe.duration_ms,
+    )
+    .await?;
+    tracing::info!(track_id = %p.track_id, mime = %how.mime(), bytes, "rendition made");
+    Ok(())
+}
+
+/// What the background pass made for a scanned track.
+pub struct Background {
+    /// Measured while transcoding (copied audio is measured afterwards).
+    pub loudness: Option<crate::imports::Loudness>,
+    /// The embedded cover, stored under this key.
+    pub cover_key: Option<String>,
+}
+
+/// The background pass for a scanned track: its rendition (copied where the browser
+/// plays the codec, else transcoded to AAC like an upload, which is smaller than the
+/// on-demand FLAC) and its embedded cover.
+pub async fn background(core: &Core, p: &PendingRendition) -> Result<Background> {
+    let (root, rel) = (PathBuf::from(&p.root), p.rel_path.clone());
+    let full = tokio::task::spawn_blocking(move || walk::contained(&root, &rel))
+        .await
+        .map_err(|e| anyhow::anyhow!("path check: {e}"))?
+        .ok_or_else(|| {
+            Error::Invalid("this track's file is no longer in its music folder".into())
+        })?;
+    let probe = media::probe(&core.config.ffprobe, &full)
+        .await?
+        .map_err(unreadable)?;
+    let mut loudness = None;
+    let made = match Quick::for_codec(&probe.codec) {
+        Quick::Flac => {
+            let dir = tempfile::tempdir().map_err(|e| anyhow::anyhow!("temporary folder: {e}"))?;
+            let out = dir.path().join("rendition.mp4");
+            loudness = media::transcode(&core.config.ffmpeg, &full, &out)
+                .await?
+                .map_err(unreadable)?;
+            let data = tokio::fs::read(&out)
+                .await
+                .map_err(|e| anyhow::anyhow!("read rendition: {e}"))?;
+            Some((data, media::RENDITION_MIME.to_string()))
+        }
+        Quick::Copy(_) => None,
+    };
+    match made {
+        Some((data, mime)) => {
+            let index = media::segment_index(&data)
+                .map_err(|e| Error::Invalid(format!("this track's file cannot be played ({e})")))?;
+            let bytes = i64::try_from(data.len()).map_err(|e| anyhow::anyhow!("size: {e}"))?;
+            core.storage
+                .put(&p.rendition_key, bytes::Bytes::from(data))
+                .await?;
+            let index = serde_json::to_string(&index)
+                .map_err(|e| anyhow::anyhow!("serialize index: {e}"))?;
+            repo::set_rendition(&core.db, &p.track_id, bytes, &mime, &index, probe.duration_ms)
+                .await?;
+        }
+        None => make(core, p).await?,
+    }
+    let mut cover_key = None;
+    if let Some((data, mime)) = media::read_tags(&full).await.cover {
+        let key = format!(
+            "covers/{}.{}",
+            p.track_id,
+            if mime == "image/png" { "png" } else { "jpg" }
+        );
+        core.storage.put(&key, bytes::Bytes::from(data)).await?;
+        repo::set_cover(&core.db, &p.track_id, &key).await?;
+        cover_key = Some(key);
+    }
+    Ok(Background {
+        loudness,
+        cover_key,
+    })
+}

@@ -1,0 +1,699 @@
+use super::repo::{self, Counts, FileRow, RootRow, ScanRow};
+use super::walk::{self, Found};
+use crate::auth::CurrentUser;
+use crate::library::repo::{self as library_repo, NewTrack};
+use crate::{Core, Error, Result, new_id};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// A music folder as the admin page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FolderView {
+    pub id: String,
+    pub path: String,
+    pub files: i64,
+    pub tracks: i64,
+    pub failed: i64,
+    /// Set by `REFRAIN_LIBRARY_DIRS` (removed there, not on the page).
+    pub configured: bool,
+}
+
+/// A scan and its progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanView {
+    pub id: String,
+    /// `queued`, `running`, `done` or `failed`.
+    pub state: String,
+    pub counts: Counts,
+    /// What was skipped or could not be read (at most [`REPORT_LINES`] lines).
+    pub report: Vec<String>,
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+impl From<ScanRow> for ScanView {
+    fn from(r: ScanRow) -> Self {
+        ScanView {
+            id: r.id,
+            state: r.state,
+            counts: r.counts,
+            report: r
+                .report
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect(),
+            error: r.error,
+            created_at: r.created_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+        }
+    }
+}
+
+pub const REPORT_LINES: usize = 100;
+/// Files read and registered per transaction.
+const BATCH: usize = 100;
+/// A running scan that has not reported progress for this long is taken for dead.
+const STALE_MS: i64 = 5 * 60 * 1000;
+const MAX_PATH: usize = 4096;
+
+fn configured_roots(core: &Core) -> Vec<PathBuf> {
+    core.config
+        .library_dirs
+        .iter()
+        .filter_map(|d| walk::canonical_root(d).ok())
+        .collect()
+}
+
+/// Why `candidate` cannot be a music folder beside `existing` ones, if it cannot.
+fn overlap(core: &Core, candidate: &Path, existing: &[RootRow]) -> Option<String> {
+    for r in existing {
+        let other = Path::new(&r.path);
+        if candidate == other {
+            return Some(format!("{} is a music folder already", candidate.display()));
+        }
+        if candidate.starts_with(other) || other.starts_with(candidate) {
+            return Some(format!(
+                "{} overlaps the music folder {} (one would be scanned twice)",
+                candidate.display(),
+                other.display()
+            ));
+        }
+    }
+    for own in [&core.config.data_dir, &core.config.storage_dir] {
+        if let Ok(own) = std::fs::canonicalize(own)
+            && (candidate.starts_with(&own) || own.starts_with(candidate))
+        {
+            return Some(format!(
+                "{} overlaps Refrain's own data folder {}",
+                candidate.display(),
+                own.display()
+            ));
+        }
+    }
+    None
+}
+
+/// Records the folders of `REFRAIN_LIBRARY_DIRS` (a missing or overlapping one is logged
+/// and left out).
+pub async fn sync_configured(core: &Core) -> Result<()> {
+    for dir in &core.config.library_dirs {
+        let canon = match walk::canonical_root(dir) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(folder = %dir.display(), error = %e, "music folder not available");
+                continue;
+            }
+        };
+        let existing = repo::roots(&core.db).await?;
+        if existing.iter().any(|r| Path::new(&r.path) == canon) {
+            continue;
+        }
+        if let Some(why) = overlap(core, &canon, &existing) {
+            tracing::warn!(folder = %dir.display(), reason = %why, "music folder left out");
+            continue;
+        }
+        let mut conn = core.db.acquire().await?;
+        repo::insert_root(&mut conn, &canon.to_string_lossy()).await?;
+    }
+    Ok(())
+}
+
+pub async fn list_folders(core: &Core, admin: &CurrentUser) -> Result<Vec<FolderView>> {
+    crate::admin::require_admin(core, admin).await?;
+    sync_configured(core).await?;
+    let counts: HashMap<String, (i64, i64, i64)> = repo::root_counts(&core.db)
+        .await?
+        .into_iter()
+        .map(|(id, f, t, x)| (id, (f, t, x)))
+        .collect();
+    let configured = configured_roots(core);
+    Ok(repo::roots(&core.db)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let (files, tracks, failed) = counts.get(&r.id).copied().unwrap_or_default();
+            FolderView {
+                configured: configured.iter().any(|c| Path::new(&r.path) == c),
+                id: r.id,
+                path: r.path,
+                files,
+                tracks,
+                failed,
+            }
+        })
+        .collect())
+}
+
+/// Adds a music folder (admins). It must exist, be readable by the server and not
+/// overlap another music folder or Refrain's own data.
+pub async fn add_folder(core: &Core, admin: &CurrentUser, path: &str) -> Result<()> {
+    crate::admin::require_admin(core, admin).await?;
+    let path = path.trim();
+    if path.is_empty() || path.len() > MAX_PATH {
+        return Err(Error::Invalid("give the folder's full path".into()));
+    }
+    let p = PathBuf::from(path);
+    let canon = tokio::task::spawn_blocking(move || walk::canonical_root(&p))
+        .await
+        .map_err(|e| anyhow::anyhow!("folder check: {e}"))?
+        .map_err(Error::Invalid)?;
+    let existing = repo::roots(&core.db).await?;
+    if let Some(why) = overlap(core, &canon, &existing) {
+        return Err(Error::Invalid(why));
+    }
+    let canon = canon.to_string_lossy().into_owned();
+    let mut tx = crate::db::begin(&core.db).await?;
+    repo::insert_root(&mut tx, &canon).await?;
+    crate::admin::audit(&mut tx, admin, "library.folder_add", None, &canon).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes a music folder (admins): its tracks leave the catalog; the files stay.
+pub async fn remove_folder(core: &Core, admin: &CurrentUser, root_id: &str) -> Result<()> {
+    crate::admin::require_admin(core, admin).await?;
+    let root = repo::roots(&core.db)
+        .await?
+        .into_iter()
+        .find(|r| r.id == root_id)
+        .ok_or(Error::NotFound("music folder"))?;
+    if configured_roots(core)
+        .iter()
+        .any(|c| Path::new(&root.path) == c)
+    {
+        return Err(Error::Invalid(
+            "this folder is set by REFRAIN_LIBRARY_DIRS: remove it there".into(),
+        ));
+    }
+    for f in repo::files_of_root(&core.db, &root.id).await? {
+        if let Some(t) = &f.track_id {
+            remove_track(core, t).await?;
+        }
+    }
+    let mut tx = crate::db::begin(&core.db).await?;
+    repo::delete_root(&mut tx, &root.id).await?;
+    crate::admin::audit(&mut tx, admin, "library.folder_remove", None, &root.path).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Queues a scan of every music folder (admins); when one is queued already, that one.
+pub async fn request_scan(core: &Core, admin: &CurrentUser) -> Result<ScanView> {
+    crate::admin::require_admin(core, admin).await?;
+    let mut tx = crate::db::begin(&core.db).await?;
+    if let Some(id) = repo::queue_scan(&mut tx, Some(&admin.id)).await? {
+        crate::admin::audit(&mut tx, admin, "library.scan", Some(&id), "scan requested").await?;
+    }
+    tx.commit().await?;
+    repo::scan_in_state(&core.db, "queued")
+        .await?
+        .or(repo::scan_in_state(&core.db, "running").await?)
+        .map(ScanView::from)
+        .ok_or(Error::NotFound("scan"))
+}
+
+/// The newest scan (admins).
+pub async fn latest_scan(core: &Core, admin: &CurrentUser) -> Result<Option<ScanView>> {
+    crate::admin::require_admin(core, admin).await?;
+    Ok(repo::latest_scan(&core.db).await?.map(ScanView::from))
+}
+
+/// Queues a scan when `REFRAIN_SCAN_INTERVAL` has passed since the last one ended.
+pub async fn queue_if_due(core: &Core) -> Result<bool> {
+    let Some(every) = core.config.scan_interval else {
+        return Ok(false);
+    };
+    let every_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
+    if let Some(last) = repo::last_finished_at(&core.db).await?
+        && crate::now_ms().saturating_sub(last) < every_ms
+    {
+        return Ok(false);
+    }
+    if repo::scan_in_state(&core.db, "running").await?.is_some() {
+        return Ok(false);
+    }
+    let mut conn = core.db.acquire().await?;
+    Ok(repo::queue_scan(&mut conn, None).await?.is_some())
+}
+
+/// Runs the queued scan, if there is one and no other is running; returns it finished.
+pub async fn run_queued(core: &Core) -> Result<Option<ScanView>> {
+    repo::fail_stale(&core.db, STALE_MS).await?;
+    let claimed = {
+        let mut conn = core.db.acquire().await?;
+        repo::claim_queued(&mut conn).await?
+    };
+    let Some(scan) = claimed else {
+        return Ok(None);
+    };
+    tracing::info!(scan_id = %scan.id, "library scan started");
+    let outcome = run(core, &scan).await;
+    let error = match &outcome {
+        Ok(()) => None,
+        Err(e) => {
+            tracing::error!(scan_id = %scan.id, error = %format!("{e:#}"), "library scan failed");
+            Some(match e {
+                Error::Invalid(m) => m.clone(),
+                _ => "the scan stopped on an internal error (see the server log)".to_string(),
+            })
+        }
+    };
+    repo::finish_scan(&core.db, &scan.id, error.as_deref()).await?;
+    let done = repo::get_scan(&core.db, &scan.id)
+        .await?
+        .ok_or(Error::NotFound("scan"))?;
+    tracing::info!(scan_id = %scan.id, counts = ?done.counts, "library scan finished");
+    Ok(Some(done.into()))
+}
+
+/// `refrain scan`: queues a scan (unless one waits) and runs what is queued now, here.
+pub async fn scan_now(core: &Core) -> Result<Option<ScanView>> {
+    {
+        let mut conn = core.db.acquire().await?;
+        if repo::queue_scan(&mut conn, None).await?.is_some() {
+            crate::admin::cli_audit(&mut conn, "library.scan", "library", "scan requested").await?;
+        }
+    }
+    run_queued(core).await
+}
+
+/// What lofty read from a file.
+#[derive(Debug, Clone, Default)]
+pub struct FileMeta {
+    pub title: Option<String>,
+    pub artist: Option<String>,
+    pub album_artist: Option<String>,
+    pub album: Option<String>,
+    pub track_no: Option<i64>,
+    pub disc_no: Option<i64>,
+    pub year: Option<i64>,
+    pub genre: Option<String>,
+    pub duration_ms: i64,
+}
+
+fn clean(s: Option<impl AsRef<str>>) -> Option<String> {
+    s.map(|s| {
+        s.as_ref()
+            .trim()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(500)
+            .collect::<String>()
+    })
+    .filter(|s| !s.is_empty())
+}
+
+/// Reads tags and length (no pictures: covers come with the background pass).
+pub fn read_meta(path: &Path) -> std::result::Result<FileMeta, String> {
+    use lofty::config::ParseOptions;
+    use lofty::prelude::*;
+    let tagged = lofty::probe::Probe::open(path)
+        .map_err(|e| format!("not readable: {e}"))?
+        .options(ParseOptions::new().read_cover_art(false))
+        .guess_file_type()
+        .map_err(|e| format!("not readable: {e}"))?
+        .read()
+        .map_err(|e| format!("not audio Refrain can read ({e})"))?;
+    let duration_ms = i64::try_from(tagged.properties().duration().as_millis()).unwrap_or(0);
+    if duration_ms < 50 {
+        return Err("this file contains no playable audio".into());
+    }
+    let mut m = FileMeta {
+        duration_ms,
+        ..Default::default()
+    };
+    if let Some(tag) = tagged.primary_tag().or_else(|| tagged.first_tag()) {
+        m.title = clean(tag.title());
+        m.artist = clean(tag.artist());
+        m.album_artist = clean(tag.get_string(&ItemKey::AlbumArtist));
+        m.album = clean(tag.album());
+        m.track_no = tag.track().map(i64::from);
+        m.disc_no = tag.disk().map(i64::from);
+        m.year = tag.year().map(i64::from);
+        m.genre = clean(tag.genre());
+    }
+    Ok(m)
+}
+
+/// A file to read: new, or changed since the last scan.
+struct Work {
+    root: RootRow,
+    found: Found,
+    /// The row it had, when it changed.
+    existing: Option<FileRow>,
+}
+
+/// What reading one file gave.
+struct Read {
+    work: Work,
+    hash: std::result::Result<String, String>,
+    meta: std::result::Result<FileMeta, String>,
+}
+
+struct Progress {
+    id: String,
+    counts: Counts,
+    report: Vec<String>,
+    saved: std::time::Instant,
+}
+
+impl Progress {
+    fn note(&mut self, line: String) {
+        if self.report.len() < REPORT_LINES {
+            self.report.push(line);
+        }
+    }
+    async fn save(&mut self, core: &Core, force: bool) -> Result<()> {
+        if force || self.saved.elapsed() >= std::time::Duration::from_millis(500) {
+            repo::save_progress(&core.db, &self.id, &self.counts, &self.report.join("\n")).await?;
+            self.saved = std::time::Instant::now();
+        }
+        Ok(())
+    }
+}
+
+async fn run(core: &Core, scan: &ScanRow) -> Result<()> {
+    sync_configured(core).await?;
+    let owner = match &scan.requested_by {
+        Some(id) => Some(id.clone()),
+        None => repo::first_admin(&core.db).await?,
+    };
+    let Some(owner) = owner else {
+        return Err(Error::Invalid(
+            "there is no admin account yet to own the scanned tracks: sign up first".into(),
+        ));
+    };
+    let mut p = Progress {
+        id: scan.id.clone(),
+        counts: Counts::default(),
+        report: Vec::new(),
+        saved: std::time::Instant::now(),
+    };
+    // Walk every folder first, so a file that moved between folders is recognized.
+    let mut work = Vec::new();
+    let mut vanished: Vec<FileRow> = Vec::new();
+    for root in repo::roots(&core.db).await? {
+        let path = PathBuf::from(&root.path);
+        let walked = tokio::task::spawn_blocking(move || {
+            walk::canonical_root(&path).map(|canon| (canon.clone(), walk::walk(&canon)))
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("walk: {e}"))?;
+        let known = repo::files_of_root(&core.db, &root.id).await?;
+        let walked = match walked {
+            Ok((canon, w)) if canon == Path::new(&root.path) => w,
+            Ok(_) | Err(_) => {
+                p.note(format!(
+                    "{}: the folder is not there (unmounted?); its {} files stay in the catalog",
+                    root.path,
+                    known.len()
+                ));
+                continue;
+            }
+        };
+        if walked.files.is_empty() && !known.is_empty() {
+            p.note(format!(
+                "{}: the folder is empty (unmounted?); its {} files stay in the catalog",
+                root.path,
+                known.len()
+            ));
+            continue;
+        }
+        for s in walked.skipped {
+            p.note(format!("{}/{}: {}", root.path, s.rel_path, s.reason));
+        }
+        let mut known: HashMap<String, FileRow> = known
+            .into_iter()
+            .map(|f| (f.rel_path.clone(), f))
+            .collect();
+        p.counts.seen += i64::try_from(walked.files.len()).unwrap_or(i64::MAX);
+        for found in walked.files {
+            match known.remove(&found.rel_path) {
+                Some(f)
+                    if f.size_bytes == i64::try_from(found.size).unwrap_or(-1)
+                        && f.mtime_ms == found.mtime_ms => {}
+                Some(f) => work.push(Work {
+                    root: root.clone(),
+                    found,
+                    existing: Some(f),
+                }),
+                None => work.push(Work {
+                    root: root.clone(),
+                    found,
+                    existing: None,
+                }),
+            }
+        }
+        vanished.extend(known.into_values());
+    }
+    p.save(core, true).await?;
+
+    let mut by_hash: HashMap<String, Vec<FileRow>> = HashMap::new();
+    for f in vanished {
+        by_hash.entry(f.content_hash.clone()).or_default().push(f);
+    }
+    while !work.is_empty() {
+        let batch: Vec<Work> = work.drain(..work.len().min(BATCH)).collect();
+        let read = tokio::task::spawn_blocking(move || {
+            batch
+                .into_iter()
+                .map(|w| {
+                    let Some(full) = walk::contained(Path::new(&w.root.path), &w.found.rel_path)
+                    else {
+                        let e = "the file is no longer inside the music folder".to_string();
+                        return Read {
+                            work: w,
+                            hash: Err(e.clone()),
+                            meta: Err(e),
+                        };
+                    };
+                    let hash = walk::content_hash(&full).map_err(|e| format!("not readable: {e}"));
+                    let meta = match &hash {
+                        Ok(_) => read_meta(&full),
+                        Err(e) => Err(e.clone()),
+                    };
+                    Read {
+                        work: w,
+                        hash,
+                        meta,
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("read files: {e}"))?;
+        apply_batch(core, &owner, read, &mut by_hash, &mut p).await?;
+        p.save(core, false).await?;
+    }
+
+    for f in by_hash.into_values().flatten() {
+        if let Some(t) = &f.track_id {
+            remove_track(core, t).await?;
+        }
+        let mut conn = core.db.acquire().await?;
+        repo::delete_file(&mut conn, &f.id).await?;
+        p.counts.removed += 1;
+        p.save(core, false).await?;
+    }
+    p.save(core, true).await
+}
+
+async fn apply_batch(
+    core: &Core,
+    owner: &str,
+    read: Vec<Read>,
+    by_hash: &mut HashMap<String, Vec<FileRow>>,
+    p: &mut Progress,
+) -> Result<()> {
+    let mut removals = Vec::new();
+    let mut tx = crate::db::begin(&core.db).await?;
+    for r in read {
+        let Read { work, hash, meta } = r;
+        let size = i64::try_from(work.found.size).unwrap_or(i64::MAX);
+        let path = format!("{}/{}", work.root.path, work.found.rel_path);
+        let hash = hash.unwrap_or_default();
+        // A new path whose content vanished from another path: the same file, moved.
+        if work.existing.is_none()
+            && !hash.is_empty()
+            && let Some(mut moved) = by_hash.get_mut(&hash).and_then(Vec::pop)
+        {
+            moved.root_id = work.root.id.clone();
+            moved.rel_path = work.found.rel_path.clone();
+            moved.size_bytes = size;
+            moved.mtime_ms = work.found.mtime_ms;
+            repo::update_file(&mut tx, &moved).await?;
+            p.counts.moved += 1;
+            continue;
+        }
+        let mut row = work.existing.clone().unwrap_or_else(|| FileRow {
+            id: new_id(),
+            root_id: work.root.id.clone(),
+            rel_path: work.found.rel_path.clone(),
+            size_bytes: size,
+            mtime_ms: work.found.mtime_ms,
+            content_hash: hash.clone(),
+            track_id: None,
+            error: None,
+        });
+        row.size_bytes = size;
+        row.mtime_ms = work.found.mtime_ms;
+        row.content_hash = hash;
+        match meta {
+            Ok(m) => {
+                row.error = None;
+                row.track_id = Some(match &row.track_id {
+                    Some(t) => {
+                        retag(&mut tx, t, &m).await?;
+                        t.clone()
+                    }
+                    None => register(&mut tx, owner, &work, &m).await?,
+                });
+                if work.existing.is_some() {
+                    p.counts.changed += 1;
+                } else {
+                    p.counts.added += 1;
+                }
+            }
+            Err(reason) => {
+                p.note(format!("{path}: {reason}"));
+                p.counts.failed += 1;
+                if let Some(t) = row.track_id.take() {
+                    removals.push(t);
+                }
+                row.error = Some(reason);
+            }
+        }
+        if work.existing.is_some() {
+            repo::update_file(&mut tx, &row).await?;
+        } else {
+            repo::insert_file(&mut tx, &row).await?;
+        }
+    }
+    tx.commit().await?;
+    for t in removals {
+        remove_track(core, &t).await?;
+    }
+    Ok(())
+}
+
+fn title_of(m: &FileMeta, rel_path: &str) -> String {
+    m.title.clone().unwrap_or_else(|| {
+        crate::media::title_from_filename(rel_path.rsplit('/').next().unwrap_or(rel_path))
+    })
+}
+
+/// Artist, album artist and album ids for a file's tags (created when new).
+async fn credits(
+    conn: &mut sqlx::AnyConnection,
+    m: &FileMeta,
+) -> Result<(String, Option<String>, Option<String>)> {
+    let artist = m
+        .artist
+        .clone()
+        .or(m.album_artist.clone())
+        .unwrap_or_else(|| "Unknown Artist".into());
+    let artist_id = library_repo::upsert_artist(conn, &artist).await?;
+    let album_artist_id = match &m.album_artist {
+        Some(a) => Some(library_repo::upsert_artist(conn, a).await?),
+        None => None,
+    };
+    let album_id = match &m.album {
+        Some(title) => {
+            let owner = album_artist_id.as_deref().unwrap_or(&artist_id).to_string();
+            Some(library_repo::upsert_album(conn, &owner, title, m.year, None).await?)
+        }
+        None => None,
+    };
+    Ok((artist_id, album_artist_id, album_id))
+}
+
+/// A new file becomes a shared track without a rendition yet.
+async fn register(
+    conn: &mut sqlx::AnyConnection,
+    owner: &str,
+    w: &Work,
+    m: &FileMeta,
+) -> Result<String> {
+    let job_id = new_id();
+    crate::imports::repo::insert_scanned(
+        &mut *conn,
+        &job_id,
+        owner,
+        &w.found.rel_path,
+        i64::try_from(w.found.size).unwrap_or(i64::MAX),
+    )
+    .await?;
+    let (artist_id, album_artist_id, album_id) = credits(conn, m).await?;
+    let id = new_id();
+    library_repo::insert_track(
+        conn,
+        &NewTrack {
+            rendition_key: format!("renditions/{id}.mp4"),
+            id,
+            import_job_id: job_id,
+            owner_id: owner.to_string(),
+            shared: true,
+            title: title_of(m, &w.found.rel_path),
+            artist_id,
+            album_artist_id,
+            album_id,
+            track_no: m.track_no,
+            disc_no: m.disc_no,
+            year: m.year,
+            genre: m.genre.clone(),
+            duration_ms: m.duration_ms,
+            original_key: String::new(),
+            rendition_bytes: 0,
+            rendition_mime: String::new(),
+            segment_index: String::new(),
+            cover_key: None,
+            cover_thumbs: false,
+            loudness: None,
+            rendition_ready: false,
+        },
+    )
+    .await
+}
+
+/// A changed file: its track takes the new tags and gets a new rendition.
+async fn retag(conn: &mut sqlx::AnyConnection, track_id: &str, m: &FileMeta) -> Result<()> {
+    let (artist_id, album_artist_id, album_id) = credits(conn, m).await?;
+    let title: String = sqlx::query_scalar("SELECT title FROM tracks WHERE id = $1")
+        .bind(track_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let title = m.title.clone().unwrap_or(title);
+    repo::retag_track(
+        &mut *conn,
+        track_id,
+        &repo::Retag {
+            title,
+            artist_id,
+            album_artist_id,
+            album_id,
+            track_no: m.track_no,
+            disc_no: m.disc_no,
+            year: m.year,
+            genre: m.genre.clone(),
+            duration_ms: m.duration_ms,
+        },
+    )
+    .await?;
+    crate::search::repo::reindex_track(conn, track_id).await
+}
+
+/// Takes a scanned track out of the catalog (likes, plays and playlist entries go with
+/// it) and deletes its rendition and cover; the file itself is never touched.
+async fn remove_track(core: &Core, track_id: &str) -> Result<()> {
+    let Some(keys) = library_repo::owned_keys(&core.db, track_id).await? else {
+        return Ok(());
+    };
+    library_repo::delete_track(&core.db, track_id).await?;
+    crate::library::delete_objects(core, track_id, keys).await;
+    Ok(())
+}

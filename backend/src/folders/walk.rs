@@ -1,0 +1,258 @@
+//! Walking a music folder without ever leaving it. Paths are compared by components after
+//! canonicalization (`/music-private` is not inside `/music`), symlinks are followed only
+//! when they resolve inside the root, and a directory reached twice (a symlink loop) is
+//! walked once. Everything skipped is reported with its reason.
+
+use std::collections::HashSet;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// File extensions the scan takes for audio (lower case).
+pub const AUDIO_EXTENSIONS: &[&str] = &[
+    "mp3", "flac", "m4a", "mp4", "aac", "ogg", "oga", "opus", "wav", "aif", "aiff", "ape", "wv",
+    "mpc",
+];
+
+/// An audio file found under a root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// Path relative to the root, `/`-separated, as the folder shows it.
+    pub rel_path: String,
+    pub size: u64,
+    pub mtime_ms: i64,
+}
+
+/// Something under a root that was not taken, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub rel_path: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Walked {
+    pub files: Vec<Found>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Canonical form of a configured folder: absolute, symlinks resolved, a directory.
+pub fn canonical_root(path: &Path) -> Result<PathBuf, String> {
+    if !path.is_absolute() {
+        return Err(format!("{} is not an absolute path", path.display()));
+    }
+    let c = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !c.is_dir() {
+        return Err(format!("{} is not a folder", path.display()));
+    }
+    if c.to_str().is_none() {
+        return Err(format!("{} is not a UTF-8 path", path.display()));
+    }
+    Ok(c)
+}
+
+/// The file at `rel_path` under `root`, only if it resolves (symlinks and `..` included)
+/// to a path inside `root`. Checked again right before a file is read.
+pub fn contained(root: &Path, rel_path: &str) -> Option<PathBuf> {
+    let rel = Path::new(rel_path);
+    if rel.is_absolute()
+        || rel
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        return None;
+    }
+    let root = std::fs::canonicalize(root).ok()?;
+    let full = std::fs::canonicalize(root.join(rel)).ok()?;
+    full.starts_with(&root).then_some(full)
+}
+
+fn is_audio(name: &str) -> bool {
+    name.rsplit_once('.').is_some_and(|(stem, ext)| {
+        !stem.is_empty() && AUDIO_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())
+    })
+}
+
+fn mtime_ms(m: &std::fs::Metadata) -> i64 {
+    m.mtime()
+        .saturating_mul(1000)
+        .saturating_add(m.mtime_nsec() / 1_000_000)
+}
+
+/// Walks `root` (canonical, from [`canonical_root`]). Hidden entries (a leading `.`) are
+/// left out silently, as are files that are not audio by their extension.
+pub fn walk(root: &Path) -> Walked {
+    let mut out = Walked::default();
+    let mut visited: HashSet<(u64, u64)> = HashSet::new();
+    if let Ok(m) = std::fs::metadata(root) {
+        visited.insert((m.dev(), m.ino()));
+    }
+    // (directory on disk, its path relative to the root)
+    let mut stack: Vec<(PathBuf, String)> = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, rel_dir)) = stack.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) => {
+                out.skipped.push(Skipped {
+                    rel_path: rel_dir.clone(),
+                    reason: format!("folder not readable: {e}"),
+                });
+                continue;
+            }
+        };
+        let mut names: Vec<_> = entries.filter_map(|e| e.ok()).collect();
+        names.sort_by_key(|e| e.file_name());
+        for entry in names {
+            let os_name = entry.file_name();
+            let Some(name) = os_name.to_str() else {
+                out.skipped.push(Skipped {
+                    rel_path: format!("{rel_dir}{}", os_name.to_string_lossy()),
+                    reason: "the name is not valid UTF-8".into(),
+                });
+                continue;
+            };
+            if name.starts_with('.') {
+                continue;
+            }
+            let rel = format!("{rel_dir}{name}");
+            let path = entry.path();
+            let Ok(lmeta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let meta = if lmeta.file_type().is_symlink() {
+                // Follow it only if it resolves inside the root.
+                let target = match std::fs::canonicalize(&path) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        out.skipped.push(Skipped {
+                            rel_path: rel,
+                            reason: format!("broken symlink or symlink loop: {e}"),
+                        });
+                        continue;
+                    }
+                };
+                if !target.starts_with(root) {
+                    out.skipped.push(Skipped {
+                        rel_path: rel,
+                        reason: "symlink points outside the music folder".into(),
+                    });
+                    continue;
+                }
+                match std::fs::metadata(&target) {
+                    Ok(m) => m,
+                    Err(_) => continue,
+                }
+            } else {
+                lmeta
+            };
+            if meta.is_dir() {
+                if !visited.insert((meta.dev(), meta.ino())) {
+                    out.skipped.push(Skipped {
+                        rel_path: rel,
+                        reason: "folder already walked (symlink loop)".into(),
+                    });
+                    continue;
+                }
+                stack.push((path, format!("{rel}/")));
+            } else if meta.is_file() && is_audio(name) {
+                out.files.push(Found {
+                    rel_path: rel,
+                    size: meta.len(),
+                    mtime_ms: mtime_ms(&meta),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A cheap identity for a file's content: SHA-256 over its size and its first and last
+/// 64 KiB (a full hash of every file would make a scan as slow as reading the library).
+pub fn content_hash(path: &Path) -> std::io::Result<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    const PART: u64 = 64 * 1024;
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(&len.to_be_bytes());
+    let mut buf = vec![0u8; PART as usize];
+    let n = (&mut f).take(PART).read(&mut buf)?;
+    ctx.update(&buf[..n]);
+    if len > PART {
+        f.seek(SeekFrom::Start(len.saturating_sub(PART).max(PART)))?;
+        let mut tail = Vec::with_capacity(PART as usize);
+        f.take(PART).read_to_end(&mut tail)?;
+        ctx.update(&tail);
+    }
+    Ok(ctx
+        .finish()
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn touch(p: &Path) {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, b"not really audio").unwrap();
+    }
+
+    #[test]
+    fn walk_stays_inside_the_root() {
+        let top = tempfile::tempdir().unwrap();
+        let music = top.path().join("music");
+        touch(&music.join("a/one.mp3"));
+        touch(&music.join("a/cover.jpg"));
+        touch(&music.join(".hidden/secret.mp3"));
+        touch(&music.join("b/Two.FLAC"));
+        // A sibling sharing the root's name as a prefix, and a link into it.
+        touch(&top.path().join("music-private/diary.mp3"));
+        symlink(top.path().join("music-private"), music.join("private")).unwrap();
+        symlink(top.path().join("music-private/diary.mp3"), music.join("d.mp3")).unwrap();
+        // A loop, and a link to a file inside.
+        symlink(&music, music.join("a/loop")).unwrap();
+        symlink(music.join("a/one.mp3"), music.join("alias.mp3")).unwrap();
+        symlink(music.join("nowhere"), music.join("broken.mp3")).unwrap();
+
+        let root = canonical_root(&music).unwrap();
+        let w = walk(&root);
+        let mut files: Vec<_> = w.files.iter().map(|f| f.rel_path.as_str()).collect();
+        files.sort();
+        assert_eq!(files, ["a/one.mp3", "alias.mp3", "b/Two.FLAC"]);
+        let reason = |p: &str| {
+            w.skipped
+                .iter()
+                .find(|s| s.rel_path == p)
+                .map(|s| s.reason.clone())
+                .unwrap_or_default()
+        };
+        assert!(reason("private").contains("outside"), "{:?}", w.skipped);
+        assert!(reason("d.mp3").contains("outside"));
+        assert!(reason("a/loop").contains("loop"));
+        assert!(reason("broken.mp3").contains("broken"));
+
+        assert!(contained(&root, "a/one.mp3").is_some());
+        assert!(contained(&root, "d.mp3").is_none());
+        assert!(contained(&root, "../music-private/diary.mp3").is_none());
+        assert!(contained(&root, "/etc/passwd").is_none());
+    }
+
+    #[test]
+    fn content_hash_follows_content_not_name() {
+        let d = tempfile::tempdir().unwrap();
+        let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(d.path().join("x"), &big).unwrap();
+        std::fs::write(d.path().join("y"), &big).unwrap();
+        let mut other = big.clone();
+        *other.last_mut().unwrap() ^= 1;
+        std::fs::write(d.path().join("z"), &other).unwrap();
+        let h = |n: &str| content_hash(&d.path().join(n)).unwrap();
+        assert_eq!(h("x"), h("y"));
+        assert_ne!(h("x"), h("z"));
+    }
+}
