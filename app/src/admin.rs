@@ -1,5 +1,5 @@
 //! The admin page: find users, change roles, disable and re-enable accounts, reset
-//! two-factor, and the audit log of those actions. The domain checks the admin role.
+//! two-factor, music folders ([`crate::folders`]), and the audit log of those actions. The domain checks the admin role.
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -143,6 +143,7 @@ pub fn AdminPage() -> impl IntoView {
             <h2 id="artists-h">"Artist requests"</h2>
             <crate::artists::ArtistRequests on_decided=move |()| set_artist_decisions.update(|n| *n += 1)/>
         </section>
+        <crate::folders::MusicFolders/>
         <section class="card admin-users" aria-labelledby="users-h">
             <h2 id="users-h">"Users"</h2>
             <input type="search" class="search" placeholder="Search by email" aria-label="Search users"

@@ -7,6 +7,7 @@ pub mod artists;
 pub mod auth;
 pub mod browse;
 pub mod error;
+pub mod folders;
 pub mod icons;
 pub mod library;
 pub mod player;

@@ -533,11 +533,18 @@ mod tests {
 
     #[test]
     fn scan_settings_are_checked() {
-        assert_eq!(parse_duration("6h"), Some(std::time::Duration::from_secs(21_600)));
-        assert_eq!(parse_duration("90"), Some(std::time::Duration::from_secs(90)));
+        assert_eq!(
+            parse_duration("6h"),
+            Some(std::time::Duration::from_secs(21_600))
+        );
+        assert_eq!(
+            parse_duration("90"),
+            Some(std::time::Duration::from_secs(90))
+        );
         assert_eq!(parse_duration("30s"), None);
         assert_eq!(parse_duration("5 parsecs"), None);
-        let env: HashMap<&str, &str> = [("REFRAIN_LIBRARY_DIRS", "/srv/music:relative/path")].into();
+        let env: HashMap<&str, &str> =
+            [("REFRAIN_LIBRARY_DIRS", "/srv/music:relative/path")].into();
         let e = Config::from_lookup(|k| env.get(k).map(|s| s.to_string())).unwrap_err();
         assert_eq!(e.var, "REFRAIN_LIBRARY_DIRS");
         let env: HashMap<&str, &str> = [
@@ -546,7 +553,10 @@ mod tests {
         ]
         .into();
         let c = Config::from_lookup(|k| env.get(k).map(|s| s.to_string())).unwrap();
-        assert_eq!(c.library_dirs, vec![PathBuf::from("/srv/music"), PathBuf::from("/mnt/more")]);
+        assert_eq!(
+            c.library_dirs,
+            vec![PathBuf::from("/srv/music"), PathBuf::from("/mnt/more")]
+        );
         assert_eq!(c.scan_interval, Some(std::time::Duration::from_secs(7200)));
     }
 

@@ -374,7 +374,11 @@ pub async fn quick_rendition(
         return Ok(Ok(()));
     }
     let msg = String::from_utf8_lossy(&out.stderr);
-    let last = msg.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("unknown error");
+    let last = msg
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("unknown error");
     Ok(Err(Rejected(format!(
         "the audio could not be read ({})",
         last.chars().take(200).collect::<String>()

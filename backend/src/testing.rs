@@ -478,7 +478,7 @@ pub async fn seed_track(core: &Core, owner_id: &str, t: SeedTrack<'_>) -> String
             cover_key: None,
             cover_thumbs: false,
             loudness: None,
-        rendition_ready: true,
+            rendition_ready: true,
         },
     )
     .await

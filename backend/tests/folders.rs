@@ -28,10 +28,23 @@ fn sine_flac(seconds: u32, title: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("t.flac");
     let st = std::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+        ])
         .arg(format!("sine=duration={seconds}"))
         .args(["-metadata", &format!("title={title}")])
-        .args(["-metadata", "artist=Folder Band", "-metadata", "album=Disk Songs"])
+        .args([
+            "-metadata",
+            "artist=Folder Band",
+            "-metadata",
+            "album=Disk Songs",
+        ])
         .arg(&out)
         .status()
         .unwrap();
@@ -62,7 +75,10 @@ async fn search_titles(core: &Core, user: &CurrentUser, q: &str) -> Vec<String> 
 
 async fn scan(core: &Core, admin: &CurrentUser) -> folders::ScanView {
     folders::request_scan(core, admin).await.unwrap();
-    let s = folders::run_queued(core).await.unwrap().expect("a scan ran");
+    let s = folders::run_queued(core)
+        .await
+        .unwrap()
+        .expect("a scan ran");
     assert_eq!(s.state, "done", "{s:?}");
     s
 }
@@ -74,7 +90,10 @@ async fn scan_keeps_the_catalog_in_step(b: Backend) {
     let root = music.path();
     write(
         &root.join("Folder Band/Disk Songs/01 First.mp3"),
-        &sine_mp3(2, &[("title", "Lighthouse Morning"), ("artist", "Folder Band")]),
+        &sine_mp3(
+            2,
+            &[("title", "Lighthouse Morning"), ("artist", "Folder Band")],
+        ),
     );
     write(
         &root.join("Folder Band/Disk Songs/02 Second.mp3"),
@@ -118,7 +137,11 @@ async fn scan_keeps_the_catalog_in_step(b: Backend) {
     );
     let folders_now = folders::list_folders(&core, &admin).await.unwrap();
     assert_eq!(
-        (folders_now[0].files, folders_now[0].tracks, folders_now[0].failed),
+        (
+            folders_now[0].files,
+            folders_now[0].tracks,
+            folders_now[0].failed
+        ),
         (4, 3, 1)
     );
     let quarry = library::list_tracks(&core, &bob)
@@ -145,14 +168,23 @@ async fn scan_keeps_the_catalog_in_step(b: Backend) {
     // Nothing changed: nothing is read again.
     let s = scan(&core, &admin).await;
     assert_eq!(
-        (s.counts.seen, s.counts.added, s.counts.changed, s.counts.removed, s.counts.failed),
+        (
+            s.counts.seen,
+            s.counts.added,
+            s.counts.changed,
+            s.counts.removed,
+            s.counts.failed
+        ),
         (4, 0, 0, 0, 0)
     );
 
     // Changed tags, a move, a removal.
     write(
         &root.join("Folder Band/Disk Songs/01 First.mp3"),
-        &sine_mp3(4, &[("title", "Lantern Evening"), ("artist", "Folder Band")]),
+        &sine_mp3(
+            4,
+            &[("title", "Lantern Evening"), ("artist", "Folder Band")],
+        ),
     );
     std::fs::create_dir_all(root.join("moved")).unwrap();
     std::fs::rename(
@@ -170,7 +202,12 @@ async fn scan_keeps_the_catalog_in_step(b: Backend) {
     std::fs::remove_file(root.join("Folder Band/Disk Songs/02 Second.mp3")).unwrap();
     let s = scan(&core, &admin).await;
     assert_eq!(
-        (s.counts.changed, s.counts.moved, s.counts.removed, s.counts.added),
+        (
+            s.counts.changed,
+            s.counts.moved,
+            s.counts.removed,
+            s.counts.added
+        ),
         (1, 1, 1, 0),
         "{s:?}"
     );
@@ -276,8 +313,14 @@ async fn folders_never_overlap_or_escape(b: Backend) {
     let s = scan(&core, &admin).await;
     assert_eq!(titles(&core, &bob).await, ["Inside Song"]);
     let joined = s.report.join("\n");
-    assert!(joined.contains("sneaky: symlink points outside"), "{joined}");
-    assert!(joined.contains("link.mp3: symlink points outside"), "{joined}");
+    assert!(
+        joined.contains("sneaky: symlink points outside"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("link.mp3: symlink points outside"),
+        "{joined}"
+    );
     assert!(joined.contains("loop: folder already walked"), "{joined}");
     // Removing a folder takes its tracks out of the catalog (the files stay).
     let id = folders::list_folders(&core, &admin).await.unwrap()[0]

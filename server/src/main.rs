@@ -64,9 +64,9 @@ async fn run() -> anyhow::Result<()> {
             let core = backend::Core::init(config).await?;
             backend::folders::sync_configured(&core).await?;
             match backend::folders::scan_now(&core).await? {
-                None => println!(
-                    "another scan is running; `refrain scan` again when it has finished"
-                ),
+                None => {
+                    println!("another scan is running; `refrain scan` again when it has finished")
+                }
                 Some(s) => {
                     for line in &s.report {
                         println!("  {line}");

@@ -69,6 +69,10 @@ async fn every_server_function_that_needs_a_session_refuses_without_one(b: Backe
             vec![("album_id", "x"), ("liked", "true")],
         ),
         (app::browse::LikedAlbums::PATH, vec![]),
+        (app::folders::AdminLibraryFolders::PATH, vec![]),
+        (app::folders::AdminAddFolder::PATH, vec![("path", "/tmp")]),
+        (app::folders::AdminRemoveFolder::PATH, vec![("id", "x")]),
+        (app::folders::AdminScanLibrary::PATH, vec![]),
     ] {
         let r = call(&c, &srv, path, &form).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
@@ -567,10 +571,19 @@ async fn roles_cannot_be_escalated_and_disabling_cuts_access_at_once(b: Backend)
             app::admin::AdminSetRole::PATH,
             vec![("user_id", admin.id.as_str()), ("role", "listener")],
         ),
+        (app::folders::AdminLibraryFolders::PATH, vec![]),
+        (app::folders::AdminAddFolder::PATH, vec![("path", "/tmp")]),
+        (app::folders::AdminRemoveFolder::PATH, vec![("id", "x")]),
+        (app::folders::AdminScanLibrary::PATH, vec![]),
     ] {
         let r = call(&c, &srv, path, &form).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
     }
+    let roots: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM library_roots")
+        .fetch_one(&srv.core.db)
+        .await
+        .unwrap();
+    assert_eq!(roots, 0, "a listener added no music folder");
 
     let u = client();
     let (_, url, _) = with_track(&srv, &u, "listener@example.com").await;

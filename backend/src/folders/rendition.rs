@@ -112,8 +112,15 @@ pub async fn background(core: &Core, p: &PendingRendition) -> Result<Background>
                 .await?;
             let index = serde_json::to_string(&index)
                 .map_err(|e| anyhow::anyhow!("serialize index: {e}"))?;
-            repo::set_rendition(&core.db, &p.track_id, bytes, &mime, &index, probe.duration_ms)
-                .await?;
+            repo::set_rendition(
+                &core.db,
+                &p.track_id,
+                bytes,
+                &mime,
+                &index,
+                probe.duration_ms,
+            )
+            .await?;
         }
         None => make(core, p).await?,
     }

@@ -79,7 +79,8 @@ pub struct FileRow {
     pub error: Option<String>,
 }
 
-const FILE_COLS: &str = "id, root_id, rel_path, size_bytes, mtime_ms, content_hash, track_id, error";
+const FILE_COLS: &str =
+    "id, root_id, rel_path, size_bytes, mtime_ms, content_hash, track_id, error";
 
 fn file_from_row(r: sqlx::any::AnyRow) -> FileRow {
     FileRow {
@@ -370,15 +371,13 @@ pub async fn finish_scan<'e, E: Executor<'e, Database = sqlx::Any>>(
     id: &str,
     error: Option<&str>,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE library_scans SET state = $2, error = $3, finished_at = $4 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(if error.is_some() { "failed" } else { "done" })
-    .bind(error)
-    .bind(now_ms())
-    .execute(db)
-    .await?;
+    sqlx::query("UPDATE library_scans SET state = $2, error = $3, finished_at = $4 WHERE id = $1")
+        .bind(id)
+        .bind(if error.is_some() { "failed" } else { "done" })
+        .bind(error)
+        .bind(now_ms())
+        .execute(db)
+        .await?;
     Ok(())
 }
 

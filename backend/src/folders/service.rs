@@ -427,10 +427,8 @@ async fn run(core: &Core, scan: &ScanRow) -> Result<()> {
         for s in walked.skipped {
             p.note(format!("{}/{}: {}", root.path, s.rel_path, s.reason));
         }
-        let mut known: HashMap<String, FileRow> = known
-            .into_iter()
-            .map(|f| (f.rel_path.clone(), f))
-            .collect();
+        let mut known: HashMap<String, FileRow> =
+            known.into_iter().map(|f| (f.rel_path.clone(), f)).collect();
         p.counts.seen += i64::try_from(walked.files.len()).unwrap_or(i64::MAX);
         for found in walked.files {
             match known.remove(&found.rel_path) {

@@ -213,7 +213,11 @@ mod tests {
         // A sibling sharing the root's name as a prefix, and a link into it.
         touch(&top.path().join("music-private/diary.mp3"));
         symlink(top.path().join("music-private"), music.join("private")).unwrap();
-        symlink(top.path().join("music-private/diary.mp3"), music.join("d.mp3")).unwrap();
+        symlink(
+            top.path().join("music-private/diary.mp3"),
+            music.join("d.mp3"),
+        )
+        .unwrap();
         // A loop, and a link to a file inside.
         symlink(&music, music.join("a/loop")).unwrap();
         symlink(music.join("a/one.mp3"), music.join("alias.mp3")).unwrap();

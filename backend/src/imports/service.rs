@@ -212,7 +212,7 @@ pub async fn finish_job(
             cover_key: f.cover_key,
             cover_thumbs: f.cover_thumbs,
             loudness: f.loudness,
-        rendition_ready: true,
+            rendition_ready: true,
         },
     )
     .await?;
