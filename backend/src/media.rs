@@ -111,7 +111,8 @@ pub struct Tags {
     pub cover: Option<(Vec<u8>, String)>,
 }
 
-fn clean(s: Option<impl AsRef<str>>) -> Option<String> {
+/// Trimmed, without control characters, at most 500 characters; `None` when empty.
+pub(crate) fn clean(s: Option<impl AsRef<str>>) -> Option<String> {
     s.map(|s| {
         s.as_ref()
             .trim()
@@ -294,15 +295,21 @@ pub async fn transcode(
     if ok {
         return Ok(Ok(parse_ebur128(&msg)));
     }
-    let last = msg
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("unknown error");
     Ok(Err(Rejected(format!(
         "the audio could not be decoded ({})",
-        last.chars().take(200).collect::<String>()
+        last_line(&msg)
     ))))
+}
+
+/// The last line ffmpeg printed (its reason for failing), at most 200 characters.
+fn last_line(msg: &str) -> String {
+    msg.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("unknown error")
+        .chars()
+        .take(200)
+        .collect()
 }
 
 /// How a scanned file becomes a rendition fast enough to play on first press.
@@ -374,14 +381,9 @@ pub async fn quick_rendition(
         return Ok(Ok(()));
     }
     let msg = String::from_utf8_lossy(&out.stderr);
-    let last = msg
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("unknown error");
     Ok(Err(Rejected(format!(
         "the audio could not be read ({})",
-        last.chars().take(200).collect::<String>()
+        last_line(&msg)
     ))))
 }
 

@@ -164,3 +164,50 @@ async fn rotate_keys_from_the_command_line_keeps_old_tokens_valid_for_the_grace_
             .unwrap();
     assert!(detail.contains(&new_api), "{detail}");
 }
+
+/// `refrain scan` scans `REFRAIN_LIBRARY_DIRS` and prints the counts; without an admin
+/// to own the tracks it fails with a reason.
+#[tokio::test]
+async fn scan_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let music = tempfile::tempdir().unwrap();
+    std::fs::write(
+        music.path().join("tune.mp3"),
+        backend::testing::sine_mp3(1, &[("title", "Command Line Tune")]),
+    )
+    .unwrap();
+    std::fs::write(music.path().join("fake.flac"), b"fLaC but nothing else").unwrap();
+    let mut config = Backend::Sqlite.config(dir.path()).await;
+    config.library_dirs = vec![music.path().to_path_buf()];
+    let mut env = env_of(&config);
+    env.push((
+        "REFRAIN_LIBRARY_DIRS".into(),
+        music.path().to_string_lossy().into_owned(),
+    ));
+    let core = backend::Core::init(config).await.unwrap();
+
+    let (ok, out) = run(&env, &["scan"], "");
+    assert!(!ok, "{out}");
+    assert!(out.contains("no admin account"), "{out}");
+
+    let admin = auth::signup(&core, "first@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    let (ok, out) = run(&env, &["scan"], "");
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("2 files seen, 1 new, 0 changed, 0 moved, 0 removed, 1 failed"),
+        "{out}"
+    );
+    assert!(out.contains("fake.flac"), "{out}");
+    let titles: Vec<String> = backend::library::list_tracks(&core, &admin)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.title)
+        .collect();
+    assert_eq!(titles, ["Command Line Tune"]);
+    let (ok, out) = run(&env, &["scan"], "");
+    assert!(ok, "{out}");
+    assert!(out.contains("2 files seen, 0 new"), "{out}");
+}

@@ -22,16 +22,19 @@ fn unreadable(r: Rejected) -> Error {
     Error::Invalid(format!("this track's file cannot be played: {r}"))
 }
 
+/// The track's file, checked to be inside its music folder right before it is read.
+async fn locate(p: &PendingRendition) -> Result<PathBuf> {
+    let (root, rel) = (PathBuf::from(&p.root), p.rel_path.clone());
+    tokio::task::spawn_blocking(move || walk::contained(&root, &rel))
+        .await
+        .map_err(|e| anyhow::anyhow!("path check: {e}"))?
+        .ok_or_else(|| Error::Invalid("this track's file is no longer in its music folder".into()))
+}
+
 /// Makes and stores the rendition of a scanned track and marks it ready. Two callers
 /// making the same one write the same object and the same row.
 pub async fn make(core: &Core, p: &PendingRendition) -> Result<()> {
-    let (root, rel) = (PathBuf::from(&p.root), p.rel_path.clone());
-    let full = tokio::task::spawn_blocking(move || walk::contained(&root, &rel))
-        .await
-        .map_err(|e| anyhow::anyhow!("path check: {e}"))?
-        .ok_or_else(|| {
-            Error::Invalid("this track's file is no longer in its music folder".into())
-        })?;
+    let full = locate(p).await?;
     let probe = media::probe(&core.config.ffprobe, &full)
         .await?
         .map_err(unreadable)?;
@@ -77,13 +80,7 @@ pub struct Background {
 /// plays the codec, else transcoded to AAC like an upload, which is smaller than the
 /// on-demand FLAC) and its embedded cover.
 pub async fn background(core: &Core, p: &PendingRendition) -> Result<Background> {
-    let (root, rel) = (PathBuf::from(&p.root), p.rel_path.clone());
-    let full = tokio::task::spawn_blocking(move || walk::contained(&root, &rel))
-        .await
-        .map_err(|e| anyhow::anyhow!("path check: {e}"))?
-        .ok_or_else(|| {
-            Error::Invalid("this track's file is no longer in its music folder".into())
-        })?;
+    let full = locate(p).await?;
     let probe = media::probe(&core.config.ffprobe, &full)
         .await?
         .map_err(unreadable)?;

@@ -2,6 +2,7 @@ use super::repo::{self, Counts, FileRow, RootRow, ScanRow};
 use super::walk::{self, Found};
 use crate::auth::CurrentUser;
 use crate::library::repo::{self as library_repo, NewTrack};
+use crate::media::clean;
 use crate::{Core, Error, Result, new_id};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -182,6 +183,11 @@ pub async fn remove_folder(core: &Core, admin: &CurrentUser, root_id: &str) -> R
         .into_iter()
         .find(|r| r.id == root_id)
         .ok_or(Error::NotFound("music folder"))?;
+    if repo::scan_in_state(&core.db, "running").await?.is_some() {
+        return Err(Error::Invalid(
+            "a scan is running: remove the folder when it has finished".into(),
+        ));
+    }
     if configured_roots(core)
         .iter()
         .any(|c| Path::new(&root.path) == c)
@@ -294,18 +300,6 @@ pub struct FileMeta {
     pub year: Option<i64>,
     pub genre: Option<String>,
     pub duration_ms: i64,
-}
-
-fn clean(s: Option<impl AsRef<str>>) -> Option<String> {
-    s.map(|s| {
-        s.as_ref()
-            .trim()
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(500)
-            .collect::<String>()
-    })
-    .filter(|s| !s.is_empty())
 }
 
 /// Reads tags and length (no pictures: covers come with the background pass).
@@ -432,9 +426,12 @@ async fn run(core: &Core, scan: &ScanRow) -> Result<()> {
         p.counts.seen += i64::try_from(walked.files.len()).unwrap_or(i64::MAX);
         for found in walked.files {
             match known.remove(&found.rel_path) {
+                // Unchanged, and either a track or known unreadable: only stat'ed. (A
+                // row whose track went with its owner's account is registered again.)
                 Some(f)
                     if f.size_bytes == i64::try_from(found.size).unwrap_or(-1)
-                        && f.mtime_ms == found.mtime_ms => {}
+                        && f.mtime_ms == found.mtime_ms
+                        && (f.track_id.is_some() || f.error.is_some()) => {}
                 Some(f) => work.push(Work {
                     root: root.clone(),
                     found,
