@@ -722,7 +722,51 @@ async fn plays_count_once_per_playback_and_only_when_heard_long_enough(b: Backen
     );
 }
 
+/// A scanned track nobody played yet gets, in the background, what an upload gets at
+/// import: an AAC rendition (its MP3 plays in no browser's Media Source as it is), its
+/// loudness and its embedded cover with thumbnails; once only.
+async fn scanned_tracks_are_rendered_in_the_background(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = b.config(&dir.path().join("data")).await;
+    config.renditions_per_minute = 60_000;
+    let core = Core::init(config).await.unwrap();
+    let admin = auth::signup(&core, "admin@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    let music = dir.path().join("music");
+    std::fs::create_dir_all(&music).unwrap();
+    std::fs::copy(tagged_mp3(dir.path()), music.join("song.mp3")).unwrap();
+    backend::folders::add_folder(&core, &admin, music.to_str().unwrap())
+        .await
+        .unwrap();
+    backend::folders::request_scan(&core, &admin).await.unwrap();
+    backend::folders::run_queued(&core).await.unwrap().unwrap();
+    let t = library::list_tracks(&core, &admin).await.unwrap().remove(0);
+    assert!(
+        library::cover_object(&core, &admin, &t.id, None)
+            .await
+            .is_err(),
+        "the scan itself reads no pictures"
+    );
+
+    assert_eq!(worker::backfill::run_once(&core).await.unwrap(), 1);
+    let info = backend::playback::stream_info(&core, &admin, &t.id)
+        .await
+        .unwrap();
+    assert_eq!(info.mime, backend::media::RENDITION_MIME);
+    assert!(info.gain_db.is_some(), "{info:?}");
+    assert!(info.priming_secs > 0.0);
+    let thumb = library::cover_object(&core, &admin, &t.id, Some(96))
+        .await
+        .unwrap();
+    let img =
+        backend::pictures::decode(&core.storage.get_bytes(&thumb.key).await.unwrap()).unwrap();
+    assert_eq!(img.width(), 96);
+    assert_eq!(worker::backfill::run_once(&core).await.unwrap(), 0);
+}
+
 backend::on_both_databases!(
+    scanned_tracks_are_rendered_in_the_background,
     plays_count_once_per_playback_and_only_when_heard_long_enough,
     likes_are_personal_idempotent_and_follow_the_track,
     an_artists_uploads_are_shared_and_credited_to_their_profile,
