@@ -19,6 +19,8 @@ pub struct Folder {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scan {
     pub state: String,
+    /// `None` for a scan of every folder; what the folder watch saw otherwise.
+    pub scope: Option<String>,
     pub seen: i64,
     pub added: i64,
     pub changed: i64,
@@ -54,6 +56,7 @@ pub async fn admin_library_folders() -> Result<FoldersState, AppError> {
             .collect(),
         scan: scan.map(|s| Scan {
             state: s.state,
+            scope: s.scope,
             seen: s.counts.seen,
             added: s.counts.added,
             changed: s.counts.changed,
@@ -142,7 +145,8 @@ pub fn MusicFolders() -> impl IntoView {
             <h2 id="folders-h">"Music folders"</h2>
             <p class="muted">
                 "Folders on the server scanned into the shared catalog in place: nothing is copied, "
-                "and a rescan only looks at what changed."
+                "a rescan only looks at what changed, and files added, changed or removed "
+                "are taken in within seconds while the folders are watched."
             </p>
             {move || error().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -211,7 +215,10 @@ fn ScanProgress(scan: Option<Scan>) -> impl IntoView {
                 "The last scan failed: {}",
                 s.error.clone().unwrap_or_default()
             ),
-            _ => "Last scan finished.".to_string(),
+            _ => match &s.scope {
+                Some(scope) => format!("Last scan finished ({scope})."),
+                None => "Last scan of every folder finished.".to_string(),
+            },
         };
         let report = s.report.clone();
         view! {

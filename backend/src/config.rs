@@ -71,6 +71,8 @@ pub struct Config {
     pub scan_interval: Option<std::time::Duration>,
     /// Background renditions of scanned tracks made per minute at most.
     pub renditions_per_minute: u32,
+    /// Watch the music folders and take changes in within seconds.
+    pub watch_library: bool,
 }
 
 /// A setting that must never be printed (it may hold a password).
@@ -211,6 +213,7 @@ impl Config {
             library_dirs: Vec::new(),
             scan_interval: None,
             renditions_per_minute: 60,
+            watch_library: true,
         }
     }
 
@@ -460,6 +463,9 @@ impl Config {
                 return Err(err("REFRAIN_RENDITIONS_PER_MINUTE", "must be at least 1"));
             }
             c.renditions_per_minute = v;
+        }
+        if let Some(v) = parse("REFRAIN_LIBRARY_WATCH", var("REFRAIN_LIBRARY_WATCH")?)? {
+            c.watch_library = v;
         }
         c.validate()?;
         Ok(c)

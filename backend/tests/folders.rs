@@ -390,7 +390,114 @@ async fn one_scan_runs_at_a_time(b: Backend) {
     assert_eq!(latest.state, "done");
 }
 
+/// Polls `check` every 100 ms until it holds; fails after 30 s.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{what}: not within 30 s");
+}
+
+async fn a_watched_folder_takes_changes_in_without_a_rescan(b: Backend) {
+    use backend::folders::watch::{self, Timing, WatchState};
+    let (core, _d) = b.core().await;
+    let (admin, bob) = admin_and_listener(&core).await;
+    let top = tempfile::tempdir().unwrap();
+    let music = top.path().join("music");
+    write(
+        &music.join("old.mp3"),
+        &sine_mp3(1, &[("title", "Old Song")]),
+    );
+    folders::add_folder(&core, &admin, music.to_str().unwrap())
+        .await
+        .unwrap();
+    scan(&core, &admin).await;
+    let root_id = folders::list_folders(&core, &admin).await.unwrap()[0]
+        .id
+        .clone();
+    let state = std::sync::Arc::new(WatchState::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(watch::run(
+        core.clone(),
+        Timing {
+            check_every: std::time::Duration::from_millis(200),
+            quiet_for: std::time::Duration::from_millis(300),
+        },
+        state.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    eventually("the folder is watched", || async {
+        state.is_watched(&root_id)
+    })
+    .await;
+
+    // Dropped into a new sub-folder: in the catalog without anyone scanning.
+    write(
+        &music.join("Band/new.mp3"),
+        &sine_mp3(1, &[("title", "New Song")]),
+    );
+    eventually("the new file is a track", || async {
+        titles(&core, &bob).await.contains(&"New Song".to_string())
+    })
+    .await;
+    let latest = folders::latest_scan(&core, &admin).await.unwrap().unwrap();
+    assert!(
+        latest
+            .scope
+            .as_deref()
+            .unwrap_or("")
+            .contains("folder watch"),
+        "{latest:?}"
+    );
+    assert_eq!(
+        latest.counts.seen, latest.counts.added,
+        "only what changed was looked at"
+    );
+
+    std::fs::remove_file(music.join("old.mp3")).unwrap();
+    eventually("the removed file's track is gone", || async {
+        !titles(&core, &bob).await.contains(&"Old Song".to_string())
+    })
+    .await;
+
+    // The folder goes away (an unmounted disk) and comes back with a file added
+    // meanwhile: nothing is lost, and the new file is found.
+    let away = top.path().join("away");
+    std::fs::rename(&music, &away).unwrap();
+    eventually("the watch notices the folder is gone", || async {
+        state.is_missing(&root_id)
+    })
+    .await;
+    write(
+        &away.join("back.mp3"),
+        &sine_mp3(1, &[("title", "Back Song")]),
+    );
+    std::fs::rename(&away, &music).unwrap();
+    eventually("the folder is watched again", || async {
+        state.is_watched(&root_id)
+    })
+    .await;
+    eventually("the returning folder is scanned whole", || async {
+        let _ = folders::run_queued(&core).await.unwrap();
+        titles(&core, &bob).await.contains(&"Back Song".to_string())
+    })
+    .await;
+    assert_eq!(titles(&core, &bob).await, ["Back Song", "New Song"]);
+    stop.send(()).unwrap();
+    task.await.unwrap();
+}
+
 backend::on_both_databases!(
+    a_watched_folder_takes_changes_in_without_a_rescan,
     scan_keeps_the_catalog_in_step,
     folders_never_overlap_or_escape,
     scanned_track_plays_on_first_press,

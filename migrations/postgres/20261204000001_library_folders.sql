@@ -23,12 +23,14 @@ CREATE TABLE library_files (
 CREATE INDEX library_files_hash ON library_files(content_hash);
 CREATE INDEX library_files_track ON library_files(track_id);
 
--- Scans, requested from the admin page, by schedule or by `refrain scan`, with live
--- progress. At most one waits and one runs.
+-- Scans, requested from the admin page, by schedule or by `refrain scan`, or run for the
+-- changes a folder watch saw (`scope` says which), with live progress. At most one waits
+-- and one runs.
 CREATE TABLE library_scans (
     id           TEXT PRIMARY KEY,
     state        TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
     requested_by TEXT,
+    scope        TEXT,
     seen         BIGINT NOT NULL DEFAULT 0,
     added        BIGINT NOT NULL DEFAULT 0,
     changed      BIGINT NOT NULL DEFAULT 0,

@@ -1,17 +1,40 @@
 //! Runs library scans beside the event handlers: the one an admin or `refrain scan`
-//! queued, and one every `REFRAIN_SCAN_INTERVAL`. Any number of processes may run this;
-//! the database lets one scan run at a time. A scan cut off by a stop is taken for dead
-//! once it has not reported progress for five minutes, and the next one runs.
+//! queued, and one every `REFRAIN_SCAN_INTERVAL`; and, unless `REFRAIN_LIBRARY_WATCH`
+//! is off, watches the music folders so changes are taken in within seconds. Any number
+//! of processes may run this; the database lets one scan run at a time. A scan cut off
+//! by a stop is taken for dead once it has not reported progress for five minutes, and
+//! the next one runs.
 
 use backend::Core;
+use backend::folders::watch;
 use std::time::Duration;
 
 pub async fn run(core: Core, shutdown: impl std::future::Future<Output = ()>) {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let watching = core.config.watch_library.then(|| {
+        let mut rx = stop_rx.clone();
+        tokio::spawn(watch::run(
+            core.clone(),
+            watch::Timing::default(),
+            Default::default(),
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            },
+        ))
+    });
+    scans(&core, shutdown).await;
+    let _ = stop_tx.send(true);
+    if let Some(w) = watching {
+        let _ = w.await;
+    }
+}
+
+async fn scans(core: &Core, shutdown: impl std::future::Future<Output = ()>) {
     tokio::pin!(shutdown);
     loop {
         let round = async {
-            backend::folders::queue_if_due(&core).await?;
-            backend::folders::run_queued(&core).await
+            backend::folders::queue_if_due(core).await?;
+            backend::folders::run_queued(core).await
         };
         tokio::select! {
             _ = &mut shutdown => return,

@@ -197,6 +197,8 @@ pub struct ScanRow {
     pub id: String,
     pub state: String,
     pub requested_by: Option<String>,
+    /// `None` for a scan of every folder; what a watch saw otherwise.
+    pub scope: Option<String>,
     pub counts: Counts,
     pub report: String,
     pub error: Option<String>,
@@ -205,13 +207,14 @@ pub struct ScanRow {
     pub finished_at: Option<i64>,
 }
 
-const SCAN_COLS: &str = "id, state, requested_by, seen, added, changed, moved, removed, failed, report, error, created_at, started_at, finished_at";
+const SCAN_COLS: &str = "id, state, requested_by, scope, seen, added, changed, moved, removed, failed, report, error, created_at, started_at, finished_at";
 
 fn scan_from_row(r: sqlx::any::AnyRow) -> ScanRow {
     ScanRow {
         id: r.get("id"),
         state: r.get("state"),
         requested_by: r.get("requested_by"),
+        scope: r.get("scope"),
         counts: Counts {
             seen: r.get("seen"),
             added: r.get("added"),
@@ -312,6 +315,28 @@ pub async fn fail_stale<'e, E: Executor<'e, Database = sqlx::Any>>(
     .execute(db)
     .await?
     .rows_affected())
+}
+
+/// Starts a scan of part of the library at once (a watch's changes); `None` when another
+/// scan runs.
+pub async fn start_partial_scan(conn: &mut AnyConnection, scope: &str) -> Result<Option<ScanRow>> {
+    let id = new_id();
+    let now = now_ms();
+    let n = sqlx::query(
+        "INSERT INTO library_scans (id, state, scope, created_at, started_at, heartbeat_at)
+         VALUES ($1, 'running', $2, $3, $3, $3)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&id)
+    .bind(scope)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Ok(None);
+    }
+    get_scan(&mut *conn, &id).await
 }
 
 /// Starts the queued scan unless one runs; returns it when this caller won it.

@@ -26,6 +26,8 @@ pub struct ScanView {
     pub id: String,
     /// `queued`, `running`, `done` or `failed`.
     pub state: String,
+    /// `None` for a scan of every folder; what a watch saw otherwise.
+    pub scope: Option<String>,
     pub counts: Counts,
     /// What was skipped or could not be read (at most [`REPORT_LINES`] lines).
     pub report: Vec<String>,
@@ -40,6 +42,7 @@ impl From<ScanRow> for ScanView {
         ScanView {
             id: r.id,
             state: r.state,
+            scope: r.scope,
             counts: r.counts,
             report: r
                 .report
@@ -258,7 +261,35 @@ pub async fn run_queued(core: &Core) -> Result<Option<ScanView>> {
         return Ok(None);
     };
     tracing::info!(scan_id = %scan.id, "library scan started");
-    let outcome = run(core, &scan).await;
+    finish(core, &scan, run(core, &scan, &Scope::All).await)
+        .await
+        .map(Some)
+}
+
+/// Scans just the paths a folder watch saw change (root id → paths relative to it);
+/// `None` when another scan runs (try again shortly).
+pub async fn scan_changes(
+    core: &Core,
+    changes: &HashMap<String, Vec<String>>,
+) -> Result<Option<ScanView>> {
+    repo::fail_stale(&core.db, STALE_MS).await?;
+    let n: usize = changes.values().map(Vec::len).sum();
+    let scope = format!(
+        "{n} changed path{} seen by the folder watch",
+        if n == 1 { "" } else { "s" }
+    );
+    let started = {
+        let mut conn = core.db.acquire().await?;
+        repo::start_partial_scan(&mut conn, &scope).await?
+    };
+    let Some(scan) = started else {
+        return Ok(None);
+    };
+    let outcome = run(core, &scan, &Scope::Paths(changes.clone())).await;
+    finish(core, &scan, outcome).await.map(Some)
+}
+
+async fn finish(core: &Core, scan: &ScanRow, outcome: Result<()>) -> Result<ScanView> {
     let error = match &outcome {
         Ok(()) => None,
         Err(e) => {
@@ -273,8 +304,16 @@ pub async fn run_queued(core: &Core) -> Result<Option<ScanView>> {
     let done = repo::get_scan(&core.db, &scan.id)
         .await?
         .ok_or(Error::NotFound("scan"))?;
-    tracing::info!(scan_id = %scan.id, counts = ?done.counts, "library scan finished");
-    Ok(Some(done.into()))
+    tracing::info!(scan_id = %scan.id, counts = ?done.counts, scope = ?done.scope, "library scan finished");
+    Ok(done.into())
+}
+
+/// What a scan looks at.
+enum Scope {
+    /// Every file of every folder.
+    All,
+    /// These paths (files, or folders with all below them) of these folders, by root id.
+    Paths(HashMap<String, Vec<String>>),
 }
 
 /// `refrain scan`: queues a scan (unless one waits) and runs what is queued now, here.
@@ -371,7 +410,7 @@ impl Progress {
     }
 }
 
-async fn run(core: &Core, scan: &ScanRow) -> Result<()> {
+async fn run(core: &Core, scan: &ScanRow, scope: &Scope) -> Result<()> {
     sync_configured(core).await?;
     let owner = match &scan.requested_by {
         Some(id) => Some(id.clone()),
@@ -392,13 +431,36 @@ async fn run(core: &Core, scan: &ScanRow) -> Result<()> {
     let mut work = Vec::new();
     let mut vanished: Vec<FileRow> = Vec::new();
     for root in repo::roots(&core.db).await? {
+        let targets = match scope {
+            Scope::All => None,
+            Scope::Paths(m) => match m.get(&root.id) {
+                Some(t) => Some(t.clone()),
+                None => continue,
+            },
+        };
         let path = PathBuf::from(&root.path);
+        let only = targets.clone();
         let walked = tokio::task::spawn_blocking(move || {
-            walk::canonical_root(&path).map(|canon| (canon.clone(), walk::walk(&canon)))
+            walk::canonical_root(&path).map(|canon| {
+                let w = match &only {
+                    None => walk::walk(&canon),
+                    Some(t) => walk::walk_paths(&canon, t),
+                };
+                (canon, w)
+            })
         })
         .await
         .map_err(|e| anyhow::anyhow!("walk: {e}"))?;
-        let known = repo::files_of_root(&core.db, &root.id).await?;
+        let mut known = repo::files_of_root(&core.db, &root.id).await?;
+        if let Some(t) = &targets {
+            // Only what lies at or under the changed paths can have vanished.
+            known.retain(|f| {
+                t.iter().any(|p| {
+                    let p = p.trim_end_matches('/');
+                    f.rel_path == p || f.rel_path.starts_with(&format!("{p}/"))
+                })
+            });
+        }
         let walked = match walked {
             Ok((canon, w)) if canon == Path::new(&root.path) => w,
             Ok(_) | Err(_) => {
@@ -410,7 +472,7 @@ async fn run(core: &Core, scan: &ScanRow) -> Result<()> {
                 continue;
             }
         };
-        if walked.files.is_empty() && !known.is_empty() {
+        if targets.is_none() && walked.files.is_empty() && !known.is_empty() {
             p.note(format!(
                 "{}: the folder is empty (unmounted?); its {} files stay in the catalog",
                 root.path,

@@ -81,88 +81,142 @@ fn mtime_ms(m: &std::fs::Metadata) -> i64 {
 /// Walks `root` (canonical, from [`canonical_root`]). Hidden entries (a leading `.`) are
 /// left out silently, as are files that are not audio by their extension.
 pub fn walk(root: &Path) -> Walked {
-    let mut out = Walked::default();
-    let mut visited: HashSet<(u64, u64)> = HashSet::new();
-    if let Ok(m) = std::fs::metadata(root) {
-        visited.insert((m.dev(), m.ino()));
-    }
-    // (directory on disk, its path relative to the root)
-    let mut stack: Vec<(PathBuf, String)> = vec![(root.to_path_buf(), String::new())];
-    while let Some((dir, rel_dir)) = stack.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) => {
-                out.skipped.push(Skipped {
-                    rel_path: rel_dir.clone(),
-                    reason: format!("folder not readable: {e}"),
-                });
-                continue;
-            }
+    let mut w = Walker::new(root);
+    w.stack.push((root.to_path_buf(), String::new()));
+    w.drain();
+    w.out
+}
+
+/// Walks only `rel_paths` under `root` (files, or folders with all below them), as a
+/// folder watch reports them; paths that no longer exist yield nothing. The same rules
+/// as [`walk`]: nothing outside the root, nothing hidden, each folder once.
+pub fn walk_paths(root: &Path, rel_paths: &[String]) -> Walked {
+    let mut w = Walker::new(root);
+    for rel in rel_paths {
+        let p = Path::new(rel);
+        let normal = !p.is_absolute()
+            && p.components().all(|c| match c {
+                std::path::Component::Normal(n) => !n.to_string_lossy().starts_with('.'),
+                _ => false,
+            });
+        if !normal || rel.is_empty() {
+            continue;
+        }
+        let full = root.join(p);
+        // Its folder must itself resolve inside the root (no symlinked parent).
+        let parent_inside = full
+            .parent()
+            .and_then(|d| std::fs::canonicalize(d).ok())
+            .is_some_and(|d| d.starts_with(root));
+        let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
+            continue;
         };
-        let mut names: Vec<_> = entries.filter_map(|e| e.ok()).collect();
-        names.sort_by_key(|e| e.file_name());
-        for entry in names {
-            let os_name = entry.file_name();
-            let Some(name) = os_name.to_str() else {
-                out.skipped.push(Skipped {
-                    rel_path: format!("{rel_dir}{}", os_name.to_string_lossy()),
-                    reason: "the name is not valid UTF-8".into(),
-                });
-                continue;
+        if parent_inside && std::fs::symlink_metadata(&full).is_ok() {
+            w.entry(full.clone(), name, rel.trim_end_matches('/').to_string());
+        }
+    }
+    w.drain();
+    let mut seen = HashSet::new();
+    w.out.files.retain(|f| seen.insert(f.rel_path.clone()));
+    w.out
+}
+
+struct Walker<'a> {
+    root: &'a Path,
+    out: Walked,
+    visited: HashSet<(u64, u64)>,
+    /// (directory on disk, its path relative to the root with a trailing `/`)
+    stack: Vec<(PathBuf, String)>,
+}
+
+impl<'a> Walker<'a> {
+    fn new(root: &'a Path) -> Self {
+        let mut visited = HashSet::new();
+        if let Ok(m) = std::fs::metadata(root) {
+            visited.insert((m.dev(), m.ino()));
+        }
+        Walker {
+            root,
+            out: Walked::default(),
+            visited,
+            stack: Vec::new(),
+        }
+    }
+
+    fn skip(&mut self, rel_path: String, reason: impl Into<String>) {
+        self.out.skipped.push(Skipped {
+            rel_path,
+            reason: reason.into(),
+        });
+    }
+
+    fn drain(&mut self) {
+        while let Some((dir, rel_dir)) = self.stack.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) => {
+                    self.skip(rel_dir, format!("folder not readable: {e}"));
+                    continue;
+                }
             };
-            if name.starts_with('.') {
-                continue;
-            }
-            let rel = format!("{rel_dir}{name}");
-            let path = entry.path();
-            let Ok(lmeta) = std::fs::symlink_metadata(&path) else {
-                continue;
-            };
-            let meta = if lmeta.file_type().is_symlink() {
-                // Follow it only if it resolves inside the root.
-                let target = match std::fs::canonicalize(&path) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        out.skipped.push(Skipped {
-                            rel_path: rel,
-                            reason: format!("broken symlink or symlink loop: {e}"),
-                        });
-                        continue;
-                    }
+            let mut names: Vec<_> = entries.filter_map(|e| e.ok()).collect();
+            names.sort_by_key(|e| e.file_name());
+            for entry in names {
+                let os_name = entry.file_name();
+                let Some(name) = os_name.to_str() else {
+                    self.skip(
+                        format!("{rel_dir}{}", os_name.to_string_lossy()),
+                        "the name is not valid UTF-8",
+                    );
+                    continue;
                 };
-                if !target.starts_with(root) {
-                    out.skipped.push(Skipped {
-                        rel_path: rel,
-                        reason: "symlink points outside the music folder".into(),
-                    });
+                if name.starts_with('.') {
                     continue;
                 }
-                match std::fs::metadata(&target) {
-                    Ok(m) => m,
-                    Err(_) => continue,
-                }
-            } else {
-                lmeta
-            };
-            if meta.is_dir() {
-                if !visited.insert((meta.dev(), meta.ino())) {
-                    out.skipped.push(Skipped {
-                        rel_path: rel,
-                        reason: "folder already walked (symlink loop)".into(),
-                    });
-                    continue;
-                }
-                stack.push((path, format!("{rel}/")));
-            } else if meta.is_file() && is_audio(name) {
-                out.files.push(Found {
-                    rel_path: rel,
-                    size: meta.len(),
-                    mtime_ms: mtime_ms(&meta),
-                });
+                self.entry(entry.path(), name, format!("{rel_dir}{name}"));
             }
         }
     }
-    out
+
+    /// Takes one entry: an audio file is found, a folder is walked later.
+    fn entry(&mut self, path: PathBuf, name: &str, rel: String) {
+        let Ok(lmeta) = std::fs::symlink_metadata(&path) else {
+            return;
+        };
+        let meta = if lmeta.file_type().is_symlink() {
+            // Follow it only if it resolves inside the root.
+            let target = match std::fs::canonicalize(&path) {
+                Ok(t) => t,
+                Err(e) => {
+                    self.skip(rel, format!("broken symlink or symlink loop: {e}"));
+                    return;
+                }
+            };
+            if !target.starts_with(self.root) {
+                self.skip(rel, "symlink points outside the music folder");
+                return;
+            }
+            match std::fs::metadata(&target) {
+                Ok(m) => m,
+                Err(_) => return,
+            }
+        } else {
+            lmeta
+        };
+        if meta.is_dir() {
+            if !self.visited.insert((meta.dev(), meta.ino())) {
+                self.skip(rel, "folder already walked (symlink loop)");
+                return;
+            }
+            self.stack.push((path, format!("{rel}/")));
+        } else if meta.is_file() && is_audio(name) {
+            self.out.files.push(Found {
+                rel_path: rel,
+                size: meta.len(),
+                mtime_ms: mtime_ms(&meta),
+            });
+        }
+    }
 }
 
 /// A cheap identity for a file's content: SHA-256 over its size and its first and last
@@ -244,6 +298,40 @@ mod tests {
         assert!(contained(&root, "d.mp3").is_none());
         assert!(contained(&root, "../music-private/diary.mp3").is_none());
         assert!(contained(&root, "/etc/passwd").is_none());
+    }
+
+    #[test]
+    fn walk_paths_takes_only_what_changed() {
+        let top = tempfile::tempdir().unwrap();
+        let music = top.path().join("music");
+        touch(&music.join("a/one.mp3"));
+        touch(&music.join("a/two.mp3"));
+        touch(&music.join("b/three.mp3"));
+        touch(&top.path().join("elsewhere/x.mp3"));
+        symlink(top.path().join("elsewhere"), music.join("out")).unwrap();
+        let root = canonical_root(&music).unwrap();
+        let paths = |ps: &[&str]| {
+            let mut v: Vec<String> =
+                walk_paths(&root, &ps.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+                    .files
+                    .into_iter()
+                    .map(|f| f.rel_path)
+                    .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(paths(&["a/one.mp3"]), ["a/one.mp3"]);
+        assert_eq!(paths(&["a", "a/one.mp3"]), ["a/one.mp3", "a/two.mp3"]);
+        assert!(
+            paths(&[
+                "gone.mp3",
+                "../elsewhere/x.mp3",
+                "out/x.mp3",
+                "out",
+                ".hidden"
+            ])
+            .is_empty()
+        );
     }
 
     #[test]
