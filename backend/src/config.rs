@@ -73,6 +73,11 @@ pub struct Config {
     pub renditions_per_minute: u32,
     /// Watch the music folders and take changes in within seconds.
     pub watch_library: bool,
+    /// Hosts URL imports may fetch from whatever they resolve to, on any port
+    /// (`REFRAIN_IMPORT_ALLOW_HOSTS`: `host`, `host:port`, comma-separated).
+    pub import_allow_hosts: Vec<String>,
+    /// A URL import's download is given up after this long.
+    pub import_timeout_secs: u64,
 }
 
 /// A setting that must never be printed (it may hold a password).
@@ -214,6 +219,8 @@ impl Config {
             scan_interval: None,
             renditions_per_minute: 60,
             watch_library: true,
+            import_allow_hosts: Vec::new(),
+            import_timeout_secs: 600,
         }
     }
 
@@ -466,6 +473,22 @@ impl Config {
         }
         if let Some(v) = parse("REFRAIN_LIBRARY_WATCH", var("REFRAIN_LIBRARY_WATCH")?)? {
             c.watch_library = v;
+        }
+        if let Some(v) = var("REFRAIN_IMPORT_ALLOW_HOSTS")? {
+            c.import_allow_hosts = v
+                .split(',')
+                .map(|h| h.trim().to_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect();
+        }
+        if let Some(v) = parse(
+            "REFRAIN_IMPORT_TIMEOUT_SECS",
+            var("REFRAIN_IMPORT_TIMEOUT_SECS")?,
+        )? {
+            if v == 0 {
+                return Err(err("REFRAIN_IMPORT_TIMEOUT_SECS", "must be at least 1"));
+            }
+            c.import_timeout_secs = v;
         }
         c.validate()?;
         Ok(c)

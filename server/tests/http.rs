@@ -73,6 +73,10 @@ async fn every_server_function_that_needs_a_session_refuses_without_one(b: Backe
         (app::folders::AdminAddFolder::PATH, vec![("path", "/tmp")]),
         (app::folders::AdminRemoveFolder::PATH, vec![("id", "x")]),
         (app::folders::AdminScanLibrary::PATH, vec![]),
+        (
+            app::library::ImportFromUrl::PATH,
+            vec![("link", "https://example.com/a.mp3")],
+        ),
     ] {
         let r = call(&c, &srv, path, &form).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");

@@ -7,7 +7,7 @@ use crate::player::{PlayerCtx, TrackRef, fmt_time};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
-pub use upload::UploadZone;
+pub use upload::{LinkImport, UploadZone};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrackItem {
@@ -195,6 +195,15 @@ pub async fn list_imports() -> Result<Vec<ImportItem>, AppError> {
         .collect())
 }
 
+/// Queues an import of the audio file a link points to (checked against SSRF here and
+/// again, hop by hop, when the worker fetches it).
+#[server]
+pub async fn import_from_url(link: String) -> Result<(), AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    backend::imports::create_from_url(&core, &user, &link).await?;
+    Ok(())
+}
+
 #[server]
 pub async fn stream_track(track_id: String) -> Result<StreamInfo, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
@@ -308,6 +317,7 @@ pub fn LibraryPage() -> impl IntoView {
                 })}
             </Transition>
             <UploadZone on_uploaded=Callback::new(move |_| refresh.update(|n| *n += 1))/>
+            <LinkImport on_queued=Callback::new(move |_| refresh.update(|n| *n += 1))/>
             <Transition fallback=|| view! { <p class="muted">"Loading imports…"</p> }>
                 {move || imports.get().map(|r| match r {
                     Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),

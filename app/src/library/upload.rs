@@ -95,6 +95,29 @@ pub fn UploadZone(on_uploaded: Callback<()>) -> impl IntoView {
     }
 }
 
+/// Paste a link to an audio file: the worker fetches and imports it like an upload.
+#[component]
+pub fn LinkImport(on_queued: Callback<()>) -> impl IntoView {
+    let action = ServerAction::<super::ImportFromUrl>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = action.value().get() {
+            on_queued.run(());
+        }
+    });
+    view! {
+        <ActionForm action attr:class="link-import">
+            <label>"Or import from a link"
+                <input type="url" name="link" required maxlength="2048" autocomplete="off"
+                    placeholder="https://example.com/song.mp3" data-testid="import-link"/>
+            </label>
+            <button type="submit" class="btn">"Import"</button>
+        </ActionForm>
+        {move || action.value().get().and_then(|r| r.err()).map(|e| view! {
+            <p class="form-error" role="alert" data-testid="import-link-error">{e.to_string()}</p>
+        })}
+    }
+}
+
 #[cfg(feature = "hydrate")]
 fn send(file: web_sys::File, up: Upload, on_uploaded: Callback<()>) {
     use wasm_bindgen::JsCast;

@@ -351,7 +351,7 @@ pub fn read_meta(path: &Path) -> std::result::Result<FileMeta, String> {
         .guess_file_type()
         .map_err(|e| format!("not readable: {e}"))?
         .read()
-        .map_err(|e| format!("not audio Refrain can read ({e})"))?;
+        .map_err(|_| "not audio Refrain can read".to_string())?;
     let duration_ms = i64::try_from(tagged.properties().duration().as_millis()).unwrap_or(0);
     if duration_ms < 50 {
         return Err("this file contains no playable audio".into());

@@ -2,14 +2,15 @@
 //! with an `import.requested` event in the same transaction. The worker's pipeline does
 //! the media work and finishes the job through `finish_job`/`fail_job` here.
 
+pub mod fetch;
 pub mod quota;
 pub mod repo;
 mod service;
 
 pub use repo::{JobState, JobView};
 pub use service::{
-    FinishedImport, create_upload, fail_job, finish_job, job_object_keys, list_jobs, start_job,
-    validate_filename,
+    FinishedImport, create_from_url, create_upload, fail_job, fetch_original, finish_job,
+    job_object_keys, list_jobs, start_job, validate_filename,
 };
 
 use serde::{Deserialize, Serialize};

@@ -31,19 +31,28 @@ pub async fn used_bytes(db: &sqlx::AnyPool, user_id: &str) -> Result<u64> {
 }
 
 pub async fn quota_of(core: &Core, user: &CurrentUser) -> Result<Option<u64>> {
-    if user.role != Role::Listener {
+    Ok(quota_of_account(core, &user.id).await?.flatten())
+}
+
+/// The quota of account `user_id`: `None` when the account is gone, `Some(None)` when no
+/// quota applies (admins and artists).
+pub async fn quota_of_account(core: &Core, user_id: &str) -> Result<Option<Option<u64>>> {
+    use sqlx::Row;
+    let Some(row) = sqlx::query("SELECT role, quota_bytes FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(&core.db)
+        .await?
+    else {
         return Ok(None);
+    };
+    if row.get::<String, _>("role") != Role::Listener.as_str() {
+        return Ok(Some(None));
     }
-    let set: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT quota_bytes FROM users WHERE id = $1")
-            .bind(&user.id)
-            .fetch_optional(&core.db)
-            .await?;
-    Ok(Some(
-        set.flatten()
+    Ok(Some(Some(
+        row.get::<Option<i64>, _>("quota_bytes")
             .and_then(|q| u64::try_from(q).ok())
             .unwrap_or(core.config.default_quota_bytes),
-    ))
+    )))
 }
 
 pub async fn usage(core: &Core, user: &CurrentUser) -> Result<Usage> {

@@ -41,6 +41,10 @@ pub struct JobView {
     pub track_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// `upload`, `url` or `scan`.
+    pub source: String,
+    /// The link of a URL import.
+    pub source_url: Option<String>,
 }
 
 fn from_row(r: sqlx::any::AnyRow) -> Result<JobView> {
@@ -55,10 +59,12 @@ fn from_row(r: sqlx::any::AnyRow) -> Result<JobView> {
         track_id: r.get("track_id"),
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
+        source: r.get("source"),
+        source_url: r.get("source_url"),
     })
 }
 
-const COLS: &str = "id, user_id, filename, original_key, size_bytes, state, error, track_id, created_at, updated_at";
+const COLS: &str = "id, user_id, filename, original_key, size_bytes, state, error, track_id, created_at, updated_at, source, source_url";
 
 pub async fn insert<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
@@ -81,6 +87,46 @@ pub async fn insert<'e, E: Executor<'e, Database = sqlx::Any>>(
     .bind(now)
     .execute(db)
     .await?;
+    Ok(())
+}
+
+/// A URL import: queued with no original yet (the worker fetches it).
+pub async fn insert_url<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    id: &str,
+    user_id: &str,
+    filename: &str,
+    original_key: &str,
+    url: &str,
+) -> Result<()> {
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO import_jobs (id, user_id, filename, original_key, size_bytes, state, created_at, updated_at, source, source_url)
+         VALUES ($1, $2, $3, $4, 0, 'queued', $5, $5, 'url', $6)",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(filename)
+    .bind(original_key)
+    .bind(now)
+    .bind(url)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Records the size of an original once it is fetched.
+pub async fn set_size<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    id: &str,
+    size: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE import_jobs SET size_bytes = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(size)
+        .bind(now_ms())
+        .execute(db)
+        .await?;
     Ok(())
 }
 

@@ -33,6 +33,18 @@ pub fn job_object_keys(job_id: &str) -> (String, String, String) {
     )
 }
 
+/// The `import.requested` event of a job.
+fn import_requested(job_id: &str) -> Result<Event> {
+    Ok(Event::new(
+        events::IMPORT_REQUESTED,
+        job_id,
+        serde_json::to_value(ImportRequested {
+            job_id: job_id.to_string(),
+        })
+        .map_err(|e| anyhow::anyhow!("serialize event: {e}"))?,
+    ))
+}
+
 /// Streams an upload into storage, then records the job and its event in one transaction.
 /// Over the size limit, or on an empty body, nothing is kept.
 pub async fn create_upload<S, E>(
@@ -76,14 +88,7 @@ where
         return Err(Error::Invalid("the file is empty".into()));
     }
     let size_i64 = i64::try_from(size).map_err(|_| Error::TooLarge { limit })?;
-    let ev = Event::new(
-        events::IMPORT_REQUESTED,
-        &job_id,
-        serde_json::to_value(ImportRequested {
-            job_id: job_id.clone(),
-        })
-        .map_err(|e| anyhow::anyhow!("serialize event: {e}"))?,
-    );
+    let ev = import_requested(&job_id)?;
     let recorded = async {
         let mut tx = crate::db::begin(&core.db).await?;
         repo::insert(
@@ -109,6 +114,163 @@ where
     repo::get(&core.db, &job_id)
         .await?
         .ok_or(Error::NotFound("import job"))
+}
+
+/// The file name a link gives its download: its last path segment, else its host.
+fn filename_of(url: &url::Url) -> String {
+    let last = url
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .map(|s| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    validate_filename(&last)
+        .or_else(|_| validate_filename(url.host_str().unwrap_or("download")))
+        .unwrap_or_else(|_| "download".into())
+}
+
+/// Queues an import of the audio file at `link`: checked here (scheme, port, host), and
+/// again when the worker fetches it (every resolved address and redirect hop). The job
+/// and its event are written in one transaction; the worker fetches the file.
+pub async fn create_from_url(core: &Core, user: &CurrentUser, link: &str) -> Result<JobView> {
+    let allow = super::fetch::AllowList(core.config.import_allow_hosts.clone());
+    let url = super::fetch::parse_link(link, &allow).map_err(|r| Error::Invalid(r.0))?;
+    if let Some(q) = super::quota::quota_of(core, user).await?
+        && super::quota::used_bytes(&core.db, &user.id).await? >= q
+    {
+        return Err(Error::QuotaExceeded { quota: q });
+    }
+    let job_id = new_id();
+    let (original_key, _, _) = job_object_keys(&job_id);
+    let ev = import_requested(&job_id)?;
+    let mut tx = crate::db::begin(&core.db).await?;
+    repo::insert_url(
+        &mut *tx,
+        &job_id,
+        &user.id,
+        &filename_of(&url),
+        &original_key,
+        url.as_str(),
+    )
+    .await?;
+    events::repo::enqueue(&mut *tx, &ev).await?;
+    tx.commit().await?;
+    core.events.wake();
+    repo::get(&core.db, &job_id)
+        .await?
+        .ok_or(Error::NotFound("import job"))
+}
+
+/// Fetches a URL import's audio into its original's place (once: a retry finds it there)
+/// within the size limit, the uploader's quota and `REFRAIN_IMPORT_TIMEOUT_SECS`.
+/// `Err(Rejected)` is a reason for the user; `Err` of the outer result is worth retrying.
+pub async fn fetch_original(
+    core: &Core,
+    job: &JobView,
+) -> Result<std::result::Result<(), crate::media::Rejected>> {
+    use crate::media::Rejected;
+    use futures::TryStreamExt;
+    let Some(link) = job.source_url.as_deref() else {
+        return Ok(Ok(()));
+    };
+    if job.size_bytes > 0 && core.storage.exists(&job.original_key).await? {
+        return Ok(Ok(()));
+    }
+    let allow = super::fetch::AllowList(core.config.import_allow_hosts.clone());
+    let url = match super::fetch::parse_link(link, &allow) {
+        Ok(u) => u,
+        Err(r) => return Ok(Err(Rejected(r.0))),
+    };
+    // This job counts towards the quota with size 0 until its file is here.
+    let room = match super::quota::quota_of_account(core, &job.user_id).await? {
+        Some(Some(q)) => q.saturating_sub(super::quota::used_bytes(&core.db, &job.user_id).await?),
+        Some(None) => u64::MAX,
+        None => return Ok(Err(Rejected("the account is gone".into()))),
+    };
+    let limit = core.config.max_upload_bytes.min(room);
+    let timeout = std::time::Duration::from_secs(core.config.import_timeout_secs);
+    let client =
+        super::fetch::client(allow, timeout).map_err(|e| anyhow::anyhow!("http client: {e}"))?;
+    let why = |e: &reqwest::Error| -> String {
+        if let Some(r) = super::fetch::refusal(e) {
+            r.0
+        } else if e.is_timeout() {
+            format!(
+                "the download did not finish within {} s",
+                core.config.import_timeout_secs
+            )
+        } else if e.is_connect() {
+            "the site could not be reached".into()
+        } else {
+            "the download failed".into()
+        }
+    };
+    let resp = match client.get(url).send().await {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(Rejected(why(&e)))),
+    };
+    let status = resp.status();
+    if !status.is_success() {
+        return Ok(Err(Rejected(format!("the link answered {status}"))));
+    }
+    let kind = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if kind.starts_with("text/html") || kind.starts_with("application/xhtml") {
+        return Ok(Err(Rejected(
+            "the link leads to a web page, not to an audio file".into(),
+        )));
+    }
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Ok(Err(Rejected(too_large(limit, room))));
+    }
+    let mut failure: Option<String> = None;
+    let body = resp.bytes_stream().map_err(|e| why(&e));
+    let stored = core
+        .storage
+        .put_stream(&job.original_key, Box::pin(body), limit)
+        .await;
+    let size = match stored {
+        Ok(0) => Some(Err("the link gave an empty file".to_string())),
+        Ok(n) => Some(Ok(n)),
+        Err(Error::TooLarge { .. }) => Some(Err(too_large(limit, room))),
+        Err(Error::Invalid(m)) => {
+            failure = Some(m.trim_start_matches("upload interrupted: ").to_string());
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    match (size, failure) {
+        (Some(Ok(n)), _) => {
+            repo::set_size(&core.db, &job.id, i64::try_from(n).unwrap_or(i64::MAX)).await?;
+            Ok(Ok(()))
+        }
+        (Some(Err(m)), _) | (None, Some(m)) => {
+            let _ = core.storage.delete(&job.original_key).await;
+            Ok(Err(Rejected(m)))
+        }
+        (None, None) => Ok(Err(Rejected("the download failed".into()))),
+    }
+}
+
+fn too_large(limit: u64, room: u64) -> String {
+    if room <= limit {
+        "the file would go past your storage quota".into()
+    } else {
+        let size = if limit >= 1024 * 1024 {
+            format!("{} MB", limit / 1024 / 1024)
+        } else {
+            format!("{} KB", limit / 1024)
+        };
+        format!("the file is larger than the limit of {size}")
+    }
 }
 
 pub async fn list_jobs(core: &Core, user: &CurrentUser) -> Result<Vec<JobView>> {

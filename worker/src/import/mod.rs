@@ -74,6 +74,10 @@ async fn run(
     dir: &std::path::Path,
 ) -> anyhow::Result<Result<FinishedImport, Rejected>> {
     let (original_key, rendition_key, cover_prefix) = imports::job_object_keys(&job.id);
+    // A URL import fetches its file first (checked against SSRF at every hop).
+    if let Err(r) = imports::fetch_original(core, job).await? {
+        return Ok(Err(r));
+    }
     let input = dir.join("original");
     core.storage.download(&original_key, &input).await?;
 
