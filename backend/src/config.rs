@@ -78,6 +78,8 @@ pub struct Config {
     pub import_allow_hosts: Vec<String>,
     /// A URL import's download is given up after this long.
     pub import_timeout_secs: u64,
+    /// ffmpeg gets this long for one file before the file is rejected.
+    pub media_timeout_secs: u64,
 }
 
 /// A setting that must never be printed (it may hold a password).
@@ -221,6 +223,7 @@ impl Config {
             watch_library: true,
             import_allow_hosts: Vec::new(),
             import_timeout_secs: 600,
+            media_timeout_secs: 900,
         }
     }
 
@@ -480,6 +483,15 @@ impl Config {
                 .map(|h| h.trim().to_lowercase())
                 .filter(|h| !h.is_empty())
                 .collect();
+        }
+        if let Some(v) = parse(
+            "REFRAIN_MEDIA_TIMEOUT_SECS",
+            var("REFRAIN_MEDIA_TIMEOUT_SECS")?,
+        )? {
+            if v == 0 {
+                return Err(err("REFRAIN_MEDIA_TIMEOUT_SECS", "must be at least 1"));
+            }
+            c.media_timeout_secs = v;
         }
         if let Some(v) = parse(
             "REFRAIN_IMPORT_TIMEOUT_SECS",

@@ -12,6 +12,58 @@ use tokio::process::Command;
 #[error("{0}")]
 pub struct Rejected(pub String);
 
+/// ffmpeg and ffprobe, and the limits every run of them is held to: a file that takes
+/// longer than `timeout` to process is rejected (the child is killed), and no single
+/// allocation may exceed [`MAX_ALLOC`] (a frame or picture claiming gigabytes).
+#[derive(Debug, Clone)]
+pub struct Tools {
+    pub ffmpeg: String,
+    pub ffprobe: String,
+    pub timeout: std::time::Duration,
+}
+
+/// ffmpeg's `-max_alloc`: the largest single memory block it may allocate.
+pub const MAX_ALLOC: &str = "268435456";
+/// ffprobe only reads headers: it gets at most this long.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl Tools {
+    pub fn of(config: &crate::Config) -> Tools {
+        Tools {
+            ffmpeg: config.ffmpeg.clone(),
+            ffprobe: config.ffprobe.clone(),
+            timeout: std::time::Duration::from_secs(config.media_timeout_secs),
+        }
+    }
+
+    fn ffmpeg(&self) -> Command {
+        let mut c = Command::new(&self.ffmpeg);
+        c.args(["-max_alloc", MAX_ALLOC]);
+        c
+    }
+}
+
+/// Runs `cmd` to its end within `limit`; over it, the child is killed (kill_on_drop) and
+/// the file rejected.
+async fn run_limited(
+    mut cmd: Command,
+    limit: std::time::Duration,
+    program: &str,
+) -> anyhow::Result<Result<std::process::Output, Rejected>> {
+    cmd.stdin(Stdio::null()).kill_on_drop(true);
+    match tokio::time::timeout(limit, cmd.output()).await {
+        Ok(out) => {
+            Ok(Ok(out.map_err(|e| {
+                anyhow::anyhow!("cannot run {program}: {e}")
+            })?))
+        }
+        Err(_) => Ok(Err(Rejected(format!(
+            "the file took longer than {} s to process",
+            limit.as_secs()
+        )))),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Probe {
     pub duration_ms: i64,
@@ -42,22 +94,25 @@ struct FfFormat {
 }
 
 /// Runs ffprobe; anything without a decodable audio stream of positive length is rejected.
-pub async fn probe(ffprobe: &str, file: &Path) -> anyhow::Result<Result<Probe, Rejected>> {
-    let out = Command::new(ffprobe)
-        .args([
-            "-v",
-            "error",
-            "-show_format",
-            "-show_streams",
-            "-of",
-            "json",
-        ])
-        .arg(file)
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot run {ffprobe}: {e}"))?;
+pub async fn probe(tools: &Tools, file: &Path) -> anyhow::Result<Result<Probe, Rejected>> {
+    let mut cmd = Command::new(&tools.ffprobe);
+    cmd.args([
+        "-max_alloc",
+        MAX_ALLOC,
+        "-v",
+        "error",
+        "-show_format",
+        "-show_streams",
+        "-of",
+        "json",
+    ])
+    .arg(file)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
+    let out = match run_limited(cmd, PROBE_TIMEOUT.min(tools.timeout), &tools.ffprobe).await? {
+        Ok(o) => o,
+        Err(r) => return Ok(Err(r)),
+    };
     if !out.status.success() {
         return Ok(Err(Rejected(
             "this file is not audio Refrain can read".into(),
@@ -227,46 +282,45 @@ pub const RENDITION_MIME: &str = "audio/mp4; codecs=\"mp4a.40.2\"";
 /// passes the audio on unchanged and prints its summary at the end), then `output_args`.
 /// Returns whether it succeeded and what it printed.
 async fn ffmpeg_metered(
-    ffmpeg: &str,
+    tools: &Tools,
     input: &Path,
     output_args: &[&str],
-) -> anyhow::Result<(bool, String)> {
-    let out = Command::new(ffmpeg)
-        .args([
-            "-nostdin",
-            "-hide_banner",
-            "-nostats",
-            "-loglevel",
-            "info",
-            "-y",
-            "-i",
-        ])
-        .arg(input)
-        .args(["-map", "0:a:0", "-af", "ebur128=framelog=verbose:peak=true"])
-        .args(output_args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot run {ffmpeg}: {e}"))?;
-    Ok((
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    ))
+) -> anyhow::Result<Result<(bool, String), Rejected>> {
+    let mut cmd = tools.ffmpeg();
+    cmd.args([
+        "-nostdin",
+        "-hide_banner",
+        "-nostats",
+        "-loglevel",
+        "info",
+        "-y",
+        "-i",
+    ])
+    .arg(input)
+    .args(["-map", "0:a:0", "-af", "ebur128=framelog=verbose:peak=true"])
+    .args(output_args)
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    Ok(run_limited(cmd, tools.timeout, &tools.ffmpeg)
+        .await?
+        .map(|out| {
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        }))
 }
 
 /// Transcodes to fragmented MP4 AAC (2 s fragments) that Media Source Extensions can play,
 /// measuring loudness (EBU R128, with true peak) on the way.
 pub async fn transcode(
-    ffmpeg: &str,
+    tools: &Tools,
     input: &Path,
     output: &Path,
 ) -> anyhow::Result<Result<Option<Loudness>, Rejected>> {
     let output = output.to_string_lossy();
-    let (ok, msg) = ffmpeg_metered(
-        ffmpeg,
+    let metered = ffmpeg_metered(
+        tools,
         input,
         &[
             "-vn",
@@ -292,6 +346,10 @@ pub async fn transcode(
         ],
     )
     .await?;
+    let (ok, msg) = match metered {
+        Ok(m) => m,
+        Err(r) => return Ok(Err(r)),
+    };
     if ok {
         return Ok(Ok(parse_ebur128(&msg)));
     }
@@ -345,7 +403,7 @@ impl Quick {
 
 /// Packages `input`'s first audio stream as fragmented MP4 the quick way (see [`Quick`]).
 pub async fn quick_rendition(
-    ffmpeg: &str,
+    tools: &Tools,
     input: &Path,
     output: &Path,
     how: Quick,
@@ -354,8 +412,8 @@ pub async fn quick_rendition(
         Quick::Copy(_) => &["-c:a", "copy"],
         Quick::Flac => &["-c:a", "flac", "-compression_level", "0"],
     };
-    let out = Command::new(ffmpeg)
-        .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i"])
+    let mut cmd = tools.ffmpeg();
+    cmd.args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i"])
         .arg(input)
         .args(["-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1"])
         .args(codec)
@@ -370,13 +428,12 @@ pub async fn quick_rendition(
             "mp4",
         ])
         .arg(output)
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot run {ffmpeg}: {e}"))?;
+        .stderr(Stdio::piped());
+    let out = match run_limited(cmd, tools.timeout, &tools.ffmpeg).await? {
+        Ok(o) => o,
+        Err(r) => return Ok(Err(r)),
+    };
     if out.status.success() {
         return Ok(Ok(()));
     }
@@ -388,9 +445,13 @@ pub async fn quick_rendition(
 }
 
 /// Measures a file's loudness (decoding it once, writing nothing).
-pub async fn measure_loudness(ffmpeg: &str, input: &Path) -> anyhow::Result<Option<Loudness>> {
-    let (ok, msg) = ffmpeg_metered(ffmpeg, input, &["-f", "null", "-"]).await?;
-    Ok(ok.then(|| parse_ebur128(&msg)).flatten())
+pub async fn measure_loudness(tools: &Tools, input: &Path) -> anyhow::Result<Option<Loudness>> {
+    Ok(
+        match ffmpeg_metered(tools, input, &["-f", "null", "-"]).await? {
+            Ok((true, msg)) => parse_ebur128(&msg),
+            Ok((false, _)) | Err(_) => None,
+        },
+    )
 }
 
 /// Reads integrated loudness and true peak from the `ebur128` filter's summary. Silence

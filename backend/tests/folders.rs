@@ -496,7 +496,76 @@ async fn a_watched_folder_takes_changes_in_without_a_rescan(b: Backend) {
     task.await.unwrap();
 }
 
+/// Scanned tracks are inserted without loudness, imports with it, often on the same
+/// pooled connection: on PostgreSQL a statement first prepared with a NULL double refused
+/// a number afterwards ("incorrect binary data format"), failing the import once.
+async fn tracks_with_and_without_loudness_share_a_connection(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (admin, _) = admin_and_listener(&core).await;
+    let mut conn = core.db.acquire().await.unwrap();
+    let artist = library::repo::upsert_artist(&mut conn, "Either Way")
+        .await
+        .unwrap();
+    let loud = backend::imports::Loudness {
+        lufs: -9.5,
+        peak_db: -0.5,
+    };
+    for (i, loudness) in [None, Some(loud), None].into_iter().enumerate() {
+        let job = format!("job-{i}");
+        sqlx::query(
+            "INSERT INTO import_jobs (id, user_id, filename, original_key, size_bytes, state, created_at, updated_at)
+             VALUES ($1, $2, 'f.mp3', '', 1, 'done', 0, 0)",
+        )
+        .bind(&job)
+        .bind(&admin.id)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        let id = library::repo::insert_track(
+            &mut conn,
+            &library::NewTrack {
+                id: format!("track-{i}"),
+                import_job_id: job,
+                owner_id: admin.id.clone(),
+                shared: true,
+                title: format!("Either {i}"),
+                artist_id: artist.clone(),
+                album_artist_id: None,
+                album_id: None,
+                track_no: None,
+                disc_no: None,
+                year: None,
+                genre: None,
+                duration_ms: 1000,
+                original_key: String::new(),
+                rendition_key: format!("renditions/track-{i}.mp4"),
+                rendition_bytes: 0,
+                rendition_mime: String::new(),
+                segment_index: String::new(),
+                cover_key: None,
+                cover_thumbs: false,
+                loudness,
+                rendition_ready: false,
+            },
+        )
+        .await
+        .unwrap();
+        library::repo::set_analysed(&mut *conn, &id, false, loudness.or(Some(loud)))
+            .await
+            .unwrap();
+        library::repo::set_analysed(&mut *conn, &id, false, None)
+            .await
+            .unwrap();
+    }
+    let lufs: Vec<Option<f64>> = sqlx::query_scalar("SELECT loudness_lufs FROM tracks ORDER BY id")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(lufs, [Some(-9.5), Some(-9.5), Some(-9.5)]);
+}
+
 backend::on_both_databases!(
+    tracks_with_and_without_loudness_share_a_connection,
     a_watched_folder_takes_changes_in_without_a_rescan,
     scan_keeps_the_catalog_in_step,
     folders_never_overlap_or_escape,

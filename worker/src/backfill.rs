@@ -5,8 +5,9 @@
 //! outcome, so a file that cannot be analysed is looked at once. Until then a track plays
 //! at its own level and shows its original cover.
 
-use crate::import::{media, store_thumbnails};
+use crate::import::media;
 use backend::Core;
+use backend::imports::store_thumbnails;
 use backend::library::repo::{self, Unanalysed};
 use std::time::Duration;
 
@@ -19,12 +20,17 @@ pub async fn run_once(core: &Core) -> anyhow::Result<usize> {
     for t in &tracks {
         let mut t = t.clone();
         let mut made_loudness = None;
+        let mut thumbs_made = false;
         if let Some(p) = backend::folders::repo::pending_rendition(&core.db, &t.id).await? {
             match backend::folders::rendition::background(core, &p).await {
                 Ok(b) => {
                     made_loudness = b.loudness;
                     t.needs_loudness = b.loudness.is_none();
-                    t.cover_key = b.cover_key.or(t.cover_key);
+                    if b.cover {
+                        // Thumbnailed already.
+                        t.cover_key = None;
+                        thumbs_made = true;
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(track_id = %t.id, error = %e, "scanned track not rendered");
@@ -35,7 +41,7 @@ pub async fn run_once(core: &Core) -> anyhow::Result<usize> {
             tokio::time::sleep(Duration::from_secs(60) / per_minute).await;
         }
         let (thumbs, loudness) = analyse(core, &t).await;
-        let loudness = made_loudness.or(loudness);
+        let (thumbs, loudness) = (thumbs || thumbs_made, made_loudness.or(loudness));
         repo::set_analysed(&core.db, &t.id, thumbs, loudness).await?;
         tracing::info!(track_id = %t.id, thumbs, measured = loudness.is_some(), "track analysed");
     }
@@ -70,7 +76,7 @@ async fn measure(
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("rendition.mp4");
     core.storage.download(rendition_key, &file).await?;
-    media::measure_loudness(&core.config.ffmpeg, &file).await
+    media::measure_loudness(&media::Tools::of(&core.config), &file).await
 }
 
 /// Runs until `shutdown`: a round, then the next at once while there was work, else

@@ -35,13 +35,12 @@ async fn locate(p: &PendingRendition) -> Result<PathBuf> {
 /// making the same one write the same object and the same row.
 pub async fn make(core: &Core, p: &PendingRendition) -> Result<()> {
     let full = locate(p).await?;
-    let probe = media::probe(&core.config.ffprobe, &full)
-        .await?
-        .map_err(unreadable)?;
+    let tools = media::Tools::of(&core.config);
+    let probe = media::probe(&tools, &full).await?.map_err(unreadable)?;
     let how = Quick::for_codec(&probe.codec);
     let dir = tempfile::tempdir().map_err(|e| anyhow::anyhow!("temporary folder: {e}"))?;
     let out = dir.path().join("rendition.mp4");
-    media::quick_rendition(&core.config.ffmpeg, &full, &out, how)
+    media::quick_rendition(&tools, &full, &out, how)
         .await?
         .map_err(unreadable)?;
     let data = tokio::fs::read(&out)
@@ -72,24 +71,23 @@ pub async fn make(core: &Core, p: &PendingRendition) -> Result<()> {
 pub struct Background {
     /// Measured while transcoding (copied audio is measured afterwards).
     pub loudness: Option<crate::imports::Loudness>,
-    /// The embedded cover, stored under this key.
-    pub cover_key: Option<String>,
+    /// Whether the embedded cover was stored, with its thumbnails.
+    pub cover: bool,
 }
 
 /// The background pass for a scanned track: its rendition (copied where the browser
 /// plays the codec, else transcoded to AAC like an upload, which is smaller than the
-/// on-demand FLAC) and its embedded cover.
+/// on-demand FLAC) and its embedded cover with thumbnails.
 pub async fn background(core: &Core, p: &PendingRendition) -> Result<Background> {
     let full = locate(p).await?;
-    let probe = media::probe(&core.config.ffprobe, &full)
-        .await?
-        .map_err(unreadable)?;
+    let tools = media::Tools::of(&core.config);
+    let probe = media::probe(&tools, &full).await?.map_err(unreadable)?;
     let mut loudness = None;
     let made = match Quick::for_codec(&probe.codec) {
         Quick::Flac => {
             let dir = tempfile::tempdir().map_err(|e| anyhow::anyhow!("temporary folder: {e}"))?;
             let out = dir.path().join("rendition.mp4");
-            loudness = media::transcode(&core.config.ffmpeg, &full, &out)
+            loudness = media::transcode(&tools, &full, &out)
                 .await?
                 .map_err(unreadable)?;
             let data = tokio::fs::read(&out)
@@ -121,19 +119,19 @@ pub async fn background(core: &Core, p: &PendingRendition) -> Result<Background>
         }
         None => make(core, p).await?,
     }
-    let mut cover_key = None;
+    let mut cover = false;
     if let Some((data, mime)) = media::read_tags(&full).await.cover {
         let key = format!(
             "covers/{}.{}",
             p.track_id,
             if mime == "image/png" { "png" } else { "jpg" }
         );
-        core.storage.put(&key, bytes::Bytes::from(data)).await?;
-        repo::set_cover(&core.db, &p.track_id, &key).await?;
-        cover_key = Some(key);
+        // Thumbnails first: a picture that does not decode within the limits is dropped.
+        if crate::imports::store_thumbnails(core, &key, data.clone()).await? {
+            core.storage.put(&key, bytes::Bytes::from(data)).await?;
+            repo::set_cover(&core.db, &p.track_id, &key).await?;
+            cover = true;
+        }
     }
-    Ok(Background {
-        loudness,
-        cover_key,
-    })
+    Ok(Background { loudness, cover })
 }

@@ -498,10 +498,10 @@ pub async fn retag_track(conn: &mut AnyConnection, track_id: &str, t: &Retag) ->
     Ok(())
 }
 
-/// Gives a scanned track its cover (and its album, when the album has none).
+/// Gives a scanned track its cover, thumbnails made (and its album, when it has none).
 pub async fn set_cover(db: &sqlx::AnyPool, track_id: &str, cover_key: &str) -> Result<()> {
     let mut tx = crate::db::begin(db).await?;
-    sqlx::query("UPDATE tracks SET cover_key = $2, cover_thumbs = 0 WHERE id = $1")
+    sqlx::query("UPDATE tracks SET cover_key = $2, cover_thumbs = 1 WHERE id = $1")
         .bind(track_id)
         .bind(cover_key)
         .execute(&mut *tx)

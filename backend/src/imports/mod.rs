@@ -10,7 +10,7 @@ mod service;
 pub use repo::{JobState, JobView};
 pub use service::{
     FinishedImport, create_from_url, create_upload, fail_job, fetch_original, finish_job,
-    job_object_keys, list_jobs, start_job, validate_filename,
+    job_object_keys, list_jobs, start_job, store_thumbnails, validate_filename,
 };
 
 use serde::{Deserialize, Serialize};

@@ -399,3 +399,25 @@ pub async fn fail_job(
     tx.commit().await?;
     Ok(())
 }
+
+/// Makes and stores a cover's thumbnails ([`super::COVER_SIZES`]); false when the picture
+/// cannot be decoded within the limits (8192 pixels a side, 256 MB), which fails nothing:
+/// the caller then keeps no cover.
+pub async fn store_thumbnails(core: &Core, cover_key: &str, data: Vec<u8>) -> Result<bool> {
+    let thumbs = match tokio::task::spawn_blocking(move || crate::pictures::cover_thumbnails(&data))
+        .await
+        .map_err(|e| anyhow::anyhow!("thumbnails: {e}"))?
+    {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::info!(%cover_key, error = %e, "cover art not decodable");
+            return Ok(false);
+        }
+    };
+    for (size, jpeg) in thumbs {
+        core.storage
+            .put(&super::thumb_key(cover_key, size), Bytes::from(jpeg))
+            .await?;
+    }
+    Ok(true)
+}

@@ -623,7 +623,8 @@ pub async fn insert_track(conn: &mut AnyConnection, t: &NewTrack) -> Result<Stri
             track_no, disc_no, year, genre, duration_ms, original_key, rendition_key, rendition_bytes,
             rendition_mime, segment_index, cover_key, created_at, cover_thumbs, loudness_lufs, true_peak_db,
             analysed, rendition_ready)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$24)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,
+            CASE WHEN $25 = 1 THEN $22 END, CASE WHEN $25 = 1 THEN $23 END, $24, $24)
          ON CONFLICT (import_job_id) DO NOTHING",
     )
     .bind(&t.id)
@@ -647,9 +648,13 @@ pub async fn insert_track(conn: &mut AnyConnection, t: &NewTrack) -> Result<Stri
     .bind(&t.cover_key)
     .bind(crate::now_ms())
     .bind(i64::from(t.cover_thumbs))
-    .bind(t.loudness.map(|l| l.lufs))
-    .bind(t.loudness.map(|l| l.peak_db))
+    // Always a number, never a NULL of type double: on PostgreSQL through sqlx's Any
+    // driver, a statement first prepared with a NULL there refuses a number later on the
+    // same connection ("incorrect binary data format"). The flag says whether it counts.
+    .bind(t.loudness.map_or(0.0, |l| l.lufs))
+    .bind(t.loudness.map_or(0.0, |l| l.peak_db))
     .bind(i64::from(t.rendition_ready))
+    .bind(i64::from(t.loudness.is_some()))
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -717,13 +722,16 @@ pub async fn set_analysed<'e, E: Executor<'e, Database = sqlx::Any>>(
     sqlx::query(
         "UPDATE tracks SET analysed = 1,
             cover_thumbs = CASE WHEN $2 = 1 THEN 1 ELSE cover_thumbs END,
-            loudness_lufs = COALESCE($3, loudness_lufs), true_peak_db = COALESCE($4, true_peak_db)
+            loudness_lufs = CASE WHEN $5 = 1 THEN $3 ELSE loudness_lufs END,
+            true_peak_db = CASE WHEN $5 = 1 THEN $4 ELSE true_peak_db END
          WHERE id = $1",
     )
     .bind(track_id)
     .bind(i64::from(thumbs))
-    .bind(loudness.map(|l| l.lufs))
-    .bind(loudness.map(|l| l.peak_db))
+    // Numbers, never a NULL of type double (see insert_track); the flag says if they count.
+    .bind(loudness.map_or(0.0, |l| l.lufs))
+    .bind(loudness.map_or(0.0, |l| l.peak_db))
+    .bind(i64::from(loudness.is_some()))
     .execute(db)
     .await?;
     Ok(())

@@ -43,6 +43,11 @@ pub async fn stream_info(core: &Core, user: &CurrentUser, track_id: &str) -> Res
         t = library_repo::stream_row(&core.db, track_id, &user.id)
             .await?
             .ok_or(Error::NotFound("track"))?;
+        if !t.rendition_ready {
+            return Err(Error::Invalid(
+                "this track's file is not available right now".into(),
+            ));
+        }
     }
     let claims = token::StreamClaims::new(
         &user.id,

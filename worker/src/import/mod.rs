@@ -81,19 +81,20 @@ async fn run(
     let input = dir.join("original");
     core.storage.download(&original_key, &input).await?;
 
-    let probe = match media::probe(&core.config.ffprobe, &input).await? {
+    let tools = media::Tools::of(&core.config);
+    let probe = match media::probe(&tools, &input).await? {
         Ok(p) => p,
         Err(r) => return Ok(Err(r)),
     };
     let tags = media::merge_probe_tags(media::read_tags(&input).await, &probe);
 
     let output = dir.join("rendition.mp4");
-    let loudness = match media::transcode(&core.config.ffmpeg, &input, &output).await? {
+    let loudness = match media::transcode(&tools, &input, &output).await? {
         Ok(l) => l,
         Err(r) => return Ok(Err(r)),
     };
     // The rendition's real length: a truncated file's header may promise more than it has.
-    let duration_ms = match media::probe(&core.config.ffprobe, &output).await? {
+    let duration_ms = match media::probe(&tools, &output).await? {
         Ok(p) => p.duration_ms,
         Err(r) => return Ok(Err(r)),
     };
@@ -117,11 +118,16 @@ async fn run(
                 "{cover_prefix}.{}",
                 if mime == "image/png" { "png" } else { "jpg" }
             );
-            let thumbs = store_thumbnails(core, &key, bytes.clone()).await?;
-            core.storage
-                .put(&key, bytes::Bytes::from(bytes.clone()))
-                .await?;
-            (Some(key), thumbs)
+            // A picture that does not decode within the limits (8192 pixels a side, 256 MB)
+            // is dropped: browsers would choke on it just the same.
+            if imports::store_thumbnails(core, &key, bytes.clone()).await? {
+                core.storage
+                    .put(&key, bytes::Bytes::from(bytes.clone()))
+                    .await?;
+                (Some(key), true)
+            } else {
+                (None, false)
+            }
         }
         None => (None, false),
     };
@@ -150,32 +156,4 @@ async fn run(
         cover_thumbs,
         loudness,
     }))
-}
-
-/// Makes and stores the cover's thumbnails; false (and the original alone is served) when
-/// the picture cannot be decoded, which does not fail the import.
-pub(crate) async fn store_thumbnails(
-    core: &Core,
-    cover_key: &str,
-    data: Vec<u8>,
-) -> anyhow::Result<bool> {
-    let thumbs =
-        match tokio::task::spawn_blocking(move || backend::pictures::cover_thumbnails(&data))
-            .await?
-        {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::info!(%cover_key, error = %e, "cover art without thumbnails");
-                return Ok(false);
-            }
-        };
-    for (size, jpeg) in thumbs {
-        core.storage
-            .put(
-                &imports::thumb_key(cover_key, size),
-                bytes::Bytes::from(jpeg),
-            )
-            .await?;
-    }
-    Ok(true)
 }
