@@ -511,6 +511,7 @@ async fn run(core: &Core, scan: &ScanRow, scope: &Scope) -> Result<()> {
     p.save(core, true).await?;
 
     let mut by_hash: HashMap<String, Vec<FileRow>> = HashMap::new();
+    let mut credits = Credits::default();
     for f in vanished {
         by_hash.entry(f.content_hash.clone()).or_default().push(f);
     }
@@ -544,7 +545,7 @@ async fn run(core: &Core, scan: &ScanRow, scope: &Scope) -> Result<()> {
         })
         .await
         .map_err(|e| anyhow::anyhow!("read files: {e}"))?;
-        apply_batch(core, &owner, read, &mut by_hash, &mut p).await?;
+        apply_batch(core, &owner, read, &mut by_hash, &mut credits, &mut p).await?;
         p.save(core, false).await?;
     }
 
@@ -565,6 +566,7 @@ async fn apply_batch(
     owner: &str,
     read: Vec<Read>,
     by_hash: &mut HashMap<String, Vec<FileRow>>,
+    credits: &mut Credits,
     p: &mut Progress,
 ) -> Result<()> {
     let mut removals = Vec::new();
@@ -605,10 +607,10 @@ async fn apply_batch(
                 row.error = None;
                 row.track_id = Some(match &row.track_id {
                     Some(t) => {
-                        retag(&mut tx, t, &m).await?;
+                        retag(&mut tx, credits, t, &m).await?;
                         t.clone()
                     }
-                    None => register(&mut tx, owner, &work, &m).await?,
+                    None => register(&mut tx, credits, owner, &work, &m).await?,
                 });
                 if work.existing.is_some() {
                     p.counts.changed += 1;
@@ -644,34 +646,73 @@ fn title_of(m: &FileMeta, rel_path: &str) -> String {
     })
 }
 
-/// Artist, album artist and album ids for a file's tags (created when new).
-async fn credits(
-    conn: &mut sqlx::AnyConnection,
-    m: &FileMeta,
-) -> Result<(String, Option<String>, Option<String>)> {
-    let artist = m
-        .artist
-        .clone()
-        .or(m.album_artist.clone())
-        .unwrap_or_else(|| "Unknown Artist".into());
-    let artist_id = library_repo::upsert_artist(conn, &artist).await?;
-    let album_artist_id = match &m.album_artist {
-        Some(a) => Some(library_repo::upsert_artist(conn, a).await?),
-        None => None,
-    };
-    let album_id = match &m.album {
-        Some(title) => {
-            let owner = album_artist_id.as_deref().unwrap_or(&artist_id).to_string();
-            Some(library_repo::upsert_album(conn, &owner, title, m.year, None).await?)
+/// Artist and album ids a scan has seen already, so a library of many tracks per album
+/// looks each up once (the upserts and the album's search entry cost most of a file on
+/// PostgreSQL). Lives for one scan.
+#[derive(Default)]
+struct Credits {
+    artists: HashMap<String, String>,
+    albums: HashMap<(String, String), String>,
+}
+
+impl Credits {
+    async fn artist(&mut self, conn: &mut sqlx::AnyConnection, name: &str) -> Result<String> {
+        let key = name.trim().to_lowercase();
+        if let Some(id) = self.artists.get(&key) {
+            return Ok(id.clone());
         }
-        None => None,
-    };
-    Ok((artist_id, album_artist_id, album_id))
+        let id = library_repo::upsert_artist(conn, name).await?;
+        self.artists.insert(key, id.clone());
+        Ok(id)
+    }
+
+    async fn album(
+        &mut self,
+        conn: &mut sqlx::AnyConnection,
+        artist_id: &str,
+        title: &str,
+        year: Option<i64>,
+    ) -> Result<String> {
+        let key = (artist_id.to_string(), title.trim().to_lowercase());
+        if let Some(id) = self.albums.get(&key) {
+            return Ok(id.clone());
+        }
+        let id = library_repo::upsert_album(conn, artist_id, title, year, None).await?;
+        self.albums.insert(key, id.clone());
+        Ok(id)
+    }
+
+    /// Artist, album artist and album ids for a file's tags (created when new).
+    async fn of(
+        &mut self,
+        conn: &mut sqlx::AnyConnection,
+        m: &FileMeta,
+    ) -> Result<(String, Option<String>, Option<String>)> {
+        let artist = m
+            .artist
+            .clone()
+            .or(m.album_artist.clone())
+            .unwrap_or_else(|| "Unknown Artist".into());
+        let artist_id = self.artist(conn, &artist).await?;
+        let album_artist_id = match &m.album_artist {
+            Some(a) => Some(self.artist(conn, a).await?),
+            None => None,
+        };
+        let album_id = match &m.album {
+            Some(title) => {
+                let owner = album_artist_id.as_deref().unwrap_or(&artist_id).to_string();
+                Some(self.album(conn, &owner, title, m.year).await?)
+            }
+            None => None,
+        };
+        Ok((artist_id, album_artist_id, album_id))
+    }
 }
 
 /// A new file becomes a shared track without a rendition yet.
 async fn register(
     conn: &mut sqlx::AnyConnection,
+    credits: &mut Credits,
     owner: &str,
     w: &Work,
     m: &FileMeta,
@@ -685,7 +726,7 @@ async fn register(
         i64::try_from(w.found.size).unwrap_or(i64::MAX),
     )
     .await?;
-    let (artist_id, album_artist_id, album_id) = credits(conn, m).await?;
+    let (artist_id, album_artist_id, album_id) = credits.of(conn, m).await?;
     let id = new_id();
     library_repo::insert_track(
         conn,
@@ -718,8 +759,13 @@ async fn register(
 }
 
 /// A changed file: its track takes the new tags and gets a new rendition.
-async fn retag(conn: &mut sqlx::AnyConnection, track_id: &str, m: &FileMeta) -> Result<()> {
-    let (artist_id, album_artist_id, album_id) = credits(conn, m).await?;
+async fn retag(
+    conn: &mut sqlx::AnyConnection,
+    credits: &mut Credits,
+    track_id: &str,
+    m: &FileMeta,
+) -> Result<()> {
+    let (artist_id, album_artist_id, album_id) = credits.of(conn, m).await?;
     let title: String = sqlx::query_scalar("SELECT title FROM tracks WHERE id = $1")
         .bind(track_id)
         .fetch_one(&mut *conn)
