@@ -210,4 +210,12 @@ async fn scan_from_the_command_line() {
     let (ok, out) = run(&env, &["scan"], "");
     assert!(ok, "{out}");
     assert!(out.contains("2 files seen, 0 new"), "{out}");
+    // A folder from REFRAIN_LIBRARY_DIRS shows as such and is removed there, not here.
+    let folders = backend::folders::list_folders(&core, &admin).await.unwrap();
+    assert_eq!(folders.len(), 1);
+    assert!(folders[0].configured);
+    assert!(matches!(
+        backend::folders::remove_folder(&core, &admin, &folders[0].id).await,
+        Err(backend::Error::Invalid(_))
+    ));
 }

@@ -10,6 +10,10 @@ use backend::folders::watch;
 use std::time::Duration;
 
 pub async fn run(core: Core, shutdown: impl std::future::Future<Output = ()>) {
+    // The admin page lists REFRAIN_LIBRARY_DIRS from the start, before any scan.
+    if let Err(e) = backend::folders::sync_configured(&core).await {
+        tracing::warn!(error = %format!("{e:#}"), "recording the configured music folders failed");
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let watching = core.config.watch_library.then(|| {
         let mut rx = stop_rx.clone();

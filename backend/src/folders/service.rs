@@ -65,12 +65,17 @@ const BATCH: usize = 100;
 const STALE_MS: i64 = 5 * 60 * 1000;
 const MAX_PATH: usize = 4096;
 
-fn configured_roots(core: &Core) -> Vec<PathBuf> {
-    core.config
-        .library_dirs
-        .iter()
-        .filter_map(|d| walk::canonical_root(d).ok())
-        .collect()
+/// The canonical paths of `REFRAIN_LIBRARY_DIRS` (off the async threads: a hung network
+/// mount must not stall the server).
+async fn configured_roots(core: &Core) -> Result<Vec<PathBuf>> {
+    let dirs = core.config.library_dirs.clone();
+    Ok(tokio::task::spawn_blocking(move || {
+        dirs.iter()
+            .filter_map(|d| walk::canonical_root(d).ok())
+            .collect()
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("folder check: {e}"))?)
 }
 
 /// Why `candidate` cannot be a music folder beside `existing` ones, if it cannot.
@@ -106,7 +111,11 @@ fn overlap(core: &Core, candidate: &Path, existing: &[RootRow]) -> Option<String
 /// and left out).
 pub async fn sync_configured(core: &Core) -> Result<()> {
     for dir in &core.config.library_dirs {
-        let canon = match walk::canonical_root(dir) {
+        let d = dir.clone();
+        let canon = match tokio::task::spawn_blocking(move || walk::canonical_root(&d))
+            .await
+            .map_err(|e| anyhow::anyhow!("folder check: {e}"))?
+        {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(folder = %dir.display(), error = %e, "music folder not available");
@@ -129,13 +138,12 @@ pub async fn sync_configured(core: &Core) -> Result<()> {
 
 pub async fn list_folders(core: &Core, admin: &CurrentUser) -> Result<Vec<FolderView>> {
     crate::admin::require_admin(core, admin).await?;
-    sync_configured(core).await?;
     let counts: HashMap<String, (i64, i64, i64)> = repo::root_counts(&core.db)
         .await?
         .into_iter()
         .map(|(id, f, t, x)| (id, (f, t, x)))
         .collect();
-    let configured = configured_roots(core);
+    let configured = configured_roots(core).await?;
     Ok(repo::roots(&core.db)
         .await?
         .into_iter()
@@ -192,6 +200,7 @@ pub async fn remove_folder(core: &Core, admin: &CurrentUser, root_id: &str) -> R
         ));
     }
     if configured_roots(core)
+        .await?
         .iter()
         .any(|c| Path::new(&root.path) == c)
     {
