@@ -167,7 +167,7 @@ pub struct Tags {
 }
 
 /// Trimmed, without control characters, at most 500 characters; `None` when empty.
-pub(crate) fn clean(s: Option<impl AsRef<str>>) -> Option<String> {
+fn clean(s: Option<impl AsRef<str>>) -> Option<String> {
     s.map(|s| {
         s.as_ref()
             .trim()
@@ -217,6 +217,15 @@ fn read_tags_blocking(file: &Path) -> Tags {
         Some((p.data().to_vec(), mime.to_string()))
     });
     Tags {
+        cover,
+        ..tags_of(tag)
+    }
+}
+
+/// The text and number tags of a lofty tag (no picture).
+fn tags_of(tag: &lofty::tag::Tag) -> Tags {
+    use lofty::prelude::*;
+    Tags {
         title: clean(tag.title()),
         artist: clean(tag.artist()),
         album_artist: clean(tag.get_string(&ItemKey::AlbumArtist)),
@@ -225,8 +234,32 @@ fn read_tags_blocking(file: &Path) -> Tags {
         disc_no: tag.disk().map(i64::from),
         year: tag.year().map(i64::from),
         genre: clean(tag.genre()),
-        cover,
+        cover: None,
     }
+}
+
+/// Reads tags (no pictures) and the length in ms, for a library scan: a file lofty cannot
+/// read, or of no length, is refused with the reason. Blocking.
+pub fn read_tags_and_length(path: &Path) -> Result<(Tags, i64), String> {
+    use lofty::config::ParseOptions;
+    use lofty::prelude::*;
+    let tagged = lofty::probe::Probe::open(path)
+        .map_err(|e| format!("not readable: {e}"))?
+        .options(ParseOptions::new().read_cover_art(false))
+        .guess_file_type()
+        .map_err(|e| format!("not readable: {e}"))?
+        .read()
+        .map_err(|_| "not audio Refrain can read".to_string())?;
+    let duration_ms = i64::try_from(tagged.properties().duration().as_millis()).unwrap_or(0);
+    if duration_ms < 50 {
+        return Err("this file contains no playable audio".into());
+    }
+    let tags = tagged
+        .primary_tag()
+        .or_else(|| tagged.first_tag())
+        .map(tags_of)
+        .unwrap_or_default();
+    Ok((tags, duration_ms))
 }
 
 fn sniff_image(data: &[u8]) -> Option<&'static str> {

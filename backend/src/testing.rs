@@ -84,8 +84,13 @@ pub fn s3_config() -> crate::config::S3Config {
 
 /// An MP3 of a sine tone synthesized by ffmpeg, with `-metadata` tags (no fixtures in git).
 pub fn sine_mp3(seconds: u32, tags: &[(&str, &str)]) -> Vec<u8> {
+    sine(seconds, tags, "mp3")
+}
+
+/// A sine tone in the format of the file extension `ext` (`mp3`, `flac`, ...), with tags.
+pub fn sine(seconds: u32, tags: &[(&str, &str)], ext: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("sine.mp3");
+    let out = dir.path().join(format!("sine.{ext}"));
     let mut cmd = std::process::Command::new("ffmpeg");
     cmd.args([
         "-hide_banner",
@@ -100,11 +105,7 @@ pub fn sine_mp3(seconds: u32, tags: &[(&str, &str)]) -> Vec<u8> {
     for (k, v) in tags {
         cmd.arg("-metadata").arg(format!("{k}={v}"));
     }
-    let st = cmd
-        .args(["-c:a", "libmp3lame"])
-        .arg(&out)
-        .status()
-        .expect("ffmpeg on PATH");
+    let st = cmd.arg(&out).status().expect("ffmpeg on PATH");
     assert!(st.success(), "ffmpeg failed");
     std::fs::read(out).unwrap()
 }

@@ -23,33 +23,17 @@ fn write(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).unwrap();
 }
 
-/// A FLAC of a sine tone with tags, synthesized by ffmpeg.
+/// A FLAC of a sine tone with tags.
 fn sine_flac(seconds: u32, title: &str) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("t.flac");
-    let st = std::process::Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-        ])
-        .arg(format!("sine=duration={seconds}"))
-        .args(["-metadata", &format!("title={title}")])
-        .args([
-            "-metadata",
-            "artist=Folder Band",
-            "-metadata",
-            "album=Disk Songs",
-        ])
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    std::fs::read(out).unwrap()
+    backend::testing::sine(
+        seconds,
+        &[
+            ("title", title),
+            ("artist", "Folder Band"),
+            ("album", "Disk Songs"),
+        ],
+        "flac",
+    )
 }
 
 async fn titles(core: &Core, user: &CurrentUser) -> Vec<String> {

@@ -2,7 +2,6 @@ use super::repo::{self, Counts, FileRow, RootRow, ScanRow};
 use super::walk::{self, Found};
 use crate::auth::CurrentUser;
 use crate::library::repo::{self as library_repo, NewTrack};
-use crate::media::clean;
 use crate::{Core, Error, Result, new_id};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -336,50 +335,16 @@ pub async fn scan_now(core: &Core) -> Result<Option<ScanView>> {
     run_queued(core).await
 }
 
-/// What lofty read from a file.
-#[derive(Debug, Clone, Default)]
+/// What a scan read from a file: its tags (no picture) and length.
 pub struct FileMeta {
-    pub title: Option<String>,
-    pub artist: Option<String>,
-    pub album_artist: Option<String>,
-    pub album: Option<String>,
-    pub track_no: Option<i64>,
-    pub disc_no: Option<i64>,
-    pub year: Option<i64>,
-    pub genre: Option<String>,
+    pub tags: crate::media::Tags,
     pub duration_ms: i64,
 }
 
 /// Reads tags and length (no pictures: covers come with the background pass).
 pub fn read_meta(path: &Path) -> std::result::Result<FileMeta, String> {
-    use lofty::config::ParseOptions;
-    use lofty::prelude::*;
-    let tagged = lofty::probe::Probe::open(path)
-        .map_err(|e| format!("not readable: {e}"))?
-        .options(ParseOptions::new().read_cover_art(false))
-        .guess_file_type()
-        .map_err(|e| format!("not readable: {e}"))?
-        .read()
-        .map_err(|_| "not audio Refrain can read".to_string())?;
-    let duration_ms = i64::try_from(tagged.properties().duration().as_millis()).unwrap_or(0);
-    if duration_ms < 50 {
-        return Err("this file contains no playable audio".into());
-    }
-    let mut m = FileMeta {
-        duration_ms,
-        ..Default::default()
-    };
-    if let Some(tag) = tagged.primary_tag().or_else(|| tagged.first_tag()) {
-        m.title = clean(tag.title());
-        m.artist = clean(tag.artist());
-        m.album_artist = clean(tag.get_string(&ItemKey::AlbumArtist));
-        m.album = clean(tag.album());
-        m.track_no = tag.track().map(i64::from);
-        m.disc_no = tag.disk().map(i64::from);
-        m.year = tag.year().map(i64::from);
-        m.genre = clean(tag.genre());
-    }
-    Ok(m)
+    crate::media::read_tags_and_length(path)
+        .map(|(tags, duration_ms)| FileMeta { tags, duration_ms })
 }
 
 /// A file to read: new, or changed since the last scan.
@@ -650,7 +615,7 @@ async fn apply_batch(
 }
 
 fn title_of(m: &FileMeta, rel_path: &str) -> String {
-    m.title.clone().unwrap_or_else(|| {
+    m.tags.title.clone().unwrap_or_else(|| {
         crate::media::title_from_filename(rel_path.rsplit('/').next().unwrap_or(rel_path))
     })
 }
@@ -698,19 +663,20 @@ impl Credits {
         m: &FileMeta,
     ) -> Result<(String, Option<String>, Option<String>)> {
         let artist = m
+            .tags
             .artist
             .clone()
-            .or(m.album_artist.clone())
+            .or(m.tags.album_artist.clone())
             .unwrap_or_else(|| "Unknown Artist".into());
         let artist_id = self.artist(conn, &artist).await?;
-        let album_artist_id = match &m.album_artist {
+        let album_artist_id = match &m.tags.album_artist {
             Some(a) => Some(self.artist(conn, a).await?),
             None => None,
         };
-        let album_id = match &m.album {
+        let album_id = match &m.tags.album {
             Some(title) => {
                 let owner = album_artist_id.as_deref().unwrap_or(&artist_id).to_string();
-                Some(self.album(conn, &owner, title, m.year).await?)
+                Some(self.album(conn, &owner, title, m.tags.year).await?)
             }
             None => None,
         };
@@ -749,10 +715,10 @@ async fn register(
             artist_id,
             album_artist_id,
             album_id,
-            track_no: m.track_no,
-            disc_no: m.disc_no,
-            year: m.year,
-            genre: m.genre.clone(),
+            track_no: m.tags.track_no,
+            disc_no: m.tags.disc_no,
+            year: m.tags.year,
+            genre: m.tags.genre.clone(),
             duration_ms: m.duration_ms,
             original_key: String::new(),
             rendition_bytes: 0,
@@ -779,7 +745,7 @@ async fn retag(
         .bind(track_id)
         .fetch_one(&mut *conn)
         .await?;
-    let title = m.title.clone().unwrap_or(title);
+    let title = m.tags.title.clone().unwrap_or(title);
     repo::retag_track(
         &mut *conn,
         track_id,
@@ -788,10 +754,10 @@ async fn retag(
             artist_id,
             album_artist_id,
             album_id,
-            track_no: m.track_no,
-            disc_no: m.disc_no,
-            year: m.year,
-            genre: m.genre.clone(),
+            track_no: m.tags.track_no,
+            disc_no: m.tags.disc_no,
+            year: m.tags.year,
+            genre: m.tags.genre.clone(),
             duration_ms: m.duration_ms,
         },
     )

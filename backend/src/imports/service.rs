@@ -231,32 +231,28 @@ pub async fn fetch_original(
     if resp.content_length().is_some_and(|n| n > limit) {
         return Ok(Err(Rejected(too_large(limit, room))));
     }
-    let mut failure: Option<String> = None;
     let body = resp.bytes_stream().map_err(|e| why(&e));
-    let stored = core
+    let stored = match core
         .storage
         .put_stream(&job.original_key, Box::pin(body), limit)
-        .await;
-    let size = match stored {
-        Ok(0) => Some(Err("the link gave an empty file".to_string())),
-        Ok(n) => Some(Ok(n)),
-        Err(Error::TooLarge { .. }) => Some(Err(too_large(limit, room))),
-        Err(Error::Invalid(m)) => {
-            failure = Some(m.trim_start_matches("upload interrupted: ").to_string());
-            None
-        }
+        .await
+    {
+        Ok(0) => Err("the link gave an empty file".to_string()),
+        Ok(n) => Ok(n),
+        Err(Error::TooLarge { .. }) => Err(too_large(limit, room)),
+        // A broken download: `why` said what happened.
+        Err(Error::Invalid(m)) => Err(m.trim_start_matches("upload interrupted: ").to_string()),
         Err(e) => return Err(e),
     };
-    match (size, failure) {
-        (Some(Ok(n)), _) => {
+    match stored {
+        Ok(n) => {
             repo::set_size(&core.db, &job.id, i64::try_from(n).unwrap_or(i64::MAX)).await?;
             Ok(Ok(()))
         }
-        (Some(Err(m)), _) | (None, Some(m)) => {
+        Err(m) => {
             let _ = core.storage.delete(&job.original_key).await;
             Ok(Err(Rejected(m)))
         }
-        (None, None) => Ok(Err(Rejected("the download failed".into()))),
     }
 }
 
