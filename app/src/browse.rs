@@ -17,6 +17,8 @@ pub struct AlbumItem {
     pub year: Option<i64>,
     /// A track whose cover stands for the album (covers are served per track).
     pub cover_track_id: Option<String>,
+    #[serde(default)]
+    pub cover_v: String,
     pub tracks: i64,
     /// The listener liked the album.
     #[serde(default)]
@@ -34,6 +36,8 @@ pub struct ArtistItem {
 pub struct AlbumPageData {
     pub album: AlbumItem,
     pub tracks: Vec<TrackItem>,
+    /// The user may edit the album (an admin, or the uploader of all of it).
+    pub can_edit: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,6 +45,8 @@ pub struct ArtistPageData {
     pub artist: ArtistItem,
     pub albums: Vec<AlbumItem>,
     pub top: Vec<TrackItem>,
+    /// The user may rename, merge or delete the artist (admins).
+    pub can_edit: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -52,6 +58,7 @@ pub(crate) fn album_item(a: backend::library::AlbumView) -> AlbumItem {
         artist: a.artist,
         year: a.year,
         cover_track_id: a.cover_track_id,
+        cover_v: a.cover_v,
         tracks: a.tracks,
         liked: a.liked,
     }
@@ -70,9 +77,14 @@ pub(crate) fn artist_item(a: backend::library::ArtistView) -> ArtistItem {
 pub async fn get_album(id: String) -> Result<AlbumPageData, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let (album, tracks) = backend::library::album(&core, &user, &id).await?;
+    // Only ask when it can be yes: a track of someone else's on it rules a listener out.
+    let can_edit = (user.role == backend::auth::Role::Admin
+        || tracks.iter().all(|t| t.owner_id == user.id))
+        && backend::catalog::may_edit_album(&core, &user, &id).await?;
     Ok(AlbumPageData {
         album: album_item(album),
         tracks: crate::library::track_items(&user, tracks),
+        can_edit,
     })
 }
 
@@ -84,6 +96,7 @@ pub async fn get_artist(id: String) -> Result<ArtistPageData, AppError> {
         artist: artist_item(artist),
         albums: albums.into_iter().map(album_item).collect(),
         top: crate::library::track_items(&user, top),
+        can_edit: user.role == backend::auth::Role::Admin,
     })
 }
 
@@ -252,7 +265,7 @@ where
     }
 }
 
-fn param(name: &'static str) -> Memo<String> {
+pub(crate) fn param(name: &'static str) -> Memo<String> {
     let params = use_params_map();
     Memo::new(move |_| params.with(|p| p.get(name).unwrap_or_default()))
 }
@@ -273,6 +286,7 @@ pub fn AlbumPage() -> impl IntoView {
     let data = Resource::new(move || (id.get(), version.get()), |(id, _)| get_album(id));
     let player = expect_context::<PlayerCtx>();
     let changed = Callback::new(move |_| version.update(|n| *n += 1));
+    let selection = RwSignal::new(Vec::<String>::new());
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading album…"</p> }>
             {move || data.get().map(|r| match r {
@@ -301,10 +315,14 @@ pub fn AlbumPage() -> impl IntoView {
                                         <button class="btn" data-testid="shuffle-album"
                                             on:click=move |_| player.play_shuffled(shuffled.clone())>{crate::icons::shuffle()}" Shuffle"</button>
                                         <AlbumLike album_id=a.id.clone() title=a.title.clone() liked=a.liked/>
+                                        {d.can_edit.then(|| view! {
+                                            <A href=format!("/albums/{}/edit", a.id) attr:class="btn ghost" attr:data-testid="edit-album">"Edit"</A>
+                                        })}
                                     </div>
                                 </div>
                             </header>
-                            <TrackTable tracks=d.tracks numbered=true on_deleted=changed/>
+                            <crate::catalog::BulkBar selection on_done=changed/>
+                            <TrackTable tracks=d.tracks numbered=true on_deleted=changed selection/>
                         </section>
                     }.into_any()
                 }
@@ -339,6 +357,9 @@ pub fn ArtistPage() -> impl IntoView {
                                     <div class="hero-actions">
                                         <button class="btn primary" data-testid="play-artist"
                                             on:click=move |_| player.play_list(refs.clone(), 0)>"▶ Play"</button>
+                                        {d.can_edit.then(|| view! {
+                                            <A href=format!("/artists/{}/edit", a.id) attr:class="btn ghost" attr:data-testid="edit-artist">"Edit"</A>
+                                        })}
                                     </div>
                                 </div>
                             </header>
@@ -378,7 +399,7 @@ pub fn AlbumCover(album: AlbumItem, #[prop(optional)] big: bool) -> impl IntoVie
     view! {
         <span class="album-cover" class:big=big>
             <Cover track_id=album.cover_track_id.clone().unwrap_or_default()
-                has_cover=album.cover_track_id.is_some() title=album.title.clone()
+                has_cover=album.cover_track_id.is_some() version=album.cover_v.clone() title=album.title.clone()
                 size=if big { 320 } else { 200 }/>
         </span>
     }

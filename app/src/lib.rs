@@ -6,6 +6,7 @@ pub mod admin;
 pub mod artists;
 pub mod auth;
 pub mod browse;
+pub mod catalog;
 pub mod error;
 pub mod folders;
 pub mod icons;
@@ -79,6 +80,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/artists") ssr=SsrMode::Async view=browse::ArtistsPage/>
                     <Route path=path!("/albums/:id") ssr=SsrMode::Async view=browse::AlbumPage/>
                     <Route path=path!("/artists/:id") ssr=SsrMode::Async view=browse::ArtistPage/>
+                    <Route path=path!("/albums/:id/edit") ssr=SsrMode::Async view=catalog::AlbumEditPage/>
+                    <Route path=path!("/artists/:id/edit") ssr=SsrMode::Async view=catalog::ArtistEditPage/>
+                    <Route path=path!("/tracks/:id/edit") ssr=SsrMode::Async view=catalog::TrackEditPage/>
                     <Route path=path!("/admin") ssr=SsrMode::Async view=admin::AdminPage/>
                     <Route path=path!("/settings") ssr=SsrMode::Async view=auth::security::SettingsPage/>
                 </ParentRoute>

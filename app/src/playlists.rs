@@ -22,6 +22,8 @@ pub struct PlaylistItem {
     pub tracks: i64,
     pub duration_ms: i64,
     pub cover_track_id: Option<String>,
+    #[serde(default)]
+    pub cover_v: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,6 +55,7 @@ pub(crate) fn playlist_item(
         tracks: p.tracks,
         duration_ms: p.duration_ms,
         cover_track_id: p.cover_track_id,
+        cover_v: p.cover_v,
     }
 }
 
@@ -311,7 +314,7 @@ pub fn PlaylistGrid(playlists: Vec<PlaylistItem>) -> impl IntoView {
                     <A href=format!("/playlists/{}", p.id) attr:class="card">
                         <span class="album-cover">
                             <Cover track_id=p.cover_track_id.clone().unwrap_or_default()
-                                has_cover=p.cover_track_id.is_some() title=p.name.clone() size=200/>
+                                has_cover=p.cover_track_id.is_some() version=p.cover_v.clone() title=p.name.clone() size=200/>
                         </span>
                         <span class="card-title">{p.name.clone()}</span>
                         <span class="card-sub muted">{byline(&p)}</span>
@@ -399,7 +402,7 @@ fn PlaylistView(d: PlaylistPageData, reload: Callback<()>) -> impl IntoView {
             <header class="hero">
                 <span class="album-cover big">
                     <Cover track_id=p.cover_track_id.clone().unwrap_or_default()
-                        has_cover=p.cover_track_id.is_some() title=p.name.clone() size=320/>
+                        has_cover=p.cover_track_id.is_some() version=p.cover_v.clone() title=p.name.clone() size=320/>
                 </span>
                 <div class="hero-text">
                     <span class="eyebrow muted">{if p.public { "Public playlist" } else { "Private playlist" }}</span>
@@ -583,7 +586,7 @@ fn PlaylistTracks(
                         }
                         on:dragend=move |_| dragging.set(None)>
                         <span class="cover-cell">
-                            <Cover track_id=t.id.clone() has_cover=t.has_cover title=t.title.clone()/>
+                            <Cover track_id=t.id.clone() has_cover=t.has_cover version=t.cover_v.clone() title=t.title.clone()/>
                             <button class="play-btn" aria-label=format!("Play {}", t.title)
                                 on:click=move |_| player.play_list(refs.get_value(), i)>"▶"</button>
                         </span>

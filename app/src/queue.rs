@@ -138,7 +138,7 @@ fn QueueRow(
             on:dragend=move |_| dragging.set(None)
             class:dragging=move || dragging.get() == Some(i)>
             {(!current).then(|| view! { <span class="drag-handle" aria-hidden="true">{crate::icons::grip()}</span> })}
-            <Cover track_id=t.id.clone() has_cover=t.has_cover title=t.title.clone()/>
+            <Cover track_id=t.id.clone() has_cover=t.has_cover version=t.cover_v.clone() title=t.title.clone()/>
             <span class="title-cell">
                 <span class="track-title">{t.title.clone()}</span>
                 <span class="track-artist muted">{t.artist.clone()}</span>

@@ -74,6 +74,12 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
                 backend::auth::profile::MAX_AVATAR_BYTES,
             )),
         )
+        .route(
+            "/api/albums/{album_id}/cover",
+            post(media::upload_album_cover).layer(DefaultBodyLimit::max(
+                backend::catalog::MAX_COVER_BYTES,
+            )),
+        )
         .route("/avatars/{user_id}", get(media::avatar))
         .route("/stream/{track_id}", get(media::stream))
         .route("/covers/{track_id}", get(media::cover))

@@ -287,6 +287,44 @@ pub async fn upload_avatar(
     }
 }
 
+/// `POST /api/albums/{album}/cover` with the picture as the body: the album's new cover
+/// (admins, or the uploader of all of the album).
+pub async fn upload_album_cover(
+    State(state): State<AppState>,
+    Path(album_id): Path<String>,
+    session: Session,
+    body: bytes::Bytes,
+) -> Response {
+    let core = &state.core;
+    let user = match session_user(core, &session).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return json_error(StatusCode::UNAUTHORIZED, "Please sign in first."),
+        Err(e) => return internal(e),
+    };
+    match backend::catalog::set_album_cover(core, &user, &album_id, body).await {
+        Ok(()) => (StatusCode::OK, Json(serde_json::json!({}))).into_response(),
+        Err(e @ backend::Error::Invalid(_)) => json_error(
+            StatusCode::BAD_REQUEST,
+            app::error::AppError::from(e).to_string(),
+        ),
+        Err(backend::Error::TooLarge { limit }) => json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "The picture is too large (limit {} MB).",
+                limit / 1024 / 1024
+            ),
+        ),
+        Err(backend::Error::Forbidden) => json_error(
+            StatusCode::FORBIDDEN,
+            "Only admins and the uploader of the whole album can change its cover.",
+        ),
+        Err(backend::Error::NotFound(_)) => {
+            json_error(StatusCode::NOT_FOUND, "That album does not exist.")
+        }
+        Err(e) => internal(e),
+    }
+}
+
 /// `GET /avatars/{user}`: a user's picture, for any signed-in user (pictures show beside
 /// names). The app's URLs carry the picture's version, and the ETag lets a browser
 /// revalidate cheaply.

@@ -265,10 +265,52 @@ async fn a_password_only_session_can_do_nothing_but_submit_a_code(b: Backend) {
             app::artists::AdminDecideArtist::PATH,
             vec![("request_id", "x"), ("approve", "true")],
         ),
+        (app::catalog::GetTrackForm::PATH, vec![("id", "x")]),
+        (
+            app::catalog::SaveTrack::PATH,
+            vec![
+                ("id", "x"),
+                ("title", "t"),
+                ("artist", "a"),
+                ("album", ""),
+                ("album_artist", ""),
+                ("track_no", ""),
+                ("disc_no", ""),
+                ("year", ""),
+                ("genre", ""),
+            ],
+        ),
+        (app::catalog::AlbumForEdit::PATH, vec![("id", "x")]),
+        (
+            app::catalog::SaveAlbum::PATH,
+            vec![("id", "x"), ("title", "t"), ("artist", "a"), ("year", "")],
+        ),
+        (
+            app::catalog::MergeAlbum::PATH,
+            vec![("from", "x"), ("into", "y")],
+        ),
+        (app::catalog::DeleteAlbum::PATH, vec![("id", "x")]),
+        (app::catalog::ArtistForEdit::PATH, vec![("id", "x")]),
+        (
+            app::catalog::RenameArtist::PATH,
+            vec![("id", "x"), ("name", "n")],
+        ),
+        (
+            app::catalog::MergeArtist::PATH,
+            vec![("from", "x"), ("into", "y")],
+        ),
+        (app::catalog::DeleteArtist::PATH, vec![("id", "x")]),
     ] {
         let r = call(&c, &srv, path, &form).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
     }
+    let r = c
+        .post(format!("{}/api/albums/x/cover", srv.base))
+        .body(vec![1u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let r = c
         .post(format!("{}/api/avatar", srv.base))
         .body(vec![1u8; 10])
@@ -1169,6 +1211,81 @@ async fn covers_are_thumbnailed_cached_and_private(b: Backend) {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let r = client().get(&url).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // The owner puts the track on an album through the edit form and gives the album a
+    // new cover: the track's cover version (and so its URL) changes, and the new URL
+    // serves the new picture. Nobody else may change it.
+    let id = tracks[0].id.clone();
+    let r = call(
+        &c,
+        &srv,
+        app::catalog::SaveTrack::PATH,
+        &[
+            ("id", id.as_str()),
+            ("title", "Blue Tone"),
+            ("artist", "Sine Wave"),
+            ("album", "Blue Period"),
+            ("album_artist", ""),
+            ("track_no", "1"),
+            ("disc_no", ""),
+            ("year", "2026"),
+            ("genre", ""),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let before: Vec<app::library::TrackItem> = call(&c, &srv, app::library::ListTracks::PATH, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(before[0].album.as_deref(), Some("Blue Period"));
+    let album = before[0].album_id.clone().unwrap();
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+        300,
+        300,
+        image::Rgb([250, 200, 0]),
+    ))
+    .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+    .unwrap();
+    let cover_url = format!("{}/api/albums/{album}/cover", srv.base);
+    let r = other
+        .post(&cover_url)
+        .body(png.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = c
+        .post(&cover_url)
+        .body(b"GIF89a nonsense".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = c.post(&cover_url).body(png).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let after: Vec<app::library::TrackItem> = call(&c, &srv, app::library::ListTracks::PATH, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(after[0].cover_v, before[0].cover_v);
+    let r = c
+        .get(format!("{url}?s=48&v={}", after[0].cover_v))
+        .send()
+        .await
+        .unwrap();
+    let img = image::load_from_memory(&r.bytes().await.unwrap())
+        .unwrap()
+        .to_rgb8();
+    let px = img.get_pixel(48, 48).0;
+    let near = |a: u8, b: u8| a.abs_diff(b) < 16;
+    assert!(
+        near(px[0], 250) && near(px[1], 200) && near(px[2], 0),
+        "the new yellow cover, not the blue one: {px:?}"
+    );
 }
 
 /// A picture goes up through `POST /api/avatar` and comes back with an ETag; other

@@ -544,7 +544,22 @@ fn PictureEditor(initial: Option<String>, name: String) -> impl IntoView {
 /// Uploads a picture to `POST /api/avatar`; the new picture's URL, or the server's reason.
 #[cfg(feature = "hydrate")]
 async fn send_avatar(file: web_sys::File) -> Result<String, String> {
-    let resp = gloo_net::http::Request::post("/api/avatar")
+    let v = post_file("/api/avatar", file, "The picture was refused.").await?;
+    v["url"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| "Unexpected answer.".to_string())
+}
+
+/// POSTs a file as the request body; the JSON answer, or the server's reason (`refused`
+/// when it gave none).
+#[cfg(feature = "hydrate")]
+pub(crate) async fn post_file(
+    url: &str,
+    file: web_sys::File,
+    refused: &str,
+) -> Result<serde_json::Value, String> {
+    let resp = gloo_net::http::Request::post(url)
         .header("content-type", &file.type_())
         .body(file)
         .map_err(|e| e.to_string())?
@@ -554,15 +569,9 @@ async fn send_avatar(file: web_sys::File) -> Result<String, String> {
     let text = resp.text().await.unwrap_or_default();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     if resp.ok() {
-        v["url"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| "Unexpected answer.".to_string())
+        Ok(v)
     } else {
-        Err(v["error"]
-            .as_str()
-            .unwrap_or("The picture was refused.")
-            .to_string())
+        Err(v["error"].as_str().unwrap_or(refused).to_string())
     }
 }
 

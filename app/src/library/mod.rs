@@ -19,7 +19,10 @@ pub struct TrackItem {
     pub album_id: Option<String>,
     pub duration_ms: i64,
     pub has_cover: bool,
-    /// The signed-in user may delete it (their own upload, or they are an admin).
+    /// The cover's version, for its URL.
+    #[serde(default)]
+    pub cover_v: String,
+    /// The signed-in user may edit or delete it (their own upload, or they are an admin).
     pub can_delete: bool,
     /// In the signed-in user's Liked Songs.
     pub liked: bool,
@@ -35,6 +38,7 @@ impl TrackItem {
             title: self.title.clone(),
             artist: self.artist.clone(),
             has_cover: self.has_cover,
+            cover_v: self.cover_v.clone(),
             duration_ms: self.duration_ms,
             liked: self.liked,
         }
@@ -85,6 +89,7 @@ pub(crate) fn track_items(
             album_id: t.album_id,
             duration_ms: t.duration_ms,
             has_cover: t.has_cover,
+            cover_v: t.cover_v,
             liked: t.liked,
             plays: t.plays,
         })
@@ -401,6 +406,7 @@ fn PagedTracks(
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let sort = StoredValue::new(sort);
+    let selection = RwSignal::new(Vec::<String>::new());
     let more = move |_| {
         if busy.get_untracked() {
             return;
@@ -417,7 +423,8 @@ fn PagedTracks(
     };
     view! {
         <p class="muted count" data-testid="track-count">{format!("{total} {}", if total == 1 { "song" } else { "songs" })}</p>
-        {move || view! { <TrackTable tracks=rows.get() on_deleted/> }}
+        <crate::catalog::BulkBar selection on_done=on_deleted/>
+        {move || view! { <TrackTable tracks=rows.get() on_deleted selection/> }}
         {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
         <Show when=move || (rows.with(Vec::len) as i64) < total>
             <div class="more">
@@ -444,7 +451,7 @@ fn RecentlyPlayed(tracks: Vec<TrackItem>) -> impl IntoView {
                         <li class="shelf-card">
                             <button class="shelf-play" aria-label=format!("Play {}", t.title)
                                 on:click=move |_| player.play_list(refs.clone(), i)>
-                                <Cover track_id=t.id.clone() has_cover=t.has_cover title=t.title.clone()/>
+                                <Cover track_id=t.id.clone() has_cover=t.has_cover version=t.cover_v.clone() title=t.title.clone()/>
                                 <span class="shelf-title">{t.title.clone()}</span>
                                 <span class="shelf-artist muted">{t.artist.clone()}</span>
                             </button>
@@ -546,6 +553,10 @@ pub fn TrackTable(
     /// Show the position in the list instead of the cover (album pages).
     #[prop(optional)]
     numbered: bool,
+    /// Rows the user may edit get a checkbox that adds them to this selection (for
+    /// [`crate::catalog::BulkBar`]).
+    #[prop(optional)]
+    selection: Option<RwSignal<Vec<String>>>,
 ) -> impl IntoView {
     let refs: StoredValue<Vec<TrackRef>> =
         StoredValue::new(tracks.iter().map(TrackItem::to_ref).collect());
@@ -583,15 +594,32 @@ pub fn TrackTable(
                 let album_link = t.album_id.clone().map(|a| (a, t.album.clone().unwrap_or_default()));
                 let menu_ref = t.to_ref();
                 let (drag_id, drag_title) = (t.id.clone(), t.title.clone());
+                let select = selection.filter(|_| t.can_delete).map(|sel| {
+                    let (id, id2) = (t.id.clone(), t.id.clone());
+                    view! {
+                        <input type="checkbox" class="row-select" aria-label=format!("Select {}", t.title)
+                            prop:checked=move || sel.with(|s| s.contains(&id))
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                sel.update(|s| {
+                                    s.retain(|x| x != &id2);
+                                    if on {
+                                        s.push(id2.clone());
+                                    }
+                                });
+                            }/>
+                    }
+                });
                 view! {
                     <div class="track-row" role="row" class:current=is_current data-track=t.id.clone()
                         draggable="true"
                         on:dragstart=move |ev| crate::playlists::drag_track(&ev, &drag_id, &drag_title)>
                         <span class="cover-cell" class:numbered=numbered>
+                            {select}
                             {if numbered {
                                 view! { <span class="track-no muted">{i + 1}</span> }.into_any()
                             } else {
-                                view! { <Cover track_id=t.id.clone() has_cover=t.has_cover title=t.title.clone()/> }.into_any()
+                                view! { <Cover track_id=t.id.clone() has_cover=t.has_cover version=t.cover_v.clone() title=t.title.clone()/> }.into_any()
                             }}
                             <button class="play-btn" aria-label=format!("Play {}", t.title) on:click=play>"▶"</button>
                         </span>
@@ -621,7 +649,7 @@ pub fn TrackTable(
                                         }>{move || if liked.get() { "♥" } else { "♡" }}</button>
                                 }
                             }
-                            <TrackMenu track=menu_ref/>
+                            <TrackMenu track=menu_ref editable=t.can_delete/>
                             {t.can_delete.then(|| {
                                 let id = t.id.clone();
                                 let title = t.title.clone();
@@ -644,7 +672,12 @@ pub fn TrackTable(
 
 /// A track's ⋯ menu: play next, add to queue, add to a playlist.
 #[component]
-pub fn TrackMenu(track: TrackRef) -> impl IntoView {
+pub fn TrackMenu(
+    track: TrackRef,
+    /// Offer "Edit details" (the user may edit the track).
+    #[prop(optional)]
+    editable: bool,
+) -> impl IntoView {
     let player = expect_context::<PlayerCtx>();
     let menu = NodeRef::<leptos::html::Details>::new();
     let close = move || {
@@ -663,7 +696,10 @@ pub fn TrackMenu(track: TrackRef) -> impl IntoView {
                 <div class="menu" role="menu">
                     <button role="menuitem" on:click=move |_| { player.play_next(next.clone()); close(); }>"Play next"</button>
                     <button role="menuitem" on:click=move |_| { player.add_to_queue(queued.clone()); close(); }>"Add to queue"</button>
-                    <crate::playlists::AddToPlaylist track_id=id on_done=Callback::new(move |_| close())/>
+                    <crate::playlists::AddToPlaylist track_id=id.clone() on_done=Callback::new(move |_| close())/>
+                    {editable.then(|| view! {
+                        <A href=format!("/tracks/{id}/edit") attr:role="menuitem" attr:class="menu-link">"Edit details…"</A>
+                    })}
                 </div>
             }
         })
@@ -684,14 +720,17 @@ pub fn Cover(
     track_id: String,
     has_cover: bool,
     title: String,
+    /// The cover's version (changes with the cover, so its URL can be cached for good).
+    #[prop(optional, into)]
+    version: String,
     /// Displayed width in CSS pixels (48 when not given: list rows).
     #[prop(optional)]
     size: Option<u32>,
 ) -> impl IntoView {
     if has_cover {
         let size = size.unwrap_or(48);
-        let src = format!("/covers/{track_id}?s={size}");
-        let srcset = format!("{src} 1x, /covers/{track_id}?s={} 2x", size * 2);
+        let src = format!("/covers/{track_id}?s={size}&v={version}");
+        let srcset = format!("{src} 1x, /covers/{track_id}?s={}&v={version} 2x", size * 2);
         view! { <img class="cover" src=src srcset=srcset alt="" loading="lazy"/> }.into_any()
     } else {
         let initial = title

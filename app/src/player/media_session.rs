@@ -44,7 +44,11 @@ pub fn install(p: PlayerCtx) {
             let art = Array::new();
             for size in [96, 320, 640] {
                 let img = Object::new();
-                set(&img, "src", &format!("/covers/{}?s={size}", t.id).into());
+                set(
+                    &img,
+                    "src",
+                    &format!("/covers/{}?s={size}&v={}", t.id, t.cover_v).into(),
+                );
                 set(&img, "sizes", &format!("{size}x{size}").into());
                 art.push(&img);
             }

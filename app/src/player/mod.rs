@@ -17,6 +17,8 @@ pub struct TrackRef {
     pub title: String,
     pub artist: String,
     pub has_cover: bool,
+    #[serde(default)]
+    pub cover_v: String,
     pub duration_ms: i64,
     /// In the listener's Liked Songs (as far as this page knows).
     #[serde(default)]
@@ -618,7 +620,7 @@ pub fn PlayerBar() -> impl IntoView {
     let now_playing = move || {
         p.current.get().map(|t| {
             view! {
-                <Cover track_id=t.id.clone() has_cover=t.has_cover title=t.title.clone()/>
+                <Cover track_id=t.id.clone() has_cover=t.has_cover version=t.cover_v.clone() title=t.title.clone()/>
                 <div class="np-text">
                     <span class="np-title" data-testid="np-title">{t.title.clone()}</span>
                     <span class="np-artist muted">{t.artist.clone()}</span>

@@ -13,6 +13,8 @@ pub struct TrackView {
     pub track_no: Option<i64>,
     pub duration_ms: i64,
     pub has_cover: bool,
+    /// Changes when the cover does (cover URLs carry it, so browsers may cache them for good).
+    pub cover_v: String,
     pub created_at: i64,
     pub owner_id: String,
     /// The user the list was made for liked it.
@@ -24,7 +26,7 @@ pub struct TrackView {
 /// Columns of a [`TrackView`] for the user `$1`; the query joins [`TRACK_JOINS`] to `t`.
 pub(crate) const TRACK_COLUMNS: &str =
     "t.id, t.title, ar.name AS artist, t.artist_id, al.title AS album, t.album_id, t.track_no, t.duration_ms,
-        CAST(CASE WHEN t.cover_key IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_cover, t.created_at,
+        t.cover_key, t.created_at,
         t.owner_id, CAST(CASE WHEN lk.user_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS liked,
         COALESCE(pc.plays, 0) AS plays";
 
@@ -37,6 +39,24 @@ pub(crate) const TRACK_JOINS: &str =
      LEFT JOIN track_likes lk ON lk.track_id = t.id AND lk.user_id = $1
      LEFT JOIN play_counts pc ON pc.track_id = t.id AND pc.user_id = $1";
 
+/// A short version of a cover object key for cover URLs ("" without a cover).
+pub fn cover_version(key: Option<&str>) -> String {
+    key.map(|k| crate::auth::password::sha256_hex(k)[..10].to_string())
+        .unwrap_or_default()
+}
+
+/// Splits a `cover_ref` column (`track id` and cover key, space-separated) into the
+/// track whose cover stands for a list and the cover's version.
+pub(crate) fn cover_ref(r: &sqlx::any::AnyRow) -> (Option<String>, String) {
+    match r.get::<Option<String>, _>("cover_ref") {
+        Some(s) => match s.split_once(' ') {
+            Some((id, key)) => (Some(id.to_string()), cover_version(Some(key))),
+            None => (Some(s), String::new()),
+        },
+        None => (None, String::new()),
+    }
+}
+
 pub(crate) fn track_view(r: sqlx::any::AnyRow) -> TrackView {
     TrackView {
         id: r.get("id"),
@@ -47,7 +67,8 @@ pub(crate) fn track_view(r: sqlx::any::AnyRow) -> TrackView {
         album_id: r.get("album_id"),
         track_no: r.get("track_no"),
         duration_ms: r.get("duration_ms"),
-        has_cover: r.get::<i64, _>("has_cover") == 1,
+        has_cover: r.get::<Option<String>, _>("cover_key").is_some(),
+        cover_v: cover_version(r.get::<Option<String>, _>("cover_key").as_deref()),
         created_at: r.get("created_at"),
         owner_id: r.get("owner_id"),
         liked: r.get::<i64, _>("liked") == 1,
@@ -278,6 +299,7 @@ pub struct AlbumView {
     pub year: Option<i64>,
     /// A track of it the user may see that has the cover (covers are served per track).
     pub cover_track_id: Option<String>,
+    pub cover_v: String,
     /// How many of its tracks the user may see.
     pub tracks: i64,
     /// The user liked the album.
@@ -297,21 +319,23 @@ pub(crate) const ARTIST_VISIBLE: &str = "(EXISTS (SELECT 1 FROM tracks t
 
 /// Columns of an [`AlbumView`] of albums `al` by artists `ar`, for the user `$1`.
 pub(crate) const ALBUM_COLUMNS: &str = "al.id, al.title, ar.id AS artist_id, ar.name AS artist, al.year,
-    (SELECT t.id FROM tracks t WHERE t.album_id = al.id AND (t.owner_id = $1 OR t.shared = 1)
+    (SELECT t.id || ' ' || t.cover_key FROM tracks t WHERE t.album_id = al.id AND (t.owner_id = $1 OR t.shared = 1)
        AND t.cover_key IS NOT NULL ORDER BY COALESCE(t.disc_no, 1), COALESCE(t.track_no, 0), t.id LIMIT 1)
-       AS cover_track_id,
+       AS cover_ref,
     (SELECT COUNT(*) FROM tracks t WHERE t.album_id = al.id AND (t.owner_id = $1 OR t.shared = 1)) AS tracks,
     CAST(CASE WHEN EXISTS (SELECT 1 FROM album_likes l WHERE l.album_id = al.id AND l.user_id = $1)
        THEN 1 ELSE 0 END AS BIGINT) AS liked";
 
 pub(crate) fn album_view(r: sqlx::any::AnyRow) -> AlbumView {
+    let (cover_track_id, cover_v) = cover_ref(&r);
     AlbumView {
         id: r.get("id"),
         title: r.get("title"),
         artist_id: r.get("artist_id"),
         artist: r.get("artist"),
         year: r.get("year"),
-        cover_track_id: r.get("cover_track_id"),
+        cover_track_id,
+        cover_v,
         tracks: r.get("tracks"),
         liked: r.get::<i64, _>("liked") == 1,
     }
@@ -531,7 +555,7 @@ pub async fn cover_key<'e, E: Executor<'e, Database = sqlx::Any>>(
     }))
 }
 
-fn key(s: &str) -> String {
+pub(crate) fn name_key(s: &str) -> String {
     s.trim().to_lowercase()
 }
 
@@ -543,7 +567,7 @@ pub async fn upsert_artist(conn: &mut AnyConnection, name: &str) -> Result<Strin
     )
     .bind(&id)
     .bind(name.trim())
-    .bind(key(name))
+    .bind(name_key(name))
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -553,7 +577,7 @@ pub async fn upsert_artist(conn: &mut AnyConnection, name: &str) -> Result<Strin
     }
     Ok(
         sqlx::query_scalar("SELECT id FROM artists WHERE name_key = $1")
-            .bind(key(name))
+            .bind(name_key(name))
             .fetch_one(&mut *conn)
             .await?,
     )
@@ -574,7 +598,7 @@ pub async fn upsert_album(
     .bind(crate::new_id())
     .bind(artist_id)
     .bind(title.trim())
-    .bind(key(title))
+    .bind(name_key(title))
     .bind(year)
     .bind(cover_key)
     .execute(&mut *conn)
@@ -582,7 +606,7 @@ pub async fn upsert_album(
     let id: String =
         sqlx::query_scalar("SELECT id FROM albums WHERE artist_id = $1 AND title_key = $2")
             .bind(artist_id)
-            .bind(key(title))
+            .bind(name_key(title))
             .fetch_one(&mut *conn)
             .await?;
     crate::search::repo::index_album(conn, &id).await?;

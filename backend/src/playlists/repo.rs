@@ -17,6 +17,7 @@ pub struct PlaylistView {
     pub tracks: i64,
     pub duration_ms: i64,
     pub cover_track_id: Option<String>,
+    pub cover_v: String,
     pub updated_at: i64,
 }
 
@@ -27,11 +28,12 @@ pub(crate) const PLAYLIST_COLUMNS: &str = "p.id, p.name, p.description, p.public
        WHERE e.playlist_id = p.id AND (t.owner_id = $1 OR t.shared = 1)) AS tracks,
     (SELECT CAST(COALESCE(SUM(t.duration_ms), 0) AS BIGINT) FROM playlist_tracks e JOIN tracks t ON t.id = e.track_id
        WHERE e.playlist_id = p.id AND (t.owner_id = $1 OR t.shared = 1)) AS duration_ms,
-    (SELECT t.id FROM playlist_tracks e JOIN tracks t ON t.id = e.track_id
+    (SELECT t.id || ' ' || t.cover_key FROM playlist_tracks e JOIN tracks t ON t.id = e.track_id
        WHERE e.playlist_id = p.id AND (t.owner_id = $1 OR t.shared = 1) AND t.cover_key IS NOT NULL
-       ORDER BY e.position LIMIT 1) AS cover_track_id";
+       ORDER BY e.position LIMIT 1) AS cover_ref";
 
 pub(crate) fn playlist_view(r: sqlx::any::AnyRow) -> PlaylistView {
+    let (cover_track_id, cover_v) = crate::library::repo::cover_ref(&r);
     PlaylistView {
         id: r.get("id"),
         name: r.get("name"),
@@ -41,7 +43,8 @@ pub(crate) fn playlist_view(r: sqlx::any::AnyRow) -> PlaylistView {
         owner_name: r.get("owner_name"),
         tracks: r.get("tracks"),
         duration_ms: r.get("duration_ms"),
-        cover_track_id: r.get("cover_track_id"),
+        cover_track_id,
+        cover_v,
         updated_at: r.get("updated_at"),
     }
 }
