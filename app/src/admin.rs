@@ -144,6 +144,7 @@ pub fn AdminPage() -> impl IntoView {
             <crate::artists::ArtistRequests on_decided=move |()| set_artist_decisions.update(|n| *n += 1)/>
         </section>
         <crate::folders::MusicFolders/>
+        <crate::imports::ImportDesk/>
         <section class="card admin-users" aria-labelledby="users-h">
             <h2 id="users-h">"Users"</h2>
             <input type="search" class="search" placeholder="Search by email" aria-label="Search users"

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod error;
 pub mod folders;
 pub mod icons;
+pub mod imports;
 pub mod library;
 pub mod player;
 pub mod playlists;

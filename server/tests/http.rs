@@ -300,6 +300,14 @@ async fn a_password_only_session_can_do_nothing_but_submit_a_code(b: Backend) {
             vec![("from", "x"), ("into", "y")],
         ),
         (app::catalog::DeleteArtist::PATH, vec![("id", "x")]),
+        (
+            app::imports::ImportDesk::PATH,
+            vec![("state", ""), ("source", ""), ("offset", "0")],
+        ),
+        (app::imports::MyImports::PATH, vec![]),
+        (app::imports::RetryImport::PATH, vec![("job_id", "x")]),
+        (app::imports::CancelImport::PATH, vec![("job_id", "x")]),
+        (app::imports::PurgeImports::PATH, vec![("days", "1")]),
     ] {
         let r = call(&c, &srv, path, &form).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");

@@ -376,7 +376,7 @@ fn Sessions() -> impl IntoView {
 
 /// "3 minutes ago" from a Unix-millisecond time, by the browser's clock (server's when
 /// rendering on the server).
-fn ago(ms: i64) -> String {
+pub(crate) fn ago(ms: i64) -> String {
     #[cfg(target_arch = "wasm32")]
     let now = js_sys::Date::now() as i64;
     #[cfg(not(target_arch = "wasm32"))]

@@ -225,7 +225,7 @@ pub async fn stream_track(track_id: String) -> Result<StreamInfo, AppError> {
     })
 }
 
-fn fmt_size(bytes: i64) -> String {
+pub(crate) fn fmt_size(bytes: i64) -> String {
     let b = bytes as f64;
     if b >= 1024.0 * 1024.0 {
         format!("{:.1} MB", b / 1024.0 / 1024.0)
@@ -237,7 +237,7 @@ fn fmt_size(bytes: i64) -> String {
 #[component]
 pub fn LibraryPage() -> impl IntoView {
     let refresh = RwSignal::new(0u32);
-    let imports = Resource::new(move || refresh.get(), |_| list_imports());
+    let imports = Resource::new(move || refresh.get(), |_| crate::imports::my_imports());
     // Tracks refetch when the number of finished jobs changes (an effect: browser only).
     let tracks_version = RwSignal::new(0u32);
     let last_done = StoredValue::new(None::<usize>);
@@ -327,7 +327,9 @@ pub fn LibraryPage() -> impl IntoView {
                 {move || imports.get().map(|r| match r {
                     Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
                     Ok(jobs) if jobs.is_empty() => ().into_any(),
-                    Ok(jobs) => view! { <ImportList jobs/> }.into_any(),
+                    Ok(jobs) => view! {
+                        <ImportList jobs on_changed=Callback::new(move |_| refresh.update(|n| *n += 1))/>
+                    }.into_any(),
                 })}
             </Transition>
             <div class="list-head">
@@ -464,16 +466,22 @@ fn RecentlyPlayed(tracks: Vec<TrackItem>) -> impl IntoView {
 }
 
 #[component]
-fn ImportList(jobs: Vec<ImportItem>) -> impl IntoView {
+fn ImportList(jobs: Vec<crate::imports::DeskItem>, on_changed: Callback<()>) -> impl IntoView {
     let count = |state: &str| jobs.iter().filter(|j| j.state == state).count();
     let (busy, done) = (count("queued") + count("processing"), count("done"));
-    let failed = jobs.len() - busy - done;
-    let counts = [(busy, "importing"), (failed, "failed"), (done, "imported")]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}"))
-        .collect::<Vec<_>>()
-        .join(" · ");
+    let failed = count("failed");
+    let cancelled = count("cancelled");
+    let counts = [
+        (busy, "importing"),
+        (failed, "failed"),
+        (cancelled, "cancelled"),
+        (done, "imported"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect::<Vec<_>>()
+    .join(" · ");
     // Open while something is under way or failed; a list of finished imports stays folded
     // (its summary says how many) instead of pushing the tracks down.
     let open = busy + failed > 0;
@@ -482,18 +490,15 @@ fn ImportList(jobs: Vec<ImportItem>) -> impl IntoView {
             <summary>"Imports" <span class="muted import-counts">{counts}</span></summary>
             <ul class="import-list" data-testid="imports">
                 {jobs.into_iter().map(|j| {
-                    let label = match j.state.as_str() {
-                        "queued" => "Waiting",
-                        "processing" => "Importing…",
-                        "done" => "Imported",
-                        _ => "Failed",
-                    };
+                    let label = crate::imports::state_label(&j.state, j.cancelling);
+                    let error = j.error.clone().filter(|_| j.state != "cancelled");
                     view! {
                         <li class=format!("import state-{}", j.state) data-state=j.state.clone() data-job=j.id.clone()>
-                            <span class="import-name">{j.filename.clone()}</span>
+                            <span class="import-name" title=j.source_url.clone().unwrap_or_default()>{j.filename.clone()}</span>
                             <span class="import-size muted">{fmt_size(j.size_bytes)}</span>
                             <span class="badge">{label}</span>
-                            {j.error.map(|e| view! { <span class="import-error">{e}</span> })}
+                            <crate::imports::JobActions job=j.clone() on_done=on_changed/>
+                            {error.map(|e| view! { <span class="import-error">{e}</span> })}
                         </li>
                     }
                 }).collect_view()}

@@ -2,6 +2,7 @@
 //! with an `import.requested` event in the same transaction. The worker's pipeline does
 //! the media work and finishes the job through `finish_job`/`fail_job` here.
 
+pub mod desk;
 pub mod fetch;
 pub mod quota;
 pub mod repo;

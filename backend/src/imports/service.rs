@@ -34,7 +34,7 @@ pub fn job_object_keys(job_id: &str) -> (String, String, String) {
 }
 
 /// The `import.requested` event of a job.
-fn import_requested(job_id: &str) -> Result<Event> {
+pub(super) fn import_requested(job_id: &str) -> Result<Event> {
     Ok(Event::new(
         events::IMPORT_REQUESTED,
         job_id,
@@ -273,7 +273,8 @@ pub async fn list_jobs(core: &Core, user: &CurrentUser) -> Result<Vec<JobView>> 
     repo::list_for_user(&core.db, &user.id, 200).await
 }
 
-/// Marks a job as being processed; returns the job, or `None` when it is already finished.
+/// Marks a job as being processed (one more attempt); returns the job, or `None` when it
+/// is finished or was cancelled meanwhile.
 pub async fn start_job(core: &Core, job_id: &str) -> Result<Option<JobView>> {
     let job = repo::get(&core.db, job_id)
         .await?
@@ -281,8 +282,16 @@ pub async fn start_job(core: &Core, job_id: &str) -> Result<Option<JobView>> {
     if matches!(job.state, JobState::Done | JobState::Failed) {
         return Ok(None);
     }
-    repo::set_state(&core.db, job_id, JobState::Processing, None, None).await?;
-    Ok(Some(job))
+    let started = sqlx::query(
+        "UPDATE import_jobs SET state = 'processing', attempts = attempts + 1, updated_at = $2
+         WHERE id = $1 AND state IN ('queued', 'processing')",
+    )
+    .bind(job_id)
+    .bind(crate::now_ms())
+    .execute(&core.db)
+    .await?
+    .rows_affected();
+    Ok((started == 1).then_some(job))
 }
 
 /// What the pipeline learned about a file.

@@ -21,7 +21,19 @@ pub async fn handle(core: &Core, event_id: &str, job_id: &str) -> anyhow::Result
         return Ok(());
     };
     let work = tempfile::tempdir()?;
-    match run(core, &job, work.path()).await {
+    // A cancel from the import desk stops the work where it is: dropping `run` kills its
+    // ffmpeg (kill_on_drop) and the temporary files go with `work`.
+    let outcome = tokio::select! {
+        r = run(core, &job, work.path()) => r,
+        r = cancel_asked(core, &job.id) => {
+            r?;
+            tracing::info!(job_id = %job.id, "import cancelled while running");
+            remove_objects(core, &job.id, true).await;
+            imports::desk::cancelled_job(core, &job.id, (HANDLER, event_id)).await?;
+            return Ok(());
+        }
+    };
+    match outcome {
         Ok(Ok(f)) => {
             let track_id = imports::finish_job(core, &job, event_id, HANDLER, f).await?;
             tracing::info!(job_id = %job.id, %track_id, "import done");
@@ -31,6 +43,10 @@ pub async fn handle(core: &Core, event_id: &str, job_id: &str) -> anyhow::Result
             tracing::info!(job_id = %job.id, %reason, "import rejected");
             remove_objects(core, &job.id, true).await;
             imports::fail_job(core, &job.id, Some((HANDLER, event_id)), &reason).await?;
+            if job.source_url.is_some() {
+                // A link can be fetched again (the site may be back, or fixed).
+                imports::desk::set_retryable(core, &job.id).await?;
+            }
             Ok(())
         }
         Err(e) => {
@@ -42,11 +58,31 @@ pub async fn handle(core: &Core, event_id: &str, job_id: &str) -> anyhow::Result
     // `work` is dropped here: temporary files go with it.
 }
 
-/// Gives up on a job after repeated transient failures.
+/// Resolves once a cancel of the running job is asked for (checked every half second).
+async fn cancel_asked(core: &Core, job_id: &str) -> anyhow::Result<()> {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        if imports::desk::cancel_requested(core, job_id).await? {
+            return Ok(());
+        }
+    }
+}
+
+/// Gives up on a job after repeated transient failures. Its file is kept (until a purge)
+/// so the import desk can try it again.
 pub async fn give_up(core: &Core, event_id: &str, job_id: &str, error: &str) -> anyhow::Result<()> {
-    remove_objects(core, job_id, true).await;
+    remove_objects(core, job_id, false).await;
     let reason = format!("import failed after several attempts: {error}");
     imports::fail_job(core, job_id, Some((HANDLER, event_id)), &reason).await?;
+    let job = imports::repo::get(&core.db, job_id).await?;
+    let input_left = match &job {
+        Some(j) if j.source_url.is_some() => true,
+        Some(j) => core.storage.exists(&j.original_key).await.unwrap_or(false),
+        None => false,
+    };
+    if input_left {
+        imports::desk::set_retryable(core, job_id).await?;
+    }
     Ok(())
 }
 
