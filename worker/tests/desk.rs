@@ -340,10 +340,13 @@ async fn admins_see_and_purge_every_users_jobs_users_their_own(b: Backend) {
     let recent_failed = upload(&s.core, &s.bob, "new-junk.mp3", b"junk".repeat(100)).await;
     worker::dispatch::drain(&s.core).await.unwrap();
     let ten_days_ago = backend::now_ms() - 10 * 86_400_000;
-    for id in [&old_done.id, &old_failed.id] {
+    for (id, at) in [
+        (&old_done.id, ten_days_ago),
+        (&old_failed.id, ten_days_ago - 60_000),
+    ] {
         sqlx::query("UPDATE import_jobs SET updated_at = $2, created_at = $2 WHERE id = $1")
             .bind(id)
-            .bind(ten_days_ago)
+            .bind(at)
             .execute(&s.core.db)
             .await
             .unwrap();
