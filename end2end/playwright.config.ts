@@ -48,8 +48,8 @@ export default defineConfig({
           REFRAIN_SITE_ROOT: process.env.REFRAIN_SITE_ROOT ?? "target/site",
           RUST_LOG: "info",
           REFRAIN_ADMIN_EMAIL: "admin@refrain.test",
-          // The stand-in site of link_import.spec.ts.
-          REFRAIN_IMPORT_ALLOW_HOSTS: "127.0.0.1:3190",
+          // The stand-in sites of link_import.spec.ts and import_desk.spec.ts.
+          REFRAIN_IMPORT_ALLOW_HOSTS: "127.0.0.1:3190,127.0.0.1:3191",
           // Emails go to the SMTP sink scripts/services.sh starts; the tests read its Maildir.
           ...(process.env.REFRAIN_TEST_SMTP_URL ? { REFRAIN_SMTP_URL: process.env.REFRAIN_TEST_SMTP_URL } : {}),
           // Set by scripts/test.sh for the second pass: the same suite on PostgreSQL.

@@ -51,7 +51,7 @@ echo "==> Playwright, scaled out: two server nodes and a worker on PostgreSQL, R
   export REFRAIN_S3_SECRET_ACCESS_KEY="$REFRAIN_TEST_S3_SECRET_ACCESS_KEY"
   export REFRAIN_DATA_DIR="$(mktemp -d)" RUST_LOG=warn REFRAIN_ADMIN_EMAIL=admin@refrain.test
   export REFRAIN_SMTP_URL="$REFRAIN_TEST_SMTP_URL" REFRAIN_PUBLIC_URL=http://127.0.0.1:3201
-  export REFRAIN_IMPORT_ALLOW_HOSTS=127.0.0.1:3190
+  export REFRAIN_IMPORT_ALLOW_HOSTS=127.0.0.1:3190,127.0.0.1:3191
   pids=()
   trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
   REFRAIN_PORT=3201 "$REFRAIN_BIN" & pids+=($!)
