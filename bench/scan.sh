@@ -5,7 +5,8 @@
 # metadata indexing in files per second, then a rescan of the unchanged folder, and
 # on-demand rendition time of a four-minute FLAC and MP3 (what the first press of play
 # waits for) against transcoding the same file to AAC. DB=postgres measures on
-# PostgreSQL (REFRAIN_TEST_POSTGRES_URL) instead of SQLite. Needs a release build.
+# PostgreSQL (REFRAIN_TEST_POSTGRES_URL) instead of SQLite. Last, the whole pipeline from
+# scan to background renditions on PIPELINE_FILES files. Needs a release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -56,3 +57,39 @@ copy=$(time_it ffmpeg -nostdin -y -i "$WORK/long.flac" -map 0:a:0 -c:a copy -str
 flac=$(time_it ffmpeg -nostdin -y -i "$WORK/long.mp3" -map 0:a:0 -c:a flac -compression_level 0 -strict experimental "${frag[@]}" "$WORK/o2.mp4")
 aac=$(time_it ffmpeg -nostdin -y -i "$WORK/long.mp3" -map 0:a:0 -c:a aac -b:a 192k "${frag[@]}" "$WORK/o3.mp4")
 echo "on-demand rendition of a 4-minute track: FLAC copied ${copy} s, MP3 to FLAC ${flac} s (AAC would take ${aac} s: $(python3 -c "print(f'{240/$aac:.0f}')")x realtime)"
+
+# The whole pipeline on a smaller library (PIPELINE_FILES, default 1,000, of the same
+# distinct files): scan, then the background pass of an embedded server, unthrottled,
+# until every track has its rendition, loudness and cover.
+PIPELINE_FILES="${PIPELINE_FILES:-1000}"
+P="$WORK/pipeline" && mkdir -p "$P/music" "$P/data"
+python3 - "$SRC" "$P/music" "$PIPELINE_FILES" "$DISTINCT" <<'PY'
+import os, sys
+src, music, files, distinct = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+for n in range(files):
+    d = os.path.join(music, f"Artist {n % 50}", f"Album {n % 200}")
+    os.makedirs(d, exist_ok=True)
+    os.link(os.path.join(src, f"{n % distinct + 1}.mp3"), os.path.join(d, f"{n:05d} track.mp3"))
+PY
+export REFRAIN_DATA_DIR="$P/data" REFRAIN_LIBRARY_DIRS="$P/music" REFRAIN_RENDITIONS_PER_MINUTE=1000000
+if [ "$DB" = postgres ]; then
+  name="refrain_t_pipebench_$(date +%s)"
+  psql "$admin" -qc "CREATE DATABASE $name"
+  export REFRAIN_DATABASE_URL="${admin%/*}/$name"
+fi
+echo 'bench-password-1' | "$BIN" create-admin scan-bench@example.com >/dev/null
+t0=$(secs)
+"$BIN" scan >/dev/null
+REFRAIN_PORT="${PORT:-3298}" "$BIN" > "$P/server.log" 2>&1 &
+server=$!
+pending() {
+  if [ "$DB" = postgres ]; then
+    psql "$REFRAIN_DATABASE_URL" -tAc "SELECT COUNT(*) FROM tracks WHERE rendition_ready = 0 OR analysed = 0"
+  else
+    python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT COUNT(*) FROM tracks WHERE rendition_ready = 0 OR analysed = 0').fetchone()[0])" "$P/data/refrain.db"
+  fi
+}
+while [ "$(pending)" != 0 ]; do sleep 0.5; done
+t1=$(secs)
+kill "$server"
+python3 -c "n=$PIPELINE_FILES; s=$t1-$t0; print(f'$DB: whole pipeline, {n} files from scan to renditions, loudness and covers: {s:.1f} s = {n/s:.1f} files/s')"

@@ -32,6 +32,14 @@ if [ ${#need_dev[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_dev[@]}" >/dev/null
 fi
 
+# yt-dlp from PyPI: YouTube search and audio from pages that are not audio files
+# (REFRAIN_YTDLP names another; empty turns both off).
+YTDLP_VERSION=2026.11.23
+if ! yt-dlp --version 2>/dev/null | grep -qx "$YTDLP_VERSION"; then
+  log "pip install yt-dlp $YTDLP_VERSION"
+  python3 -m pip install --quiet --disable-pip-version-check "yt-dlp==$YTDLP_VERSION"
+fi
+
 # Rust: the WASM target (RUSTUP_AUTO_INSTALL=0 means nothing is fetched implicitly).
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "rustup target add wasm32-unknown-unknown"

@@ -14,7 +14,7 @@ pub struct DeskItem {
     pub id: String,
     pub owner: Option<String>,
     pub filename: String,
-    /// upload, url or scan
+    /// upload, url, youtube or scan
     pub source: String,
     pub source_url: Option<String>,
     /// queued, processing, done, failed or cancelled
@@ -134,6 +134,7 @@ pub fn state_label(state: &str, cancelling: bool) -> &'static str {
 fn source_label(source: &str) -> &'static str {
     match source {
         "url" => "Link",
+        "youtube" => "YouTube",
         "scan" => "Folder",
         _ => "Upload",
     }
@@ -253,6 +254,7 @@ pub fn ImportDesk() -> impl IntoView {
                         <option value="">"All"</option>
                         <option value="upload">"Uploads"</option>
                         <option value="url">"Links"</option>
+                        <option value="youtube">"YouTube"</option>
                         <option value="scan">"Folders"</option>
                     </select>
                 </label>

@@ -46,6 +46,9 @@ pub struct Config {
     pub max_event_attempts: i64,
     pub ffmpeg: String,
     pub ffprobe: String,
+    /// yt-dlp, for YouTube search and pages that are not audio files (`REFRAIN_YTDLP`;
+    /// empty turns both off).
+    pub ytdlp: String,
     /// `smtp://host:port` or `smtps://user:pass@host:465`; unset, emails are written as
     /// `.eml` files under `<data dir>/mail` instead.
     pub smtp_url: Option<Redacted>,
@@ -209,6 +212,7 @@ impl Config {
             max_event_attempts: 5,
             ffmpeg: "ffmpeg".into(),
             ffprobe: "ffprobe".into(),
+            ytdlp: "yt-dlp".into(),
             trusted_proxies: Vec::new(),
             admin_email: None,
             require_admin_2fa: false,
@@ -442,6 +446,9 @@ impl Config {
         }
         if let Some(v) = var("REFRAIN_FFPROBE")? {
             c.ffprobe = v;
+        }
+        if let Some(v) = var("REFRAIN_YTDLP")? {
+            c.ytdlp = v.trim().to_string();
         }
         if let Some(v) = var("REFRAIN_LIBRARY_DIRS")? {
             c.library_dirs = v

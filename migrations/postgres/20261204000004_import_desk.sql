@@ -9,6 +9,6 @@ ALTER TABLE import_jobs ADD COLUMN cancelled_at BIGINT;
 ALTER TABLE import_jobs ADD COLUMN retryable BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE import_jobs ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE import_jobs ADD COLUMN archived BIGINT NOT NULL DEFAULT 0;
-UPDATE import_jobs SET retryable = 1 WHERE state = 'failed' AND source = 'url';
+UPDATE import_jobs SET retryable = 1 WHERE state = 'failed' AND source IN ('url', 'youtube');
 CREATE INDEX import_jobs_recent ON import_jobs(created_at);
 CREATE INDEX import_jobs_state ON import_jobs(state, created_at);

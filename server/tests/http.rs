@@ -305,6 +305,11 @@ async fn a_password_only_session_can_do_nothing_but_submit_a_code(b: Backend) {
             vec![("state", ""), ("source", ""), ("offset", "0")],
         ),
         (app::imports::MyImports::PATH, vec![]),
+        (app::library::YoutubeSearch::PATH, vec![("q", "x")]),
+        (
+            app::library::ImportFromYoutube::PATH,
+            vec![("video_id", "dQw4w9WgXcQ"), ("title", "x")],
+        ),
         (app::imports::RetryImport::PATH, vec![("job_id", "x")]),
         (app::imports::CancelImport::PATH, vec![("job_id", "x")]),
         (app::imports::PurgeImports::PATH, vec![("days", "1")]),

@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A tiny HTTP/1.1 server: `GET /song.mp3` (audio), `/page` (HTML), `/missing` (404),
-/// `/away` (a redirect to `redirect_to`). Counts the connections it accepted.
+/// `/away` (a redirect to `redirect_to`), `/player.html` (a page with the song in an
+/// `<audio>` element), `/sneaky.html` (a page whose `<audio>` is `redirect_to`). Counts
+/// the connections it accepted.
 async fn serve(mp3: Vec<u8>, redirect_to: String) -> (u16, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -41,6 +43,19 @@ async fn serve(mp3: Vec<u8>, redirect_to: String) -> (u16, Arc<AtomicUsize>) {
                         ),
                         mp3,
                     ),
+                    "/player.html" | "/sneaky.html" => {
+                        let src = if path == "/player.html" { "/song.mp3".to_string() } else { redirect_to.clone() };
+                        let html = format!(
+                            "<html><head><title>Player</title></head><body><audio controls src=\"{src}\"></audio></body></html>"
+                        );
+                        (
+                            format!(
+                                "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n",
+                                html.len()
+                            ),
+                            html.into_bytes(),
+                        )
+                    }
                     "/page" => (
                         "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 13\r\n".into(),
                         b"<html></html>".to_vec(),
@@ -170,7 +185,7 @@ async fn a_redirect_into_the_network_is_refused_at_that_hop(b: Backend) {
 async fn pages_missing_files_and_big_files_fail_with_a_reason(b: Backend) {
     let s = setup(b, 10 * 1024).await;
     for (path, reason) in [
-        ("/page", "web page"),
+        ("/page", "no audio could be taken from the page"),
         ("/missing", "404"),
         ("/song.mp3", "larger than the limit"),
     ] {
@@ -188,7 +203,62 @@ async fn pages_missing_files_and_big_files_fail_with_a_reason(b: Backend) {
     );
 }
 
+/// A page that is not an audio file goes to yt-dlp, which finds the `<audio>` on it; its
+/// own connections go through the guard proxy, so a page pointing inside the network
+/// gets nothing from there either.
+async fn a_page_with_audio_on_it_is_imported_through_yt_dlp_and_cannot_reach_inside(b: Backend) {
+    let s = setup(b, 50 << 20).await;
+    let job = import(&s, &format!("http://127.0.0.1:{}/player.html", s.site)).await;
+    assert_eq!(job.state, JobState::Done, "{:?}", job.error);
+    assert!(job.size_bytes > 1000);
+    let tracks = library::list_tracks(&s.core, &s.user).await.unwrap();
+    assert_eq!(tracks.len(), 1);
+    assert_eq!(tracks[0].title, "Fetched Tune");
+
+    let job = import(&s, &format!("http://127.0.0.1:{}/sneaky.html", s.site)).await;
+    assert_eq!(job.state, JobState::Failed);
+    let err = job.error.unwrap_or_default();
+    assert!(
+        err.contains("no audio could be taken from the page"),
+        "{err}"
+    );
+    // The guard proxy's answer to yt-dlp.
+    assert!(err.contains("403"), "{err}");
+    assert_eq!(
+        s.canary_hits.load(Ordering::SeqCst),
+        0,
+        "yt-dlp reached the canary"
+    );
+    assert!(!s.core.storage.exists(&job.original_key).await.unwrap());
+}
+
+/// YouTube imports are queued only for video ids; the search refuses what is not text.
+async fn youtube_imports_take_only_video_ids(b: Backend) {
+    let s = setup(b, 50 << 20).await;
+    for id in ["", "short", "dQw4w9WgXc!", "../../etc/pw"] {
+        let e = imports::create_from_youtube(&s.core, &s.user, id, "x")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Invalid(_)), "{id}: {e:?}");
+    }
+    let job = imports::create_from_youtube(&s.core, &s.user, "dQw4w9WgXcQ", "Never \"Gonna\"\n")
+        .await
+        .unwrap();
+    assert_eq!(job.source, "youtube");
+    assert_eq!(
+        job.source_url.as_deref(),
+        Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ")
+    );
+    assert!(!job.filename.contains('\n'));
+    for q in ["", "   ", "a\u{0}b", &"x".repeat(201)] {
+        let e = imports::ytdlp::search(&s.core.config, q).await.unwrap_err();
+        assert!(matches!(e, Error::Invalid(_)), "{q:?}: {e:?}");
+    }
+}
+
 backend::on_both_databases!(
+    a_page_with_audio_on_it_is_imported_through_yt_dlp_and_cannot_reach_inside,
+    youtube_imports_take_only_video_ids,
     a_link_to_an_audio_file_imports_like_an_upload,
     internal_links_are_refused_before_anything_is_fetched,
     a_redirect_into_the_network_is_refused_at_that_hop,

@@ -7,7 +7,9 @@ use crate::player::{PlayerCtx, TrackRef, fmt_time};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
-pub use upload::{LinkImport, UploadZone};
+pub use upload::{
+    ImportFromYoutube, LinkImport, UploadZone, VideoHit, YoutubeImport, YoutubeSearch,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrackItem {
@@ -323,6 +325,7 @@ pub fn LibraryPage() -> impl IntoView {
             </Transition>
             <UploadZone on_uploaded=Callback::new(move |_| refresh.update(|n| *n += 1))/>
             <LinkImport on_queued=Callback::new(move |_| refresh.update(|n| *n += 1))/>
+            <YoutubeImport on_queued=Callback::new(move |_| refresh.update(|n| *n += 1))/>
             <Transition fallback=|| view! { <p class="muted">"Loading imports…"</p> }>
                 {move || imports.get().map(|r| match r {
                     Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),

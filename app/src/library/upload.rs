@@ -118,6 +118,111 @@ pub fn LinkImport(on_queued: Callback<()>) -> impl IntoView {
     }
 }
 
+/// A YouTube search result.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VideoHit {
+    pub id: String,
+    pub title: String,
+    pub channel: Option<String>,
+    pub duration_secs: Option<i64>,
+}
+
+/// Up to ten YouTube videos for `q` (through yt-dlp on the server).
+#[server]
+pub async fn youtube_search(q: String) -> Result<Vec<VideoHit>, crate::error::AppError> {
+    let (core, _user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let hits = backend::imports::ytdlp::search(&core.config, &q).await?;
+    Ok(hits
+        .into_iter()
+        .map(|h| VideoHit {
+            id: h.id,
+            title: h.title,
+            channel: h.channel,
+            duration_secs: h.duration_secs,
+        })
+        .collect())
+}
+
+/// Queues the audio of a YouTube video for import.
+#[server]
+pub async fn import_from_youtube(
+    video_id: String,
+    title: String,
+) -> Result<(), crate::error::AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    backend::imports::create_from_youtube(&core, &user, &video_id, &title).await?;
+    Ok(())
+}
+
+/// Search YouTube and import a result's audio (yt-dlp on the server; needs the internet).
+#[component]
+pub fn YoutubeImport(on_queued: Callback<()>) -> impl IntoView {
+    let search = ServerAction::<YoutubeSearch>::new();
+    let import = ServerAction::<ImportFromYoutube>::new();
+    let queued = RwSignal::new(Vec::<String>::new());
+    Effect::new(move |_| {
+        if let Some(Ok(())) = import.value().get() {
+            if let Some(i) = import.input().get_untracked() {
+                queued.update(|q| q.push(i.video_id));
+            }
+            on_queued.run(());
+        }
+    });
+    view! {
+        <details class="youtube-import">
+            <summary>"Or find it on YouTube"</summary>
+            <ActionForm action=search attr:class="link-import">
+                <label>"Search YouTube"
+                    <input type="search" name="q" required maxlength="200" autocomplete="off"
+                        placeholder="Artist and song" data-testid="youtube-query"/>
+                </label>
+                <button type="submit" class="btn" disabled=move || search.pending().get()>
+                    {move || if search.pending().get() { "Searching…" } else { "Search" }}
+                </button>
+            </ActionForm>
+            <p class="hint">"Only download what you have the right to. Searching and importing need this server to reach YouTube."</p>
+            {move || match search.value().get() {
+                None => None,
+                Some(Err(e)) => Some(view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any()),
+                Some(Ok(hits)) if hits.is_empty() => Some(view! { <p class="muted">"No videos found."</p> }.into_any()),
+                Some(Ok(hits)) => Some(view! {
+                    <ul class="merge-results" data-testid="youtube-results">
+                        {hits.into_iter().map(|h| {
+                            let (id, title) = (h.id.clone(), h.title.clone());
+                            let done_id = h.id.clone();
+                            view! {
+                                <li>
+                                    <span>
+                                        {h.title.clone()}
+                                        <span class="muted">
+                                            {h.channel.clone().map(|c| format!(" · {c}"))}
+                                            {h.duration_secs.map(|d| format!(" · {}", crate::player::fmt_time(d as f64)))}
+                                        </span>
+                                    </span>
+                                    {move || if queued.with(|q| q.contains(&done_id)) {
+                                        view! { <span class="badge">"Queued"</span> }.into_any()
+                                    } else {
+                                        let (id, title) = (id.clone(), title.clone());
+                                        view! {
+                                            <button class="btn small" disabled=move || import.pending().get()
+                                                on:click=move |_| { import.dispatch(ImportFromYoutube { video_id: id.clone(), title: title.clone() }); }>
+                                                "Import"
+                                            </button>
+                                        }.into_any()
+                                    }}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()),
+            }}
+            {move || import.value().get().and_then(|r| r.err()).map(|e| view! {
+                <p class="form-error" role="alert">{e.to_string()}</p>
+            })}
+        </details>
+    }
+}
+
 #[cfg(feature = "hydrate")]
 fn send(file: web_sys::File, up: Upload, on_uploaded: Callback<()>) {
     use wasm_bindgen::JsCast;

@@ -29,7 +29,7 @@ pub struct DeskJob {
     pub id: String,
     pub owner_email: Option<String>,
     pub filename: String,
-    /// `upload`, `url` or `scan`.
+    /// `upload`, `url`, `youtube` or `scan`.
     pub source: String,
     pub source_url: Option<String>,
     /// `queued`, `processing`, `done`, `failed` or `cancelled`.
@@ -106,7 +106,7 @@ pub async fn list(
         });
     }
     if let Some(source) = &f.source {
-        if !matches!(source.as_str(), "upload" | "url" | "scan") {
+        if !matches!(source.as_str(), "upload" | "url" | "youtube" | "scan") {
             return Err(Error::Invalid(format!(
                 "no import source called {source:?}"
             )));
@@ -250,7 +250,7 @@ pub async fn cancel(core: &Core, user: &CurrentUser, job_id: &str) -> Result<Can
     let mut tx = crate::db::begin(&core.db).await?;
     let waiting = sqlx::query(
         "UPDATE import_jobs SET state = 'failed', error = $2, cancelled_at = $3, updated_at = $3,
-            retryable = CASE WHEN source = 'url' THEN 1 ELSE 0 END
+            retryable = CASE WHEN source IN ('url', 'youtube') THEN 1 ELSE 0 END
          WHERE id = $1 AND state = 'queued'",
     )
     .bind(job_id)
@@ -314,7 +314,7 @@ pub async fn cancelled_job(core: &Core, job_id: &str, event: (&str, &str)) -> Re
     let mut tx = crate::db::begin(&core.db).await?;
     sqlx::query(
         "UPDATE import_jobs SET state = 'failed', error = $2, cancelled_at = $3, updated_at = $3,
-            retryable = CASE WHEN source = 'url' THEN 1 ELSE 0 END
+            retryable = CASE WHEN source IN ('url', 'youtube') THEN 1 ELSE 0 END
          WHERE id = $1 AND state <> 'done'",
     )
     .bind(job_id)

@@ -168,31 +168,36 @@ pub struct CheckedResolver {
     allow: Arc<AllowList>,
 }
 
+/// Resolves `host` and refuses it when any address is internal (unless the allow-list
+/// names the host). What is connected to must be one of the addresses returned.
+pub async fn resolve_checked(host: &str, allow: &AllowList) -> Result<Vec<SocketAddr>, Refused> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, 0))
+        .await
+        .map_err(|e| refused(format!("{host} could not be found ({e})")))?
+        .collect();
+    let lower = host.to_lowercase();
+    let allowed = allow.0.iter().any(|a| {
+        let a = a.to_lowercase();
+        a == lower || a.starts_with(&format!("{lower}:"))
+    });
+    if !allowed {
+        for a in &addrs {
+            check_ip(a.ip()).map_err(|e| refused(format!("{host}: {e}")))?;
+        }
+    }
+    if addrs.is_empty() {
+        return Err(refused(format!("{host} could not be found")));
+    }
+    Ok(addrs)
+}
+
 impl reqwest::dns::Resolve for CheckedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let allow = self.allow.clone();
         Box::pin(async move {
-            let host = name.as_str().to_string();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+            let addrs = resolve_checked(name.as_str(), &allow)
                 .await
-                .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> {
-                    Box::new(refused(format!("{host} could not be found ({e})")))
-                })?
-                .collect();
-            let allowed = allow.0.iter().any(|a| {
-                let a = a.to_lowercase();
-                a == host.to_lowercase() || a.starts_with(&format!("{}:", host.to_lowercase()))
-            });
-            if !allowed {
-                for a in &addrs {
-                    check_ip(a.ip()).map_err(|e| -> Box<dyn std::error::Error + Send + Sync> {
-                        Box::new(refused(format!("{host}: {e}")))
-                    })?;
-                }
-            }
-            if addrs.is_empty() {
-                return Err(Box::new(refused(format!("{host} could not be found"))) as _);
-            }
+                .map_err(|r| -> Box<dyn std::error::Error + Send + Sync> { Box::new(r) })?;
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
         })
     }

@@ -4,14 +4,16 @@
 
 pub mod desk;
 pub mod fetch;
+pub mod proxy;
 pub mod quota;
 pub mod repo;
 mod service;
+pub mod ytdlp;
 
 pub use repo::{JobState, JobView};
 pub use service::{
-    FinishedImport, create_from_url, create_upload, fail_job, fetch_original, finish_job,
-    job_object_keys, list_jobs, start_job, store_thumbnails, validate_filename,
+    FinishedImport, create_from_url, create_from_youtube, create_upload, fail_job, fetch_original,
+    finish_job, job_object_keys, list_jobs, start_job, store_thumbnails, validate_filename,
 };
 
 use serde::{Deserialize, Serialize};

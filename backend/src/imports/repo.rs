@@ -41,7 +41,7 @@ pub struct JobView {
     pub track_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
-    /// `upload`, `url` or `scan`.
+    /// `upload`, `url`, `youtube` or `scan`.
     pub source: String,
     /// The link of a URL import.
     pub source_url: Option<String>,
@@ -90,19 +90,20 @@ pub async fn insert<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(())
 }
 
-/// A URL import: queued with no original yet (the worker fetches it).
+/// A link import (`source` `url` or `youtube`): queued with no original yet (the worker
+/// fetches it).
 pub async fn insert_url<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     id: &str,
     user_id: &str,
     filename: &str,
     original_key: &str,
-    url: &str,
+    (source, url): (&str, &str),
 ) -> Result<()> {
     let now = now_ms();
     sqlx::query(
         "INSERT INTO import_jobs (id, user_id, filename, original_key, size_bytes, state, created_at, updated_at, source, source_url)
-         VALUES ($1, $2, $3, $4, 0, 'queued', $5, $5, 'url', $6)",
+         VALUES ($1, $2, $3, $4, 0, 'queued', $5, $5, $7, $6)",
     )
     .bind(id)
     .bind(user_id)
@@ -110,6 +111,7 @@ pub async fn insert_url<'e, E: Executor<'e, Database = sqlx::Any>>(
     .bind(original_key)
     .bind(now)
     .bind(url)
+    .bind(source)
     .execute(db)
     .await?;
     Ok(())

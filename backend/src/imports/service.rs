@@ -139,6 +139,40 @@ fn filename_of(url: &url::Url) -> String {
 pub async fn create_from_url(core: &Core, user: &CurrentUser, link: &str) -> Result<JobView> {
     let allow = super::fetch::AllowList(core.config.import_allow_hosts.clone());
     let url = super::fetch::parse_link(link, &allow).map_err(|r| Error::Invalid(r.0))?;
+    let name = filename_of(&url);
+    queue_link(core, user, &url, "url", &name).await
+}
+
+/// Queues the audio of a YouTube video (a search result) for import through yt-dlp;
+/// `title` names the job until the file's own tags name the track.
+pub async fn create_from_youtube(
+    core: &Core,
+    user: &CurrentUser,
+    video_id: &str,
+    title: &str,
+) -> Result<JobView> {
+    if !super::ytdlp::is_video_id(video_id) {
+        return Err(Error::Invalid("that is not a YouTube video".into()));
+    }
+    if !super::ytdlp::enabled(&core.config) {
+        return Err(Error::Invalid(
+            "importing from YouTube is turned off on this server".into(),
+        ));
+    }
+    let url = url::Url::parse(&format!("https://www.youtube.com/watch?v={video_id}"))
+        .map_err(|e| anyhow::anyhow!("video url: {e}"))?;
+    let name = validate_filename(&format!("{}.m4a", title.trim()))
+        .unwrap_or_else(|_| format!("youtube-{video_id}.m4a"));
+    queue_link(core, user, &url, "youtube", &name).await
+}
+
+async fn queue_link(
+    core: &Core,
+    user: &CurrentUser,
+    url: &url::Url,
+    source: &str,
+    filename: &str,
+) -> Result<JobView> {
     if let Some(q) = super::quota::quota_of(core, user).await?
         && super::quota::used_bytes(&core.db, &user.id).await? >= q
     {
@@ -152,9 +186,9 @@ pub async fn create_from_url(core: &Core, user: &CurrentUser, link: &str) -> Res
         &mut *tx,
         &job_id,
         &user.id,
-        &filename_of(&url),
+        filename,
         &original_key,
-        url.as_str(),
+        (source, url.as_str()),
     )
     .await?;
     events::repo::enqueue(&mut *tx, &ev).await?;
@@ -192,6 +226,9 @@ pub async fn fetch_original(
         None => return Ok(Err(Rejected("the account is gone".into()))),
     };
     let limit = core.config.max_upload_bytes.min(room);
+    if job.source == "youtube" {
+        return ytdlp_original(core, job, link, limit, room).await;
+    }
     let timeout = std::time::Duration::from_secs(core.config.import_timeout_secs);
     let client =
         super::fetch::client(allow, timeout).map_err(|e| anyhow::anyhow!("http client: {e}"))?;
@@ -224,9 +261,9 @@ pub async fn fetch_original(
         .unwrap_or("")
         .to_ascii_lowercase();
     if kind.starts_with("text/html") || kind.starts_with("application/xhtml") {
-        return Ok(Err(Rejected(
-            "the link leads to a web page, not to an audio file".into(),
-        )));
+        // A page: yt-dlp may find the audio on it (a video site, an <audio> element).
+        drop(resp);
+        return ytdlp_original(core, job, link, limit, room).await;
     }
     if resp.content_length().is_some_and(|n| n > limit) {
         return Ok(Err(Rejected(too_large(limit, room))));
@@ -254,6 +291,44 @@ pub async fn fetch_original(
             Ok(Err(Rejected(m)))
         }
     }
+}
+
+/// Has yt-dlp fetch the audio of the page at `link` (through the guard proxy) into the
+/// job's original.
+async fn ytdlp_original(
+    core: &Core,
+    job: &JobView,
+    link: &str,
+    limit: u64,
+    room: u64,
+) -> Result<std::result::Result<(), crate::media::Rejected>> {
+    use crate::media::Rejected;
+    let dir = tempfile::tempdir().map_err(anyhow::Error::from)?;
+    let file = match super::ytdlp::download(
+        &core.config,
+        link,
+        dir.path(),
+        limit,
+        core.config.import_timeout_secs,
+    )
+    .await?
+    {
+        Ok(f) => f,
+        Err(r) => return Ok(Err(r)),
+    };
+    let size = tokio::fs::metadata(&file)
+        .await
+        .map_err(anyhow::Error::from)?
+        .len();
+    if size == 0 {
+        return Ok(Err(Rejected("the page gave an empty file".into())));
+    }
+    if size > limit {
+        return Ok(Err(Rejected(too_large(limit, room))));
+    }
+    core.storage.put_file(&job.original_key, &file).await?;
+    repo::set_size(&core.db, &job.id, i64::try_from(size).unwrap_or(i64::MAX)).await?;
+    Ok(Ok(()))
 }
 
 fn too_large(limit: u64, room: u64) -> String {
