@@ -366,17 +366,9 @@ fn CoverUpload(album_id: String, on_done: Callback<()>) -> impl IntoView {
     let on_change = move |_ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
         {
-            use wasm_bindgen::JsCast;
-            let Some(input) = _ev
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-            else {
+            let Some(file) = crate::auth::security::picked_file(&_ev) else {
                 return;
             };
-            let Some(file) = input.files().and_then(|f| f.get(0)) else {
-                return;
-            };
-            input.set_value("");
             busy.set(true);
             error.set(None);
             let url = format!("/api/albums/{album_id}/cover");

@@ -254,6 +254,46 @@ fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
 }
 
+/// The signed-in user of a picture upload, or the answer to give instead.
+async fn uploader(
+    core: &backend::Core,
+    session: &Session,
+) -> Result<backend::auth::CurrentUser, Response> {
+    match session_user(core, session).await {
+        Ok(Some(u)) => Ok(u),
+        Ok(None) => Err(json_error(
+            StatusCode::UNAUTHORIZED,
+            "Please sign in first.",
+        )),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// Why a picture upload was refused, as an answer.
+fn picture_refused(e: backend::Error) -> Response {
+    match e {
+        e @ backend::Error::Invalid(_) => json_error(
+            StatusCode::BAD_REQUEST,
+            app::error::AppError::from(e).to_string(),
+        ),
+        backend::Error::TooLarge { limit } => json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "The picture is too large (limit {} MB).",
+                limit / 1024 / 1024
+            ),
+        ),
+        backend::Error::Forbidden => json_error(
+            StatusCode::FORBIDDEN,
+            "Only admins and the uploader of the whole album can change its cover.",
+        ),
+        backend::Error::NotFound(_) => {
+            json_error(StatusCode::NOT_FOUND, "That album does not exist.")
+        }
+        e => internal(e),
+    }
+}
+
 /// `POST /api/avatar` with the picture as the body: the signed-in user's new picture.
 pub async fn upload_avatar(
     State(state): State<AppState>,
@@ -261,10 +301,9 @@ pub async fn upload_avatar(
     body: bytes::Bytes,
 ) -> Response {
     let core = &state.core;
-    let user = match session_user(core, &session).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return json_error(StatusCode::UNAUTHORIZED, "Please sign in first."),
-        Err(e) => return internal(e),
+    let user = match uploader(core, &session).await {
+        Ok(u) => u,
+        Err(r) => return r,
     };
     match backend::auth::profile::set_avatar(core, &user, body).await {
         Ok(key) => (
@@ -272,18 +311,7 @@ pub async fn upload_avatar(
             Json(serde_json::json!({ "url": app::auth::avatar_url(&user.id, &key) })),
         )
             .into_response(),
-        Err(e @ backend::Error::Invalid(_)) => json_error(
-            StatusCode::BAD_REQUEST,
-            app::error::AppError::from(e).to_string(),
-        ),
-        Err(backend::Error::TooLarge { limit }) => json_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "The picture is too large (limit {} MB).",
-                limit / 1024 / 1024
-            ),
-        ),
-        Err(e) => internal(e),
+        Err(e) => picture_refused(e),
     }
 }
 
@@ -296,32 +324,13 @@ pub async fn upload_album_cover(
     body: bytes::Bytes,
 ) -> Response {
     let core = &state.core;
-    let user = match session_user(core, &session).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return json_error(StatusCode::UNAUTHORIZED, "Please sign in first."),
-        Err(e) => return internal(e),
+    let user = match uploader(core, &session).await {
+        Ok(u) => u,
+        Err(r) => return r,
     };
     match backend::catalog::set_album_cover(core, &user, &album_id, body).await {
         Ok(()) => (StatusCode::OK, Json(serde_json::json!({}))).into_response(),
-        Err(e @ backend::Error::Invalid(_)) => json_error(
-            StatusCode::BAD_REQUEST,
-            app::error::AppError::from(e).to_string(),
-        ),
-        Err(backend::Error::TooLarge { limit }) => json_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "The picture is too large (limit {} MB).",
-                limit / 1024 / 1024
-            ),
-        ),
-        Err(backend::Error::Forbidden) => json_error(
-            StatusCode::FORBIDDEN,
-            "Only admins and the uploader of the whole album can change its cover.",
-        ),
-        Err(backend::Error::NotFound(_)) => {
-            json_error(StatusCode::NOT_FOUND, "That album does not exist.")
-        }
-        Err(e) => internal(e),
+        Err(e) => picture_refused(e),
     }
 }
 

@@ -503,17 +503,9 @@ fn PictureEditor(initial: Option<String>, name: String) -> impl IntoView {
     let on_change = move |_ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
         {
-            use wasm_bindgen::JsCast;
-            let Some(input) = _ev
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-            else {
+            let Some(file) = crate::auth::security::picked_file(&_ev) else {
                 return;
             };
-            let Some(file) = input.files().and_then(|f| f.get(0)) else {
-                return;
-            };
-            input.set_value("");
             busy.set(true);
             error.set(None);
             leptos::task::spawn_local(async move {
@@ -539,6 +531,19 @@ fn PictureEditor(initial: Option<String>, name: String) -> impl IntoView {
         </div>
         {move || error.get().or_else(|| error_of(remove.value().get())).map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
     }
+}
+
+/// The file just picked in the `<input type="file">` an event came from (the input is
+/// cleared, so picking the same file again fires again).
+#[cfg(feature = "hydrate")]
+pub(crate) fn picked_file(ev: &leptos::ev::Event) -> Option<web_sys::File> {
+    use wasm_bindgen::JsCast;
+    let input = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())?;
+    let file = input.files().and_then(|f| f.get(0))?;
+    input.set_value("");
+    Some(file)
 }
 
 /// Uploads a picture to `POST /api/avatar`; the new picture's URL, or the server's reason.
