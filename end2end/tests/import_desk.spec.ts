@@ -40,7 +40,7 @@ test("an admin retries a failed import from the desk and the listener gets the t
     const row = desk.locator(".desk-row", { hasText: name });
     await expect(row).toContainText(email);
     await expect(row).toContainText("Link");
-    await admin.screenshot({ path: "test-results/import-desk.png", fullPage: true });
+    await desk.screenshot({ path: "test-results/import-desk.png" });
     await row.getByRole("button", { name: `Try ${name} again` }).click();
     await desk.getByRole("button", { name: /^All \d+$/ }).click();
     await expect(desk.locator(".desk-row", { hasText: name })).toHaveAttribute("data-state", "done", { timeout: 60_000 });
