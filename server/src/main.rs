@@ -4,8 +4,26 @@
 
 use std::process::ExitCode;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// Stack of each runtime thread. Rendering a page walks the whole view tree recursively;
+/// the library page needs a little over tokio's default 2 MiB in a debug build, so this
+/// leaves headroom for bigger pages in both builds.
+const THREAD_STACK: usize = 8 << 20;
+
+fn main() -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(THREAD_STACK)
+        .build()
+    {
+        Ok(rt) => rt.block_on(serve_main()),
+        Err(e) => {
+            eprintln!("refrain: cannot start the runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve_main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into());
     // REFRAIN_LOG_FORMAT=json: one JSON object per line, with the request span (and id).
