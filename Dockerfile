@@ -4,14 +4,15 @@ FROM rust:1.95-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm cmake libcurl4-openssl-dev \
     libsasl2-dev libssl-dev zlib1g-dev libzstd-dev && rm -rf /var/lib/apt/lists/*
 RUN rustup target add wasm32-unknown-unknown \
- && cargo install cargo-leptos --version 0.3.10 --locked
+ && CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install cargo-leptos --version 0.3.10 --locked
 WORKDIR /src
 COPY . .
 RUN WBG=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock) \
  && cargo install wasm-bindgen-cli --version "$WBG" \
  && mkdir -p /tools && cd /tools && npm install binaryen@132
-RUN PATH=/tools/node_modules/.bin:$PATH cargo leptos build --release \
- && cargo build --release -p worker --bin refrain-worker
+RUN PATH=/tools/node_modules/.bin:$PATH cargo leptos build --release --split --precompress \
+ && cargo build --release -p worker --bin refrain-worker \
+ && cp target/release/hash.txt target/site/hash.txt
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg ca-certificates curl libcurl4 libsasl2-2 \

@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 REFRAIN_SETUP_BROWSER=0 REFRAIN_SETUP_TEST_SERVERS=0 scripts/setup.sh
-cargo leptos build --release
+scripts/build.sh
 export REFRAIN_SITE_ROOT="${REFRAIN_SITE_ROOT:-$PWD/target/site}"
 exec "$CARGO_TARGET_DIR/release/refrain" "$@"

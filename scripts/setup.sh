@@ -1,91 +1,109 @@
 #!/usr/bin/env bash
 # Installs everything Refrain needs to build, run and test on Debian 12 with rustup and
-# Node 20. Idempotent: tools already present at the right version are skipped.
+# Node 20. Idempotent: tools already present at the right version are skipped, so a
+# second run takes seconds.
+#
+# What needs no compiler (Debian packages, npm and PyPI downloads) runs in the background
+# while the Rust tools compile; the Rust tools share one build folder, so a crate they
+# have in common is compiled once. REFRAIN_SETUP_BROWSER=0 skips Chromium and Playwright,
+# REFRAIN_SETUP_TEST_SERVERS=0 the servers only the tests need (tansu, Garage, aiosmtpd):
+# `scripts/run.sh` sets both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '\033[1;32m==>\033[0m %s\n' "$*"; }
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+BROWSER="${REFRAIN_SETUP_BROWSER:-1}" TEST_SERVERS="${REFRAIN_SETUP_TEST_SERVERS:-1}"
+TOOLS="$HOME/.cache/refrain-tools"
+mkdir -p "$TOOLS"
 
-# System packages: ffmpeg (import pipeline), Chromium (browser tests).
-need_apt=()
-command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
-command -v ffprobe >/dev/null || need_apt+=(ffmpeg)
-if [ "${REFRAIN_SETUP_BROWSER:-1}" = 1 ]; then
-  command -v chromium >/dev/null || need_apt+=(chromium)
-fi
-if [ ${#need_apt[@]} -gt 0 ]; then
-  log "apt-get install ${need_apt[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
+# Debian packages. Build dependencies first (cmake and the C libraries librdkafka and
+# some tools compile against), then in the background ffmpeg (import pipeline), sqlite3
+# (benchmarks) and Chromium (browser tests).
+apt_install() {
+  local need=() pkg
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
+  if [ ${#need[@]} -gt 0 ]; then
+    log "apt-get install ${need[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+}
+apt_install cmake libcurl4-openssl-dev libsasl2-dev libssl-dev zlib1g-dev libzstd-dev
+runtime_packages=(ffmpeg sqlite3)
+if [ "$BROWSER" = 1 ]; then runtime_packages+=(chromium); fi
 
-# Build dependencies of rdkafka (librdkafka is compiled from source with cmake).
-need_dev=()
-for pkg in cmake libcurl4-openssl-dev libsasl2-dev libssl-dev zlib1g-dev libzstd-dev; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || need_dev+=("$pkg")
-done
-if [ ${#need_dev[@]} -gt 0 ]; then
-  log "apt-get install ${need_dev[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_dev[@]}" >/dev/null
-fi
+# Downloads from PyPI and npm.
+downloads() {
+  # yt-dlp: YouTube search and audio from pages that are not audio files (REFRAIN_YTDLP
+  # names another; empty turns both off).
+  local ytdlp=2026.11.23
+  if ! yt-dlp --version 2>/dev/null | grep -qx "$ytdlp"; then
+    log "pip install yt-dlp $ytdlp"
+    python3 -m pip install --quiet --disable-pip-version-check "yt-dlp==$ytdlp"
+  fi
+  # wasm-opt for release builds: binaryen 132 from npm (Debian's 108 breaks hydration).
+  if [ ! -x "$TOOLS/node_modules/.bin/wasm-opt" ]; then
+    log "npm install binaryen@132"
+    (cd "$TOOLS" && npm install --no-audit --no-fund --silent binaryen@132)
+  fi
+  # Playwright (uses Debian's Chromium; never downloads a browser).
+  if [ "$BROWSER" = 1 ] && [ ! -d end2end/node_modules/@playwright/test ]; then
+    log "npm ci in end2end/"
+    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
+  fi
+  # The SMTP sink the email tests read delivered messages from.
+  if [ "$TEST_SERVERS" = 1 ] && ! python3 -c "import aiosmtpd" 2>/dev/null; then
+    log "pip install aiosmtpd 1.4.6"
+    python3 -m pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6
+  fi
+}
 
-# yt-dlp from PyPI: YouTube search and audio from pages that are not audio files
-# (REFRAIN_YTDLP names another; empty turns both off).
-YTDLP_VERSION=2026.11.23
-if ! yt-dlp --version 2>/dev/null | grep -qx "$YTDLP_VERSION"; then
-  log "pip install yt-dlp $YTDLP_VERSION"
-  python3 -m pip install --quiet --disable-pip-version-check "yt-dlp==$YTDLP_VERSION"
-fi
+apt_install "${runtime_packages[@]}" > "$TOOLS/apt.log" 2>&1 &
+apt_pid=$!
+downloads > "$TOOLS/downloads.log" 2>&1 &
+downloads_pid=$!
 
-# Rust: the WASM target (RUSTUP_AUTO_INSTALL=0 means nothing is fetched implicitly).
+# Rust tools. They are build tools, not what users run: compiled without link-time
+# optimisation and with parallel code generation (cargo-leptos asks for LTO and a single
+# codegen unit, which made it take 36 minutes on two cores), all in one build folder.
+export CARGO_TARGET_DIR="$TOOLS/target"
+export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+export CARGO_PROFILE_RELEASE_OPT_LEVEL=2 CARGO_PROFILE_RELEASE_DEBUG=0
+
+# The WASM target (RUSTUP_AUTO_INSTALL=0 means nothing is fetched implicitly).
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "rustup target add wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
 fi
-
 # cargo-leptos 0.3.10 (newer releases need a newer rustc).
 if ! cargo leptos --version 2>/dev/null | grep -q '0.3.10'; then
-  log "cargo install cargo-leptos 0.3.10 (about 13 minutes on 2 cores)"
-  cargo install cargo-leptos --version 0.3.10 --locked
+  log "cargo install cargo-leptos 0.3.10"
+  cargo install cargo-leptos --version 0.3.10 --locked --quiet
 fi
-
-# wasm-bindgen CLI at exactly the version in Cargo.lock.
+# wasm-bindgen CLI at exactly the version in Cargo.lock (no --locked: its lockfile names a
+# crate version the registry lacks).
 WBG=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$WBG"; then
   log "cargo install wasm-bindgen-cli $WBG"
-  cargo install wasm-bindgen-cli --version "$WBG"
+  cargo install wasm-bindgen-cli --version "$WBG" --quiet
 fi
-
-# wasm-opt for release builds: binaryen 132 from npm (Debian's 108 breaks hydration).
-TOOLS="$HOME/.cache/refrain-tools"
-if [ ! -x "$TOOLS/node_modules/.bin/wasm-opt" ]; then
-  log "npm install binaryen@132"
-  mkdir -p "$TOOLS"
-  (cd "$TOOLS" && npm install --no-audit --no-fund --silent binaryen@132)
-fi
-
-# Playwright (uses Debian's Chromium; never downloads a browser).
-if [ "${REFRAIN_SETUP_BROWSER:-1}" = 1 ] && [ ! -d end2end/node_modules/@playwright/test ]; then
-  log "npm ci in end2end/"
-  (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
-fi
-# Test servers that install from crates.io: tansu (Kafka protocol) and Garage (S3); and
-# from PyPI an SMTP sink (aiosmtpd) that the email tests read delivered messages from.
-if [ "${REFRAIN_SETUP_TEST_SERVERS:-1}" = 1 ]; then
-  if ! python3 -c "import aiosmtpd" 2>/dev/null; then
-    log "pip install aiosmtpd 1.4.6"
-    python3 -m pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6
-  fi
+# Test servers: tansu (Kafka protocol) and Garage (S3).
+if [ "$TEST_SERVERS" = 1 ]; then
   if ! tansu --version 2>/dev/null | grep -q '0.6.0'; then
-    log "cargo install tansu 0.6.0 (about 9 minutes on 2 cores)"
-    cargo install tansu --version 0.6.0 --locked --features dynostore,postgres
+    log "cargo install tansu 0.6.0"
+    cargo install tansu --version 0.6.0 --locked --features dynostore,postgres --quiet
   fi
   if ! garage --version 2>/dev/null | grep -q '2.5.0'; then
-    log "cargo install garage 2.5.0 (about 15 minutes on 2 cores)"
-    cargo install garage --version 2.5.0 --locked
+    log "cargo install garage 2.5.0"
+    cargo install garage --version 2.5.0 --locked --quiet
   fi
 fi
+
+failed=0
+wait $apt_pid || { failed=1; echo "Debian packages failed:"; cat "$TOOLS/apt.log"; }
+wait $downloads_pid || { failed=1; echo "npm/PyPI downloads failed:"; cat "$TOOLS/downloads.log"; }
+cat "$TOOLS/apt.log" "$TOOLS/downloads.log"
+[ $failed = 0 ] || exit 1
 log "tools ready"

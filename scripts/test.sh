@@ -23,8 +23,7 @@ source "$HOME/.cache/refrain-services/garage/s3.env"
 cargo test --workspace --exclude frontend
 
 echo "==> release build"
-cargo leptos build --release
-cargo build --release -p worker --bin refrain-worker
+scripts/build.sh worker
 
 echo "==> Playwright (Chromium)"
 export REFRAIN_BIN="$CARGO_TARGET_DIR/release/refrain"

@@ -76,17 +76,43 @@ pub async fn import_desk(state: String, source: String, offset: i64) -> Result<D
     })
 }
 
-/// The signed-in user's own jobs, newest first.
+/// How many of their newest jobs the library's Imports panel shows a user.
+pub const MY_IMPORTS_SHOWN: i64 = 30;
+
+/// The signed-in user's newest jobs and how many they have in each state (the library's
+/// Imports panel: its cost does not grow with the user's history).
 #[server]
-pub async fn my_imports() -> Result<Vec<DeskItem>, AppError> {
+pub async fn my_imports() -> Result<DeskPage, AppError> {
     use backend::imports::desk;
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let filter = desk::Filter {
-        limit: desk::MAX_PAGE,
+        limit: MY_IMPORTS_SHOWN,
         ..Default::default()
     };
     let jobs = desk::list(&core, &user, desk::Scope::Own, &filter).await?;
-    Ok(jobs.into_iter().map(desk_item).collect())
+    let counts = desk::counts(&core, &user, desk::Scope::Own).await?;
+    Ok(DeskPage {
+        jobs: jobs.into_iter().map(desk_item).collect(),
+        counts,
+    })
+}
+
+/// A job count as shown: counts stop past 1,000 (so they cost the same at any size).
+pub fn count_label(n: i64) -> String {
+    if n > 1_000 {
+        "1,000+".to_string()
+    } else {
+        n.to_string()
+    }
+}
+
+/// How many of `counts` are in `state` ("" for all).
+pub fn count_in(counts: &[(String, i64)], state: &str) -> i64 {
+    counts
+        .iter()
+        .filter(|(s, _)| state.is_empty() || s == state)
+        .map(|(_, n)| *n)
+        .sum()
 }
 
 #[server]
@@ -233,16 +259,12 @@ pub fn ImportDesk() -> impl IntoView {
                         {move || {
                             let counts = page.get().and_then(|r| r.ok()).map(|p| p.counts).unwrap_or_default();
                             STATES.iter().map(|(value, label)| {
-                                let n: i64 = if value.is_empty() {
-                                    counts.iter().map(|(_, n)| n).sum()
-                                } else {
-                                    counts.iter().filter(|(s, _)| s == value).map(|(_, n)| *n).sum()
-                                };
+                                let n = count_in(&counts, value);
                                 let v = value.to_string();
                                 view! {
                                     <button class="chip" data-state=*value aria-pressed=move || (state.get() == *value).to_string()
                                         on:click=move |_| { extra.set(Vec::new()); state.set(v.clone()); }>
-                                        {format!("{label} {n}")}
+                                        {format!("{label} {}", count_label(n))}
                                     </button>
                                 }
                             }).collect_view()

@@ -12,6 +12,7 @@ pub mod folders;
 pub mod icons;
 pub mod imports;
 pub mod library;
+mod pages;
 pub mod player;
 pub mod playlists;
 pub mod queue;
@@ -19,12 +20,11 @@ pub mod search;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
-use auth::{LoginPage, SignupPage, provide_auth, use_auth};
+use auth::{provide_auth, use_auth};
 use leptos::prelude::*;
-use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, Link, Meta, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{A, Outlet, ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::{SsrMode, path};
-use library::LibraryPage;
+use leptos_router::{Lazy, SsrMode, path};
 use player::{PlayerBar, PlayerCtx};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -38,6 +38,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <AutoReload options=options.clone()/>
+                // The stylesheet by its hashed name when the build wrote one (cached for a
+                // year), rendered here: only the shell knows the build's options.
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -56,36 +59,38 @@ pub fn App() -> impl IntoView {
     provide_context(player);
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/refrain.css"/>
         <Title formatter=|t: String| if t.is_empty() { "Refrain".to_string() } else { format!("{t} · Refrain") }/>
         <Meta name="description" content="Refrain: your own music streaming server."/>
         <Meta name="theme-color" content="#0f1115"/>
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
-                <Route path=path!("/login") view=LoginPage/>
-                <Route path=path!("/signup") view=SignupPage/>
-                <Route path=path!("/forgot-password") view=auth::ForgotPasswordPage/>
-                <Route path=path!("/reset-password") view=auth::ResetPasswordPage/>
-                <Route path=path!("/verify-email") view=|| view! { <auth::ConfirmEmailPage/> }/>
-                <Route path=path!("/confirm-email") view=|| view! { <auth::ConfirmEmailPage change=true/> }/>
+                // Every page is its own lazily loaded WASM chunk (cargo leptos --split):
+                // the browser fetches the code of the page it is on, and another page's
+                // when it goes there. The layout and the player are in the main module.
+                <Route path=path!("/login") view={Lazy::<pages::Login>::new()}/>
+                <Route path=path!("/signup") view={Lazy::<pages::Signup>::new()}/>
+                <Route path=path!("/forgot-password") view={Lazy::<pages::ForgotPassword>::new()}/>
+                <Route path=path!("/reset-password") view={Lazy::<pages::ResetPassword>::new()}/>
+                <Route path=path!("/verify-email") view={Lazy::<pages::VerifyEmail>::new()}/>
+                <Route path=path!("/confirm-email") view={Lazy::<pages::ConfirmEmail>::new()}/>
                 // The signed-in layout stays mounted while these change, so navigating
                 // never interrupts playback.
                 <ParentRoute path=path!("") ssr=SsrMode::Async view=Shell>
-                    <Route path=path!("/") ssr=SsrMode::Async view=LibraryPage/>
-                    <Route path=path!("/search") ssr=SsrMode::Async view=search::SearchPage/>
-                    <Route path=path!("/liked") ssr=SsrMode::Async view=library::LikedPage/>
-                    <Route path=path!("/queue") ssr=SsrMode::Async view=queue::QueuePage/>
-                    <Route path=path!("/playlists/:id") ssr=SsrMode::Async view=playlists::PlaylistPage/>
-                    <Route path=path!("/albums") ssr=SsrMode::Async view=browse::AlbumsPage/>
-                    <Route path=path!("/artists") ssr=SsrMode::Async view=browse::ArtistsPage/>
-                    <Route path=path!("/albums/:id") ssr=SsrMode::Async view=browse::AlbumPage/>
-                    <Route path=path!("/artists/:id") ssr=SsrMode::Async view=browse::ArtistPage/>
-                    <Route path=path!("/albums/:id/edit") ssr=SsrMode::Async view=catalog::AlbumEditPage/>
-                    <Route path=path!("/artists/:id/edit") ssr=SsrMode::Async view=catalog::ArtistEditPage/>
-                    <Route path=path!("/tracks/:id/edit") ssr=SsrMode::Async view=catalog::TrackEditPage/>
-                    <Route path=path!("/admin") ssr=SsrMode::Async view=admin::AdminPage/>
-                    <Route path=path!("/settings") ssr=SsrMode::Async view=auth::security::SettingsPage/>
+                    <Route path=path!("/") ssr=SsrMode::Async view={Lazy::<pages::Library>::new()}/>
+                    <Route path=path!("/search") ssr=SsrMode::Async view={Lazy::<pages::Search>::new()}/>
+                    <Route path=path!("/liked") ssr=SsrMode::Async view={Lazy::<pages::Liked>::new()}/>
+                    <Route path=path!("/queue") ssr=SsrMode::Async view={Lazy::<pages::Queue>::new()}/>
+                    <Route path=path!("/playlists/:id") ssr=SsrMode::Async view={Lazy::<pages::Playlist>::new()}/>
+                    <Route path=path!("/albums") ssr=SsrMode::Async view={Lazy::<pages::Albums>::new()}/>
+                    <Route path=path!("/artists") ssr=SsrMode::Async view={Lazy::<pages::Artists>::new()}/>
+                    <Route path=path!("/albums/:id") ssr=SsrMode::Async view={Lazy::<pages::Album>::new()}/>
+                    <Route path=path!("/artists/:id") ssr=SsrMode::Async view={Lazy::<pages::Artist>::new()}/>
+                    <Route path=path!("/albums/:id/edit") ssr=SsrMode::Async view={Lazy::<pages::AlbumEdit>::new()}/>
+                    <Route path=path!("/artists/:id/edit") ssr=SsrMode::Async view={Lazy::<pages::ArtistEdit>::new()}/>
+                    <Route path=path!("/tracks/:id/edit") ssr=SsrMode::Async view={Lazy::<pages::TrackEdit>::new()}/>
+                    <Route path=path!("/admin") ssr=SsrMode::Async view={Lazy::<pages::Admin>::new()}/>
+                    <Route path=path!("/settings") ssr=SsrMode::Async view={Lazy::<pages::Settings>::new()}/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -10,9 +10,11 @@ pub const LOGIN_KEY: &str = "login";
 /// A login that passed the password and waits for a second-factor code.
 pub const PENDING_KEY: &str = "pending_login";
 
+#[track_caller]
 pub fn core() -> Result<Core, AppError> {
+    let at = std::panic::Location::caller();
     use_context::<Core>().ok_or_else(|| {
-        tracing::error!("Core missing from the server function context");
+        tracing::error!(%at, "Core missing from the server function context");
         AppError::Internal
     })
 }
@@ -49,9 +51,33 @@ pub async fn user_of_session(
 }
 
 /// The user of this request's session, if signed in and the login is still live.
+/// The signed-in user as looked up once per request: the layout and each of a page's
+/// resources ask, and all but the first get the answer the first one found.
+#[derive(Clone, Default)]
+pub struct RequestUser(std::sync::Arc<tokio::sync::Mutex<Option<Option<CurrentUser>>>>);
+
+impl RequestUser {
+    /// Forgets the answer (the session just changed hands).
+    async fn forget() {
+        if let Some(c) = use_context::<RequestUser>() {
+            *c.0.lock().await = None;
+        }
+    }
+}
+
 pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
     let (core, session) = (core()?, session().await?);
-    Ok(user_of_session(&core, &session).await?)
+    let Some(cache) = use_context::<RequestUser>() else {
+        return Ok(user_of_session(&core, &session).await?);
+    };
+    // Held across the lookup, so requests made together wait for one lookup.
+    let mut slot = cache.0.lock().await;
+    if let Some(user) = &*slot {
+        return Ok(user.clone());
+    }
+    let user = user_of_session(&core, &session).await?;
+    *slot = Some(user.clone());
+    Ok(user)
 }
 
 pub async fn require_user() -> Result<CurrentUser, AppError> {
@@ -111,6 +137,7 @@ pub async fn client_ip() -> Result<std::net::IpAddr, AppError> {
 
 /// Starts a signed-in session for `user` under a fresh session id (no fixation).
 pub async fn begin_session(user: &CurrentUser) -> Result<(), AppError> {
+    RequestUser::forget().await;
     let session = session().await?;
     session.cycle_id().await.map_err(session_err)?;
     let _ = session
@@ -140,6 +167,7 @@ pub async fn begin_session(user: &CurrentUser) -> Result<(), AppError> {
 pub async fn begin_pending_login(
     pending: &backend::auth::two_factor::PendingLogin,
 ) -> Result<(), AppError> {
+    RequestUser::forget().await;
     let session = session().await?;
     session.cycle_id().await.map_err(session_err)?;
     let _ = session
@@ -184,6 +212,7 @@ pub async fn complete_pending_login(code: &str) -> Result<(), AppError> {
 }
 
 pub async fn end_session() -> Result<(), AppError> {
+    RequestUser::forget().await;
     let core = core()?;
     let session = session().await?;
     if let Some(login_id) = session

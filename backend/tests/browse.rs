@@ -311,7 +311,82 @@ async fn album_likes_are_personal_idempotent_and_limited_to_visible_albums(b: Ba
     assert!(library::liked_tracks(&core, &me).await.unwrap().is_empty());
 }
 
+/// The library's "N tracks" comes from tallies the database keeps: it must match a count
+/// of the tracks through inserts, sharing, a change of owner and deletes.
+async fn the_visible_count_follows_every_change_to_tracks(b: Backend) {
+    use backend::library::TrackSort;
+    let (core, _d) = b.core().await;
+    let me = auth::signup(&core, "me@example.com", PW).await.unwrap();
+    let other = auth::signup(&core, "other@example.com", PW).await.unwrap();
+    let counted = |user: &CurrentUser| {
+        let (core, id) = (core.clone(), user.id.clone());
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM tracks WHERE owner_id = $1 OR shared = 1",
+            )
+            .bind(id)
+            .fetch_one(&core.db)
+            .await
+            .unwrap()
+        }
+    };
+    let total = |user: &CurrentUser| {
+        let (core, user) = (core.clone(), user.clone());
+        async move {
+            library::tracks_page(&core, &user, TrackSort::Added, true, 0, 1)
+                .await
+                .unwrap()
+                .1
+        }
+    };
+    let mine = track(&core, &me, "Mine", None, None, false).await;
+    let shared = track(&core, &me, "Shared", None, None, true).await;
+    let theirs = track(&core, &other, "Theirs", None, None, false).await;
+    track(&core, &other, "Theirs shared", None, None, true).await;
+    assert_eq!((total(&me).await, total(&other).await), (3, 3));
+    let set = |sql: &'static str, id: String| {
+        let core = core.clone();
+        async move {
+            sqlx::query(sql).bind(id).execute(&core.db).await.unwrap();
+        }
+    };
+    set("UPDATE tracks SET shared = 1 WHERE id = $1", mine.clone()).await;
+    assert_eq!((total(&me).await, total(&other).await), (3, 4));
+    set(
+        "UPDATE tracks SET title = 'Renamed' WHERE id = $1",
+        mine.clone(),
+    )
+    .await;
+    assert_eq!(
+        total(&other).await,
+        4,
+        "other columns leave the tally alone"
+    );
+    set("UPDATE tracks SET shared = 0 WHERE id = $1", shared.clone()).await;
+    assert_eq!((total(&me).await, total(&other).await), (3, 3));
+    let other_id = other.id.clone();
+    sqlx::query("UPDATE tracks SET owner_id = $2 WHERE id = $1")
+        .bind(&theirs)
+        .bind(&other_id)
+        .execute(&core.db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE tracks SET owner_id = $2 WHERE id = $1")
+        .bind(&theirs)
+        .bind(&me.id)
+        .execute(&core.db)
+        .await
+        .unwrap();
+    assert_eq!((total(&me).await, total(&other).await), (4, 2));
+    library::delete_track(&core, &me, &shared).await.unwrap();
+    for user in [&me, &other] {
+        assert_eq!(total(user).await, counted(user).await, "{}", user.email);
+    }
+    assert_eq!((total(&me).await, total(&other).await), (3, 2));
+}
+
 backend::on_both_databases!(
+    the_visible_count_follows_every_change_to_tracks,
     album_likes_are_personal_idempotent_and_limited_to_visible_albums,
     track_lists_sort_and_page,
     an_album_lists_its_visible_tracks_in_track_order,

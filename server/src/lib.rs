@@ -32,12 +32,33 @@ pub struct AppState {
 }
 
 pub fn leptos_options(core: &Core) -> LeptosOptions {
-    LeptosOptions::builder()
+    let builder = LeptosOptions::builder()
         .output_name("refrain")
         .site_root(core.config.site_root.display().to_string())
         .site_pkg_dir("pkg")
-        .site_addr(core.config.addr())
-        .build()
+        .site_addr(core.config.addr());
+    match hash_file(&core.config.site_root) {
+        // Leptos joins this to the binary's folder; an absolute path stands for itself.
+        Some(f) => builder
+            .hash_files(true)
+            .hash_file(f.display().to_string().into())
+            .build(),
+        None => builder.build(),
+    }
+}
+
+/// The list of hashed asset names a release build wrote (`hash.txt`): in the site root
+/// when it was copied there (the container image), else beside the binary, where
+/// cargo-leptos writes it. Without one, assets keep their plain names.
+fn hash_file(site_root: &std::path::Path) -> Option<std::path::PathBuf> {
+    let beside_binary = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("hash.txt")));
+    [Some(site_root.join("hash.txt")), beside_binary]
+        .into_iter()
+        .flatten()
+        .find(|p| p.is_file())
+        .and_then(|p| std::path::absolute(p).ok())
 }
 
 /// The whole application router, ready to serve.
@@ -87,7 +108,14 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))
-        .leptos_routes_with_context(&state, routes, move || provide_context(ctx_core.clone()), {
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || {
+                provide_context(ctx_core.clone());
+                provide_context(app::ssr::RequestUser::default());
+            },
+            {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
@@ -96,14 +124,19 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
         // page. (Leptos's own file handler copies response options of whatever render owns
         // the thread into static responses: a page's 403 and CSP once leaked onto the CSS.)
         .fallback_service(
-            tower_http::services::ServeDir::new(&core.config.site_root)
+            tower::ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(security::static_cache))
+                .service(tower_http::services::ServeDir::new(&core.config.site_root)
                 .append_index_html_on_directories(false)
+                // cargo-leptos --precompress writes a .br and a .gz beside each file.
+                .precompressed_br()
+                .precompressed_gzip()
                 .fallback(
                     axum::handler::Handler::with_state(
                         leptos_axum::file_and_error_handler::<AppState, _>(shell),
                         state.clone(),
                     ),
-                ),
+                ),)
         )
         .layer(sessions)
         .layer(axum::middleware::from_fn(security::cross_site_guard))

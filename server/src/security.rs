@@ -46,6 +46,30 @@ fn same_site(req: &Request) -> bool {
     matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
+/// How long browsers may keep files of the site root. Built assets under `/pkg/` carry a
+/// hash of their content in their names (a new build gets new names), so they are kept
+/// for a year without asking again; other public files are checked after an hour. (Pages
+/// get theirs in [`headers`].)
+pub async fn static_cache(req: Request, next: Next) -> Response {
+    let hashed_asset = req.uri().path().starts_with("/pkg/");
+    let mut res = next.run(req).await;
+    let is_page = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if res.status().is_success() && !is_page {
+        let policy = if hashed_asset {
+            "public, max-age=31536000, immutable"
+        } else {
+            "public, max-age=3600"
+        };
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    res
+}
+
 /// Headers on every response (unless the handler set its own); HSTS only when served over
 /// HTTPS (secure cookies on).
 pub async fn headers(
@@ -55,6 +79,18 @@ pub async fn headers(
 ) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    // Pages are per user and change with every action: kept privately, revalidated each
+    // time (never the year-long caching of built assets).
+    let is_page = h
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if is_page && !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache"),
+        );
+    }
     let mut set = |name: header::HeaderName, value: &'static str| {
         if !h.contains_key(&name) {
             h.insert(name, HeaderValue::from_static(value));

@@ -688,6 +688,16 @@ async fn static_assets_are_served_plainly_and_unknown_paths_get_404(b: Backend) 
     let site = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(site.path().join("pkg")).unwrap();
     std::fs::write(site.path().join("pkg/refrain.css"), "body{}").unwrap();
+    // A release build's hashed, precompressed file (the .br and .gz stand in for the real
+    // compressions: what matters is which one is sent).
+    std::fs::write(site.path().join("pkg/refrain.0a1b2c.wasm"), "raw wasm").unwrap();
+    std::fs::write(
+        site.path().join("pkg/refrain.0a1b2c.wasm.br"),
+        "brotli wasm",
+    )
+    .unwrap();
+    std::fs::write(site.path().join("pkg/refrain.0a1b2c.wasm.gz"), "gzip wasm").unwrap();
+    std::fs::write(site.path().join("favicon.svg"), "<svg/>").unwrap();
     let root = site.path().to_path_buf();
     let srv = start_with(b, move |c| c.site_root = root).await;
     let r = reqwest::get(format!("{}/pkg/refrain.css", srv.base))
@@ -697,12 +707,56 @@ async fn static_assets_are_served_plainly_and_unknown_paths_get_404(b: Backend) 
     assert_eq!(r.headers()["content-type"], "text/css");
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     assert!(r.headers().get("content-security-policy").is_none());
+    assert_eq!(
+        r.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
     assert_eq!(r.text().await.unwrap(), "body{}");
+
+    let wasm = format!("{}/pkg/refrain.0a1b2c.wasm", srv.base);
+    let c = reqwest::Client::new();
+    for (accept, encoding, body) in [
+        ("gzip, deflate, br", Some("br"), "brotli wasm"),
+        ("gzip", Some("gzip"), "gzip wasm"),
+        ("identity", None, "raw wasm"),
+    ] {
+        let r = c
+            .get(&wasm)
+            .header("accept-encoding", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{accept}");
+        assert_eq!(r.headers()["content-type"], "application/wasm", "{accept}");
+        assert_eq!(
+            r.headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap()),
+            encoding,
+            "{accept}"
+        );
+        assert_eq!(
+            r.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(r.text().await.unwrap(), body, "{accept}");
+    }
+    // Files with stable names are checked again after an hour.
+    let r = reqwest::get(format!("{}/favicon.svg", srv.base))
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["cache-control"], "public, max-age=3600");
+
+    // Pages (here, the 404 page) are never cached for long, nor by shared caches.
     let r = reqwest::get(format!("{}/no-such-page", srv.base))
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.headers()["cache-control"], "private, no-cache");
     assert!(r.text().await.unwrap().contains("Page not found"));
+    let r = reqwest::get(format!("{}/login", srv.base)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["cache-control"], "private, no-cache");
 }
 
 async fn wrong_password_and_duplicate_email_get_clear_messages(b: Backend) {

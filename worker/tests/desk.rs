@@ -424,7 +424,72 @@ async fn admins_see_and_purge_every_users_jobs_users_their_own(b: Backend) {
     );
 }
 
+/// State counts stop one past the cap (the desk shows "1,000+"), so they cost the same for
+/// a user with a million imports; below it they are exact, and lists stay newest first.
+async fn job_counts_stop_past_the_cap_and_pages_stay_newest_first(b: Backend) {
+    let s = setup(b, |_| {}).await;
+    let cap = desk::COUNT_CAP;
+    let bob = s.bob.id.clone();
+    // Finished jobs straight into the table (importing this many would take minutes).
+    for chunk in (0..cap + 5).collect::<Vec<_>>().chunks(200) {
+        let mut sql = String::from(
+            "INSERT INTO import_jobs (id, user_id, filename, original_key, size_bytes, state, created_at, updated_at) VALUES ",
+        );
+        for (n, i) in chunk.iter().enumerate() {
+            if n > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "('job{i:05}', $1, 'f{i}.mp3', 'k', 1, 'done', {i}, {i})"
+            ));
+        }
+        sqlx::query(&sql)
+            .bind(&bob)
+            .execute(&s.core.db)
+            .await
+            .unwrap();
+    }
+    sqlx::query("INSERT INTO import_jobs (id, user_id, filename, original_key, size_bytes, state, created_at, updated_at) VALUES ('waiting', $1, 'w.mp3', 'k', 1, 'queued', 5, 5)")
+        .bind(&bob)
+        .execute(&s.core.db)
+        .await
+        .unwrap();
+    for scope in [Scope::Own, Scope::All] {
+        let user = if scope == Scope::Own {
+            &s.bob
+        } else {
+            &s.admin
+        };
+        let counts = desk::counts(&s.core, user, scope).await.unwrap();
+        assert_eq!(
+            counts,
+            [("done".to_string(), cap + 1), ("queued".to_string(), 1)],
+            "{scope:?}"
+        );
+    }
+    let newest = desk::list(
+        &s.core,
+        &s.bob,
+        Scope::Own,
+        &Filter {
+            limit: 3,
+            offset: 1,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let ids: Vec<_> = newest.iter().map(|j| j.id.as_str()).collect();
+    let last = cap + 4;
+    assert_eq!(
+        ids,
+        [1, 2, 3].map(|k| format!("job{:05}", last - k)),
+        "newest first, from the offset"
+    );
+}
+
 backend::on_both_databases!(
+    job_counts_stop_past_the_cap_and_pages_stay_newest_first,
     a_failed_job_is_retried_once_and_then_imports,
     a_refused_upload_cannot_be_retried_but_a_given_up_one_can,
     a_waiting_job_is_cancelled_at_once_and_a_running_one_stops_its_ffmpeg,

@@ -240,15 +240,23 @@ pub(crate) fn fmt_size(bytes: i64) -> String {
 pub fn LibraryPage() -> impl IntoView {
     let refresh = RwSignal::new(0u32);
     let imports = Resource::new(move || refresh.get(), |_| crate::imports::my_imports());
-    // Tracks refetch when the number of finished jobs changes (an effect: browser only).
+    // Tracks refetch when a shown job finishes (an effect: browser only).
     let tracks_version = RwSignal::new(0u32);
-    let last_done = StoredValue::new(None::<usize>);
+    let last_done = StoredValue::new(None::<Vec<String>>);
     Effect::new(move |_| {
-        let Some(Ok(jobs)) = imports.get() else {
+        let Some(Ok(page)) = imports.get() else {
             return;
         };
-        let done = jobs.iter().filter(|j| j.state == "done").count();
-        if last_done.get_value().is_some_and(|d| d != done) {
+        let done: Vec<String> = page
+            .jobs
+            .iter()
+            .filter(|j| j.state == "done")
+            .map(|j| j.id.clone())
+            .collect();
+        if last_done.with_value(|d| {
+            d.as_ref()
+                .is_some_and(|d| d.iter().any(|id| !done.contains(id)) || d.len() != done.len())
+        }) {
             tracks_version.update(|n| *n += 1);
         }
         last_done.set_value(Some(done));
@@ -284,8 +292,9 @@ pub fn LibraryPage() -> impl IntoView {
                 let busy = imports
                     .get_untracked()
                     .and_then(|r| r.ok())
-                    .is_some_and(|v| {
-                        v.iter()
+                    .is_some_and(|p| {
+                        p.jobs
+                            .iter()
                             .any(|j| j.state == "queued" || j.state == "processing")
                     });
                 if busy {
@@ -329,9 +338,9 @@ pub fn LibraryPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted">"Loading imports…"</p> }>
                 {move || imports.get().map(|r| match r {
                     Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
-                    Ok(jobs) if jobs.is_empty() => ().into_any(),
-                    Ok(jobs) => view! {
-                        <ImportList jobs on_changed=Callback::new(move |_| refresh.update(|n| *n += 1))/>
+                    Ok(page) if page.jobs.is_empty() => ().into_any(),
+                    Ok(page) => view! {
+                        <ImportList page on_changed=Callback::new(move |_| refresh.update(|n| *n += 1))/>
                     }.into_any(),
                 })}
             </Transition>
@@ -469,8 +478,9 @@ fn RecentlyPlayed(tracks: Vec<TrackItem>) -> impl IntoView {
 }
 
 #[component]
-fn ImportList(jobs: Vec<crate::imports::DeskItem>, on_changed: Callback<()>) -> impl IntoView {
-    let count = |state: &str| jobs.iter().filter(|j| j.state == state).count();
+fn ImportList(page: crate::imports::DeskPage, on_changed: Callback<()>) -> impl IntoView {
+    use crate::imports::{count_in, count_label};
+    let count = |state: &str| count_in(&page.counts, state);
     let (busy, done) = (count("queued") + count("processing"), count("done"));
     let failed = count("failed");
     let cancelled = count("cancelled");
@@ -482,12 +492,21 @@ fn ImportList(jobs: Vec<crate::imports::DeskItem>, on_changed: Callback<()>) -> 
     ]
     .iter()
     .filter(|(n, _)| *n > 0)
-    .map(|(n, what)| format!("{n} {what}"))
+    .map(|(n, what)| format!("{} {what}", count_label(*n)))
     .collect::<Vec<_>>()
     .join(" · ");
+    let jobs = page.jobs;
     // Open while something is under way or failed; a list of finished imports stays folded
     // (its summary says how many) instead of pushing the tracks down.
     let open = busy + failed > 0;
+    let total = count("");
+    let more = (total > jobs.len() as i64).then(|| {
+        format!(
+            "The newest {} of {} imports.",
+            jobs.len(),
+            count_label(total)
+        )
+    });
     view! {
         <details class="imports" open=open>
             <summary>"Imports" <span class="muted import-counts">{counts}</span></summary>
@@ -506,6 +525,7 @@ fn ImportList(jobs: Vec<crate::imports::DeskItem>, on_changed: Callback<()>) -> 
                     }
                 }).collect_view()}
             </ul>
+            {more.map(|m| view! { <p class="muted import-more">{m}</p> })}
         </details>
     }
 }

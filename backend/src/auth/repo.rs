@@ -92,16 +92,17 @@ pub async fn revoke_login<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(())
 }
 
-/// The user behind a live login: not revoked, begun after `started_after` and used after
-/// `seen_after`.
+/// The user behind a live login (not revoked, begun after `started_after` and used after
+/// `seen_after`), and when the login was last seen (`None`: never since it began).
 pub async fn user_for_login<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     login_id: &str,
     started_after: i64,
     seen_after: i64,
-) -> Result<Option<UserRow>> {
+) -> Result<Option<(UserRow, Option<i64>)>> {
     let row = sqlx::query(
-        "SELECT u.id, u.email, u.password_hash, u.role FROM logins l JOIN users u ON u.id = l.user_id
+        "SELECT u.id, u.email, u.password_hash, u.role, l.last_seen_at
+         FROM logins l JOIN users u ON u.id = l.user_id
          WHERE l.id = $1 AND l.revoked_at IS NULL AND u.disabled_at IS NULL AND l.created_at > $2
            AND COALESCE(l.last_seen_at, l.created_at) > $3",
     )
@@ -110,11 +111,14 @@ pub async fn user_for_login<'e, E: Executor<'e, Database = sqlx::Any>>(
     .bind(seen_after)
     .fetch_optional(db)
     .await?;
-    Ok(row.map(user_row))
+    Ok(row.map(|r| {
+        let seen = r.get::<Option<i64>, _>("last_seen_at");
+        (user_row(r), seen)
+    }))
 }
 
 /// Records use of a login, at most once per `granularity_ms` (one write a minute, not one
-/// per request).
+/// per request). Callers that know when it was last seen skip the statement altogether.
 pub async fn touch_login<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     login_id: &str,

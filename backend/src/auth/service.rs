@@ -156,6 +156,9 @@ pub async fn logout(core: &Core, login_id: &str) -> Result<()> {
     repo::revoke_login(&core.db, login_id, now_ms()).await
 }
 
+/// How precisely a login's "last seen" is kept.
+const LOGIN_SEEN_GRANULARITY_MS: i64 = 60_000;
+
 /// The user behind a live login (not revoked, within the idle and absolute time-outs);
 /// records that the login was used.
 pub async fn user_for_login(core: &Core, login_id: &str) -> Result<Option<CurrentUser>> {
@@ -163,8 +166,12 @@ pub async fn user_for_login(core: &Core, login_id: &str) -> Result<Option<Curren
     let started_after = now - core.config.session_absolute_secs * 1000;
     let seen_after = now - core.config.session_ttl_secs * 1000;
     match repo::user_for_login(&core.db, login_id, started_after, seen_after).await? {
-        Some(u) => {
-            repo::touch_login(&core.db, login_id, now, 60_000).await?;
+        Some((u, last_seen)) => {
+            // A read decides; the write happens once a minute at most (an UPDATE that
+            // changes nothing still takes SQLite's write lock, on every request).
+            if last_seen.is_none_or(|seen| seen < now - LOGIN_SEEN_GRANULARITY_MS) {
+                repo::touch_login(&core.db, login_id, now, LOGIN_SEEN_GRANULARITY_MS).await?;
+            }
             Ok(Some(CurrentUser {
                 id: u.id,
                 email: u.email,

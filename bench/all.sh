@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Every figure issue 15 asks for, measured in one run and printed as one table (Markdown):
+# first-load WASM, server-rendered pages at 10,000 and at BIG (default 1,000,000) tracks on
+# SQLite and PostgreSQL with their ratio, streaming beside nginx, time to first audio,
+# resident memory, and import speed. Needs a release build (scripts/build.sh) and the
+# test services (scripts/services.sh) for PostgreSQL. Takes about an hour on two cores,
+# most of it generating the big catalogs. The detailed output of each part is kept in
+# OUT (default a new temporary folder).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+BIG="${BIG:-1000000}" OUT="${OUT:-$(mktemp -d)}"
+export SECS="${SECS:-8}"
+echo "bench output in $OUT" >&2
+
+# First load and time to first audio, against a fresh embedded server.
+PORT=3430
+DATA="$(mktemp -d)"
+REFRAIN_DATA_DIR="$DATA" REFRAIN_PORT=$PORT RUST_LOG=warn REFRAIN_SITE_ROOT="$PWD/target/site" \
+  "$CARGO_TARGET_DIR/release/refrain" > "$OUT/server.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; rm -rf "$DATA"' EXIT
+for _ in $(seq 120); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.5; done
+idle_rss=$(awk '/VmRSS/{printf "%.0f", $2/1024}' /proc/$pid/status)
+(cd end2end && BASE_URL="http://127.0.0.1:$PORT" node ../bench/first_load.mjs) | tee "$OUT/first_load.txt" >&2
+(cd end2end && BASE_URL="http://127.0.0.1:$PORT" RUNS=20 node ../bench/time_to_first_audio.mjs) | tee "$OUT/ttfa.txt" >&2
+kill $pid; wait $pid 2>/dev/null || true
+
+bench/stream.sh | tee "$OUT/stream.txt" >&2
+for db in sqlite postgres; do
+  for n in 10000 "$BIG"; do
+    DB=$db TRACKS=$n bench/pages.sh | tee "$OUT/pages-$db-$n.txt" >&2
+  done
+done
+bench/import.sh | tee "$OUT/import.txt" >&2
+
+field() { grep -m1 "$1" "$2" | sed "s/.*$3//"; }
+echo
+echo "| Figure | Measured |"
+echo "|---|---|"
+echo "| First page WASM (library, signed in) | $(field 'first page WASM' "$OUT/first_load.txt" ': ') |"
+echo "| Whole client WASM | $(field 'whole client WASM' "$OUT/first_load.txt" ': ') |"
+echo "| Time to first audio, 20 cold tracks | $(grep -m1 -i 'p50' "$OUT/ttfa.txt") |"
+while read -r line; do
+  echo "| ${line%%:*} | ${line#*: } |"
+done < <(grep '^stream\|^1-byte' "$OUT/stream.txt")
+for db in sqlite postgres; do
+  small="$OUT/pages-$db-10000.txt" big="$OUT/pages-$db-$BIG.txt"
+  while read -r _ page rps; do
+    big_rps=$(awk -v p="$page" '$1 == "page" && $2 == p {print $3}' "$big")
+    ratio=$(python3 -c "print(f'{$big_rps/$rps:.2f}')")
+    echo "| SSR $page, $db: req/s at 10k → $BIG tracks | $rps → $big_rps (×$ratio) |"
+  done < <(grep '^page' "$small")
+  echo "| Server memory after the page load at $BIG tracks, $db | $(field '^rss' "$big" 'rss ') MB |"
+done
+echo "| Server memory idle (fresh start) | $idle_rss MB |"
+while read -r line; do
+  echo "| ${line%%:*} | ${line#*: } |"
+done < <(grep -v '^$' "$OUT/import.txt")
