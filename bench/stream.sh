@@ -20,7 +20,7 @@ PORT="${PORT:-3420}" NGINX_PORT="${NGINX_PORT:-3421}" SECS="${SECS:-8}"
 WORK="$(mktemp -d)"
 BIN="$CARGO_TARGET_DIR/release/refrain"
 export REFRAIN_DATA_DIR="$WORK/data" REFRAIN_PORT="$PORT" RUST_LOG=warn
-export REFRAIN_STREAM_TOKEN_TTL_SECS=3600
+export REFRAIN_STREAM_TOKEN_TTL_SECS=1800
 REFRAIN_SITE_ROOT="$PWD/target/site" "$BIN" > "$WORK/server.log" 2>&1 &
 pids=($!)
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -55,7 +55,9 @@ file="$WORK/data/objects/$key"
 
 # nginx: the storage folder as its root, sendfile on, one worker per core.
 mkdir -p "$WORK/nginx"
+# Its workers read the files as the user running this (the temporary folders are private).
 cat > "$WORK/nginx/nginx.conf" <<EOF
+user $(id -un) $(id -gn);
 worker_processes auto;
 pid $WORK/nginx/nginx.pid;
 error_log $WORK/nginx/error.log;

@@ -57,13 +57,16 @@ pub fn App() -> impl IntoView {
     provide_auth();
     let player = PlayerCtx::new();
     provide_context(player);
+    // True while the router loads the next page (its code chunk and data).
+    let (is_routing, set_is_routing) = signal(false);
 
     view! {
         <Title formatter=|t: String| if t.is_empty() { "Refrain".to_string() } else { format!("{t} · Refrain") }/>
         <Meta name="description" content="Refrain: your own music streaming server."/>
         <Meta name="theme-color" content="#0f1115"/>
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
-        <Router>
+        <Router set_is_routing>
+            <RouteProgress is_routing/>
             <Routes fallback=|| view! { <NotFound/> }>
                 // Every page is its own lazily loaded WASM chunk (cargo leptos --split):
                 // the browser fetches the code of the page it is on, and another page's
@@ -94,6 +97,27 @@ pub fn App() -> impl IntoView {
                 </ParentRoute>
             </Routes>
         </Router>
+    }
+}
+
+/// A thin bar along the top while the next page loads (its code is fetched on first
+/// visit), so a click never looks ignored. `data-routing` on the body says the same to
+/// tests and tools.
+#[component]
+fn RouteProgress(is_routing: ReadSignal<bool>) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let routing = is_routing.get();
+        if let Some(body) = document().body() {
+            let _ = if routing {
+                body.set_attribute("data-routing", "")
+            } else {
+                body.remove_attribute("data-routing")
+            };
+        }
+    });
+    view! {
+        <div class="route-progress" class:active=move || is_routing.get() aria-hidden="true"></div>
     }
 }
 

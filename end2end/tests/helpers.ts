@@ -47,8 +47,9 @@ export function textFile(name: string, contents: string): string {
 }
 
 /** Waits until the WASM client has hydrated the page (it marks <body data-hydrated>). */
+/// The page is interactive and no navigation is loading another page's code.
 export async function hydrated(page: Page) {
-  await page.locator("body[data-hydrated]").waitFor({ state: "attached" });
+  await page.locator("body[data-hydrated]:not([data-routing])").waitFor({ state: "attached" });
 }
 
 export async function signUp(page: Page, email: string) {

@@ -7,6 +7,8 @@ test("a forgotten password is reset through the link in the delivered email", as
   await logOut(page);
 
   await page.getByRole("link", { name: "Forgot your password?" }).click();
+  // The login page has an Email field too: wait for this page (its code loads on first visit).
+  await expect(page.getByRole("button", { name: "Send the link" })).toBeVisible();
   await hydrated(page);
   await page.getByLabel("Email").fill(email);
   await page.getByRole("button", { name: "Send the link" }).click();
