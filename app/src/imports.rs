@@ -167,10 +167,43 @@ fn source_label(source: &str) -> &'static str {
 }
 
 /// Retry and Cancel for one job, where they apply; `on_done` after either worked.
+/// When a list of jobs last had a retry or cancel sent from it (milliseconds since the
+/// epoch, in the browser). Lists keep refreshing for a while after one as if a job were
+/// under way: the row that sent it may be re-rendered (a filter clicked at once) before
+/// the answer comes, and the answer would then refresh nothing.
+#[derive(Clone, Copy)]
+pub struct ActionSent(pub RwSignal<f64>);
+
+impl ActionSent {
+    /// How long after an action a list keeps refreshing.
+    pub const WINDOW_MS: f64 = 10_000.0;
+
+    pub fn provide() -> ActionSent {
+        let sent = ActionSent(RwSignal::new(0.0));
+        provide_context(sent);
+        sent
+    }
+
+    /// Whether an action was sent recently enough to keep refreshing.
+    #[cfg(feature = "hydrate")]
+    pub fn recent(self) -> bool {
+        js_sys::Date::now() < self.0.get_untracked() + Self::WINDOW_MS
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn mark(self) {
+        self.0.set(js_sys::Date::now());
+    }
+
+    #[cfg(not(feature = "hydrate"))]
+    fn mark(self) {}
+}
+
 #[component]
 pub fn JobActions(job: DeskItem, on_done: Callback<()>) -> impl IntoView {
     let retry = ServerAction::<RetryImport>::new();
     let cancel = ServerAction::<CancelImport>::new();
+    let sent = use_context::<ActionSent>();
     Effect::new(move |_| {
         if matches!(retry.value().get(), Some(Ok(())))
             || matches!(cancel.value().get(), Some(Ok(())))
@@ -185,11 +218,17 @@ pub fn JobActions(job: DeskItem, on_done: Callback<()>) -> impl IntoView {
             {job.retryable.then(|| view! {
                 <button class="btn small" data-testid="retry-import" aria-label=format!("Try {name} again")
                     disabled=move || retry.pending().get()
-                    on:click=move |_| { retry.dispatch(RetryImport { job_id: id.clone() }); }>"Retry"</button>
+                    on:click=move |_| {
+                        sent.inspect(|s| s.mark());
+                        retry.dispatch(RetryImport { job_id: id.clone() });
+                    }>"Retry"</button>
             })}
             {can_cancel.then(|| view! {
                 <button class="btn small ghost" data-testid="cancel-import" disabled=move || cancel.pending().get()
-                    on:click=move |_| { cancel.dispatch(CancelImport { job_id: id2.clone() }); }>"Cancel"</button>
+                    on:click=move |_| {
+                        sent.inspect(|s| s.mark());
+                        cancel.dispatch(CancelImport { job_id: id2.clone() });
+                    }>"Cancel"</button>
             })}
             {move || match (retry.value().get(), cancel.value().get()) {
                 (Some(Err(e)), _) | (_, Some(Err(e))) => Some(view! { <span class="form-error" role="alert">{e.to_string()}</span> }),
@@ -232,6 +271,7 @@ pub fn ImportDesk() -> impl IntoView {
     });
     #[cfg(feature = "hydrate")]
     {
+        let sent = ActionSent::provide();
         let handle = set_interval_with_handle(
             move || {
                 let busy = page.get_untracked().and_then(|r| r.ok()).is_some_and(|p| {
@@ -239,7 +279,7 @@ pub fn ImportDesk() -> impl IntoView {
                         .iter()
                         .any(|j| j.state == "queued" || j.state == "processing")
                 });
-                if busy {
+                if busy || sent.recent() {
                     version.update(|v| *v += 1);
                 }
             },

@@ -284,9 +284,11 @@ pub fn LibraryPage() -> impl IntoView {
     let added = Resource::new(|| (), |_| crate::browse::list_albums_page(true, 0, 12));
     let playlists = expect_context::<crate::playlists::PlaylistsCtx>();
 
-    // Poll while any job is still running, so states update without a reload.
+    // Poll while any job is still running (or an action was just sent), so states update
+    // without a reload.
     #[cfg(feature = "hydrate")]
     {
+        let sent = crate::imports::ActionSent::provide();
         let handle = set_interval_with_handle(
             move || {
                 let busy = imports
@@ -297,7 +299,7 @@ pub fn LibraryPage() -> impl IntoView {
                             .iter()
                             .any(|j| j.state == "queued" || j.state == "processing")
                     });
-                if busy {
+                if busy || sent.recent() {
                     refresh.update(|n| *n += 1);
                 }
             },
