@@ -3,7 +3,8 @@
 # for a signed-in admin, with TRACKS (default 10,000) shared tracks in the catalog, on
 # DB=sqlite (default) or DB=postgres (REFRAIN_TEST_POSTGRES_URL names the server). The
 # user has liked 50 tracks and has a playlist of 50. Prints "page <path> <req/s>" per
-# page (bench/all.sh compares two catalog sizes). Needs a release build; installs wrk.
+# page (bench/all.sh compares two catalog sizes). Needs a release build (REFRAIN_BIN names
+# another binary); installs wrk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -21,7 +22,7 @@ if [ "$DB" = postgres ]; then
 else
   sql() { sqlite3 "$DATA/refrain.db" "$1"; }
 fi
-"$CARGO_TARGET_DIR/release/refrain" & pid=$!
+"${REFRAIN_BIN:-$CARGO_TARGET_DIR/release/refrain}" & pid=$!
 cleanup() {
   kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$DATA"
   if [ "$DB" = postgres ]; then psql "$PG" -qc "DROP DATABASE IF EXISTS $name" || true; fi
