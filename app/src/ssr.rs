@@ -50,7 +50,6 @@ pub async fn user_of_session(
     Ok(user)
 }
 
-/// The user of this request's session, if signed in and the login is still live.
 /// The signed-in user as looked up once per request: the layout and each of a page's
 /// resources ask, and all but the first get the answer the first one found.
 #[derive(Clone, Default)]
@@ -65,6 +64,7 @@ impl RequestUser {
     }
 }
 
+/// The user of this request's session, if signed in and the login is still live.
 pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
     let (core, session) = (core()?, session().await?);
     let Some(cache) = use_context::<RequestUser>() else {

@@ -46,6 +46,13 @@ fn same_site(req: &Request) -> bool {
     matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
+/// Whether a response is a page (HTML), which is never cached like a built asset.
+fn is_page(h: &axum::http::HeaderMap) -> bool {
+    h.get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"))
+}
+
 /// How long browsers may keep files of the site root. Built assets under `/pkg/` carry a
 /// hash of their content in their names (a new build gets new names), so they are kept
 /// for a year without asking again; other public files are checked after an hour. (Pages
@@ -53,12 +60,7 @@ fn same_site(req: &Request) -> bool {
 pub async fn static_cache(req: Request, next: Next) -> Response {
     let hashed_asset = req.uri().path().starts_with("/pkg/");
     let mut res = next.run(req).await;
-    let is_page = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("text/html"));
-    if res.status().is_success() && !is_page {
+    if res.status().is_success() && !is_page(res.headers()) {
         let policy = if hashed_asset {
             "public, max-age=31536000, immutable"
         } else {
@@ -81,11 +83,7 @@ pub async fn headers(
     let h = res.headers_mut();
     // Pages are per user and change with every action: kept privately, revalidated each
     // time (never the year-long caching of built assets).
-    let is_page = h
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("text/html"));
-    if is_page && !h.contains_key(header::CACHE_CONTROL) {
+    if is_page(h) && !h.contains_key(header::CACHE_CONTROL) {
         h.insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-cache"),
