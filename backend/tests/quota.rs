@@ -85,7 +85,98 @@ async fn failed_imports_do_not_count_against_the_quota(b: Backend) {
         .unwrap();
 }
 
+/// What the tally must equal: the jobs still running or with a track, summed.
+async fn summed(db: &sqlx::AnyPool, user_id: &str) -> u64 {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(j.size_bytes), 0) AS BIGINT) FROM import_jobs j
+         WHERE j.user_id = $1 AND (j.state IN ('queued', 'processing')
+           OR EXISTS (SELECT 1 FROM tracks t WHERE t.import_job_id = j.id))",
+    )
+    .bind(user_id)
+    .fetch_one(db)
+    .await
+    .unwrap();
+    u64::try_from(n).unwrap()
+}
+
+/// The kept usage after each change a job or a track can go through: equal to the sum
+/// over the user's jobs, and to the figure the change should give.
+async fn usage_follows_every_change_to_jobs_and_tracks(b: Backend) {
+    use backend::imports::{JobState, repo};
+    use backend::testing::{SeedTrack, seed_track};
+    let (core, _d) = b.core().await;
+    let db = &core.db;
+    let fan = auth::signup(&core, "fan@example.com", PW).await.unwrap();
+    let other = auth::signup(&core, "other@example.com", PW).await.unwrap();
+    let check = async |expected: u64, step: &str| {
+        let kept = quota::used_bytes(db, &fan.id).await.unwrap();
+        assert_eq!(
+            kept,
+            summed(db, &fan.id).await,
+            "kept usage drifted at: {step}"
+        );
+        assert_eq!(kept, expected, "at: {step}");
+    };
+    check(0, "nothing yet").await;
+    let song = SeedTrack {
+        title: "Song",
+        artist: "Someone",
+        ..SeedTrack::default()
+    };
+    let track = seed_track(&core, &fan.id, song.clone()).await;
+    seed_track(&core, &other.id, song).await;
+    let first: String = sqlx::query_scalar("SELECT import_job_id FROM tracks WHERE id = $1")
+        .bind(&track)
+        .fetch_one(db)
+        .await
+        .unwrap();
+    check(1, "a queued job with its track").await;
+    repo::set_size(db, &first, 1000).await.unwrap();
+    check(1000, "the job's size known").await;
+    repo::set_state(db, &first, JobState::Done, None, Some(&track))
+        .await
+        .unwrap();
+    check(1000, "done, with its track").await;
+    repo::insert(db, "j-failing", &fan.id, "x.mp3", "k2", 500)
+        .await
+        .unwrap();
+    check(1500, "a second job queued").await;
+    repo::set_state(db, "j-failing", JobState::Failed, Some("not audio"), None)
+        .await
+        .unwrap();
+    check(1000, "the second job failed").await;
+    repo::insert(db, "j-empty", &fan.id, "y.mp3", "k3", 700)
+        .await
+        .unwrap();
+    repo::set_state(db, "j-empty", JobState::Done, None, None)
+        .await
+        .unwrap();
+    check(1000, "a job done without a track").await;
+    sqlx::query("UPDATE tracks SET import_job_id = 'j-empty' WHERE id = $1")
+        .bind(&track)
+        .execute(db)
+        .await
+        .unwrap();
+    check(700, "the track moved to another job").await;
+    sqlx::query("DELETE FROM tracks WHERE id = $1")
+        .bind(&track)
+        .execute(db)
+        .await
+        .unwrap();
+    check(0, "the track deleted").await;
+    sqlx::query("DELETE FROM import_jobs WHERE user_id = $1")
+        .bind(&fan.id)
+        .execute(db)
+        .await
+        .unwrap();
+    check(0, "the jobs deleted").await;
+    // The other account's usage never moved.
+    assert_eq!(quota::used_bytes(db, &other.id).await.unwrap(), 1);
+    assert_eq!(summed(db, &other.id).await, 1);
+}
+
 backend::on_both_databases!(
     uploads_stop_at_the_quota_and_keep_nothing_past_it,
     failed_imports_do_not_count_against_the_quota,
+    usage_follows_every_change_to_jobs_and_tracks,
 );

@@ -66,18 +66,15 @@ pub async fn list_users(
             .replace('%', "\\%")
             .replace('_', "\\_")
     );
-    let sql = format!(
-        "SELECT u.id, u.email, u.role, u.created_at, u.disabled_at, u.totp_secret,
+    let sql = "SELECT u.id, u.email, u.role, u.created_at, u.disabled_at, u.totp_secret,
                 (SELECT MAX(COALESCE(l.last_seen_at, l.created_at)) FROM logins l WHERE l.user_id = u.id) AS seen,
                 u.quota_bytes,
-                ({}) AS used
+                COALESCE((SELECT ut.bytes FROM usage_tallies ut WHERE ut.user_id = u.id), 0) AS used
          FROM users u
          WHERE u.email LIKE $1 ESCAPE '\\'
          ORDER BY u.created_at DESC, u.id
-         LIMIT $2",
-        crate::imports::quota::used_bytes_sql("u.id")
-    );
-    let rows = sqlx::query(&sql)
+         LIMIT $2";
+    let rows = sqlx::query(sql)
         .bind(pattern)
         .bind(limit.clamp(1, 500))
         .fetch_all(&core.db)

@@ -12,22 +12,14 @@ pub struct Usage {
     pub quota_bytes: Option<u64>,
 }
 
-/// The usage query for the user id in the SQL expression `user`, usable as a subquery.
-pub(crate) fn used_bytes_sql(user: &str) -> String {
-    format!(
-        "SELECT CAST(COALESCE(SUM(j.size_bytes), 0) AS BIGINT) FROM import_jobs j
-         WHERE j.user_id = {user}
-           AND (j.state IN ('queued', 'processing')
-                OR EXISTS (SELECT 1 FROM tracks t WHERE t.import_job_id = j.id))"
-    )
-}
-
+/// Bytes counted against `user_id`'s quota: the originals of jobs still queued or
+/// processing and of jobs a track came from, kept in `usage_tallies` by triggers.
 pub async fn used_bytes(db: &sqlx::AnyPool, user_id: &str) -> Result<u64> {
-    let n: i64 = sqlx::query_scalar(&used_bytes_sql("$1"))
+    let n: Option<i64> = sqlx::query_scalar("SELECT bytes FROM usage_tallies WHERE user_id = $1")
         .bind(user_id)
-        .fetch_one(db)
+        .fetch_optional(db)
         .await?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    Ok(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
 }
 
 pub async fn quota_of(core: &Core, user: &CurrentUser) -> Result<Option<u64>> {

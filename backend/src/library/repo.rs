@@ -235,16 +235,21 @@ pub async fn list_albums<'e, E: Executor<'e, Database = sqlx::Any>>(
 ) -> Result<Vec<AlbumView>> {
     // Both orders walk an index (albums_added, albums_title) and stop at the page's end;
     // the columns, some of which cost a query each, are computed for that page only.
-    let order = if recent {
-        "al.added_at DESC, al.id DESC"
+    //
+    // The outer query sorts by the page's own columns, not the album's: ordered by
+    // `al.added_at`, SQLite 3.46 (the one sqlx bundles) chose to walk every album by that
+    // index and probe the page for each, 20 to 50 ms on 20,000 albums instead of 0.7 ms.
+    let (key, dir) = if recent {
+        ("added_at", "DESC")
     } else {
-        "al.title_key, al.id"
+        ("title_key", "ASC")
     };
     let rows = sqlx::query(&format!(
         "SELECT {ALBUM_COLUMNS} FROM (
-            SELECT al.id FROM albums al WHERE {ALBUM_VISIBLE} ORDER BY {order} LIMIT $2 OFFSET $3
+            SELECT al.id, al.{key} AS k FROM albums al WHERE {ALBUM_VISIBLE}
+            ORDER BY al.{key} {dir}, al.id {dir} LIMIT $2 OFFSET $3
          ) page JOIN albums al ON al.id = page.id JOIN artists ar ON ar.id = al.artist_id
-         ORDER BY {order}"
+         ORDER BY page.k {dir}, page.id {dir}"
     ))
     .bind(user_id)
     .bind(limit)
