@@ -4,7 +4,9 @@
 # DB=sqlite (default) or DB=postgres (REFRAIN_TEST_POSTGRES_URL names the server). The
 # user has liked 50 tracks and has a playlist of 50. Prints "page <path> <req/s>" per
 # page (bench/all.sh compares two catalog sizes). Needs a release build (REFRAIN_BIN names
-# another binary); installs wrk.
+# another binary); installs wrk. On SQLite the seeded catalog is kept in CACHE (default
+# ~/.cache/refrain-bench; CACHE= keeps nothing) and reused by the next run of the same size
+# (generating 1,000,000 tracks takes several minutes); delete it after changing the seeding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -22,6 +24,13 @@ if [ "$DB" = postgres ]; then
 else
   sql() { sqlite3 "$DATA/refrain.db" "$1"; }
 fi
+CACHE="${CACHE-$HOME/.cache/refrain-bench}"
+cached=""
+if [ "$DB" = sqlite ] && [ -n "$CACHE" ]; then
+  mkdir -p "$CACHE"
+  cached="$CACHE/sqlite-$TRACKS.db"
+  [ -f "$cached" ] && cp "$cached" "$DATA/refrain.db"
+fi
 "${REFRAIN_BIN:-$CARGO_TARGET_DIR/release/refrain}" & pid=$!
 cleanup() {
   kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$DATA"
@@ -34,16 +43,19 @@ email="pages-bench@example.com"
 signup=$(curl -fs "$base/signup" | grep -o 'action="/api/signup[0-9]*"' | head -1 | cut -d'"' -f2)
 curl -fs -o /dev/null -H 'Sec-Fetch-Site: same-origin' -H 'Accept: text/html' \
   --data-urlencode "email=$email" --data-urlencode "password=violet-harbour-87" "$base$signup" || true
-TRACKS="$TRACKS" SEED_INTO=1 OWNER="$email" cargo run -q --release -p backend --example search_bench "$DB" >&2
 uid=$(sql "SELECT id FROM users WHERE email = '$email'")
-# Likes and a playlist of 50 tracks spread over the catalog.
-step=$((TRACKS / 50))
-sql "INSERT INTO playlists (id, owner_id, name, created_at, updated_at) VALUES ('plbench', '$uid', 'Bench mix', 1, 1)"
-for i in $(seq 0 49); do
-  t="t$((i * step))"
-  sql "INSERT INTO track_likes (user_id, track_id, created_at) VALUES ('$uid', '$t', $i)"
-  sql "INSERT INTO playlist_tracks (id, playlist_id, track_id, position, added_at) VALUES ('pt$i', 'plbench', '$t', $i, $i)"
-done
+if [ -z "$cached" ] || [ ! -f "$cached" ]; then
+  TRACKS="$TRACKS" SEED_INTO=1 OWNER="$email" cargo run -q --release -p backend --example search_bench "$DB" >&2
+  # Likes and a playlist of 50 tracks spread over the catalog.
+  step=$((TRACKS / 50))
+  sql "INSERT INTO playlists (id, owner_id, name, created_at, updated_at) VALUES ('plbench', '$uid', 'Bench mix', 1, 1)"
+  for i in $(seq 0 49); do
+    t="t$((i * step))"
+    sql "INSERT INTO track_likes (user_id, track_id, created_at) VALUES ('$uid', '$t', $i)"
+    sql "INSERT INTO playlist_tracks (id, playlist_id, track_id, position, added_at) VALUES ('pt$i', 'plbench', '$t', $i, $i)"
+  done
+  [ -z "$cached" ] || sqlite3 "$DATA/refrain.db" ".backup '$cached'"
+fi
 login=$(curl -fs "$base/login" | grep -o 'action="/api/login[0-9]*"' | head -1 | cut -d'"' -f2)
 cookie=$(curl -s -D - -o /dev/null -H 'Sec-Fetch-Site: same-origin' -H 'Accept: text/html' \
   --data-urlencode "email=$email" --data-urlencode "password=violet-harbour-87" "$base$login" \

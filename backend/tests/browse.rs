@@ -205,6 +205,82 @@ async fn track_lists_sort_and_page(b: Backend) {
         "the private track's artist is not listed: {artists:?}"
     );
     assert_eq!(artists[0].tracks, 6);
+
+    // By plays: the played first (most first), then the rest by title; a page may take
+    // from both.
+    let sorted = async |sort, desc, offset, limit| {
+        let (page, _) = library::tracks_page(&core, &me, sort, desc, offset, limit)
+            .await
+            .unwrap();
+        titles(&page)
+    };
+    assert_eq!(
+        sorted(TrackSort::Plays, true, 1, 2).await,
+        ["echo", "Alpha"]
+    );
+    assert_eq!(
+        sorted(TrackSort::Plays, false, 0, 6).await,
+        ["Alpha", "alpha two", "Bravo", "delta", "echo", "charlie"],
+        "fewest plays first"
+    );
+    // By artist (then album, then track number) and by album, following renames: the
+    // tracks keep the names they sort by.
+    let fox = seed_track(
+        &core,
+        &me.id,
+        SeedTrack {
+            title: "foxtrot",
+            artist: "Zebra Band",
+            shared: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        sorted(TrackSort::Artist, false, 0, 7).await,
+        [
+            "Alpha",
+            "alpha two",
+            "Bravo",
+            "charlie",
+            "delta",
+            "echo",
+            "foxtrot"
+        ]
+    );
+    assert_eq!(
+        sorted(TrackSort::Artist, true, 0, 2).await,
+        ["foxtrot", "echo"]
+    );
+    let zebra: String = sqlx::query_scalar("SELECT artist_id FROM tracks WHERE id = $1")
+        .bind(&fox)
+        .fetch_one(&core.db)
+        .await
+        .unwrap();
+    backend::catalog::rename_artist(&core, &me, &zebra, "ABBA Tribute")
+        .await
+        .unwrap();
+    assert_eq!(sorted(TrackSort::Artist, false, 0, 1).await, ["foxtrot"]);
+    assert_eq!(sorted(TrackSort::Artist, true, 0, 1).await, ["echo"]);
+    let alpha = album_id_of(&core, &ids[1]).await;
+    let edit = backend::catalog::AlbumEdit {
+        title: "Zulu album".into(),
+        artist: "The Testers".into(),
+        year: None,
+    };
+    backend::catalog::edit_album(&core, &me, &alpha, edit)
+        .await
+        .unwrap();
+    assert_eq!(
+        sorted(TrackSort::Album, false, 0, 2).await,
+        ["foxtrot", "Bravo"],
+        "no album sorts first"
+    );
+    assert_eq!(
+        sorted(TrackSort::Album, false, 5, 2).await,
+        ["Alpha", "alpha two"],
+        "the renamed album moved to the end"
+    );
 }
 
 async fn album_id_of(core: &Core, track_id: &str) -> String {
@@ -392,3 +468,32 @@ backend::on_both_databases!(
     an_album_lists_its_visible_tracks_in_track_order,
     an_artist_page_has_albums_and_most_played_tracks,
 );
+
+/// On SQLite every new connection brings the query planner's statistics up to date
+/// (`PRAGMA optimize`): a catalog filled since the last connection is analysed, so pages
+/// keep their plans as it grows, with no ANALYZE run by hand.
+#[tokio::test]
+async fn new_sqlite_connections_analyse_a_grown_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Backend::Sqlite.config(dir.path()).await;
+    let core = backend::Core::init(config.clone()).await.unwrap();
+    let me = auth::signup(&core, "me@example.com", PW).await.unwrap();
+    for i in 0..30 {
+        let title = format!("Song {i}");
+        seed_track(
+            &core,
+            &me.id,
+            SeedTrack {
+                title: &title,
+                artist: "Someone",
+                album: Some("Record"),
+                ..SeedTrack::default()
+            },
+        )
+        .await;
+    }
+    let stats = "SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'tracks'";
+    let fresh = backend::db::connect(&config).await.unwrap();
+    let analysed: i64 = sqlx::query_scalar(stats).fetch_one(&fresh).await.unwrap();
+    assert!(analysed > 0, "the tracks table has no statistics");
+}

@@ -187,12 +187,14 @@ impl TrackSort {
         match self {
             TrackSort::Added => format!("t.created_at {d}"),
             TrackSort::Title => format!("LOWER(t.title) {d}"),
-            TrackSort::Artist => format!(
-                "LOWER(ar.name) {d}, LOWER(COALESCE(al.title, '')) {d}, COALESCE(t.track_no, 0)"
-            ),
-            TrackSort::Album => format!(
-                "LOWER(COALESCE(al.title, '')) {d}, COALESCE(t.disc_no, 1), COALESCE(t.track_no, 0)"
-            ),
+            // The lower-cased artist name and album title the tracks keep (migration
+            // 20261206000002), in the order of the indexes tracks_by_artist and _album.
+            TrackSort::Artist => {
+                format!("t.sort_artist {d}, t.sort_album {d}, COALESCE(t.track_no, 0)")
+            }
+            TrackSort::Album => {
+                format!("t.sort_album {d}, COALESCE(t.disc_no, 1), COALESCE(t.track_no, 0)")
+            }
             TrackSort::Plays => format!("COALESCE(pc.plays, 0) {d}, LOWER(t.title)"),
         }
     }
@@ -207,7 +209,47 @@ pub async fn list_page<'e, E: Executor<'e, Database = sqlx::Any>>(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<TrackView>> {
+    if sort == TrackSort::Plays {
+        return list_by_plays(db, user_id, desc, offset, limit).await;
+    }
     list_for(db, user_id, "", &sort.order(desc), (offset, limit), None).await
+}
+
+/// [`list_page`] by play count: the tracks the user played (walked from their own counts)
+/// and those they did not (walked by title), each cut at the page's end before the two
+/// are merged, so a page never sorts the catalog. Ties go by title, then id.
+async fn list_by_plays<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    desc: bool,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<TrackView>> {
+    let d = if desc { "DESC" } else { "ASC" };
+    // Integers, so writing them into the SQL is safe.
+    let end = offset + limit;
+    let sql = format!(
+        "SELECT {TRACK_COLUMNS} FROM (
+           SELECT id, n, k FROM (
+             SELECT t.id, p.plays AS n, LOWER(t.title) AS k FROM play_counts p
+             JOIN tracks t ON t.id = p.track_id
+             WHERE p.user_id = $1 AND p.plays > 0 AND (t.owner_id = $1 OR t.shared = 1)
+             ORDER BY p.plays {d}, LOWER(t.title), t.id LIMIT {end}) played
+           UNION ALL
+           SELECT id, n, k FROM (
+             SELECT t.id, 0 AS n, LOWER(t.title) AS k FROM tracks t
+             WHERE (t.owner_id = $1 OR t.shared = 1) AND NOT EXISTS (SELECT 1 FROM play_counts p
+               WHERE p.user_id = $1 AND p.track_id = t.id AND p.plays > 0)
+             ORDER BY LOWER(t.title), t.id LIMIT {end}) unplayed
+         ) page JOIN tracks t ON t.id = page.id {TRACK_JOINS}
+         ORDER BY page.n {d}, page.k, page.id LIMIT $2 OFFSET {offset}"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(user_id)
+        .bind(limit)
+        .fetch_all(db)
+        .await?;
+    Ok(rows.into_iter().map(track_view).collect())
 }
 
 /// How many tracks `user_id` may see: everyone's shared ones and their own others, from
