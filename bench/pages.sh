@@ -65,7 +65,7 @@ rows=$(curl -fs -H "Cookie: $cookie" "$base/" | grep -o 'class="track-row"' | wc
 album=$(sql "SELECT album_id FROM tracks WHERE id = 't$((TRACKS / 2))'")
 artist=$(sql "SELECT artist_id FROM tracks WHERE id = 't$((TRACKS / 2))'")
 word=$(sql "SELECT title FROM tracks WHERE id = 't$((TRACKS / 3))'" | cut -d' ' -f1)
-for page in / /albums /artists "/albums/$album" "/artists/$artist" "/search?q=$word" /liked \
+for page in / "/?sort=artist&order=asc" "/?sort=plays&order=desc" /albums /artists "/albums/$album" "/artists/$artist" "/search?q=$word" /liked \
   /playlists/plbench /admin; do
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$base$page")
   [ "$code" = 200 ] || { echo "$page answered $code" >&2; exit 1; }
