@@ -7,6 +7,7 @@
 # another binary); installs wrk. On SQLite the seeded catalog is kept in CACHE (default
 # ~/.cache/refrain-bench; CACHE= keeps nothing) and reused by the next run of the same size
 # (generating 1,000,000 tracks takes several minutes); delete it after changing the seeding.
+# SEED_BIN names a built search_bench example to seed with instead of `cargo run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -45,7 +46,11 @@ curl -fs -o /dev/null -H 'Sec-Fetch-Site: same-origin' -H 'Accept: text/html' \
   --data-urlencode "email=$email" --data-urlencode "password=violet-harbour-87" "$base$signup" || true
 uid=$(sql "SELECT id FROM users WHERE email = '$email'")
 if [ -z "$cached" ] || [ ! -f "$cached" ]; then
-  TRACKS="$TRACKS" SEED_INTO=1 OWNER="$email" cargo run -q --release -p backend --example search_bench "$DB" >&2
+  # SEED_BIN: an already built search_bench example (cargo run waits while another build
+  # holds the build folder).
+  if [ -n "${SEED_BIN:-}" ]; then seed=("$SEED_BIN"); else
+    seed=(cargo run -q --release -p backend --example search_bench --); fi
+  TRACKS="$TRACKS" SEED_INTO=1 OWNER="$email" "${seed[@]}" "$DB" >&2
   # Likes and a playlist of 50 tracks spread over the catalog.
   step=$((TRACKS / 50))
   sql "INSERT INTO playlists (id, owner_id, name, created_at, updated_at) VALUES ('plbench', '$uid', 'Bench mix', 1, 1)"

@@ -461,8 +461,111 @@ async fn the_visible_count_follows_every_change_to_tracks(b: Backend) {
     assert_eq!((total(&me).await, total(&other).await), (3, 2));
 }
 
+/// The artists list's track counts (kept in tallies by triggers) after each kind of change
+/// to tracks: equal for every user to counting the tracks they may see by the artist or on
+/// albums credited to them.
+async fn artist_counts_follow_every_change_to_tracks(b: Backend) {
+    let (core, _d) = b.core().await;
+    let me = auth::signup(&core, "me@example.com", PW).await.unwrap();
+    let other = auth::signup(&core, "other@example.com", PW).await.unwrap();
+    let by = |user: &CurrentUser, title: &'static str, artist: &'static str, shared: bool| {
+        let (core, id) = (core.clone(), user.id.clone());
+        async move {
+            let t = SeedTrack {
+                title,
+                artist,
+                shared,
+                ..Default::default()
+            };
+            seed_track(&core, &id, t).await
+        }
+    };
+    let t1 = by(&me, "One", "Ayla", false).await;
+    let t2 = by(&me, "Two", "Ayla", true).await;
+    let t3 = by(&other, "Three", "Bram", false).await;
+    by(&other, "Four", "Bram", true).await;
+    let artist_of = |t: String| {
+        let core = core.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT artist_id FROM tracks WHERE id = $1")
+                .bind(t)
+                .fetch_one(&core.db)
+                .await
+                .unwrap()
+        }
+    };
+    let (ayla, bram) = (artist_of(t1.clone()).await, artist_of(t3.clone()).await);
+    // Every listed artist's count against the tracks counted one by one; the number of
+    // tracks the user sees by `artist`.
+    let check = async |user: &CurrentUser, artist: &str, step: &str| -> i64 {
+        let listed = library::artists_page(&core, user, 0, 60).await.unwrap();
+        for a in &listed {
+            let counted: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM tracks t WHERE (t.owner_id = $1 OR t.shared = 1)
+                   AND (t.artist_id = $2 OR (t.album_artist_id = $2 AND t.artist_id <> $2))",
+            )
+            .bind(&user.id)
+            .bind(&a.id)
+            .fetch_one(&core.db)
+            .await
+            .unwrap();
+            assert_eq!(
+                a.tracks, counted,
+                "{} for {} at: {step}",
+                a.name, user.email
+            );
+        }
+        listed
+            .iter()
+            .find(|a| a.id == artist)
+            .map_or(0, |a| a.tracks)
+    };
+    let set = async |sql: &str, id: &str| {
+        sqlx::query(sql).bind(id).execute(&core.db).await.unwrap();
+    };
+    assert_eq!(check(&me, &ayla, "seeded").await, 2);
+    assert_eq!(
+        check(&me, &bram, "seeded").await,
+        1,
+        "not the other's private track"
+    );
+    set(
+        &format!("UPDATE tracks SET album_artist_id = '{bram}' WHERE id = $1"),
+        &t1,
+    )
+    .await;
+    assert_eq!(check(&me, &bram, "an album credited to Bram").await, 2);
+    assert_eq!(check(&other, &bram, "another's album artist").await, 2);
+    set("UPDATE tracks SET shared = 1 WHERE id = $1", &t3).await;
+    assert_eq!(check(&me, &bram, "shared").await, 3);
+    set(
+        &format!("UPDATE tracks SET artist_id = '{bram}' WHERE id = $1"),
+        &t2,
+    )
+    .await;
+    assert_eq!(check(&me, &ayla, "moved to Bram").await, 1);
+    assert_eq!(check(&me, &bram, "moved to Bram").await, 4);
+    set(
+        &format!("UPDATE tracks SET owner_id = '{}' WHERE id = $1", other.id),
+        &t1,
+    )
+    .await;
+    assert_eq!(check(&me, &ayla, "given away").await, 0);
+    assert_eq!(check(&other, &ayla, "given away").await, 1);
+    set(
+        &format!("UPDATE tracks SET album_artist_id = '{bram}' WHERE id = $1"),
+        &t2,
+    )
+    .await;
+    assert_eq!(check(&me, &bram, "own album artist counted once").await, 3);
+    library::delete_track(&core, &me, &t2).await.unwrap();
+    assert_eq!(check(&me, &bram, "deleted").await, 2);
+    check(&other, &bram, "deleted").await;
+}
+
 backend::on_both_databases!(
     the_visible_count_follows_every_change_to_tracks,
+    artist_counts_follow_every_change_to_tracks,
     album_likes_are_personal_idempotent_and_limited_to_visible_albums,
     track_lists_sort_and_page,
     an_album_lists_its_visible_tracks_in_track_order,

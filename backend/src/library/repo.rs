@@ -417,10 +417,12 @@ pub struct ArtistView {
 }
 
 /// Columns of an [`ArtistView`] of artists `ar`, for the user `$1`.
+/// The count is the artist's own tracks plus those on albums credited to them, that the
+/// user may see, summed from the few `artist_tallies` rows of the artist (one per owner and
+/// sharing; see migration 20261206000004) rather than counted track by track.
 pub(crate) const ARTIST_COLUMNS: &str = "ar.id, ar.name,
-    (SELECT COUNT(*) FROM tracks t WHERE t.artist_id = ar.id AND (t.owner_id = $1 OR t.shared = 1))
-    + (SELECT COUNT(*) FROM tracks t WHERE t.album_artist_id = ar.id AND t.artist_id <> ar.id
-       AND (t.owner_id = $1 OR t.shared = 1)) AS tracks";
+    (SELECT CAST(COALESCE(SUM(x.n), 0) AS BIGINT) FROM artist_tallies x
+      WHERE x.artist_id = ar.id AND (x.owner_id = $1 OR x.shared = 1)) AS tracks";
 
 pub(crate) fn artist_view(r: sqlx::any::AnyRow) -> ArtistView {
     ArtistView {
