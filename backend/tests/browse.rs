@@ -574,7 +574,8 @@ backend::on_both_databases!(
 
 /// On SQLite every new connection brings the query planner's statistics up to date
 /// (`PRAGMA optimize`): a catalog filled since the last connection is analysed, so pages
-/// keep their plans as it grows, with no ANALYZE run by hand.
+/// keep their plans as it grows, with no ANALYZE run by hand. Connections also map the
+/// database file into memory.
 #[tokio::test]
 async fn new_sqlite_connections_analyse_a_grown_catalog() {
     let dir = tempfile::tempdir().unwrap();
@@ -599,4 +600,10 @@ async fn new_sqlite_connections_analyse_a_grown_catalog() {
     let fresh = backend::db::connect(&config).await.unwrap();
     let analysed: i64 = sqlx::query_scalar(stats).fetch_one(&fresh).await.unwrap();
     assert!(analysed > 0, "the tracks table has no statistics");
+    // And they read the database through a memory map (up to 1 GiB).
+    let mapped: i64 = sqlx::query_scalar("PRAGMA mmap_size")
+        .fetch_one(&fresh)
+        .await
+        .unwrap();
+    assert_eq!(mapped, 1 << 30);
 }
