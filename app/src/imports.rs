@@ -166,7 +166,6 @@ fn source_label(source: &str) -> &'static str {
     }
 }
 
-/// Retry and Cancel for one job, where they apply; `on_done` after either worked.
 /// When a list of jobs last had a retry or cancel sent from it (milliseconds since the
 /// epoch, in the browser). Lists keep refreshing for a while after one as if a job were
 /// under way: the row that sent it may be re-rendered (a filter clicked at once) before
@@ -199,6 +198,7 @@ impl ActionSent {
     fn mark(self) {}
 }
 
+/// Retry and Cancel for one job, where they apply; `on_done` after either worked.
 #[component]
 pub fn JobActions(job: DeskItem, on_done: Callback<()>) -> impl IntoView {
     let retry = ServerAction::<RetryImport>::new();

@@ -195,6 +195,8 @@ impl TrackSort {
             TrackSort::Album => {
                 format!("t.sort_album {d}, COALESCE(t.disc_no, 1), COALESCE(t.track_no, 0)")
             }
+            // The order `list_by_plays` gives (`list_page` sends this sort there, where
+            // it is computed without sorting the catalog).
             TrackSort::Plays => format!("COALESCE(pc.plays, 0) {d}, LOWER(t.title)"),
         }
     }
