@@ -4,6 +4,7 @@
 use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+use server_fn::codec::Postcard;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdminUser {
@@ -28,7 +29,7 @@ pub struct AuditItem {
     pub created_at: i64,
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn admin_list_users(query: String) -> Result<Vec<AdminUser>, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let users = backend::admin::list_users(&core, &user, &query, 200).await?;
@@ -47,7 +48,7 @@ pub async fn admin_list_users(query: String) -> Result<Vec<AdminUser>, AppError>
         .collect())
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn admin_set_role(user_id: String, role: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let role = match role.as_str() {
@@ -59,14 +60,14 @@ pub async fn admin_set_role(user_id: String, role: String) -> Result<(), AppErro
     Ok(backend::admin::set_role(&core, &user, &user_id, role).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn admin_set_disabled(user_id: String, disabled: bool) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::admin::set_disabled(&core, &user, &user_id, disabled).await?)
 }
 
 /// `quota_mb` empty: back to the server default.
-#[server]
+#[server(output = Postcard)]
 pub async fn admin_set_quota(user_id: String, quota_mb: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let quota = match quota_mb.trim() {
@@ -80,13 +81,13 @@ pub async fn admin_set_quota(user_id: String, quota_mb: String) -> Result<(), Ap
     Ok(backend::admin::set_quota(&core, &user, &user_id, quota).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn admin_reset_two_factor(user_id: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::admin::reset_two_factor(&core, &user, &user_id).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn admin_audit_log() -> Result<Vec<AuditItem>, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let entries = backend::admin::audit_log(&core, &user, 100).await?;
@@ -119,11 +120,11 @@ pub fn AdminPage() -> impl IntoView {
             reset_2fa.version().get(),
         )
     };
-    let users = Resource::new(
+    let users = crate::wire::resource(
         move || (query.get(), changed()),
         |(q, _)| admin_list_users(q),
     );
-    let log = Resource::new(changed, |_| admin_audit_log());
+    let log = crate::wire::resource(changed, |_| admin_audit_log());
     let error = move || {
         [
             set_role.value().get().and_then(|r| r.err()),

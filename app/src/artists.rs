@@ -4,6 +4,7 @@
 use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+use server_fn::codec::Postcard;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArtistRequestItem {
@@ -32,7 +33,7 @@ fn item(r: backend::artists::ArtistRequest) -> ArtistRequestItem {
     }
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn artist_status() -> Result<ArtistInfo, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let s = backend::artists::status(&core, &user).await?;
@@ -43,20 +44,20 @@ pub async fn artist_status() -> Result<ArtistInfo, AppError> {
     })
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn request_artist(artist_name: String, note: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::artists::request(&core, &user, &artist_name, &note).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn admin_artist_requests() -> Result<Vec<ArtistRequestItem>, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let list = backend::artists::pending_requests(&core, &user).await?;
     Ok(list.into_iter().map(item).collect())
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn admin_decide_artist(request_id: String, approve: bool) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::artists::decide(&core, &user, &request_id, approve).await?)
@@ -66,7 +67,7 @@ pub async fn admin_decide_artist(request_id: String, approve: bool) -> Result<()
 #[component]
 pub fn ArtistSection() -> impl IntoView {
     let ask = ServerAction::<RequestArtist>::new();
-    let info = Resource::new(move || ask.version().get(), |_| artist_status());
+    let info = crate::wire::resource(move || ask.version().get(), |_| artist_status());
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || info.get().map(|r| match r {
@@ -116,7 +117,7 @@ pub fn ArtistSection() -> impl IntoView {
 #[component]
 pub fn ArtistRequests(#[prop(into)] on_decided: Callback<()>) -> impl IntoView {
     let decide = ServerAction::<AdminDecideArtist>::new();
-    let list = Resource::new(move || decide.version().get(), |_| admin_artist_requests());
+    let list = crate::wire::resource(move || decide.version().get(), |_| admin_artist_requests());
     Effect::new(move |_| {
         if let Some(Ok(())) = decide.value().get() {
             on_decided.run(());

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
+use server_fn::codec::Postcard;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlbumItem {
@@ -73,7 +74,7 @@ pub(crate) fn artist_item(a: backend::library::ArtistView) -> ArtistItem {
     }
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn get_album(id: String) -> Result<AlbumPageData, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let (album, tracks) = backend::library::album(&core, &user, &id).await?;
@@ -88,7 +89,7 @@ pub async fn get_album(id: String) -> Result<AlbumPageData, AppError> {
     })
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn get_artist(id: String) -> Result<ArtistPageData, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let (artist, albums, top) = backend::library::artist(&core, &user, &id).await?;
@@ -101,7 +102,7 @@ pub async fn get_artist(id: String) -> Result<ArtistPageData, AppError> {
 }
 
 /// Likes or unlikes an album the listener may see.
-#[server]
+#[server(output = Postcard)]
 pub async fn set_album_liked(album_id: String, liked: bool) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     backend::library::set_album_liked(&core, &user, &album_id, liked).await?;
@@ -109,7 +110,7 @@ pub async fn set_album_liked(album_id: String, liked: bool) -> Result<(), AppErr
 }
 
 /// The listener's liked albums, most recently liked first.
-#[server]
+#[server(output = Postcard)]
 pub async fn liked_albums() -> Result<Vec<AlbumItem>, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let albums = backend::library::liked_albums(&core, &user).await?;
@@ -148,7 +149,7 @@ fn AlbumLike(album_id: String, title: String, liked: bool) -> impl IntoView {
 /// Cards per page of the album and artist grids.
 pub const GRID_PAGE: i64 = 60;
 
-#[server]
+#[server(output = Postcard)]
 pub async fn list_albums_page(
     recent: bool,
     offset: i64,
@@ -159,7 +160,7 @@ pub async fn list_albums_page(
     Ok(albums.into_iter().map(album_item).collect())
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn list_artists_page(offset: i64, limit: i64) -> Result<Vec<ArtistItem>, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let artists = backend::library::artists_page(&core, &user, offset, limit).await?;
@@ -170,7 +171,7 @@ pub async fn list_artists_page(offset: i64, limit: i64) -> Result<Vec<ArtistItem
 #[component]
 pub fn AlbumsPage() -> impl IntoView {
     let recent = RwSignal::new(false);
-    let first = Resource::new(move || recent.get(), |r| list_albums_page(r, 0, GRID_PAGE));
+    let first = crate::wire::resource(move || recent.get(), |r| list_albums_page(r, 0, GRID_PAGE));
     view! {
         <leptos_meta::Title text="Albums"/>
         <section class="page">
@@ -206,7 +207,7 @@ pub fn AlbumsPage() -> impl IntoView {
 /// All artists, by name, a page at a time.
 #[component]
 pub fn ArtistsPage() -> impl IntoView {
-    let first = Resource::new(|| (), |_| list_artists_page(0, GRID_PAGE));
+    let first = crate::wire::resource(|| (), |_| list_artists_page(0, GRID_PAGE));
     view! {
         <leptos_meta::Title text="Artists"/>
         <section class="page">
@@ -283,7 +284,7 @@ pub fn n_tracks(n: i64) -> String {
 pub fn AlbumPage() -> impl IntoView {
     let id = param("id");
     let version = RwSignal::new(0u32);
-    let data = Resource::new(move || (id.get(), version.get()), |(id, _)| get_album(id));
+    let data = crate::wire::resource(move || (id.get(), version.get()), |(id, _)| get_album(id));
     let player = expect_context::<PlayerCtx>();
     let changed = Callback::new(move |_| version.update(|n| *n += 1));
     let selection = RwSignal::new(Vec::<String>::new());
@@ -335,7 +336,7 @@ pub fn AlbumPage() -> impl IntoView {
 pub fn ArtistPage() -> impl IntoView {
     let id = param("id");
     let version = RwSignal::new(0u32);
-    let data = Resource::new(move || (id.get(), version.get()), |(id, _)| get_artist(id));
+    let data = crate::wire::resource(move || (id.get(), version.get()), |(id, _)| get_artist(id));
     let player = expect_context::<PlayerCtx>();
     let changed = Callback::new(move |_| version.update(|n| *n += 1));
     view! {

@@ -12,6 +12,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 use serde::{Deserialize, Serialize};
+use server_fn::codec::Postcard;
 
 /// A track's fields as the edit form shows them (numbers as text: empty is none).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,7 +61,7 @@ fn number(what: &str, s: &str) -> Result<Option<i64>, AppError> {
         .map_err(|_| AppError::Invalid(format!("The {what} must be a number.")))
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn get_track_form(id: String) -> Result<TrackForm, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let t = backend::catalog::track_for_edit(&core, &user, &id).await?;
@@ -79,7 +80,7 @@ pub async fn get_track_form(id: String) -> Result<TrackForm, AppError> {
     })
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn save_track(
     id: String,
     title: String,
@@ -106,7 +107,7 @@ pub async fn save_track(
 }
 
 /// Sets `field` to `value` on every track in `track_ids`; how many were changed.
-#[server(input = server_fn::codec::Json)]
+#[server(input = Postcard, output = Postcard)]
 pub async fn bulk_edit(
     track_ids: Vec<String>,
     field: String,
@@ -117,7 +118,7 @@ pub async fn bulk_edit(
     Ok(backend::catalog::set_field(&core, &user, &track_ids, field, &value).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn album_for_edit(id: String) -> Result<AlbumEditData, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     if !backend::catalog::may_edit_album(&core, &user, &id).await? {
@@ -132,7 +133,7 @@ pub async fn album_for_edit(id: String) -> Result<AlbumEditData, AppError> {
 
 /// Saves an album's title, artist and year; the album's id afterwards (another one when
 /// the new name merged it into an album of that artist).
-#[server]
+#[server(output = Postcard)]
 pub async fn save_album(
     id: String,
     title: String,
@@ -148,19 +149,19 @@ pub async fn save_album(
     Ok(backend::catalog::edit_album(&core, &user, &id, edit).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn merge_album(from: String, into: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::catalog::merge_albums(&core, &user, &from, &into).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn delete_album(id: String) -> Result<usize, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::catalog::delete_album(&core, &user, &id).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn artist_for_edit(id: String) -> Result<ArtistEditData, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     if user.role != backend::auth::Role::Admin {
@@ -176,19 +177,19 @@ pub async fn artist_for_edit(id: String) -> Result<ArtistEditData, AppError> {
 
 /// Renames an artist; the artist's id afterwards (another one when the new name is
 /// another artist's, whom this one is merged into).
-#[server]
+#[server(output = Postcard)]
 pub async fn rename_artist(id: String, name: String) -> Result<String, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::catalog::rename_artist(&core, &user, &id, &name).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn merge_artist(from: String, into: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::catalog::merge_artists(&core, &user, &from, &into).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn delete_artist(id: String) -> Result<usize, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::catalog::delete_artist(&core, &user, &id).await?)
@@ -211,7 +212,7 @@ fn status<T: 'static>(
 #[component]
 pub fn TrackEditPage() -> impl IntoView {
     let id = param("id");
-    let data = Resource::new(move || id.get(), get_track_form);
+    let data = crate::wire::resource(move || id.get(), get_track_form);
     let save = ServerAction::<SaveTrack>::new();
     view! {
         <leptos_meta::Title text="Edit track"/>
@@ -261,7 +262,7 @@ pub fn TrackEditPage() -> impl IntoView {
 pub fn AlbumEditPage() -> impl IntoView {
     let id = param("id");
     let version = RwSignal::new(0u32);
-    let data = Resource::new(
+    let data = crate::wire::resource(
         move || (id.get(), version.get()),
         |(id, _)| album_for_edit(id),
     );
@@ -405,7 +406,7 @@ fn MergePicker(
     on_pick: Callback<(String, String)>,
 ) -> impl IntoView {
     let query = RwSignal::new(String::new());
-    let results = Resource::new(
+    let results = crate::wire::resource(
         move || query.get(),
         |q| async move {
             if q.trim().chars().count() < 2 {
@@ -458,7 +459,7 @@ fn MergePicker(
 #[component]
 pub fn ArtistEditPage() -> impl IntoView {
     let id = param("id");
-    let data = Resource::new(move || id.get(), artist_for_edit);
+    let data = crate::wire::resource(move || id.get(), artist_for_edit);
     let rename = ServerAction::<RenameArtist>::new();
     let merge = ServerAction::<MergeArtist>::new();
     let delete = ServerAction::<DeleteArtist>::new();

@@ -2,7 +2,7 @@
 //! with an exhaustive match, so a new domain failure forces a decision here.
 
 use serde::{Deserialize, Serialize};
-use server_fn::codec::JsonEncoding;
+use server_fn::codec::PostcardEncoding;
 use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
@@ -25,7 +25,7 @@ pub enum AppError {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = PostcardEncoding;
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         AppError::Request(value.to_string())
     }

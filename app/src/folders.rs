@@ -5,6 +5,7 @@
 use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+use server_fn::codec::Postcard;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Folder {
@@ -37,7 +38,7 @@ pub struct FoldersState {
     pub scan: Option<Scan>,
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn admin_library_folders() -> Result<FoldersState, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let folders = backend::folders::list_folders(&core, &user).await?;
@@ -69,19 +70,19 @@ pub async fn admin_library_folders() -> Result<FoldersState, AppError> {
     })
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn admin_add_folder(path: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::folders::add_folder(&core, &user, &path).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn admin_remove_folder(id: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::folders::remove_folder(&core, &user, &id).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn admin_scan_library() -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     backend::folders::request_scan(&core, &user).await?;
@@ -99,7 +100,7 @@ pub fn MusicFolders() -> impl IntoView {
     let remove = ServerAction::<AdminRemoveFolder>::new();
     let scan = ServerAction::<AdminScanLibrary>::new();
     let tick = RwSignal::new(0u32);
-    let state = Resource::new(
+    let state = crate::wire::resource(
         move || {
             (
                 add.version().get(),

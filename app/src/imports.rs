@@ -7,6 +7,7 @@ use crate::library::fmt_size;
 use crate::player::fmt_time;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+use server_fn::codec::Postcard;
 
 /// A job as the desk shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,7 +59,7 @@ fn desk_item(j: backend::imports::desk::DeskJob) -> DeskItem {
 }
 
 /// Every user's jobs (admins): `state` and `source` narrow it when not empty.
-#[server]
+#[server(output = Postcard)]
 pub async fn import_desk(state: String, source: String, offset: i64) -> Result<DeskPage, AppError> {
     use backend::imports::desk;
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
@@ -81,7 +82,7 @@ pub const MY_IMPORTS_SHOWN: i64 = 30;
 
 /// The signed-in user's newest jobs and how many they have in each state (the library's
 /// Imports panel: its cost does not grow with the user's history).
-#[server]
+#[server(output = Postcard)]
 pub async fn my_imports() -> Result<DeskPage, AppError> {
     use backend::imports::desk;
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
@@ -115,13 +116,13 @@ pub fn count_in(counts: &[(String, i64)], state: &str) -> i64 {
         .sum()
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn retry_import(job_id: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::imports::desk::retry(&core, &user, &job_id).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn cancel_import(job_id: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     backend::imports::desk::cancel(&core, &user, &job_id).await?;
@@ -129,7 +130,7 @@ pub async fn cancel_import(job_id: String) -> Result<(), AppError> {
 }
 
 /// Purges jobs finished more than `days` days ago; (deleted, archived).
-#[server]
+#[server(output = Postcard)]
 pub async fn purge_imports(days: i64) -> Result<(u64, u64), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let p = backend::imports::desk::purge(&core, &user, days).await?;
@@ -246,7 +247,7 @@ pub fn ImportDesk() -> impl IntoView {
     let source = RwSignal::new(String::new());
     let version = RwSignal::new(0u32);
     let extra = RwSignal::new(Vec::<DeskItem>::new());
-    let page = Resource::new(
+    let page = crate::wire::resource(
         move || (state.get(), source.get(), version.get()),
         |(st, so, _)| import_desk(st, so, 0),
     );

@@ -19,6 +19,7 @@ pub mod queue;
 pub mod search;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod wire;
 
 use auth::{provide_auth, use_auth};
 use leptos::prelude::*;
@@ -126,7 +127,7 @@ fn RouteProgress(is_routing: ReadSignal<bool>) -> impl IntoView {
 fn Shell() -> impl IntoView {
     let auth = use_auth();
     playlists::PlaylistsCtx::provide();
-    let user = Resource::new(|| (), |_| auth::current_user());
+    let user = crate::wire::resource(|| (), |_| auth::current_user());
     let avatar = auth::security::AvatarCtx {
         url: RwSignal::new(None),
     };

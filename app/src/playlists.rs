@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use serde::{Deserialize, Serialize};
+use server_fn::codec::Postcard;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlaylistItem {
@@ -59,14 +60,14 @@ pub(crate) fn playlist_item(
     }
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn list_playlists() -> Result<Vec<PlaylistItem>, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let list = backend::playlists::list_mine(&core, &user).await?;
     Ok(list.into_iter().map(|p| playlist_item(&user, p)).collect())
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn create_playlist(
     name: String,
     description: String,
@@ -77,7 +78,7 @@ pub async fn create_playlist(
     Ok(playlist_item(&user, p))
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn update_playlist(
     id: String,
     name: String,
@@ -88,13 +89,13 @@ pub async fn update_playlist(
     Ok(backend::playlists::update(&core, &user, &id, &name, &description, public).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn delete_playlist(id: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::playlists::delete(&core, &user, &id).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn get_playlist(id: String) -> Result<PlaylistPageData, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let page = backend::playlists::get(&core, &user, &id).await?;
@@ -115,25 +116,25 @@ pub async fn get_playlist(id: String) -> Result<PlaylistPageData, AppError> {
     })
 }
 
-#[server(input = server_fn::codec::Json)]
+#[server(input = Postcard, output = Postcard)]
 pub async fn add_to_playlist(id: String, track_ids: Vec<String>) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::playlists::add_tracks(&core, &user, &id, &track_ids).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn remove_from_playlist(id: String, entry_id: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::playlists::remove_entry(&core, &user, &id, &entry_id).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn move_in_playlist(id: String, entry_id: String, to: i64) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::playlists::move_entry(&core, &user, &id, &entry_id, to).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn copy_playlist(id: String) -> Result<PlaylistItem, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let p = backend::playlists::copy(&core, &user, &id).await?;
@@ -143,7 +144,7 @@ pub async fn copy_playlist(id: String) -> Result<PlaylistItem, AppError> {
 /// The signed-in user's playlists, shared by the sidebar and the track menus.
 #[derive(Clone, Copy)]
 pub struct PlaylistsCtx {
-    pub list: Resource<Result<Vec<PlaylistItem>, AppError>>,
+    pub list: crate::wire::Res<Result<Vec<PlaylistItem>, AppError>>,
     version: RwSignal<u32>,
 }
 
@@ -151,7 +152,7 @@ impl PlaylistsCtx {
     pub fn provide() -> Self {
         let version = RwSignal::new(0u32);
         let ctx = PlaylistsCtx {
-            list: Resource::new(move || version.get(), |_| list_playlists()),
+            list: crate::wire::resource(move || version.get(), |_| list_playlists()),
             version,
         };
         provide_context(ctx);
@@ -341,7 +342,7 @@ pub fn PlaylistPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
     let version = RwSignal::new(0u32);
-    let data = Resource::new(
+    let data = crate::wire::resource(
         move || (id.get(), version.get()),
         |(id, _)| get_playlist(id),
     );

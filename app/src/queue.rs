@@ -6,6 +6,7 @@ use crate::library::{Cover, TrackItem};
 use crate::player::{PlayerCtx, TrackRef, fmt_time};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+use server_fn::codec::Postcard;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct QueueData {
@@ -14,7 +15,7 @@ pub struct QueueData {
     pub position_ms: i64,
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn get_queue() -> Result<QueueData, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let q = backend::queue::get(&core, &user).await?;
@@ -25,7 +26,7 @@ pub async fn get_queue() -> Result<QueueData, AppError> {
     })
 }
 
-#[server(input = server_fn::codec::Json, endpoint = "save_queue")]
+#[server(input = Postcard, output = Postcard, endpoint = "save_queue")]
 pub async fn save_queue(
     track_ids: Vec<String>,
     index: usize,
@@ -35,7 +36,7 @@ pub async fn save_queue(
     Ok(backend::queue::save(&core, &user, track_ids, index, position_ms).await?)
 }
 
-#[server(endpoint = "save_queue_position")]
+#[server(output = Postcard, endpoint = "save_queue_position")]
 pub async fn save_queue_position(index: usize, position_ms: i64) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::queue::save_position(&core, &user, index, position_ms).await?)

@@ -9,6 +9,7 @@ use crate::playlists::{PlaylistGrid, PlaylistItem};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
+use server_fn::codec::Postcard;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SearchView {
@@ -27,7 +28,7 @@ impl SearchView {
     }
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn search(q: String) -> Result<SearchView, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let r = backend::search::search(&core, &user, &q).await?;
@@ -71,7 +72,7 @@ fn encode(s: &str) -> String {
 pub fn SearchPage() -> impl IntoView {
     let query = use_query_map();
     let q = Memo::new(move |_| query.with(|m| m.get("q").unwrap_or_default()));
-    let results = Resource::new(
+    let results = crate::wire::resource(
         move || q.get(),
         |q| async move {
             if q.trim().is_empty() {

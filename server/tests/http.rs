@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use app::error::AppError;
 use backend::Core;
 use backend::playback::{STREAM_AUDIENCE, StreamClaims};
 use backend::testing::Backend;
@@ -80,23 +81,31 @@ async fn every_server_function_that_needs_a_session_refuses_without_one(b: Backe
     ] {
         let r = call(&c, &srv, path, &form).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
-        let body = r.text().await.unwrap();
-        assert!(body.contains("Unauthenticated"), "{path}: {body}");
+        assert_eq!(r.app_error().await, AppError::Unauthenticated, "{path}");
     }
-    // The two that take JSON.
+    // The two that take postcard (lists of ids).
     for (path, body) in [
         (
             app::queue::SaveQueue::PATH,
-            r#"{"track_ids":[],"index":0,"position_ms":0}"#,
+            postcard::to_allocvec(&app::queue::SaveQueue {
+                track_ids: vec![],
+                index: 0,
+                position_ms: 0,
+            })
+            .unwrap(),
         ),
         (
             app::playlists::AddToPlaylist::PATH,
-            r#"{"id":"x","track_ids":["y"]}"#,
+            postcard::to_allocvec(&app::playlists::AddToPlaylist {
+                id: "x".into(),
+                track_ids: vec!["y".into()],
+            })
+            .unwrap(),
         ),
     ] {
         let r = c
             .post(format!("{}{path}", srv.base))
-            .header("content-type", "application/json")
+            .header("content-type", "application/x-postcard")
             .header("sec-fetch-site", "same-origin")
             .body(body)
             .send()
@@ -111,7 +120,7 @@ async fn every_server_function_that_needs_a_session_refuses_without_one(b: Backe
     assert_eq!(playlists, 0, "nothing was created without a session");
     let me: Option<app::auth::UserInfo> = call(&c, &srv, app::auth::CurrentUser::PATH, &[])
         .await
-        .json()
+        .wire()
         .await
         .unwrap();
     assert!(me.is_none());
@@ -155,7 +164,7 @@ async fn session_cookie_is_http_only_lax_and_changes_at_login(b: Backend) {
         .send()
         .await
         .unwrap();
-    assert!(stale.text().await.unwrap().contains("Unauthenticated"));
+    assert_eq!(stale.app_error().await, AppError::Unauthenticated);
 }
 
 /// With two-factor on, the password alone yields a session that can do nothing but submit
@@ -186,7 +195,7 @@ async fn a_password_only_session_can_do_nothing_but_submit_a_code(b: Backend) {
     .await;
     assert!(r.status().is_success());
     let pending_cookie = session_cookie(&r).unwrap();
-    let outcome: app::auth::LoginOutcome = r.json().await.unwrap();
+    let outcome: app::auth::LoginOutcome = r.wire().await.unwrap();
     assert_eq!(outcome, app::auth::LoginOutcome::CodeNeeded);
 
     use app::auth::security as sec;
@@ -339,7 +348,7 @@ async fn a_password_only_session_can_do_nothing_but_submit_a_code(b: Backend) {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let me: Option<app::auth::UserInfo> = call(&c, &srv, app::auth::CurrentUser::PATH, &[])
         .await
-        .json()
+        .wire()
         .await
         .unwrap();
     assert!(me.is_none());
@@ -431,7 +440,11 @@ async fn repeated_failures_from_one_address_get_429(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(r.text().await.unwrap().contains("Too many attempts"));
+    let err = r.app_error().await;
+    assert!(
+        matches!(&err, AppError::RateLimited(m) if m.contains("Too many attempts")),
+        "{err:?}"
+    );
 }
 
 /// Behind a trusted proxy, the forwarded client address is the one throttled.
@@ -488,7 +501,7 @@ async fn cross_site_posts_are_refused_and_change_nothing(b: Backend) {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let tracks: Vec<app::library::TrackItem> = call(&c, &srv, app::library::ListTracks::PATH, &[])
         .await
-        .json()
+        .wire()
         .await
         .unwrap();
     assert_eq!(tracks.len(), 1, "nothing was deleted");
@@ -579,7 +592,7 @@ async fn the_sessions_list_names_devices_and_ends_them(b: Backend) {
     .await;
     let list: Vec<sec::SessionItem> = call(&laptop, &srv, sec::ListSessions::PATH, &[])
         .await
-        .json()
+        .wire()
         .await
         .unwrap();
     assert_eq!(list.len(), 2);
@@ -770,7 +783,8 @@ async fn wrong_password_and_duplicate_email_get_clear_messages(b: Backend) {
         &[("email", "clear@example.com"), ("password", PW)],
     )
     .await;
-    assert!(dup.text().await.unwrap().contains("already exists"));
+    let err = dup.app_error().await;
+    assert!(err.to_string().contains("already exists"), "{err:?}");
     let bad = call(
         &client(),
         &srv,
@@ -799,7 +813,8 @@ async fn wrong_password_and_duplicate_email_get_clear_messages(b: Backend) {
         &[("email", "weak@example.com"), ("password", "12345678")],
     )
     .await;
-    assert!(weak.text().await.unwrap().contains("stronger password"));
+    let err = weak.app_error().await;
+    assert!(err.to_string().contains("stronger password"), "{err:?}");
 }
 
 async fn upload_over_the_limit_is_413_and_stores_nothing(b: Backend) {
@@ -816,7 +831,7 @@ async fn upload_over_the_limit_is_413_and_stores_nothing(b: Backend) {
     assert!(srv.core.storage.list("").await.unwrap().is_empty());
     let jobs: Vec<app::library::ImportItem> = call(&c, &srv, app::library::ListImports::PATH, &[])
         .await
-        .json()
+        .wire()
         .await
         .unwrap();
     assert!(jobs.is_empty());
@@ -1007,12 +1022,11 @@ async fn logout_ends_the_session_and_its_stream_urls(b: Backend) {
         reqwest::get(&url).await.unwrap().status(),
         StatusCode::UNAUTHORIZED
     );
-    let body = call(&c, &srv, app::library::ListTracks::PATH, &[])
+    let err = call(&c, &srv, app::library::ListTracks::PATH, &[])
         .await
-        .text()
-        .await
-        .unwrap();
-    assert!(body.contains("Unauthenticated"));
+        .app_error()
+        .await;
+    assert_eq!(err, AppError::Unauthenticated);
 }
 
 async fn readiness_names_each_dependency(b: Backend) {
@@ -1144,9 +1158,40 @@ async fn the_library_page_is_rendered_from_one_fetch_of_its_data(b: Backend) {
         1,
         "one row for the one track"
     );
-    // The serialized data hydration reads: the track page and the import list, once each.
-    assert_eq!(html.matches(r#"\"tracks\":["#).count(), 1, "{html}");
-    assert_eq!(html.matches(r#"\"filename\":\"once.mp3\""#).count(), 1);
+    // The serialized data hydration reads (postcard in base64, see app::wire): the track
+    // page and the import list, once each.
+    use base64::Engine as _;
+    let payloads: Vec<Vec<u8>> = html
+        .split("__RESOLVED_RESOURCES[")
+        .skip(1)
+        .filter_map(|s| {
+            let quoted = s.split_once("= \"")?.1;
+            let end = quoted.find('"')?;
+            base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(&quoted[..end])
+                .ok()
+        })
+        .collect();
+    fn exactly<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+        match postcard::take_from_bytes::<T>(bytes) {
+            Ok((v, [])) => Some(v),
+            _ => None,
+        }
+    }
+    let track_pages = payloads
+        .iter()
+        .filter_map(|p| exactly::<Result<app::library::TrackPage, AppError>>(p))
+        .filter(
+            |r| matches!(r, Ok(page) if page.tracks.len() == 1 && page.tracks[0].title == "once"),
+        )
+        .count();
+    assert_eq!(track_pages, 1, "{html}");
+    let import_lists = payloads
+        .iter()
+        .filter_map(|p| exactly::<Result<app::imports::DeskPage, AppError>>(p))
+        .filter(|r| matches!(r, Ok(page) if page.jobs.iter().any(|j| j.filename == "once.mp3")))
+        .count();
+    assert_eq!(import_lists, 1, "{html}");
 }
 
 /// Asking to become an artist goes through server functions; extra form fields change
@@ -1170,7 +1215,7 @@ async fn artist_requests_cannot_be_self_approved(b: Backend) {
     assert_eq!(role_of(&c, &srv).await, "listener");
     let info: app::artists::ArtistInfo = call(&c, &srv, app::artists::ArtistStatus::PATH, &[])
         .await
-        .json()
+        .wire()
         .await
         .unwrap();
     let req = info.request.unwrap();
@@ -1204,7 +1249,7 @@ async fn artist_requests_cannot_be_self_approved(b: Backend) {
     let list: Vec<app::artists::ArtistRequestItem> =
         call(&admin, &srv, app::artists::AdminArtistRequests::PATH, &[])
             .await
-            .json()
+            .wire()
             .await
             .unwrap();
     assert_eq!(list.len(), 1);
@@ -1237,7 +1282,7 @@ async fn covers_are_thumbnailed_cached_and_private(b: Backend) {
     worker::dispatch::drain(&srv.core).await.unwrap();
     let tracks: Vec<app::library::TrackItem> = call(&c, &srv, app::library::ListTracks::PATH, &[])
         .await
-        .json()
+        .wire()
         .await
         .unwrap();
     assert!(tracks[0].has_cover);
@@ -1303,7 +1348,7 @@ async fn covers_are_thumbnailed_cached_and_private(b: Backend) {
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
     let before: Vec<app::library::TrackItem> = call(&c, &srv, app::library::ListTracks::PATH, &[])
         .await
-        .json()
+        .wire()
         .await
         .unwrap();
     assert_eq!(before[0].album.as_deref(), Some("Blue Period"));
@@ -1335,7 +1380,7 @@ async fn covers_are_thumbnailed_cached_and_private(b: Backend) {
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
     let after: Vec<app::library::TrackItem> = call(&c, &srv, app::library::ListTracks::PATH, &[])
         .await
-        .json()
+        .wire()
         .await
         .unwrap();
     assert_ne!(after[0].cover_v, before[0].cover_v);
@@ -1377,7 +1422,7 @@ async fn a_profile_picture_is_uploaded_served_and_revalidated(b: Backend) {
     let url = v["url"].as_str().unwrap().to_string();
     let me: Option<app::auth::UserInfo> = call(&c, &srv, app::auth::CurrentUser::PATH, &[])
         .await
-        .json()
+        .wire()
         .await
         .unwrap();
     assert_eq!(me.unwrap().avatar.as_deref(), Some(url.as_str()));
@@ -1538,7 +1583,7 @@ async fn two_nodes_share_logins_through_redis() {
         .send()
         .await
         .unwrap()
-        .json()
+        .wire()
         .await
         .unwrap();
     assert_eq!(me.unwrap().email, "nodes@example.com");
@@ -1570,7 +1615,7 @@ async fn two_nodes_share_logins_through_redis() {
         .send()
         .await
         .unwrap()
-        .json()
+        .wire()
         .await
         .unwrap();
     assert!(me.is_none());

@@ -56,8 +56,9 @@ async fn imported(base: &str, core: &Core, c: &reqwest::Client) -> (String, Stri
         .send()
         .await
         .unwrap()
-        .json()
+        .bytes()
         .await
+        .map(|b| postcard::from_bytes(&b).unwrap())
         .unwrap();
     assert_eq!(tracks[0].title, "Bucket Song");
     let info: app::library::StreamInfo = c
@@ -66,8 +67,9 @@ async fn imported(base: &str, core: &Core, c: &reqwest::Client) -> (String, Stri
         .send()
         .await
         .unwrap()
-        .json()
+        .bytes()
         .await
+        .map(|b| postcard::from_bytes(&b).unwrap())
         .unwrap();
     (
         tracks[0].id.clone(),

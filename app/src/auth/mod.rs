@@ -7,6 +7,7 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
+use server_fn::codec::Postcard;
 
 /// What the client knows about the signed-in user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,7 +31,7 @@ pub fn avatar_url(user_id: &str, key: &str) -> String {
     format!("/avatars/{user_id}?v={}", avatar_version(key))
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn current_user() -> Result<Option<UserInfo>, AppError> {
     let Some(u) = crate::ssr::current_user().await? else {
         return Ok(None);
@@ -60,7 +61,7 @@ pub enum SignupOutcome {
 }
 
 /// `artist_name`, when given, also asks an admin to make the new account an artist.
-#[server]
+#[server(output = Postcard)]
 pub async fn signup(
     email: String,
     password: String,
@@ -86,26 +87,26 @@ pub async fn signup(
 }
 
 /// Sends a new password-reset link if the address has an account; says the same either way.
-#[server]
+#[server(output = Postcard)]
 pub async fn request_password_reset(email: String) -> Result<(), AppError> {
     let core = crate::ssr::core()?;
     let from = crate::ssr::client_ip().await?;
     Ok(backend::auth::email::request_password_reset(&core, &email, from).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn reset_password(token: String, password: String) -> Result<(), AppError> {
     let core = crate::ssr::core()?;
     Ok(backend::auth::email::reset_password(&core, &token, &password).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn verify_email(token: String) -> Result<(), AppError> {
     let core = crate::ssr::core()?;
     Ok(backend::auth::email::verify_email(&core, &token).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn confirm_email_change(token: String) -> Result<String, AppError> {
     let core = crate::ssr::core()?;
     Ok(backend::auth::email::confirm_email_change(&core, &token).await?)
@@ -119,7 +120,7 @@ pub enum LoginOutcome {
     CodeNeeded,
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn login(email: String, password: String) -> Result<LoginOutcome, AppError> {
     use backend::auth::LoginStep;
     let core = crate::ssr::core()?;
@@ -138,14 +139,14 @@ pub async fn login(email: String, password: String) -> Result<LoginOutcome, AppE
 }
 
 /// The second login step: an authenticator code or a recovery code.
-#[server]
+#[server(output = Postcard)]
 pub async fn verify_login_code(code: String) -> Result<(), AppError> {
     crate::ssr::complete_pending_login(&code).await?;
     leptos_axum::redirect("/");
     Ok(())
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn logout() -> Result<(), AppError> {
     crate::ssr::end_session().await?;
     leptos_axum::redirect("/login");
@@ -369,7 +370,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
 #[component]
 pub fn ConfirmEmailPage(#[prop(optional)] change: bool) -> impl IntoView {
     let token = token_from_query();
-    let result = Resource::new(
+    let result = crate::wire::resource(
         move || token.clone(),
         move |t| async move {
             if change {

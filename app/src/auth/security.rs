@@ -5,6 +5,7 @@
 use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+use server_fn::codec::Postcard;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TwoFactorInfo {
@@ -21,7 +22,7 @@ pub struct TotpEnrollment {
     pub qr_svg: String,
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn two_factor_status() -> Result<TwoFactorInfo, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let s = backend::auth::two_factor::status(&core, &user).await?;
@@ -31,7 +32,7 @@ pub async fn two_factor_status() -> Result<TwoFactorInfo, AppError> {
     })
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn begin_totp_enrollment() -> Result<TotpEnrollment, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let e = backend::auth::two_factor::begin_enrollment(&core, &user).await?;
@@ -42,19 +43,19 @@ pub async fn begin_totp_enrollment() -> Result<TotpEnrollment, AppError> {
     })
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn confirm_totp_enrollment(code: String) -> Result<Vec<String>, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::auth::two_factor::confirm_enrollment(&core, &user, &code).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn disable_totp(password: String, code: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::auth::two_factor::disable(&core, &user, &password, &code).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn regenerate_recovery_codes(
     password: String,
     code: String,
@@ -77,7 +78,7 @@ pub struct SessionItem {
     pub current: bool,
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn list_sessions() -> Result<Vec<SessionItem>, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let list = backend::auth::logins::list(&core, &user).await?;
@@ -94,19 +95,19 @@ pub async fn list_sessions() -> Result<Vec<SessionItem>, AppError> {
         .collect())
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn end_login(login_id: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::auth::logins::end(&core, &user, &login_id).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn end_other_logins() -> Result<u64, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::auth::logins::end_others(&core, &user).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn change_password(current: String, new: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::auth::logins::change_password(&core, &user, &current, &new).await?)
@@ -118,7 +119,7 @@ pub struct EmailStatus {
     pub verified: bool,
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn email_info() -> Result<EmailStatus, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let verified = backend::auth::repo::email_verified(&core.db, &user.id).await?;
@@ -128,20 +129,20 @@ pub async fn email_info() -> Result<EmailStatus, AppError> {
     })
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn resend_verification() -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::auth::email::resend_verification(&core, &user).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn request_email_change(password: String, new_email: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::auth::email::request_email_change(&core, &user, &password, &new_email).await?)
 }
 
 /// Deletes the signed-in account and its data, then ends this session.
-#[server]
+#[server(output = Postcard)]
 pub async fn delete_account(password: String, code: Option<String>) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     backend::auth::account::delete_account(&core, &user, &password, code.as_deref()).await?;
@@ -150,7 +151,7 @@ pub async fn delete_account(password: String, code: Option<String>) -> Result<()
     Ok(())
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn get_display_name() -> Result<String, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::auth::profile::display_name(&core, &user.id)
@@ -158,13 +159,13 @@ pub async fn get_display_name() -> Result<String, AppError> {
         .unwrap_or_default())
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn set_display_name(name: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::auth::profile::set_display_name(&core, &user, &name).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn remove_avatar() -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::auth::profile::remove_avatar(&core, &user).await?)
@@ -266,7 +267,7 @@ fn TwoFactor() -> impl IntoView {
     Effect::new(move |_| bump(matches!(confirm.value().get(), Some(Ok(_)))));
     Effect::new(move |_| bump(matches!(disable.value().get(), Some(Ok(_)))));
     Effect::new(move |_| bump(matches!(regenerate.value().get(), Some(Ok(_)))));
-    let status = Resource::new(move || changed.get(), |_| two_factor_status());
+    let status = crate::wire::resource(move || changed.get(), |_| two_factor_status());
     // Codes just issued (by confirming enrollment or regenerating), shown once.
     let fresh_codes = move || match (confirm.value().get(), regenerate.value().get()) {
         (_, Some(Ok(c))) | (Some(Ok(c)), None) => Some(c),
@@ -328,7 +329,7 @@ fn TwoFactor() -> impl IntoView {
 fn Sessions() -> impl IntoView {
     let end_one = ServerAction::<EndLogin>::new();
     let end_all = ServerAction::<EndOtherLogins>::new();
-    let list = Resource::new(
+    let list = crate::wire::resource(
         move || (end_one.version().get(), end_all.version().get()),
         |_| list_sessions(),
     );
@@ -396,7 +397,7 @@ pub(crate) fn ago(ms: i64) -> String {
 fn EmailAddress() -> impl IntoView {
     let resend = ServerAction::<ResendVerification>::new();
     let change = ServerAction::<RequestEmailChange>::new();
-    let info = Resource::new(|| (), |_| email_info());
+    let info = crate::wire::resource(|| (), |_| email_info());
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || info.get().map(|r| match r {
@@ -471,7 +472,7 @@ pub fn Avatar(
 /// removed in place and mirrored to the sidebar.
 #[component]
 fn Picture() -> impl IntoView {
-    let me = Resource::new(|| (), |_| crate::auth::current_user());
+    let me = crate::wire::resource(|| (), |_| crate::auth::current_user());
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || me.get().and_then(Result::ok).flatten().map(|u| view! {
@@ -549,21 +550,18 @@ pub(crate) fn picked_file(ev: &leptos::ev::Event) -> Option<web_sys::File> {
 /// Uploads a picture to `POST /api/avatar`; the new picture's URL, or the server's reason.
 #[cfg(feature = "hydrate")]
 async fn send_avatar(file: web_sys::File) -> Result<String, String> {
-    let v = post_file("/api/avatar", file, "The picture was refused.").await?;
-    v["url"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| "Unexpected answer.".to_string())
+    let body = post_file("/api/avatar", file, "The picture was refused.").await?;
+    crate::wire::json_str(&body, "url").ok_or_else(|| "Unexpected answer.".to_string())
 }
 
-/// POSTs a file as the request body; the JSON answer, or the server's reason (`refused`
+/// POSTs a file as the request body; the answer's body, or the server's reason (`refused`
 /// when it gave none).
 #[cfg(feature = "hydrate")]
 pub(crate) async fn post_file(
     url: &str,
     file: web_sys::File,
     refused: &str,
-) -> Result<serde_json::Value, String> {
+) -> Result<String, String> {
     let resp = gloo_net::http::Request::post(url)
         .header("content-type", &file.type_())
         .body(file)
@@ -572,18 +570,17 @@ pub(crate) async fn post_file(
         .await
         .map_err(|_| "Could not reach Refrain. Check your connection.".to_string())?;
     let text = resp.text().await.unwrap_or_default();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     if resp.ok() {
-        Ok(v)
+        Ok(text)
     } else {
-        Err(v["error"].as_str().unwrap_or(refused).to_string())
+        Err(crate::wire::json_str(&text, "error").unwrap_or_else(|| refused.to_string()))
     }
 }
 
 #[component]
 fn Profile() -> impl IntoView {
     let save = ServerAction::<SetDisplayName>::new();
-    let current = Resource::new(|| (), |_| get_display_name());
+    let current = crate::wire::resource(|| (), |_| get_display_name());
     view! {
         <Picture/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>

@@ -7,6 +7,7 @@ use crate::player::{PlayerCtx, TrackRef, fmt_time};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
+use server_fn::codec::Postcard;
 pub use upload::{
     ImportFromYoutube, LinkImport, UploadZone, VideoHit, YoutubeImport, YoutubeSearch,
 };
@@ -100,7 +101,7 @@ pub(crate) fn track_items(
 
 /// Every track the user may see, newest first (up to 5,000; the library page pages
 /// through them with `list_tracks_page` instead).
-#[server]
+#[server(output = Postcard)]
 pub async fn list_tracks() -> Result<Vec<TrackItem>, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let tracks = backend::library::list_tracks(&core, &user).await?;
@@ -126,7 +127,7 @@ pub const SORTS: &[(&str, &str, bool)] = &[
     ("plays", "Plays", true),
 ];
 
-#[server]
+#[server(output = Postcard)]
 pub async fn list_tracks_page(
     sort: String,
     desc: bool,
@@ -144,7 +145,7 @@ pub async fn list_tracks_page(
 }
 
 /// What the signed-in user played last (each track once), most recent first.
-#[server]
+#[server(output = Postcard)]
 pub async fn list_recently_played() -> Result<Vec<TrackItem>, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let tracks = backend::library::recently_played(&core, &user, 12).await?;
@@ -152,7 +153,7 @@ pub async fn list_recently_played() -> Result<Vec<TrackItem>, AppError> {
 }
 
 /// The signed-in user's Liked Songs, most recently liked first.
-#[server]
+#[server(output = Postcard)]
 pub async fn list_liked() -> Result<Vec<TrackItem>, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let tracks = backend::library::liked_tracks(&core, &user).await?;
@@ -160,7 +161,7 @@ pub async fn list_liked() -> Result<Vec<TrackItem>, AppError> {
 }
 
 /// Reports a playback that counts as a play (the player calls it once per playback).
-#[server]
+#[server(output = Postcard)]
 pub async fn record_play(
     track_id: String,
     playback_id: String,
@@ -173,19 +174,19 @@ pub async fn record_play(
     )
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn set_liked(track_id: String, liked: bool) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::library::set_liked(&core, &user, &track_id, liked).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn delete_track(track_id: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::library::delete_track(&core, &user, &track_id).await?)
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn list_imports() -> Result<Vec<ImportItem>, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let jobs = backend::imports::list_jobs(&core, &user).await?;
@@ -204,14 +205,14 @@ pub async fn list_imports() -> Result<Vec<ImportItem>, AppError> {
 
 /// Queues an import of the audio file a link points to (checked against SSRF here and
 /// again, hop by hop, when the worker fetches it).
-#[server]
+#[server(output = Postcard)]
 pub async fn import_from_url(link: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     backend::imports::create_from_url(&core, &user, &link).await?;
     Ok(())
 }
 
-#[server]
+#[server(output = Postcard)]
 pub async fn stream_track(track_id: String) -> Result<StreamInfo, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let s = backend::playback::stream_info(&core, &user, &track_id).await?;
@@ -239,7 +240,7 @@ pub(crate) fn fmt_size(bytes: i64) -> String {
 #[component]
 pub fn LibraryPage() -> impl IntoView {
     let refresh = RwSignal::new(0u32);
-    let imports = Resource::new(move || refresh.get(), |_| crate::imports::my_imports());
+    let imports = crate::wire::resource(move || refresh.get(), |_| crate::imports::my_imports());
     // Tracks refetch when a shown job finishes (an effect: browser only).
     let tracks_version = RwSignal::new(0u32);
     let last_done = StoredValue::new(None::<Vec<String>>);
@@ -276,12 +277,12 @@ pub fn LibraryPage() -> impl IntoView {
             .is_some_and(|(_, _, d)| *d);
         query.with(|q| q.get("order").map_or(default, |o| o != "asc"))
     });
-    let tracks = Resource::new(
+    let tracks = crate::wire::resource(
         move || (sort.get(), desc.get(), tracks_version.get()),
         |(s, d, _)| list_tracks_page(s, d, 0),
     );
-    let recent = Resource::new(|| (), |_| list_recently_played());
-    let added = Resource::new(|| (), |_| crate::browse::list_albums_page(true, 0, 12));
+    let recent = crate::wire::resource(|| (), |_| list_recently_played());
+    let added = crate::wire::resource(|| (), |_| crate::browse::list_albums_page(true, 0, 12));
     let playlists = expect_context::<crate::playlists::PlaylistsCtx>();
 
     // Poll while any job is still running (or an action was just sent), so states update
@@ -536,8 +537,8 @@ fn ImportList(page: crate::imports::DeskPage, on_changed: Callback<()>) -> impl 
 #[component]
 pub fn LikedPage() -> impl IntoView {
     let version = RwSignal::new(0u32);
-    let tracks = Resource::new(move || version.get(), |_| list_liked());
-    let albums = Resource::new(|| (), |_| crate::browse::liked_albums());
+    let tracks = crate::wire::resource(move || version.get(), |_| list_liked());
+    let albums = crate::wire::resource(|| (), |_| crate::browse::liked_albums());
     let changed = Callback::new(move |_| version.update(|n| *n += 1));
     view! {
         <leptos_meta::Title text="Liked Songs"/>

@@ -2,6 +2,7 @@
 //! progress bar (XMLHttpRequest, since fetch cannot report upload progress).
 
 use leptos::prelude::*;
+use server_fn::codec::Postcard;
 
 #[derive(Clone)]
 struct Upload {
@@ -128,7 +129,7 @@ pub struct VideoHit {
 }
 
 /// Up to ten YouTube videos for `q` (through yt-dlp on the server).
-#[server]
+#[server(output = Postcard)]
 pub async fn youtube_search(q: String) -> Result<Vec<VideoHit>, crate::error::AppError> {
     let (core, _user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let hits = backend::imports::ytdlp::search(&core.config, &q).await?;
@@ -144,7 +145,7 @@ pub async fn youtube_search(q: String) -> Result<Vec<VideoHit>, crate::error::Ap
 }
 
 /// Queues the audio of a YouTube video for import.
-#[server]
+#[server(output = Postcard)]
 pub async fn import_from_youtube(
     video_id: String,
     title: String,
@@ -263,9 +264,7 @@ fn send(file: web_sys::File, up: Upload, on_uploaded: Callback<()>) {
             on_uploaded.run(());
         } else {
             let body = x.response_text().ok().flatten().unwrap_or_default();
-            let msg = serde_json::from_str::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(String::from))
+            let msg = crate::wire::json_str(&body, "error")
                 .unwrap_or_else(|| format!("Upload failed (HTTP {status})."));
             outcome.set(Some(Err(msg)));
         }

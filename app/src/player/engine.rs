@@ -24,9 +24,6 @@ use web_sys::{EventTarget, HtmlAudioElement, MediaSource, MediaSourceReadyState,
 const CHUNK: u64 = 512 * 1024;
 const AHEAD_SECS: f64 = 30.0;
 const KEEP_BEHIND_SECS: f64 = 30.0;
-const VOLUME_KEY: &str = "refrain.volume";
-const MUTED_KEY: &str = "refrain.muted";
-const NORMALIZE_KEY: &str = "refrain.normalize";
 
 /// A track placed on the MediaSource timeline.
 #[derive(Clone)]
@@ -304,7 +301,7 @@ fn buffered_end_at(a: &HtmlAudioElement, t: f64) -> Option<f64> {
 
 /// Loads `track` (the queue's current entry) and plays it from `start_secs`. When it is
 /// already on the timeline (the next track, buffered), playback just moves there.
-pub fn load(p: PlayerCtx, track: TrackRef, start_secs: f64) {
+fn load(p: PlayerCtx, track: TrackRef, start_secs: f64) {
     if jump_within(p, &track, start_secs) {
         return;
     }
@@ -322,7 +319,7 @@ pub fn load(p: PlayerCtx, track: TrackRef, start_secs: f64) {
 
 /// Forgets the tracks laid on the timeline (a new list is starting: they belong to the old
 /// one), so the next load starts afresh.
-pub fn forget_timeline() {
+fn forget_timeline() {
     ENGINE.with(|e| e.borrow_mut().slots.clear());
 }
 
@@ -628,7 +625,7 @@ async fn chain_next(p: PlayerCtx, epoch: u64, i: usize) -> Result<Option<u64>, S
 
 /// The queue or the repeat mode changed: tracks laid on the timeline after the current one
 /// that are no longer what plays next are taken off, and the right one goes there.
-pub fn queue_changed(p: PlayerCtx) {
+fn queue_changed(p: PlayerCtx) {
     let Some((keep, fed_all, sb)) = ENGINE.with(|e| {
         let e = e.borrow();
         // The last slot from the current one on that still follows the queue.
@@ -723,7 +720,7 @@ fn fragment_at(info: &StreamInfo, secs: f64) -> u64 {
 }
 
 /// Seeks to `secs` into the current track.
-pub fn seek(p: PlayerCtx, secs: f64) {
+fn seek(p: PlayerCtx, secs: f64) {
     let Some(a) = audio(p) else { return };
     let Some((i, slot)) = ENGINE.with(|e| {
         let e = e.borrow();
@@ -762,7 +759,7 @@ pub fn seek(p: PlayerCtx, secs: f64) {
     });
 }
 
-pub fn toggle(p: PlayerCtx) {
+fn toggle(p: PlayerCtx) {
     let Some(a) = audio(p) else { return };
     if a.paused() {
         let _ = a.play();
@@ -773,7 +770,7 @@ pub fn toggle(p: PlayerCtx) {
 
 /// Follows the playhead: the slot it is in becomes the current track (at a boundary the
 /// queue moves on), and position, buffered range and listening time are updated.
-pub fn on_timeupdate(p: PlayerCtx) {
+fn on_timeupdate(p: PlayerCtx) {
     let Some(a) = audio(p) else { return };
     let t = a.current_time();
     let Some((changed, slot, next_start)) = ENGINE.with(|e| {
@@ -852,22 +849,6 @@ fn count_listening(p: PlayerCtx, t: f64) {
     }
 }
 
-/// A random id for a new playback (128 bits, hex).
-pub fn new_playback_id() -> String {
-    (0..4)
-        .map(|_| {
-            format!(
-                "{:08x}",
-                (js_sys::Math::random() * f64::from(u32::MAX)) as u32
-            )
-        })
-        .collect()
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
-}
-
 /// The current track's loudness gain as a factor (1 when normalization is off or the
 /// track was not measured).
 fn gain_factor(p: PlayerCtx) -> f64 {
@@ -882,63 +863,39 @@ fn gain_factor(p: PlayerCtx) -> f64 {
         .map_or(1.0, |db| 10f64.powf(db / 20.0).clamp(0.0, 1.0))
 }
 
-/// Sets the element's volume: the listener's volume times the track's gain.
-pub fn apply_gain(p: PlayerCtx) {
-    let f = gain_factor(p);
-    p.gain.set(f);
-    if let Some(a) = audio(p) {
-        a.set_volume((p.volume.get_untracked() * f).clamp(0.0, 1.0));
-    }
+/// Sets the current track's gain, and the element's volume with it.
+fn apply_gain(p: PlayerCtx) {
+    p.gain.set(gain_factor(p));
+    super::settings::apply_volume(p);
 }
 
-pub fn set_volume(p: PlayerCtx, v: f64) {
-    apply_gain(p);
-    if let Some(s) = storage() {
-        let _ = s.set_item(VOLUME_KEY, &v.to_string());
-    }
+/// What the rest of the player asks of the engine (see [`super::control`]).
+pub enum Cmd {
+    /// Load a track (the queue's current entry) and play it from this many seconds.
+    Load(TrackRef, f64),
+    /// Forget the tracks on the timeline (a new list starts).
+    ForgetTimeline,
+    /// The queue or the repeat mode changed.
+    QueueChanged,
+    Seek(f64),
+    Toggle,
+    /// The element's time moved (or more got buffered).
+    TimeUpdate,
+    /// Normalization was switched: the gain is worked out again.
+    Gain,
 }
 
-pub fn set_normalize(p: PlayerCtx, on: bool) {
-    apply_gain(p);
-    if let Some(s) = storage() {
-        let _ = s.set_item(NORMALIZE_KEY, if on { "1" } else { "0" });
+/// The engine's one entry point, in its own WASM chunk: it is fetched the first time a
+/// track loads, so no page waits for it to become interactive.
+#[leptos::lazy]
+pub fn run(p: PlayerCtx, cmd: Cmd) {
+    match cmd {
+        Cmd::Load(track, at) => load(p, track, at),
+        Cmd::ForgetTimeline => forget_timeline(),
+        Cmd::QueueChanged => queue_changed(p),
+        Cmd::Seek(secs) => seek(p, secs),
+        Cmd::Toggle => toggle(p),
+        Cmd::TimeUpdate => on_timeupdate(p),
+        Cmd::Gain => apply_gain(p),
     }
-}
-
-pub fn set_muted(p: PlayerCtx, muted: bool) {
-    if let Some(a) = audio(p) {
-        a.set_muted(muted);
-    }
-    if let Some(s) = storage() {
-        let _ = s.set_item(MUTED_KEY, if muted { "1" } else { "0" });
-    }
-}
-
-/// Remembers a player setting in this browser.
-pub fn remember(key: &str, value: &str) {
-    if let Some(s) = storage() {
-        let _ = s.set_item(key, value);
-    }
-}
-
-pub fn recall(key: &str) -> Option<String> {
-    storage().and_then(|s| s.get_item(key).ok().flatten())
-}
-
-/// Restores the volume, mute and normalization remembered in this browser.
-pub fn restore_volume(p: PlayerCtx) {
-    let muted = recall(MUTED_KEY).is_some_and(|v| v == "1");
-    p.muted.set(muted);
-    if let Some(a) = audio(p) {
-        a.set_muted(muted);
-    }
-    p.normalize
-        .set(recall(NORMALIZE_KEY).is_none_or(|v| v != "0"));
-    let v = recall(VOLUME_KEY)
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|v| (0.0..=1.0).contains(v));
-    if let Some(v) = v {
-        p.volume.set(v);
-    }
-    apply_gain(p);
 }

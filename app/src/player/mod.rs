@@ -2,9 +2,13 @@
 //! (in the browser) the engine that owns the MediaSource/SourceBuffer lifecycle.
 
 #[cfg(feature = "hydrate")]
+mod control;
+#[cfg(feature = "hydrate")]
 mod engine;
 #[cfg(feature = "hydrate")]
 mod media_session;
+#[cfg(feature = "hydrate")]
+mod settings;
 mod shortcuts;
 
 use crate::library::Cover;
@@ -188,7 +192,7 @@ impl PlayerCtx {
         self.loaded.set_value(Some(track.id.clone()));
         #[cfg(feature = "hydrate")]
         self.playback.set_value(Some(Playback {
-            id: engine::new_playback_id(),
+            id: settings::new_playback_id(),
             track_id: track.id.clone(),
             duration_ms: track.duration_ms,
             last_pos: at,
@@ -199,7 +203,7 @@ impl PlayerCtx {
     /// Tells the engine the order changed (what follows the current track may differ).
     fn order_changed(&self) {
         #[cfg(feature = "hydrate")]
-        engine::queue_changed(*self);
+        control::send(*self, engine::Cmd::QueueChanged);
     }
 
     /// Repeat off → all → one → off (remembered in the browser).
@@ -207,7 +211,7 @@ impl PlayerCtx {
         let r = self.repeat.get_untracked().next();
         self.repeat.set(r);
         #[cfg(feature = "hydrate")]
-        engine::remember(REPEAT_KEY, r.as_str());
+        settings::remember(REPEAT_KEY, r.as_str());
         self.order_changed();
     }
 
@@ -217,7 +221,7 @@ impl PlayerCtx {
         let on = !self.shuffle.get_untracked();
         self.shuffle.set(on);
         #[cfg(feature = "hydrate")]
-        engine::remember(SHUFFLE_KEY, if on { "1" } else { "0" });
+        settings::remember(SHUFFLE_KEY, if on { "1" } else { "0" });
         let cur = self.index.get_untracked();
         if on {
             self.unshuffled.set_value(Some(self.queue.get_untracked()));
@@ -243,17 +247,17 @@ impl PlayerCtx {
     pub fn set_normalize(&self, on: bool) {
         self.normalize.set(on);
         #[cfg(feature = "hydrate")]
-        engine::set_normalize(*self, on);
+        settings::set_normalize(*self, on);
     }
 
     /// Restores repeat and shuffle as this browser left them.
     #[cfg(feature = "hydrate")]
     fn restore_modes(&self) {
-        if let Some(r) = engine::recall(REPEAT_KEY) {
+        if let Some(r) = settings::recall(REPEAT_KEY) {
             self.repeat.set(Repeat::parse(&r));
         }
         self.shuffle
-            .set(engine::recall(SHUFFLE_KEY).is_some_and(|v| v == "1"));
+            .set(settings::recall(SHUFFLE_KEY).is_some_and(|v| v == "1"));
     }
 
     /// Plays `tracks` from `start` (they become the queue): in order, or with shuffle on,
@@ -280,7 +284,7 @@ impl PlayerCtx {
         self.queue.set(tracks);
         self.index.set(start);
         #[cfg(feature = "hydrate")]
-        engine::forget_timeline();
+        control::send(*self, engine::Cmd::ForgetTimeline);
         self.start(first, 0.0);
         self.persist_queue();
     }
@@ -293,7 +297,7 @@ impl PlayerCtx {
         if !self.shuffle.get_untracked() {
             self.shuffle.set(true);
             #[cfg(feature = "hydrate")]
-            engine::remember(SHUFFLE_KEY, "1");
+            settings::remember(SHUFFLE_KEY, "1");
         }
         let start = random_index(tracks.len());
         self.play_list(tracks, start);
@@ -478,7 +482,7 @@ impl PlayerCtx {
         self.error.set(None);
         self.current.set(Some(track.clone()));
         #[cfg(feature = "hydrate")]
-        engine::load(*self, track, at);
+        control::send(*self, engine::Cmd::Load(track, at));
     }
 
     /// Play or pause; a cued track (a restored queue) starts where it was left.
@@ -493,14 +497,14 @@ impl PlayerCtx {
             self.start(current, self.position.get_untracked());
         } else {
             #[cfg(feature = "hydrate")]
-            engine::toggle(*self);
+            control::send(*self, engine::Cmd::Toggle);
         }
     }
 
     pub fn seek(&self, secs: f64) {
         self.position.set(secs);
         #[cfg(feature = "hydrate")]
-        engine::seek(*self, secs);
+        control::send(*self, engine::Cmd::Seek(secs));
     }
 
     /// Seeks `delta` seconds from where playback is (within the track).
@@ -516,7 +520,7 @@ impl PlayerCtx {
     pub fn set_muted(&self, muted: bool) {
         self.muted.set(muted);
         #[cfg(feature = "hydrate")]
-        engine::set_muted(*self, muted);
+        settings::set_muted(*self, muted);
     }
 
     /// Likes or unlikes the current track (stored on the server).
@@ -550,7 +554,7 @@ impl PlayerCtx {
         let v = v.clamp(0.0, 1.0);
         self.volume.set(v);
         #[cfg(feature = "hydrate")]
-        engine::set_volume(*self, v);
+        settings::set_volume(*self, v);
     }
 }
 
@@ -596,8 +600,10 @@ pub fn fmt_time(secs: f64) -> String {
     }
 }
 
+/// A range input's number, parsed by the browser (Rust's float parser would be one more
+/// thing in the main module). Event handlers only run in the browser.
 fn input_value(ev: &leptos::ev::Event) -> Option<f64> {
-    event_target_value(ev).parse().ok()
+    Some(js_sys::Number::parse_float(&event_target_value(ev))).filter(|v| v.is_finite())
 }
 
 #[component]
@@ -607,7 +613,7 @@ pub fn PlayerBar() -> impl IntoView {
     let help = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        engine::restore_volume(p);
+        settings::restore_volume(p);
         p.restore_modes();
     });
     #[cfg(feature = "hydrate")]
@@ -631,9 +637,9 @@ pub fn PlayerBar() -> impl IntoView {
     let buffered_pct = move || {
         let d = p.duration.get();
         if d > 0.0 {
-            (p.buffered_to.get() / d * 100.0).clamp(0.0, 100.0)
+            ((p.buffered_to.get() / d * 1000.0).clamp(0.0, 1000.0)) as u32
         } else {
-            0.0
+            0
         }
     };
 
@@ -645,7 +651,7 @@ pub fn PlayerBar() -> impl IntoView {
                 preload="auto"
                 on:timeupdate=move |_| {
                     #[cfg(feature = "hydrate")]
-                    engine::on_timeupdate(p);
+                    control::send(p, engine::Cmd::TimeUpdate);
                     // Where playback is goes to the server every 10 s of playing.
                     if (p.position.get_untracked() - p.saved_at.get_value()).abs() >= 10.0 {
                         p.persist_position();
@@ -653,7 +659,7 @@ pub fn PlayerBar() -> impl IntoView {
                 }
                 on:progress=move |_| {
                     #[cfg(feature = "hydrate")]
-                    engine::on_timeupdate(p);
+                    control::send(p, engine::Cmd::TimeUpdate);
                 }
                 on:play=move |_| p.playing.set(true)
                 on:playing=move |_| p.loading.set(false)
@@ -708,14 +714,19 @@ pub fn PlayerBar() -> impl IntoView {
                 </div>
                 <div class="seek">
                     <span class="time" data-testid="elapsed">{move || fmt_time(p.position.get())}</span>
-                    <div class="seek-track" style=move || format!("--buffered: {}%", buffered_pct())>
+                    <div class="seek-track" style=move || {
+                        // Tenths of a percent, printed as integers (printing an f64 would
+                        // bring the float formatter into the main module).
+                        let t = buffered_pct();
+                        format!("--buffered: {}.{}%", t / 10, t % 10)
+                    }>
                         <input
                             type="range"
                             aria-label="Seek"
                             data-testid="seek"
                             min="0"
                             step="0.1"
-                            max=move || p.duration.get().max(0.1)
+                            prop:max=move || p.duration.get().max(0.1)
                             prop:value=move || p.position.get()
                             disabled=move || p.current.get().is_none()
                             on:input=move |ev| if let Some(v) = input_value(&ev) { p.position.set(v) }

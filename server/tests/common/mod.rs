@@ -51,6 +51,34 @@ pub fn client() -> reqwest::Client {
 
 pub const PW: &str = "violet-harbour-87";
 
+/// Reads a server function's answer as the browser does: postcard (app::wire).
+#[allow(async_fn_in_trait)]
+pub trait Wire {
+    async fn wire<T: serde::de::DeserializeOwned>(self) -> Result<T, String>;
+    /// The `AppError` a failed server function answered with.
+    async fn app_error(self) -> app::error::AppError;
+}
+
+impl Wire for reqwest::Response {
+    async fn wire<T: serde::de::DeserializeOwned>(self) -> Result<T, String> {
+        let status = self.status();
+        let bytes = self.bytes().await.map_err(|e| e.to_string())?;
+        if !status.is_success() {
+            return Err(format!(
+                "{status}: {:?}",
+                postcard::from_bytes::<app::error::AppError>(&bytes)
+            ));
+        }
+        postcard::from_bytes(&bytes).map_err(|e| format!("{e} in {bytes:?}"))
+    }
+
+    async fn app_error(self) -> app::error::AppError {
+        let status = self.status();
+        assert!(!status.is_success(), "expected an error, got {status}");
+        postcard::from_bytes(&self.bytes().await.unwrap()).unwrap()
+    }
+}
+
 pub async fn call(
     c: &reqwest::Client,
     srv: &Srv,
@@ -96,7 +124,7 @@ pub async fn with_track(srv: &Srv, c: &reqwest::Client, email: &str) -> (String,
     worker::dispatch::drain(&srv.core).await.unwrap();
     let tracks: Vec<app::library::TrackItem> = call(c, srv, app::library::ListTracks::PATH, &[])
         .await
-        .json()
+        .wire()
         .await
         .unwrap();
     let id = tracks[0].id.clone();
@@ -107,7 +135,7 @@ pub async fn with_track(srv: &Srv, c: &reqwest::Client, email: &str) -> (String,
         &[("track_id", &id)],
     )
     .await
-    .json()
+    .wire()
     .await
     .unwrap();
     (id, format!("{}{}", srv.base, info.url), info.bytes as u64)
@@ -127,7 +155,7 @@ pub async fn signup_form(c: &reqwest::Client, srv: &Srv, fields: &[(&str, &str)]
 pub async fn role_of(c: &reqwest::Client, srv: &Srv) -> String {
     let me: Option<app::auth::UserInfo> = call(c, srv, app::auth::CurrentUser::PATH, &[])
         .await
-        .json()
+        .wire()
         .await
         .unwrap();
     me.unwrap().role
