@@ -88,6 +88,21 @@ async fn stream_tokens_refuse_expiry_tampering_other_audiences_and_alg_none(b: B
         Ok(ok.clone())
     );
 
+    // Verified again: its signature is remembered, its claims are still checked (asked
+    // for another audience, the same token is refused).
+    assert_eq!(
+        stream_token::verify(ring, &t).await.unwrap(),
+        Ok(ok.clone())
+    );
+    let mut other_audience = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    other_audience.set_audience(&[api_tokens::API_AUDIENCE]);
+    assert_eq!(
+        ring.verify::<StreamClaims>(&t, stream_token::STREAM_TYP, &other_audience)
+            .await
+            .unwrap(),
+        Err(TokenError::Invalid)
+    );
+
     let expired = StreamClaims {
         exp: now() - 2,
         ..ok.clone()

@@ -10,6 +10,7 @@ mod redis_store;
 mod refresh_repo;
 pub mod repo;
 mod service;
+pub(crate) use service::{live_login_window, login_used};
 mod session_store;
 mod sessions;
 pub mod throttle;

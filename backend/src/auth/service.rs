@@ -159,19 +159,38 @@ pub async fn logout(core: &Core, login_id: &str) -> Result<()> {
 /// How precisely a login's "last seen" is kept.
 const LOGIN_SEEN_GRANULARITY_MS: i64 = 60_000;
 
+/// A live login started after the first bound and was last seen after the second (ms):
+/// the absolute and idle time-outs, as of `now`.
+pub(crate) fn live_login_window(core: &Core, now: i64) -> (i64, i64) {
+    (
+        now - core.config.session_absolute_secs * 1000,
+        now - core.config.session_ttl_secs * 1000,
+    )
+}
+
+/// Records that a login was used, when it was last seen `last_seen`. A read decides; the
+/// write happens once a minute at most (an UPDATE that changes nothing still takes
+/// SQLite's write lock, on every request).
+pub(crate) async fn login_used(
+    core: &Core,
+    login_id: &str,
+    last_seen: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    if last_seen.is_none_or(|seen| seen < now - LOGIN_SEEN_GRANULARITY_MS) {
+        repo::touch_login(&core.db, login_id, now, LOGIN_SEEN_GRANULARITY_MS).await?;
+    }
+    Ok(())
+}
+
 /// The user behind a live login (not revoked, within the idle and absolute time-outs);
 /// records that the login was used.
 pub async fn user_for_login(core: &Core, login_id: &str) -> Result<Option<CurrentUser>> {
     let now = now_ms();
-    let started_after = now - core.config.session_absolute_secs * 1000;
-    let seen_after = now - core.config.session_ttl_secs * 1000;
+    let (started_after, seen_after) = live_login_window(core, now);
     match repo::user_for_login(&core.db, login_id, started_after, seen_after).await? {
         Some((u, last_seen)) => {
-            // A read decides; the write happens once a minute at most (an UPDATE that
-            // changes nothing still takes SQLite's write lock, on every request).
-            if last_seen.is_none_or(|seen| seen < now - LOGIN_SEEN_GRANULARITY_MS) {
-                repo::touch_login(&core.db, login_id, now, LOGIN_SEEN_GRANULARITY_MS).await?;
-            }
+            login_used(core, login_id, last_seen, now).await?;
             Ok(Some(CurrentUser {
                 id: u.id,
                 email: u.email,

@@ -51,3 +51,50 @@ pub async fn count_play<'e, E: Executor<'e, Database = sqlx::Any>>(
     .await?;
     Ok(())
 }
+
+/// What a stream request needs, in one statement: the user behind the live login
+/// `login_id` (within the time-outs; see `auth::repo::user_for_login`), when it was last
+/// seen, and the rendition of `track_id` if that user may play it (all `None` if not).
+pub struct StreamGrant {
+    pub user_id: String,
+    pub last_seen: Option<i64>,
+    /// `(key, mime, bytes, ready)` of the rendition.
+    pub rendition: Option<(String, String, i64, bool)>,
+}
+
+pub async fn stream_grant<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    (login_id, started_after, seen_after): (&str, i64, i64),
+    track_id: &str,
+) -> Result<Option<StreamGrant>> {
+    use sqlx::Row;
+    let row = sqlx::query(
+        "SELECT u.id, l.last_seen_at, t.rendition_key, t.rendition_mime, t.rendition_bytes,
+                t.rendition_ready
+         FROM logins l JOIN users u ON u.id = l.user_id
+         LEFT JOIN tracks t ON t.id = $4 AND (t.owner_id = u.id OR t.shared = 1)
+         WHERE l.id = $1 AND l.revoked_at IS NULL AND u.disabled_at IS NULL
+           AND l.created_at > $2 AND COALESCE(l.last_seen_at, l.created_at) > $3",
+    )
+    .bind(login_id)
+    .bind(started_after)
+    .bind(seen_after)
+    .bind(track_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| {
+        let key: Option<String> = r.get("rendition_key");
+        StreamGrant {
+            user_id: r.get("id"),
+            last_seen: r.get("last_seen_at"),
+            rendition: key.map(|k| {
+                (
+                    k,
+                    r.get("rendition_mime"),
+                    r.get("rendition_bytes"),
+                    r.get::<i64, _>("rendition_ready") == 1,
+                )
+            }),
+        }
+    }))
+}

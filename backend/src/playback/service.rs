@@ -103,27 +103,34 @@ pub async fn authorize_stream(
             return Ok(Err(Denied::Unauthorized));
         }
     };
-    // The login the token was minted under must still be live (logout ends it).
-    let Some(user) = auth::user_for_login(core, &claims.lid).await? else {
+    // The login the token was minted under must still be live (logout ends it), and its
+    // user may play the track: one statement (a stream request is mostly this lookup).
+    let now = crate::now_ms();
+    let (started_after, seen_after) = auth::live_login_window(core, now);
+    let Some(grant) =
+        super::repo::stream_grant(&core.db, (&claims.lid, started_after, seen_after), track_id)
+            .await?
+    else {
         return Ok(Err(Denied::Unauthorized));
     };
-    if user.id != claims.sub {
+    if grant.user_id != claims.sub {
         return Ok(Err(Denied::Unauthorized));
     }
+    auth::login_used(core, &claims.lid, grant.last_seen, now).await?;
     if claims.trk != track_id || session_user.is_some_and(|s| s != claims.sub) {
         return Ok(Err(Denied::Forbidden));
     }
-    let Some(t) = library_repo::stream_row(&core.db, track_id, &user.id).await? else {
+    let Some((rendition_key, mime, bytes, ready)) = grant.rendition else {
         return Ok(Err(Denied::Forbidden));
     };
-    if !t.rendition_ready {
+    if !ready {
         // Its file changed since the token was minted: the player asks for a new one.
         return Ok(Err(Denied::Unauthorized));
     }
     Ok(Ok(StreamAccess {
-        rendition_key: t.rendition_key,
-        mime: t.rendition_mime,
-        bytes: u64::try_from(t.rendition_bytes).unwrap_or_default(),
+        rendition_key,
+        mime,
+        bytes: u64::try_from(bytes).unwrap_or_default(),
         expires_at: claims.exp,
     }))
 }
