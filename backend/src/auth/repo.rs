@@ -92,6 +92,19 @@ pub async fn revoke_login<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(())
 }
 
+/// What makes login `l` (of user `u`) live, for a statement that binds its id to `$1`, the
+/// earliest start to `$2` and the earliest last use to `$3`: not revoked, the user not
+/// disabled, within the absolute and idle time-outs. Shared with the stream lookup
+/// (`playback::repo::stream_grant`), so the two cannot drift apart.
+/// (A macro, so the statements stay literals put together at compile time.)
+macro_rules! live_login {
+    () => {
+        "l.id = $1 AND l.revoked_at IS NULL AND u.disabled_at IS NULL
+         AND l.created_at > $2 AND COALESCE(l.last_seen_at, l.created_at) > $3"
+    };
+}
+pub(crate) use live_login;
+
 /// The user behind a live login (not revoked, begun after `started_after` and used after
 /// `seen_after`), and when the login was last seen (`None`: never since it began).
 pub async fn user_for_login<'e, E: Executor<'e, Database = sqlx::Any>>(
@@ -100,12 +113,12 @@ pub async fn user_for_login<'e, E: Executor<'e, Database = sqlx::Any>>(
     started_after: i64,
     seen_after: i64,
 ) -> Result<Option<(UserRow, Option<i64>)>> {
-    let row = sqlx::query(
+    let row = sqlx::query(concat!(
         "SELECT u.id, u.email, u.password_hash, u.role, l.last_seen_at
          FROM logins l JOIN users u ON u.id = l.user_id
-         WHERE l.id = $1 AND l.revoked_at IS NULL AND u.disabled_at IS NULL AND l.created_at > $2
-           AND COALESCE(l.last_seen_at, l.created_at) > $3",
-    )
+         WHERE ",
+        live_login!()
+    ))
     .bind(login_id)
     .bind(started_after)
     .bind(seen_after)

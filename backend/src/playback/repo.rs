@@ -68,14 +68,14 @@ pub async fn stream_grant<'e, E: Executor<'e, Database = sqlx::Any>>(
     track_id: &str,
 ) -> Result<Option<StreamGrant>> {
     use sqlx::Row;
-    let row = sqlx::query(
+    let row = sqlx::query(concat!(
         "SELECT u.id, l.last_seen_at, t.rendition_key, t.rendition_mime, t.rendition_bytes,
                 t.rendition_ready
          FROM logins l JOIN users u ON u.id = l.user_id
          LEFT JOIN tracks t ON t.id = $4 AND (t.owner_id = u.id OR t.shared = 1)
-         WHERE l.id = $1 AND l.revoked_at IS NULL AND u.disabled_at IS NULL
-           AND l.created_at > $2 AND COALESCE(l.last_seen_at, l.created_at) > $3",
-    )
+         WHERE ",
+        crate::auth::repo::live_login!()
+    ))
     .bind(login_id)
     .bind(started_after)
     .bind(seen_after)
