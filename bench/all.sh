@@ -38,7 +38,8 @@ field() { grep -m1 "$1" "$2" | sed "s/.*$3//"; }
 echo
 echo "| Figure | Measured |"
 echo "|---|---|"
-echo "| First page WASM (library, signed in) | $(field 'first page WASM' "$OUT/first_load.txt" ': ') |"
+echo "| First page WASM (Home, signed in) | $(field 'first page WASM' "$OUT/first_load.txt" ': ') |"
+echo "| Library page WASM (signed in) | $(field 'library page WASM' "$OUT/first_load.txt" ': ') |"
 echo "| Whole client WASM | $(field 'whole client WASM' "$OUT/first_load.txt" ': ') |"
 echo "| Time to first audio, 20 cold tracks | $(grep -m1 -i 'p50' "$OUT/ttfa.txt") |"
 while read -r line; do

@@ -1,5 +1,5 @@
-// What the browser downloads before the page a signed-in user lands on (the library) is
-// interactive, in headless Chromium against a running Refrain (BASE_URL, default
+// What the browser downloads before the page a signed-in user lands on (Home) is
+// interactive, and the same for the library page, in headless Chromium against a running Refrain (BASE_URL, default
 // http://127.0.0.1:3000): every WASM and JS file fetched until the page has hydrated,
 // raw and compressed (brotli quality 11 and gzip 9, as the server's precompressed files
 // are), beside the WASM of the whole client (SITE_ROOT/pkg, default ../target/site). Also
@@ -30,34 +30,41 @@ await page.locator("body[data-hydrated]").waitFor();
 await page.getByLabel("Email").fill(`first-load-${Date.now()}@example.com`);
 await page.getByLabel("Password").fill("violet-harbour-87");
 await page.getByRole("button", { name: "Create account" }).click();
-await page.getByRole("heading", { name: "Library" }).waitFor();
+await page.getByRole("heading", { name: "Home" }).waitFor();
 
-// A new tab of the same browser profile with an empty cache: the landing page, cold.
-const cold = await context.newPage();
-const cdp = await context.newCDPSession(cold);
-await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
-const fetched = [];
-cold.on("response", async (res) => {
-  const url = res.url();
-  if (!/\.(wasm|js)(\?|$)/.test(url)) return;
-  const headers = res.headers();
-  try {
-    const body = await res.body();
-    fetched.push({ url, body, encoding: headers["content-encoding"] ?? "identity", cache: headers["cache-control"] ?? "" });
-  } catch { /* a preload the page never used */ }
-});
-await cold.goto("/");
-await cold.locator("body[data-hydrated]").waitFor({ timeout: 60_000 });
-await cold.waitForLoadState("networkidle");
-
-const wasm = fetched.filter((f) => /\.wasm(\?|$)/.test(f.url));
-const js = fetched.filter((f) => /\.js(\?|$)/.test(f.url));
-const sum = (list, fn) => list.reduce((n, f) => n + fn(f.body), 0);
-for (const f of fetched) {
-  console.log(`  ${path.basename(new URL(f.url).pathname)}: ${kb(f.body.length)} raw, sent ${f.encoding}, cache-control "${f.cache}"`);
+// A new tab of the same browser profile with an empty cache, per page, cold: the page a
+// signed-in user lands on (Home), then the library.
+async function coldLoad(pathname, label) {
+  const cold = await context.newPage();
+  const cdp = await context.newCDPSession(cold);
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  const fetched = [];
+  cold.on("response", async (res) => {
+    const url = res.url();
+    if (!/\.(wasm|js)(\?|$)/.test(url)) return;
+    const headers = res.headers();
+    try {
+      const body = await res.body();
+      fetched.push({ url, body, encoding: headers["content-encoding"] ?? "identity", cache: headers["cache-control"] ?? "" });
+    } catch { /* a preload the page never used */ }
+  });
+  await cold.goto(pathname);
+  await cold.locator("body[data-hydrated]").waitFor({ timeout: 60_000 });
+  await cold.waitForLoadState("networkidle");
+  await cold.close();
+  const wasm = fetched.filter((f) => /\.wasm(\?|$)/.test(f.url));
+  const js = fetched.filter((f) => /\.js(\?|$)/.test(f.url));
+  const sum = (list, fn) => list.reduce((n, f) => n + fn(f.body), 0);
+  if (process.env.VERBOSE) {
+    for (const f of fetched) {
+      console.log(`  ${path.basename(new URL(f.url).pathname)}: ${kb(f.body.length)} raw, sent ${f.encoding}, cache-control "${f.cache}"`);
+    }
+  }
+  console.log(`${label} WASM (${wasm.length} files): raw ${kb(sum(wasm, (b) => b.length))}, brotli ${kb(sum(wasm, br))}, gzip ${kb(sum(wasm, gz))}`);
+  console.log(`${label} JS (${js.length} files): raw ${kb(sum(js, (b) => b.length))}, brotli ${kb(sum(js, br))}`);
+  return fetched;
 }
-console.log(`first page WASM (${wasm.length} files): raw ${kb(sum(wasm, (b) => b.length))}, brotli ${kb(sum(wasm, br))}, gzip ${kb(sum(wasm, gz))}`);
-console.log(`first page JS (${js.length} files): raw ${kb(sum(js, (b) => b.length))}, brotli ${kb(sum(js, br))}`);
+const fetched = [...await coldLoad("/", "first page"), ...await coldLoad("/library", "library page")];
 const pkg = path.join(siteRoot, "pkg");
 if (fs.existsSync(pkg)) {
   const all = fs.readdirSync(pkg).filter((n) => n.endsWith(".wasm")).map((n) => fs.readFileSync(path.join(pkg, n)));

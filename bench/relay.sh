@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/services.sh >/dev/null
-cargo run -q --release -p worker --example relay_bench
+release_flags cargo run -q --release -p worker --example relay_bench

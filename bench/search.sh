@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-cargo run -q --release -p backend --example search_bench -- "${1:-sqlite}"
+release_flags cargo run -q --release -p backend --example search_bench -- "${1:-sqlite}"

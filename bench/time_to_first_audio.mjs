@@ -24,7 +24,9 @@ await page.goto("/signup");
 await page.getByLabel("Email").fill(`bench-${Date.now()}@example.com`);
 await page.getByLabel("Password").fill("violet-harbour-87");
 await page.getByRole("button", { name: "Create account" }).click();
-await page.getByRole("heading", { name: "Library" }).waitFor();
+await page.getByRole("heading", { name: "Home" }).waitFor();
+await page.goto("/library");
+await page.locator("body[data-hydrated]").waitFor();
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "refrain-bench-"));
 const files = [];

@@ -29,7 +29,7 @@ if [ "$WORKER" = worker ]; then
   if same "$BIN_DIR/refrain-worker.inputs" && [ -x "$BIN_DIR/refrain-worker" ]; then
     echo "==> release build of the worker is up to date"
   else
-    cargo build --release -p worker --bin refrain-worker
+    release_flags cargo build --release -p worker --bin refrain-worker
     echo "$now" > "$BIN_DIR/refrain-worker.inputs"
   fi
 fi

@@ -389,7 +389,7 @@ pub fn PageError(error: AppError) -> impl IntoView {
         <div class="empty" role="alert">
             <p class="empty-title">{title}</p>
             <p class="muted">{error.to_string()}</p>
-            <p><A href="/">"Back to your library"</A></p>
+            <p><A href="/library">"Back to your library"</A></p>
         </div>
     }
 }

@@ -221,7 +221,7 @@ pub fn TrackEditPage() -> impl IntoView {
                 {move || data.get().map(|r| match r {
                     Err(e) => view! { <PageError error=e/> }.into_any(),
                     Ok(t) => {
-                        let back = t.album_id.clone().map(|a| format!("/albums/{a}")).unwrap_or_else(|| "/".into());
+                        let back = t.album_id.clone().map(|a| format!("/albums/{a}")).unwrap_or_else(|| "/library".into());
                         view! {
                             <header class="page-head"><h1>"Edit track"</h1></header>
                             {t.from_folder.then(|| view! {

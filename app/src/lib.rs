@@ -9,6 +9,7 @@ pub mod browse;
 pub mod catalog;
 pub mod error;
 pub mod folders;
+pub mod home;
 pub mod icons;
 pub mod imports;
 pub mod library;
@@ -21,9 +22,8 @@ pub mod search;
 pub mod ssr;
 pub mod wire;
 
-use auth::{provide_auth, use_auth};
 use leptos::prelude::*;
-use leptos_meta::{HashedStylesheet, Link, Meta, MetaTags, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{A, Outlet, ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{Lazy, SsrMode, path};
 use player::{PlayerBar, PlayerCtx};
@@ -38,6 +38,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
+                // The same on every page, so here in the shell (rendered on the server
+                // only) rather than through leptos_meta in the hydrated app.
+                <meta name="description" content="Refrain: your own music streaming server."/>
+                <meta name="theme-color" content="#0f1115"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
                 // The stylesheet by its hashed name when the build wrote one (cached for a
                 // year), rendered here: only the shell knows the build's options.
@@ -55,7 +60,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    provide_auth();
     let player = PlayerCtx::new();
     provide_context(player);
     // True while the router loads the next page (its code chunk and data).
@@ -63,9 +67,6 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Title formatter=|t: String| if t.is_empty() { "Refrain".to_string() } else { format!("{t} · Refrain") }/>
-        <Meta name="description" content="Refrain: your own music streaming server."/>
-        <Meta name="theme-color" content="#0f1115"/>
-        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
         <Router set_is_routing>
             <RouteProgress is_routing/>
             <Routes fallback=|| view! { <NotFound/> }>
@@ -81,7 +82,8 @@ pub fn App() -> impl IntoView {
                 // The signed-in layout stays mounted while these change, so navigating
                 // never interrupts playback.
                 <ParentRoute path=path!("") ssr=SsrMode::Async view=Shell>
-                    <Route path=path!("/") ssr=SsrMode::Async view={Lazy::<pages::Library>::new()}/>
+                    <Route path=path!("/") ssr=SsrMode::Async view={Lazy::<pages::Home>::new()}/>
+                    <Route path=path!("/library") ssr=SsrMode::Async view={Lazy::<pages::Library>::new()}/>
                     <Route path=path!("/search") ssr=SsrMode::Async view={Lazy::<pages::Search>::new()}/>
                     <Route path=path!("/liked") ssr=SsrMode::Async view={Lazy::<pages::Liked>::new()}/>
                     <Route path=path!("/queue") ssr=SsrMode::Async view={Lazy::<pages::Queue>::new()}/>
@@ -125,7 +127,8 @@ fn RouteProgress(is_routing: ReadSignal<bool>) -> impl IntoView {
 /// The signed-in layout: sidebar, main view, and the player bar that stays on screen.
 #[component]
 fn Shell() -> impl IntoView {
-    let auth = use_auth();
+    let logout = ServerAction::<auth::Logout>::new();
+    let logout_path = <auth::Logout as server_fn::ServerFn>::PATH;
     playlists::PlaylistsCtx::provide();
     let user = crate::wire::resource(|| (), |_| auth::current_user());
     let avatar = auth::security::AvatarCtx {
@@ -147,7 +150,8 @@ fn Shell() -> impl IntoView {
                             avatar.url.set(user.avatar.clone());
                             view! {
                                 <ul>
-                                    <li><A href="/" exact=true>"Library"</A></li>
+                                    <li><A href="/" exact=true>"Home"</A></li>
+                                    <li><A href="/library" exact=true>"Library"</A></li>
                                     <li><A href="/search">"Search"</A></li>
                                     <li><A href="/albums" exact=true>"Albums"</A></li>
                                     <li><A href="/artists" exact=true>"Artists"</A></li>
@@ -160,9 +164,17 @@ fn Shell() -> impl IntoView {
                                     <auth::security::Avatar url=avatar.url name=user.name.clone()/>
                                     <span class="muted email" title=user.email.clone() data-testid="account-name">{user.name.clone()}</span>
                                     {(user.role == "admin").then(|| view! { <span class="badge">"admin"</span> })}
-                                    <ActionForm action=auth.logout>
+                                    // A plain form (it works before the WASM loads); once
+                                    // hydrated, a click sends the action instead. (An
+                                    // ActionForm would bring a form-data parser into the
+                                    // code every page loads first.)
+                                    <form method="post" action=logout_path
+                                        on:submit=move |ev| {
+                                            ev.prevent_default();
+                                            logout.dispatch(auth::Logout {});
+                                        }>
                                         <button type="submit" class="btn ghost" data-testid="logout">"Log out"</button>
-                                    </ActionForm>
+                                    </form>
                                 </div>
                             }.into_any()
                         }
@@ -195,7 +207,7 @@ fn NotFound() -> impl IntoView {
     view! {
         <div class="auth-page"><div class="auth-card">
             <h1>"Page not found"</h1>
-            <p class="muted"><A href="/">"Back to your library"</A></p>
+            <p class="muted"><A href="/">"Back home"</A></p>
         </div></div>
     }
 }

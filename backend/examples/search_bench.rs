@@ -275,6 +275,16 @@ async fn main() {
         "{which}: generated {tracks} tracks, {n_albums} albums, {n_artists} artists in {:.0} s",
         started.elapsed().as_secs_f64()
     );
+    // KEEP_SQLITE=<file>: a copy of the generated SQLite database, for REUSE_DB=sqlite://<file>.
+    if let Ok(file) = std::env::var("KEEP_SQLITE")
+        && backend == Backend::Sqlite
+    {
+        sqlx::query("VACUUM INTO $1")
+            .bind(&file)
+            .execute(db)
+            .await
+            .unwrap();
+    }
     if seed_only {
         return;
     }

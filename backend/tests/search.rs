@@ -166,6 +166,19 @@ async fn ranking_puts_exact_and_title_matches_first(b: Backend) {
         ["Love", "Something Else", "Another Tune"],
         "title, then artist, then album"
     );
+    // Among title matches, the shorter title first (the closer to what was typed).
+    shared(&core, &user, "Lovesong Extended Remix", "Crowd", None).await;
+    shared(&core, &user, "Lovesong", "Crowd", None).await;
+    shared(&core, &user, "Lovesong Live", "Crowd", None).await;
+    // (After them come the one-typo matches of "loves": "love".)
+    let r = search::search(&core, &user, "loves").await.unwrap();
+    assert_eq!(
+        titles(&r)[..3],
+        ["Lovesong", "Lovesong Live", "Lovesong Extended Remix"]
+    );
+    // Every word counts: found in the title and the artist beats the artist and the album.
+    let r = search::search(&core, &user, "love some").await.unwrap();
+    assert_eq!(titles(&r), ["Love", "Something Else", "Another Tune"]);
     // "bear" matches Bear exactly; Bean is one typo away and comes after it.
     let r = search::search(&core, &user, "bear").await.unwrap();
     assert_eq!(titles(&r), ["Bear", "Bean"]);

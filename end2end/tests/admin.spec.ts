@@ -30,7 +30,7 @@ test("an admin disabling a user ends that user's session elsewhere, and it is au
   await row.getByRole("button", { name: "Enable" }).click();
   await expect(row).toContainText("Active");
   await logInWithPassword(userPage, victim);
-  await expect(userPage.getByRole("heading", { name: "Library" })).toBeVisible();
+  await expect(userPage.getByRole("heading", { name: "Home" })).toBeVisible();
 });
 
 test("a listener sees no admin link and the admin page refuses them", async ({ page }) => {
@@ -52,7 +52,7 @@ test("an artist asks at sign-up, an admin approves, and settings show the artist
   await artistPage.getByText("I'm an artist").click();
   await artistPage.getByLabel("Artist name").fill(name);
   await artistPage.getByRole("button", { name: "Create account" }).click();
-  await expect(artistPage.getByRole("heading", { name: "Library" })).toBeVisible();
+  await expect(artistPage.getByRole("heading", { name: "Home" })).toBeVisible();
   await artistPage.getByRole("link", { name: "Settings" }).click();
   await expect(artistPage.getByTestId("artist-pending")).toContainText(name);
 

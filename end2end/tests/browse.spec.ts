@@ -1,5 +1,5 @@
 import { test, expect, Page } from "./fixtures";
-import { hydrated, signUp, synthMp3, uniqueEmail } from "./helpers";
+import { hydrated, signUp, synthMp3, toLibrary, uniqueEmail } from "./helpers";
 
 /** Random lower-case letters (search words must be letters to be one word). */
 function letters(n: number): string {
@@ -7,6 +7,7 @@ function letters(n: number): string {
 }
 
 async function upload(page: Page, files: string[]) {
+  if (new URL(page.url()).pathname !== "/library") await toLibrary(page);
   await page.getByTestId("upload-input").setInputFiles(files);
   for (const f of files) {
     const name = f.split("/").pop()!;

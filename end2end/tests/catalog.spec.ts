@@ -1,5 +1,5 @@
 import { test, expect } from "./fixtures";
-import { asAdmin, hydrated, signUp, synthMp3, synthPng, uniqueEmail } from "./helpers";
+import { asAdmin, hydrated, signUp, synthMp3, synthPng, toLibrary, uniqueEmail } from "./helpers";
 
 function letters(n: number): string {
   return Array.from({ length: n }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join("");
@@ -11,7 +11,7 @@ test("an admin edits an album and a track, and every listener sees it at once", 
   const draft = `Draft Album ${tag}`;
   const final = `Final Album ${tag}`;
   await asAdmin(page);
-  await hydrated(page);
+  await toLibrary(page);
   // Admin uploads go to the shared catalog.
   await page.getByTestId("upload-input").setInputFiles([
     synthMp3("one.mp3", { title: `First Take ${tag}`, artist: band, album: draft, track: "1" }, 4),
@@ -58,7 +58,7 @@ test("an admin edits an album and a track, and every listener sees it at once", 
   await listener.goto("/albums");
   await expect(listener.getByText(final)).toBeVisible();
   await expect(listener.getByText(draft)).toHaveCount(0);
-  await listener.goto("/");
+  await listener.goto("/library");
   const row = listener.locator(".track-row", { hasText: `Second Take (Live) ${tag}` });
   await expect(row).toContainText(final);
   // Nothing to edit for a listener.
@@ -72,7 +72,7 @@ test("an admin edits an album and a track, and every listener sees it at once", 
 test("an admin sets one field on several selected tracks", async ({ page }) => {
   const tag = letters(6);
   await asAdmin(page);
-  await hydrated(page);
+  await toLibrary(page);
   await page.getByTestId("upload-input").setInputFiles([
     synthMp3("a.mp3", { title: `Loose A ${tag}`, artist: `Loose ${tag}` }, 3),
     synthMp3("b.mp3", { title: `Loose B ${tag}`, artist: `Loose ${tag}` }, 3),

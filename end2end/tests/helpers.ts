@@ -58,7 +58,15 @@ export async function signUp(page: Page, email: string) {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByRole("heading", { name: "Home" })).toBeVisible();
+}
+
+/** Opens the library (its sidebar link, as a user would): upload tools, imports, tracks. */
+export async function toLibrary(page: Page) {
+  await hydrated(page);
+  await page.getByRole("link", { name: "Library", exact: true }).click();
   await expect(page.getByRole("heading", { name: "Library" })).toBeVisible();
+  await hydrated(page);
 }
 
 /** Signs in as the server's admin account (REFRAIN_ADMIN_EMAIL), creating it if no test
@@ -69,7 +77,7 @@ export async function asAdmin(page: Page, email = "admin@refrain.test") {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
-  const library = page.getByRole("heading", { name: "Library" });
+  const library = page.getByRole("heading", { name: "Home" });
   const taken = page.getByRole("alert").filter({ hasText: "already exists" });
   await expect(library.or(taken)).toBeVisible();
   if (await taken.isVisible()) {

@@ -1,7 +1,7 @@
 import { test, expect } from "./fixtures";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import { asAdmin, hydrated, signUp, synthMp3, uniqueEmail } from "./helpers";
+import { asAdmin, hydrated, signUp, synthMp3, toLibrary, uniqueEmail } from "./helpers";
 
 // A site that is down for the first request and up afterwards; on the server's
 // REFRAIN_IMPORT_ALLOW_HOSTS (playwright.config.ts and scripts/test.sh).
@@ -24,7 +24,7 @@ test("an admin retries a failed import from the desk and the listener gets the t
   try {
     const email = uniqueEmail("flaky");
     await signUp(page, email);
-    await hydrated(page);
+    await toLibrary(page);
     await page.getByTestId("import-link").fill(`http://127.0.0.1:${PORT}/${name}`);
     await page.getByRole("button", { name: "Import", exact: true }).click();
     const mine = page.locator(`.import[data-state]`, { hasText: name });

@@ -1,7 +1,7 @@
 import { test, expect } from "./fixtures";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import { hydrated, signUp, synthMp3, uniqueEmail } from "./helpers";
+import { hydrated, signUp, synthMp3, toLibrary, uniqueEmail } from "./helpers";
 
 // A site standing in for the internet: the server's REFRAIN_IMPORT_ALLOW_HOSTS names it
 // (playwright.config.ts and scripts/test.sh), since links to loopback are refused otherwise.
@@ -21,7 +21,7 @@ test("a listener imports a track from a link and plays it; an internal link is r
   await new Promise<void>((ok) => server.listen(PORT, "127.0.0.1", ok));
   try {
     await signUp(page, uniqueEmail("linker"));
-    await hydrated(page);
+    await toLibrary(page);
     // Not on the allow-list: refused at once, with the reason.
     await page.getByTestId("import-link").fill("http://127.0.0.1/secret.mp3");
     await page.getByRole("button", { name: "Import", exact: true }).click();

@@ -1,12 +1,12 @@
 import { test, expect } from "./fixtures";
 import * as path from "node:path";
-import { hydrated, signUp, synthMp3, textFile, uniqueEmail } from "./helpers";
+import { hydrated, signUp, synthMp3, textFile, toLibrary, uniqueEmail } from "./helpers";
 
 test("sign up, upload a tagged song, hear it play, seek, and lose the stream at logout", async ({ page }) => {
   const title = `Harbour Lights ${Date.now()}`;
   const file = synthMp3("harbour.mp3", { title, artist: "The Test Tones", album: "Sine Waves" });
   await signUp(page, uniqueEmail("listen"));
-
+  await toLibrary(page);
   await page.getByTestId("upload-input").setInputFiles(file);
   const job = page.locator("li.import", { hasText: path.basename(file) });
   await expect(job).toHaveAttribute("data-state", "done", { timeout: 60_000 });
@@ -66,6 +66,7 @@ test("sign up, upload a tagged song, hear it play, seek, and lose the stream at 
 test("a text file renamed .mp3 ends as a failed job with a readable reason and no track", async ({ page }) => {
   const file = textFile(`notes-${Date.now()}.mp3`, "these are not the droids you are looking for\n".repeat(50));
   await signUp(page, uniqueEmail("badfile"));
+  await toLibrary(page);
   await page.getByTestId("upload-input").setInputFiles(file);
   const job = page.locator("li.import", { hasText: path.basename(file) });
   await expect(job).toHaveAttribute("data-state", "failed", { timeout: 60_000 });
@@ -82,6 +83,7 @@ test("a text file renamed .mp3 ends as a failed job with a readable reason and n
 test("a track heard past half its length counts one play, shown after a reload", async ({ page }) => {
   const title = `Short Loop ${Date.now()}`;
   await signUp(page, uniqueEmail("plays"));
+  await toLibrary(page);
   await page.getByTestId("upload-input").setInputFiles(synthMp3("loop.mp3", { title, artist: "Counters" }, 4));
   const row = page.locator(".track-row", { hasText: title });
   await expect(row).toBeVisible({ timeout: 60_000 });
@@ -95,7 +97,8 @@ test("a track heard past half its length counts one play, shown after a reload",
     await page.reload();
     await expect(page.locator(".track-row", { hasText: title }).getByTestId("plays")).toHaveText("1", { timeout: 2_000 });
   }).toPass({ timeout: 30_000 });
-  // The library opens with what was played last; a card plays it again.
+  // Home opens with what was played last; a card plays it again.
+  await page.getByRole("link", { name: "Home", exact: true }).click();
   const shelf = page.getByTestId("recently-played");
   await expect(shelf).toContainText(title);
   await page.screenshot({ path: "test-results/recently-played.png" });

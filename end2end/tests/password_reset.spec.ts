@@ -31,7 +31,7 @@ test("a forgotten password is reset through the link in the delivered email", as
   await expect(page.getByRole("alert")).toContainText("Wrong email or password");
   await page.getByLabel("Password").fill("copper-meadow-55");
   await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page.getByRole("heading", { name: "Library" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Home" })).toBeVisible();
   await logOut(page);
   await page.goto(`/reset-password?token=${token}`);
   await hydrated(page);

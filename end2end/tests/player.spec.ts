@@ -1,12 +1,13 @@
 import { test, expect, Page } from "./fixtures";
 import * as path from "node:path";
-import { hydrated, signUp, synthFlac, uniqueEmail } from "./helpers";
+import { hydrated, signUp, synthFlac, toLibrary, uniqueEmail } from "./helpers";
 
 function letters(n: number): string {
   return Array.from({ length: n }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join("");
 }
 
 async function upload(page: Page, files: string[]) {
+  if (new URL(page.url()).pathname !== "/library") await toLibrary(page);
   await page.getByTestId("upload-input").setInputFiles(files);
   for (const f of files) {
     await expect(page.locator("li.import", { hasText: path.basename(f) })).toHaveAttribute("data-state", "done", { timeout: 60_000 });

@@ -1,6 +1,6 @@
 import { test, expect, Page } from "./fixtures";
 import * as path from "node:path";
-import { asAdmin, hydrated, signUp, synthMp3, uniqueEmail } from "./helpers";
+import { asAdmin, hydrated, signUp, synthMp3, toLibrary, uniqueEmail } from "./helpers";
 
 function rows(page: Page) {
   return page.getByTestId("playlist-tracks").locator(".track-title");
@@ -19,6 +19,7 @@ test("build a playlist, reorder it, keep the order over a reload, share it read-
   const tag = `${Date.now()}`;
   const titles = ["Ember", "Frost", "Gale"].map((t) => `${t} ${tag}`);
   const files = titles.map((t, i) => synthMp3(`pl-${i}-${tag}.mp3`, { title: t, artist: `Listers ${tag}` }, 20));
+  await toLibrary(page);
   await page.getByTestId("upload-input").setInputFiles(files);
   for (const f of files) {
     await expect(page.locator("li.import", { hasText: path.basename(f) })).toHaveAttribute("data-state", "done", { timeout: 60_000 });
@@ -87,6 +88,7 @@ test("a track dragged from the library onto a playlist in the sidebar is added t
   await signUp(page, uniqueEmail("dragadd"));
   const title = `Driftwood ${Date.now()}`;
   const file = synthMp3(`drag-${Date.now()}.mp3`, { title, artist: "Draggers" }, 3);
+  await toLibrary(page);
   await page.getByTestId("upload-input").setInputFiles([file]);
   await expect(page.locator("li.import", { hasText: path.basename(file) })).toHaveAttribute("data-state", "done", { timeout: 60_000 });
   await page.getByTestId("new-playlist").click();

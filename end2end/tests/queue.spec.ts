@@ -1,6 +1,6 @@
 import { test, expect, Page } from "./fixtures";
 import * as path from "node:path";
-import { hydrated, signUp, synthMp3, uniqueEmail } from "./helpers";
+import { hydrated, signUp, synthMp3, toLibrary, uniqueEmail } from "./helpers";
 
 function upNext(page: Page) {
   return page.getByTestId("up-next").locator(".track-title");
@@ -11,6 +11,7 @@ test("play next, add to queue, reorder, and the queue survives a reload", async 
   await signUp(page, uniqueEmail("queue"));
   const files = ["Alpha", "Bravo", "Charlie", "Delta"].map((t, i) =>
     synthMp3(`${t.toLowerCase()}.mp3`, { title: t, artist, album: "Phonetic", track: String(i + 1) }, 60));
+  await toLibrary(page);
   await page.getByTestId("upload-input").setInputFiles(files);
   for (const f of files) {
     await expect(page.locator("li.import", { hasText: path.basename(f) })).toHaveAttribute("data-state", "done", { timeout: 60_000 });

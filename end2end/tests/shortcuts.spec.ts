@@ -1,6 +1,6 @@
 import { test, expect, Page } from "./fixtures";
 import * as path from "node:path";
-import { hydrated, signUp, synthMp3, uniqueEmail } from "./helpers";
+import { hydrated, signUp, synthMp3, toLibrary, uniqueEmail } from "./helpers";
 
 function audioProp<T>(page: Page, f: (a: HTMLAudioElement) => T): Promise<T> {
   return page.getByTestId("audio").evaluate(f);
@@ -13,6 +13,7 @@ test("keyboard shortcuts drive the player; mute is remembered across a reload", 
     synthMp3("k1.mp3", { title: "Key One", artist, album: "Keyboard", track: "1" }, 30),
     synthMp3("k2.mp3", { title: "Key Two", artist, album: "Keyboard", track: "2" }, 30),
   ];
+  await toLibrary(page);
   await page.getByTestId("upload-input").setInputFiles(files);
   for (const f of files) {
     await expect(page.locator("li.import", { hasText: path.basename(f) })).toHaveAttribute("data-state", "done", { timeout: 60_000 });
@@ -85,6 +86,7 @@ test("Media Session metadata follows the track", async ({ page }) => {
     synthMp3("ms1.mp3", { title: "Lock Screen One", artist, album: "Sessions", track: "1" }, 20),
     synthMp3("ms2.mp3", { title: "Lock Screen Two", artist, album: "Sessions", track: "2" }, 20),
   ];
+  await toLibrary(page);
   await page.getByTestId("upload-input").setInputFiles(files);
   for (const f of files) {
     await expect(page.locator("li.import", { hasText: path.basename(f) })).toHaveAttribute("data-state", "done", { timeout: 60_000 });

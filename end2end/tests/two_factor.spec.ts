@@ -30,7 +30,7 @@ test("two-factor: enroll from the QR page, log in with a code, then with a recov
   await page.screenshot({ path: "test-results/two-factor-login.png" });
   await page.getByTestId("login-code").fill(totpCode(secret, Date.now() / 1000 + 30));
   await page.getByRole("button", { name: "Continue" }).click();
-  await expect(page.getByRole("heading", { name: "Library" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Home" })).toBeVisible();
 
   // A recovery code works once.
   const withRecoveryCode = async (code: string) => {
@@ -41,7 +41,7 @@ test("two-factor: enroll from the QR page, log in with a code, then with a recov
   };
   await logOut(page);
   await withRecoveryCode(codes[0]);
-  await expect(page.getByRole("heading", { name: "Library" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Home" })).toBeVisible();
   await logOut(page);
   await withRecoveryCode(codes[0]);
   await expect(page.getByRole("alert")).toContainText("not valid");

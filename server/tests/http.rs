@@ -1146,7 +1146,7 @@ async fn the_library_page_is_rendered_from_one_fetch_of_its_data(b: Backend) {
     assert_eq!(r.status(), StatusCode::CREATED);
     worker::dispatch::drain(&srv.core).await.unwrap();
     let r = c
-        .get(format!("{}/", srv.base))
+        .get(format!("{}/library", srv.base))
         .header("accept", "text/html")
         .send()
         .await

@@ -153,26 +153,24 @@ pub async fn logout() -> Result<(), AppError> {
     Ok(())
 }
 
-/// Shared auth actions. The signed-in layout loads the user itself each time it mounts,
-/// so it never sees a value from before a login or logout.
+/// The login and sign-up pages' actions (each page makes its own). The signed-in layout
+/// loads the user itself each time it mounts, so it never sees a value from before a
+/// login or logout.
 #[derive(Clone, Copy)]
 pub struct Auth {
     pub login: ServerAction<Login>,
     pub verify_code: ServerAction<VerifyLoginCode>,
     pub signup: ServerAction<Signup>,
-    pub logout: ServerAction<Logout>,
 }
 
 pub fn provide_auth() -> Auth {
     let login = ServerAction::<Login>::new();
     let verify_code = ServerAction::<VerifyLoginCode>::new();
     let signup = ServerAction::<Signup>::new();
-    let logout = ServerAction::<Logout>::new();
     let auth = Auth {
         login,
         verify_code,
         signup,
-        logout,
     };
     provide_context(auth);
     auth

@@ -1,4 +1,4 @@
-//! The library page: upload, import jobs with live state, and the track list.
+//! The library page (`/library`): upload, import jobs with live state, and the track list.
 
 mod upload;
 
@@ -281,9 +281,6 @@ pub fn LibraryPage() -> impl IntoView {
         move || (sort.get(), desc.get(), tracks_version.get()),
         |(s, d, _)| list_tracks_page(s, d, 0),
     );
-    let recent = crate::wire::resource(|| (), |_| list_recently_played());
-    let added = crate::wire::resource(|| (), |_| crate::browse::list_albums_page(true, 0, 12));
-    let playlists = expect_context::<crate::playlists::PlaylistsCtx>();
 
     // Poll while any job is still running (or an action was just sent), so states update
     // without a reload.
@@ -316,25 +313,6 @@ pub fn LibraryPage() -> impl IntoView {
             <header class="page-head">
                 <h1>"Library"</h1>
             </header>
-            <Transition fallback=|| ()>
-                {move || recent.get().and_then(|r| r.ok()).filter(|t| !t.is_empty()).map(|t| view! {
-                    <RecentlyPlayed tracks=t/>
-                })}
-            </Transition>
-            <Transition fallback=|| ()>
-                {move || playlists.list.get().and_then(|r| r.ok()).filter(|p| !p.is_empty()).map(|p| view! {
-                    <section class="shelf" aria-labelledby="playlists-h">
-                        <h2 id="playlists-h">"Your playlists"</h2>
-                        <crate::playlists::PlaylistGrid playlists=p/>
-                    </section>
-                })}
-                {move || added.get().and_then(|r| r.ok()).filter(|a| !a.is_empty()).map(|a| view! {
-                    <section class="shelf" aria-labelledby="added-h">
-                        <h2 id="added-h">"Recently added"</h2>
-                        <crate::browse::AlbumGrid albums=a/>
-                    </section>
-                })}
-            </Transition>
             <UploadZone on_uploaded=Callback::new(move |_| refresh.update(|n| *n += 1))/>
             <LinkImport on_queued=Callback::new(move |_| refresh.update(|n| *n += 1))/>
             <YoutubeImport on_queued=Callback::new(move |_| refresh.update(|n| *n += 1))/>
@@ -378,7 +356,7 @@ fn SortBar(sort: Memo<String>, desc: Memo<bool>) -> impl IntoView {
     let go = move |s: String, d: bool| {
         let order = if d { "desc" } else { "asc" };
         navigate(
-            &format!("/?sort={s}&order={order}"),
+            &format!("/library?sort={s}&order={order}"),
             leptos_router::NavigateOptions {
                 scroll: false,
                 ..Default::default()
@@ -387,7 +365,7 @@ fn SortBar(sort: Memo<String>, desc: Memo<bool>) -> impl IntoView {
     };
     let go2 = go.clone();
     view! {
-        <form class="sort-bar" method="get" action="/" on:submit=|ev| ev.prevent_default()>
+        <form class="sort-bar" method="get" action="/library" on:submit=|ev| ev.prevent_default()>
             <label>"Sort by "
                 <select name="sort" data-testid="sort" on:change=move |ev| {
                     let s = event_target_value(&ev);
@@ -450,33 +428,6 @@ fn PagedTracks(
                 </button>
             </div>
         </Show>
-    }
-}
-
-/// A row of cards: what the user played last; a card plays its track.
-#[component]
-fn RecentlyPlayed(tracks: Vec<TrackItem>) -> impl IntoView {
-    let player = expect_context::<PlayerCtx>();
-    let refs: Vec<TrackRef> = tracks.iter().map(TrackItem::to_ref).collect();
-    view! {
-        <section class="shelf" aria-labelledby="recent-h">
-            <h2 id="recent-h">"Recently played"</h2>
-            <ul class="shelf-row" data-testid="recently-played">
-                {tracks.iter().enumerate().map(|(i, t)| {
-                    let refs = refs.clone();
-                    view! {
-                        <li class="shelf-card">
-                            <button class="shelf-play" aria-label=format!("Play {}", t.title)
-                                on:click=move |_| player.play_list(refs.clone(), i)>
-                                <Cover track_id=t.id.clone() has_cover=t.has_cover version=t.cover_v.clone() title=t.title.clone()/>
-                                <span class="shelf-title">{t.title.clone()}</span>
-                                <span class="shelf-artist muted">{t.artist.clone()}</span>
-                            </button>
-                        </li>
-                    }
-                }).collect_view()}
-            </ul>
-        </section>
     }
 }
 

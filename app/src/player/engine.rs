@@ -728,7 +728,7 @@ fn seek(p: PlayerCtx, secs: f64) {
     }) else {
         return;
     };
-    let at = slot.start + secs.clamp(0.0, slot.len());
+    let at = slot.start + super::bounded(secs, 0.0, slot.len());
     a.set_current_time(at);
     if buffered_end_at(&a, at).is_some() {
         return;
@@ -860,7 +860,7 @@ fn gain_factor(p: PlayerCtx) -> f64 {
             let e = e.borrow();
             e.slots.get(e.current).and_then(|s| s.info.gain_db)
         })
-        .map_or(1.0, |db| 10f64.powf(db / 20.0).clamp(0.0, 1.0))
+        .map_or(1.0, |db| super::bounded(10f64.powf(db / 20.0), 0.0, 1.0))
 }
 
 /// Sets the current track's gain, and the element's volume with it.

@@ -512,8 +512,11 @@ impl PlayerCtx {
         if self.current.get_untracked().is_none() {
             return;
         }
-        let to = (self.position.get_untracked() + delta)
-            .clamp(0.0, self.duration.get_untracked().max(0.0));
+        let to = bounded(
+            self.position.get_untracked() + delta,
+            0.0,
+            self.duration.get_untracked().max(0.0),
+        );
         self.seek(to);
     }
 
@@ -551,7 +554,7 @@ impl PlayerCtx {
     }
 
     pub fn set_volume(&self, v: f64) {
-        let v = v.clamp(0.0, 1.0);
+        let v = bounded(v, 0.0, 1.0);
         self.volume.set(v);
         #[cfg(feature = "hydrate")]
         settings::set_volume(*self, v);
@@ -587,6 +590,14 @@ fn shuffle(tracks: &mut [TrackRef]) {
 }
 
 /// `m:ss` (or `h:mm:ss`).
+/// `x` kept within `lo..=hi` (NaN becomes `lo`). Not `f64::clamp`: it asserts its bounds
+/// with a message that formats floats, which brought float formatting (about 19 KB of
+/// code) into the module every page loads first.
+#[allow(clippy::manual_clamp)]
+pub fn bounded(x: f64, lo: f64, hi: f64) -> f64 {
+    x.max(lo).min(hi)
+}
+
 pub fn fmt_time(secs: f64) -> String {
     let s = if secs.is_finite() && secs > 0.0 {
         secs as u64
@@ -637,7 +648,7 @@ pub fn PlayerBar() -> impl IntoView {
     let buffered_pct = move || {
         let d = p.duration.get();
         if d > 0.0 {
-            ((p.buffered_to.get() / d * 1000.0).clamp(0.0, 1000.0)) as u32
+            bounded(p.buffered_to.get() / d * 1000.0, 0.0, 1000.0) as u32
         } else {
             0
         }

@@ -27,7 +27,11 @@ pub fn recall(key: &str) -> Option<String> {
 /// Sets the element's volume: the listener's volume times the current track's gain.
 pub fn apply_volume(p: PlayerCtx) {
     if let Some(a) = p.audio.get_untracked() {
-        a.set_volume((p.volume.get_untracked() * p.gain.get_untracked()).clamp(0.0, 1.0));
+        a.set_volume(super::bounded(
+            p.volume.get_untracked() * p.gain.get_untracked(),
+            0.0,
+            1.0,
+        ));
     }
 }
 

@@ -1,0 +1,88 @@
+//! Home, where a signed-in user lands: shortcuts to the library, then shelves of what they
+//! played last, their playlists and the albums added last. It carries no track list, no
+//! import tools and no editing, so the code a phone loads before the first tap works is
+//! the layout, the player bar and these cards (the library page is one tap away).
+
+use crate::library::{Cover, TrackItem, list_recently_played};
+use crate::player::{PlayerCtx, TrackRef};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let recent = crate::wire::resource(|| (), |_| list_recently_played());
+    let added = crate::wire::resource(|| (), |_| crate::browse::list_albums_page(true, 0, 12));
+    let playlists = expect_context::<crate::playlists::PlaylistsCtx>();
+    // Nothing played, no playlist and an empty catalog: a new server's first user.
+    let empty = move || {
+        let none = |n: Option<usize>| n == Some(0);
+        none(recent.get().and_then(|r| r.ok()).map(|t| t.len()))
+            && none(added.get().and_then(|r| r.ok()).map(|a| a.len()))
+            && none(playlists.list.get().and_then(|r| r.ok()).map(|p| p.len()))
+    };
+    view! {
+        <section class="page home">
+            <header class="page-head">
+                <h1>"Home"</h1>
+            </header>
+            <nav class="quick" aria-label="Your library">
+                <A href="/library" attr:class="quick-tile">"All songs"</A>
+                <A href="/liked" attr:class="quick-tile">"Liked Songs"</A>
+                <A href="/albums" attr:class="quick-tile">"Albums"</A>
+                <A href="/artists" attr:class="quick-tile">"Artists"</A>
+            </nav>
+            <Transition fallback=|| ()>
+                {move || empty().then(|| view! {
+                    <div class="empty" data-testid="home-empty">
+                        <p class="empty-title">"Nothing to play yet"</p>
+                        <p class="muted">"Upload files, paste a link or find music on YouTube in your library."</p>
+                        <p><A href="/library" attr:class="btn primary">"Add music"</A></p>
+                    </div>
+                })}
+                {move || recent.get().and_then(|r| r.ok()).filter(|t| !t.is_empty()).map(|t| view! {
+                    <RecentlyPlayed tracks=t/>
+                })}
+                {move || playlists.list.get().and_then(|r| r.ok()).filter(|p| !p.is_empty()).map(|p| view! {
+                    <section class="shelf" aria-labelledby="playlists-h">
+                        <h2 id="playlists-h">"Your playlists"</h2>
+                        <crate::playlists::PlaylistGrid playlists=p/>
+                    </section>
+                })}
+                {move || added.get().and_then(|r| r.ok()).filter(|a| !a.is_empty()).map(|a| view! {
+                    <section class="shelf" aria-labelledby="added-h">
+                        <h2 id="added-h">"Recently added"</h2>
+                        <crate::browse::AlbumGrid albums=a/>
+                    </section>
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// A row of cards: what the user played last; a card plays its track, then the rest of
+/// the row.
+#[component]
+fn RecentlyPlayed(tracks: Vec<TrackItem>) -> impl IntoView {
+    let player = expect_context::<PlayerCtx>();
+    let refs: Vec<TrackRef> = tracks.iter().map(TrackItem::to_ref).collect();
+    view! {
+        <section class="shelf" aria-labelledby="recent-h">
+            <h2 id="recent-h">"Recently played"</h2>
+            <ul class="shelf-row" data-testid="recently-played">
+                {tracks.iter().enumerate().map(|(i, t)| {
+                    let refs = refs.clone();
+                    view! {
+                        <li class="shelf-card">
+                            <button class="shelf-play" aria-label=format!("Play {}", t.title)
+                                on:click=move |_| player.play_list(refs.clone(), i)>
+                                <Cover track_id=t.id.clone() has_cover=t.has_cover version=t.cover_v.clone() title=t.title.clone()/>
+                                <span class="shelf-title">{t.title.clone()}</span>
+                                <span class="shelf-artist muted">{t.artist.clone()}</span>
+                            </button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+}
