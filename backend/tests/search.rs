@@ -305,6 +305,22 @@ async fn only_what_the_user_may_see_is_found(b: Backend) {
         let r = search::search(&core, &other, q).await.unwrap();
         assert!(!r.is_empty(), "the owner finds their own upload by {q}");
     }
+    // Song documents carry their track's sharing (search checks it there): it follows
+    // the track both ways.
+    let share = |on: i64| {
+        sqlx::query("UPDATE tracks SET shared = $1 WHERE owner_id = $2")
+            .bind(on)
+            .bind(other.id.clone())
+            .execute(&core.db)
+    };
+    share(1).await.unwrap();
+    let r = search::search(&core, &user, "secret").await.unwrap();
+    assert_eq!(titles(&r), ["Secret Demo"]);
+    share(0).await.unwrap();
+    let r = search::search(&core, &user, "secret").await.unwrap();
+    assert!(r.tracks.is_empty(), "{r:?}");
+    let r = search::search(&core, &other, "secret").await.unwrap();
+    assert_eq!(titles(&r), ["Secret Demo"]);
 }
 
 async fn odd_input_is_harmless_and_empty_says_so(b: Backend) {

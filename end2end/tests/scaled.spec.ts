@@ -17,8 +17,8 @@ test("log in on one node, upload there, watch the job and play through the other
 
   // Same browser, other node: the session lives in Redis, so this is the same login.
   const other = await page.context().newPage();
-  await other.goto(`${second}/`);
-  await expect(other.getByRole("heading", { name: "Home" })).toBeVisible();
+  await other.goto(`${second}/library`);
+  await expect(other.getByRole("heading", { name: "Library" })).toBeVisible();
   const job = other.locator("li.import", { hasText: path.basename(file) });
   await expect(job).toHaveAttribute("data-state", "done", { timeout: 90_000 });
   // And the first node shows the same progress.
