@@ -128,7 +128,6 @@ fn RouteProgress(is_routing: ReadSignal<bool>) -> impl IntoView {
 #[component]
 fn Shell() -> impl IntoView {
     let logout = ServerAction::<auth::Logout>::new();
-    let logout_path = <auth::Logout as server_fn::ServerFn>::PATH;
     playlists::PlaylistsCtx::provide();
     let user = crate::wire::resource(|| (), |_| auth::current_user());
     let avatar = auth::security::AvatarCtx {
@@ -164,17 +163,9 @@ fn Shell() -> impl IntoView {
                                     <auth::security::Avatar url=avatar.url name=user.name.clone()/>
                                     <span class="muted email" title=user.email.clone() data-testid="account-name">{user.name.clone()}</span>
                                     {(user.role == "admin").then(|| view! { <span class="badge">"admin"</span> })}
-                                    // A plain form (it works before the WASM loads); once
-                                    // hydrated, a click sends the action instead. (An
-                                    // ActionForm would bring a form-data parser into the
-                                    // code every page loads first.)
-                                    <form method="post" action=logout_path
-                                        on:submit=move |ev| {
-                                            ev.prevent_default();
-                                            logout.dispatch(auth::Logout {});
-                                        }>
+                                    {wire::post_form(logout, || auth::Logout {}, view! {
                                         <button type="submit" class="btn ghost" data-testid="logout">"Log out"</button>
-                                    </form>
+                                    })}
                                 </div>
                             }.into_any()
                         }

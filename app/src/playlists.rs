@@ -169,7 +169,6 @@ impl PlaylistsCtx {
 pub fn SidebarPlaylists() -> impl IntoView {
     let ctx = expect_context::<PlaylistsCtx>();
     let create = ServerAction::<CreatePlaylist>::new();
-    let create_path = <CreatePlaylist as server_fn::ServerFn>::PATH;
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(p)) = create.value().get() {
@@ -193,19 +192,17 @@ pub fn SidebarPlaylists() -> impl IntoView {
         <div class="sidebar-playlists">
             <div class="sidebar-head">
                 <span class="muted">"Playlists"</span>
-                // A plain form posting the fields (it works before the WASM loads); once
-                // hydrated, the action is sent instead (an ActionForm would bring a
-                // form-data parser into the code every page loads first).
-                <form method="post" action=create_path on:submit=move |ev| {
-                    ev.prevent_default();
-                    create.dispatch(CreatePlaylist { name: next_name(), description: String::new(), public: false });
-                }>
-                    <input type="hidden" name="name" prop:value=next_name/>
-                    <input type="hidden" name="description" value=""/>
-                    <input type="hidden" name="public" value="false"/>
-                    <button type="submit" class="icon-round" data-testid="new-playlist"
-                        aria-label="New playlist" title="New playlist">{crate::icons::plus()}</button>
-                </form>
+                {crate::wire::post_form(
+                    create,
+                    move || CreatePlaylist { name: next_name(), description: String::new(), public: false },
+                    view! {
+                        <input type="hidden" name="name" prop:value=next_name/>
+                        <input type="hidden" name="description" value=""/>
+                        <input type="hidden" name="public" value="false"/>
+                        <button type="submit" class="icon-round" data-testid="new-playlist"
+                            aria-label="New playlist" title="New playlist">{crate::icons::plus()}</button>
+                    },
+                )}
             </div>
             {move || create.value().get().and_then(|r| r.err()).map(|e| view! { <p class="form-error">{e.to_string()}</p> })}
             // No Transition of its own: this sits in the layout's sidebar Transition, which

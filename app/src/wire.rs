@@ -39,3 +39,28 @@ pub fn json_str(text: &str, field: &str) -> Option<String> {
         .ok()?
         .as_string()
 }
+
+/// A form that posts to the server function `S` (so it works before the WASM loads) and,
+/// once hydrated, sends `action` with what `input` makes instead. For forms whose fields
+/// are known in code: `ActionForm` reads them back from the form data, which brings a
+/// form-data parser (serde_qs, and with it float formatting) into the module every page
+/// loads first.
+pub fn post_form<S>(
+    action: ServerAction<S>,
+    input: impl Fn() -> S + 'static,
+    children: impl IntoView + 'static,
+) -> impl IntoView
+where
+    S: server_fn::ServerFn + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: Send + Sync + 'static,
+{
+    view! {
+        <form method="post" action=S::PATH on:submit=move |ev| {
+            ev.prevent_default();
+            action.dispatch(input());
+        }>
+            {children}
+        </form>
+    }
+}
