@@ -47,10 +47,10 @@ while read -r line; do
 done < <(grep '^stream\|^1-byte' "$OUT/stream.txt")
 for db in sqlite postgres; do
   small="$OUT/pages-$db-10000.txt" big="$OUT/pages-$db-$BIG.txt"
-  while read -r _ page rps; do
-    big_rps=$(awk -v p="$page" '$1 == "page" && $2 == p {print $3}' "$big")
-    ratio=$(python3 -c "print(f'{$big_rps/$rps:.2f}')")
-    echo "| SSR $page, $db: req/s at 10k → $BIG tracks | $rps → $big_rps (×$ratio) |"
+  while read -r _ page rps ms; do
+    read -r big_rps big_ms < <(awk -v p="$page" '$1 == "page" && $2 == p {print $3, $4}' "$big")
+    ratio=$(python3 -c "print(f'{$big_rps/$rps:.2f} / {$ms/$big_ms:.2f}')")
+    echo "| SSR $page, $db: req/s and CPU ms per request at 10k → $BIG tracks (ratios) | $rps → $big_rps, $ms → $big_ms ms (×$ratio) |"
   done < <(grep '^page' "$small")
   echo "| Server memory after the page load at $BIG tracks, $db | $(field '^rss' "$big" 'rss ') MB |"
 done

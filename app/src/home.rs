@@ -32,6 +32,18 @@ pub fn HomePage() -> impl IntoView {
                 <A href="/artists" attr:class="quick-tile">"Artists"</A>
             </nav>
             <Transition fallback=|| ()>
+                {move || {
+                    // A shelf that could not load says so (the others still show).
+                    let err = |r: Option<Result<usize, String>>| r.and_then(|r| r.err());
+                    err(recent.get().map(|r| r.map(|t| t.len()).map_err(|e| e.to_string())))
+                        .or_else(|| err(added.get().map(|r| r.map(|a| a.len()).map_err(|e| e.to_string()))))
+                        .or_else(|| err(playlists.list.get().map(|r| r.map(|p| p.len()).map_err(|e| e.to_string()))))
+                        .map(|e| view! {
+                            <p class="form-error" role="alert" data-testid="home-error">
+                                "Some of Home could not load: " {e}
+                            </p>
+                        })
+                }}
                 {move || empty().then(|| view! {
                     <div class="empty" data-testid="home-empty">
                         <p class="empty-title">"Nothing to play yet"</p>

@@ -482,6 +482,58 @@ async fn the_index_follows_deletions_and_fills_in_what_it_missed(b: Backend) {
     );
 }
 
+/// Prefixes FTS5 keeps no index for (one letter, four or more) match through the words of
+/// the vocabulary they start (see `repo::prefix_terms`): the same matches as the prefix,
+/// and one that starts very many words stands for the shortest of them.
+async fn prefixes_without_an_index_match_through_the_vocabulary(b: Backend) {
+    use backend::search::repo::{PREFIX_TERMS_MOST, prefix_terms};
+    let (core, user, _d) = setup(b).await;
+    shared(&core, &user, "Hoppípolla", "Sigur Rós", Some("Takk…")).await;
+    for q in ["h", "hopp", "hoppipo", "s", "sigu", "taKK"] {
+        let r = search::search(&core, &user, q).await.unwrap();
+        assert_eq!(titles(&r), ["Hoppípolla"], "query {q:?}");
+    }
+    let r = search::search(&core, &user, "r").await.unwrap();
+    assert_eq!(r.artists.len(), 1, "the artist by the first letter of Rós");
+
+    // Seventy words that start with "zeph", from 5 to 74 letters; the one-letter
+    // and the four-letter prefix stand for the 64 shortest.
+    for i in 1..=70 {
+        let word = format!("Zeph{}", "y".repeat(i));
+        shared(&core, &user, &format!("{word} marker{i}"), "Nobody", None).await;
+    }
+    for prefix in ["zeph", "z"] {
+        let terms = prefix_terms(&core.db, prefix).await.unwrap().unwrap();
+        assert_eq!(terms.len(), PREFIX_TERMS_MOST, "{prefix}");
+        assert_eq!(terms[0], "zephy");
+        assert_eq!(terms[63], format!("zeph{}", "y".repeat(64)));
+    }
+    assert_eq!(
+        prefix_terms(&core.db, "zq").await.unwrap(),
+        None,
+        "two letters have FTS5's own prefix index"
+    );
+    assert_eq!(prefix_terms(&core.db, "zephq").await.unwrap(), Some(vec![]));
+    // (After it come one-typo matches: marker4, marker6, …)
+    let r = search::search(&core, &user, "zeph marker64").await.unwrap();
+    assert_eq!(
+        r.tracks[0].title,
+        format!("Zeph{} marker64", "y".repeat(64))
+    );
+    let r = search::search(&core, &user, "zephyy").await.unwrap();
+    assert_eq!(r.tracks.len(), 20, "a full group");
+    assert_eq!(
+        r.tracks[0].title, "Zephyy marker2",
+        "the shortest title first"
+    );
+    assert!(
+        search::search(&core, &user, "xyzw")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 backend::on_both_databases!(
     prefixes_match_ignoring_case_and_accents,
     one_typo_per_word_is_forgiven,
@@ -493,4 +545,5 @@ backend::on_both_databases!(
     odd_input_is_harmless_and_empty_says_so,
     the_index_follows_deletions_and_fills_in_what_it_missed,
     signatures_hold_the_words_they_start,
+    prefixes_without_an_index_match_through_the_vocabulary,
 );

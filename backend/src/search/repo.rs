@@ -246,21 +246,28 @@ pub async fn unindexed<'e, E: Executor<'e, Database = sqlx::Any>>(
     .await?)
 }
 
-/// Vocabulary words from `from` (inclusive) to `to` (exclusive), in byte order.
+/// Vocabulary words from `from` (inclusive) to `to` (exclusive), in byte order, at most
+/// `limit`. They come as one string (words hold no spaces): sqlx hands SQLite's rows over
+/// from its worker thread one at a time, about 5 µs each, so the thousand words of a
+/// first letter took 5 ms as rows and take a tenth of that as one.
 pub async fn terms_between<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     from: &str,
     to: &str,
     limit: i64,
 ) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT term FROM search_terms WHERE term >= $1 AND term < $2 ORDER BY term LIMIT $3",
+    let all: Option<String> = sqlx::query_scalar(
+        "SELECT string_agg(term, ' ' ORDER BY term) FROM (
+           SELECT term FROM search_terms WHERE term >= $1 AND term < $2 ORDER BY term LIMIT $3) x",
     )
     .bind(from)
     .bind(to)
     .bind(limit)
-    .fetch_all(db)
-    .await?)
+    .fetch_one(db)
+    .await?;
+    Ok(all
+        .map(|s| s.split(' ').map(str::to_string).collect())
+        .unwrap_or_default())
 }
 
 /// One query word: what it may be (itself as a prefix, then corrections as whole words).
@@ -268,6 +275,38 @@ pub async fn terms_between<'e, E: Executor<'e, Database = sqlx::Any>>(
 pub struct Alternatives {
     pub prefix: String,
     pub words: Vec<String>,
+    /// On SQLite, for a prefix FTS5 has no prefix index of (see [`prefix_terms`]): the
+    /// vocabulary words it starts, matched as whole words in its place.
+    pub starts: Option<Vec<String>>,
+}
+
+/// Most vocabulary words a prefix stands for in a SQLite search (see [`prefix_terms`]).
+pub const PREFIX_TERMS_MOST: usize = 64;
+
+/// On SQLite, the words of the vocabulary `prefix` starts, when FTS5 has no prefix index
+/// for its length (it keeps them for 2 and 3 characters); `None` when it has one. FTS5
+/// answers a prefix without an index by reading and merging, before the first row, the
+/// whole list of documents of every word it starts: for a prefix of a common word that
+/// is the whole list of the word (13 to 37 ms for "v", "venl" or "venlopa" in 1,000,000
+/// tracks, where "ven" takes 0.1 ms), so the search cost grew with the catalog. Those
+/// words as alternatives are walked together and stop at the first candidates found
+/// (0.1 ms). The vocabulary holds every word ever indexed, so up to
+/// [`PREFIX_TERMS_MOST`] words the match is the same; a prefix that starts more words
+/// stands for the shortest of them (of the first 2,000 in byte order), the nearest to
+/// what was typed.
+pub async fn prefix_terms<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    prefix: &str,
+) -> Result<Option<Vec<String>>> {
+    if matches!(prefix.chars().count(), 2 | 3) {
+        return Ok(None);
+    }
+    let mut terms = terms_between(db, prefix, &prefix_end(prefix), 2000).await?;
+    if terms.len() > PREFIX_TERMS_MOST {
+        terms.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+        terms.truncate(PREFIX_TERMS_MOST);
+    }
+    Ok(Some(terms))
 }
 
 /// The full-text match expression for `dialect`: every query word must match one of its
@@ -276,9 +315,15 @@ pub struct Alternatives {
 pub fn match_expr(dialect: Dialect, query: &[Alternatives]) -> String {
     let groups = query.iter().map(|a| {
         let alts: Vec<String> = match dialect {
-            Dialect::Sqlite => std::iter::once(format!("\"{}\"*", a.prefix))
-                .chain(a.words.iter().map(|w| format!("\"{w}\"")))
-                .collect(),
+            Dialect::Sqlite => match &a.starts {
+                Some(starts) if !starts.is_empty() => {
+                    starts.iter().map(|w| format!("\"{w}\"")).collect()
+                }
+                _ => vec![format!("\"{}\"*", a.prefix)],
+            }
+            .into_iter()
+            .chain(a.words.iter().map(|w| format!("\"{w}\"")))
+            .collect(),
             Dialect::Postgres => std::iter::once(format!("{}:*", a.prefix))
                 .chain(a.words.iter().cloned())
                 .collect(),
@@ -583,7 +628,15 @@ async fn matching<T>(
     map: fn(sqlx::any::AnyRow) -> T,
 ) -> Result<Vec<T>> {
     let expr = match_expr(dialect, query);
-    let whole = whole_words(dialect, &expr);
+    // The whole-word pass takes the prefixes as typed, not the words they start.
+    let as_typed: Vec<Alternatives> = query
+        .iter()
+        .map(|a| Alternatives {
+            starts: None,
+            ..a.clone()
+        })
+        .collect();
+    let whole = whole_words(dialect, &match_expr(dialect, &as_typed));
     let mut tx = db.begin().await?;
     let drivers = if dialect == Dialect::Postgres {
         // No parallel workers: starting them cost more than the scan they share (20–34 ms

@@ -45,20 +45,24 @@ pub async fn search(core: &Core, user: &CurrentUser, query: &str) -> Result<Sear
         return Ok(SearchResults::default());
     }
     let dialect = db::kind(&core.db);
-    let exact: Vec<Alternatives> = typed
-        .iter()
-        .map(|w| Alternatives {
+    let mut exact = Vec::with_capacity(typed.len());
+    for w in &typed {
+        let starts = match dialect {
+            db::Kind::Sqlite => repo::prefix_terms(&core.db, w).await?,
+            db::Kind::Postgres => None,
+        };
+        exact.push(Alternatives {
             prefix: w.clone(),
             words: vec![],
-        })
-        .collect();
+            starts,
+        });
+    }
     // Corrections are looked up at most once, by whichever group needs them first.
     let fuzzy = tokio::sync::OnceCell::new();
     let uid = &user.id;
     let db = &core.db;
     let g = |limit| Group {
         core,
-        typed: &typed,
         fuzzy: &fuzzy,
         exact: &exact,
         limit,
@@ -94,7 +98,6 @@ pub async fn search(core: &Core, user: &CurrentUser, query: &str) -> Result<Sear
 /// corrections after them.
 struct Group<'a> {
     core: &'a Core,
-    typed: &'a [String],
     fuzzy: &'a tokio::sync::OnceCell<Option<Vec<Alternatives>>>,
     exact: &'a [Alternatives],
     limit: i64,
@@ -112,7 +115,7 @@ impl<'a> Group<'a> {
         if found.len() < self.limit as usize
             && let Some(query) = self
                 .fuzzy
-                .get_or_try_init(|| corrected(self.core, self.typed))
+                .get_or_try_init(|| corrected(self.core, self.exact))
                 .await?
         {
             let more = run(query).await?;
@@ -123,16 +126,13 @@ impl<'a> Group<'a> {
 }
 
 /// The typed words with their corrections; `None` when no word has any.
-async fn corrected(core: &Core, typed: &[String]) -> Result<Option<Vec<Alternatives>>> {
+async fn corrected(core: &Core, exact: &[Alternatives]) -> Result<Option<Vec<Alternatives>>> {
     let mut any = false;
-    let mut alts = Vec::with_capacity(typed.len());
-    for w in typed {
-        let words = corrections(core, w).await?;
+    let mut alts = Vec::with_capacity(exact.len());
+    for a in exact {
+        let words = corrections(core, &a.prefix).await?;
         any |= !words.is_empty();
-        alts.push(Alternatives {
-            prefix: w.clone(),
-            words,
-        });
+        alts.push(Alternatives { words, ..a.clone() });
     }
     Ok(any.then_some(alts))
 }
