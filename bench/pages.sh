@@ -90,8 +90,11 @@ cookie=$(curl -s -D - -o /dev/null -H 'Sec-Fetch-Site: same-origin' -H 'Accept: 
   | grep -i '^set-cookie:' | head -1 | sed 's/^[Ss]et-[Cc]ookie: //; s/;.*//')
 rows=$(curl -fs -H "Cookie: $cookie" "$base/library" | grep -o 'class="track-row"' | wc -l)
 [ "$rows" -gt 0 ] || { echo "not signed in or no rows; giving up" >&2; exit 1; }
-album=$(sql "SELECT album_id FROM tracks WHERE id = 't$((TRACKS / 2))'")
-artist=$(sql "SELECT artist_id FROM tracks WHERE id = 't$((TRACKS / 2))'")
+# The same page at both sizes: an album of 10 tracks and an artist of 10 albums (the
+# generator deals tracks to albums and albums to artists at random, so a given one may
+# hold half or twice as many).
+album=$(sql "SELECT album_id FROM tracks GROUP BY album_id HAVING count(*) = 10 ORDER BY album_id LIMIT 1")
+artist=$(sql "SELECT artist_id FROM albums GROUP BY artist_id HAVING count(*) = 10 ORDER BY artist_id LIMIT 1")
 # The search page fills every group (20 songs, 8 albums, 8 artists) at both sizes with the
 # catalog's most common title word (the seeding draws words as Zipf's law has them; a rare
 # word shows a few songs among 10,000 tracks and a full page among 1,000,000, another page)
