@@ -48,7 +48,13 @@ start() {
   "${REFRAIN_BIN:-$CARGO_TARGET_DIR/release/refrain}" & pid=$!
   for _ in $(seq 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.2; done
 }
-stop() { kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; }
+# (After a load, the server has not always exited on SIGTERM: its graceful shutdown kept
+# waiting. A bench does not wait for it longer than 10 s.)
+stop() {
+  kill $pid 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.2; done
+  kill -9 $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
+}
 cleanup() {
   stop; rm -rf "$DATA"
   if [ "$DB" = postgres ]; then psql "$PG" -qc "DROP DATABASE IF EXISTS $name" || true; fi
