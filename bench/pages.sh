@@ -6,8 +6,9 @@
 # playlist of 50. Prints "page <path> <req/s> <CPU ms per request>" per page (bench/all.sh
 # compares two catalog sizes). CPU time is the server process's (with PostgreSQL's on this
 # machine; user + system, from /proc) divided by the requests wrk made: steadier than
-# req/s, which also moves with what wrk and anything else take of the same cores. Needs a release build (REFRAIN_BIN names another
-# binary); installs wrk. The seeded catalog is kept (SQLite: a file in CACHE, default
+# req/s, which also moves with what wrk and anything else take of the same cores. Needs a
+# release build (REFRAIN_BIN names another binary); installs wrk. The seeded catalog is
+# kept (SQLite: a file in CACHE, default
 # ~/.cache/refrain-bench; PostgreSQL: a template database refrain_bench_cache_<TRACKS>)
 # and copied by the next run of the same size (generating 1,000,000 tracks takes several
 # minutes); CACHE= keeps nothing. Delete them after changing the seeding or the schema.
