@@ -13,13 +13,16 @@ pub fn HomePage() -> impl IntoView {
     let recent = crate::wire::resource(|| (), |_| list_recently_played());
     let added = crate::wire::resource(|| (), |_| crate::browse::list_albums_page(true, 0, 12));
     let playlists = expect_context::<crate::playlists::PlaylistsCtx>();
-    // Nothing played, no playlist and an empty catalog: a new server's first user.
-    let empty = move || {
-        let none = |n: Option<usize>| n == Some(0);
-        none(recent.get().and_then(|r| r.ok()).map(|t| t.len()))
-            && none(added.get().and_then(|r| r.ok()).map(|a| a.len()))
-            && none(playlists.list.get().and_then(|r| r.ok()).map(|p| p.len()))
+    // Each shelf's length once loaded, or why it could not load.
+    let shelves = move || {
+        [
+            sized(recent.get()),
+            sized(added.get()),
+            sized(playlists.list.get()),
+        ]
     };
+    // Nothing played, no playlist and an empty catalog: a new server's first user.
+    let empty = move || shelves().iter().all(|s| matches!(s, Some(Ok(0))));
     view! {
         <section class="page home">
             <header class="page-head">
@@ -32,18 +35,12 @@ pub fn HomePage() -> impl IntoView {
                 <A href="/artists" attr:class="quick-tile">"Artists"</A>
             </nav>
             <Transition fallback=|| ()>
-                {move || {
-                    // A shelf that could not load says so (the others still show).
-                    let err = |r: Option<Result<usize, String>>| r.and_then(|r| r.err());
-                    err(recent.get().map(|r| r.map(|t| t.len()).map_err(|e| e.to_string())))
-                        .or_else(|| err(added.get().map(|r| r.map(|a| a.len()).map_err(|e| e.to_string()))))
-                        .or_else(|| err(playlists.list.get().map(|r| r.map(|p| p.len()).map_err(|e| e.to_string()))))
-                        .map(|e| view! {
-                            <p class="form-error" role="alert" data-testid="home-error">
-                                "Some of Home could not load: " {e}
-                            </p>
-                        })
-                }}
+                // A shelf that could not load says so (the others still show).
+                {move || shelves().into_iter().flatten().find_map(Result::err).map(|e| view! {
+                    <p class="form-error" role="alert" data-testid="home-error">
+                        "Some of Home could not load: " {e}
+                    </p>
+                })}
                 {move || empty().then(|| view! {
                     <div class="empty" data-testid="home-empty">
                         <p class="empty-title">"Nothing to play yet"</p>
@@ -69,6 +66,11 @@ pub fn HomePage() -> impl IntoView {
             </Transition>
         </section>
     }
+}
+
+/// A shelf's length once its resource has loaded, or its error as text.
+fn sized<T>(r: Option<Result<Vec<T>, crate::error::AppError>>) -> Option<Result<usize, String>> {
+    r.map(|r| r.map(|v| v.len()).map_err(|e| e.to_string()))
 }
 
 /// A row of cards: what the user played last; a card plays its track, then the rest of

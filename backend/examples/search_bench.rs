@@ -355,7 +355,7 @@ async fn measure(core: &backend::Core, user: &auth::CurrentUser, vocab: &[String
 
     // Where the time goes: each group's query alone, with the words as typed (the first
     // of the two passes a search makes), for prefixes and for two words.
-    use backend::search::repo::{self as srepo, Alternatives};
+    use backend::search::repo as srepo;
     let dialect = backend::db::kind(db);
     let mut groups: std::collections::BTreeMap<(&str, &str), Vec<f64>> = Default::default();
     let mut slowest: Vec<(f64, &str, &str)> = Vec::new();
@@ -363,19 +363,8 @@ async fn measure(core: &backend::Core, user: &auth::CurrentUser, vocab: &[String
         .iter()
         .filter(|(k, _)| *k == "prefix" || *k == "two words")
     {
-        let mut e: Vec<Alternatives> = Vec::new();
-        for w in q.split(' ') {
-            let prefix = w.to_lowercase();
-            let starts = match dialect {
-                backend::db::Kind::Sqlite => srepo::prefix_terms(db, &prefix).await.unwrap(),
-                backend::db::Kind::Postgres => None,
-            };
-            e.push(Alternatives {
-                prefix,
-                words: vec![],
-                starts,
-            });
-        }
+        let typed: Vec<String> = q.split(' ').map(str::to_lowercase).collect();
+        let e = srepo::typed_query(db, &typed).await.unwrap();
         let uid = user.id.as_str();
         let t0 = Instant::now();
         srepo::tracks(db, dialect, uid, &e, 20).await.unwrap();

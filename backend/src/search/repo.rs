@@ -309,13 +309,32 @@ pub async fn prefix_terms<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(Some(terms))
 }
 
+/// The words of a query as typed: each a prefix, with on SQLite the vocabulary words it
+/// starts where FTS5 keeps no prefix index for it (see [`prefix_terms`]).
+pub async fn typed_query(db: &crate::db::Db, words: &[String]) -> Result<Vec<Alternatives>> {
+    let mut query = Vec::with_capacity(words.len());
+    for w in words {
+        let starts = match crate::db::kind(db) {
+            Dialect::Sqlite => prefix_terms(db, w).await?,
+            Dialect::Postgres => None,
+        };
+        query.push(Alternatives {
+            prefix: w.clone(),
+            words: vec![],
+            starts,
+        });
+    }
+    Ok(query)
+}
+
 /// The full-text match expression for `dialect`: every query word must match one of its
-/// alternatives. Words are letters and digits only (see [`words`]), so nothing needs
-/// escaping beyond the quotes FTS5 wants.
-pub fn match_expr(dialect: Dialect, query: &[Alternatives]) -> String {
+/// alternatives; with `starts`, a prefix FTS5 keeps no index for matches as the words it
+/// starts. Words are letters and digits only (see [`words`]), so nothing needs escaping
+/// beyond the quotes FTS5 wants.
+pub fn match_expr(dialect: Dialect, query: &[Alternatives], starts: bool) -> String {
     let groups = query.iter().map(|a| {
         let alts: Vec<String> = match dialect {
-            Dialect::Sqlite => match &a.starts {
+            Dialect::Sqlite => match a.starts.as_ref().filter(|_| starts) {
                 Some(starts) if !starts.is_empty() => {
                     starts.iter().map(|w| format!("\"{w}\"")).collect()
                 }
@@ -627,16 +646,9 @@ async fn matching<T>(
     scope_visible: (&str, &str),
     map: fn(sqlx::any::AnyRow) -> T,
 ) -> Result<Vec<T>> {
-    let expr = match_expr(dialect, query);
+    let expr = match_expr(dialect, query, true);
     // The whole-word pass takes the prefixes as typed, not the words they start.
-    let as_typed: Vec<Alternatives> = query
-        .iter()
-        .map(|a| Alternatives {
-            starts: None,
-            ..a.clone()
-        })
-        .collect();
-    let whole = whole_words(dialect, &match_expr(dialect, &as_typed));
+    let whole = whole_words(dialect, &match_expr(dialect, query, false));
     let mut tx = db.begin().await?;
     let drivers = if dialect == Dialect::Postgres {
         // No parallel workers: starting them cost more than the scan they share (20–34 ms

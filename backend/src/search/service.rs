@@ -45,18 +45,7 @@ pub async fn search(core: &Core, user: &CurrentUser, query: &str) -> Result<Sear
         return Ok(SearchResults::default());
     }
     let dialect = db::kind(&core.db);
-    let mut exact = Vec::with_capacity(typed.len());
-    for w in &typed {
-        let starts = match dialect {
-            db::Kind::Sqlite => repo::prefix_terms(&core.db, w).await?,
-            db::Kind::Postgres => None,
-        };
-        exact.push(Alternatives {
-            prefix: w.clone(),
-            words: vec![],
-            starts,
-        });
-    }
+    let exact = repo::typed_query(&core.db, &typed).await?;
     // Corrections are looked up at most once, by whichever group needs them first.
     let fuzzy = tokio::sync::OnceCell::new();
     let uid = &user.id;
