@@ -28,9 +28,7 @@ kill $pid; wait $pid 2>/dev/null || true
 
 bench/stream.sh | tee "$OUT/stream.txt" >&2
 for db in sqlite postgres; do
-  for n in 10000 "$BIG"; do
-    DB=$db TRACKS=$n bench/pages.sh | tee "$OUT/pages-$db-$n.txt" >&2
-  done
+  DB=$db TRACKS="10000 $BIG" bench/pages.sh | tee "$OUT/pages-$db.txt" >&2
 done
 bench/import.sh | tee "$OUT/import.txt" >&2
 
@@ -46,13 +44,13 @@ while read -r line; do
   echo "| ${line%%:*} | ${line#*: } |"
 done < <(grep '^stream\|^1-byte' "$OUT/stream.txt")
 for db in sqlite postgres; do
-  small="$OUT/pages-$db-10000.txt" big="$OUT/pages-$db-$BIG.txt"
-  while read -r _ page rps ms; do
-    read -r big_rps big_ms < <(awk -v p="$page" '$1 == "page" && $2 == p {print $3, $4}' "$big")
+  pages="$OUT/pages-$db.txt"
+  while read -r _ page _ rps ms; do
+    read -r big_rps big_ms < <(awk -v p="$page" -v n="$BIG" '$1 == "page" && $2 == p && $3 == n {print $4, $5}' "$pages")
     ratio=$(python3 -c "print(f'{$big_rps/$rps:.2f} / {$ms/$big_ms:.2f}')")
     echo "| SSR $page, $db: req/s and CPU ms per request at 10k → $BIG tracks (ratios) | $rps → $big_rps, $ms → $big_ms ms (×$ratio) |"
-  done < <(grep '^page' "$small")
-  echo "| Server memory after the page load at $BIG tracks, $db | $(field '^rss' "$big" 'rss ') MB |"
+  done < <(awk '$1 == "page" && $3 == 10000' "$pages")
+  echo "| Server memory after the page load at $BIG tracks, $db | $(awk -v n="$BIG" '$1 == "rss" && $2 == n {print $3}' "$pages") MB |"
 done
 echo "| Server memory idle (fresh start) | $idle_rss MB |"
 while read -r line; do

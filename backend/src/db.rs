@@ -70,6 +70,25 @@ pub async fn connect(config: &Config) -> Result<Db> {
             })
         });
     }
+    if kind == Kind::Postgres {
+        opts = opts.after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // Random reads priced like sequential ones, as PostgreSQL advises where the
+                // data sits in memory or on SSD, unless the server's administrator set a
+                // price of their own (the built-in 4 is for spinning disks). At 4 the
+                // planner read a whole table to join a page's hundred tracks to their
+                // artists by hash, instead of looking each artist up: an artist page cost
+                // 4.4 ms in queries at 1,000,000 tracks (10,000 artists read) against 1.7
+                // at 10,000 (100).
+                conn.execute(
+                    "SELECT set_config('random_page_cost', '1.1', false)
+                     WHERE current_setting('random_page_cost') = '4'",
+                )
+                .await?;
+                Ok(())
+            })
+        });
+    }
     Ok(opts.connect(&config.database_url).await?)
 }
 

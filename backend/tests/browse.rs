@@ -515,6 +515,20 @@ async fn artist_counts_follow_every_change_to_tracks(b: Backend) {
                 a.name, user.email
             );
         }
+        // Listed are exactly the artists with a track the user may see.
+        let mut visible: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT ar.id FROM artists ar JOIN tracks t
+               ON t.artist_id = ar.id OR t.album_artist_id = ar.id
+             WHERE t.owner_id = $1 OR t.shared = 1",
+        )
+        .bind(&user.id)
+        .fetch_all(&core.db)
+        .await
+        .unwrap();
+        visible.sort();
+        let mut ids: Vec<String> = listed.iter().map(|a| a.id.clone()).collect();
+        ids.sort();
+        assert_eq!(ids, visible, "artists listed for {} at: {step}", user.email);
         listed
             .iter()
             .find(|a| a.id == artist)
@@ -606,4 +620,27 @@ async fn new_sqlite_connections_analyse_a_grown_catalog() {
         .await
         .unwrap();
     assert_eq!(mapped, 1 << 30);
+}
+
+/// On PostgreSQL every connection prices random reads as in memory (`random_page_cost`
+/// 1.1), so a page's hundred tracks are joined to their artists and albums by lookups
+/// rather than by reading those tables whole; a price the database's administrator set is
+/// kept.
+#[tokio::test]
+async fn postgres_connections_price_random_reads_as_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Backend::Postgres.config(dir.path()).await;
+    let db = backend::db::connect(&config).await.unwrap();
+    let cost = "SELECT current_setting('random_page_cost')";
+    let set: String = sqlx::query_scalar(cost).fetch_one(&db).await.unwrap();
+    assert_eq!(set, "1.1");
+    let name = config.database_url.rsplit('/').next().unwrap();
+    sqlx::query(&format!("ALTER DATABASE {name} SET random_page_cost = 2"))
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    let db = backend::db::connect(&config).await.unwrap();
+    let kept: String = sqlx::query_scalar(cost).fetch_one(&db).await.unwrap();
+    assert_eq!(kept, "2", "the administrator's price was overridden");
 }

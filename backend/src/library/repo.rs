@@ -377,13 +377,13 @@ pub struct AlbumView {
 /// Albums `al` with a track the user `$1` may see.
 pub(crate) const ALBUM_VISIBLE: &str = "EXISTS (SELECT 1 FROM tracks t WHERE t.album_id = al.id AND (t.owner_id = $1 OR t.shared = 1))";
 
-/// Artists `ar` with a track (theirs, or on their album) the user `$1` may see.
-/// (Two EXISTS, not one with an OR: each then uses its index; with the OR, SQLite scanned
-/// the tracks for every artist.)
-pub(crate) const ARTIST_VISIBLE: &str = "(EXISTS (SELECT 1 FROM tracks t
-    WHERE t.artist_id = ar.id AND (t.owner_id = $1 OR t.shared = 1))
-  OR EXISTS (SELECT 1 FROM tracks t
-    WHERE t.album_artist_id = ar.id AND (t.owner_id = $1 OR t.shared = 1)))";
+/// Artists `ar` with a track (theirs, or on their album) the user `$1` may see, read from
+/// the artist's few `artist_tallies` rows (the rows [`ARTIST_COLUMNS`] counts from;
+/// emptied rows stay with n = 0). Looking for such a track in `tracks` instead read a
+/// big table's index once per artist: 61 lookups of about 48 µs each for a page of 60
+/// artists at 1,000,000 tracks on PostgreSQL, against a few µs at 10,000.
+pub(crate) const ARTIST_VISIBLE: &str = "EXISTS (SELECT 1 FROM artist_tallies v
+    WHERE v.artist_id = ar.id AND (v.owner_id = $1 OR v.shared = 1) AND v.n > 0)";
 
 /// Columns of an [`AlbumView`] of albums `al` by artists `ar`, for the user `$1`.
 pub(crate) const ALBUM_COLUMNS: &str = "al.id, al.title, ar.id AS artist_id, ar.name AS artist, al.year,
