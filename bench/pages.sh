@@ -157,7 +157,6 @@ prepare() { # prepare <i>
   done
 }
 
-
 # The server's CPU time, and on PostgreSQL also the database's (its processes on this
 # machine): what a page costs in all.
 cpu() { # cpu <i>

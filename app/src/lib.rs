@@ -12,6 +12,7 @@ pub mod folders;
 pub mod home;
 pub mod icons;
 pub mod imports;
+pub mod install;
 pub mod library;
 mod pages;
 pub mod player;
@@ -43,6 +44,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="description" content="Refrain: your own music streaming server."/>
                 <meta name="theme-color" content="#0f1115"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // Installable (server/src/pwa.rs writes the service worker).
+                <link rel="manifest" href="/manifest.webmanifest"/>
+                <link rel="apple-touch-icon" href="/icons/icon-192.png"/>
                 <AutoReload options=options.clone()/>
                 // The stylesheet by its hashed name when the build wrote one (cached for a
                 // year), rendered here: only the shell knows the build's options.
@@ -67,6 +71,7 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Title formatter=|t: String| if t.is_empty() { "Refrain".to_string() } else { format!("{t} · Refrain") }/>
+        <install::UpdatePrompt/>
         <Router set_is_routing>
             <RouteProgress is_routing/>
             <Routes fallback=|| view! { <NotFound/> }>

@@ -5,6 +5,7 @@
 mod api;
 mod media;
 mod metrics;
+pub mod pwa;
 mod security;
 
 pub use api::OPENAPI;
@@ -84,6 +85,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
             tower_sessions::cookie::time::Duration::seconds(core.config.session_ttl_secs),
         ));
     let ctx_core = core.clone();
+    let sw = pwa::ServiceWorker::for_site(&core.config.site_root);
     Router::new()
         .route(
             "/api/uploads",
@@ -105,6 +107,11 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
         .route("/stream/{track_id}", get(media::stream))
         .route("/covers/{track_id}", get(media::cover))
         .merge(api::routes())
+        .route("/sw.js", {
+            let sw = sw.clone();
+            get(move || async move { sw.response() })
+        })
+        .route(pwa::OFFLINE_PATH, get(move || async move { sw.offline() }))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))

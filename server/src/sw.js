@@ -1,0 +1,48 @@
+// Refrain's service worker, written by the server for the build it serves (server/src/pwa.rs
+// fills in the version and the list of files). It keeps the app shell of one build in a
+// cache named after it; pages and server functions always go to the network, and a page
+// that cannot be fetched gets the offline page instead of the browser's error.
+const VERSION = "__VERSION__";
+const SHELL = "refrain-shell-" + VERSION;
+const PRECACHE = [] /* __PRECACHE__ */;
+const OFFLINE = "__OFFLINE__";
+const PRECACHED = new Set(PRECACHE);
+
+self.addEventListener("install", (event) => {
+  // All or nothing: a shell missing a file would break the app offline. The new version
+  // then waits until the page asks it to take over (see "message").
+  event.waitUntil(caches.open(SHELL).then((cache) => cache.addAll(PRECACHE)));
+});
+
+self.addEventListener("message", (event) => {
+  if (event.data === "refrain:take-over") self.skipWaiting();
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    // The shells of earlier builds go: no page runs files of two builds.
+    for (const name of await caches.keys()) {
+      if (name.startsWith("refrain-shell-") && name !== SHELL) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (request.mode === "navigate") {
+    event.respondWith(fetch(request).catch(async () => {
+      const cache = await caches.open(SHELL);
+      return (await cache.match(OFFLINE)) || Response.error();
+    }));
+    return;
+  }
+  if (PRECACHED.has(url.pathname)) {
+    event.respondWith(caches.open(SHELL)
+      .then((cache) => cache.match(url.pathname))
+      .then((hit) => hit || fetch(request)));
+  }
+});
