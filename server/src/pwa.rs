@@ -29,7 +29,6 @@ pub const OFFLINE_PATH: &str = "/offline";
 /// The service worker of the files in `site_root`.
 #[derive(Clone, Debug)]
 pub struct ServiceWorker {
-    pub version: String,
     script: String,
     /// The build's stylesheet, for the offline page.
     stylesheet: Option<String>,
@@ -79,11 +78,7 @@ impl ServiceWorker {
             .replace("\"__VERSION__\"", &format!("\"{version}\""))
             .replace("[] /* __PRECACHE__ */", &list)
             .replace("\"__OFFLINE__\"", &format!("\"{OFFLINE_PATH}\""));
-        ServiceWorker {
-            version,
-            script,
-            stylesheet,
-        }
+        ServiceWorker { script, stylesheet }
     }
 
     /// `GET /sw.js`: never cached by the browser's HTTP cache, so a deploy is seen on the
@@ -133,9 +128,15 @@ impl ServiceWorker {
 mod tests {
     use super::*;
 
+    /// The worker's version (as its script says) and script.
     fn script(site: &Path) -> (String, String) {
-        let sw = ServiceWorker::for_site(site);
-        (sw.version.clone(), sw.script)
+        let js = ServiceWorker::for_site(site).script;
+        let version = js
+            .split_once("const VERSION = \"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(v, _)| v.to_string())
+            .expect("a VERSION line");
+        (version, js)
     }
 
     #[test]

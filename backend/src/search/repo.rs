@@ -312,9 +312,10 @@ pub async fn prefix_terms<'e, E: Executor<'e, Database = sqlx::Any>>(
 /// The words of a query as typed: each a prefix, with on SQLite the vocabulary words it
 /// starts where FTS5 keeps no prefix index for it (see [`prefix_terms`]).
 pub async fn typed_query(db: &crate::db::Db, words: &[String]) -> Result<Vec<Alternatives>> {
+    let dialect = crate::db::kind(db);
     let mut query = Vec::with_capacity(words.len());
     for w in words {
-        let starts = match crate::db::kind(db) {
+        let starts = match dialect {
             Dialect::Sqlite => prefix_terms(db, w).await?,
             Dialect::Postgres => None,
         };
