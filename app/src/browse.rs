@@ -322,7 +322,6 @@ pub fn AlbumPage() -> impl IntoView {
                                     </div>
                                 </div>
                             </header>
-                            <crate::catalog::BulkBar selection on_done=changed/>
                             <TrackTable tracks=d.tracks numbered=true on_deleted=changed selection/>
                         </section>
                     }.into_any()

@@ -545,9 +545,10 @@ pub const BULK_FIELDS: &[(&str, &str)] = &[
     ("disc_no", "Disc"),
 ];
 
-/// Shown while tracks are selected: set one field on all of them.
+/// In the selection bar when the user may edit every selected track: set one field on
+/// all of them.
 #[component]
-pub fn BulkBar(selection: RwSignal<Vec<String>>, on_done: Callback<()>) -> impl IntoView {
+pub fn BulkEdit(ids: RwSignal<Vec<String>>, on_done: Callback<()>) -> impl IntoView {
     let field = RwSignal::new("album".to_string());
     let value = RwSignal::new(String::new());
     let apply = Action::new(move |(ids, field, value): &(Vec<String>, String, String)| {
@@ -556,34 +557,29 @@ pub fn BulkBar(selection: RwSignal<Vec<String>>, on_done: Callback<()>) -> impl 
     });
     Effect::new(move |_| {
         if let Some(Ok(_)) = apply.value().get() {
-            selection.set(Vec::new());
             value.set(String::new());
             on_done.run(());
         }
     });
     view! {
-        <Show when=move || !selection.with(Vec::is_empty)>
-            <form class="bulk-bar" data-testid="bulk-bar" on:submit=move |ev| {
-                ev.prevent_default();
-                apply.dispatch((selection.get_untracked(), field.get_untracked(), value.get_untracked()));
-            }>
-                <span class="bulk-count">{move || format!("{} selected", selection.with(Vec::len))}</span>
-                <label>"Set "
-                    <select aria-label="Field" data-testid="bulk-field" on:change=move |ev| field.set(event_target_value(&ev))>
-                        {BULK_FIELDS.iter().map(|(v, l)| view! { <option value=*v>{*l}</option> }).collect_view()}
-                    </select>
-                </label>
-                <label>" to "
-                    <input data-testid="bulk-value" prop:value=move || value.get() placeholder="(empty clears it)"
-                        on:input=move |ev| value.set(event_target_value(&ev))/>
-                </label>
-                <button type="submit" class="btn primary" disabled=move || apply.pending().get()>"Apply"</button>
-                <button type="button" class="btn ghost" on:click=move |_| selection.set(Vec::new())>"Clear"</button>
-                {move || match apply.value().get() {
-                    Some(Err(e)) => Some(view! { <span class="form-error" role="alert">{e.to_string()}</span> }),
-                    _ => None,
-                }}
-            </form>
-        </Show>
+        <form class="bulk-edit" on:submit=move |ev| {
+            ev.prevent_default();
+            apply.dispatch((ids.get_untracked(), field.get_untracked(), value.get_untracked()));
+        }>
+            <label>"Set "
+                <select aria-label="Field" data-testid="bulk-field" on:change=move |ev| field.set(event_target_value(&ev))>
+                    {BULK_FIELDS.iter().map(|(v, l)| view! { <option value=*v>{*l}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>" to "
+                <input data-testid="bulk-value" prop:value=move || value.get() placeholder="(empty clears it)"
+                    on:input=move |ev| value.set(event_target_value(&ev))/>
+            </label>
+            <button type="submit" class="btn small primary" disabled=move || apply.pending().get()>"Apply"</button>
+            {move || match apply.value().get() {
+                Some(Err(e)) => Some(view! { <span class="form-error" role="alert">{e.to_string()}</span> }),
+                _ => None,
+            }}
+        </form>
     }
 }

@@ -52,3 +52,30 @@ pub fn repeat_one() -> impl IntoView {
         false,
     )
 }
+
+pub fn home() -> impl IntoView {
+    svg("M3 11l9-8 9 8M5 10v10h5v-6h4v6h5V10", false)
+}
+
+pub fn search() -> impl IntoView {
+    svg("M11 4a7 7 0 1 0 0 14 7 7 0 0 0 0-14zM20 20l-4-4", false)
+}
+
+pub fn library() -> impl IntoView {
+    svg("M4 4v16M9 4v16M14 4l5 16", false)
+}
+
+pub fn playlists() -> impl IntoView {
+    svg("M4 6h11M4 11h11M4 16h7M17 18a2 2 0 1 0 0-.01M19 18V7l3-1", false)
+}
+
+pub fn settings() -> impl IntoView {
+    svg(
+        "M12 9a3 3 0 1 0 0 6 3 3 0 0 0 0-6zM19.4 15a1.7 1.7 0 0 0 .3 1.8l.1.1a2 2 0 1 1-2.8 2.8l-.1-.1a1.7 1.7 0 0 0-1.8-.3 1.7 1.7 0 0 0-1 1.5V21a2 2 0 1 1-4 0v-.1a1.7 1.7 0 0 0-1.1-1.5 1.7 1.7 0 0 0-1.8.3l-.1.1a2 2 0 1 1-2.8-2.8l.1-.1a1.7 1.7 0 0 0 .3-1.8 1.7 1.7 0 0 0-1.5-1H3a2 2 0 1 1 0-4h.1a1.7 1.7 0 0 0 1.5-1.1 1.7 1.7 0 0 0-.3-1.8l-.1-.1a2 2 0 1 1 2.8-2.8l.1.1a1.7 1.7 0 0 0 1.8.3H9a1.7 1.7 0 0 0 1-1.5V3a2 2 0 1 1 4 0v.1a1.7 1.7 0 0 0 1 1.5 1.7 1.7 0 0 0 1.8-.3l.1-.1a2 2 0 1 1 2.8 2.8l-.1.1a1.7 1.7 0 0 0-.3 1.8V9a1.7 1.7 0 0 0 1.5 1H21a2 2 0 1 1 0 4h-.1a1.7 1.7 0 0 0-1.5 1z",
+        false,
+    )
+}
+
+pub fn chevron_down() -> impl IntoView {
+    svg("M6 9l6 6 6-6", false)
+}

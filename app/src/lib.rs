@@ -19,6 +19,7 @@ pub mod player;
 pub mod playlists;
 pub mod queue;
 pub mod search;
+pub mod selection;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod wire;
@@ -92,6 +93,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/search") ssr=SsrMode::Async view={Lazy::<pages::Search>::new()}/>
                     <Route path=path!("/liked") ssr=SsrMode::Async view={Lazy::<pages::Liked>::new()}/>
                     <Route path=path!("/queue") ssr=SsrMode::Async view={Lazy::<pages::Queue>::new()}/>
+                    <Route path=path!("/playlists") ssr=SsrMode::Async view={Lazy::<pages::Playlists>::new()}/>
                     <Route path=path!("/playlists/:id") ssr=SsrMode::Async view={Lazy::<pages::Playlist>::new()}/>
                     <Route path=path!("/albums") ssr=SsrMode::Async view={Lazy::<pages::Albums>::new()}/>
                     <Route path=path!("/artists") ssr=SsrMode::Async view={Lazy::<pages::Artists>::new()}/>
@@ -161,7 +163,7 @@ fn Shell() -> impl IntoView {
                                     <li><A href="/artists" exact=true>"Artists"</A></li>
                                     <li><A href="/liked">"Liked Songs"</A></li>
                                     <li><A href="/settings">"Settings"</A></li>
-                                    {(user.role == "admin").then(|| view! { <li><A href="/admin">"Admin"</A></li> })}
+                                    {(user.role == "admin").then(|| view! { <li class="admin-link"><A href="/admin">"Admin"</A></li> })}
                                 </ul>
                                 <playlists::SidebarPlaylists/>
                                 <div class="account">
@@ -188,7 +190,23 @@ fn Shell() -> impl IntoView {
             </nav>
             <main class="main"><Outlet/></main>
             <PlayerBar/>
+            <TabBar/>
         </div>
+    }
+}
+
+/// On a phone, the main places as tabs along the bottom (the sidebar's list does not fit
+/// there); hidden on wider screens, where the sidebar has them.
+#[component]
+fn TabBar() -> impl IntoView {
+    view! {
+        <nav class="tabbar" aria-label="Tabs">
+            <A href="/" exact=true>{icons::home()}<span>"Home"</span></A>
+            <A href="/search">{icons::search()}<span>"Search"</span></A>
+            <A href="/library" exact=true>{icons::library()}<span>"Library"</span></A>
+            <A href="/playlists">{icons::playlists()}<span>"Playlists"</span></A>
+            <A href="/settings">{icons::settings()}<span>"Settings"</span></A>
+        </nav>
     }
 }
 

@@ -35,6 +35,7 @@ page! {
     Liked => view! { <crate::library::LikedPage/> };
     Queue => view! { <crate::queue::QueuePage/> };
     Playlist => view! { <crate::playlists::PlaylistPage/> };
+    Playlists => view! { <crate::playlists::PlaylistsPage/> };
     Albums => view! { <crate::browse::AlbumsPage/> };
     Artists => view! { <crate::browse::ArtistsPage/> };
     Album => view! { <crate::browse::AlbumPage/> };

@@ -164,9 +164,10 @@ impl PlaylistsCtx {
     }
 }
 
-/// The sidebar's "Playlists" section: a button that creates one, then the list.
+/// A button that creates a playlist ("My Playlist #n") and opens it; a plain form
+/// without the WASM. `labelled` shows "New playlist" beside the icon.
 #[component]
-pub fn SidebarPlaylists() -> impl IntoView {
+pub fn NewPlaylist(#[prop(optional)] labelled: bool) -> impl IntoView {
     let ctx = expect_context::<PlaylistsCtx>();
     let create = ServerAction::<CreatePlaylist>::new();
     let navigate = use_navigate();
@@ -180,6 +181,63 @@ pub fn SidebarPlaylists() -> impl IntoView {
         let n = ctx.list.get().and_then(|r| r.ok()).map_or(0, |l| l.len());
         format!("My Playlist #{}", n + 1)
     };
+    view! {
+        {crate::wire::post_form(
+            create,
+            move || CreatePlaylist { name: next_name(), description: String::new(), public: false },
+            view! {
+                <input type="hidden" name="name" prop:value=next_name/>
+                <input type="hidden" name="description" value=""/>
+                <input type="hidden" name="public" value="false"/>
+                {if labelled {
+                    view! {
+                        <button type="submit" class="btn primary" data-testid="new-playlist-page">
+                            {crate::icons::plus()}"New playlist"</button>
+                    }.into_any()
+                } else {
+                    view! {
+                        <button type="submit" class="icon-round" data-testid="new-playlist"
+                            aria-label="New playlist" title="New playlist">{crate::icons::plus()}</button>
+                    }.into_any()
+                }}
+            },
+        )}
+        {move || create.value().get().and_then(|r| r.err()).map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
+    }
+}
+
+/// Your playlists as covers (the phone's Playlists tab; the sidebar lists them on wider
+/// screens).
+#[component]
+pub fn PlaylistsPage() -> impl IntoView {
+    let ctx = expect_context::<PlaylistsCtx>();
+    view! {
+        <leptos_meta::Title text="Your playlists"/>
+        <section class="page">
+            <header class="page-head list-head">
+                <h1>"Your playlists"</h1>
+                <NewPlaylist labelled=true/>
+            </header>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || ctx.list.get().map(|r| match r {
+                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(list) if list.is_empty() => view! {
+                        <div class="empty" data-testid="playlists-empty">
+                            <p class="empty-title">"No playlists yet"</p>
+                            <p class="muted">"Make one here, or pick “Add to playlist” in any track’s ⋯ menu."</p>
+                        </div>
+                    }.into_any(),
+                    Ok(list) => view! { <PlaylistGrid playlists=list/> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// The sidebar's "Playlists" section: a button that creates one, then the list.
+#[component]
+pub fn SidebarPlaylists() -> impl IntoView {
+    let ctx = expect_context::<PlaylistsCtx>();
     // Tracks dragged from any list onto a playlist here are added to it.
     let over = RwSignal::new(None::<String>);
     let dropped = ServerAction::<AddToPlaylist>::new();
@@ -192,19 +250,8 @@ pub fn SidebarPlaylists() -> impl IntoView {
         <div class="sidebar-playlists">
             <div class="sidebar-head">
                 <span class="muted">"Playlists"</span>
-                {crate::wire::post_form(
-                    create,
-                    move || CreatePlaylist { name: next_name(), description: String::new(), public: false },
-                    view! {
-                        <input type="hidden" name="name" prop:value=next_name/>
-                        <input type="hidden" name="description" value=""/>
-                        <input type="hidden" name="public" value="false"/>
-                        <button type="submit" class="icon-round" data-testid="new-playlist"
-                            aria-label="New playlist" title="New playlist">{crate::icons::plus()}</button>
-                    },
-                )}
+                <NewPlaylist/>
             </div>
-            {move || create.value().get().and_then(|r| r.err()).map(|e| view! { <p class="form-error">{e.to_string()}</p> })}
             // No Transition of its own: this sits in the layout's sidebar Transition, which
             // waits for the list too (a Transition re-created on each of that one's
             // server-side re-runs would shift the ids hydration matches data by).
@@ -262,49 +309,52 @@ fn carries_track(ev: &web_sys::DragEvent) -> bool {
         .is_some_and(|dt| dt.types().includes(&TRACK_DRAG_TYPE.into(), 0))
 }
 
-/// "Add to playlist" entries for a track's menu: each of your playlists, and a new one.
+/// "Add to playlist" entries for a track's menu (or the selection bar's): each of your
+/// playlists, and a new one; the tracks go in the order given.
 #[component]
-pub fn AddToPlaylist(track_id: String, on_done: Callback<()>) -> impl IntoView {
+pub fn AddToPlaylist(track_ids: Vec<String>, on_done: Callback<()>) -> impl IntoView {
     let ctx = expect_context::<PlaylistsCtx>();
     let add = ServerAction::<AddToPlaylist>::new();
     let create = ServerAction::<CreatePlaylist>::new();
-    let pending_track = StoredValue::new(track_id.clone());
-    // A new playlist made from the menu gets the track once it exists.
+    let pending = StoredValue::new(track_ids);
+    // A new playlist made from the menu gets the tracks once it exists.
     Effect::new(move |_| {
         if let Some(Ok(p)) = create.value().get() {
             add.dispatch(AddToPlaylist {
                 id: p.id,
-                track_ids: vec![pending_track.get_value()],
+                track_ids: pending.get_value(),
             });
         }
     });
+    // The menu closes once the tracks are in (closing it at the click would drop these
+    // effects before a new playlist got its tracks, and hide an error).
     Effect::new(move |_| {
         if let Some(Ok(())) = add.value().get() {
             ctx.refresh();
+            on_done.run(());
         }
     });
+    let busy = move || add.pending().get() || create.pending().get();
     view! {
-        <div class="menu-section" role="group" aria-label="Add to playlist">
+        <div class="menu-section" role="group" aria-label="Add to playlist" aria-busy=move || busy().to_string()>
             <span class="menu-label muted">"Add to playlist"</span>
             {move || ctx.list.get().and_then(|r| r.ok()).map(|list| {
-                let track_id = track_id.clone();
                 list.into_iter().map(|p| {
-                    let track_id = track_id.clone();
                     let id = p.id.clone();
                     view! {
                         <button role="menuitem" on:click=move |_| {
-                            add.dispatch(AddToPlaylist { id: id.clone(), track_ids: vec![track_id.clone()] });
-                            on_done.run(());
-                        }>{p.name.clone()}</button>
+                            add.dispatch(AddToPlaylist { id: id.clone(), track_ids: pending.get_value() });
+                        } disabled=busy>{p.name.clone()}</button>
                     }
                 }).collect_view()
             })}
             <button role="menuitem" on:click=move |_| {
                 let n = ctx.list.get_untracked().and_then(|r| r.ok()).map_or(0, |l| l.len());
                 create.dispatch(CreatePlaylist { name: format!("My Playlist #{}", n + 1), description: String::new(), public: false });
-                on_done.run(());
-            }>"New playlist…"</button>
-            {move || add.value().get().and_then(|r| r.err()).map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
+            } disabled=busy>"New playlist…"</button>
+            {move || add.value().get().and_then(|r| r.err())
+                .or_else(|| create.value().get().and_then(|r| r.err()))
+                .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
         </div>
     }
 }
@@ -535,6 +585,10 @@ fn PlaylistTracks(
     let refs: StoredValue<Vec<TrackRef>> =
         StoredValue::new(entries.iter().map(|e| e.track.to_ref()).collect());
     let len = entries.len();
+    let habits = crate::selection::RowHabits {
+        sel: crate::selection::Selection::over(RwSignal::new(Vec::new())),
+        order: StoredValue::new(entries.iter().map(|e| e.track.id.clone()).collect()),
+    };
     let moved = ServerAction::<MoveInPlaylist>::new();
     let removed = ServerAction::<RemoveFromPlaylist>::new();
     Effect::new(move |_| {
@@ -554,7 +608,10 @@ fn PlaylistTracks(
         });
     };
     view! {
-        <div class="track-table" role="table" aria-label="Playlist tracks" data-testid="playlist-tracks">
+        <crate::selection::SelectionBar sel=habits.sel tracks=refs editable=StoredValue::new(Vec::new())
+            on_edited=reload/>
+        <div class="track-table" role="table" aria-label="Playlist tracks" data-testid="playlist-tracks"
+            aria-multiselectable="true">
             {move || moved.value().get().and_then(|r| r.err())
                 .or_else(|| removed.value().get().and_then(|r| r.err()))
                 .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
@@ -568,9 +625,18 @@ fn PlaylistTracks(
                 };
                 let title = t.title.clone();
                 let menu_ref = t.to_ref();
+                let menu_at = RwSignal::new(None::<(i32, i32)>);
                 let (drag_id, drag_title) = (t.id.clone(), t.title.clone());
+                let play = move || player.play_list(refs.get_value(), i);
+                let (sel_id, check_id, set_id) = (t.id.clone(), t.id.clone(), t.id.clone());
+                let selected = move || habits.sel.contains(&sel_id);
                 view! {
                     <div class="track-row" role="row" class:current=current data-track=t.id.clone()
+                        tabindex="0" class:selected=selected.clone() aria-selected=move || selected().to_string()
+                        on:click=move |ev| habits.click(&ev, i, play)
+                        on:dblclick=move |ev| habits.double_click(&ev, play)
+                        on:keydown=move |ev| habits.key(&ev, play)
+                        on:contextmenu=move |ev| habits.context_menu(&ev, menu_at)
                         data-testid="playlist-row" class:editable=can_edit
                         draggable=can_edit.then_some("true")
                         class:dragging=move || dragging.with(|d| d.as_ref().is_some_and(|(j, _)| *j == i))
@@ -591,9 +657,12 @@ fn PlaylistTracks(
                         }
                         on:dragend=move |_| dragging.set(None)>
                         <span class="cover-cell">
+                            <input type="checkbox" class="row-select" aria-label=format!("Select {}", t.title)
+                                prop:checked=move || habits.sel.contains(&check_id)
+                                on:change=move |ev| habits.sel.set(&set_id, event_target_checked(&ev), i)/>
                             <Cover track_id=t.id.clone() has_cover=t.has_cover version=t.cover_v.clone() title=t.title.clone()/>
                             <button class="play-btn" aria-label=format!("Play {}", t.title)
-                                on:click=move |_| player.play_list(refs.get_value(), i)>"▶"</button>
+                                on:click=move |_| play()>"▶"</button>
                         </span>
                         <span class="title-cell">
                             <span class="track-title">{t.title.clone()}</span>
@@ -603,7 +672,7 @@ fn PlaylistTracks(
                         <span class="col-plays muted">{t.plays}</span>
                         <span class="col-dur muted">{fmt_time(t.duration_ms as f64 / 1000.0)}</span>
                         <span class="col-actions">
-                            <TrackMenu track=menu_ref/>
+                            <TrackMenu track=menu_ref at=menu_at/>
                             {can_edit.then(|| view! {
                                 <button class="icon-btn" aria-label=format!("Move {title} up") disabled={i == 0}
                                     on:click=move |_| move_to(up.clone(), i.saturating_sub(1))>"↑"</button>

@@ -1,10 +1,5 @@
 import { test, expect, Page } from "./fixtures";
-import { hydrated, signUp, synthMp3, toLibrary, uniqueEmail } from "./helpers";
-
-/** Random lower-case letters (search words must be letters to be one word). */
-function letters(n: number): string {
-  return Array.from({ length: n }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join("");
-}
+import { hydrated, letters, signUp, synthMp3, toLibrary, uniqueEmail } from "./helpers";
 
 async function upload(page: Page, files: string[]) {
   if (new URL(page.url()).pathname !== "/library") await toLibrary(page);

@@ -1,9 +1,5 @@
 import { test, expect } from "./fixtures";
-import { asAdmin, hydrated, signUp, synthMp3, synthPng, toLibrary, uniqueEmail } from "./helpers";
-
-function letters(n: number): string {
-  return Array.from({ length: n }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join("");
-}
+import { asAdmin, hydrated, letters, signUp, synthMp3, synthPng, toLibrary, uniqueEmail } from "./helpers";
 
 test("an admin edits an album and a track, and every listener sees it at once", async ({ page, browser }) => {
   const tag = letters(6);

@@ -2,11 +2,7 @@ import { test, expect } from "./fixtures";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { asAdmin, hydrated, synthFlac, synthMp3 } from "./helpers";
-
-function letters(n: number): string {
-  return Array.from({ length: n }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join("");
-}
+import { asAdmin, hydrated, letters, synthFlac, synthMp3 } from "./helpers";
 
 test("an admin adds a music folder, scans it with live counts, and plays a scanned track at once", async ({ page }) => {
   // A folder on the server's machine (the tests run beside it): two tagged files, a file

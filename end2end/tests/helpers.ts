@@ -9,6 +9,11 @@ export function uniqueEmail(prefix: string): string {
   return `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
 }
 
+/** Random lower-case letters (search words must be letters to be one word). */
+export function letters(n: number): string {
+  return Array.from({ length: n }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join("");
+}
+
 export const PASSWORD = "violet-harbour-87";
 
 /** Synthesizes a tagged MP3 with ffmpeg; no binary fixtures live in git. */

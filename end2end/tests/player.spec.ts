@@ -1,10 +1,6 @@
 import { test, expect, Page } from "./fixtures";
 import * as path from "node:path";
-import { hydrated, signUp, synthFlac, toLibrary, uniqueEmail } from "./helpers";
-
-function letters(n: number): string {
-  return Array.from({ length: n }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join("");
-}
+import { hydrated, letters, signUp, synthFlac, toLibrary, uniqueEmail } from "./helpers";
 
 async function upload(page: Page, files: string[]) {
   if (new URL(page.url()).pathname !== "/library") await toLibrary(page);

@@ -4,6 +4,7 @@ mod upload;
 
 use crate::error::AppError;
 use crate::player::{PlayerCtx, TrackRef, fmt_time};
+use crate::selection::{RowHabits, Selection, SelectionBar};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
@@ -418,7 +419,6 @@ fn PagedTracks(
     };
     view! {
         <p class="muted count" data-testid="track-count">{format!("{total} {}", if total == 1 { "song" } else { "songs" })}</p>
-        <crate::catalog::BulkBar selection on_done=on_deleted/>
         {move || view! { <TrackTable tracks=rows.get() on_deleted selection/> }}
         {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
         <Show when=move || (rows.with(Vec::len) as i64) < total>
@@ -525,6 +525,8 @@ pub fn LikedPage() -> impl IntoView {
 }
 
 /// A list of tracks; playing one plays the list from there (next and previous follow it).
+/// Rows follow desktop habits ([`crate::selection`]): double-click or Enter plays,
+/// right-click opens the menu, Ctrl/⌘/Shift-click or the checkbox selects.
 #[component]
 pub fn TrackTable(
     tracks: Vec<TrackItem>,
@@ -535,13 +537,24 @@ pub fn TrackTable(
     /// Show the position in the list instead of the cover (album pages).
     #[prop(optional)]
     numbered: bool,
-    /// Rows the user may edit get a checkbox that adds them to this selection (for
-    /// [`crate::catalog::BulkBar`]).
+    /// Where the selected rows are kept, when it must outlive this list (a list that grows
+    /// page by page renders a new table each time).
     #[prop(optional)]
     selection: Option<RwSignal<Vec<String>>>,
 ) -> impl IntoView {
     let refs: StoredValue<Vec<TrackRef>> =
         StoredValue::new(tracks.iter().map(TrackItem::to_ref).collect());
+    let habits = RowHabits {
+        sel: Selection::over(selection.unwrap_or_else(|| RwSignal::new(Vec::new()))),
+        order: StoredValue::new(tracks.iter().map(|t| t.id.clone()).collect()),
+    };
+    let editable = StoredValue::new(
+        tracks
+            .iter()
+            .filter(|t| t.can_delete)
+            .map(|t| t.id.clone())
+            .collect::<Vec<_>>(),
+    );
     let player = expect_context::<PlayerCtx>();
     let delete = ServerAction::<DeleteTrack>::new();
     let like = ServerAction::<SetLiked>::new();
@@ -556,7 +569,8 @@ pub fn TrackTable(
         }
     });
     view! {
-        <div class="track-table" role="table" aria-label="Tracks">
+        <SelectionBar sel=habits.sel tracks=refs editable on_edited=on_deleted/>
+        <div class="track-table" role="table" aria-label="Tracks" aria-multiselectable="true">
             <div class="track-row head" role="row">
                 <span role="columnheader"></span>
                 <span role="columnheader">"Title"</span>
@@ -572,38 +586,40 @@ pub fn TrackTable(
             {tracks.into_iter().enumerate().map(|(i, t)| {
                 let id = t.id.clone();
                 let is_current = move || player.current.get().is_some_and(|c| c.id == id);
-                let play = move |_| player.play_list(refs.get_value(), i);
+                let play = move || player.play_list(refs.get_value(), i);
                 let album_link = t.album_id.clone().map(|a| (a, t.album.clone().unwrap_or_default()));
                 let menu_ref = t.to_ref();
+                let menu_at = RwSignal::new(None::<(i32, i32)>);
                 let (drag_id, drag_title) = (t.id.clone(), t.title.clone());
-                let select = selection.filter(|_| t.can_delete).map(|sel| {
-                    let (id, id2) = (t.id.clone(), t.id.clone());
-                    view! {
-                        <input type="checkbox" class="row-select" aria-label=format!("Select {}", t.title)
-                            prop:checked=move || sel.with(|s| s.contains(&id))
-                            on:change=move |ev| {
-                                let on = event_target_checked(&ev);
-                                sel.update(|s| {
-                                    s.retain(|x| x != &id2);
-                                    if on {
-                                        s.push(id2.clone());
-                                    }
-                                });
-                            }/>
-                    }
+                let (sel_id, check_id, set_id) = (t.id.clone(), t.id.clone(), t.id.clone());
+                let selected = move || habits.sel.contains(&sel_id);
+                let remove = t.can_delete.then(|| {
+                    let (id, title) = (t.id.clone(), t.title.clone());
+                    Callback::new(move |_| {
+                        if confirm(&format!("Delete “{title}” and its files?")) {
+                            delete.dispatch(DeleteTrack { track_id: id.clone() });
+                        }
+                    })
                 });
                 view! {
                     <div class="track-row" role="row" class:current=is_current data-track=t.id.clone()
+                        tabindex="0" class:selected=selected.clone() aria-selected=move || selected().to_string()
                         draggable="true"
-                        on:dragstart=move |ev| crate::playlists::drag_track(&ev, &drag_id, &drag_title)>
+                        on:dragstart=move |ev| crate::playlists::drag_track(&ev, &drag_id, &drag_title)
+                        on:click=move |ev| habits.click(&ev, i, play)
+                        on:dblclick=move |ev| habits.double_click(&ev, play)
+                        on:keydown=move |ev| habits.key(&ev, play)
+                        on:contextmenu=move |ev| habits.context_menu(&ev, menu_at)>
                         <span class="cover-cell" class:numbered=numbered>
-                            {select}
+                            <input type="checkbox" class="row-select" aria-label=format!("Select {}", t.title)
+                                prop:checked=move || habits.sel.contains(&check_id)
+                                on:change=move |ev| habits.sel.set(&set_id, event_target_checked(&ev), i)/>
                             {if numbered {
                                 view! { <span class="track-no muted">{i + 1}</span> }.into_any()
                             } else {
                                 view! { <Cover track_id=t.id.clone() has_cover=t.has_cover version=t.cover_v.clone() title=t.title.clone()/> }.into_any()
                             }}
-                            <button class="play-btn" aria-label=format!("Play {}", t.title) on:click=play>"▶"</button>
+                            <button class="play-btn" aria-label=format!("Play {}", t.title) on:click=move |_| play()>"▶"</button>
                         </span>
                         <span class="title-cell">
                             <span class="track-title">{t.title.clone()}</span>
@@ -631,18 +647,10 @@ pub fn TrackTable(
                                         }>{move || if liked.get() { "♥" } else { "♡" }}</button>
                                 }
                             }
-                            <TrackMenu track=menu_ref editable=t.can_delete/>
-                            {t.can_delete.then(|| {
-                                let id = t.id.clone();
-                                let title = t.title.clone();
-                                view! {
-                                    <button class="icon-btn" aria-label=format!("Delete {title}") title="Delete"
-                                        on:click=move |_| {
-                                            if confirm(&format!("Delete “{title}” and its files?")) {
-                                                delete.dispatch(DeleteTrack { track_id: id.clone() });
-                                            }
-                                        }>"✕"</button>
-                                }
+                            <TrackMenu track=menu_ref editable=t.can_delete at=menu_at on_delete=remove/>
+                            {remove.map(|remove| view! {
+                                <button class="icon-btn delete-btn" aria-label=format!("Delete {}", t.title) title="Delete"
+                                    on:click=move |_| remove.run(())>"✕"</button>
                             })}
                         </span>
                     </div>
@@ -652,13 +660,20 @@ pub fn TrackTable(
     }
 }
 
-/// A track's ⋯ menu: play next, add to queue, add to a playlist.
+/// A track's ⋯ menu: play next, add to queue, add to a playlist (and edit or delete, where
+/// the user may). A right-click on the row opens it where the pointer is.
 #[component]
 pub fn TrackMenu(
     track: TrackRef,
     /// Offer "Edit details" (the user may edit the track).
     #[prop(optional)]
     editable: bool,
+    /// Set by a right-click on the row: open the menu at this point of the window.
+    #[prop(optional)]
+    at: Option<RwSignal<Option<(i32, i32)>>>,
+    /// Offer "Delete…".
+    #[prop(optional_no_strip)]
+    on_delete: Option<Callback<()>>,
 ) -> impl IntoView {
     let player = expect_context::<PlayerCtx>();
     let menu = NodeRef::<leptos::html::Details>::new();
@@ -670,17 +685,54 @@ pub fn TrackMenu(
     // The menu is built when it opens: a page of 100 rows renders (and the server sends)
     // only the buttons, not 100 menus.
     let open = RwSignal::new(false);
+    if let Some(at) = at {
+        Effect::new(move |_| {
+            if at.get().is_some()
+                && let Some(d) = menu.get_untracked()
+            {
+                d.set_open(true);
+            }
+        });
+    }
+    // Opened by a right-click: at the pointer, moved up or left where it would cross the
+    // window's edge (measured once it is on screen).
+    let menu_box = NodeRef::<leptos::html::Div>::new();
+    let place = move || {
+        at.and_then(|a| a.get())
+            .map(|(x, y)| format!("position: fixed; right: auto; left: {x}px; top: {y}px"))
+    };
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let (Some((x, y)), Some(el)) = (at.and_then(|a| a.get()), menu_box.get()) {
+            let (w, h) = crate::selection::window_size();
+            let r = el.get_bounding_client_rect();
+            let left = (f64::from(x)).min(w - r.width() - 8.0).max(8.0);
+            let top = if f64::from(y) + r.height() > h - 8.0 {
+                (f64::from(y) - r.height()).max(8.0)
+            } else {
+                f64::from(y)
+            };
+            let style = web_sys::HtmlElement::style(&el);
+            let _ = style.set_property("left", &format!("{}px", left as i32));
+            let _ = style.set_property("top", &format!("{}px", top as i32));
+        }
+    });
     let title = track.title.clone();
     let items = move || {
         open.get().then(|| {
             let (next, queued, id) = (track.clone(), track.clone(), track.id.clone());
             view! {
-                <div class="menu" role="menu">
+                <div class="menu-backdrop" on:click=move |_| close()
+                    on:contextmenu=move |ev| { ev.prevent_default(); close(); }></div>
+                <div class="menu" role="menu" style=place data-testid="track-menu" node_ref=menu_box>
                     <button role="menuitem" on:click=move |_| { player.play_next(next.clone()); close(); }>"Play next"</button>
                     <button role="menuitem" on:click=move |_| { player.add_to_queue(queued.clone()); close(); }>"Add to queue"</button>
-                    <crate::playlists::AddToPlaylist track_id=id.clone() on_done=Callback::new(move |_| close())/>
+                    <crate::playlists::AddToPlaylist track_ids=vec![id.clone()] on_done=Callback::new(move |_| close())/>
                     {editable.then(|| view! {
                         <A href=format!("/tracks/{id}/edit") attr:role="menuitem" attr:class="menu-link">"Edit details…"</A>
+                    })}
+                    {on_delete.map(|d| view! {
+                        <button role="menuitem" class="menu-danger" on:click=move |_| { close(); d.run(()); }>"Delete…"</button>
                     })}
                 </div>
             }
@@ -688,7 +740,14 @@ pub fn TrackMenu(
     };
     view! {
         <details class="row-menu" node_ref=menu
-            on:toggle=move |_| open.set(menu.get_untracked().is_some_and(|d| d.open()))>
+            on:keydown=move |ev| if ev.key() == "Escape" { close() }
+            on:toggle=move |_| {
+                let is_open = menu.get_untracked().is_some_and(|d| d.open());
+                open.set(is_open);
+                if !is_open && let Some(at) = at {
+                    at.set(None);
+                }
+            }>
             <summary class="icon-btn" aria-label=format!("More for {title}") title="More">"⋯"</summary>
             {items}
         </details>

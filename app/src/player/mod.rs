@@ -8,7 +8,7 @@ mod engine;
 #[cfg(feature = "hydrate")]
 mod media_session;
 #[cfg(feature = "hydrate")]
-mod settings;
+pub(crate) mod settings;
 mod shortcuts;
 
 use crate::library::Cover;
@@ -418,7 +418,8 @@ impl PlayerCtx {
         }
     }
 
-    fn go_to(&self, i: usize) -> bool {
+    /// Plays the queue's track `i`.
+    pub fn go_to(&self, i: usize) -> bool {
         match self.queue.with_untracked(|q| q.get(i).cloned()) {
             Some(t) => {
                 self.index.set(i);
@@ -634,16 +635,31 @@ pub fn PlayerBar() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     media_session::install(p);
 
+    // The full-screen Now Playing view (a phone opens it from the mini player).
+    let expanded = RwSignal::new(false);
     let now_playing = move || {
         p.current.get().map(|t| {
             view! {
-                <Cover track_id=t.id.clone() has_cover=t.has_cover version=t.cover_v.clone() title=t.title.clone()/>
-                <div class="np-text">
-                    <span class="np-title" data-testid="np-title">{t.title.clone()}</span>
-                    <span class="np-artist muted">{t.artist.clone()}</span>
-                </div>
+                <button type="button" class="np-open" data-testid="np-open"
+                    aria-label=move || if expanded.get() { "Close Now Playing" } else { "Open Now Playing" }
+                    aria-expanded=move || expanded.get().to_string()
+                    on:click=move |_| expanded.update(|e| *e = !*e)>
+                    <Cover track_id=t.id.clone() has_cover=t.has_cover version=t.cover_v.clone() title=t.title.clone()/>
+                    <span class="np-text">
+                        <span class="np-title" data-testid="np-title">{t.title.clone()}</span>
+                        <span class="np-artist muted">{t.artist.clone()}</span>
+                    </span>
+                </button>
             }
         })
+    };
+    let progress_pct = move || {
+        let d = p.duration.get();
+        if d > 0.0 {
+            bounded(p.position.get() / d * 1000.0, 0.0, 1000.0) as u32
+        } else {
+            0
+        }
     };
     let buffered_pct = move || {
         let d = p.duration.get();
@@ -655,7 +671,26 @@ pub fn PlayerBar() -> impl IntoView {
     };
 
     view! {
-        <footer class="player-bar" class:idle=move || p.current.get().is_none() aria-label="Player">
+        <footer class="player-bar" class:idle=move || p.current.get().is_none() aria-label="Player"
+            class:expanded=move || expanded.get() && p.current.get().is_some()
+            on:keydown=move |ev| if ev.key() == "Escape" && expanded.get_untracked() {
+                ev.stop_propagation();
+                expanded.set(false);
+            }>
+            <div class="mini-progress" aria-hidden="true" style=move || {
+                let t = progress_pct();
+                format!("--progress: {}.{}%", t / 10, t % 10)
+            }></div>
+            {move || (expanded.get()).then(|| p.current.get()).flatten().map(|t| view! {
+                <div class="np-head">
+                    <button type="button" class="icon-round" data-testid="np-close" aria-label="Close Now Playing"
+                        on:click=move |_| expanded.set(false)>{crate::icons::chevron_down()}</button>
+                    <span class="eyebrow muted">"Now playing"</span>
+                </div>
+                <div class="np-big" data-testid="np-big">
+                    <Cover track_id=t.id.clone() has_cover=t.has_cover version=t.cover_v.clone() title=t.title.clone() size=320/>
+                </div>
+            })}
             <audio
                 node_ref=p.audio
                 data-testid="audio"
@@ -748,6 +783,7 @@ pub fn PlayerBar() -> impl IntoView {
                 </div>
                 {move || p.error.get().map(|e| view! { <span class="player-error" role="alert">{e}</span> })}
             </div>
+            {move || expanded.get().then(|| view! { <NextUp/> })}
             <div class="volume">
                 <leptos_router::components::A href="/queue" attr:class="icon-round queue-link"
                     attr:aria-label="Queue" attr:title="Queue" attr:data-testid="queue-link">"☰"</leptos_router::components::A>
@@ -804,5 +840,45 @@ mod tests {
         assert_eq!(seen, ["all", "one", "off"]);
         assert_eq!(Repeat::parse("one"), Repeat::One);
         assert_eq!(Repeat::parse("bogus"), Repeat::Off);
+    }
+}
+
+/// The Now Playing view's list of what comes next; a tap plays one.
+#[component]
+fn NextUp() -> impl IntoView {
+    let p = expect_context::<PlayerCtx>();
+    // The next 50 (a long queue is on the Queue page).
+    let upcoming = move || {
+        let cur = p.index.get();
+        p.queue.with(|q| {
+            q.iter()
+                .enumerate()
+                .skip(cur + 1)
+                .take(50)
+                .map(|(i, t)| (i, t.clone()))
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <section class="np-queue" aria-label="Next up">
+            <h2>"Next up"</h2>
+            <Show when=move || p.has_next() fallback=|| view! {
+                <p class="muted">"Nothing after this one."</p>
+            }>
+                <ol class="queue-list" data-testid="np-next-up">
+                    <For each=upcoming key=|(i, t)| (*i, t.id.clone()) let((i, t))>
+                        <li>
+                            <button type="button" class="np-next" on:click=move |_| { p.go_to(i); }>
+                                <Cover track_id=t.id.clone() has_cover=t.has_cover version=t.cover_v.clone() title=t.title.clone()/>
+                                <span class="title-cell">
+                                    <span class="track-title">{t.title.clone()}</span>
+                                    <span class="track-artist muted">{t.artist.clone()}</span>
+                                </span>
+                            </button>
+                        </li>
+                    </For>
+                </ol>
+            </Show>
+        </section>
     }
 }

@@ -1,0 +1,720 @@
+//! Downloads for offline listening, kept in the browser's Cache Storage (the cache named
+//! [`MEDIA_CACHE`]):
+//!
+//! - `/offline/media/<track>`: the track's rendition, whole (keyed by track, never by a
+//!   stream URL: stream tokens are not stored anywhere);
+//! - `/offline/info/<track>`: what lists and plays it ([`OfflineTrack`]: its title, cover
+//!   version, stream details with the URL left out), written after the media, so a track
+//!   with an info entry is playable;
+//! - its cover thumbnails under their own URLs (`/covers/<track>?s=…&v=…`), which the
+//!   service worker answers from here when the network does not;
+//! - `/offline/collection/<key>`: each download (an album, a playlist, Liked Songs) with
+//!   its tracks in order.
+//!
+//! Plays counted while offline wait in local storage and go to the server when the
+//! network returns, once each (the server keys plays by playback id). Logging out wipes
+//! all of it (and the server's answer to the logout carries `Clear-Site-Data` too).
+
+use crate::library::StreamInfo;
+use crate::player::TrackRef;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// The Cache Storage cache holding downloads (the service worker reads covers from it).
+pub const MEDIA_CACHE: &str = "refrain-media";
+/// Cover sizes stored with a track: the list thumbnail and the Now Playing cover, each at
+/// 1x and 2x.
+pub const COVER_SIZES: [u32; 4] = [48, 96, 320, 640];
+
+/// A stored track: what lists it and what plays it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OfflineTrack {
+    pub track: TrackRef,
+    pub album: Option<String>,
+    /// Its stream details; `url` is empty (the player reads the stored copy).
+    pub stream: StreamInfo,
+    /// Bytes stored for it (media and covers).
+    pub bytes: i64,
+}
+
+/// A download as stored: its tracks in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredDownload {
+    pub key: String,
+    pub name: String,
+    pub track_ids: Vec<String>,
+    /// Tracks of the collection that were not ready to download (left for the next sync).
+    pub pending: usize,
+    /// When it was last brought up to date (ms since the epoch, the browser's clock).
+    pub synced_at: f64,
+}
+
+/// A download with its size, for lists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DownloadSummary {
+    pub stored: StoredDownload,
+    pub bytes: i64,
+}
+
+/// How far a download is.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Progress {
+    pub done_tracks: usize,
+    pub total_tracks: usize,
+    pub done_bytes: i64,
+    pub total_bytes: i64,
+}
+
+/// A play counted while the server could not be reached.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingPlay {
+    pub track_id: String,
+    pub playback_id: String,
+    pub listened_ms: i64,
+}
+
+pub fn media_key(track_id: &str) -> String {
+    format!("/offline/media/{track_id}")
+}
+pub fn info_key(track_id: &str) -> String {
+    format!("/offline/info/{track_id}")
+}
+pub fn collection_key(key: &str) -> String {
+    format!("/offline/collection/{key}")
+}
+pub fn cover_url(track_id: &str, size: u32, version: &str) -> String {
+    format!("/covers/{track_id}?s={size}&v={version}")
+}
+
+/// Which stored tracks no download lists any more (after `key`'s download changed to
+/// `now`, or was removed when `now` is empty): those to delete.
+pub fn orphans(before: &[String], now: &[String], others: &[StoredDownload]) -> Vec<String> {
+    let kept: HashSet<&str> = now
+        .iter()
+        .map(String::as_str)
+        .chain(
+            others
+                .iter()
+                .flat_map(|d| d.track_ids.iter().map(String::as_str)),
+        )
+        .collect();
+    let mut out: Vec<String> = before
+        .iter()
+        .filter(|id| !kept.contains(id.as_str()))
+        .cloned()
+        .collect();
+    out.dedup();
+    out
+}
+
+/// Plays waiting to be sent, as stored in local storage: a line each, "track playback
+/// milliseconds" (ids never contain spaces).
+pub fn encode_plays(list: &[PendingPlay]) -> String {
+    list.iter()
+        .map(|p| format!("{} {} {}", p.track_id, p.playback_id, p.listened_ms))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Reads [`encode_plays`]' text back; a damaged line is dropped, not the others.
+pub fn decode_plays(text: &str) -> Vec<PendingPlay> {
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split(' ');
+            let (t, p, ms) = (f.next()?, f.next()?, f.next()?.parse().ok()?);
+            (f.next().is_none() && !t.is_empty() && !p.is_empty()).then(|| PendingPlay {
+                track_id: t.to_string(),
+                playback_id: p.to_string(),
+                listened_ms: ms,
+            })
+        })
+        .collect()
+}
+
+/// Human size: "4.2 MB".
+pub fn fmt_bytes(b: i64) -> String {
+    crate::library::fmt_size(b)
+}
+
+/// The reactive view of what is downloaded (provided by the app, read by the track lists,
+/// the download buttons, Settings and the offline page).
+#[derive(Clone, Copy)]
+pub struct DownloadsCtx {
+    /// Ids of the tracks stored for offline listening.
+    pub stored: RwSignal<HashSet<String>>,
+    /// The downloads, with their sizes.
+    pub list: RwSignal<Vec<DownloadSummary>>,
+    /// Downloads under way, by key.
+    pub active: RwSignal<Vec<(String, Progress)>>,
+    /// The last failure of a download, by key.
+    pub failed: RwSignal<Vec<(String, String)>>,
+    /// Whether the browser is online (`navigator.onLine`, kept up to date).
+    pub online: RwSignal<bool>,
+    /// Set once the stored downloads have been read.
+    pub loaded: RwSignal<bool>,
+}
+
+impl DownloadsCtx {
+    pub fn provide() -> Self {
+        let ctx = DownloadsCtx {
+            stored: RwSignal::new(HashSet::new()),
+            list: RwSignal::new(Vec::new()),
+            active: RwSignal::new(Vec::new()),
+            failed: RwSignal::new(Vec::new()),
+            online: RwSignal::new(true),
+            loaded: RwSignal::new(false),
+        };
+        provide_context(ctx);
+        #[cfg(feature = "hydrate")]
+        Effect::new(move |_| browser::start(ctx));
+        ctx
+    }
+
+    pub fn is_stored(&self, track_id: &str) -> bool {
+        self.stored.with(|s| s.contains(track_id))
+    }
+
+    pub fn summary(&self, key: &str) -> Option<DownloadSummary> {
+        self.list
+            .with(|l| l.iter().find(|d| d.stored.key == key).cloned())
+    }
+
+    pub fn progress(&self, key: &str) -> Option<Progress> {
+        self.active
+            .with(|a| a.iter().find(|(k, _)| k == key).map(|(_, p)| *p))
+    }
+
+    pub fn error(&self, key: &str) -> Option<String> {
+        self.failed
+            .with(|f| f.iter().find(|(k, _)| k == key).map(|(_, e)| e.clone()))
+    }
+
+    /// Downloads `key` (or brings its download up to date), unless that is under way.
+    pub fn download(&self, key: String) {
+        #[cfg(feature = "hydrate")]
+        browser::download(*self, key);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = key;
+    }
+
+    /// Removes a download (its tracks too, where no other download lists them).
+    pub fn remove(&self, key: String) {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local({
+            let ctx = *self;
+            async move {
+                if let Err(e) = browser::remove(&key).await {
+                    leptos::logging::warn!("download not removed: {e}");
+                }
+                browser::refresh(ctx).await;
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = key;
+    }
+
+    /// Brings the stored downloads up to date with the server (a playlist changed, a
+    /// track got ready), at most every ten minutes unless `now`.
+    pub fn sync(&self, now: bool) {
+        #[cfg(feature = "hydrate")]
+        browser::sync(*self, now);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = now;
+    }
+}
+
+#[cfg(feature = "hydrate")]
+pub use browser::{local_range, local_stream_info, offline_tracks, queue_play, storage_estimate, wipe};
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use super::*;
+    use js_sys::{Array, Uint8Array};
+    use std::cell::RefCell;
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::{Cache, Response, ResponseInit};
+
+    const PENDING_PLAYS: &str = "refrain.pending-plays";
+    const LAST_SYNC: &str = "refrain.downloads-synced";
+    const SYNC_EVERY_MS: f64 = 10.0 * 60.0 * 1000.0;
+
+    fn js(e: JsValue) -> String {
+        e.as_string()
+            .or_else(|| {
+                js_sys::Reflect::get(&e, &"message".into())
+                    .ok()
+                    .and_then(|m| m.as_string())
+            })
+            .unwrap_or_else(|| "browser storage error".into())
+    }
+
+    async fn open() -> Result<Cache, String> {
+        let caches = web_sys::window()
+            .ok_or("no window")?
+            .caches()
+            .map_err(js)?;
+        let c = JsFuture::from(caches.open(MEDIA_CACHE)).await.map_err(js)?;
+        Ok(c.unchecked_into())
+    }
+
+    async fn get(cache: &Cache, key: &str) -> Option<Response> {
+        let v = JsFuture::from(cache.match_with_str(key)).await.ok()?;
+        v.dyn_into::<Response>().ok()
+    }
+
+    async fn get_bytes(cache: &Cache, key: &str) -> Option<Vec<u8>> {
+        let r = get(cache, key).await?;
+        let buf = JsFuture::from(r.array_buffer().ok()?).await.ok()?;
+        Some(Uint8Array::new(&buf).to_vec())
+    }
+
+    async fn get_value<T: for<'de> Deserialize<'de>>(cache: &Cache, key: &str) -> Option<T> {
+        postcard::from_bytes(&get_bytes(cache, key).await?).ok()
+    }
+
+    async fn put_bytes(cache: &Cache, key: &str, bytes: &[u8], mime: &str) -> Result<(), String> {
+        let init = ResponseInit::new();
+        init.set_status(200);
+        let headers = web_sys::Headers::new().map_err(js)?;
+        headers.append("content-type", mime).map_err(js)?;
+        init.set_headers(&headers);
+        let body = Uint8Array::from(bytes);
+        let resp = Response::new_with_opt_js_u8_array_and_init(Some(&body), &init).map_err(js)?;
+        JsFuture::from(cache.put_with_str(key, &resp))
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                let msg = js(e);
+                if msg.contains("Quota") || msg.contains("quota") {
+                    "the browser's storage for Refrain is full: remove a download in Settings".into()
+                } else {
+                    msg
+                }
+            })
+    }
+
+    async fn put_value<T: Serialize>(cache: &Cache, key: &str, v: &T) -> Result<(), String> {
+        let bytes = postcard::to_allocvec(v).map_err(|e| e.to_string())?;
+        put_bytes(cache, key, &bytes, "application/octet-stream").await
+    }
+
+    async fn delete(cache: &Cache, key: &str) {
+        let _ = JsFuture::from(cache.delete_with_str(key)).await;
+    }
+
+    /// Paths of every entry in the cache.
+    async fn paths(cache: &Cache) -> Vec<String> {
+        let Ok(list) = JsFuture::from(cache.keys()).await else {
+            return Vec::new();
+        };
+        Array::from(&list)
+            .iter()
+            .filter_map(|r| r.dyn_into::<web_sys::Request>().ok())
+            .filter_map(|r| web_sys::Url::new(&r.url()).ok())
+            .map(|u| format!("{}{}", u.pathname(), u.search()))
+            .collect()
+    }
+
+    async fn stored_downloads(cache: &Cache) -> Vec<StoredDownload> {
+        let mut out = Vec::new();
+        for p in paths(cache).await {
+            if p.starts_with("/offline/collection/")
+                && let Some(d) = get_value::<StoredDownload>(cache, &p).await
+            {
+                out.push(d);
+            }
+        }
+        out.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        out
+    }
+
+    /// Reads what is stored into the context.
+    pub async fn refresh(ctx: DownloadsCtx) {
+        let Ok(cache) = open().await else {
+            ctx.loaded.set(true);
+            return;
+        };
+        let all = paths(&cache).await;
+        let mut sizes = std::collections::HashMap::new();
+        for p in all.iter().filter(|p| p.starts_with("/offline/info/")) {
+            if let Some(t) = get_value::<OfflineTrack>(&cache, p).await {
+                sizes.insert(t.track.id.clone(), t.bytes);
+            }
+        }
+        let list = stored_downloads(&cache)
+            .await
+            .into_iter()
+            .map(|d| DownloadSummary {
+                bytes: d.track_ids.iter().filter_map(|id| sizes.get(id)).sum(),
+                stored: d,
+            })
+            .collect();
+        ctx.stored.set(sizes.into_keys().collect());
+        ctx.list.set(list);
+        ctx.loaded.set(true);
+    }
+
+    /// Reads what is stored, follows the network's comings and goings, and sends plays
+    /// counted offline once it is back.
+    pub fn start(ctx: DownloadsCtx) {
+        let Some(w) = web_sys::window() else { return };
+        ctx.online.set(w.navigator().on_line());
+        leptos::task::spawn_local(async move {
+            refresh(ctx).await;
+            if ctx.online.get_untracked() {
+                flush_plays().await;
+            }
+        });
+        let on = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+            ctx.online.set(true);
+            leptos::task::spawn_local(flush_plays());
+        });
+        let off = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || ctx.online.set(false));
+        let _ = w.add_event_listener_with_callback("online", on.as_ref().unchecked_ref());
+        let _ = w.add_event_listener_with_callback("offline", off.as_ref().unchecked_ref());
+        // For the page's lifetime (the context is the app's).
+        on.forget();
+        off.forget();
+    }
+
+    fn now() -> f64 {
+        js_sys::Date::now()
+    }
+
+    pub fn sync(ctx: DownloadsCtx, force: bool) {
+        let due = force
+            || crate::player::settings::recall(LAST_SYNC)
+                .and_then(|v| v.parse::<f64>().ok())
+                .is_none_or(|at| now() - at > SYNC_EVERY_MS);
+        if !due || !ctx.online.get_untracked() {
+            return;
+        }
+        crate::player::settings::remember(LAST_SYNC, &format!("{}", now() as i64));
+        leptos::task::spawn_local(async move {
+            let Ok(cache) = open().await else { return };
+            for d in stored_downloads(&cache).await {
+                download(ctx, d.key);
+            }
+        });
+    }
+
+    fn set_progress(ctx: DownloadsCtx, key: &str, p: Option<Progress>) {
+        ctx.active.update(|a| {
+            a.retain(|(k, _)| k != key);
+            if let Some(p) = p {
+                a.push((key.to_string(), p));
+            }
+        });
+    }
+
+    pub fn download(ctx: DownloadsCtx, key: String) {
+        if ctx.progress(&key).is_some() {
+            return;
+        }
+        set_progress(ctx, &key, Some(Progress::default()));
+        ctx.failed.update(|f| f.retain(|(k, _)| *k != key));
+        leptos::task::spawn_local(async move {
+            let result = run_download(ctx, &key).await;
+            set_progress(ctx, &key, None);
+            if let Err(e) = result {
+                ctx.failed.update(|f| f.push((key.clone(), e)));
+            }
+            refresh(ctx).await;
+        });
+    }
+
+    /// Fetches `url` whole; `None` on a 401 (an expired grant).
+    async fn fetch_all(url: &str) -> Result<Option<Vec<u8>>, String> {
+        let resp = gloo_net::http::Request::get(url)
+            .send()
+            .await
+            .map_err(|e| format!("network error: {e}"))?;
+        match resp.status() {
+            200 | 206 => resp
+                .binary()
+                .await
+                .map(Some)
+                .map_err(|e| format!("network error: {e}")),
+            401 => Ok(None),
+            s => Err(format!("the server refused a track (HTTP {s})")),
+        }
+    }
+
+    async fn run_download(ctx: DownloadsCtx, key: &str) -> Result<(), String> {
+        let m = crate::downloads::download_manifest(key.to_string())
+            .await
+            .map_err(|e| e.to_string())?;
+        let cache = open().await?;
+        // What is already here and unchanged is kept; the rest is fetched.
+        let mut todo = Vec::new();
+        for t in &m.tracks {
+            let have = get_value::<OfflineTrack>(&cache, &info_key(&t.track.id)).await;
+            let same = have.is_some_and(|h| {
+                h.stream.bytes == t.stream.bytes && h.stream.segments == t.stream.segments
+            });
+            if !same {
+                todo.push(t.clone());
+            }
+        }
+        let mut p = Progress {
+            done_tracks: m.tracks.len() - todo.len(),
+            total_tracks: m.tracks.len(),
+            done_bytes: 0,
+            total_bytes: todo.iter().map(|t| t.stream.bytes).sum(),
+        };
+        set_progress(ctx, key, Some(p));
+        for t in todo {
+            let id = t.track.id.clone();
+            let bytes = match fetch_all(&t.stream.url).await? {
+                Some(b) => b,
+                None => {
+                    // The grant expired during a long download: a fresh one.
+                    let fresh = crate::library::stream_track(id.clone())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    fetch_all(&fresh.url)
+                        .await?
+                        .ok_or("the server refused a track (HTTP 401)")?
+                }
+            };
+            if bytes.len() as i64 != t.stream.bytes {
+                return Err(format!("“{}” arrived incomplete", t.track.title));
+            }
+            put_bytes(&cache, &media_key(&id), &bytes, &t.stream.mime).await?;
+            let mut stored_bytes = bytes.len() as i64;
+            if t.track.has_cover {
+                for s in COVER_SIZES {
+                    let url = cover_url(&id, s, &t.track.cover_v);
+                    if let Ok(Some(img)) = fetch_all(&url).await {
+                        put_bytes(&cache, &url, &img, "image/jpeg").await?;
+                        stored_bytes += img.len() as i64;
+                    }
+                }
+            }
+            let mut stream = t.stream.clone();
+            stream.url.clear();
+            let info = OfflineTrack {
+                track: t.track.clone(),
+                album: t.album.clone(),
+                stream,
+                bytes: stored_bytes,
+            };
+            put_value(&cache, &info_key(&id), &info).await?;
+            ctx.stored.update(|s| {
+                s.insert(id);
+            });
+            p.done_tracks += 1;
+            p.done_bytes += t.stream.bytes;
+            set_progress(ctx, key, Some(p));
+        }
+        // The download's new list, then what it dropped (unless another lists it).
+        let others: Vec<StoredDownload> = stored_downloads(&cache)
+            .await
+            .into_iter()
+            .filter(|d| d.key != key)
+            .collect();
+        let before = get_value::<StoredDownload>(&cache, &collection_key(key))
+            .await
+            .map(|d| d.track_ids)
+            .unwrap_or_default();
+        let now_ids: Vec<String> = m.tracks.iter().map(|t| t.track.id.clone()).collect();
+        put_value(
+            &cache,
+            &collection_key(key),
+            &StoredDownload {
+                key: key.to_string(),
+                name: m.name.clone(),
+                track_ids: now_ids.clone(),
+                pending: m.pending,
+                synced_at: now(),
+            },
+        )
+        .await?;
+        for id in orphans(&before, &now_ids, &others) {
+            delete_track(&cache, &id).await;
+        }
+        Ok(())
+    }
+
+    async fn delete_track(cache: &Cache, id: &str) {
+        if let Some(t) = get_value::<OfflineTrack>(cache, &info_key(id)).await {
+            for s in COVER_SIZES {
+                delete(cache, &cover_url(id, s, &t.track.cover_v)).await;
+            }
+        }
+        delete(cache, &info_key(id)).await;
+        delete(cache, &media_key(id)).await;
+    }
+
+    pub async fn remove(key: &str) -> Result<(), String> {
+        let cache = open().await?;
+        let before = get_value::<StoredDownload>(&cache, &collection_key(key))
+            .await
+            .map(|d| d.track_ids)
+            .unwrap_or_default();
+        delete(&cache, &collection_key(key)).await;
+        let others = stored_downloads(&cache).await;
+        for id in orphans(&before, &[], &others) {
+            delete_track(&cache, &id).await;
+        }
+        Ok(())
+    }
+
+    /// The stored tracks of a download, in its order.
+    pub async fn offline_tracks(key: &str) -> Vec<OfflineTrack> {
+        let Ok(cache) = open().await else {
+            return Vec::new();
+        };
+        let Some(d) = get_value::<StoredDownload>(&cache, &collection_key(key)).await else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for id in d.track_ids {
+            if let Some(t) = get_value::<OfflineTrack>(&cache, &info_key(&id)).await {
+                out.push(t);
+            }
+        }
+        out
+    }
+
+    /// The stored copy's stream details (`url` = `offline:<track>`), if the track is
+    /// downloaded.
+    pub async fn local_stream_info(track_id: &str) -> Option<StreamInfo> {
+        let cache = open().await.ok()?;
+        let t = get_value::<OfflineTrack>(&cache, &info_key(track_id)).await?;
+        let mut s = t.stream;
+        s.url = format!("offline:{track_id}");
+        Some(s)
+    }
+
+    thread_local! {
+        /// The last stored track read (the player reads it chunk by chunk).
+        static LAST: RefCell<Option<(String, std::rc::Rc<Vec<u8>>)>> = const { RefCell::new(None) };
+    }
+
+    /// Bytes `start..=end` of a stored track.
+    pub async fn local_range(track_id: &str, start: u64, end: u64) -> Result<Vec<u8>, String> {
+        let have = LAST.with(|l| {
+            l.borrow()
+                .as_ref()
+                .filter(|(id, _)| id == track_id)
+                .map(|(_, b)| b.clone())
+        });
+        let bytes = match have {
+            Some(b) => b,
+            None => {
+                let cache = open().await?;
+                let b = std::rc::Rc::new(
+                    get_bytes(&cache, &media_key(track_id))
+                        .await
+                        .ok_or("this download is gone: download it again")?,
+                );
+                LAST.with(|l| *l.borrow_mut() = Some((track_id.to_string(), b.clone())));
+                b
+            }
+        };
+        let (s, e) = (start as usize, (end as usize + 1).min(bytes.len()));
+        Ok(bytes.get(s..e).map(<[u8]>::to_vec).unwrap_or_default())
+    }
+
+    /// The browser's storage estimate for this site: (used, quota) in bytes.
+    pub async fn storage_estimate() -> Option<(f64, f64)> {
+        let nav = web_sys::window()?.navigator();
+        let est = JsFuture::from(nav.storage().estimate().ok()?).await.ok()?;
+        let get = |k: &str| {
+            js_sys::Reflect::get(&est, &k.into())
+                .ok()
+                .and_then(|v| v.as_f64())
+        };
+        Some((get("usage")?, get("quota")?))
+    }
+
+    fn pending() -> Vec<PendingPlay> {
+        crate::player::settings::recall(PENDING_PLAYS)
+            .map(|s| decode_plays(&s))
+            .unwrap_or_default()
+    }
+
+    fn set_pending(list: &[PendingPlay]) {
+        crate::player::settings::remember(PENDING_PLAYS, &encode_plays(list));
+    }
+
+    /// Keeps a play the server could not be told about, for when the network returns.
+    pub fn queue_play(play: PendingPlay) {
+        let mut list = pending();
+        if !list.iter().any(|p| p.playback_id == play.playback_id) {
+            list.push(play);
+        }
+        set_pending(&list);
+    }
+
+    /// Sends the plays counted offline; each leaves the list once the server has it (or
+    /// refused it for good).
+    pub async fn flush_plays() {
+        for p in pending() {
+            let r = crate::library::record_play(p.track_id.clone(), p.playback_id.clone(), p.listened_ms)
+                .await;
+            if matches!(r, Err(crate::error::AppError::Request(_))) {
+                // Still offline: the rest waits too.
+                return;
+            }
+            let mut list = pending();
+            list.retain(|x| x.playback_id != p.playback_id);
+            set_pending(&list);
+        }
+    }
+
+    /// Deletes every download and every play waiting to be sent (on logout).
+    pub async fn wipe() {
+        if let Some(Ok(caches)) = web_sys::window().map(|w| w.caches()) {
+            let _ = JsFuture::from(caches.delete(MEDIA_CACHE)).await;
+        }
+        set_pending(&[]);
+        LAST.with(|l| *l.borrow_mut() = None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PendingPlay, StoredDownload, decode_plays, encode_plays, orphans};
+
+    #[test]
+    fn waiting_plays_survive_the_round_trip_and_a_damaged_line_drops_alone() {
+        let plays = vec![
+            PendingPlay { track_id: "t-1".into(), playback_id: "pb-aaaaaaaaaaaaaaaa".into(), listened_ms: 31_000 },
+            PendingPlay { track_id: "t-2".into(), playback_id: "pb-bbbbbbbbbbbbbbbb".into(), listened_ms: 4_000 },
+        ];
+        assert_eq!(decode_plays(&encode_plays(&plays)), plays);
+        let damaged = format!("{}\nt-3 pb-x notanumber\ngarbage", encode_plays(&plays[..1]));
+        assert_eq!(decode_plays(&damaged), plays[..1]);
+        assert!(decode_plays("").is_empty());
+    }
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_track_is_deleted_only_when_no_download_lists_it() {
+        let other = StoredDownload {
+            key: "liked".into(),
+            name: "Liked Songs".into(),
+            track_ids: ids(&["b"]),
+            pending: 0,
+            synced_at: 0.0,
+        };
+        // A playlist lost "a" and "b"; "b" is also liked, "c" stayed.
+        assert_eq!(
+            orphans(&ids(&["a", "b", "c"]), &ids(&["c"]), &[other.clone()]),
+            ids(&["a"])
+        );
+        // The whole download removed.
+        assert_eq!(
+            orphans(&ids(&["a", "b"]), &[], &[other]),
+            ids(&["a"])
+        );
+        assert!(orphans(&ids(&["a"]), &ids(&["a"]), &[]).is_empty());
+    }
+}
