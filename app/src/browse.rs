@@ -316,6 +316,7 @@ pub fn AlbumPage() -> impl IntoView {
                                         <button class="btn" data-testid="shuffle-album"
                                             on:click=move |_| player.play_shuffled(shuffled.clone())>{crate::icons::shuffle()}" Shuffle"</button>
                                         <AlbumLike album_id=a.id.clone() title=a.title.clone() liked=a.liked/>
+                                        <crate::downloads::DownloadButton key=format!("album:{}", a.id)/>
                                         {d.can_edit.then(|| view! {
                                             <A href=format!("/albums/{}/edit", a.id) attr:class="btn ghost" attr:data-testid="edit-album">"Edit"</A>
                                         })}

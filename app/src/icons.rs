@@ -66,7 +66,10 @@ pub fn library() -> impl IntoView {
 }
 
 pub fn playlists() -> impl IntoView {
-    svg("M4 6h11M4 11h11M4 16h7M17 18a2 2 0 1 0 0-.01M19 18V7l3-1", false)
+    svg(
+        "M4 6h11M4 11h11M4 16h7M17 18a2 2 0 1 0 0-.01M19 18V7l3-1",
+        false,
+    )
 }
 
 pub fn settings() -> impl IntoView {
@@ -78,4 +81,8 @@ pub fn settings() -> impl IntoView {
 
 pub fn chevron_down() -> impl IntoView {
     svg("M6 9l6 6 6-6", false)
+}
+
+pub fn download() -> impl IntoView {
+    svg("M12 4v11M7 10l5 5 5-5M5 20h14", false)
 }

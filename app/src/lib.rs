@@ -7,6 +7,7 @@ pub mod artists;
 pub mod auth;
 pub mod browse;
 pub mod catalog;
+pub mod downloads;
 pub mod error;
 pub mod folders;
 pub mod home;
@@ -14,6 +15,7 @@ pub mod icons;
 pub mod imports;
 pub mod install;
 pub mod library;
+pub mod offline;
 mod pages;
 pub mod player;
 pub mod playlists;
@@ -67,6 +69,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let player = PlayerCtx::new();
     provide_context(player);
+    offline::DownloadsCtx::provide();
     // True while the router loads the next page (its code chunk and data).
     let (is_routing, set_is_routing) = signal(false);
 
@@ -85,6 +88,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/reset-password") view={Lazy::<pages::ResetPassword>::new()}/>
                 <Route path=path!("/verify-email") view={Lazy::<pages::VerifyEmail>::new()}/>
                 <Route path=path!("/confirm-email") view={Lazy::<pages::ConfirmEmail>::new()}/>
+                // Downloads, playable without a network (the service worker's fallback).
+                <Route path=path!("/offline") view={Lazy::<pages::Offline>::new()}/>
                 // The signed-in layout stays mounted while these change, so navigating
                 // never interrupts playback.
                 <ParentRoute path=path!("") ssr=SsrMode::Async view=Shell>
@@ -135,12 +140,20 @@ fn RouteProgress(is_routing: ReadSignal<bool>) -> impl IntoView {
 #[component]
 fn Shell() -> impl IntoView {
     let logout = ServerAction::<auth::Logout>::new();
+    let logout_path = <auth::Logout as server_fn::ServerFn>::PATH;
     playlists::PlaylistsCtx::provide();
     let user = crate::wire::resource(|| (), |_| auth::current_user());
     let avatar = auth::security::AvatarCtx {
         url: RwSignal::new(None),
     };
     provide_context(avatar);
+    // Downloads follow their playlists (at most every ten minutes, while signed in).
+    let downloads = expect_context::<offline::DownloadsCtx>();
+    Effect::new(move |_| {
+        if matches!(user.get(), Some(Ok(Some(_)))) {
+            downloads.sync(false);
+        }
+    });
     // Only the sidebar waits for the user. The page and the player bar stay outside that
     // Transition: on the server a Suspense re-runs its children until every resource it
     // reads has settled, and a page created in there would be created (and fetch its
@@ -170,9 +183,20 @@ fn Shell() -> impl IntoView {
                                     <auth::security::Avatar url=avatar.url name=user.name.clone()/>
                                     <span class="muted email" title=user.email.clone() data-testid="account-name">{user.name.clone()}</span>
                                     {(user.role == "admin").then(|| view! { <span class="badge">"admin"</span> })}
-                                    {wire::post_form(logout, || auth::Logout {}, view! {
+                                    // Downloads and plays waiting to be sent are wiped first.
+                                    <form method="post" action=logout_path
+                                        on:submit=move |ev| {
+                                            ev.prevent_default();
+                                            #[cfg(feature = "hydrate")]
+                                            leptos::task::spawn_local(async move {
+                                                offline::run(downloads, offline::Cmd::Wipe).await;
+                                                logout.dispatch(auth::Logout {});
+                                            });
+                                            #[cfg(not(feature = "hydrate"))]
+                                            let _ = logout;
+                                        }>
                                         <button type="submit" class="btn ghost" data-testid="logout">"Log out"</button>
-                                    })}
+                                    </form>
                                 </div>
                             }.into_any()
                         }

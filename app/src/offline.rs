@@ -167,7 +167,7 @@ impl DownloadsCtx {
         };
         provide_context(ctx);
         #[cfg(feature = "hydrate")]
-        Effect::new(move |_| browser::start(ctx));
+        Effect::new(move |_| ctx.send(Cmd::Start));
         ctx
     }
 
@@ -192,40 +192,58 @@ impl DownloadsCtx {
 
     /// Downloads `key` (or brings its download up to date), unless that is under way.
     pub fn download(&self, key: String) {
-        #[cfg(feature = "hydrate")]
-        browser::download(*self, key);
-        #[cfg(not(feature = "hydrate"))]
-        let _ = key;
+        self.send(Cmd::Download(key));
     }
 
     /// Removes a download (its tracks too, where no other download lists them).
     pub fn remove(&self, key: String) {
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local({
-            let ctx = *self;
-            async move {
-                if let Err(e) = browser::remove(&key).await {
-                    leptos::logging::warn!("download not removed: {e}");
-                }
-                browser::refresh(ctx).await;
-            }
-        });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = key;
+        self.send(Cmd::Remove(key));
     }
 
     /// Brings the stored downloads up to date with the server (a playlist changed, a
     /// track got ready), at most every ten minutes unless `now`.
     pub fn sync(&self, now: bool) {
+        self.send(Cmd::Sync(now));
+    }
+
+    fn send(&self, cmd: Cmd) {
         #[cfg(feature = "hydrate")]
-        browser::sync(*self, now);
+        leptos::task::spawn_local(run(*self, cmd));
         #[cfg(not(feature = "hydrate"))]
-        let _ = now;
+        let _ = cmd;
+    }
+}
+
+/// What the app asks of the downloads' storage code, which is a WASM chunk of its own
+/// ([`run`]), fetched the first time it is needed (right after the page hydrates), so it
+/// never delays a page becoming interactive.
+pub enum Cmd {
+    Start,
+    Sync(bool),
+    Download(String),
+    Remove(String),
+    Wipe,
+}
+
+#[cfg(feature = "hydrate")]
+#[leptos::lazy]
+pub async fn run(ctx: DownloadsCtx, cmd: Cmd) {
+    match cmd {
+        Cmd::Start => browser::start(ctx),
+        Cmd::Sync(now) => browser::sync(ctx, now),
+        Cmd::Download(key) => browser::download(ctx, key),
+        Cmd::Remove(key) => {
+            if let Err(e) = browser::remove(&key).await {
+                leptos::logging::warn!("download not removed: {e}");
+            }
+            browser::refresh(ctx).await;
+        }
+        Cmd::Wipe => browser::wipe().await,
     }
 }
 
 #[cfg(feature = "hydrate")]
-pub use browser::{local_range, local_stream_info, offline_tracks, queue_play, storage_estimate, wipe};
+pub use browser::{local_range, local_stream_info, offline_tracks, queue_play, storage_estimate};
 
 #[cfg(feature = "hydrate")]
 mod browser {
@@ -250,13 +268,21 @@ mod browser {
             .unwrap_or_else(|| "browser storage error".into())
     }
 
+    /// The downloads' cache, created if need be (only a download does that).
     async fn open() -> Result<Cache, String> {
-        let caches = web_sys::window()
-            .ok_or("no window")?
-            .caches()
-            .map_err(js)?;
+        let caches = web_sys::window().ok_or("no window")?.caches().map_err(js)?;
         let c = JsFuture::from(caches.open(MEDIA_CACHE)).await.map_err(js)?;
         Ok(c.unchecked_into())
+    }
+
+    /// The downloads' cache if there is one (reading never creates it).
+    async fn existing() -> Option<Cache> {
+        let caches = web_sys::window()?.caches().ok()?;
+        let has = JsFuture::from(caches.has(MEDIA_CACHE)).await.ok()?;
+        if has.as_bool() != Some(true) {
+            return None;
+        }
+        open().await.ok()
     }
 
     async fn get(cache: &Cache, key: &str) -> Option<Response> {
@@ -288,7 +314,8 @@ mod browser {
             .map_err(|e| {
                 let msg = js(e);
                 if msg.contains("Quota") || msg.contains("quota") {
-                    "the browser's storage for Refrain is full: remove a download in Settings".into()
+                    "the browser's storage for Refrain is full: remove a download in Settings"
+                        .into()
                 } else {
                     msg
                 }
@@ -326,13 +353,15 @@ mod browser {
                 out.push(d);
             }
         }
-        out.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        out.sort_by_key(|a| a.name.to_lowercase());
         out
     }
 
     /// Reads what is stored into the context.
     pub async fn refresh(ctx: DownloadsCtx) {
-        let Ok(cache) = open().await else {
+        let Some(cache) = existing().await else {
+            ctx.stored.set(HashSet::new());
+            ctx.list.set(Vec::new());
             ctx.loaded.set(true);
             return;
         };
@@ -361,7 +390,18 @@ mod browser {
     pub fn start(ctx: DownloadsCtx) {
         let Some(w) = web_sys::window() else { return };
         ctx.online.set(w.navigator().on_line());
+        // The offline page asks the server itself: the browser may think it is online
+        // while Refrain cannot be reached (or keep a stale answer after a reload).
+        let on_offline_page = w.location().pathname().ok().as_deref() == Some("/offline");
         leptos::task::spawn_local(async move {
+            if on_offline_page && ctx.online.get_untracked() {
+                let reached = gloo_net::http::Request::get("/healthz")
+                    .cache(web_sys::RequestCache::NoStore)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.ok());
+                ctx.online.set(reached);
+            }
             refresh(ctx).await;
             if ctx.online.get_untracked() {
                 flush_plays().await;
@@ -393,7 +433,9 @@ mod browser {
         }
         crate::player::settings::remember(LAST_SYNC, &format!("{}", now() as i64));
         leptos::task::spawn_local(async move {
-            let Ok(cache) = open().await else { return };
+            let Some(cache) = existing().await else {
+                return;
+            };
             for d in stored_downloads(&cache).await {
                 download(ctx, d.key);
             }
@@ -549,13 +591,20 @@ mod browser {
     }
 
     pub async fn remove(key: &str) -> Result<(), String> {
-        let cache = open().await?;
+        let Some(cache) = existing().await else {
+            return Ok(());
+        };
         let before = get_value::<StoredDownload>(&cache, &collection_key(key))
             .await
             .map(|d| d.track_ids)
             .unwrap_or_default();
         delete(&cache, &collection_key(key)).await;
         let others = stored_downloads(&cache).await;
+        if others.is_empty() {
+            // The last one: nothing of the cache stays.
+            wipe_cache().await;
+            return Ok(());
+        }
         for id in orphans(&before, &[], &others) {
             delete_track(&cache, &id).await;
         }
@@ -564,7 +613,7 @@ mod browser {
 
     /// The stored tracks of a download, in its order.
     pub async fn offline_tracks(key: &str) -> Vec<OfflineTrack> {
-        let Ok(cache) = open().await else {
+        let Some(cache) = existing().await else {
             return Vec::new();
         };
         let Some(d) = get_value::<StoredDownload>(&cache, &collection_key(key)).await else {
@@ -582,7 +631,7 @@ mod browser {
     /// The stored copy's stream details (`url` = `offline:<track>`), if the track is
     /// downloaded.
     pub async fn local_stream_info(track_id: &str) -> Option<StreamInfo> {
-        let cache = open().await.ok()?;
+        let cache = existing().await?;
         let t = get_value::<OfflineTrack>(&cache, &info_key(track_id)).await?;
         let mut s = t.stream;
         s.url = format!("offline:{track_id}");
@@ -605,7 +654,9 @@ mod browser {
         let bytes = match have {
             Some(b) => b,
             None => {
-                let cache = open().await?;
+                let cache = existing()
+                    .await
+                    .ok_or("this download is gone: download it again")?;
                 let b = std::rc::Rc::new(
                     get_bytes(&cache, &media_key(track_id))
                         .await
@@ -654,8 +705,12 @@ mod browser {
     /// refused it for good).
     pub async fn flush_plays() {
         for p in pending() {
-            let r = crate::library::record_play(p.track_id.clone(), p.playback_id.clone(), p.listened_ms)
-                .await;
+            let r = crate::library::record_play(
+                p.track_id.clone(),
+                p.playback_id.clone(),
+                p.listened_ms,
+            )
+            .await;
             if matches!(r, Err(crate::error::AppError::Request(_))) {
                 // Still offline: the rest waits too.
                 return;
@@ -668,10 +723,14 @@ mod browser {
 
     /// Deletes every download and every play waiting to be sent (on logout).
     pub async fn wipe() {
+        wipe_cache().await;
+        set_pending(&[]);
+    }
+
+    async fn wipe_cache() {
         if let Some(Ok(caches)) = web_sys::window().map(|w| w.caches()) {
             let _ = JsFuture::from(caches.delete(MEDIA_CACHE)).await;
         }
-        set_pending(&[]);
         LAST.with(|l| *l.borrow_mut() = None);
     }
 }
@@ -683,11 +742,22 @@ mod tests {
     #[test]
     fn waiting_plays_survive_the_round_trip_and_a_damaged_line_drops_alone() {
         let plays = vec![
-            PendingPlay { track_id: "t-1".into(), playback_id: "pb-aaaaaaaaaaaaaaaa".into(), listened_ms: 31_000 },
-            PendingPlay { track_id: "t-2".into(), playback_id: "pb-bbbbbbbbbbbbbbbb".into(), listened_ms: 4_000 },
+            PendingPlay {
+                track_id: "t-1".into(),
+                playback_id: "pb-aaaaaaaaaaaaaaaa".into(),
+                listened_ms: 31_000,
+            },
+            PendingPlay {
+                track_id: "t-2".into(),
+                playback_id: "pb-bbbbbbbbbbbbbbbb".into(),
+                listened_ms: 4_000,
+            },
         ];
         assert_eq!(decode_plays(&encode_plays(&plays)), plays);
-        let damaged = format!("{}\nt-3 pb-x notanumber\ngarbage", encode_plays(&plays[..1]));
+        let damaged = format!(
+            "{}\nt-3 pb-x notanumber\ngarbage",
+            encode_plays(&plays[..1])
+        );
         assert_eq!(decode_plays(&damaged), plays[..1]);
         assert!(decode_plays("").is_empty());
     }
@@ -707,14 +777,15 @@ mod tests {
         };
         // A playlist lost "a" and "b"; "b" is also liked, "c" stayed.
         assert_eq!(
-            orphans(&ids(&["a", "b", "c"]), &ids(&["c"]), &[other.clone()]),
+            orphans(
+                &ids(&["a", "b", "c"]),
+                &ids(&["c"]),
+                std::slice::from_ref(&other)
+            ),
             ids(&["a"])
         );
         // The whole download removed.
-        assert_eq!(
-            orphans(&ids(&["a", "b"]), &[], &[other]),
-            ids(&["a"])
-        );
+        assert_eq!(orphans(&ids(&["a", "b"]), &[], &[other]), ids(&["a"]));
         assert!(orphans(&ids(&["a"]), &ids(&["a"]), &[]).is_empty());
     }
 }

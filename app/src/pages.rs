@@ -45,4 +45,5 @@ page! {
     TrackEdit => view! { <crate::catalog::TrackEditPage/> };
     Admin => view! { <crate::admin::AdminPage/> };
     Settings => view! { <crate::auth::security::SettingsPage/> };
+    Offline => view! { <crate::downloads::OfflinePage/> };
 }

@@ -451,6 +451,34 @@ fn PlaylistView(d: PlaylistPageData, reload: Callback<()>) -> impl IntoView {
     Effect::new(move |_| share.set(share_url(&share_path)));
     let (id_del, id_copy, name_del) = (p.id.clone(), p.id.clone(), p.name.clone());
     let edit_p = p.clone();
+    // A downloaded playlist that changed (here or elsewhere) brings its download up to
+    // date, once per visit (a track not ready yet must not make it loop).
+    let downloads = expect_context::<crate::offline::DownloadsCtx>();
+    let download_key = format!("playlist:{}", p.id);
+    let listed: Vec<String> = {
+        let mut seen = std::collections::HashSet::new();
+        d.entries
+            .iter()
+            .map(|e| e.track.id.clone())
+            .filter(|id| seen.insert(id.clone()))
+            .collect()
+    };
+    let checked = StoredValue::new(false);
+    Effect::new({
+        let key = download_key.clone();
+        move |_| {
+            if checked.get_value() || !downloads.loaded.get() {
+                return;
+            }
+            checked.set_value(true);
+            if downloads
+                .summary(&key)
+                .is_some_and(|s| s.stored.track_ids != listed)
+            {
+                downloads.download(key.clone());
+            }
+        }
+    });
     view! {
         <leptos_meta::Title text=p.name.clone()/>
         <section class="page">
@@ -469,6 +497,7 @@ fn PlaylistView(d: PlaylistPageData, reload: Callback<()>) -> impl IntoView {
                             on:click=move |_| player.play_list(refs.clone(), 0)>"▶ Play"</button>
                         <button class="btn" disabled=empty
                             on:click=move |_| player.play_shuffled(shuffled.clone())>{crate::icons::shuffle()}" Shuffle"</button>
+                        {(!empty).then(|| view! { <crate::downloads::DownloadButton key=download_key/> })}
                         {d.can_edit.then(|| view! {
                             <button class="btn" data-testid="edit-playlist" on:click=move |_| editing.set(true)>"Edit"</button>
                             <button class="btn danger" data-testid="delete-playlist" on:click=move |_| {
@@ -582,6 +611,7 @@ fn PlaylistTracks(
     reload: Callback<()>,
 ) -> impl IntoView {
     let player = expect_context::<PlayerCtx>();
+    let downloads = expect_context::<crate::offline::DownloadsCtx>();
     let refs: StoredValue<Vec<TrackRef>> =
         StoredValue::new(entries.iter().map(|e| e.track.to_ref()).collect());
     let len = entries.len();
@@ -630,6 +660,7 @@ fn PlaylistTracks(
                 let play = move || player.play_list(refs.get_value(), i);
                 let (sel_id, check_id, set_id) = (t.id.clone(), t.id.clone(), t.id.clone());
                 let selected = move || habits.sel.contains(&sel_id);
+                let (stored_id, away_id) = (t.id.clone(), t.id.clone());
                 view! {
                     <div class="track-row" role="row" class:current=current data-track=t.id.clone()
                         tabindex="0" class:selected=selected.clone() aria-selected=move || selected().to_string()
@@ -637,6 +668,7 @@ fn PlaylistTracks(
                         on:dblclick=move |ev| habits.double_click(&ev, play)
                         on:keydown=move |ev| habits.key(&ev, play)
                         on:contextmenu=move |ev| habits.context_menu(&ev, menu_at)
+                        class:unavailable=move || !downloads.online.get() && !downloads.is_stored(&away_id)
                         data-testid="playlist-row" class:editable=can_edit
                         draggable=can_edit.then_some("true")
                         class:dragging=move || dragging.with(|d| d.as_ref().is_some_and(|(j, _)| *j == i))
@@ -666,13 +698,17 @@ fn PlaylistTracks(
                         </span>
                         <span class="title-cell">
                             <span class="track-title">{t.title.clone()}</span>
-                            <A href=format!("/artists/{}", t.artist_id) attr:class="track-artist muted">{t.artist.clone()}</A>
+                            <span class="track-sub">
+                                <crate::downloads::OfflineMark stored=Signal::derive(move || downloads.is_stored(&stored_id))/>
+                                <A href=format!("/artists/{}", t.artist_id) attr:class="track-artist muted">{t.artist.clone()}</A>
+                            </span>
                         </span>
                         <span class="col-album muted">{t.album.clone().unwrap_or_default()}</span>
                         <span class="col-plays muted">{t.plays}</span>
                         <span class="col-dur muted">{fmt_time(t.duration_ms as f64 / 1000.0)}</span>
                         <span class="col-actions">
-                            <TrackMenu track=menu_ref at=menu_at/>
+                            <TrackMenu track=menu_ref at=menu_at
+                                artist_id=Some(t.artist_id.clone()) album_id=t.album_id.clone()/>
                             {can_edit.then(|| view! {
                                 <button class="icon-btn" aria-label=format!("Move {title} up") disabled={i == 0}
                                     on:click=move |_| move_to(up.clone(), i.saturating_sub(1))>"↑"</button>

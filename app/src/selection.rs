@@ -53,9 +53,9 @@ impl Selection {
             return false;
         }
         let anchor = self.anchor.get_value();
-        let (ids, anchor) =
-            self.ids
-                .with_untracked(|s| picked(s, order, anchor, i, toggle, extend));
+        let (ids, anchor) = self
+            .ids
+            .with_untracked(|s| picked(s, order, anchor, i, toggle, extend));
         self.ids.set(ids);
         self.anchor.set_value(anchor);
         true
@@ -180,7 +180,9 @@ impl RowHabits {
 pub fn window_size() -> (f64, f64) {
     let w = web_sys::window();
     let get = |v: Option<Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>>| {
-        v.and_then(Result::ok).and_then(|v| v.as_f64()).unwrap_or(0.0)
+        v.and_then(Result::ok)
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0)
     };
     (
         get(w.as_ref().map(|w| w.inner_width())),

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod catalog;
 pub mod config;
 pub mod db;
+pub mod downloads;
 pub mod error;
 pub mod events;
 pub mod failpoint;

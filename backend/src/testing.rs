@@ -475,7 +475,7 @@ pub async fn seed_track(core: &Core, owner_id: &str, t: SeedTrack<'_>) -> String
             rendition_key: "seed/rendition".into(),
             rendition_bytes: 1,
             rendition_mime: "audio/mp4".into(),
-            segment_index: "{}".into(),
+            segment_index: r#"{"init_end":0,"segments":[]}"#.into(),
             cover_key: None,
             cover_thumbs: false,
             loudness: None,

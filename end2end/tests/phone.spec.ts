@@ -66,12 +66,21 @@ test("on a phone: tabs along the bottom, a mini player, a full-screen Now Playin
   const row = page.locator(".track-row", { hasText: title });
   await expect(row).toBeVisible({ timeout: 60_000 });
   await expect(page.locator(".track-row", { hasText: `Second ${tag}` })).toBeVisible({ timeout: 60_000 });
+  // Both imports finished and the list reloaded with both, so it no longer changes under
+  // the finger.
+  await expect(page.locator("li.import[data-state=done]")).toHaveCount(2, { timeout: 60_000 });
+  await expect(page.getByTestId("track-count")).toHaveText("2 songs");
+  // (The finished imports fold away, which moves the list up.)
+  await expect(page.locator("details.imports")).not.toHaveAttribute("open", "");
+  await hydrated(page);
   await fingerSized(row.locator("button:visible, summary:visible"));
   const trackId = await row.getAttribute("data-track");
   // The album column is hidden on a phone; its link is still in the row.
   const albumUrl = await row.locator(".col-album a").getAttribute("href");
 
   // A tap on the row plays it (no double tap on a touch screen); the mini player shows it.
+  // (Scrolled up clear of the tabs first, as a thumb would.)
+  await row.evaluate((e) => e.scrollIntoView({ block: "center" }));
   await row.locator(".track-title").tap();
   const mini = page.locator("footer.player-bar");
   await expect(page.getByTestId("np-title")).toHaveText(title);

@@ -107,11 +107,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
         .route("/stream/{track_id}", get(media::stream))
         .route("/covers/{track_id}", get(media::cover))
         .merge(api::routes())
-        .route("/sw.js", {
-            let sw = sw.clone();
-            get(move || async move { sw.response() })
-        })
-        .route(pwa::OFFLINE_PATH, get(move || async move { sw.offline() }))
+        .route("/sw.js", get(move || async move { sw.response() }))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))

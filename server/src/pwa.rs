@@ -1,5 +1,4 @@
-//! The installable app: the service worker script, made for the build being served, and
-//! the page it shows when the network is gone.
+//! The installable app: the service worker script, made for the build being served.
 //!
 //! The worker precaches the app shell of one build (every built file under `/pkg/`, the
 //! icons, the manifest and the offline page) in a cache named after that build's version,
@@ -7,10 +6,13 @@
 //! old one and waits, the page offers "A new version is ready", and on reload it takes
 //! over and deletes the old shell, so no page ever runs files of two builds. Pages and
 //! server functions are never cached by it (they carry the signed-in user's data); when a
-//! page cannot be fetched, the offline page answers instead of the browser's error page.
+//! page cannot be fetched, the offline page (the app's `/offline` route, which lists what
+//! this browser has downloaded and plays it) answers instead of the browser's error page.
+//! Cover thumbnails of downloaded tracks are answered from the downloads' cache
+//! (`app::offline`) when the network cannot answer.
 
 use axum::http::{HeaderValue, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 
@@ -23,15 +25,13 @@ const PUBLIC: &[&str] = &[
     "/icons/maskable-512.png",
 ];
 
-/// Where the offline page is served (and cached).
+/// The offline page (rendered by the app; cached here).
 pub const OFFLINE_PATH: &str = "/offline";
 
 /// The service worker of the files in `site_root`.
 #[derive(Clone, Debug)]
 pub struct ServiceWorker {
     script: String,
-    /// The build's stylesheet, for the offline page.
-    stylesheet: Option<String>,
 }
 
 impl ServiceWorker {
@@ -63,7 +63,6 @@ impl ServiceWorker {
                 .map(|p| p.to_string()),
         );
         files.sort();
-        let stylesheet = files.iter().find(|f| f.ends_with(".css")).cloned();
         let mut hasher = std::hash::DefaultHasher::new();
         for f in &files {
             f.hash(&mut hasher);
@@ -77,8 +76,12 @@ impl ServiceWorker {
         let script = include_str!("sw.js")
             .replace("\"__VERSION__\"", &format!("\"{version}\""))
             .replace("[] /* __PRECACHE__ */", &list)
-            .replace("\"__OFFLINE__\"", &format!("\"{OFFLINE_PATH}\""));
-        ServiceWorker { script, stylesheet }
+            .replace("\"__OFFLINE__\"", &format!("\"{OFFLINE_PATH}\""))
+            .replace(
+                "\"__MEDIA__\"",
+                &format!("\"{}\"", app::offline::MEDIA_CACHE),
+            );
+        ServiceWorker { script }
     }
 
     /// `GET /sw.js`: never cached by the browser's HTTP cache, so a deploy is seen on the
@@ -91,35 +94,6 @@ impl ServiceWorker {
             HeaderValue::from_static("text/javascript; charset=utf-8"),
         );
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        res
-    }
-
-    /// `GET /offline`: what the app shows when a page cannot be loaded. It holds no user
-    /// data (the service worker keeps it for everyone who uses this browser).
-    pub fn offline(&self) -> Response {
-        let css = self
-            .stylesheet
-            .as_ref()
-            .map(|href| format!(r#"<link rel="stylesheet" href="{href}">"#))
-            .unwrap_or_default();
-        let page = format!(
-            r##"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="theme-color" content="#0f1115">
-<title>Offline · Refrain</title>
-<link rel="icon" href="/favicon.svg" type="image/svg+xml">
-<link rel="manifest" href="/manifest.webmanifest">
-{css}</head>
-<body><div class="auth-page"><div class="auth-card" data-testid="offline">
-<h1>You're offline</h1>
-<p class="muted">Refrain can't reach its server right now. Pages and music come back as soon as the connection does.</p>
-<a class="btn primary" href="/">Try again</a>
-</div></div></body></html>"##
-        );
-        let mut res = Html(page).into_response();
-        res.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         res
     }
 }
@@ -164,7 +138,5 @@ mod tests {
         // A public file without a hash in its name changes: a new version all the same.
         std::fs::write(root.join("icons/icon-192.png"), "new png").unwrap();
         assert_ne!(script(root).0, v1);
-        let offline = ServiceWorker::for_site(root).offline();
-        assert_eq!(offline.headers()[header::CACHE_CONTROL], "no-cache");
     }
 }

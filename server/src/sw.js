@@ -1,11 +1,14 @@
 // Refrain's service worker, written by the server for the build it serves (server/src/pwa.rs
 // fills in the version and the list of files). It keeps the app shell of one build in a
 // cache named after it; pages and server functions always go to the network, and a page
-// that cannot be fetched gets the offline page instead of the browser's error.
+// that cannot be fetched sends the browser to the offline page (which plays downloads)
+// instead of the browser's error. Covers of downloaded tracks come from the downloads'
+// cache when the network cannot answer.
 const VERSION = "__VERSION__";
 const SHELL = "refrain-shell-" + VERSION;
 const PRECACHE = [] /* __PRECACHE__ */;
 const OFFLINE = "__OFFLINE__";
+const MEDIA = "__MEDIA__";
 const PRECACHED = new Set(PRECACHE);
 
 self.addEventListener("install", (event) => {
@@ -35,8 +38,17 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin) return;
   if (request.mode === "navigate") {
     event.respondWith(fetch(request).catch(async () => {
+      // Another page: go to the offline page, so the app starts on the page it renders.
+      if (url.pathname !== OFFLINE) return Response.redirect(OFFLINE, 302);
       const cache = await caches.open(SHELL);
       return (await cache.match(OFFLINE)) || Response.error();
+    }));
+    return;
+  }
+  if (url.pathname.startsWith("/covers/")) {
+    event.respondWith(fetch(request).catch(async () => {
+      const media = await caches.open(MEDIA);
+      return (await media.match(url.pathname + url.search)) || Response.error();
     }));
     return;
   }

@@ -149,6 +149,15 @@ pub async fn verify_login_code(code: String) -> Result<(), AppError> {
 #[server(output = Postcard)]
 pub async fn logout() -> Result<(), AppError> {
     crate::ssr::end_session().await?;
+    // Nothing of this user stays in the browser: downloads, stored plays and caches go
+    // (the client deletes its downloads first too; this also covers a logout without
+    // JavaScript).
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.insert_header(
+            axum::http::HeaderName::from_static("clear-site-data"),
+            axum::http::HeaderValue::from_static("\"cache\", \"storage\""),
+        );
+    }
     leptos_axum::redirect("/login");
     Ok(())
 }

@@ -222,6 +222,7 @@ pub fn SettingsPage() -> impl IntoView {
                 <h2 id="playback-h">"Playback"</h2>
                 <Playback/>
             </section>
+            <crate::downloads::DownloadsSection/>
             <section class="card settings-section" aria-labelledby="artist-h">
                 <h2 id="artist-h">"Artist profile"</h2>
                 <crate::artists::ArtistSection/>

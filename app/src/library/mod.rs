@@ -217,7 +217,12 @@ pub async fn import_from_url(link: String) -> Result<(), AppError> {
 pub async fn stream_track(track_id: String) -> Result<StreamInfo, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let s = backend::playback::stream_info(&core, &user, &track_id).await?;
-    Ok(StreamInfo {
+    Ok(stream_info_of(s))
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) fn stream_info_of(s: backend::playback::StreamInfo) -> StreamInfo {
+    StreamInfo {
         url: s.url,
         mime: s.mime,
         duration_ms: s.duration_ms,
@@ -226,7 +231,7 @@ pub async fn stream_track(track_id: String) -> Result<StreamInfo, AppError> {
         segments: s.segments,
         priming_secs: s.priming_secs,
         gain_db: s.gain_db,
-    })
+    }
 }
 
 pub(crate) fn fmt_size(bytes: i64) -> String {
@@ -494,7 +499,10 @@ pub fn LikedPage() -> impl IntoView {
     view! {
         <leptos_meta::Title text="Liked Songs"/>
         <section class="page">
-            <header class="page-head"><h1>"Liked Songs"</h1></header>
+            <header class="page-head list-head">
+                <h1>"Liked Songs"</h1>
+                <crate::downloads::DownloadButton key="liked"/>
+            </header>
             <Transition fallback=|| ()>
                 {move || albums.get().map(|r| match r {
                     Ok(a) if !a.is_empty() => view! {
@@ -556,6 +564,7 @@ pub fn TrackTable(
             .collect::<Vec<_>>(),
     );
     let player = expect_context::<PlayerCtx>();
+    let downloads = expect_context::<crate::offline::DownloadsCtx>();
     let delete = ServerAction::<DeleteTrack>::new();
     let like = ServerAction::<SetLiked>::new();
     Effect::new(move |_| {
@@ -593,6 +602,7 @@ pub fn TrackTable(
                 let (drag_id, drag_title) = (t.id.clone(), t.title.clone());
                 let (sel_id, check_id, set_id) = (t.id.clone(), t.id.clone(), t.id.clone());
                 let selected = move || habits.sel.contains(&sel_id);
+                let (stored_id, away_id) = (t.id.clone(), t.id.clone());
                 let remove = t.can_delete.then(|| {
                     let (id, title) = (t.id.clone(), t.title.clone());
                     Callback::new(move |_| {
@@ -604,6 +614,7 @@ pub fn TrackTable(
                 view! {
                     <div class="track-row" role="row" class:current=is_current data-track=t.id.clone()
                         tabindex="0" class:selected=selected.clone() aria-selected=move || selected().to_string()
+                        class:unavailable=move || !downloads.online.get() && !downloads.is_stored(&away_id)
                         draggable="true"
                         on:dragstart=move |ev| crate::playlists::drag_track(&ev, &drag_id, &drag_title)
                         on:click=move |ev| habits.click(&ev, i, play)
@@ -623,7 +634,10 @@ pub fn TrackTable(
                         </span>
                         <span class="title-cell">
                             <span class="track-title">{t.title.clone()}</span>
-                            <A href=format!("/artists/{}", t.artist_id) attr:class="track-artist muted">{t.artist.clone()}</A>
+                            <span class="track-sub">
+                                <crate::downloads::OfflineMark stored=Signal::derive(move || downloads.is_stored(&stored_id))/>
+                                <A href=format!("/artists/{}", t.artist_id) attr:class="track-artist muted">{t.artist.clone()}</A>
+                            </span>
                         </span>
                         <span class="col-album muted">
                             {album_link.map(|(a, name)| view! { <A href=format!("/albums/{a}")>{name}</A> })}
@@ -647,7 +661,8 @@ pub fn TrackTable(
                                         }>{move || if liked.get() { "♥" } else { "♡" }}</button>
                                 }
                             }
-                            <TrackMenu track=menu_ref editable=t.can_delete at=menu_at on_delete=remove/>
+                            <TrackMenu track=menu_ref editable=t.can_delete at=menu_at on_delete=remove
+                                artist_id=Some(t.artist_id.clone()) album_id=t.album_id.clone()/>
                             {remove.map(|remove| view! {
                                 <button class="icon-btn delete-btn" aria-label=format!("Delete {}", t.title) title="Delete"
                                     on:click=move |_| remove.run(())>"✕"</button>
@@ -674,6 +689,13 @@ pub fn TrackMenu(
     /// Offer "Delete…".
     #[prop(optional_no_strip)]
     on_delete: Option<Callback<()>>,
+    /// Offer "Go to artist" (on a touch screen the artist's name in the row is not a link:
+    /// a tap on the title beside it must play, not open the artist).
+    #[prop(optional_no_strip)]
+    artist_id: Option<String>,
+    /// Offer "Go to album".
+    #[prop(optional_no_strip)]
+    album_id: Option<String>,
 ) -> impl IntoView {
     let player = expect_context::<PlayerCtx>();
     let menu = NodeRef::<leptos::html::Details>::new();
@@ -728,6 +750,12 @@ pub fn TrackMenu(
                     <button role="menuitem" on:click=move |_| { player.play_next(next.clone()); close(); }>"Play next"</button>
                     <button role="menuitem" on:click=move |_| { player.add_to_queue(queued.clone()); close(); }>"Add to queue"</button>
                     <crate::playlists::AddToPlaylist track_ids=vec![id.clone()] on_done=Callback::new(move |_| close())/>
+                    {artist_id.clone().map(|a| view! {
+                        <A href=format!("/artists/{a}") attr:role="menuitem" attr:class="menu-link">"Go to artist"</A>
+                    })}
+                    {album_id.clone().map(|a| view! {
+                        <A href=format!("/albums/{a}") attr:role="menuitem" attr:class="menu-link">"Go to album"</A>
+                    })}
                     {editable.then(|| view! {
                         <A href=format!("/tracks/{id}/edit") attr:role="menuitem" attr:class="menu-link">"Edit details…"</A>
                     })}

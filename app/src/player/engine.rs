@@ -156,7 +156,33 @@ fn place(ms: &MediaSource, sb: &SourceBuffer, slot: &Slot) -> Result<(), String>
     set_prop(sb, "timestampOffset", slot.start - slot.info.priming_secs)
 }
 
+/// The track's stream details: the downloaded copy's when it is stored (it plays without
+/// a network, and saves it), else a fresh grant from the server.
+async fn stream_info_for(track_id: &str) -> Result<StreamInfo, String> {
+    if let Some(s) = crate::offline::local_stream_info(track_id).await {
+        return Ok(s);
+    }
+    let online = web_sys::window().is_none_or(|w| w.navigator().on_line());
+    if !online {
+        return Err("it is not downloaded, so it is not available offline".into());
+    }
+    match stream_track(track_id.to_string()).await {
+        Ok(s) => Ok(s),
+        Err(crate::error::AppError::Request(_)) => Err(
+            "it is not downloaded and Refrain cannot be reached, so it is not available offline"
+                .into(),
+        ),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 async fn fetch_range(url: &str, start: u64, end: u64) -> Result<(u16, Vec<u8>), String> {
+    // A downloaded track: read from this browser's storage.
+    if let Some(id) = url.strip_prefix("offline:") {
+        return crate::offline::local_range(id, start, end)
+            .await
+            .map(|b| (206, b));
+    }
     let resp = gloo_net::http::Request::get(url)
         .header("Range", &format!("bytes={start}-{end}"))
         .send()
@@ -188,9 +214,7 @@ async fn fetch_track_range(
     if status != 401 {
         return Err(format!("stream refused (HTTP {status})"));
     }
-    let fresh = stream_track(track_id.to_string())
-        .await
-        .map_err(|e| e.to_string())?;
+    let fresh = stream_info_for(track_id).await?;
     let (status, body) = fetch_range(&fresh.url, start, end).await?;
     if status == 206 || status == 200 {
         Ok((body, Some(fresh)))
@@ -222,9 +246,7 @@ async fn fetch_chunk(i: usize, start: u64, end: u64) -> Result<Vec<u8>, String> 
 
 /// A track's stream info, init segment and first chunk.
 async fn fetch_opening(track: &TrackRef) -> Result<Opening, String> {
-    let info = stream_track(track.id.clone())
-        .await
-        .map_err(|e| e.to_string())?;
+    let info = stream_info_for(&track.id).await?;
     let init_end = info.init_end;
     let last = (init_end + CHUNK).min(info.bytes as u64) - 1;
     let (mut data, fresh) = fetch_track_range(&track.id, &info.url, 0, last).await?;
@@ -842,8 +864,17 @@ fn count_listening(p: PlayerCtx, t: f64) {
     if let Some(pb) = report {
         spawn_local(async move {
             let listened = pb.listened_ms.round() as i64;
-            if let Err(e) = crate::library::record_play(pb.track_id, pb.id, listened).await {
-                leptos::logging::warn!("play not recorded: {e}");
+            match crate::library::record_play(pb.track_id.clone(), pb.id.clone(), listened).await {
+                Ok(()) => {}
+                // The server cannot be reached (offline): sent when the network returns.
+                Err(crate::error::AppError::Request(_)) => {
+                    crate::offline::queue_play(crate::offline::PendingPlay {
+                        track_id: pb.track_id,
+                        playback_id: pb.id,
+                        listened_ms: listened,
+                    });
+                }
+                Err(e) => leptos::logging::warn!("play not recorded: {e}"),
             }
         });
     }

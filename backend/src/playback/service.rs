@@ -32,23 +32,55 @@ pub struct StreamAccess {
     pub expires_at: u64,
 }
 
-/// Mints a signed stream URL for a track the user may play.
+/// Mints a signed stream URL for a track the user may play. A scanned track whose
+/// rendition is still to be made gets it now.
 pub async fn stream_info(core: &Core, user: &CurrentUser, track_id: &str) -> Result<StreamInfo> {
+    let t = ready_row(core, user, track_id, true)
+        .await?
+        .ok_or_else(|| Error::Invalid("this track's file is not available right now".into()))?;
+    mint(core, user, track_id, t).await
+}
+
+/// Like [`stream_info`], but `None` for a track whose rendition is not made yet (a
+/// download of a long list must not transcode it all within one request).
+pub async fn stream_info_if_ready(
+    core: &Core,
+    user: &CurrentUser,
+    track_id: &str,
+) -> Result<Option<StreamInfo>> {
+    match ready_row(core, user, track_id, false).await? {
+        Some(t) => Ok(Some(mint(core, user, track_id, t).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The track's stream details when the user may play it ("not found" otherwise) and its
+/// rendition is ready (made now if `ensure`).
+async fn ready_row(
+    core: &Core,
+    user: &CurrentUser,
+    track_id: &str,
+    ensure: bool,
+) -> Result<Option<library_repo::StreamRow>> {
     let mut t = library_repo::stream_row(&core.db, track_id, &user.id)
         .await?
         .ok_or(Error::NotFound("track"))?;
-    if !t.rendition_ready {
+    if !t.rendition_ready && ensure {
         // A scanned track played before the background pass reached it.
         crate::folders::rendition::ensure(core, track_id).await?;
         t = library_repo::stream_row(&core.db, track_id, &user.id)
             .await?
             .ok_or(Error::NotFound("track"))?;
-        if !t.rendition_ready {
-            return Err(Error::Invalid(
-                "this track's file is not available right now".into(),
-            ));
-        }
     }
+    Ok(t.rendition_ready.then_some(t))
+}
+
+async fn mint(
+    core: &Core,
+    user: &CurrentUser,
+    track_id: &str,
+    t: library_repo::StreamRow,
+) -> Result<StreamInfo> {
     let claims = token::StreamClaims::new(
         &user.id,
         track_id,

@@ -1,0 +1,274 @@
+//! Downloads for offline listening: what the server says a download holds, the Download
+//! buttons (albums, playlists, Liked Songs), the Settings section that lists downloads
+//! with their sizes, and the offline page that plays them without a network. The browser
+//! side of the storage is [`crate::offline`].
+
+use crate::error::AppError;
+use crate::library::StreamInfo;
+use crate::offline::{DownloadsCtx, fmt_bytes};
+use crate::player::{PlayerCtx, TrackRef};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use server_fn::codec::Postcard;
+
+/// One track of a download.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DownloadEntry {
+    pub track: TrackRef,
+    pub album: Option<String>,
+    /// With a fresh stream grant for fetching the file now (never stored).
+    pub stream: StreamInfo,
+}
+
+/// What a download holds now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DownloadContents {
+    pub key: String,
+    pub name: String,
+    pub tracks: Vec<DownloadEntry>,
+    /// Tracks not ready to download yet.
+    pub pending: usize,
+}
+
+/// What the download `key` (`album:<id>`, `playlist:<id>` or `liked`) holds for the
+/// signed-in user: only tracks they may play.
+#[server(output = Postcard)]
+pub async fn download_manifest(key: String) -> Result<DownloadContents, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let collection = backend::downloads::Collection::parse(&key)?;
+    let m = backend::downloads::manifest(&core, &user, &collection).await?;
+    Ok(DownloadContents {
+        key: m.key,
+        name: m.name,
+        pending: m.pending,
+        tracks: m
+            .tracks
+            .into_iter()
+            .map(|d| DownloadEntry {
+                album: d.track.album.clone(),
+                track: TrackRef {
+                    id: d.track.id,
+                    title: d.track.title,
+                    artist: d.track.artist,
+                    has_cover: d.track.has_cover,
+                    cover_v: d.track.cover_v,
+                    duration_ms: d.track.duration_ms,
+                    liked: d.track.liked,
+                },
+                stream: crate::library::stream_info_of(d.stream),
+            })
+            .collect(),
+    })
+}
+
+/// "Download" on an album, a playlist or Liked Songs; then its progress; then
+/// "Downloaded" with the size (pressing it again removes the download).
+#[component]
+pub fn DownloadButton(
+    /// The download's key (`album:<id>`, `playlist:<id>`, `liked`).
+    #[prop(into)]
+    key: String,
+) -> impl IntoView {
+    let ctx = expect_context::<DownloadsCtx>();
+    let key = StoredValue::new(key);
+    let state = move || {
+        let k = key.get_value();
+        (ctx.progress(&k), ctx.summary(&k), ctx.error(&k))
+    };
+    view! {
+        <span class="download" data-testid="download">
+            {move || match state() {
+                (Some(p), _, _) => {
+                    let label = format!("Downloading {} of {}", p.done_tracks, p.total_tracks);
+                    view! {
+                        <button type="button" class="btn" disabled aria-busy="true" data-state="downloading">
+                            {crate::icons::download()}{label}
+                        </button>
+                        <progress class="download-progress" max=p.total_bytes.max(1).to_string()
+                            value=p.done_bytes.to_string() aria-label="Download progress"></progress>
+                    }.into_any()
+                }
+                (None, Some(d), _) => {
+                    let label = format!("Downloaded · {}", fmt_bytes(d.bytes));
+                    let name = d.stored.name.clone();
+                    view! {
+                        <button type="button" class="btn downloaded" data-state="downloaded" aria-pressed="true"
+                            title="Available offline. Press to remove the download."
+                            on:click=move |_| {
+                                if crate::library::confirm(&format!("Remove the download of “{name}”?")) {
+                                    ctx.remove(key.get_value());
+                                }
+                            }>
+                            "✓ "{label}
+                        </button>
+                    }.into_any()
+                }
+                (None, None, error) => view! {
+                    <button type="button" class="btn" data-state="none" aria-pressed="false"
+                        disabled=move || !ctx.online.get()
+                        title="Keep it in this browser to listen without a connection"
+                        on:click=move |_| ctx.download(key.get_value())>
+                        {crate::icons::download()}"Download"
+                    </button>
+                    {error.map(|e| view! { <span class="form-error" role="alert">{e}</span> })}
+                }.into_any(),
+            }}
+        </span>
+    }
+}
+
+/// The small arrow beside a track that is downloaded (it plays offline).
+#[component]
+pub fn OfflineMark(stored: Signal<bool>) -> impl IntoView {
+    move || {
+        stored.get().then(|| {
+            view! {
+                <span class="offline-mark" title="Downloaded: plays offline" role="img"
+                    aria-label="Downloaded">{crate::icons::download()}</span>
+            }
+        })
+    }
+}
+
+/// Settings: the downloads with their sizes, the browser's storage estimate, remove.
+#[component]
+pub fn DownloadsSection() -> impl IntoView {
+    let ctx = expect_context::<DownloadsCtx>();
+    let estimate = RwSignal::new(None::<(f64, f64)>);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        // Read again whenever the downloads change.
+        ctx.list.track();
+        leptos::task::spawn_local(async move {
+            estimate.set(crate::offline::storage_estimate().await);
+        });
+    });
+    view! {
+        <section class="card settings-section" aria-labelledby="downloads-h" data-testid="downloads-settings">
+            <h2 id="downloads-h">"Downloads"</h2>
+            <p class="muted">"Albums, playlists and Liked Songs you download play without a connection, in this browser only. Logging out removes them."</p>
+            {move || estimate.get().map(|(used, quota)| view! {
+                <p class="muted" data-testid="storage-estimate">
+                    {format!("This browser keeps {} for Refrain, of {} it allows.", fmt_bytes(used as i64), fmt_bytes(quota as i64))}
+                </p>
+            })}
+            {move || {
+                let list = ctx.list.get();
+                if list.is_empty() {
+                    view! {
+                        <p class="empty-line" data-testid="downloads-empty">
+                            "Nothing downloaded yet. Press Download on an album, a playlist or Liked Songs."
+                        </p>
+                    }.into_any()
+                } else {
+                    view! {
+                        <ul class="download-list">
+                            {list.into_iter().map(|d| {
+                                let key = d.stored.key.clone();
+                                let n = d.stored.track_ids.len();
+                                view! {
+                                    <li class="download-row" data-key=d.stored.key.clone()>
+                                        <span class="download-name">{d.stored.name.clone()}</span>
+                                        <span class="muted">{format!("{n} {} · {}", if n == 1 { "track" } else { "tracks" }, fmt_bytes(d.bytes))}</span>
+                                        <button type="button" class="btn small danger"
+                                            aria-label=format!("Remove the download of {}", d.stored.name)
+                                            on:click=move |_| ctx.remove(key.clone())>"Remove"</button>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+/// The offline page: the downloads, each playable, when the network is gone (the service
+/// worker sends every page there then). It holds no user data when rendered: everything
+/// it lists comes from this browser's storage after it loads.
+#[component]
+pub fn OfflinePage() -> impl IntoView {
+    let ctx = expect_context::<DownloadsCtx>();
+    view! {
+        <leptos_meta::Title text="Downloads"/>
+        <div class="app offline-app">
+            <nav class="sidebar" aria-label="Main">
+                <a href="/" class="brand">"Refrain"</a>
+            </nav>
+            <main class="main" data-testid="offline">
+                <header class="page-head">
+                    <h1>{move || if ctx.online.get() { "Downloads" } else { "You're offline" }}</h1>
+                </header>
+                <p class="muted">
+                    {move || if ctx.online.get() {
+                        "What this browser keeps for listening without a connection."
+                    } else {
+                        "Refrain can't reach its server. What you downloaded still plays."
+                    }}
+                    " "<a class="btn small" href="/">"Try again"</a>
+                </p>
+                {move || {
+                    if !ctx.loaded.get() {
+                        return view! { <p class="muted">"Reading your downloads…"</p> }.into_any();
+                    }
+                    let list = ctx.list.get();
+                    if list.is_empty() {
+                        return view! {
+                            <div class="empty" data-testid="offline-empty">
+                                <p class="empty-title">"Nothing downloaded"</p>
+                                <p class="muted">"Once you are back online, press Download on an album, a playlist or Liked Songs."</p>
+                            </div>
+                        }.into_any();
+                    }
+                    view! {
+                        <div class="offline-downloads" data-testid="offline-downloads">
+                            {list.into_iter().map(|d| view! { <OfflineDownload key=d.stored.key.clone() name=d.stored.name.clone()/> }).collect_view()}
+                        </div>
+                    }.into_any()
+                }}
+            </main>
+            <crate::player::PlayerBar/>
+        </div>
+    }
+}
+
+/// One download on the offline page: its name, Play, and its tracks.
+#[component]
+fn OfflineDownload(key: String, name: String) -> impl IntoView {
+    let player = expect_context::<PlayerCtx>();
+    let tracks = RwSignal::new(Vec::<crate::offline::OfflineTrack>::new());
+    #[cfg(feature = "hydrate")]
+    {
+        let key = key.clone();
+        leptos::task::spawn_local(async move {
+            tracks.set(crate::offline::offline_tracks(&key).await);
+        });
+    }
+    let refs = move || tracks.with(|t| t.iter().map(|o| o.track.clone()).collect::<Vec<_>>());
+    view! {
+        <section class="offline-download" data-key=key>
+            <div class="list-head">
+                <h2>{name.clone()}</h2>
+                <button type="button" class="btn primary small" aria-label=format!("Play {name}")
+                    on:click=move |_| player.play_list(refs(), 0)>"▶ Play"</button>
+            </div>
+            <ol class="queue-list">
+                {move || tracks.get().into_iter().enumerate().map(|(i, o)| {
+                    let t = o.track.clone();
+                    view! {
+                        <li>
+                            <button type="button" class="np-next" on:click=move |_| player.play_list(refs(), i)>
+                                <crate::library::Cover track_id=t.id.clone() has_cover=t.has_cover version=t.cover_v.clone() title=t.title.clone()/>
+                                <span class="title-cell">
+                                    <span class="track-title">{t.title.clone()}</span>
+                                    <span class="track-artist muted">{t.artist.clone()}</span>
+                                </span>
+                            </button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ol>
+        </section>
+    }
+}
