@@ -141,8 +141,8 @@ pub fn fmt_bytes(b: i64) -> String {
 /// the download buttons, Settings and the offline page).
 #[derive(Clone, Copy)]
 pub struct DownloadsCtx {
-    /// Ids of the tracks stored for offline listening.
-    pub stored: RwSignal<HashSet<String>>,
+    /// Ids of the tracks stored for offline listening, sorted.
+    pub stored: RwSignal<Vec<String>>,
     /// The downloads, with their sizes.
     pub list: RwSignal<Vec<DownloadSummary>>,
     /// Downloads under way, by key.
@@ -158,7 +158,7 @@ pub struct DownloadsCtx {
 impl DownloadsCtx {
     pub fn provide() -> Self {
         let ctx = DownloadsCtx {
-            stored: RwSignal::new(HashSet::new()),
+            stored: RwSignal::new(Vec::new()),
             list: RwSignal::new(Vec::new()),
             active: RwSignal::new(Vec::new()),
             failed: RwSignal::new(Vec::new()),
@@ -172,7 +172,8 @@ impl DownloadsCtx {
     }
 
     pub fn is_stored(&self, track_id: &str) -> bool {
-        self.stored.with(|s| s.contains(track_id))
+        self.stored
+            .with(|s| s.binary_search_by(|x| x.as_str().cmp(track_id)).is_ok())
     }
 
     pub fn summary(&self, key: &str) -> Option<DownloadSummary> {
@@ -360,7 +361,7 @@ mod browser {
     /// Reads what is stored into the context.
     pub async fn refresh(ctx: DownloadsCtx) {
         let Some(cache) = existing().await else {
-            ctx.stored.set(HashSet::new());
+            ctx.stored.set(Vec::new());
             ctx.list.set(Vec::new());
             ctx.loaded.set(true);
             return;
@@ -380,7 +381,9 @@ mod browser {
                 stored: d,
             })
             .collect();
-        ctx.stored.set(sizes.into_keys().collect());
+        let mut ids: Vec<String> = sizes.into_keys().collect();
+        ids.sort();
+        ctx.stored.set(ids);
         ctx.list.set(list);
         ctx.loaded.set(true);
     }
@@ -545,7 +548,9 @@ mod browser {
             };
             put_value(&cache, &info_key(&id), &info).await?;
             ctx.stored.update(|s| {
-                s.insert(id);
+                if let Err(at) = s.binary_search(&id) {
+                    s.insert(at, id);
+                }
             });
             p.done_tracks += 1;
             p.done_bytes += t.stream.bytes;

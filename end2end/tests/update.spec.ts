@@ -65,11 +65,12 @@ test("a new deploy offers “A new version is ready”, and Reload brings it in 
     expect(first).toHaveLength(1);
     await expect(page.getByTestId("update-prompt")).toHaveCount(0);
 
-    // Deployed; the next page the browser opens checks for a new worker (the restart may
-    // have signed the page out: sessions of the embedded default live in the process).
+    // Deployed; the next page the browser opens checks for a new worker. (The login page:
+    // the restart signed the page out, as sessions of the embedded default live in the
+    // process, and a signed-in page would go there by itself.)
     await stop(server);
     server = await serve(next, data);
-    await page.goto(`${BASE}/`);
+    await page.goto(`${BASE}/login`);
     await page.locator("body[data-hydrated]").waitFor({ state: "attached" });
     await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())!.update());
     const prompt = page.getByTestId("update-prompt");
@@ -77,10 +78,12 @@ test("a new deploy offers “A new version is ready”, and Reload brings it in 
     // The new shell is cached beside the old; the page still runs the old one.
     await expect.poll(shells).toHaveLength(2);
 
+    const reloaded = page.waitForEvent("framenavigated");
     await prompt.getByRole("button", { name: "Reload" }).click();
+    await reloaded;
+    await page.locator("body[data-hydrated]").waitFor({ state: "attached" });
     // After the reload the new worker is in control and only its shell is left.
     await expect.poll(shells, { timeout: 30_000 }).toEqual([expect.not.stringMatching(first[0])]);
-    await page.locator("body[data-hydrated]").waitFor({ state: "attached" });
     await expect(prompt).toHaveCount(0);
   } finally {
     await stop(server);

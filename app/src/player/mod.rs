@@ -865,8 +865,10 @@ fn NextUp() -> impl IntoView {
             <Show when=move || p.has_next() fallback=|| view! {
                 <p class="muted">"Nothing after this one."</p>
             }>
+                // Rebuilt when the queue moves (a keyed list would bring its diffing
+                // code into the main module for 50 rows).
                 <ol class="queue-list" data-testid="np-next-up">
-                    <For each=upcoming key=|(i, t)| (*i, t.id.clone()) let((i, t))>
+                    {move || upcoming().into_iter().map(|(i, t)| view! {
                         <li>
                             <button type="button" class="np-next" on:click=move |_| { p.go_to(i); }>
                                 <Cover track_id=t.id.clone() has_cover=t.has_cover version=t.cover_v.clone() title=t.title.clone()/>
@@ -876,7 +878,7 @@ fn NextUp() -> impl IntoView {
                                 </span>
                             </button>
                         </li>
-                    </For>
+                    }).collect_view()}
                 </ol>
             </Show>
         </section>
