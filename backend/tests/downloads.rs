@@ -109,7 +109,7 @@ async fn a_download_holds_only_what_its_user_may_play(b: Backend) {
     let secret = playlists::create(&core, &other, "Secret", "", false)
         .await
         .unwrap();
-    playlists::add_tracks(&core, &other, &secret.id, &[two.clone()])
+    playlists::add_tracks(&core, &other, &secret.id, std::slice::from_ref(&two))
         .await
         .unwrap();
     let refused = manifest(&core, &guest, &Collection::Playlist(secret.id.clone())).await;
