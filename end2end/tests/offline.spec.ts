@@ -93,7 +93,9 @@ test("logging out wipes the downloads: the cache goes and the storage estimate d
   const tag = letters(6);
   const title = `Keep Me ${tag}`;
   await withTracks(page, "wipe", [synthMp3("keep.mp3", { title, artist: `Keeper ${tag}` }, 4)], [title]);
+  const liked = page.waitForResponse((r) => r.url().includes("/api/set_liked") && r.ok());
   await row(page, title).getByRole("button", { name: `Like ${title}` }).click();
+  await liked;
   await page.goto("/liked");
   await hydrated(page);
   await expect(row(page, title)).toBeVisible();
