@@ -254,19 +254,9 @@ fn OfflineDownload(key: String, name: String) -> impl IntoView {
                     on:click=move |_| player.play_list(refs(), 0)>"▶ Play"</button>
             </div>
             <ol class="queue-list">
-                {move || tracks.get().into_iter().enumerate().map(|(i, o)| {
-                    let t = o.track.clone();
-                    view! {
-                        <li>
-                            <button type="button" class="np-next" on:click=move |_| player.play_list(refs(), i)>
-                                <crate::library::Cover track_id=t.id.clone() has_cover=t.has_cover version=t.cover_v.clone() title=t.title.clone()/>
-                                <span class="title-cell">
-                                    <span class="track-title">{t.title.clone()}</span>
-                                    <span class="track-artist muted">{t.artist.clone()}</span>
-                                </span>
-                            </button>
-                        </li>
-                    }
+                {move || tracks.get().into_iter().enumerate().map(|(i, o)| view! {
+                    <li><crate::player::TrackButton track=o.track
+                        on_play=Callback::new(move |_| player.play_list(refs(), i))/></li>
                 }).collect_view()}
             </ol>
         </section>

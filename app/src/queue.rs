@@ -63,16 +63,7 @@ pub fn restore(p: PlayerCtx) {
 pub fn QueuePage() -> impl IntoView {
     let p = expect_context::<PlayerCtx>();
     let dragging = RwSignal::new(None::<usize>);
-    let upcoming = move || {
-        let cur = p.index.get();
-        p.queue.with(|q| {
-            q.iter()
-                .enumerate()
-                .skip(cur + 1)
-                .map(|(i, t)| (i, t.clone()))
-                .collect::<Vec<_>>()
-        })
-    };
+    let upcoming = move || p.upcoming(usize::MAX);
     view! {
         <leptos_meta::Title text="Queue"/>
         <section class="page">

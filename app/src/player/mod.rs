@@ -418,6 +418,19 @@ impl PlayerCtx {
         }
     }
 
+    /// What comes after the current track, with queue positions: at most `limit` of them.
+    pub fn upcoming(&self, limit: usize) -> Vec<(usize, TrackRef)> {
+        let cur = self.index.get();
+        self.queue.with(|q| {
+            q.iter()
+                .enumerate()
+                .skip(cur + 1)
+                .take(limit)
+                .map(|(i, t)| (i, t.clone()))
+                .collect()
+        })
+    }
+
     /// Plays the queue's track `i`.
     pub fn go_to(&self, i: usize) -> bool {
         match self.queue.with_untracked(|q| q.get(i).cloned()) {
@@ -847,18 +860,6 @@ mod tests {
 #[component]
 fn NextUp() -> impl IntoView {
     let p = expect_context::<PlayerCtx>();
-    // The next 50 (a long queue is on the Queue page).
-    let upcoming = move || {
-        let cur = p.index.get();
-        p.queue.with(|q| {
-            q.iter()
-                .enumerate()
-                .skip(cur + 1)
-                .take(50)
-                .map(|(i, t)| (i, t.clone()))
-                .collect::<Vec<_>>()
-        })
-    };
     view! {
         <section class="np-queue" aria-label="Next up">
             <h2>"Next up"</h2>
@@ -868,19 +869,27 @@ fn NextUp() -> impl IntoView {
                 // Rebuilt when the queue moves (a keyed list would bring its diffing
                 // code into the main module for 50 rows).
                 <ol class="queue-list" data-testid="np-next-up">
-                    {move || upcoming().into_iter().map(|(i, t)| view! {
-                        <li>
-                            <button type="button" class="np-next" on:click=move |_| { p.go_to(i); }>
-                                <Cover track_id=t.id.clone() has_cover=t.has_cover version=t.cover_v.clone() title=t.title.clone()/>
-                                <span class="title-cell">
-                                    <span class="track-title">{t.title.clone()}</span>
-                                    <span class="track-artist muted">{t.artist.clone()}</span>
-                                </span>
-                            </button>
-                        </li>
+                    // The next 50 (a long queue is on the Queue page).
+                    {move || p.upcoming(50).into_iter().map(|(i, t)| view! {
+                        <li><TrackButton track=t on_play=Callback::new(move |_| { p.go_to(i); })/></li>
                     }).collect_view()}
                 </ol>
             </Show>
         </section>
+    }
+}
+
+/// A track as one button (cover, title, artist) that plays it: Now Playing's "Next up" and
+/// the offline page's lists.
+#[component]
+pub fn TrackButton(track: TrackRef, on_play: Callback<()>) -> impl IntoView {
+    view! {
+        <button type="button" class="np-next" on:click=move |_| on_play.run(())>
+            <Cover track_id=track.id.clone() has_cover=track.has_cover version=track.cover_v.clone() title=track.title.clone()/>
+            <span class="title-cell">
+                <span class="track-title">{track.title.clone()}</span>
+                <span class="track-artist muted">{track.artist.clone()}</span>
+            </span>
+        </button>
     }
 }
