@@ -136,6 +136,8 @@ pub fn DownloadsSection() -> impl IntoView {
     let ctx = expect_context::<DownloadsCtx>();
     let estimate = RwSignal::new(None::<(f64, f64)>);
     #[cfg(feature = "hydrate")]
+    Effect::new(move |_| ctx.ensure_read());
+    #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         // Read again whenever the downloads change.
         ctx.list.track();

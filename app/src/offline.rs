@@ -151,8 +151,28 @@ pub struct DownloadsCtx {
     pub failed: RwSignal<Vec<(String, String)>>,
     /// Whether the browser is online (`navigator.onLine`, kept up to date).
     pub online: RwSignal<bool>,
-    /// Set once the stored downloads have been read.
+    /// Set once the stored downloads have been read (or there are none to read).
     pub loaded: RwSignal<bool>,
+    /// Whether the storage code has been asked to read them.
+    started: StoredValue<bool>,
+    /// Whether the page has been hydrated (and [`begin`](Self::begin) has run).
+    hydrated: StoredValue<bool>,
+    /// A page that lists downloads asked for them before that.
+    wanted: StoredValue<bool>,
+}
+
+#[cfg(feature = "hydrate")]
+thread_local! {
+    /// The app's downloads, for [`after_hydration`].
+    static APP_DOWNLOADS: std::cell::Cell<Option<DownloadsCtx>> = const { std::cell::Cell::new(None) };
+}
+
+/// Called by the WASM entry point once the page is hydrated.
+#[cfg(feature = "hydrate")]
+pub fn after_hydration() {
+    if let Some(ctx) = APP_DOWNLOADS.with(std::cell::Cell::get) {
+        ctx.begin();
+    }
 }
 
 impl DownloadsCtx {
@@ -164,11 +184,63 @@ impl DownloadsCtx {
             failed: RwSignal::new(Vec::new()),
             online: RwSignal::new(true),
             loaded: RwSignal::new(false),
+            started: StoredValue::new(false),
+            hydrated: StoredValue::new(false),
+            wanted: StoredValue::new(false),
         };
         provide_context(ctx);
         #[cfg(feature = "hydrate")]
-        Effect::new(move |_| ctx.send(Cmd::Start));
+        APP_DOWNLOADS.with(|c| c.set(Some(ctx)));
         ctx
+    }
+
+    /// Starts following the network and the stored downloads; called once the page is
+    /// hydrated ([`after_hydration`]), so nothing the server rendered changes before
+    /// hydration has walked it (a lazily loaded page is hydrated after the app's effects
+    /// first run, and hydration keeps the server's text where the two disagree).
+    #[cfg(feature = "hydrate")]
+    fn begin(self) {
+        self.hydrated.set_value(true);
+        self.follow_network();
+        // The storage code is fetched at start-up only where there is something to read
+        // or send (or a page that lists downloads asked): a browser without downloads
+        // never loads it until a download begins.
+        if holds_anything() || self.wanted.get_value() {
+            self.send(Cmd::Start);
+        } else {
+            self.loaded.set(true);
+        }
+    }
+
+    /// Keeps [`online`](Self::online) up to date, and sends plays counted offline when
+    /// the network returns.
+    #[cfg(feature = "hydrate")]
+    fn follow_network(self) {
+        use wasm_bindgen::JsCast;
+        let Some(w) = web_sys::window() else { return };
+        self.online.set(w.navigator().on_line());
+        let on = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+            self.online.set(true);
+            if has_pending_plays() {
+                self.send(Cmd::FlushPlays);
+            }
+        });
+        let off =
+            wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || self.online.set(false));
+        let _ = w.add_event_listener_with_callback("online", on.as_ref().unchecked_ref());
+        let _ = w.add_event_listener_with_callback("offline", off.as_ref().unchecked_ref());
+        // For the page's lifetime (the context is the app's).
+        on.forget();
+        off.forget();
+    }
+
+    /// Reads the stored downloads now, if that has not happened yet (Settings).
+    pub fn ensure_read(&self) {
+        if !self.hydrated.get_value() {
+            self.wanted.set_value(true);
+        } else if !self.started.get_value() {
+            self.send(Cmd::Start);
+        }
     }
 
     pub fn is_stored(&self, track_id: &str) -> bool {
@@ -204,10 +276,17 @@ impl DownloadsCtx {
     /// Brings the stored downloads up to date with the server (a playlist changed, a
     /// track got ready), at most every ten minutes unless `now`.
     pub fn sync(&self, now: bool) {
+        #[cfg(feature = "hydrate")]
+        if !now && !holds_anything() {
+            return;
+        }
         self.send(Cmd::Sync(now));
     }
 
     fn send(&self, cmd: Cmd) {
+        if matches!(cmd, Cmd::Start) {
+            self.started.set_value(true);
+        }
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(run(*self, cmd));
         #[cfg(not(feature = "hydrate"))]
@@ -220,10 +299,34 @@ impl DownloadsCtx {
 /// never delays a page becoming interactive.
 pub enum Cmd {
     Start,
+    FlushPlays,
     Sync(bool),
     Download(String),
     Remove(String),
     Wipe,
+}
+
+/// Plays counted offline, waiting to be sent (local storage, see [`encode_plays`]).
+#[cfg(feature = "hydrate")]
+const PENDING_PLAYS: &str = "refrain.pending-plays";
+/// Set in local storage while this browser holds downloads.
+#[cfg(feature = "hydrate")]
+const HOLDS_DOWNLOADS: &str = "refrain.has-downloads";
+
+#[cfg(feature = "hydrate")]
+fn has_pending_plays() -> bool {
+    crate::player::settings::recall(PENDING_PLAYS).is_some_and(|s| !s.is_empty())
+}
+
+/// Whether this browser keeps anything of the downloads' (or is on the offline page).
+#[cfg(feature = "hydrate")]
+fn holds_anything() -> bool {
+    crate::player::settings::recall(HOLDS_DOWNLOADS).is_some()
+        || has_pending_plays()
+        || web_sys::window()
+            .and_then(|w| w.location().pathname().ok())
+            .as_deref()
+            == Some("/offline")
 }
 
 #[cfg(feature = "hydrate")]
@@ -231,6 +334,7 @@ pub enum Cmd {
 pub async fn run(ctx: DownloadsCtx, cmd: Cmd) {
     match cmd {
         Cmd::Start => browser::start(ctx),
+        Cmd::FlushPlays => browser::flush_plays().await,
         Cmd::Sync(now) => browser::sync(ctx, now),
         Cmd::Download(key) => browser::download(ctx, key),
         Cmd::Remove(key) => {
@@ -255,7 +359,6 @@ mod browser {
     use wasm_bindgen_futures::JsFuture;
     use web_sys::{Cache, Response, ResponseInit};
 
-    const PENDING_PLAYS: &str = "refrain.pending-plays";
     const LAST_SYNC: &str = "refrain.downloads-synced";
     const SYNC_EVERY_MS: f64 = 10.0 * 60.0 * 1000.0;
 
@@ -361,6 +464,7 @@ mod browser {
     /// Reads what is stored into the context.
     pub async fn refresh(ctx: DownloadsCtx) {
         let Some(cache) = existing().await else {
+            crate::player::settings::forget(HOLDS_DOWNLOADS);
             ctx.stored.set(Vec::new());
             ctx.list.set(Vec::new());
             ctx.loaded.set(true);
@@ -373,7 +477,7 @@ mod browser {
                 sizes.insert(t.track.id.clone(), t.bytes);
             }
         }
-        let list = stored_downloads(&cache)
+        let list: Vec<DownloadSummary> = stored_downloads(&cache)
             .await
             .into_iter()
             .map(|d| DownloadSummary {
@@ -381,6 +485,11 @@ mod browser {
                 stored: d,
             })
             .collect();
+        if list.is_empty() {
+            crate::player::settings::forget(HOLDS_DOWNLOADS);
+        } else {
+            crate::player::settings::remember(HOLDS_DOWNLOADS, "1");
+        }
         let mut ids: Vec<String> = sizes.into_keys().collect();
         ids.sort();
         ctx.stored.set(ids);
@@ -388,8 +497,8 @@ mod browser {
         ctx.loaded.set(true);
     }
 
-    /// Reads what is stored, follows the network's comings and goings, and sends plays
-    /// counted offline once it is back.
+    /// Reads what is stored and sends plays counted offline (the main module follows the
+    /// network and asks for the rest when it returns).
     pub fn start(ctx: DownloadsCtx) {
         let Some(w) = web_sys::window() else { return };
         ctx.online.set(w.navigator().on_line());
@@ -410,16 +519,6 @@ mod browser {
                 flush_plays().await;
             }
         });
-        let on = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
-            ctx.online.set(true);
-            leptos::task::spawn_local(flush_plays());
-        });
-        let off = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || ctx.online.set(false));
-        let _ = w.add_event_listener_with_callback("online", on.as_ref().unchecked_ref());
-        let _ = w.add_event_listener_with_callback("offline", off.as_ref().unchecked_ref());
-        // For the page's lifetime (the context is the app's).
-        on.forget();
-        off.forget();
     }
 
     fn now() -> f64 {
@@ -729,13 +828,14 @@ mod browser {
     /// Deletes every download and every play waiting to be sent (on logout).
     pub async fn wipe() {
         wipe_cache().await;
-        set_pending(&[]);
+        crate::player::settings::forget(PENDING_PLAYS);
     }
 
     async fn wipe_cache() {
         if let Some(Ok(caches)) = web_sys::window().map(|w| w.caches()) {
             let _ = JsFuture::from(caches.delete(MEDIA_CACHE)).await;
         }
+        crate::player::settings::forget(HOLDS_DOWNLOADS);
         LAST.with(|l| *l.borrow_mut() = None);
     }
 }

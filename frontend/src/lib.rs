@@ -15,6 +15,9 @@ pub fn hydrate() {
     wasm_bindgen_futures::spawn_local(async move {
         let owner = leptos::mount::hydrate_from_async(body.clone(), app::App).await;
         owner.forget();
+        // What differs from the server-rendered page (network state, stored downloads)
+        // is read only now.
+        app::offline::after_hydration();
         // A marker for tests and tooling: the page is interactive from here on.
         let _ = body.set_attribute("data-hydrated", "true");
     });

@@ -24,6 +24,12 @@ pub fn recall(key: &str) -> Option<String> {
     storage().and_then(|s| s.get_item(key).ok().flatten())
 }
 
+pub fn forget(key: &str) {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(key);
+    }
+}
+
 /// Sets the element's volume: the listener's volume times the current track's gain.
 pub fn apply_volume(p: PlayerCtx) {
     if let Some(a) = p.audio.get_untracked() {
