@@ -3,6 +3,7 @@
 #![recursion_limit = "512"]
 
 pub mod admin;
+pub mod appkeys;
 pub mod artists;
 pub mod auth;
 pub mod browse;

@@ -83,6 +83,11 @@ pub struct Config {
     pub import_timeout_secs: u64,
     /// ffmpeg gets this long for one file before the file is rejected.
     pub media_timeout_secs: u64,
+    /// The server key that seals secrets Refrain must read back (Subsonic app passwords):
+    /// `REFRAIN_SECRET_KEY` (or `_FILE`), 32 bytes as 64 hex digits or base64url. Unset,
+    /// a key is generated once into `<data_dir>/secret.key`; several server nodes must
+    /// share one key.
+    pub secret_key: Option<Redacted>,
 }
 
 /// A setting that must never be printed (it may hold a password).
@@ -228,6 +233,7 @@ impl Config {
             import_allow_hosts: Vec::new(),
             import_timeout_secs: 600,
             media_timeout_secs: 900,
+            secret_key: None,
         }
     }
 
@@ -281,6 +287,11 @@ impl Config {
         }
         if let Some(v) = var("REFRAIN_DATABASE_URL")?.or(var("DATABASE_URL")?) {
             c.database_url = v;
+        }
+        if let Some(v) = var("REFRAIN_SECRET_KEY")? {
+            crate::sealed::SecretKey::parse(&v)
+                .map_err(|e| err("REFRAIN_SECRET_KEY", e.to_string()))?;
+            c.secret_key = Some(Redacted(v));
         }
         if let Some(v) = var("REFRAIN_REDIS_URL")?.or(var("REDIS_URL")?) {
             c.redis_url = Some(v).filter(|s| !s.trim().is_empty());

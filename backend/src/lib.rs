@@ -21,9 +21,11 @@ pub mod pictures;
 pub mod playback;
 pub mod playlists;
 pub mod queue;
+pub mod sealed;
 pub mod search;
 pub mod state;
 pub mod storage;
+pub mod subsonic;
 #[cfg(feature = "testing")]
 pub mod testing;
 

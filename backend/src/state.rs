@@ -1,6 +1,7 @@
 use crate::auth::{DbSessionStore, RedisSessionStore, SessionBackend};
 use crate::events::EventBus;
 use crate::keys::Keys;
+use crate::sealed::SecretKey;
 use crate::storage::Storage;
 use crate::{Config, Result, db};
 use std::sync::Arc;
@@ -16,6 +17,8 @@ pub struct Core {
     pub config: Arc<Config>,
     /// Where sessions live (database, or Redis when configured).
     pub sessions: SessionBackend,
+    /// Seals secrets the server must read back (see [`crate::sealed`]).
+    pub secret_key: Arc<SecretKey>,
 }
 
 impl Core {
@@ -36,7 +39,21 @@ impl Core {
             Some(url) => SessionBackend::Redis(RedisSessionStore::connect(url).await?),
             None => SessionBackend::Db(DbSessionStore::new(db.clone())),
         };
+        let secret_key = match &config.secret_key {
+            Some(k) => SecretKey::parse(&k.0)?,
+            None => {
+                if config.database_url.starts_with("postgres") {
+                    tracing::warn!(
+                        "REFRAIN_SECRET_KEY is not set: this node keeps its own key in its data \
+                         folder, so app passwords made through another node fail here; give \
+                         every node the same REFRAIN_SECRET_KEY"
+                    );
+                }
+                SecretKey::load_or_create(&config.data_dir.join("secret.key"))?
+            }
+        };
         Ok(Core {
+            secret_key: Arc::new(secret_key),
             db,
             storage,
             keys: Arc::new(keys),

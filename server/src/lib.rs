@@ -7,6 +7,7 @@ mod media;
 mod metrics;
 pub mod pwa;
 mod security;
+mod subsonic;
 
 pub use api::OPENAPI;
 pub use metrics::Metrics;
@@ -107,6 +108,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
         .route("/stream/{track_id}", get(media::stream))
         .route("/covers/{track_id}", get(media::cover))
         .merge(api::routes())
+        .merge(subsonic::routes())
         .route("/sw.js", get(move || async move { sw.response() }))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))

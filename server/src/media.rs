@@ -16,7 +16,7 @@ fn json_error(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, Json(serde_json::json!({ "error": msg.into() }))).into_response()
 }
 
-fn internal(e: backend::Error) -> Response {
+pub(crate) fn internal(e: backend::Error) -> Response {
     tracing::error!(error = %format!("{e:#}"), "unexpected error");
     json_error(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -151,7 +151,31 @@ pub async fn stream(
             Err(e) => return internal(e),
         }
     }
-    let total = access.bytes;
+    let key = access.rendition_key.clone();
+    ranged(
+        &headers,
+        access.bytes,
+        &[
+            (header::CONTENT_TYPE, "audio/mp4".into()),
+            (header::CACHE_CONTROL, "private, max-age=600".into()),
+        ],
+        |start, end| async move { core.storage.get_range(&key, start, end).await },
+    )
+    .await
+}
+
+/// Answers a request for `total` bytes that `read(start, end)` (end exclusive) reads,
+/// honouring `Range`: the whole body, the satisfiable range asked for (206), or 416.
+pub(crate) async fn ranged<F, Fut>(
+    headers: &HeaderMap,
+    total: u64,
+    extra: &[(header::HeaderName, String)],
+    read: F,
+) -> Response
+where
+    F: FnOnce(u64, u64) -> Fut,
+    Fut: std::future::Future<Output = backend::Result<backend::storage::RangeRead>>,
+{
     let range = headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
@@ -175,11 +199,7 @@ pub async fn stream(
     }));
     let body = match span {
         None => Body::empty(),
-        Some(r) => match core
-            .storage
-            .get_range(&access.rendition_key, r.start, r.end + 1)
-            .await
-        {
+        Some(r) => match read(r.start, r.end + 1).await {
             Ok(read) => Body::from_stream(read.stream),
             Err(e) => return internal(e),
         },
@@ -190,11 +210,12 @@ pub async fn stream(
         } else {
             StatusCode::OK
         })
-        .header(header::CONTENT_TYPE, "audio/mp4")
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::CONTENT_LENGTH, span.map_or(0, |r| r.len()))
-        .header(header::CACHE_CONTROL, "private, max-age=600")
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    for (name, value) in extra {
+        b = b.header(name, value);
+    }
     if let Some(r) = partial {
         b = b.header(header::CONTENT_RANGE, r.content_range(total));
     }
@@ -247,7 +268,7 @@ pub async fn cover(
 }
 
 /// Whether the request's `If-None-Match` names `etag`.
-fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+pub(crate) fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

@@ -37,6 +37,19 @@ pub async fn record_play(
     playback_id: &str,
     listened_ms: i64,
 ) -> Result<()> {
+    record_play_at(core, user, track_id, playback_id, listened_ms, now_ms()).await
+}
+
+/// [`record_play`] of a play that happened at `played_at` (a Subsonic app's scrobble of
+/// a play made offline); a time in the future counts as now.
+pub async fn record_play_at(
+    core: &Core,
+    user: &CurrentUser,
+    track_id: &str,
+    playback_id: &str,
+    listened_ms: i64,
+    played_at: i64,
+) -> Result<()> {
     let valid_id = (16..=64).contains(&playback_id.len())
         && playback_id
             .bytes()
@@ -57,7 +70,7 @@ pub async fn record_play(
         user_id: user.id.clone(),
         track_id: track_id.to_string(),
         listened_ms: listened_ms.min(track.duration_ms),
-        played_at: now_ms(),
+        played_at: played_at.min(now_ms()),
     };
     let payload = serde_json::to_value(&play).map_err(|e| anyhow::anyhow!("play event: {e}"))?;
     events::repo::enqueue(

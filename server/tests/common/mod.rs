@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+pub mod subsonic;
+
 use backend::Core;
 use backend::testing::Backend;
 use reqwest::header::SET_COOKIE;

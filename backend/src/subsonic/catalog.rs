@@ -1,0 +1,850 @@
+//! The catalog as Subsonic apps browse it: artists, albums and songs with the fields the
+//! API carries (disc, year, genre, file size and type, when starred, plays, rating), lists
+//! of albums of every `getAlbumList2` type, genres, stars and ratings.
+//!
+//! Every query is built on the web player's own column lists and visibility predicates
+//! (`library::repo`: `TRACK_COLUMNS`/`TRACK_JOINS` with `(t.owner_id = $1 OR t.shared = 1)`,
+//! `ALBUM_COLUMNS`/`ALBUM_VISIBLE`, `ARTIST_COLUMNS`/`ARTIST_VISIBLE`), so an app sees
+//! exactly what the user sees in the browser: another listener's personal upload never
+//! appears in a list, a search, a star or a stream.
+
+use crate::auth::CurrentUser;
+use crate::library::repo::{
+    ALBUM_COLUMNS, ALBUM_VISIBLE, ARTIST_COLUMNS, ARTIST_VISIBLE, AlbumView, ArtistView,
+    TRACK_COLUMNS, TRACK_JOINS, TrackView, album_view, artist_view, track_view,
+};
+use crate::{Core, Error, Result, now_ms};
+use sqlx::Row;
+
+/// Most items one list call returns (`size`, `count`).
+pub const MAX_LIST: i64 = 500;
+
+/// A song (Subsonic `Child`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Song {
+    pub track: TrackView,
+    pub disc_no: Option<i64>,
+    pub year: Option<i64>,
+    pub genre: Option<String>,
+    pub starred_at: Option<i64>,
+    pub played_at: Option<i64>,
+    pub rating: Option<i64>,
+    /// The original file's size and name (its extension is the suffix).
+    pub size: Option<i64>,
+    pub filename: Option<String>,
+}
+
+impl Song {
+    /// The original's file extension, lowercase (`mp3`, `flac`, …).
+    pub fn suffix(&self) -> Option<String> {
+        let name = self.filename.as_deref()?;
+        let (_, ext) = name.rsplit_once('.')?;
+        (!ext.is_empty() && ext.len() <= 5 && ext.chars().all(|c| c.is_ascii_alphanumeric()))
+            .then(|| ext.to_ascii_lowercase())
+    }
+
+    /// The original's media type, by its extension.
+    pub fn content_type(&self) -> &'static str {
+        match self.suffix().as_deref() {
+            Some("mp3") => "audio/mpeg",
+            Some("flac") => "audio/flac",
+            Some("ogg" | "oga") => "audio/ogg",
+            Some("opus") => "audio/ogg",
+            Some("m4a" | "mp4" | "aac" | "alac") => "audio/mp4",
+            Some("wav") => "audio/wav",
+            Some("aif" | "aiff") => "audio/aiff",
+            Some("webm") => "audio/webm",
+            Some("wma") => "audio/x-ms-wma",
+            _ => "application/octet-stream",
+        }
+    }
+}
+
+/// An album (Subsonic `AlbumID3`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Album {
+    pub album: AlbumView,
+    pub added_at: i64,
+    pub duration_ms: i64,
+    pub genre: Option<String>,
+    pub starred_at: Option<i64>,
+    pub rating: Option<i64>,
+}
+
+/// An artist (Subsonic `ArtistID3`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Artist {
+    pub artist: ArtistView,
+    pub albums: i64,
+    pub starred_at: Option<i64>,
+    pub rating: Option<i64>,
+}
+
+/// A genre with how many songs and albums of it the user may see.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Genre {
+    pub name: String,
+    pub songs: i64,
+    pub albums: i64,
+}
+
+/// What [`TRACK_COLUMNS`] lack for a song; the query joins [`SONG_JOINS`] too.
+const SONG_EXTRA: &str = "t.disc_no, t.year, t.genre, lk.created_at AS starred_at,
+    pc.last_played_at, rt.rating, j.size_bytes, j.filename";
+const SONG_JOINS: &str = "LEFT JOIN ratings rt ON rt.user_id = $1 AND rt.item_id = t.id
+    LEFT JOIN import_jobs j ON j.id = t.import_job_id";
+/// The tracks `t` the user `$1` may see (the web player's predicate).
+const TRACK_VISIBLE: &str = "(t.owner_id = $1 OR t.shared = 1)";
+
+fn song(r: sqlx::any::AnyRow) -> Song {
+    let extra = (
+        r.get("disc_no"),
+        r.get("year"),
+        r.get("genre"),
+        r.get("starred_at"),
+        r.get("last_played_at"),
+        r.get("rating"),
+        r.get("size_bytes"),
+        r.get("filename"),
+    );
+    Song {
+        track: track_view(r),
+        disc_no: extra.0,
+        year: extra.1,
+        genre: extra.2,
+        starred_at: extra.3,
+        played_at: extra.4,
+        rating: extra.5,
+        size: extra.6,
+        filename: extra.7,
+    }
+}
+
+/// What [`ALBUM_COLUMNS`] lack for an album.
+fn album_extra() -> String {
+    format!(
+        "al.added_at,
+        (SELECT CAST(COALESCE(SUM(t.duration_ms), 0) AS BIGINT) FROM tracks t
+           WHERE t.album_id = al.id AND {TRACK_VISIBLE}) AS duration_ms,
+        (SELECT MAX(t.genre) FROM tracks t WHERE t.album_id = al.id AND {TRACK_VISIBLE}) AS genre,
+        (SELECT l.created_at FROM album_likes l WHERE l.album_id = al.id AND l.user_id = $1) AS starred_at,
+        (SELECT r.rating FROM ratings r WHERE r.user_id = $1 AND r.item_id = al.id) AS rating"
+    )
+}
+
+fn album(r: sqlx::any::AnyRow) -> Album {
+    let extra = (
+        r.get("added_at"),
+        r.get("duration_ms"),
+        r.get("genre"),
+        r.get("starred_at"),
+        r.get("rating"),
+    );
+    Album {
+        album: album_view(r),
+        added_at: extra.0,
+        duration_ms: extra.1,
+        genre: extra.2,
+        starred_at: extra.3,
+        rating: extra.4,
+    }
+}
+
+fn artist_extra() -> String {
+    format!(
+        "(SELECT COUNT(*) FROM albums al WHERE al.artist_id = ar.id AND {ALBUM_VISIBLE}) AS albums,
+        (SELECT l.created_at FROM artist_likes l WHERE l.artist_id = ar.id AND l.user_id = $1) AS starred_at,
+        (SELECT r.rating FROM ratings r WHERE r.user_id = $1 AND r.item_id = ar.id) AS rating"
+    )
+}
+
+fn artist(r: sqlx::any::AnyRow) -> Artist {
+    let extra = (r.get("albums"), r.get("starred_at"), r.get("rating"));
+    Artist {
+        artist: artist_view(r),
+        albums: extra.0,
+        starred_at: extra.1,
+        rating: extra.2,
+    }
+}
+
+/// Songs the user may see, narrowed by `filter` (ending in AND; `$3`… are `args`), in
+/// `order`, `limit` from `offset`.
+async fn songs(
+    core: &Core,
+    user: &CurrentUser,
+    from: &str,
+    filter: &str,
+    order: &str,
+    (offset, limit): (i64, i64),
+    args: &[&str],
+) -> Result<Vec<Song>> {
+    // The offset is an integer, so writing it into the SQL is safe.
+    let sql = format!(
+        "SELECT {TRACK_COLUMNS}, {SONG_EXTRA} FROM {from} {TRACK_JOINS} {SONG_JOINS}
+         WHERE {filter} {TRACK_VISIBLE} ORDER BY {order}, t.id LIMIT $2 OFFSET {}",
+        offset.max(0)
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(&user.id)
+        .bind(limit.clamp(0, MAX_LIST));
+    for a in args {
+        q = q.bind(*a);
+    }
+    Ok(q.fetch_all(&core.db).await?.into_iter().map(song).collect())
+}
+
+/// Albums the user may see, from `from` (aliasing `albums al` and `artists ar`), narrowed
+/// by `filter` (ending in AND; `$4`… are `args`), in `order`, `$2` of them from `$3`.
+async fn albums(
+    core: &Core,
+    user: &CurrentUser,
+    from: &str,
+    filter: &str,
+    order: &str,
+    (offset, limit): (i64, i64),
+    args: &[&str],
+) -> Result<Vec<Album>> {
+    let sql = format!(
+        "SELECT {ALBUM_COLUMNS}, {} FROM {from} WHERE {filter} {ALBUM_VISIBLE}
+         ORDER BY {order}, al.id LIMIT $2 OFFSET $3",
+        album_extra()
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(&user.id)
+        .bind(limit.clamp(0, MAX_LIST))
+        .bind(offset.max(0));
+    for a in args {
+        q = q.bind(*a);
+    }
+    Ok(q.fetch_all(&core.db)
+        .await?
+        .into_iter()
+        .map(album)
+        .collect())
+}
+
+const ALBUMS_FROM: &str = "albums al JOIN artists ar ON ar.id = al.artist_id";
+
+async fn artists(
+    core: &Core,
+    user: &CurrentUser,
+    from: &str,
+    filter: &str,
+    order: &str,
+    (offset, limit): (i64, i64),
+    args: &[&str],
+) -> Result<Vec<Artist>> {
+    let sql = format!(
+        "SELECT {ARTIST_COLUMNS}, {} FROM {from} WHERE {filter} {ARTIST_VISIBLE}
+         ORDER BY {order}, ar.id LIMIT $2 OFFSET $3",
+        artist_extra()
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(&user.id)
+        .bind(limit)
+        .bind(offset.max(0));
+    for a in args {
+        q = q.bind(*a);
+    }
+    Ok(q.fetch_all(&core.db)
+        .await?
+        .into_iter()
+        .map(artist)
+        .collect())
+}
+
+/// One song, if the user may see it.
+pub async fn get_song(core: &Core, user: &CurrentUser, id: &str) -> Result<Song> {
+    songs(
+        core,
+        user,
+        "tracks t",
+        "t.id = $3 AND",
+        "t.id",
+        (0, 1),
+        &[id],
+    )
+    .await?
+    .pop()
+    .ok_or(Error::NotFound("song"))
+}
+
+/// One album, if the user may see a track of it.
+pub async fn one_album(core: &Core, user: &CurrentUser, id: &str) -> Result<Album> {
+    albums(
+        core,
+        user,
+        ALBUMS_FROM,
+        "al.id = $4 AND",
+        "al.id",
+        (0, 1),
+        &[id],
+    )
+    .await?
+    .pop()
+    .ok_or(Error::NotFound("album"))
+}
+
+/// One artist, if the user may see a track of theirs.
+pub async fn one_artist(core: &Core, user: &CurrentUser, id: &str) -> Result<Artist> {
+    artists(
+        core,
+        user,
+        "artists ar",
+        "ar.id = $4 AND",
+        "ar.id",
+        (0, 1),
+        &[id],
+    )
+    .await?
+    .pop()
+    .ok_or(Error::NotFound("artist"))
+}
+
+/// An album and its songs the user may see, in disc and track order.
+pub async fn get_album(core: &Core, user: &CurrentUser, id: &str) -> Result<(Album, Vec<Song>)> {
+    let a = one_album(core, user, id).await?;
+    let list = songs(
+        core,
+        user,
+        "tracks t",
+        "t.album_id = $3 AND",
+        "COALESCE(t.disc_no, 1), COALESCE(t.track_no, 0), t.title",
+        (0, MAX_LIST * 4),
+        &[id],
+    )
+    .await?;
+    Ok((a, list))
+}
+
+/// An artist and their albums the user may see, newest first.
+pub async fn get_artist(core: &Core, user: &CurrentUser, id: &str) -> Result<(Artist, Vec<Album>)> {
+    let a = one_artist(core, user, id).await?;
+    let list = albums(
+        core,
+        user,
+        ALBUMS_FROM,
+        "al.artist_id = $4 AND",
+        "COALESCE(al.year, 0) DESC, al.title",
+        (0, MAX_LIST),
+        &[id],
+    )
+    .await?;
+    Ok((a, list))
+}
+
+/// Every artist the user may see, by name (apps index them by first letter), `limit`
+/// from `offset`.
+pub async fn all_artists(
+    core: &Core,
+    user: &CurrentUser,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<Artist>> {
+    artists(
+        core,
+        user,
+        "artists ar",
+        "",
+        "ar.name_key",
+        (offset, limit),
+        &[],
+    )
+    .await
+}
+
+/// The kinds of `getAlbumList2`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlbumList {
+    Random,
+    Newest,
+    Highest,
+    Frequent,
+    Recent,
+    AlphabeticalByName,
+    AlphabeticalByArtist,
+    Starred,
+    ByYear { from: i64, to: i64 },
+    ByGenre(String),
+}
+
+impl AlbumList {
+    /// The list named `type` (with `fromYear`/`toYear` or `genre` where it needs them).
+    pub fn parse(
+        kind: &str,
+        from_year: Option<i64>,
+        to_year: Option<i64>,
+        genre: Option<&str>,
+    ) -> Result<AlbumList> {
+        Ok(match kind {
+            "random" => AlbumList::Random,
+            "newest" => AlbumList::Newest,
+            "highest" => AlbumList::Highest,
+            "frequent" => AlbumList::Frequent,
+            "recent" => AlbumList::Recent,
+            "alphabeticalByName" => AlbumList::AlphabeticalByName,
+            "alphabeticalByArtist" => AlbumList::AlphabeticalByArtist,
+            "starred" => AlbumList::Starred,
+            "byYear" => match (from_year, to_year) {
+                (Some(from), Some(to)) => AlbumList::ByYear { from, to },
+                _ => return Err(Error::Invalid("byYear needs fromYear and toYear".into())),
+            },
+            "byGenre" => match genre.filter(|g| !g.is_empty()) {
+                Some(g) => AlbumList::ByGenre(g.to_string()),
+                None => return Err(Error::Invalid("byGenre needs genre".into())),
+            },
+            other => {
+                return Err(Error::Invalid(format!(
+                    "unknown album list type {:?}",
+                    other.chars().take(40).collect::<String>()
+                )));
+            }
+        })
+    }
+}
+
+/// One page of an album list.
+pub async fn album_list(
+    core: &Core,
+    user: &CurrentUser,
+    list: &AlbumList,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<Album>> {
+    let page = (offset, limit);
+    match list {
+        AlbumList::Random => albums(core, user, ALBUMS_FROM, "", "RANDOM()", page, &[]).await,
+        AlbumList::Newest => {
+            albums(core, user, ALBUMS_FROM, "", "al.added_at DESC", page, &[]).await
+        }
+        AlbumList::AlphabeticalByName => {
+            albums(core, user, ALBUMS_FROM, "", "al.title_key", page, &[]).await
+        }
+        AlbumList::AlphabeticalByArtist => {
+            albums(core, user, ALBUMS_FROM, "", "ar.name_key, al.title_key", page, &[]).await
+        }
+        AlbumList::Starred => {
+            albums(
+                core,
+                user,
+                "album_likes l JOIN albums al ON al.id = l.album_id JOIN artists ar ON ar.id = al.artist_id",
+                "l.user_id = $1 AND",
+                "l.created_at DESC",
+                page,
+                &[],
+            )
+            .await
+        }
+        AlbumList::Highest => {
+            albums(
+                core,
+                user,
+                "ratings r JOIN albums al ON al.id = r.item_id JOIN artists ar ON ar.id = al.artist_id",
+                "r.user_id = $1 AND r.kind = 'album' AND",
+                "r.rating DESC, r.updated_at DESC",
+                page,
+                &[],
+            )
+            .await
+        }
+        AlbumList::Frequent | AlbumList::Recent => {
+            // The user's plays summed per album, most played or most recently played first.
+            let (measure, order) = if *list == AlbumList::Frequent {
+                ("SUM(pc.plays)", "f.m DESC")
+            } else {
+                ("MAX(pc.last_played_at)", "f.m DESC")
+            };
+            albums(
+                core,
+                user,
+                &format!(
+                    "(SELECT t.album_id AS id, {measure} AS m FROM play_counts pc
+                       JOIN tracks t ON t.id = pc.track_id
+                      WHERE pc.user_id = $1 AND t.album_id IS NOT NULL AND {TRACK_VISIBLE}
+                      GROUP BY t.album_id) f
+                     JOIN albums al ON al.id = f.id JOIN artists ar ON ar.id = al.artist_id"
+                ),
+                "",
+                order,
+                page,
+                &[],
+            )
+            .await
+        }
+        AlbumList::ByYear { from, to } => {
+            let (lo, hi, order) = if from <= to {
+                (from, to, "COALESCE(al.year, 0), al.title_key")
+            } else {
+                (to, from, "COALESCE(al.year, 0) DESC, al.title_key")
+            };
+            albums(
+                core,
+                user,
+                ALBUMS_FROM,
+                &format!("al.year BETWEEN {lo} AND {hi} AND"),
+                order,
+                page,
+                &[],
+            )
+            .await
+        }
+        AlbumList::ByGenre(g) => {
+            albums(
+                core,
+                user,
+                ALBUMS_FROM,
+                &format!(
+                    "EXISTS (SELECT 1 FROM tracks t WHERE t.album_id = al.id AND t.genre = $4
+                       AND {TRACK_VISIBLE}) AND"
+                ),
+                "al.title_key",
+                page,
+                &[g.as_str()],
+            )
+            .await
+        }
+    }
+}
+
+/// Random songs, optionally of a genre and within years.
+pub async fn random_songs(
+    core: &Core,
+    user: &CurrentUser,
+    size: i64,
+    genre: Option<&str>,
+    years: (Option<i64>, Option<i64>),
+) -> Result<Vec<Song>> {
+    let mut filter = String::new();
+    if let Some(from) = years.0 {
+        filter.push_str(&format!("t.year >= {from} AND "));
+    }
+    if let Some(to) = years.1 {
+        filter.push_str(&format!("t.year <= {to} AND "));
+    }
+    let mut args = Vec::new();
+    if let Some(g) = genre.filter(|g| !g.is_empty()) {
+        filter.push_str("t.genre = $3 AND ");
+        args.push(g);
+    }
+    songs(
+        core,
+        user,
+        "tracks t",
+        &filter,
+        "RANDOM()",
+        (0, size),
+        &args,
+    )
+    .await
+}
+
+/// Songs of a genre, by title.
+pub async fn songs_by_genre(
+    core: &Core,
+    user: &CurrentUser,
+    genre: &str,
+    offset: i64,
+    count: i64,
+) -> Result<Vec<Song>> {
+    songs(
+        core,
+        user,
+        "tracks t",
+        "t.genre = $3 AND",
+        "t.title",
+        (offset, count),
+        &[genre],
+    )
+    .await
+}
+
+/// The genres of the songs the user may see, with counts, by name.
+pub async fn genres(core: &Core, user: &CurrentUser) -> Result<Vec<Genre>> {
+    let rows = sqlx::query(&format!(
+        "SELECT t.genre AS name, COUNT(*) AS songs, COUNT(DISTINCT t.album_id) AS albums
+         FROM tracks t WHERE t.genre IS NOT NULL AND t.genre <> '' AND {TRACK_VISIBLE}
+         GROUP BY t.genre ORDER BY t.genre"
+    ))
+    .bind(&user.id)
+    .fetch_all(&core.db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Genre {
+            name: r.get("name"),
+            songs: r.get("songs"),
+            albums: r.get("albums"),
+        })
+        .collect())
+}
+
+/// What the user starred: artists, albums and songs, most recent first.
+pub async fn starred(
+    core: &Core,
+    user: &CurrentUser,
+) -> Result<(Vec<Artist>, Vec<Album>, Vec<Song>)> {
+    let a = artists(
+        core,
+        user,
+        "artist_likes l JOIN artists ar ON ar.id = l.artist_id",
+        "l.user_id = $1 AND",
+        "l.created_at DESC",
+        (0, MAX_LIST),
+        &[],
+    )
+    .await?;
+    let b = album_list(core, user, &AlbumList::Starred, 0, MAX_LIST).await?;
+    let s = songs(
+        core,
+        user,
+        "track_likes sl JOIN tracks t ON t.id = sl.track_id",
+        "sl.user_id = $1 AND",
+        "sl.created_at DESC",
+        (0, MAX_LIST),
+        &[],
+    )
+    .await?;
+    Ok((a, b, s))
+}
+
+/// The most played songs (by everyone) of the artist named `name`.
+pub async fn top_songs(
+    core: &Core,
+    user: &CurrentUser,
+    name: &str,
+    count: i64,
+) -> Result<Vec<Song>> {
+    songs(
+        core,
+        user,
+        "tracks t",
+        "t.artist_id IN (SELECT id FROM artists WHERE name_key = $3) AND",
+        "(SELECT COALESCE(SUM(p2.plays), 0) FROM play_counts p2 WHERE p2.track_id = t.id) DESC, t.title",
+        (0, count),
+        &[&crate::library::repo::name_key(name)],
+    )
+    .await
+}
+
+/// Songs like `id` (a song, album or artist): others by the same artist, then of the
+/// same genre, in random order.
+pub async fn similar_songs(
+    core: &Core,
+    user: &CurrentUser,
+    id: &str,
+    count: i64,
+) -> Result<Vec<Song>> {
+    // What the id names, among what the user may see.
+    let (artist_id, genre) = if let Ok(s) = get_song(core, user, id).await {
+        (s.track.artist_id.clone(), s.genre.clone())
+    } else if let Ok(a) = one_album(core, user, id).await {
+        (a.album.artist_id.clone(), a.genre.clone())
+    } else {
+        (one_artist(core, user, id).await?.artist.id, None)
+    };
+    let mut out = songs(
+        core,
+        user,
+        "tracks t",
+        "(t.artist_id = $3 OR t.album_artist_id = $3) AND t.id <> $4 AND",
+        "RANDOM()",
+        (0, count),
+        &[&artist_id, id],
+    )
+    .await?;
+    if let Some(g) = genre
+        && (out.len() as i64) < count
+    {
+        let more = songs(
+            core,
+            user,
+            "tracks t",
+            "t.genre = $3 AND t.artist_id <> $4 AND",
+            "RANDOM()",
+            (0, count - out.len() as i64),
+            &[&g, &artist_id],
+        )
+        .await?;
+        out.extend(more);
+    }
+    Ok(out)
+}
+
+/// Stars or unstars songs, albums and artists the user may see (an id the user may not
+/// see is "not found", and nothing changes).
+pub async fn star(
+    core: &Core,
+    user: &CurrentUser,
+    (songs_ids, album_ids, artist_ids): (&[&str], &[&str], &[&str]),
+    on: bool,
+) -> Result<()> {
+    for id in songs_ids {
+        get_song(core, user, id).await?;
+    }
+    for id in album_ids {
+        one_album(core, user, id).await?;
+    }
+    for id in artist_ids {
+        one_artist(core, user, id).await?;
+    }
+    let now = now_ms();
+    let mut tx = crate::db::begin(&core.db).await?;
+    for id in songs_ids {
+        crate::library::repo::set_liked(&mut *tx, &user.id, id, on, now).await?;
+    }
+    for id in album_ids {
+        crate::library::repo::set_album_liked(&mut *tx, &user.id, id, on, now).await?;
+    }
+    for id in artist_ids {
+        let q = if on {
+            sqlx::query(
+                "INSERT INTO artist_likes (user_id, artist_id, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (user_id, artist_id) DO NOTHING",
+            )
+            .bind(&user.id)
+            .bind(*id)
+            .bind(now)
+        } else {
+            sqlx::query("DELETE FROM artist_likes WHERE user_id = $1 AND artist_id = $2")
+                .bind(&user.id)
+                .bind(*id)
+        };
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Rates a song, an album or an artist the user may see from 1 to 5; 0 removes the
+/// rating.
+pub async fn set_rating(core: &Core, user: &CurrentUser, id: &str, rating: i64) -> Result<()> {
+    if !(0..=5).contains(&rating) {
+        return Err(Error::Invalid("a rating is 0 (none) to 5".into()));
+    }
+    let kind = if get_song(core, user, id).await.is_ok() {
+        "track"
+    } else if one_album(core, user, id).await.is_ok() {
+        "album"
+    } else {
+        one_artist(core, user, id).await?;
+        "artist"
+    };
+    if rating == 0 {
+        sqlx::query("DELETE FROM ratings WHERE user_id = $1 AND item_id = $2")
+            .bind(&user.id)
+            .bind(id)
+            .execute(&core.db)
+            .await?;
+    } else {
+        sqlx::query(
+            "INSERT INTO ratings (user_id, item_id, kind, rating, updated_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (user_id, item_id) DO UPDATE SET rating = $4, updated_at = $5",
+        )
+        .bind(&user.id)
+        .bind(id)
+        .bind(kind)
+        .bind(rating)
+        .bind(now_ms())
+        .execute(&core.db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// `search3`: with an empty query every artist, album and song the user may see (how
+/// apps copy a whole library), each list paged on its own; otherwise the web player's
+/// search (same matching, typo tolerance and visibility), paged within its best hits.
+pub async fn search(
+    core: &Core,
+    user: &CurrentUser,
+    query: &str,
+    artists_page: (i64, i64),
+    albums_page: (i64, i64),
+    songs_page: (i64, i64),
+) -> Result<(Vec<Artist>, Vec<Album>, Vec<Song>)> {
+    let q = query.trim().trim_matches('"').trim();
+    if q.is_empty() || q == "*" {
+        let a = if artists_page.1 > 0 {
+            all_artists(core, user, artists_page.0, artists_page.1.min(MAX_LIST)).await?
+        } else {
+            Vec::new()
+        };
+        let b = if albums_page.1 > 0 {
+            album_list(
+                core,
+                user,
+                &AlbumList::AlphabeticalByName,
+                albums_page.0,
+                albums_page.1,
+            )
+            .await?
+        } else {
+            Vec::new()
+        };
+        let s = if songs_page.1 > 0 {
+            songs(
+                core,
+                user,
+                "tracks t",
+                "",
+                "t.sort_album, COALESCE(t.disc_no, 1), COALESCE(t.track_no, 0)",
+                songs_page,
+                &[],
+            )
+            .await?
+        } else {
+            Vec::new()
+        };
+        return Ok((a, b, s));
+    }
+    let found = crate::search::search(core, user, q).await?;
+    let pick = |ids: Vec<String>, (offset, limit): (i64, i64)| -> Vec<String> {
+        ids.into_iter()
+            .skip(usize::try_from(offset.max(0)).unwrap_or(0))
+            .take(usize::try_from(limit.max(0)).unwrap_or(0))
+            .collect()
+    };
+    let mut a = Vec::new();
+    for id in pick(
+        found.artists.into_iter().map(|x| x.id).collect(),
+        artists_page,
+    ) {
+        if let Ok(x) = one_artist(core, user, &id).await {
+            a.push(x);
+        }
+    }
+    let mut b = Vec::new();
+    for id in pick(
+        found.albums.into_iter().map(|x| x.id).collect(),
+        albums_page,
+    ) {
+        if let Ok(x) = one_album(core, user, &id).await {
+            b.push(x);
+        }
+    }
+    let mut s = Vec::new();
+    for id in pick(found.tracks.into_iter().map(|x| x.id).collect(), songs_page) {
+        if let Ok(x) = get_song(core, user, &id).await {
+            s.push(x);
+        }
+    }
+    Ok((a, b, s))
+}
+
+/// A Subsonic scrobble: a whole play of song `id` at `at` (Unix ms), counted like the web
+/// player's (same event, same handler). The playback id is made from the user, the song
+/// and the time, so a scrobble an app retries counts once.
+pub async fn scrobble(core: &Core, user: &CurrentUser, id: &str, at: i64) -> Result<()> {
+    let s = get_song(core, user, id).await?;
+    let playback = crate::auth::password::sha256_hex(&format!("{}|{id}|{at}", user.id));
+    crate::playback::plays::record_play_at(
+        core,
+        user,
+        id,
+        &format!("sub-{}", &playback[..40]),
+        s.track.duration_ms,
+        at,
+    )
+    .await
+}

@@ -1,0 +1,478 @@
+//! Credentials for Subsonic apps, and how a `/rest` request proves who it is.
+//!
+//! - An **API key** (OpenSubsonic `apiKeyAuthentication`, `apiKey=`): 256 random bits
+//!   shown once, stored as its SHA-256.
+//! - An **app password** for legacy clients that only know `u` + `t` (md5 of password and
+//!   salt) + `s`, or `p=`: Refrain generates it (the account password never works here),
+//!   and stores it sealed with the server key, since checking a token needs the secret.
+//!
+//! Both are made, named and revoked by their user in Settings and work for accounts with
+//! two-factor on (each is a credential of its own, made by a user who passed it). A
+//! revoked key or a disabled account stops at once: every request reads the key and the
+//! account. Failed attempts are throttled like the web login, per account and address.
+
+use crate::auth::password::{random_token, sha256_hex};
+use crate::auth::throttle;
+use crate::auth::{CurrentUser, Role};
+use crate::{Core, Error, Result, new_id, now_ms};
+use md5::{Digest, Md5};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use std::net::IpAddr;
+
+/// The purpose sealed app passwords are bound to.
+const SEAL_PURPOSE: &str = "subsonic-app-password";
+/// Keys a user may hold (API keys and app passwords together).
+pub const MAX_KEYS: i64 = 50;
+/// Longest key name.
+pub const MAX_NAME: usize = 80;
+/// `last_used_at` is written at most this often per key.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyKind {
+    ApiKey,
+    AppPassword,
+}
+
+impl KeyKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::ApiKey => "api_key",
+            KeyKind::AppPassword => "app_password",
+        }
+    }
+    fn parse(s: &str) -> KeyKind {
+        if s == "app_password" {
+            KeyKind::AppPassword
+        } else {
+            KeyKind::ApiKey
+        }
+    }
+}
+
+/// A key as Settings lists it (never its secret).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AppKey {
+    pub id: String,
+    pub name: String,
+    pub kind: KeyKind,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// A new key with its secret, shown to its user once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewAppKey {
+    pub key: AppKey,
+    pub secret: String,
+}
+
+/// How a `/rest` request says who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    ApiKey(String),
+    /// `u` + `t` + `s`: `token` is md5(password + salt) in hex.
+    Token {
+        user: String,
+        token: String,
+        salt: String,
+    },
+    /// `u` + `p` (plain or `enc:` hex).
+    Password {
+        user: String,
+        password: String,
+    },
+}
+
+/// Why a request's credentials were refused, in the Subsonic error code's terms.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("required parameter is missing: give apiKey, or u with t and s, or u with p")]
+    Missing,
+    #[error("multiple conflicting authentication mechanisms provided")]
+    Conflicting,
+    #[error(
+        "wrong username or password (use an app password from Settings, not the account password)"
+    )]
+    WrongPassword,
+    #[error("invalid API key")]
+    InvalidApiKey,
+    #[error("too many attempts; try again in {0} s")]
+    Throttled(u64),
+    #[error("this account is disabled")]
+    Disabled,
+}
+
+impl Credentials {
+    /// Reads the credential parameters of a request (`get` looks one up by name).
+    pub fn from_params<'a>(
+        get: impl Fn(&str) -> Option<&'a str>,
+    ) -> std::result::Result<Credentials, AuthError> {
+        let api_key = get("apiKey").filter(|s| !s.is_empty());
+        let user = get("u").filter(|s| !s.is_empty());
+        let (token, salt, password) = (get("t"), get("s"), get("p"));
+        if let Some(k) = api_key {
+            if user.is_some() || token.is_some() || password.is_some() {
+                return Err(AuthError::Conflicting);
+            }
+            return Ok(Credentials::ApiKey(k.to_string()));
+        }
+        let user = user.ok_or(AuthError::Missing)?.to_string();
+        match (token, salt, password) {
+            (Some(_), _, Some(_)) => Err(AuthError::Conflicting),
+            (Some(t), Some(s), None) if !t.is_empty() && !s.is_empty() => Ok(Credentials::Token {
+                user,
+                token: t.to_ascii_lowercase(),
+                salt: s.to_string(),
+            }),
+            (None, _, Some(p)) => Ok(Credentials::Password {
+                user,
+                password: decode_password(p).ok_or(AuthError::WrongPassword)?,
+            }),
+            _ => Err(AuthError::Missing),
+        }
+    }
+}
+
+/// `p=` is the password, or `enc:` and its UTF-8 bytes in hex.
+fn decode_password(p: &str) -> Option<String> {
+    match p.strip_prefix("enc:") {
+        Some(hex) => {
+            if hex.len() % 2 != 0 {
+                return None;
+            }
+            let bytes = (0..hex.len() / 2)
+                .map(|i| u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok())
+                .collect::<Option<Vec<u8>>>()?;
+            String::from_utf8(bytes).ok()
+        }
+        None => Some(p.to_string()),
+    }
+}
+
+/// md5(password + salt) in lowercase hex, as Subsonic clients make their token.
+pub fn subsonic_token(password: &str, salt: &str) -> String {
+    let mut h = Md5::new();
+    h.update(password.as_bytes());
+    h.update(salt.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn check_name(name: &str) -> Result<String> {
+    let n = name.trim();
+    if n.is_empty() {
+        return Err(Error::Invalid(
+            "give the key a name (the app it is for)".into(),
+        ));
+    }
+    if n.chars().count() > MAX_NAME || n.chars().any(char::is_control) {
+        return Err(Error::Invalid(format!(
+            "a key's name is at most {MAX_NAME} characters of text"
+        )));
+    }
+    Ok(n.to_string())
+}
+
+/// App passwords are 24 letters and digits without look-alikes, grouped by six with
+/// dashes, so they can be typed on a phone.
+fn new_app_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..4)
+        .map(|_| {
+            (0..6)
+                .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Makes an API key or an app password for `user`, who proves their current password
+/// (a key opens the whole library to whoever holds it).
+pub async fn create(
+    core: &Core,
+    user: &CurrentUser,
+    name: &str,
+    kind: KeyKind,
+    password: &str,
+) -> Result<NewAppKey> {
+    let name = check_name(name)?;
+    crate::auth::password::check_current(&core.db, &user.id, password).await?;
+    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM app_keys WHERE user_id = $1")
+        .bind(&user.id)
+        .fetch_one(&core.db)
+        .await?;
+    if held >= MAX_KEYS {
+        return Err(Error::Invalid(format!(
+            "at most {MAX_KEYS} app keys: revoke one you no longer use"
+        )));
+    }
+    let (secret, hash, sealed) = match kind {
+        KeyKind::ApiKey => {
+            let s = format!("rfk_{}", random_token());
+            let h = sha256_hex(&s);
+            (s, Some(h), None)
+        }
+        KeyKind::AppPassword => {
+            let s = new_app_password();
+            let sealed = core.secret_key.seal(SEAL_PURPOSE, s.as_bytes())?;
+            (s, None, Some(sealed))
+        }
+    };
+    let key = AppKey {
+        id: new_id(),
+        name,
+        kind,
+        created_at: now_ms(),
+        last_used_at: None,
+    };
+    sqlx::query(
+        "INSERT INTO app_keys (id, user_id, name, kind, key_hash, sealed_secret, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&key.id)
+    .bind(&user.id)
+    .bind(&key.name)
+    .bind(kind.as_str())
+    .bind(hash)
+    .bind(sealed)
+    .bind(key.created_at)
+    .execute(&core.db)
+    .await?;
+    Ok(NewAppKey { key, secret })
+}
+
+/// The user's keys, newest first.
+pub async fn list(core: &Core, user: &CurrentUser) -> Result<Vec<AppKey>> {
+    let rows = sqlx::query(
+        "SELECT id, name, kind, created_at, last_used_at FROM app_keys WHERE user_id = $1
+         ORDER BY created_at DESC, id",
+    )
+    .bind(&user.id)
+    .fetch_all(&core.db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| AppKey {
+            id: r.get("id"),
+            name: r.get("name"),
+            kind: KeyKind::parse(&r.get::<String, _>("kind")),
+            created_at: r.get("created_at"),
+            last_used_at: r.get("last_used_at"),
+        })
+        .collect())
+}
+
+/// Revokes one of the user's keys (another user's key is "not found").
+pub async fn revoke(core: &Core, user: &CurrentUser, key_id: &str) -> Result<()> {
+    let gone = sqlx::query("DELETE FROM app_keys WHERE id = $1 AND user_id = $2")
+        .bind(key_id)
+        .bind(&user.id)
+        .execute(&core.db)
+        .await?
+        .rows_affected();
+    if gone == 0 {
+        return Err(Error::NotFound("app key"));
+    }
+    Ok(())
+}
+
+struct KeyOwner {
+    key_id: String,
+    user_id: String,
+    email: String,
+    role: String,
+    disabled: bool,
+    last_used_at: Option<i64>,
+}
+
+const OWNER_COLUMNS: &str = "k.id AS key_id, k.last_used_at, u.id AS user_id, u.email, u.role,
+     CASE WHEN u.disabled_at IS NULL THEN 0 ELSE 1 END AS disabled";
+
+fn owner(r: &sqlx::any::AnyRow) -> KeyOwner {
+    KeyOwner {
+        key_id: r.get("key_id"),
+        user_id: r.get("user_id"),
+        email: r.get("email"),
+        role: r.get("role"),
+        disabled: r.get::<i32, _>("disabled") != 0,
+        last_used_at: r.get("last_used_at"),
+    }
+}
+
+/// Who a `/rest` request is, from its credentials; `from` is the client's address (for
+/// throttling). The user's `login_id` is `app:<key id>`.
+pub async fn authenticate(
+    core: &Core,
+    creds: &Credentials,
+    from: IpAddr,
+) -> std::result::Result<CurrentUser, AuthError> {
+    let internal = |e: Error| {
+        tracing::error!(error = %format!("{e:#}"), "subsonic authentication failed to run");
+        AuthError::WrongPassword
+    };
+    let addr = throttle::Key::address(from);
+    let account = match creds {
+        Credentials::ApiKey(_) => None,
+        Credentials::Token { user, .. } | Credentials::Password { user, .. } => {
+            Some(throttle::Key::account(&user.trim().to_lowercase()))
+        }
+    };
+    let keys: Vec<throttle::Key> = std::iter::once(addr).chain(account).collect();
+    match throttle::check(&core.db, &keys).await {
+        Err(Error::Throttled { retry_after_secs }) => {
+            return Err(AuthError::Throttled(retry_after_secs));
+        }
+        Err(e) => return Err(internal(e)),
+        Ok(()) => {}
+    }
+    let found = match creds {
+        Credentials::ApiKey(k) => {
+            let row = sqlx::query(&format!(
+                "SELECT {OWNER_COLUMNS} FROM app_keys k JOIN users u ON u.id = k.user_id
+                 WHERE k.key_hash = $1 AND k.kind = 'api_key'"
+            ))
+            .bind(sha256_hex(k))
+            .fetch_optional(&core.db)
+            .await
+            .map_err(|e| internal(e.into()))?;
+            row.as_ref().map(owner)
+        }
+        Credentials::Token { user, .. } | Credentials::Password { user, .. } => {
+            let rows = sqlx::query(&format!(
+                "SELECT {OWNER_COLUMNS}, k.sealed_secret FROM app_keys k
+                 JOIN users u ON u.id = k.user_id
+                 WHERE u.email = $1 AND k.kind = 'app_password'"
+            ))
+            .bind(user.trim().to_lowercase())
+            .fetch_all(&core.db)
+            .await
+            .map_err(|e| internal(e.into()))?;
+            let mut hit = None;
+            for r in &rows {
+                let sealed: String = r.get("sealed_secret");
+                let Ok(secret) = core.secret_key.open(SEAL_PURPOSE, &sealed) else {
+                    tracing::warn!("an app password does not open with this server key");
+                    continue;
+                };
+                let secret = String::from_utf8_lossy(&secret);
+                let ok = match creds {
+                    Credentials::Token { token, salt, .. } => crate::auth::totp::constant_time_eq(
+                        subsonic_token(&secret, salt).as_bytes(),
+                        token.as_bytes(),
+                    ),
+                    Credentials::Password { password, .. } => {
+                        crate::auth::totp::constant_time_eq(secret.as_bytes(), password.as_bytes())
+                    }
+                    Credentials::ApiKey(_) => false,
+                };
+                if ok {
+                    hit = Some(owner(r));
+                    break;
+                }
+            }
+            hit
+        }
+    };
+    let Some(found) = found else {
+        throttle::record_failure(&core.db, &keys)
+            .await
+            .map_err(internal)?;
+        return Err(match creds {
+            Credentials::ApiKey(_) => AuthError::InvalidApiKey,
+            _ => AuthError::WrongPassword,
+        });
+    };
+    if found.disabled {
+        return Err(AuthError::Disabled);
+    }
+    let now = now_ms();
+    if found.last_used_at.is_none_or(|t| now - t > TOUCH_EVERY_MS) {
+        let _ = sqlx::query("UPDATE app_keys SET last_used_at = $2 WHERE id = $1")
+            .bind(&found.key_id)
+            .bind(now)
+            .execute(&core.db)
+            .await;
+    }
+    Ok(CurrentUser {
+        id: found.user_id,
+        email: found.email,
+        role: Role::parse(&found.role).unwrap_or(Role::Listener),
+        login_id: format!("app:{}", found.key_id),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params<'a>(list: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<&'a str> + 'a {
+        move |k| list.iter().find(|(n, _)| *n == k).map(|(_, v)| *v)
+    }
+
+    #[test]
+    fn reads_each_mechanism_and_refuses_mixtures() {
+        assert_eq!(
+            Credentials::from_params(params(&[("apiKey", "k")])),
+            Ok(Credentials::ApiKey("k".into()))
+        );
+        assert_eq!(
+            Credentials::from_params(params(&[("apiKey", "k"), ("u", "a@b.c")])),
+            Err(AuthError::Conflicting)
+        );
+        assert_eq!(
+            Credentials::from_params(params(&[("u", "a"), ("t", "AB"), ("s", "x")])),
+            Ok(Credentials::Token {
+                user: "a".into(),
+                token: "ab".into(),
+                salt: "x".into()
+            })
+        );
+        assert_eq!(
+            Credentials::from_params(params(&[("u", "a"), ("t", "ab"), ("s", "x"), ("p", "y")])),
+            Err(AuthError::Conflicting)
+        );
+        assert_eq!(
+            Credentials::from_params(params(&[("u", "a"), ("p", "enc:736563726574")])),
+            Ok(Credentials::Password {
+                user: "a".into(),
+                password: "secret".into()
+            })
+        );
+        assert_eq!(
+            Credentials::from_params(params(&[("u", "a"), ("t", "ab")])),
+            Err(AuthError::Missing)
+        );
+        assert_eq!(
+            Credentials::from_params(params(&[])),
+            Err(AuthError::Missing)
+        );
+        assert_eq!(
+            Credentials::from_params(params(&[("u", "a"), ("p", "enc:7")])),
+            Err(AuthError::WrongPassword)
+        );
+    }
+
+    #[test]
+    fn token_is_md5_of_password_and_salt() {
+        // The example of the Subsonic API documentation.
+        assert_eq!(
+            subsonic_token("sesame", "c19b2d"),
+            "26719a1196d2a940705a59634eb18eab"
+        );
+    }
+
+    #[test]
+    fn app_passwords_are_long_and_typeable() {
+        let p = new_app_password();
+        assert_eq!(p.len(), 27);
+        assert!(
+            p.split('-')
+                .all(|g| g.len() == 6 && g.chars().all(|c| c.is_ascii_alphanumeric()))
+        );
+        assert_ne!(p, new_app_password());
+    }
+}

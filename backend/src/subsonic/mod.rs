@@ -1,0 +1,7 @@
+//! What the OpenSubsonic API (`/rest`, served by the server crate) needs of the domain:
+//! app credentials and authentication ([`keys`]) and the catalog as apps browse it
+//! ([`catalog`]).
+
+pub mod catalog;
+pub mod keys;
+pub mod media;

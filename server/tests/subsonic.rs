@@ -1,0 +1,674 @@
+//! The OpenSubsonic API (`/rest`) on the real router: app keys made in Settings, every
+//! authentication mode and its refusals, both formats, form posts, and the system
+//! methods, each answer checked against the spec's response schema (`common::subsonic`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use backend::testing::Backend;
+use reqwest::StatusCode;
+use serde_json::Value;
+use server_fn::ServerFn;
+
+mod common;
+use common::subsonic as schema;
+use common::*;
+
+/// Signs up `email` and makes a key of `kind` (`api_key` or `app_password`) in Settings;
+/// returns the client and the secret.
+async fn user_with_key(srv: &Srv, email: &str, kind: &str) -> (reqwest::Client, String) {
+    let c = client();
+    signup(&c, srv, email).await;
+    let secret = make_key(srv, &c, kind).await;
+    (c, secret)
+}
+
+async fn make_key(srv: &Srv, c: &reqwest::Client, kind: &str) -> String {
+    let made: app::appkeys::NewAppKey = call(
+        c,
+        srv,
+        app::appkeys::CreateAppKey::PATH,
+        &[("name", "Phone"), ("kind", kind), ("password", PW)],
+    )
+    .await
+    .wire()
+    .await
+    .unwrap();
+    made.secret
+}
+
+/// GETs `/rest/<method>` with `params` plus `f=json`; the answer's `subsonic-response`.
+async fn rest(srv: &Srv, method: &str, params: &[(&str, &str)]) -> (StatusCode, Value) {
+    let r = reqwest::Client::new()
+        .get(format!("{}/rest/{method}", srv.base))
+        .query(params)
+        .query(&[("f", "json"), ("v", "1.16.1"), ("c", "test")])
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let v: Value = r.json().await.unwrap();
+    schema::envelope(&v);
+    (status, v["subsonic-response"].clone())
+}
+
+fn error_code(r: &Value) -> i64 {
+    assert_eq!(r["status"], "failed", "{r}");
+    r["error"]["code"].as_i64().unwrap()
+}
+
+async fn api_keys_work_in_both_formats_by_get_and_post(b: Backend) {
+    let srv = start(b, 1 << 20).await;
+    let (_, key) = user_with_key(&srv, "keys@example.com", "api_key").await;
+    assert!(key.starts_with("rfk_"));
+
+    let (status, r) = rest(&srv, "ping", &[("apiKey", &key)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(r["status"], "ok", "{r}");
+
+    // `.view`, XML by default.
+    let xml = reqwest::get(format!(
+        "{}/rest/ping.view?apiKey={key}&v=1.16.1&c=t",
+        srv.base
+    ))
+    .await
+    .unwrap();
+    assert!(
+        xml.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/xml")
+    );
+    let body = xml.text().await.unwrap();
+    assert!(body.starts_with("<?xml"), "{body}");
+    assert!(body.contains("status=\"ok\"") && body.contains("openSubsonic=\"true\""));
+
+    // A form post (the formPost extension).
+    let posted: Value = reqwest::Client::new()
+        .post(format!("{}/rest/getLicense.view", srv.base))
+        .form(&[
+            ("apiKey", key.as_str()),
+            ("f", "json"),
+            ("v", "1.16.1"),
+            ("c", "t"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    schema::envelope(&posted);
+    let r = &posted["subsonic-response"];
+    schema::license(&r["license"]);
+    assert_eq!(r["license"]["valid"], true);
+
+    let (_, r) = rest(&srv, "getOpenSubsonicExtensions", &[("apiKey", &key)]).await;
+    schema::extensions(&r["openSubsonicExtensions"]);
+    let names: Vec<&str> = r["openSubsonicExtensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"apiKeyAuthentication") && names.contains(&"formPost"));
+
+    let (_, r) = rest(&srv, "tokenInfo", &[("apiKey", &key)]).await;
+    schema::token_info(&r["tokenInfo"]);
+    assert_eq!(r["tokenInfo"]["username"], "keys@example.com");
+
+    let (_, r) = rest(
+        &srv,
+        "getUser",
+        &[("apiKey", &key), ("username", "keys@example.com")],
+    )
+    .await;
+    schema::user(&r["user"]);
+    assert_eq!(r["user"]["streamRole"], true);
+    let (_, r) = rest(
+        &srv,
+        "getUser",
+        &[("apiKey", &key), ("username", "someone@example.com")],
+    )
+    .await;
+    assert_eq!(error_code(&r), 50);
+
+    let (_, r) = rest(&srv, "getMusicFolders", &[("apiKey", &key)]).await;
+    schema::music_folders(&r["musicFolders"]);
+
+    // Unknown methods and JSONP get the spec's error, never a 500.
+    let (status, r) = rest(&srv, "getPodcastsOfTheMoon", &[("apiKey", &key)]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(error_code(&r), 0);
+    let r = reqwest::get(format!(
+        "{}/rest/ping?apiKey={key}&f=jsonp&callback=x",
+        srv.base
+    ))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["subsonic-response"]["status"], "failed");
+}
+
+async fn every_refusal_gets_its_error_code(b: Backend) {
+    let srv = start(b, 1 << 20).await;
+    let (c, key) = user_with_key(&srv, "refused@example.com", "api_key").await;
+    let (_, r) = rest(&srv, "ping", &[("apiKey", &key)]).await;
+    assert_eq!(r["status"], "ok");
+
+    let (_, r) = rest(&srv, "ping", &[]).await;
+    assert_eq!(error_code(&r), 10);
+    let (_, r) = rest(&srv, "ping", &[("apiKey", "rfk_nonsense")]).await;
+    assert_eq!(error_code(&r), 44);
+    let (_, r) = rest(
+        &srv,
+        "ping",
+        &[("apiKey", &key), ("u", "refused@example.com")],
+    )
+    .await;
+    assert_eq!(error_code(&r), 43);
+    // The account password never works here, in clear or as a token.
+    let (_, r) = rest(&srv, "ping", &[("u", "refused@example.com"), ("p", PW)]).await;
+    assert_eq!(error_code(&r), 40);
+    let t = backend::subsonic::keys::subsonic_token(PW, "abcdef");
+    let (_, r) = rest(
+        &srv,
+        "ping",
+        &[("u", "refused@example.com"), ("t", &t), ("s", "abcdef")],
+    )
+    .await;
+    assert_eq!(error_code(&r), 40);
+
+    // A key needs the current password to be made.
+    let r = call(
+        &c,
+        &srv,
+        app::appkeys::CreateAppKey::PATH,
+        &[
+            ("name", "x"),
+            ("kind", "api_key"),
+            ("password", "wrong-guess-123"),
+        ],
+    )
+    .await;
+    assert!(!r.status().is_success());
+
+    // Another user cannot revoke it; its owner can, and it stops at once.
+    let other = client();
+    signup(&other, &srv, "other@example.com").await;
+    let keys: Vec<app::appkeys::AppKeyItem> = call(&c, &srv, app::appkeys::ListAppKeys::PATH, &[])
+        .await
+        .wire()
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1);
+    assert!(keys[0].last_used_at.is_some(), "use is recorded");
+    let theirs: Vec<app::appkeys::AppKeyItem> =
+        call(&other, &srv, app::appkeys::ListAppKeys::PATH, &[])
+            .await
+            .wire()
+            .await
+            .unwrap();
+    assert!(theirs.is_empty());
+    let r = call(
+        &other,
+        &srv,
+        app::appkeys::RevokeAppKey::PATH,
+        &[("key_id", &keys[0].id)],
+    )
+    .await;
+    assert!(!r.status().is_success());
+    let (_, r) = rest(&srv, "ping", &[("apiKey", &key)]).await;
+    assert_eq!(r["status"], "ok");
+    let r = call(
+        &c,
+        &srv,
+        app::appkeys::RevokeAppKey::PATH,
+        &[("key_id", &keys[0].id)],
+    )
+    .await;
+    assert!(r.status().is_success());
+    let (_, r) = rest(&srv, "ping", &[("apiKey", &key)]).await;
+    assert_eq!(error_code(&r), 44);
+}
+
+async fn legacy_clients_sign_with_an_app_password(b: Backend) {
+    let srv = start(b, 1 << 20).await;
+    let (_, app_pw) = user_with_key(&srv, "Legacy@Example.com", "app_password").await;
+    assert_eq!(app_pw.len(), 27);
+
+    let t = backend::subsonic::keys::subsonic_token(&app_pw, "c19b2d");
+    let (_, r) = rest(
+        &srv,
+        "ping",
+        &[("u", "legacy@example.com"), ("t", &t), ("s", "c19b2d")],
+    )
+    .await;
+    assert_eq!(r["status"], "ok", "{r}");
+    // The same token with another salt is refused.
+    let (_, r) = rest(
+        &srv,
+        "ping",
+        &[("u", "legacy@example.com"), ("t", &t), ("s", "c19b2e")],
+    )
+    .await;
+    assert_eq!(error_code(&r), 40);
+    // `p=` in clear and hex-encoded.
+    let (_, r) = rest(&srv, "ping", &[("u", "legacy@example.com"), ("p", &app_pw)]).await;
+    assert_eq!(r["status"], "ok");
+    let hex: String = app_pw.bytes().map(|b| format!("{b:02x}")).collect();
+    let (_, r) = rest(
+        &srv,
+        "ping",
+        &[("u", "legacy@example.com"), ("p", &format!("enc:{hex}"))],
+    )
+    .await;
+    assert_eq!(r["status"], "ok");
+    // tokenInfo is for API keys.
+    let (_, r) = rest(
+        &srv,
+        "tokenInfo",
+        &[("u", "legacy@example.com"), ("p", &app_pw)],
+    )
+    .await;
+    assert_eq!(error_code(&r), 42);
+
+    // Stored sealed, never in clear.
+    let stored: String = sqlx::query_scalar("SELECT sealed_secret FROM app_keys")
+        .fetch_one(&srv.core.db)
+        .await
+        .unwrap();
+    assert!(stored.starts_with("v1.") && !stored.contains(&app_pw));
+
+    // A disabled account stops at once.
+    sqlx::query("UPDATE users SET disabled_at = 1 WHERE email = 'legacy@example.com'")
+        .execute(&srv.core.db)
+        .await
+        .unwrap();
+    let (_, r) = rest(&srv, "ping", &[("u", "legacy@example.com"), ("p", &app_pw)]).await;
+    assert_eq!(error_code(&r), 40);
+}
+
+async fn repeated_failures_are_throttled(b: Backend) {
+    let srv = start(b, 1 << 20).await;
+    let (_, app_pw) = user_with_key(&srv, "guess@example.com", "app_password").await;
+    let mut throttled = None;
+    for i in 0..10 {
+        let r = reqwest::get(format!(
+            "{}/rest/ping?u=guess@example.com&p=wrong{i}&f=json",
+            srv.base
+        ))
+        .await
+        .unwrap();
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            throttled = Some(r);
+            break;
+        }
+    }
+    let r = throttled.expect("failures are slowed down");
+    assert!(r.headers().contains_key("retry-after"));
+    // Even the right password waits now.
+    let (status, _) = rest(&srv, "ping", &[("u", "guess@example.com"), ("p", &app_pw)]).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Uploads a tone with `tags` as the client's user and imports it.
+async fn upload(srv: &Srv, c: &reqwest::Client, name: &str, tags: &[(&str, &str)]) {
+    let r = c
+        .post(format!("{}/api/uploads?filename={name}", srv.base))
+        .body(backend::testing::sine_mp3(3, tags))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    worker::dispatch::drain(&srv.core).await.unwrap();
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| x["id"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn apps_browse_exactly_what_the_user_may_see(b: Backend) {
+    let srv = start(b, 1 << 24).await;
+    // The first account is the admin: its uploads are the shared catalog.
+    let admin = client();
+    signup(&admin, &srv, "admin@example.com").await;
+    upload(
+        &srv,
+        &admin,
+        "shared.mp3",
+        &[
+            ("title", "Harbour Lights"),
+            ("artist", "The Tides"),
+            ("album", "Coastline"),
+            ("genre", "Folk"),
+            ("date", "2019"),
+            ("track", "1"),
+        ],
+    )
+    .await;
+    // A listener's personal upload, seen by that listener alone.
+    let private = client();
+    signup(&private, &srv, "private@example.com").await;
+    upload(
+        &srv,
+        &private,
+        "mine.mp3",
+        &[
+            ("title", "Secret Song"),
+            ("artist", "Hidden Band"),
+            ("album", "Attic"),
+            ("genre", "Folk"),
+        ],
+    )
+    .await;
+    let (_, key) = user_with_key(&srv, "app@example.com", "api_key").await;
+    let owner_key = make_key(&srv, &private, "api_key").await;
+
+    // The whole library as a phone app copies it: search3 with an empty query.
+    let (_, r) = rest(
+        &srv,
+        "search3",
+        &[
+            ("apiKey", &key),
+            ("query", ""),
+            ("songCount", "500"),
+            ("albumCount", "500"),
+            ("artistCount", "500"),
+        ],
+    )
+    .await;
+    schema::search_result3(&r["searchResult3"]);
+    let songs = &r["searchResult3"]["song"];
+    assert_eq!(songs.as_array().unwrap().len(), 1, "{r}");
+    let song = &songs[0];
+    assert_eq!(song["title"], "Harbour Lights");
+    assert_eq!(song["genre"], "Folk");
+    assert_eq!(song["year"], 2019);
+    assert_eq!(song["suffix"], "mp3");
+    assert_eq!(song["contentType"], "audio/mpeg");
+    let song_id = song["id"].as_str().unwrap().to_string();
+    let album_id = song["albumId"].as_str().unwrap().to_string();
+    let artist_id = song["artistId"].as_str().unwrap().to_string();
+    assert_eq!(ids(&r["searchResult3"]["album"]), vec![album_id.clone()]);
+    assert_eq!(ids(&r["searchResult3"]["artist"]), vec![artist_id.clone()]);
+    // Paging: the second page of songs is empty.
+    let (_, r) = rest(
+        &srv,
+        "search3",
+        &[("apiKey", &key), ("query", ""), ("songOffset", "1")],
+    )
+    .await;
+    assert!(
+        r["searchResult3"]["song"]
+            .as_array()
+            .is_none_or(|a| a.is_empty())
+    );
+    // A word search finds it by the web player's rules (prefix, any field).
+    let (_, r) = rest(&srv, "search3", &[("apiKey", &key), ("query", "harb")]).await;
+    schema::search_result3(&r["searchResult3"]);
+    assert_eq!(ids(&r["searchResult3"]["song"]), vec![song_id.clone()]);
+    let (_, r) = rest(&srv, "search3", &[("apiKey", &key), ("query", "secret")]).await;
+    assert!(ids(&r["searchResult3"]["song"]).is_empty(), "{r}");
+
+    // Browsing by artist, album and song.
+    let (_, r) = rest(&srv, "getArtists", &[("apiKey", &key)]).await;
+    schema::artists(&r["artists"]);
+    let index = r["artists"]["index"].as_array().unwrap();
+    assert_eq!(index.len(), 1, "{r}");
+    assert_eq!(
+        index[0]["name"], "T",
+        "indexed by first letter after the article"
+    );
+    let (_, r) = rest(&srv, "getArtist", &[("apiKey", &key), ("id", &artist_id)]).await;
+    schema::artist_with_albums(&r["artist"]);
+    assert_eq!(ids(&r["artist"]["album"]), vec![album_id.clone()]);
+    let (_, r) = rest(&srv, "getAlbum", &[("apiKey", &key), ("id", &album_id)]).await;
+    schema::album_with_songs(&r["album"]);
+    assert_eq!(r["album"]["songCount"], 1);
+    assert_eq!(r["album"]["duration"], 3);
+    let (_, r) = rest(&srv, "getSong", &[("apiKey", &key), ("id", &song_id)]).await;
+    schema::child(&r["song"]);
+    let (_, r) = rest(&srv, "getGenres", &[("apiKey", &key)]).await;
+    schema::genres(&r["genres"]);
+    assert_eq!(
+        r["genres"]["genre"][0]["songCount"], 1,
+        "the private Folk song is not counted"
+    );
+
+    // Every list type answers, with the shared album only.
+    for kind in [
+        "random",
+        "newest",
+        "alphabeticalByName",
+        "alphabeticalByArtist",
+    ] {
+        let (_, r) = rest(&srv, "getAlbumList2", &[("apiKey", &key), ("type", kind)]).await;
+        schema::album_list2(&r["albumList2"]);
+        assert_eq!(
+            ids(&r["albumList2"]["album"]),
+            vec![album_id.clone()],
+            "{kind}"
+        );
+    }
+    let (_, r) = rest(
+        &srv,
+        "getAlbumList2",
+        &[
+            ("apiKey", &key),
+            ("type", "byYear"),
+            ("fromYear", "2020"),
+            ("toYear", "2010"),
+        ],
+    )
+    .await;
+    assert_eq!(ids(&r["albumList2"]["album"]), vec![album_id.clone()]);
+    let (_, r) = rest(
+        &srv,
+        "getAlbumList2",
+        &[
+            ("apiKey", &key),
+            ("type", "byYear"),
+            ("fromYear", "2000"),
+            ("toYear", "2010"),
+        ],
+    )
+    .await;
+    assert!(ids(&r["albumList2"]["album"]).is_empty());
+    let (_, r) = rest(
+        &srv,
+        "getAlbumList2",
+        &[("apiKey", &key), ("type", "byGenre"), ("genre", "Folk")],
+    )
+    .await;
+    assert_eq!(ids(&r["albumList2"]["album"]), vec![album_id.clone()]);
+    let (_, r) = rest(
+        &srv,
+        "getAlbumList2",
+        &[("apiKey", &key), ("type", "byYear")],
+    )
+    .await;
+    assert_eq!(error_code(&r), 10);
+    let (_, r) = rest(
+        &srv,
+        "getAlbumList2",
+        &[("apiKey", &key), ("type", "loudest")],
+    )
+    .await;
+    assert_eq!(error_code(&r), 0);
+    for kind in ["starred", "highest", "frequent", "recent"] {
+        let (_, r) = rest(&srv, "getAlbumList2", &[("apiKey", &key), ("type", kind)]).await;
+        assert!(
+            ids(&r["albumList2"]["album"]).is_empty(),
+            "{kind} before anything"
+        );
+    }
+
+    // Star, rate and scrobble; the lists follow.
+    let (_, r) = rest(
+        &srv,
+        "star",
+        &[
+            ("apiKey", &key),
+            ("id", &song_id),
+            ("albumId", &album_id),
+            ("artistId", &artist_id),
+        ],
+    )
+    .await;
+    assert_eq!(r["status"], "ok", "{r}");
+    let (_, r) = rest(
+        &srv,
+        "setRating",
+        &[("apiKey", &key), ("id", &album_id), ("rating", "5")],
+    )
+    .await;
+    assert_eq!(r["status"], "ok", "{r}");
+    let (_, r) = rest(
+        &srv,
+        "scrobble",
+        &[
+            ("apiKey", &key),
+            ("id", &song_id),
+            ("time", "1700000000000"),
+        ],
+    )
+    .await;
+    assert_eq!(r["status"], "ok", "{r}");
+    // The same scrobble again (an app retrying) is the same play.
+    rest(
+        &srv,
+        "scrobble",
+        &[
+            ("apiKey", &key),
+            ("id", &song_id),
+            ("time", "1700000000000"),
+        ],
+    )
+    .await;
+    worker::dispatch::drain(&srv.core).await.unwrap();
+    for kind in ["starred", "highest", "frequent", "recent"] {
+        let (_, r) = rest(&srv, "getAlbumList2", &[("apiKey", &key), ("type", kind)]).await;
+        assert_eq!(
+            ids(&r["albumList2"]["album"]),
+            vec![album_id.clone()],
+            "{kind}"
+        );
+    }
+    let (_, r) = rest(&srv, "getStarred2", &[("apiKey", &key)]).await;
+    schema::search_result3(&r["starred2"]);
+    assert_eq!(ids(&r["starred2"]["song"]), vec![song_id.clone()]);
+    assert_eq!(ids(&r["starred2"]["artist"]), vec![artist_id.clone()]);
+    schema::date_time(&r["starred2"]["song"][0]["starred"]);
+    let (_, r) = rest(&srv, "getSong", &[("apiKey", &key), ("id", &song_id)]).await;
+    assert_eq!(r["song"]["playCount"], 1, "one play for two scrobbles: {r}");
+    assert_eq!(r["song"]["played"], "2023-11-14T22:13:20.000Z");
+    let (_, r) = rest(&srv, "unstar", &[("apiKey", &key), ("id", &song_id)]).await;
+    assert_eq!(r["status"], "ok");
+    let (_, r) = rest(&srv, "getStarred2", &[("apiKey", &key)]).await;
+    assert!(ids(&r["starred2"]["song"]).is_empty());
+
+    // Media: the original with ranges, as a download with a safe name, and covers.
+    let r = reqwest::Client::new()
+        .get(format!(
+            "{}/rest/stream?apiKey={key}&id={song_id}",
+            srv.base
+        ))
+        .header("range", "bytes=0-9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(r.headers()["content-type"], "audio/mpeg");
+    let first = r.bytes().await.unwrap();
+    assert_eq!(first.len(), 10);
+    assert!(
+        first.starts_with(b"ID3") || first[0] == 0xFF,
+        "an MP3's first bytes"
+    );
+    let r = reqwest::get(format!(
+        "{}/rest/download.view?apiKey={key}&id={song_id}",
+        srv.base
+    ))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("filename*=UTF-8''shared.mp3")
+    );
+
+    // The private upload is nowhere for this app: not by id, not starred, not streamed.
+    let (_, mine) = rest(
+        &srv,
+        "search3",
+        &[("apiKey", &owner_key), ("query", "secret")],
+    )
+    .await;
+    let private_id = ids(&mine["searchResult3"]["song"])
+        .pop()
+        .expect("its owner finds it");
+    let private_album = mine["searchResult3"]["song"][0]["albumId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (method, params) in [
+        ("getSong", vec![("id", private_id.as_str())]),
+        ("getAlbum", vec![("id", private_album.as_str())]),
+        ("star", vec![("id", private_id.as_str())]),
+        (
+            "setRating",
+            vec![("id", private_id.as_str()), ("rating", "3")],
+        ),
+        ("scrobble", vec![("id", private_id.as_str())]),
+        ("getCoverArt", vec![("id", private_id.as_str())]),
+        ("stream", vec![("id", private_id.as_str())]),
+        ("download", vec![("id", private_id.as_str())]),
+    ] {
+        let mut p = vec![("apiKey", key.as_str())];
+        p.extend(params);
+        let (_, r) = rest(&srv, method, &p).await;
+        assert_eq!(error_code(&r), 70, "{method}: {r}");
+    }
+    let (_, r) = rest(&srv, "getRandomSongs", &[("apiKey", &key), ("size", "50")]).await;
+    schema::songs(&r["randomSongs"]);
+    assert_eq!(ids(&r["randomSongs"]["song"]), vec![song_id.clone()]);
+    let (_, r) = rest(
+        &srv,
+        "getSongsByGenre",
+        &[("apiKey", &key), ("genre", "Folk")],
+    )
+    .await;
+    schema::songs(&r["songsByGenre"]);
+    assert_eq!(ids(&r["songsByGenre"]["song"]), vec![song_id.clone()]);
+    let (_, r) = rest(
+        &srv,
+        "getTopSongs",
+        &[("apiKey", &key), ("artist", "Hidden Band")],
+    )
+    .await;
+    assert!(ids(&r["topSongs"]["song"]).is_empty());
+    let (_, r) = rest(
+        &srv,
+        "getTopSongs",
+        &[("apiKey", &key), ("artist", "the tides")],
+    )
+    .await;
+    assert_eq!(ids(&r["topSongs"]["song"]), vec![song_id.clone()]);
+}
+
+backend::on_both_databases!(
+    apps_browse_exactly_what_the_user_may_see,
+    api_keys_work_in_both_formats_by_get_and_post,
+    every_refusal_gets_its_error_code,
+    legacy_clients_sign_with_an_app_password,
+    repeated_failures_are_throttled,
+);
