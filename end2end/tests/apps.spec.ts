@@ -30,7 +30,9 @@ test("a Subsonic app key made in settings opens /rest until it is revoked", asyn
       "subsonic-response"
     ];
   expect((await ping()).status).toBe("ok");
-  await expect(section.getByTestId("app-key-list")).toContainText("last used");
+  await page.reload();
+  await hydrated(page);
+  await expect(section.getByTestId("app-key-list")).toContainText("last used just now");
 
   await section.getByRole("button", { name: "Revoke Symfonium on my phone" }).click();
   await expect(section.getByTestId("app-keys-empty")).toBeVisible();
