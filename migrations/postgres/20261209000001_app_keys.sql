@@ -36,3 +36,13 @@ CREATE TABLE ratings (
     PRIMARY KEY (user_id, item_id)
 );
 CREATE INDEX ratings_best ON ratings(user_id, kind, rating);
+
+-- What each user's Subsonic apps said they are playing (`scrobble submission=false`),
+-- one row per user and app, for `getNowPlaying`.
+CREATE TABLE now_playing (
+    user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    client     TEXT NOT NULL,
+    track_id   TEXT NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+    started_at BIGINT NOT NULL,
+    PRIMARY KEY (user_id, client)
+);

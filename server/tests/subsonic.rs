@@ -665,7 +665,239 @@ async fn apps_browse_exactly_what_the_user_may_see(b: Backend) {
     assert_eq!(ids(&r["topSongs"]["song"]), vec![song_id.clone()]);
 }
 
+async fn playlists_and_the_queue_are_the_web_players(b: Backend) {
+    let srv = start(b, 1 << 24).await;
+    let admin = client();
+    signup(&admin, &srv, "admin@example.com").await;
+    for (file, title, n) in [
+        ("a.mp3", "Alpha", "1"),
+        ("b.mp3", "Beta", "2"),
+        ("c.mp3", "Gamma", "3"),
+    ] {
+        upload(
+            &srv,
+            &admin,
+            file,
+            &[
+                ("title", title),
+                ("artist", "Trio"),
+                ("album", "Three"),
+                ("track", n),
+            ],
+        )
+        .await;
+    }
+    let (web, key) = user_with_key(&srv, "lists@example.com", "api_key").await;
+    let (_, r) = rest(&srv, "search3", &[("apiKey", &key), ("query", "")]).await;
+    let mut songs: Vec<(String, String)> = r["searchResult3"]["song"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["title"].as_str().unwrap().to_string(),
+                s["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    songs.sort();
+    let [(_, alpha), (_, beta), (_, gamma)] = <[(String, String); 3]>::try_from(songs).unwrap();
+
+    // Make one with two songs, then change it: rename, add, remove by index.
+    let (_, r) = rest(
+        &srv,
+        "createPlaylist",
+        &[
+            ("apiKey", &key),
+            ("name", "Road trip"),
+            ("songId", &alpha),
+            ("songId", &beta),
+        ],
+    )
+    .await;
+    schema::playlist_with_songs(&r["playlist"]);
+    assert_eq!(r["playlist"]["songCount"], 2);
+    assert_eq!(r["playlist"]["readonly"], false);
+    let pid = r["playlist"]["id"].as_str().unwrap().to_string();
+    let (_, r) = rest(
+        &srv,
+        "updatePlaylist",
+        &[
+            ("apiKey", &key),
+            ("playlistId", &pid),
+            ("name", "Road trip 2"),
+            ("songIdToAdd", &gamma),
+            ("songIndexToRemove", "0"),
+        ],
+    )
+    .await;
+    assert_eq!(r["status"], "ok", "{r}");
+    let (_, r) = rest(&srv, "getPlaylist", &[("apiKey", &key), ("id", &pid)]).await;
+    schema::playlist_with_songs(&r["playlist"]);
+    assert_eq!(r["playlist"]["name"], "Road trip 2");
+    assert_eq!(
+        ids(&r["playlist"]["entry"]),
+        vec![beta.clone(), gamma.clone()]
+    );
+    // A bad index changes nothing.
+    let (_, r) = rest(
+        &srv,
+        "updatePlaylist",
+        &[
+            ("apiKey", &key),
+            ("playlistId", &pid),
+            ("songIndexToRemove", "7"),
+            ("name", "Never"),
+        ],
+    )
+    .await;
+    assert_eq!(error_code(&r), 0);
+    let (_, r) = rest(&srv, "getPlaylists", &[("apiKey", &key)]).await;
+    schema::playlists(&r["playlists"]);
+    assert_eq!(r["playlists"]["playlist"][0]["name"], "Road trip 2");
+    // The web player sees the same playlist.
+    let web_lists: Vec<app::playlists::PlaylistItem> =
+        call(&web, &srv, app::playlists::ListPlaylists::PATH, &[])
+            .await
+            .wire()
+            .await
+            .unwrap();
+    assert_eq!(
+        web_lists
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["Road trip 2"]
+    );
+    // createPlaylist with an id replaces its songs.
+    let (_, r) = rest(
+        &srv,
+        "createPlaylist",
+        &[
+            ("apiKey", &key),
+            ("playlistId", &pid),
+            ("songId", &gamma),
+            ("songId", &alpha),
+        ],
+    )
+    .await;
+    assert_eq!(
+        ids(&r["playlist"]["entry"]),
+        vec![gamma.clone(), alpha.clone()]
+    );
+
+    // Someone else's private playlist is not found; their public one is read-only.
+    let (_, other) = user_with_key(&srv, "other@example.com", "api_key").await;
+    let (_, r) = rest(&srv, "getPlaylist", &[("apiKey", &other), ("id", &pid)]).await;
+    assert_eq!(error_code(&r), 70);
+    rest(
+        &srv,
+        "updatePlaylist",
+        &[("apiKey", &key), ("playlistId", &pid), ("public", "true")],
+    )
+    .await;
+    let (_, r) = rest(&srv, "getPlaylist", &[("apiKey", &other), ("id", &pid)]).await;
+    assert_eq!(r["playlist"]["readonly"], true, "{r}");
+    assert_ne!(
+        r["playlist"]["owner"], "lists@example.com",
+        "never another user's email"
+    );
+    let (_, r) = rest(
+        &srv,
+        "updatePlaylist",
+        &[
+            ("apiKey", &other),
+            ("playlistId", &pid),
+            ("name", "Mine now"),
+        ],
+    )
+    .await;
+    assert_eq!(error_code(&r), 50);
+    let (_, r) = rest(&srv, "deletePlaylist", &[("apiKey", &other), ("id", &pid)]).await;
+    assert_eq!(error_code(&r), 50);
+
+    // The queue: saved by an app, restored by the web player, and the other way round.
+    let (_, r) = rest(&srv, "getPlayQueue", &[("apiKey", &key)]).await;
+    assert!(r.get("playQueue").is_none(), "no queue yet: {r}");
+    let (_, r) = rest(
+        &srv,
+        "savePlayQueue",
+        &[
+            ("apiKey", &key),
+            ("id", &alpha),
+            ("id", &beta),
+            ("id", &gamma),
+            ("current", &beta),
+            ("position", "42000"),
+        ],
+    )
+    .await;
+    assert_eq!(r["status"], "ok", "{r}");
+    let (_, r) = rest(&srv, "getPlayQueue", &[("apiKey", &key)]).await;
+    schema::play_queue(&r["playQueue"], false);
+    assert_eq!(r["playQueue"]["current"], beta.as_str());
+    assert_eq!(r["playQueue"]["position"], 42000);
+    assert_eq!(
+        ids(&r["playQueue"]["entry"]),
+        vec![alpha.clone(), beta.clone(), gamma.clone()]
+    );
+    let q: app::queue::QueueData = call(&web, &srv, app::queue::GetQueue::PATH, &[])
+        .await
+        .wire()
+        .await
+        .unwrap();
+    assert_eq!(q.index, 1);
+    assert_eq!(
+        q.tracks.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
+        vec![alpha.clone(), beta.clone(), gamma.clone()]
+    );
+    let (_, r) = rest(
+        &srv,
+        "savePlayQueueByIndex",
+        &[
+            ("apiKey", &key),
+            ("id", &gamma),
+            ("id", &alpha),
+            ("currentIndex", "1"),
+            ("position", "5"),
+        ],
+    )
+    .await;
+    assert_eq!(r["status"], "ok", "{r}");
+    let (_, r) = rest(&srv, "getPlayQueueByIndex", &[("apiKey", &key)]).await;
+    schema::play_queue(&r["playQueueByIndex"], true);
+    assert_eq!(r["playQueueByIndex"]["currentIndex"], 1);
+    let (_, r) = rest(
+        &srv,
+        "savePlayQueue",
+        &[("apiKey", &key), ("id", &alpha), ("current", &gamma)],
+    )
+    .await;
+    assert_eq!(error_code(&r), 0, "current must be in the queue");
+
+    // Now playing: the caller's own apps only.
+    let (_, r) = rest(
+        &srv,
+        "scrobble",
+        &[("apiKey", &key), ("id", &alpha), ("submission", "false")],
+    )
+    .await;
+    assert_eq!(r["status"], "ok", "{r}");
+    let (_, r) = rest(&srv, "getNowPlaying", &[("apiKey", &key)]).await;
+    schema::now_playing(&r["nowPlaying"]);
+    assert_eq!(ids(&r["nowPlaying"]["entry"]), vec![alpha.clone()]);
+    assert_eq!(r["nowPlaying"]["entry"][0]["playerName"], "test");
+    let (_, r) = rest(&srv, "getNowPlaying", &[("apiKey", &other)]).await;
+    assert!(ids(&r["nowPlaying"]["entry"]).is_empty());
+
+    let (_, r) = rest(&srv, "deletePlaylist", &[("apiKey", &key), ("id", &pid)]).await;
+    assert_eq!(r["status"], "ok");
+    let (_, r) = rest(&srv, "getPlaylist", &[("apiKey", &key), ("id", &pid)]).await;
+    assert_eq!(error_code(&r), 70);
+}
+
 backend::on_both_databases!(
+    playlists_and_the_queue_are_the_web_players,
     apps_browse_exactly_what_the_user_may_see,
     api_keys_work_in_both_formats_by_get_and_post,
     every_refusal_gets_its_error_code,

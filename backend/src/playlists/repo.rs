@@ -18,12 +18,13 @@ pub struct PlaylistView {
     pub duration_ms: i64,
     pub cover_track_id: Option<String>,
     pub cover_v: String,
+    pub created_at: i64,
     pub updated_at: i64,
 }
 
 /// Columns of a [`PlaylistView`] of playlists `p` with owners `u`, for the viewer `$1`.
 pub(crate) const PLAYLIST_COLUMNS: &str = "p.id, p.name, p.description, p.public, p.owner_id,
-    u.display_name AS owner_name, p.updated_at,
+    u.display_name AS owner_name, p.created_at, p.updated_at,
     (SELECT COUNT(*) FROM playlist_tracks e JOIN tracks t ON t.id = e.track_id
        WHERE e.playlist_id = p.id AND (t.owner_id = $1 OR t.shared = 1)) AS tracks,
     (SELECT CAST(COALESCE(SUM(t.duration_ms), 0) AS BIGINT) FROM playlist_tracks e JOIN tracks t ON t.id = e.track_id
@@ -45,6 +46,7 @@ pub(crate) fn playlist_view(r: sqlx::any::AnyRow) -> PlaylistView {
         duration_ms: r.get("duration_ms"),
         cover_track_id,
         cover_v,
+        created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
     }
 }
@@ -86,6 +88,22 @@ pub async fn list_owned<'e, E: Executor<'e, Database = sqlx::Any>>(
     let rows = sqlx::query(&format!(
         "SELECT {PLAYLIST_COLUMNS} FROM playlists p JOIN users u ON u.id = p.owner_id
          WHERE p.owner_id = $1 ORDER BY p.updated_at DESC, p.id LIMIT 1000"
+    ))
+    .bind(user_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(playlist_view).collect())
+}
+
+/// Playlists `user_id` may open: their own and everyone's public ones, most recently
+/// changed first (at most 1,000).
+pub async fn list_visible<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+) -> Result<Vec<PlaylistView>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {PLAYLIST_COLUMNS} FROM playlists p JOIN users u ON u.id = p.owner_id
+         WHERE p.owner_id = $1 OR p.public = 1 ORDER BY p.updated_at DESC, p.id LIMIT 1000"
     ))
     .bind(user_id)
     .fetch_all(db)

@@ -302,6 +302,32 @@ pub async fn one_artist(core: &Core, user: &CurrentUser, id: &str) -> Result<Art
     .ok_or(Error::NotFound("artist"))
 }
 
+/// The songs of `ids` the user may see, in the order of `ids` (repeats kept).
+pub async fn songs_by_ids(core: &Core, user: &CurrentUser, ids: &[String]) -> Result<Vec<Song>> {
+    let mut distinct: Vec<&str> = ids.iter().map(String::as_str).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut found = std::collections::HashMap::new();
+    for chunk in distinct.chunks(200) {
+        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+        let filter = format!("t.id IN ({}) AND", marks.join(", "));
+        for s in songs(
+            core,
+            user,
+            "tracks t",
+            &filter,
+            "t.id",
+            (0, MAX_LIST),
+            chunk,
+        )
+        .await?
+        {
+            found.insert(s.track.id.clone(), s);
+        }
+    }
+    Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
+}
+
 /// An album and its songs the user may see, in disc and track order.
 pub async fn get_album(core: &Core, user: &CurrentUser, id: &str) -> Result<(Album, Vec<Song>)> {
     let a = one_album(core, user, id).await?;

@@ -4,4 +4,5 @@
 
 pub mod catalog;
 pub mod keys;
+pub mod lists;
 pub mod media;

@@ -475,15 +475,16 @@ pub async fn set_rating(call: &Call<'_>) -> Result<Reply, Failure> {
 
 /// `scrobble`: a play (submission, the default) counts as in the web player, once per
 /// song and time (a retried scrobble is the same play); `submission=false` is a "now
-/// playing" notice, which Refrain does not keep.
+/// playing" notice (`getNowPlaying`).
 pub async fn scrobble(call: &Call<'_>) -> Result<Reply, Failure> {
     let ids = call.params.all("id");
     if ids.is_empty() {
         return Err(Failure::missing("id"));
     }
     if call.params.get("submission") == Some("false") {
+        let client = call.params.get("c").unwrap_or("app");
         for id in &ids {
-            catalog::get_song(&call.state.core, &call.user, id).await?;
+            backend::subsonic::lists::now_playing(&call.state.core, &call.user, id, client).await?;
         }
         return Ok(Reply::ok());
     }

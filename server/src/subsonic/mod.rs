@@ -9,6 +9,7 @@
 
 mod browse;
 mod files;
+mod lists;
 mod render;
 
 use crate::AppState;
@@ -280,7 +281,11 @@ async fn dispatch(
 }
 
 /// The extensions Refrain implements, as `getOpenSubsonicExtensions` lists them.
-const EXTENSIONS: &[(&str, &[u32])] = &[("apiKeyAuthentication", &[1]), ("formPost", &[1])];
+const EXTENSIONS: &[(&str, &[u32])] = &[
+    ("apiKeyAuthentication", &[1]),
+    ("formPost", &[1]),
+    ("indexBasedQueue", &[1]),
+];
 
 async fn run(method: &str, call: &Call<'_>) -> Result<Reply, Failure> {
     match method {
@@ -335,6 +340,16 @@ async fn run(method: &str, call: &Call<'_>) -> Result<Reply, Failure> {
         "unstar" => browse::star(call, false).await,
         "setRating" => browse::set_rating(call).await,
         "scrobble" => browse::scrobble(call).await,
+        "getPlaylists" => lists::get_playlists(call).await,
+        "getPlaylist" => lists::get_playlist(call).await,
+        "createPlaylist" => lists::create_playlist(call).await,
+        "updatePlaylist" => lists::update_playlist(call).await,
+        "deletePlaylist" => lists::delete_playlist(call).await,
+        "getPlayQueue" => lists::get_play_queue(call, false).await,
+        "getPlayQueueByIndex" => lists::get_play_queue(call, true).await,
+        "savePlayQueue" => lists::save_play_queue(call, false).await,
+        "savePlayQueueByIndex" => lists::save_play_queue(call, true).await,
+        "getNowPlaying" => lists::get_now_playing(call).await,
         "stream" => files::original(call, false).await,
         "download" => files::original(call, true).await,
         "getCoverArt" => files::cover_art(call).await,

@@ -388,3 +388,89 @@ pub fn genres(v: &Value) {
         )],
     );
 }
+
+fn playlist_fields() -> Vec<(&'static str, bool, Ty)> {
+    vec![
+        ("id", REQ, Ty::Str),
+        ("name", REQ, Ty::Str),
+        ("comment", OPT, Ty::Str),
+        ("owner", OPT, Ty::Str),
+        ("public", OPT, Ty::Bool),
+        ("songCount", REQ, Ty::Int),
+        ("duration", REQ, Ty::Int),
+        ("created", REQ, Ty::Str),
+        ("changed", REQ, Ty::Str),
+        ("coverArt", OPT, Ty::Str),
+        ("allowedUser", OPT, Ty::Arr(|u| assert!(u.is_string()))),
+        ("readonly", OPT, Ty::Bool),
+        ("validUntil", OPT, Ty::Str),
+    ]
+}
+
+/// Playlist.json
+pub fn playlist(v: &Value) {
+    object("playlist", v, &playlist_fields());
+    date_time(&v["created"]);
+    date_time(&v["changed"]);
+}
+
+/// PlaylistWithSongs.json
+pub fn playlist_with_songs(v: &Value) {
+    let mut f = playlist_fields();
+    f.push(("entry", OPT, Ty::Arr(child)));
+    object("playlist", v, &f);
+}
+
+/// Playlists.json
+pub fn playlists(v: &Value) {
+    object("playlists", v, &[("playlist", OPT, Ty::Arr(playlist))]);
+}
+
+/// PlayQueue.json, or PlayQueueByIndex.json when `by_index`.
+pub fn play_queue(v: &Value, by_index: bool) {
+    let current = if by_index {
+        ("currentIndex", OPT, Ty::Int)
+    } else {
+        ("current", OPT, Ty::Str)
+    };
+    object(
+        "playQueue",
+        v,
+        &[
+            current,
+            ("position", OPT, Ty::Int),
+            ("username", REQ, Ty::Str),
+            ("changed", REQ, Ty::Str),
+            ("changedBy", REQ, Ty::Str),
+            ("entry", OPT, Ty::Arr(child)),
+        ],
+    );
+    date_time(&v["changed"]);
+}
+
+/// NowPlaying.json (NowPlayingEntry.json each: a Child and who plays it where).
+pub fn now_playing(v: &Value) {
+    object(
+        "nowPlaying",
+        v,
+        &[(
+            "entry",
+            REQ,
+            Ty::Arr(|e| {
+                let mut song = e.as_object().unwrap().clone();
+                for (k, ty) in [
+                    ("username", Ty::Str),
+                    ("minutesAgo", Ty::Int),
+                    ("playerId", Ty::Int),
+                    ("playerName", Ty::Str),
+                ] {
+                    let f = song.remove(k).unwrap_or(Value::Null);
+                    if k != "playerName" || !f.is_null() {
+                        check(&format!("nowPlaying.entry.{k}"), &f, ty);
+                    }
+                }
+                child(&Value::Object(song));
+            }),
+        )],
+    );
+}
