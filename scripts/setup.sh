@@ -53,6 +53,11 @@ downloads() {
     log "npm ci in end2end/"
     (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
   fi
+  # A third-party Subsonic client library the OpenSubsonic tests drive the API with.
+  if [ "$TEST_SERVERS" = 1 ] && ! python3 -c "import libopensonic" 2>/dev/null; then
+    log "pip install py-opensonic 10.4.1"
+    python3 -m pip install --quiet --disable-pip-version-check py-opensonic==10.4.1
+  fi
   # The SMTP sink the email tests read delivered messages from.
   if [ "$TEST_SERVERS" = 1 ] && ! python3 -c "import aiosmtpd" 2>/dev/null; then
     log "pip install aiosmtpd 1.4.6"

@@ -896,7 +896,79 @@ async fn playlists_and_the_queue_are_the_web_players(b: Backend) {
     assert_eq!(error_code(&r), 70);
 }
 
+/// A real third-party client (py-opensonic from PyPI) makes a phone app's session.
+async fn an_opensonic_client_syncs_stars_streams_and_keeps_the_queue(b: Backend) {
+    let srv = start(b, 1 << 24).await;
+    let admin = client();
+    signup(&admin, &srv, "admin@example.com").await;
+    for (file, title, n) in [
+        ("1.mp3", "One", "1"),
+        ("2.mp3", "Two", "2"),
+        ("3.mp3", "Three", "3"),
+    ] {
+        upload(
+            &srv,
+            &admin,
+            file,
+            &[
+                ("title", title),
+                ("artist", "Counting"),
+                ("album", "Numbers"),
+                ("track", n),
+            ],
+        )
+        .await;
+    }
+    let (_, key) = user_with_key(&srv, "phone@example.com", "api_key").await;
+    let (host, port) = srv.base.rsplit_once(':').unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/opensonic_session.py"
+    );
+    let out = tokio::process::Command::new("python3")
+        .arg(script)
+        .arg(host)
+        .arg(port)
+        .arg(&key)
+        .output()
+        .await
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "the client's session failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = v["extensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"apiKeyAuthentication"), "{v}");
+    assert_eq!(
+        v["songs"],
+        serde_json::json!(["One", "Three", "Two"]),
+        "the paged sync found every song once"
+    );
+    assert_eq!(
+        (v["albums"].as_i64(), v["artists"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(v["album_name"], "Numbers");
+    assert_eq!(v["album_songs"].as_array().unwrap().len(), 3);
+    assert_eq!(v["starred"], serde_json::json!([v["first"].clone()]));
+    assert!(v["stream_bytes"].as_i64().unwrap() > 10_000, "{v}");
+    assert_eq!(v["stream_type"], "audio/mpeg");
+    assert_eq!(v["decoded"], true, "ffmpeg decodes the streamed bytes: {v}");
+    assert_eq!(v["codec"], "mp3");
+    assert_eq!(v["queue"], v["queue_ids"]);
+    assert_eq!(v["queue_current"], v["queue_ids"][2]);
+    assert_eq!(v["queue_position"], 12345);
+}
+
 backend::on_both_databases!(
+    an_opensonic_client_syncs_stars_streams_and_keeps_the_queue,
     playlists_and_the_queue_are_the_web_players,
     apps_browse_exactly_what_the_user_may_see,
     api_keys_work_in_both_formats_by_get_and_post,
