@@ -88,6 +88,10 @@ pub struct Config {
     /// a key is generated once into `<data_dir>/secret.key`; several server nodes must
     /// share one key.
     pub secret_key: Option<Redacted>,
+    /// Transcodes for Subsonic apps one node runs at once (`REFRAIN_TRANSCODES_MAX`), and
+    /// per user (`REFRAIN_TRANSCODES_PER_USER`); past either an app gets 429.
+    pub transcodes_max: usize,
+    pub transcodes_per_user: usize,
 }
 
 /// A setting that must never be printed (it may hold a password).
@@ -234,6 +238,8 @@ impl Config {
             import_timeout_secs: 600,
             media_timeout_secs: 900,
             secret_key: None,
+            transcodes_max: 4,
+            transcodes_per_user: 2,
         }
     }
 
@@ -287,6 +293,15 @@ impl Config {
         }
         if let Some(v) = var("REFRAIN_DATABASE_URL")?.or(var("DATABASE_URL")?) {
             c.database_url = v;
+        }
+        if let Some(v) = parse("REFRAIN_TRANSCODES_MAX", var("REFRAIN_TRANSCODES_MAX")?)? {
+            c.transcodes_max = v;
+        }
+        if let Some(v) = parse(
+            "REFRAIN_TRANSCODES_PER_USER",
+            var("REFRAIN_TRANSCODES_PER_USER")?,
+        )? {
+            c.transcodes_per_user = v;
         }
         if let Some(v) = var("REFRAIN_SECRET_KEY")? {
             crate::sealed::SecretKey::parse(&v)

@@ -19,6 +19,8 @@ pub struct Core {
     pub sessions: SessionBackend,
     /// Seals secrets the server must read back (see [`crate::sealed`]).
     pub secret_key: Arc<SecretKey>,
+    /// Caps on the transcodes this node runs for Subsonic apps.
+    pub transcodes: Arc<crate::subsonic::transcode::Gate>,
 }
 
 impl Core {
@@ -54,6 +56,10 @@ impl Core {
         };
         Ok(Core {
             secret_key: Arc::new(secret_key),
+            transcodes: crate::subsonic::transcode::Gate::new(
+                config.transcodes_max.max(1),
+                config.transcodes_per_user.max(1),
+            ),
             db,
             storage,
             keys: Arc::new(keys),

@@ -967,7 +967,183 @@ async fn an_opensonic_client_syncs_stars_streams_and_keeps_the_queue(b: Backend)
     assert_eq!(v["queue_position"], 12345);
 }
 
+/// What ffprobe says of `bytes`: codec, bit rate (bit/s, 0 when not given) and duration.
+fn probe(bytes: &[u8]) -> (String, i64, f64) {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), bytes).unwrap();
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,bit_rate:format=duration,bit_rate",
+            "-of",
+            "json",
+        ])
+        .arg(f.path())
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codec = v["streams"][0]["codec_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let rate = v["streams"][0]["bit_rate"]
+        .as_str()
+        .or(v["format"]["bit_rate"].as_str())
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0);
+    let secs = v["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0.0);
+    (codec, rate, secs)
+}
+
+async fn apps_get_the_format_and_rate_they_ask_for(b: Backend) {
+    let srv = start_with(b, |c| {
+        c.max_upload_bytes = 1 << 24;
+        c.transcodes_per_user = 1;
+    })
+    .await;
+    let admin = client();
+    signup(&admin, &srv, "admin@example.com").await;
+    let r = admin
+        .post(format!("{}/api/uploads?filename=tone.flac", srv.base))
+        .body(backend::testing::sine(
+            8,
+            &[("title", "Lossless"), ("artist", "Tone")],
+            "flac",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    worker::dispatch::drain(&srv.core).await.unwrap();
+    let (_, key) = user_with_key(&srv, "codecs@example.com", "api_key").await;
+    let (_, r) = rest(&srv, "search3", &[("apiKey", &key), ("query", "")]).await;
+    let id = r["searchResult3"]["song"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(r["searchResult3"]["song"][0]["suffix"], "flac");
+    // Under the original's rate, with no format named: MP3 at that rate.
+    let original_kbps = r["searchResult3"]["song"][0]["bitRate"].as_i64().unwrap();
+    assert!(original_kbps >= 64, "{original_kbps} kbit/s");
+    let under = (original_kbps / 2).max(32) as u32;
+    let under_q = format!("maxBitRate={under}");
+    let get = |q: String| {
+        let url = format!("{}/rest/stream?apiKey={key}&id={id}&{q}", srv.base);
+        async move { reqwest::get(url).await.unwrap() }
+    };
+
+    // The original, untouched, by default and with format=raw.
+    let raw = get("format=raw".into()).await;
+    assert_eq!(raw.headers()["content-type"], "audio/flac");
+    assert_eq!(probe(&raw.bytes().await.unwrap()).0, "flac");
+
+    for (q, codec, mime, kbps) in [
+        ("format=mp3&maxBitRate=128", "mp3", "audio/mpeg", 128),
+        ("format=opus&maxBitRate=96", "opus", "audio/ogg", 96),
+        ("format=aac&maxBitRate=64", "aac", "audio/aac", 64),
+        (under_q.as_str(), "mp3", "audio/mpeg", under),
+    ] {
+        let r = get(q.into()).await;
+        assert_eq!(r.status(), StatusCode::OK, "{q}");
+        assert_eq!(r.headers()["content-type"], mime, "{q}");
+        let bytes = r.bytes().await.unwrap();
+        let (got, rate, secs) = probe(&bytes);
+        assert_eq!(got, codec, "{q}");
+        assert!((secs - 8.0).abs() < 0.5, "{q}: {secs} s");
+        // The rate asked for, give or take the encoder's and container's slack (opus and
+        // adts report no rate of their own: the file's size over its length then).
+        let measured = if rate > 0 {
+            rate
+        } else {
+            (bytes.len() as f64 * 8.0 / secs) as i64
+        };
+        let want = i64::from(kbps) * 1000;
+        assert!(
+            (measured - want).abs() < want / 4,
+            "{q}: {measured} bit/s for {want}"
+        );
+    }
+
+    // The second play of a transcode comes from storage, with ranges.
+    let kept = srv
+        .core
+        .storage
+        .list(&backend::subsonic::transcode::cache_prefix(&id))
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 4, "{kept:?}");
+    // Over the original's rate with no format: the original.
+    let r = get(format!("maxBitRate={}", original_kbps * 2)).await;
+    assert_eq!(r.headers()["content-type"], "audio/flac");
+    let r = reqwest::Client::new()
+        .get(format!(
+            "{}/rest/stream?apiKey={key}&id={id}&format=mp3&maxBitRate=128",
+            srv.base
+        ))
+        .header("range", "bytes=0-99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(r.bytes().await.unwrap().len(), 100);
+
+    // timeOffset starts later (and is not kept).
+    let (_, _, secs) = probe(
+        &get("format=mp3&maxBitRate=128&timeOffset=5".into())
+            .await
+            .bytes()
+            .await
+            .unwrap(),
+    );
+    assert!((secs - 3.0).abs() < 0.5, "{secs} s after 5 of 8");
+
+    // One transcode at a time for this user: a second one meanwhile gets 429.
+    let first = get("format=opus&maxBitRate=48".into()).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let second = get("format=opus&maxBitRate=40".into()).await;
+    assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(second.headers().contains_key("retry-after"));
+    drop(first);
+
+    let (_, r) = rest(
+        &srv,
+        "stream",
+        &[("apiKey", &key), ("id", &id), ("format", "wav")],
+    )
+    .await;
+    assert_eq!(error_code(&r), 0);
+    // Deleting the track deletes its transcodes.
+    let admin_tracks: Vec<app::library::TrackItem> =
+        call(&admin, &srv, app::library::ListTracks::PATH, &[])
+            .await
+            .wire()
+            .await
+            .unwrap();
+    let r = call(
+        &admin,
+        &srv,
+        app::library::DeleteTrack::PATH,
+        &[("track_id", &admin_tracks[0].id)],
+    )
+    .await;
+    assert!(r.status().is_success());
+    assert!(
+        srv.core
+            .storage
+            .list(&backend::subsonic::transcode::cache_prefix(&id))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 backend::on_both_databases!(
+    apps_get_the_format_and_rate_they_ask_for,
     an_opensonic_client_syncs_stars_streams_and_keeps_the_queue,
     playlists_and_the_queue_are_the_web_players,
     apps_browse_exactly_what_the_user_may_see,

@@ -141,6 +141,17 @@ pub(crate) async fn delete_objects(core: &Core, track_id: &str, t: repo::OwnedKe
         }
         keys.push(c);
     }
+    // Transcodes Subsonic apps were served, kept for their next play.
+    match core
+        .storage
+        .list(&crate::subsonic::transcode::cache_prefix(track_id))
+        .await
+    {
+        Ok(cached) => keys.extend(cached),
+        Err(e) => {
+            tracing::warn!(%track_id, error = %e, "could not list a deleted track's transcodes")
+        }
+    }
     for key in keys.into_iter().filter(|k| !k.is_empty()) {
         if let Err(e) = core.storage.delete(&key).await {
             tracing::warn!(%key, %track_id, error = %e, "could not delete an object of a deleted track");

@@ -180,6 +180,14 @@ impl Storage {
         }
     }
 
+    /// The file an object is on local disk (`None` for S3 or a key that is not a path).
+    pub fn local_path(&self, key: &str) -> Option<std::path::PathBuf> {
+        self.local
+            .as_ref()?
+            .path_to_filesystem(&Path::from(key))
+            .ok()
+    }
+
     /// Reads bytes `start..end` (end exclusive) as a stream.
     pub async fn get_range(&self, key: &str, start: u64, end: u64) -> Result<RangeRead> {
         if let Some(local) = &self.local {

@@ -6,3 +6,4 @@ pub mod catalog;
 pub mod keys;
 pub mod lists;
 pub mod media;
+pub mod transcode;

@@ -5,6 +5,7 @@ use super::{Call, Failure, Reply};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use backend::subsonic::media;
+use backend::subsonic::transcode::{self, Plan};
 
 /// `Content-Disposition: attachment` for `name`: an ASCII fallback (anything else, quotes,
 /// backslashes and controls become `_`) and the exact name per RFC 5987.
@@ -32,13 +33,34 @@ pub fn content_disposition(name: &str) -> String {
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
-/// `stream` (the original as it is; transcoding is announced nowhere yet, so `format`
-/// other than `raw` and `maxBitRate` are not honoured) and `download` (the same bytes as
-/// an attachment).
+/// `stream`: the original, or a transcode when the app asks for another format, a lower
+/// `maxBitRate` or a `timeOffset` (see `backend::subsonic::transcode`); `download`: the
+/// original as an attachment.
 pub async fn original(call: &Call<'_>, download: bool) -> Result<Reply, Failure> {
     let id = call.params.required("id")?;
     let core = &call.state.core;
     let file = media::original(core, &call.user, id).await?;
+    if !download {
+        let max = call.params.int("maxBitRate", 0, 0, 100_000)?;
+        let offset = call.params.int("timeOffset", 0, 0, 24 * 3600)?;
+        let secs = (file.song.track.duration_ms / 1000).max(1);
+        let original_kbps = file.song.size.map(|b| b * 8 / 1000 / secs);
+        let plan = transcode::plan(
+            call.params.get("format"),
+            u32::try_from(max).unwrap_or(0),
+            u32::try_from(offset).unwrap_or(0),
+            file.song.suffix().as_deref(),
+            original_kbps,
+        )?;
+        if let Plan::Transcode {
+            codec,
+            kbps,
+            offset,
+        } = plan
+        {
+            return transcoded(call, &file, (codec, kbps, offset)).await;
+        }
+    }
     let mut extra = vec![
         (header::CONTENT_TYPE, file.mime.to_string()),
         (header::CACHE_CONTROL, "private, max-age=3600".to_string()),
@@ -55,6 +77,51 @@ pub async fn original(call: &Call<'_>, download: bool) -> Result<Reply, Failure>
     })
     .await;
     Ok(Reply::Raw(res))
+}
+
+/// A transcode: the kept one when there is one (with `Range`), else made now, its bytes
+/// sent as ffmpeg writes them.
+async fn transcoded(
+    call: &Call<'_>,
+    file: &media::Original,
+    (codec, kbps, offset): (transcode::Codec, u32, u32),
+) -> Result<Reply, Failure> {
+    let core = &call.state.core;
+    let key = transcode::cache_key(&file.song.track.id, codec, kbps);
+    if offset == 0
+        && let Ok(size) = core.storage.size(&key).await
+    {
+        let extra = [
+            (header::CONTENT_TYPE, codec.mime().to_string()),
+            (header::CACHE_CONTROL, "private, max-age=3600".to_string()),
+        ];
+        let res = crate::media::ranged(&call.headers, size, &extra, |start, end| {
+            let key = key.clone();
+            async move { core.storage.get_range(&key, start, end).await }
+        })
+        .await;
+        return Ok(Reply::Raw(res));
+    }
+    let Some(permit) = core.transcodes.enter(&call.user.id) else {
+        return Err(Failure {
+            code: 0,
+            message: "too many transcodes at once: try again in a moment, or ask for format=raw"
+                .into(),
+            status: StatusCode::TOO_MANY_REQUESTS,
+        });
+    };
+    let t = transcode::start(core, file, (codec, kbps, offset), permit).await?;
+    Ok(Reply::Raw(
+        (
+            [
+                (header::CONTENT_TYPE, t.mime),
+                (header::CACHE_CONTROL, "no-store"),
+                (header::ACCEPT_RANGES, "none"),
+            ],
+            axum::body::Body::from_stream(t.stream),
+        )
+            .into_response(),
+    ))
 }
 
 pub async fn cover_art(call: &Call<'_>) -> Result<Reply, Failure> {

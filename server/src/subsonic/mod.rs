@@ -207,6 +207,10 @@ fn answer(format: Format, result: Result<Reply, Failure>) -> Response {
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        // Busy (transcodes): a few seconds; throttled sign-ins replace it with their wait.
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
     res
 }
 
@@ -285,6 +289,7 @@ const EXTENSIONS: &[(&str, &[u32])] = &[
     ("apiKeyAuthentication", &[1]),
     ("formPost", &[1]),
     ("indexBasedQueue", &[1]),
+    ("transcodeOffset", &[1]),
 ];
 
 async fn run(method: &str, call: &Call<'_>) -> Result<Reply, Failure> {

@@ -1,0 +1,381 @@
+//! Transcoding on the fly for Subsonic apps (`stream` with `format`, `maxBitRate` and
+//! `timeOffset`).
+//!
+//! ffmpeg runs with a fixed argument list (no shell; the codec comes from an allow-list,
+//! the bit rate and offset are numbers), reads only files and pipes
+//! (`-protocol_whitelist file,pipe`), within `-max_alloc` and the media time limit, and is
+//! killed when the client goes away. Each node runs at most [`Gate`]'s number of
+//! transcodes at once, and each user at most a few; past that the app gets 429. A whole
+//! transcode from the start is kept in object storage (`transcodes/<track>/…`), so the
+//! next play of the same song in the same format and rate is served from there with
+//! `Range` like any file; the track's deletion deletes them.
+
+use super::media::{Original, Source};
+use crate::{Core, Error, Result};
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Formats an app may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    Mp3,
+    Opus,
+    Aac,
+}
+
+impl Codec {
+    pub fn parse(s: &str) -> Option<Codec> {
+        match s {
+            "mp3" => Some(Codec::Mp3),
+            "opus" | "ogg" => Some(Codec::Opus),
+            "aac" | "m4a" => Some(Codec::Aac),
+            _ => None,
+        }
+    }
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Codec::Mp3 => "mp3",
+            Codec::Opus => "opus",
+            Codec::Aac => "aac",
+        }
+    }
+    pub fn mime(self) -> &'static str {
+        match self {
+            Codec::Mp3 => "audio/mpeg",
+            Codec::Opus => "audio/ogg",
+            Codec::Aac => "audio/aac",
+        }
+    }
+    /// The rate used when the app names no `maxBitRate`.
+    pub fn default_kbps(self) -> u32 {
+        match self {
+            Codec::Mp3 => 192,
+            Codec::Opus => 128,
+            Codec::Aac => 160,
+        }
+    }
+    /// ffmpeg's encoder and container.
+    fn encoder(self) -> [&'static str; 4] {
+        match self {
+            Codec::Mp3 => ["-c:a", "libmp3lame", "-f", "mp3"],
+            Codec::Opus => ["-c:a", "libopus", "-f", "ogg"],
+            Codec::Aac => ["-c:a", "aac", "-f", "adts"],
+        }
+    }
+}
+
+/// Lowest and highest bit rates (kbit/s) a transcode is made at.
+pub const MIN_KBPS: u32 = 32;
+pub const MAX_KBPS: u32 = 320;
+
+/// What a `stream` request gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// The original file as it is.
+    Raw,
+    Transcode {
+        codec: Codec,
+        kbps: u32,
+        /// Seconds into the song to start at.
+        offset: u32,
+    },
+}
+
+/// Decides between the original and a transcode: `format` (`raw`, `mp3`, `opus`, `aac`),
+/// `max_kbps` (0: no limit) and `offset` as the app sent them, and what the original is.
+pub fn plan(
+    format: Option<&str>,
+    max_kbps: u32,
+    offset: u32,
+    original_suffix: Option<&str>,
+    original_kbps: Option<i64>,
+) -> Result<Plan> {
+    let format = format.map(str::trim).filter(|f| !f.is_empty());
+    if format == Some("raw") {
+        return Ok(Plan::Raw);
+    }
+    let codec = match format {
+        None => None,
+        Some(f) => Some(Codec::parse(f).ok_or_else(|| {
+            Error::Invalid(format!(
+                "format {:?} is not offered: raw, mp3, opus or aac",
+                f.chars().take(20).collect::<String>()
+            ))
+        })?),
+    };
+    let within = |kbps: i64| max_kbps == 0 || kbps <= i64::from(max_kbps);
+    let same_codec = codec.is_none_or(|c| original_suffix == Some(c.suffix()));
+    if offset == 0 && same_codec && original_kbps.is_none_or(within) {
+        return Ok(Plan::Raw);
+    }
+    let codec = codec.unwrap_or(Codec::Mp3);
+    let kbps = if max_kbps == 0 {
+        codec.default_kbps()
+    } else {
+        max_kbps.clamp(MIN_KBPS, MAX_KBPS)
+    };
+    Ok(Plan::Transcode {
+        codec,
+        kbps,
+        offset,
+    })
+}
+
+/// Where a track's transcodes are kept.
+pub fn cache_prefix(track_id: &str) -> String {
+    format!("transcodes/{track_id}/")
+}
+
+pub fn cache_key(track_id: &str, codec: Codec, kbps: u32) -> String {
+    format!("{}{kbps}k.{}", cache_prefix(track_id), codec.suffix())
+}
+
+/// Caps on transcodes running on this node: in all and per user.
+pub struct Gate {
+    max_total: usize,
+    max_per_user: usize,
+    running: Mutex<(usize, HashMap<String, usize>)>,
+}
+
+/// A running transcode's place under the [`Gate`]; given back when dropped.
+pub struct Permit {
+    gate: Arc<Gate>,
+    user: String,
+}
+
+impl Gate {
+    pub fn new(max_total: usize, max_per_user: usize) -> Arc<Gate> {
+        Arc::new(Gate {
+            max_total,
+            max_per_user,
+            running: Mutex::new((0, HashMap::new())),
+        })
+    }
+
+    /// A place for `user`'s transcode, or `None` when the node or the user is at the cap.
+    pub fn enter(self: &Arc<Gate>, user: &str) -> Option<Permit> {
+        let mut r = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = r.1.get(user).copied().unwrap_or(0);
+        if r.0 >= self.max_total || mine >= self.max_per_user {
+            return None;
+        }
+        r.0 += 1;
+        r.1.insert(user.to_string(), mine + 1);
+        Some(Permit {
+            gate: self.clone(),
+            user: user.to_string(),
+        })
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let mut r = self.gate.running.lock().unwrap_or_else(|e| e.into_inner());
+        r.0 = r.0.saturating_sub(1);
+        if let Some(n) = r.1.get_mut(&self.user) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                r.1.remove(&self.user);
+            }
+        }
+    }
+}
+
+/// A transcode being made: its bytes as ffmpeg writes them.
+pub struct Transcode {
+    pub stream: BoxStream<'static, std::io::Result<Bytes>>,
+    pub mime: &'static str,
+}
+
+struct Running {
+    child: tokio::process::Child,
+    out: tokio::process::ChildStdout,
+    /// The whole output so far, to keep when it ends well (a transcode from the start).
+    keep: Option<(tempfile::NamedTempFile, tokio::fs::File, String)>,
+    core: Core,
+    _permit: Permit,
+    deadline: tokio::time::Instant,
+}
+
+/// Starts transcoding `original` as `codec` at `kbps` from `offset` seconds.
+pub async fn start(
+    core: &Core,
+    original: &Original,
+    (codec, kbps, offset): (Codec, u32, u32),
+    permit: Permit,
+) -> Result<Transcode> {
+    let tools = crate::media::Tools::of(&core.config);
+    let mut cmd = tokio::process::Command::new(&tools.ffmpeg);
+    cmd.args(["-nostdin", "-hide_banner", "-loglevel", "error"])
+        .args(["-max_alloc", crate::media::MAX_ALLOC])
+        .args(["-protocol_whitelist", "file,pipe"]);
+    if offset > 0 {
+        cmd.arg("-ss").arg(offset.to_string());
+    }
+    let local = match &original.source {
+        Source::File(p) => Some(p.clone()),
+        Source::Object(k) => core.storage.local_path(k),
+    };
+    match &local {
+        Some(p) => {
+            cmd.arg("-i").arg(format!("file:{}", p.display()));
+            cmd.stdin(Stdio::null());
+        }
+        None => {
+            cmd.args(["-i", "pipe:0"]);
+            cmd.stdin(Stdio::piped());
+        }
+    }
+    let enc = codec.encoder();
+    cmd.args(["-map", "0:a:0", "-vn", "-map_metadata", "-1"])
+        .args(&enc[..2])
+        .arg("-b:a")
+        .arg(format!("{kbps}k"))
+        .args(&enc[2..])
+        .arg("pipe:1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("cannot run ffmpeg: {e}"))?;
+    if local.is_none()
+        && let Some(mut stdin) = child.stdin.take()
+    {
+        // An object in S3: fed to ffmpeg as it arrives.
+        let read = original.range(core, 0, original.bytes).await?;
+        tokio::spawn(async move {
+            let mut s = read.stream;
+            while let Some(Ok(piece)) = futures::StreamExt::next(&mut s).await {
+                if stdin.write_all(&piece).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let out = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("ffmpeg has no stdout"))?;
+    let keep = if offset == 0 {
+        let tmp = tempfile::NamedTempFile::new().map_err(anyhow::Error::from)?;
+        let f = tokio::fs::File::from_std(tmp.reopen().map_err(anyhow::Error::from)?);
+        Some((tmp, f, cache_key(&original.song.track.id, codec, kbps)))
+    } else {
+        None
+    };
+    let state = Running {
+        child,
+        out,
+        keep,
+        core: core.clone(),
+        _permit: permit,
+        deadline: tokio::time::Instant::now() + tools.timeout,
+    };
+    let stream = futures::stream::unfold(Some(state), |state| async move {
+        let mut st = state?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let read = tokio::time::timeout_at(st.deadline, st.out.read(&mut buf)).await;
+        match read {
+            Ok(Ok(0)) => {
+                finish(st).await;
+                None
+            }
+            Ok(Ok(n)) => {
+                buf.truncate(n);
+                if let Some((_, f, _)) = &mut st.keep
+                    && f.write_all(&buf).await.is_err()
+                {
+                    st.keep = None;
+                }
+                Some((Ok(Bytes::from(buf)), Some(st)))
+            }
+            Ok(Err(e)) => Some((Err(e), None)),
+            Err(_) => Some((
+                Err(std::io::Error::other("the transcode ran out of time")),
+                None,
+            )),
+        }
+    });
+    Ok(Transcode {
+        stream: Box::pin(stream),
+        mime: codec.mime(),
+    })
+}
+
+/// After ffmpeg's last byte: keeps the transcode if ffmpeg ended well.
+async fn finish(mut st: Running) {
+    let ok = st.child.wait().await.is_ok_and(|s| s.success());
+    if let (true, Some((tmp, mut f, key))) = (ok, st.keep.take()) {
+        if f.flush().await.is_err() {
+            return;
+        }
+        drop(f);
+        if let Err(e) = st.core.storage.put_file(&key, tmp.path()).await {
+            tracing::warn!(%key, error = %e, "a transcode could not be kept");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_original_is_served_unless_the_app_needs_otherwise() {
+        let p = |f, max, off, suf, kbps| plan(f, max, off, suf, kbps).unwrap();
+        assert_eq!(p(None, 0, 0, Some("flac"), Some(900)), Plan::Raw);
+        assert_eq!(p(Some("raw"), 128, 30, Some("flac"), Some(900)), Plan::Raw);
+        assert_eq!(p(None, 320, 0, Some("mp3"), Some(192)), Plan::Raw);
+        assert_eq!(p(Some("mp3"), 0, 0, Some("mp3"), Some(192)), Plan::Raw);
+        assert_eq!(
+            p(None, 128, 0, Some("flac"), Some(900)),
+            Plan::Transcode {
+                codec: Codec::Mp3,
+                kbps: 128,
+                offset: 0
+            }
+        );
+        assert_eq!(
+            p(Some("opus"), 0, 0, Some("mp3"), Some(192)),
+            Plan::Transcode {
+                codec: Codec::Opus,
+                kbps: 128,
+                offset: 0
+            }
+        );
+        assert_eq!(
+            p(Some("aac"), 1000, 0, Some("flac"), None),
+            Plan::Transcode {
+                codec: Codec::Aac,
+                kbps: 320,
+                offset: 0
+            }
+        );
+        assert_eq!(
+            p(None, 0, 60, Some("mp3"), Some(192)),
+            Plan::Transcode {
+                codec: Codec::Mp3,
+                kbps: 192,
+                offset: 60
+            }
+        );
+        assert!(plan(Some("wav; rm -rf /"), 0, 0, None, None).is_err());
+    }
+
+    #[test]
+    fn the_gate_caps_all_and_each_user() {
+        let g = Gate::new(3, 2);
+        let a1 = g.enter("a").unwrap();
+        let _a2 = g.enter("a").unwrap();
+        assert!(g.enter("a").is_none(), "two per user");
+        let _b1 = g.enter("b").unwrap();
+        assert!(g.enter("c").is_none(), "three in all");
+        drop(a1);
+        assert!(g.enter("c").is_some(), "a place came free");
+    }
+}
