@@ -162,6 +162,8 @@ pub struct Tags {
     pub disc_no: Option<i64>,
     pub year: Option<i64>,
     pub genre: Option<String>,
+    /// Embedded lyrics (plain, or LRC with time stamps), see [`clean_lyrics`].
+    pub lyrics: Option<String>,
     /// Embedded front cover (or first picture): bytes and MIME type.
     pub cover: Option<(Vec<u8>, String)>,
 }
@@ -234,8 +236,25 @@ fn tags_of(tag: &lofty::tag::Tag) -> Tags {
         disc_no: tag.disk().map(i64::from),
         year: tag.year().map(i64::from),
         genre: clean(tag.genre()),
+        lyrics: clean_lyrics(tag.get_string(&ItemKey::Lyrics)),
         cover: None,
     }
+}
+
+/// Longest lyrics kept (characters).
+pub const MAX_LYRICS: usize = 20_000;
+
+/// Lyrics as kept: lines (`\n`), no other control characters, trimmed, at most
+/// [`MAX_LYRICS`] characters; `None` when empty.
+pub fn clean_lyrics(s: Option<&str>) -> Option<String> {
+    let s = s?.replace("\r\n", "\n").replace('\r', "\n");
+    let kept: String = s
+        .chars()
+        .filter(|c| *c == '\n' || !c.is_control())
+        .take(MAX_LYRICS)
+        .collect();
+    let kept = kept.trim();
+    (!kept.is_empty()).then(|| kept.to_string())
 }
 
 /// Reads tags (no pictures) and the length in ms, for a library scan: a file lofty cannot

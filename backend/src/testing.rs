@@ -466,6 +466,7 @@ pub async fn seed_track(core: &Core, owner_id: &str, t: SeedTrack<'_>) -> String
             disc_no: None,
             year: None,
             genre: None,
+            lyrics: None,
             duration_ms: if t.duration_ms > 0 {
                 t.duration_ms
             } else {

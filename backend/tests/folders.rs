@@ -520,6 +520,7 @@ async fn tracks_with_and_without_loudness_share_a_connection(b: Backend) {
                 disc_no: None,
                 year: None,
                 genre: None,
+                lyrics: None,
                 duration_ms: 1000,
                 original_key: String::new(),
                 rendition_key: format!("renditions/track-{i}.mp4"),

@@ -46,3 +46,7 @@ CREATE TABLE now_playing (
     started_at BIGINT NOT NULL,
     PRIMARY KEY (user_id, client)
 );
+
+-- Lyrics embedded in a track's tags (plain, or LRC lines with time stamps), for Subsonic
+-- apps' `getLyricsBySongId`.
+ALTER TABLE tracks ADD COLUMN lyrics TEXT;

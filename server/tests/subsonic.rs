@@ -1142,7 +1142,81 @@ async fn apps_get_the_format_and_rate_they_ask_for(b: Backend) {
     );
 }
 
+async fn embedded_lyrics_reach_apps_timed(b: Backend) {
+    let srv = start(b, 1 << 24).await;
+    let admin = client();
+    signup(&admin, &srv, "admin@example.com").await;
+    let lrc = "[ti:Sung]\n[00:00.50]Hello there\n[00:02.25]Second line";
+    let r = admin
+        .post(format!("{}/api/uploads?filename=sung.flac", srv.base))
+        .body(backend::testing::sine(
+            4,
+            &[("title", "Sung"), ("artist", "Voice"), ("LYRICS", lrc)],
+            "flac",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    upload(
+        &srv,
+        &admin,
+        "quiet.mp3",
+        &[("title", "Quiet"), ("artist", "Voice")],
+    )
+    .await;
+    let (_, key) = user_with_key(&srv, "words@example.com", "api_key").await;
+    let (_, r) = rest(&srv, "search3", &[("apiKey", &key), ("query", "")]).await;
+    let id_of = |title: &str| {
+        r["searchResult3"]["song"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["title"] == title)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (sung, quiet) = (id_of("Sung"), id_of("Quiet"));
+    let (_, r) = rest(
+        &srv,
+        "getLyricsBySongId",
+        &[("apiKey", &key), ("id", &sung)],
+    )
+    .await;
+    schema::lyrics_list(&r["lyricsList"]);
+    let l = &r["lyricsList"]["structuredLyrics"][0];
+    assert_eq!(l["synced"], true, "{r}");
+    assert_eq!(l["displayTitle"], "Sung");
+    assert_eq!(
+        l["line"],
+        serde_json::json!([{"start": 500, "value": "Hello there"}, {"start": 2250, "value": "Second line"}])
+    );
+    let (_, r) = rest(
+        &srv,
+        "getLyricsBySongId",
+        &[("apiKey", &key), ("id", &quiet)],
+    )
+    .await;
+    schema::lyrics_list(&r["lyricsList"]);
+    assert!(
+        r["lyricsList"]["structuredLyrics"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let (_, r) = rest(
+        &srv,
+        "getLyricsBySongId",
+        &[("apiKey", &key), ("id", "no-such-song")],
+    )
+    .await;
+    assert_eq!(error_code(&r), 70);
+}
+
 backend::on_both_databases!(
+    embedded_lyrics_reach_apps_timed,
     apps_get_the_format_and_rate_they_ask_for,
     an_opensonic_client_syncs_stars_streams_and_keeps_the_queue,
     playlists_and_the_queue_are_the_web_players,

@@ -470,6 +470,7 @@ pub struct Retag {
     pub disc_no: Option<i64>,
     pub year: Option<i64>,
     pub genre: Option<String>,
+    pub lyrics: Option<String>,
     pub duration_ms: i64,
 }
 
@@ -478,7 +479,7 @@ pub struct Retag {
 pub async fn retag_track(conn: &mut AnyConnection, track_id: &str, t: &Retag) -> Result<()> {
     sqlx::query(
         "UPDATE tracks SET title = $2, artist_id = $3, album_artist_id = $4, album_id = $5,
-            track_no = $6, disc_no = $7, year = $8, genre = $9, duration_ms = $10,
+            track_no = $6, disc_no = $7, year = $8, genre = $9, duration_ms = $10, lyrics = $11,
             rendition_ready = 0, rendition_bytes = 0, analysed = 0, loudness_lufs = NULL,
             true_peak_db = NULL
          WHERE id = $1",
@@ -493,6 +494,7 @@ pub async fn retag_track(conn: &mut AnyConnection, track_id: &str, t: &Retag) ->
     .bind(t.year)
     .bind(&t.genre)
     .bind(t.duration_ms)
+    .bind(&t.lyrics)
     .execute(conn)
     .await?;
     Ok(())

@@ -719,6 +719,7 @@ async fn register(
             disc_no: m.tags.disc_no,
             year: m.tags.year,
             genre: m.tags.genre.clone(),
+            lyrics: m.tags.lyrics.clone(),
             duration_ms: m.duration_ms,
             original_key: String::new(),
             rendition_bytes: 0,
@@ -758,6 +759,7 @@ async fn retag(
             disc_no: m.tags.disc_no,
             year: m.tags.year,
             genre: m.tags.genre.clone(),
+            lyrics: m.tags.lyrics.clone(),
             duration_ms: m.duration_ms,
         },
     )

@@ -704,6 +704,7 @@ pub struct NewTrack {
     pub segment_index: String,
     pub cover_key: Option<String>,
     pub cover_thumbs: bool,
+    pub lyrics: Option<String>,
     pub loudness: Option<crate::imports::Loudness>,
     /// False for a scanned file: the rendition is made on first play or in the background
     /// (which also measures loudness and thumbnails the cover).
@@ -753,6 +754,13 @@ pub async fn insert_track(conn: &mut AnyConnection, t: &NewTrack) -> Result<Stri
     .await?
     .rows_affected();
     if added == 1 {
+        if let Some(lyrics) = &t.lyrics {
+            sqlx::query("UPDATE tracks SET lyrics = $2 WHERE id = $1")
+                .bind(&t.id)
+                .bind(lyrics)
+                .execute(&mut *conn)
+                .await?;
+        }
         crate::search::repo::index_track(conn, &t.id).await?;
         return Ok(t.id.clone());
     }

@@ -874,3 +874,108 @@ pub async fn scrobble(core: &Core, user: &CurrentUser, id: &str, at: i64) -> Res
     )
     .await
 }
+
+/// A song's embedded lyrics, if the user may see the song (`None`: it has none).
+pub async fn lyrics(core: &Core, user: &CurrentUser, id: &str) -> Result<(Song, Option<String>)> {
+    let s = get_song(core, user, id).await?;
+    let text: Option<String> = sqlx::query_scalar("SELECT lyrics FROM tracks WHERE id = $1")
+        .bind(id)
+        .fetch_one(&core.db)
+        .await?;
+    Ok((s, text))
+}
+
+/// Lyrics as lines: with their start (ms) when every line with text carries an LRC time
+/// stamp (`[mm:ss.xx]`; a line with several gets a line per stamp, in time order), else
+/// the plain lines. LRC tags such as `[ar:…]` and `[offset:…]` are left out; the offset
+/// is returned (ms; positive: lyrics appear sooner).
+pub fn parse_lyrics(text: &str) -> (Vec<(Option<i64>, String)>, i64) {
+    fn stamp(s: &str) -> Option<i64> {
+        let (m, rest) = s.split_once(':')?;
+        let m: i64 = m.trim().parse().ok()?;
+        let secs: f64 = rest.trim().replace(',', ".").parse().ok()?;
+        (secs >= 0.0 && m >= 0).then(|| m * 60_000 + (secs * 1000.0).round() as i64)
+    }
+    let mut offset = 0;
+    let mut timed = Vec::new();
+    let mut plain = Vec::new();
+    let mut all_timed = true;
+    for line in text.lines() {
+        let mut rest = line.trim();
+        let mut stamps = Vec::new();
+        let mut tag = false;
+        while let Some(inner) = rest.strip_prefix('[') {
+            let Some((head, tail)) = inner.split_once(']') else {
+                break;
+            };
+            match stamp(head) {
+                Some(ms) => stamps.push(ms),
+                None => {
+                    tag = true;
+                    if let Some(v) = head.strip_prefix("offset:") {
+                        offset = v.trim().parse().unwrap_or(0);
+                    }
+                }
+            }
+            rest = tail.trim_start();
+        }
+        if tag && stamps.is_empty() {
+            continue;
+        }
+        if stamps.is_empty() {
+            if !rest.is_empty() {
+                all_timed = false;
+            }
+            plain.push(rest.to_string());
+        } else {
+            plain.push(rest.to_string());
+            timed.extend(stamps.into_iter().map(|ms| (Some(ms), rest.to_string())));
+        }
+    }
+    if all_timed && !timed.is_empty() {
+        timed.sort_by_key(|(ms, _)| *ms);
+        return (timed, offset);
+    }
+    while plain.last().is_some_and(String::is_empty) {
+        plain.pop();
+    }
+    (plain.into_iter().map(|l| (None, l)).collect(), 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_lyrics;
+
+    #[test]
+    fn lrc_lines_are_timed_and_plain_lyrics_are_not() {
+        let (lines, offset) = parse_lyrics(
+            "[ar:Someone]\n[offset:-250]\n[00:12.50]First line\n[00:05.00][01:00.00]Chorus\n[00:20.10]\n",
+        );
+        assert_eq!(offset, -250);
+        assert_eq!(
+            lines,
+            vec![
+                (Some(5_000), "Chorus".to_string()),
+                (Some(12_500), "First line".to_string()),
+                (Some(20_100), String::new()),
+                (Some(60_000), "Chorus".to_string()),
+            ]
+        );
+        let (lines, offset) = parse_lyrics("Hello\n\nWorld\n");
+        assert_eq!(offset, 0);
+        assert_eq!(
+            lines,
+            vec![
+                (None, "Hello".to_string()),
+                (None, String::new()),
+                (None, "World".to_string())
+            ]
+        );
+        // A stamp on some lines only: plain lines, as written.
+        let (lines, _) = parse_lyrics("[00:01.00]One\nTwo");
+        assert_eq!(
+            lines,
+            vec![(None, "One".to_string()), (None, "Two".to_string())]
+        );
+    }
+}

@@ -499,6 +499,42 @@ pub async fn scrobble(call: &Call<'_>) -> Result<Reply, Failure> {
     Ok(Reply::ok())
 }
 
+/// `getLyricsBySongId` (the `songLyrics` extension): the song's embedded lyrics, timed
+/// when they are LRC; an empty list when it has none.
+pub async fn get_lyrics_by_song_id(call: &Call<'_>) -> Result<Reply, Failure> {
+    let id = call.params.required("id")?;
+    let (song, text) = catalog::lyrics(&call.state.core, &call.user, id).await?;
+    let structured: Vec<Value> = text
+        .map(|t| {
+            let (lines, offset) = catalog::parse_lyrics(&t);
+            let synced = lines.first().is_some_and(|(ms, _)| ms.is_some());
+            let line: Vec<Value> = lines
+                .into_iter()
+                .map(|(ms, value)| match ms {
+                    Some(ms) => json!({"start": ms, "value": value}),
+                    None => json!({"value": value}),
+                })
+                .collect();
+            let mut v = json!({
+                "lang": "xxx",
+                "synced": synced,
+                "line": line,
+                "displayArtist": song.track.artist,
+                "displayTitle": song.track.title,
+            });
+            if offset != 0 {
+                v["offset"] = offset.into();
+            }
+            v
+        })
+        .into_iter()
+        .collect();
+    Ok(Reply::one(
+        "lyricsList",
+        json!({ "structuredLyrics": structured }),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -290,6 +290,7 @@ const EXTENSIONS: &[(&str, &[u32])] = &[
     ("formPost", &[1]),
     ("indexBasedQueue", &[1]),
     ("transcodeOffset", &[1]),
+    ("songLyrics", &[1]),
 ];
 
 async fn run(method: &str, call: &Call<'_>) -> Result<Reply, Failure> {
@@ -326,6 +327,7 @@ async fn run(method: &str, call: &Call<'_>) -> Result<Reply, Failure> {
         "getArtist" => browse::get_artist(call).await,
         "getAlbum" => browse::get_album(call).await,
         "getSong" => browse::get_song(call).await,
+        "getLyricsBySongId" => browse::get_lyrics_by_song_id(call).await,
         "getGenres" => browse::get_genres(call).await,
         "getArtistInfo" => browse::get_artist_info(call, false).await,
         "getArtistInfo2" => browse::get_artist_info(call, true).await,

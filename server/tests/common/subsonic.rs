@@ -474,3 +474,44 @@ pub fn now_playing(v: &Value) {
         )],
     );
 }
+
+/// LyricsList.json (StructuredLyrics.json and Line.json each, version 1 fields).
+pub fn lyrics_list(v: &Value) {
+    object(
+        "lyricsList",
+        v,
+        &[(
+            "structuredLyrics",
+            OPT,
+            Ty::Arr(|l| {
+                object(
+                    "structuredLyrics",
+                    l,
+                    &[
+                        ("lang", REQ, Ty::Str),
+                        ("synced", REQ, Ty::Bool),
+                        (
+                            "line",
+                            REQ,
+                            Ty::Arr(|x| {
+                                object(
+                                    "line",
+                                    x,
+                                    &[("value", REQ, Ty::Str), ("start", OPT, Ty::Num)],
+                                )
+                            }),
+                        ),
+                        ("displayArtist", OPT, Ty::Str),
+                        ("displayTitle", OPT, Ty::Str),
+                        ("offset", OPT, Ty::Num),
+                    ],
+                );
+                // Synced lines carry a start, unsynced ones must not.
+                let synced = l["synced"].as_bool().unwrap();
+                for x in l["line"].as_array().unwrap() {
+                    assert_eq!(x.get("start").is_some(), synced, "{l}");
+                }
+            }),
+        )],
+    );
+}

@@ -184,6 +184,7 @@ async fn run(
         disc_no: tags.disc_no,
         year: tags.year,
         genre: tags.genre.clone(),
+        lyrics: tags.lyrics.clone(),
         duration_ms,
         rendition_bytes,
         rendition_mime: media::RENDITION_MIME.into(),
