@@ -1215,7 +1215,52 @@ async fn embedded_lyrics_reach_apps_timed(b: Backend) {
     assert_eq!(error_code(&r), 70);
 }
 
+/// An account with two-factor on uses apps through its keys (each made by a user who
+/// passed the second factor to sign in), and a key made by the domain for it works.
+async fn two_factor_accounts_use_apps_through_keys(b: Backend) {
+    let srv = start(b, 1 << 20).await;
+    let user = backend::auth::signup(&srv.core, "mfa-app@example.com", PW)
+        .await
+        .unwrap();
+    let e = backend::auth::two_factor::begin_enrollment(&srv.core, &user)
+        .await
+        .unwrap();
+    let secret = backend::auth::totp::decode_secret(&e.secret).unwrap();
+    let now = u64::try_from(backend::now_ms() / 1000).unwrap();
+    backend::auth::two_factor::confirm_enrollment(
+        &srv.core,
+        &user,
+        &backend::auth::totp::code(&secret, now),
+    )
+    .await
+    .unwrap();
+    use backend::subsonic::keys::{self, KeyKind};
+    let api = keys::create(&srv.core, &user, "Feishin", KeyKind::ApiKey, PW)
+        .await
+        .unwrap();
+    let pw = keys::create(&srv.core, &user, "DSub", KeyKind::AppPassword, PW)
+        .await
+        .unwrap();
+    assert!(
+        keys::create(&srv.core, &user, "x", KeyKind::ApiKey, "wrong-password-1")
+            .await
+            .is_err()
+    );
+    let (_, r) = rest(&srv, "ping", &[("apiKey", &api.secret)]).await;
+    assert_eq!(r["status"], "ok", "{r}");
+    let (_, r) = rest(
+        &srv,
+        "ping",
+        &[("u", "mfa-app@example.com"), ("p", &pw.secret)],
+    )
+    .await;
+    assert_eq!(r["status"], "ok", "{r}");
+    let listed = keys::list(&srv.core, &user).await.unwrap();
+    assert_eq!(listed.len(), 2);
+}
+
 backend::on_both_databases!(
+    two_factor_accounts_use_apps_through_keys,
     embedded_lyrics_reach_apps_timed,
     apps_get_the_format_and_rate_they_ask_for,
     an_opensonic_client_syncs_stars_streams_and_keeps_the_queue,
