@@ -163,18 +163,8 @@ async fn two_factor_accounts_need_a_code_at_the_token_endpoint(b: Backend) {
     let user = backend::auth::signup(&srv.core, "mfa@example.com", PW)
         .await
         .unwrap();
-    let e = backend::auth::two_factor::begin_enrollment(&srv.core, &user)
-        .await
-        .unwrap();
-    let secret = backend::auth::totp::decode_secret(&e.secret).unwrap();
+    let secret = turn_on_two_factor(&srv.core, &user).await;
     let now = u64::try_from(backend::now_ms() / 1000).unwrap();
-    backend::auth::two_factor::confirm_enrollment(
-        &srv.core,
-        &user,
-        &backend::auth::totp::code(&secret, now),
-    )
-    .await
-    .unwrap();
     let r = token(
         &srv,
         json!({"grant_type": "password", "email": "mfa@example.com", "password": PW}),

@@ -1222,18 +1222,7 @@ async fn two_factor_accounts_use_apps_through_keys(b: Backend) {
     let user = backend::auth::signup(&srv.core, "mfa-app@example.com", PW)
         .await
         .unwrap();
-    let e = backend::auth::two_factor::begin_enrollment(&srv.core, &user)
-        .await
-        .unwrap();
-    let secret = backend::auth::totp::decode_secret(&e.secret).unwrap();
-    let now = u64::try_from(backend::now_ms() / 1000).unwrap();
-    backend::auth::two_factor::confirm_enrollment(
-        &srv.core,
-        &user,
-        &backend::auth::totp::code(&secret, now),
-    )
-    .await
-    .unwrap();
+    turn_on_two_factor(&srv.core, &user).await;
     use backend::subsonic::keys::{self, KeyKind};
     let api = keys::create(&srv.core, &user, "Feishin", KeyKind::ApiKey, PW)
         .await

@@ -194,21 +194,22 @@ async fn songs(
     Ok(q.fetch_all(&core.db).await?.into_iter().map(song).collect())
 }
 
-/// Albums the user may see, from `from` (aliasing `albums al` and `artists ar`), narrowed
-/// by `filter` (ending in AND; `$4`… are `args`), in `order`, `$2` of them from `$3`.
-async fn albums(
+/// Rows the user `$1` may see (`visible`) of `select` from `from`, narrowed by `filter`
+/// (ending in AND; `$4`… are `args`), in `order` and then by `key`, `$2` of them from `$3`.
+#[allow(clippy::too_many_arguments)]
+async fn paged<T>(
     core: &Core,
     user: &CurrentUser,
-    from: &str,
+    (select, from, visible, key): (&str, &str, &str, &str),
     filter: &str,
     order: &str,
     (offset, limit): (i64, i64),
     args: &[&str],
-) -> Result<Vec<Album>> {
+    map: fn(sqlx::any::AnyRow) -> T,
+) -> Result<Vec<T>> {
     let sql = format!(
-        "SELECT {ALBUM_COLUMNS}, {} FROM {from} WHERE {filter} {ALBUM_VISIBLE}
-         ORDER BY {order}, al.id LIMIT $2 OFFSET $3",
-        album_extra()
+        "SELECT {select} FROM {from} WHERE {filter} {visible}
+         ORDER BY {order}, {key} LIMIT $2 OFFSET $3"
     );
     let mut q = sqlx::query(&sql)
         .bind(&user.id)
@@ -217,41 +218,40 @@ async fn albums(
     for a in args {
         q = q.bind(*a);
     }
-    Ok(q.fetch_all(&core.db)
-        .await?
-        .into_iter()
-        .map(album)
-        .collect())
+    Ok(q.fetch_all(&core.db).await?.into_iter().map(map).collect())
+}
+
+/// Albums the user may see, from `from` (aliasing `albums al` and `artists ar`); see
+/// [`paged`].
+async fn albums(
+    core: &Core,
+    user: &CurrentUser,
+    from: &str,
+    filter: &str,
+    order: &str,
+    page: (i64, i64),
+    args: &[&str],
+) -> Result<Vec<Album>> {
+    let select = format!("{ALBUM_COLUMNS}, {}", album_extra());
+    let what = (select.as_str(), from, ALBUM_VISIBLE, "al.id");
+    paged(core, user, what, filter, order, page, args, album).await
 }
 
 const ALBUMS_FROM: &str = "albums al JOIN artists ar ON ar.id = al.artist_id";
 
+/// Artists the user may see, from `from` (aliasing `artists ar`); see [`paged`].
 async fn artists(
     core: &Core,
     user: &CurrentUser,
     from: &str,
     filter: &str,
     order: &str,
-    (offset, limit): (i64, i64),
+    page: (i64, i64),
     args: &[&str],
 ) -> Result<Vec<Artist>> {
-    let sql = format!(
-        "SELECT {ARTIST_COLUMNS}, {} FROM {from} WHERE {filter} {ARTIST_VISIBLE}
-         ORDER BY {order}, ar.id LIMIT $2 OFFSET $3",
-        artist_extra()
-    );
-    let mut q = sqlx::query(&sql)
-        .bind(&user.id)
-        .bind(limit)
-        .bind(offset.max(0));
-    for a in args {
-        q = q.bind(*a);
-    }
-    Ok(q.fetch_all(&core.db)
-        .await?
-        .into_iter()
-        .map(artist)
-        .collect())
+    let select = format!("{ARTIST_COLUMNS}, {}", artist_extra());
+    let what = (select.as_str(), from, ARTIST_VISIBLE, "ar.id");
+    paged(core, user, what, filter, order, page, args, artist).await
 }
 
 /// One song, if the user may see it.

@@ -162,3 +162,21 @@ pub async fn role_of(c: &reqwest::Client, srv: &Srv) -> String {
         .unwrap();
     me.unwrap().role
 }
+
+/// Turns two-factor on for `user` (enrolled and confirmed with a current code); returns
+/// the TOTP secret.
+pub async fn turn_on_two_factor(core: &Core, user: &backend::auth::CurrentUser) -> Vec<u8> {
+    let e = backend::auth::two_factor::begin_enrollment(core, user)
+        .await
+        .unwrap();
+    let secret = backend::auth::totp::decode_secret(&e.secret).unwrap();
+    let now = u64::try_from(backend::now_ms() / 1000).unwrap();
+    backend::auth::two_factor::confirm_enrollment(
+        core,
+        user,
+        &backend::auth::totp::code(&secret, now),
+    )
+    .await
+    .unwrap();
+    secret
+}
