@@ -158,6 +158,10 @@ async fn every_refusal_gets_its_error_code(b: Backend) {
 
     let (_, r) = rest(&srv, "ping", &[]).await;
     assert_eq!(error_code(&r), 10);
+    // Except the one method the spec makes public.
+    let (_, r) = rest(&srv, "getOpenSubsonicExtensions", &[]).await;
+    assert_eq!(r["status"], "ok", "{r}");
+    schema::extensions(&r["openSubsonicExtensions"]);
     let (_, r) = rest(&srv, "ping", &[("apiKey", "rfk_nonsense")]).await;
     assert_eq!(error_code(&r), 44);
     let (_, r) = rest(

@@ -252,6 +252,10 @@ async fn dispatch(
         _ => Format::Xml,
     };
     let method = method.strip_suffix(".view").unwrap_or(&method).to_string();
+    if method == "getOpenSubsonicExtensions" {
+        // The one method the spec makes public: clients ask before they sign in.
+        return answer(format, Ok(extensions()));
+    }
     let from = backend::auth::throttle::client_ip(
         peer.ip(),
         headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()),
@@ -293,21 +297,24 @@ const EXTENSIONS: &[(&str, &[u32])] = &[
     ("songLyrics", &[1]),
 ];
 
+fn extensions() -> Reply {
+    Reply::one(
+        "openSubsonicExtensions",
+        Value::Array(
+            EXTENSIONS
+                .iter()
+                .map(|(name, versions)| json!({"name": name, "versions": versions}))
+                .collect(),
+        ),
+    )
+}
+
 async fn run(method: &str, call: &Call<'_>) -> Result<Reply, Failure> {
     match method {
         "ping" => Ok(Reply::ok()),
         "getLicense" => Ok(Reply::one(
             "license",
             json!({"valid": true, "email": call.user.email}),
-        )),
-        "getOpenSubsonicExtensions" => Ok(Reply::one(
-            "openSubsonicExtensions",
-            Value::Array(
-                EXTENSIONS
-                    .iter()
-                    .map(|(name, versions)| json!({"name": name, "versions": versions}))
-                    .collect(),
-            ),
         )),
         "tokenInfo" => match call.creds {
             Credentials::ApiKey(_) => Ok(Reply::one(
