@@ -247,26 +247,33 @@ pub(crate) fn fmt_size(bytes: i64) -> String {
 pub fn LibraryPage() -> impl IntoView {
     let refresh = RwSignal::new(0u32);
     let imports = crate::wire::resource(move || refresh.get(), |_| crate::imports::my_imports());
-    // Tracks refetch when a shown job finishes (an effect: browser only).
+    // Tracks refetch when a job finishes that had not finished before (an effect: browser
+    // only). Every finished job seen is remembered: a job leaving the shown page, or the
+    // page showing another slice of finished jobs, brings no new track, and refetching then
+    // rebuilt the list (and the selection bar under the user's pointer) on every poll.
     let tracks_version = RwSignal::new(0u32);
-    let last_done = StoredValue::new(None::<Vec<String>>);
+    let seen_done = StoredValue::new(None::<std::collections::HashSet<String>>);
     Effect::new(move |_| {
         let Some(Ok(page)) = imports.get() else {
             return;
         };
-        let done: Vec<String> = page
+        let done = page
             .jobs
             .iter()
             .filter(|j| j.state == "done")
-            .map(|j| j.id.clone())
-            .collect();
-        if last_done.with_value(|d| {
-            d.as_ref()
-                .is_some_and(|d| d.iter().any(|id| !done.contains(id)) || d.len() != done.len())
-        }) {
+            .map(|j| &j.id);
+        let mut fresh = false;
+        seen_done.update_value(|seen| match seen {
+            None => *seen = Some(done.cloned().collect()),
+            Some(seen) => {
+                for id in done {
+                    fresh |= seen.insert(id.clone());
+                }
+            }
+        });
+        if fresh {
             tracks_version.update(|n| *n += 1);
         }
-        last_done.set_value(Some(done));
     });
     let query = leptos_router::hooks::use_query_map();
     let sort = Memo::new(move |_| {
