@@ -5,7 +5,7 @@
 #   spread over the whole list) and of `search3` with the empty query apps sync with
 #   (500 songs per page, pages spread over the catalog), N sequential requests each
 #   (default 40) against a warmed server;
-# - time to the first byte of a transcoded `stream` (a four-minute MP3 uploaded first,
+# - time to the first byte of audio of a transcoded `stream` (a four-minute MP3 uploaded first,
 #   Opus at a different rate each time so no kept transcode answers), median of 10.
 # Prints "<figure> p50 <ms> p95 <ms>". Needs a release build (REFRAIN_BIN names another
 # binary) and the search_bench example (built with `cargo run`, or SEED_BIN).
@@ -62,6 +62,7 @@ t = sorted(float(x) * 1000 for x in sys.stdin)
 print(f'$1 p50 {t[len(t) // 2]:.1f} ms p95 {t[min(len(t) - 1, int(len(t) * 0.95))]:.1f} ms ({len(t)} requests)')"
 }
 auth="apiKey=$KEY&f=json&v=1.16.1&c=bench"
+sauth="${auth//&/\\&}" # for a sed replacement, where a bare & stands for the match
 albums=$(sql "SELECT COUNT(*) FROM albums")
 pages() { # pages <total> <per page>: N offsets spread over the list
   python3 -c "
@@ -72,13 +73,13 @@ print('\n'.join(str(random.randint(0, last)) for _ in range($N)))"
 }
 echo "catalog: $TRACKS tracks, $albums albums, $DB"
 for kind in newest alphabeticalByName; do
-  pages "$albums" 500 | sed "s#^#/rest/getAlbumList2?$auth\&type=$kind\&size=500\&offset=#" \
+  pages "$albums" 500 | sed "s#^#/rest/getAlbumList2?$sauth\&type=$kind\&size=500\&offset=#" \
     | latency "getAlbumList2 type=$kind size=500"
 done
-pages "$TRACKS" 500 | sed "s#^#/rest/search3?$auth\&query=\&artistCount=0\&albumCount=0\&songCount=500\&songOffset=#" \
-  | latency "search3 query='' songCount=500"
-pages "$albums" 500 | sed "s#^#/rest/search3?$auth\&query=\&artistCount=0\&songCount=0\&albumCount=500\&albumOffset=#" \
-  | latency "search3 query='' albumCount=500"
+pages "$TRACKS" 500 | sed "s#^#/rest/search3?$sauth\&query=\&artistCount=0\&albumCount=0\&songCount=500\&songOffset=#" \
+  | latency "search3 empty query songCount=500"
+pages "$albums" 500 | sed "s#^#/rest/search3?$sauth\&query=\&artistCount=0\&songCount=0\&albumCount=500\&albumOffset=#" \
+  | latency "search3 empty query albumCount=500"
 
 # Time to the first byte of a transcode: a four-minute MP3 uploaded as the user.
 tone="$DATA/tone.mp3"
@@ -91,9 +92,18 @@ for _ in $(seq 120); do
   [ -z "$id" ] || break; sleep 0.5
 done
 [ -n "$id" ] || { echo "the upload was not imported" >&2; exit 1; }
-for rate in 64 72 80 88 96 104 112 120 128 136; do
-  curl -s -o /dev/null -w '%{time_starttransfer}\n' "$BASE/rest/stream?$auth&id=$id&format=opus&maxBitRate=$rate"
-done | python3 -c "
-import sys
-t = sorted(float(x) * 1000 for x in sys.stdin)
-print(f'stream format=opus, first byte p50 {t[len(t) // 2]:.1f} ms (min {t[0]:.1f}, max {t[-1]:.1f}, {len(t)} transcodes)')"
+# The first byte of audio, not of the headers (they are sent before ffmpeg has output).
+python3 - "$BASE/rest/stream?$auth&id=$id&format=opus" <<'PY'
+import sys, time, urllib.request
+times = []
+for rate in range(64, 144, 8):
+    start = time.monotonic()
+    with urllib.request.urlopen(f"{sys.argv[1]}&maxBitRate={rate}") as answer:
+        if answer.status != 200 or not answer.read(1):
+            sys.exit(f"the transcode at {rate} kbit/s sent no audio")
+        times.append((time.monotonic() - start) * 1000)
+        answer.read()
+times.sort()
+print(f"stream format=opus, first audio byte p50 {times[len(times) // 2]:.1f} ms "
+      f"(min {times[0]:.1f}, max {times[-1]:.1f}, {len(times)} transcodes)")
+PY

@@ -250,6 +250,19 @@ pub async fn cover(
         Err(backend::Error::NotFound(_)) => return StatusCode::NOT_FOUND.into_response(),
         Err(e) => return internal(e),
     };
+    match serve_cover(core, &obj, &headers).await {
+        Ok(answer) => answer,
+        Err(e) => internal(e),
+    }
+}
+
+/// A cover object as an answer: cached for a year (a cover's key never changes its bytes)
+/// and revalidated by ETag, for the web player's `/covers` and Subsonic's `getCoverArt`.
+pub(crate) async fn serve_cover(
+    core: &backend::Core,
+    obj: &backend::library::CoverObject,
+    headers: &HeaderMap,
+) -> Result<Response, backend::Error> {
     let etag = obj.etag();
     let cache = [
         (header::ETAG, etag.clone()),
@@ -258,17 +271,15 @@ pub async fn cover(
             "private, max-age=31536000, immutable".to_string(),
         ),
     ];
-    if if_none_match(&headers, &etag) {
-        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    if if_none_match(headers, &etag) {
+        return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
     }
-    match core.storage.get_bytes(&obj.key).await {
-        Ok(bytes) => (cache, [(header::CONTENT_TYPE, obj.mime.to_string())], bytes).into_response(),
-        Err(e) => internal(e),
-    }
+    let bytes = core.storage.get_bytes(&obj.key).await?;
+    Ok((cache, [(header::CONTENT_TYPE, obj.mime.to_string())], bytes).into_response())
 }
 
 /// Whether the request's `If-None-Match` names `etag`.
-pub(crate) fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

@@ -849,12 +849,8 @@ pub async fn search(
             b.push(x);
         }
     }
-    let mut s = Vec::new();
-    for id in pick(found.tracks.into_iter().map(|x| x.id).collect(), songs_page) {
-        if let Ok(x) = get_song(core, user, &id).await {
-            s.push(x);
-        }
-    }
+    let ids = pick(found.tracks.into_iter().map(|x| x.id).collect(), songs_page);
+    let s = songs_by_ids(core, user, &ids).await?;
     Ok((a, b, s))
 }
 

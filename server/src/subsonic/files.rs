@@ -138,22 +138,8 @@ pub async fn cover_art(call: &Call<'_>) -> Result<Reply, Failure> {
     };
     let core = &call.state.core;
     let obj = media::cover(core, &call.user, id, size).await?;
-    let etag = obj.etag();
-    let cache = [
-        (header::ETAG, etag.clone()),
-        (
-            header::CACHE_CONTROL,
-            "private, max-age=31536000, immutable".to_string(),
-        ),
-    ];
-    if crate::media::if_none_match(&call.headers, &etag) {
-        return Ok(Reply::Raw(
-            (StatusCode::NOT_MODIFIED, cache).into_response(),
-        ));
-    }
-    let bytes = core.storage.get_bytes(&obj.key).await?;
     Ok(Reply::Raw(
-        (cache, [(header::CONTENT_TYPE, obj.mime.to_string())], bytes).into_response(),
+        crate::media::serve_cover(core, &obj, &call.headers).await?,
     ))
 }
 
