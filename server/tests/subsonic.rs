@@ -1217,6 +1217,236 @@ async fn embedded_lyrics_reach_apps_timed(b: Backend) {
     )
     .await;
     assert_eq!(error_code(&r), 70);
+
+    // The legacy getLyrics finds a song by artist and title, without case, as plain text.
+    let (_, r) = rest(
+        &srv,
+        "getLyrics",
+        &[("apiKey", &key), ("artist", "voice"), ("title", "SUNG")],
+    )
+    .await;
+    schema::lyrics(&r["lyrics"]);
+    assert_eq!(
+        r["lyrics"],
+        serde_json::json!({"artist": "Voice", "title": "Sung", "value": "Hello there\nSecond line"})
+    );
+    // A song without lyrics, a wrong artist, and another listener's personal song with
+    // lyrics: an empty answer each.
+    let private = client();
+    signup(&private, &srv, "diarist@example.com").await;
+    let r = private
+        .post(format!("{}/api/uploads?filename=diary.flac", srv.base))
+        .body(backend::testing::sine(
+            3,
+            &[
+                ("title", "Diary"),
+                ("artist", "Me"),
+                ("LYRICS", "Private words"),
+            ],
+            "flac",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    worker::dispatch::drain(&srv.core).await.unwrap();
+    for (artist, title) in [("", "Quiet"), ("Someone", "Sung"), ("Me", "Diary")] {
+        let (_, r) = rest(
+            &srv,
+            "getLyrics",
+            &[("apiKey", &key), ("artist", artist), ("title", title)],
+        )
+        .await;
+        schema::lyrics(&r["lyrics"]);
+        assert_eq!(r["lyrics"], serde_json::json!({"value": ""}), "{title}");
+    }
+    // Its owner finds it.
+    let owner_key = make_key(&srv, &private, "api_key").await;
+    let (_, r) = rest(
+        &srv,
+        "getLyrics",
+        &[("apiKey", &owner_key), ("title", "diary")],
+    )
+    .await;
+    assert_eq!(r["lyrics"]["value"], "Private words", "{r}");
+}
+
+/// The id of the first song `search3` finds for `query`.
+async fn first_song(srv: &Srv, key: &str, query: &str) -> String {
+    let (_, r) = rest(srv, "search3", &[("apiKey", key), ("query", query)]).await;
+    r["searchResult3"]["song"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Bookmarks: made, moved and deleted by apps, kept within the song, personal, and only
+/// on songs the user may see.
+async fn bookmarks_are_personal_positions_in_songs(b: Backend) {
+    let srv = start(b, 1 << 24).await;
+    let admin = client();
+    signup(&admin, &srv, "admin@example.com").await;
+    upload(
+        &srv,
+        &admin,
+        "tale.mp3",
+        &[("title", "Long Tale"), ("artist", "Teller")],
+    )
+    .await;
+    let private = client();
+    signup(&private, &srv, "private@example.com").await;
+    upload(
+        &srv,
+        &private,
+        "diary.mp3",
+        &[("title", "Diary"), ("artist", "Me")],
+    )
+    .await;
+    let (_, key) = user_with_key(&srv, "app@example.com", "api_key").await;
+    let owner_key = make_key(&srv, &private, "api_key").await;
+    let tale = first_song(&srv, &key, "Long Tale").await;
+    let diary = first_song(&srv, &owner_key, "Diary").await;
+
+    let (_, r) = rest(&srv, "getBookmarks", &[("apiKey", &key)]).await;
+    schema::bookmarks(&r["bookmarks"]);
+    assert!(
+        r["bookmarks"]["bookmark"].as_array().unwrap().is_empty(),
+        "{r}"
+    );
+
+    let (_, r) = rest(
+        &srv,
+        "createBookmark",
+        &[
+            ("apiKey", &key),
+            ("id", &tale),
+            ("position", "1500"),
+            ("comment", "Chapter two"),
+        ],
+    )
+    .await;
+    assert_eq!(r["status"], "ok", "{r}");
+    let (_, r) = rest(&srv, "getBookmarks", &[("apiKey", &key)]).await;
+    schema::bookmarks(&r["bookmarks"]);
+    let list = r["bookmarks"]["bookmark"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{r}");
+    assert_eq!(list[0]["position"], 1500);
+    assert_eq!(list[0]["comment"], "Chapter two");
+    assert_eq!(list[0]["username"], "app@example.com");
+    assert_eq!(list[0]["entry"]["id"], tale.as_str());
+    assert_eq!(list[0]["entry"]["bookmarkPosition"], 1500);
+
+    // Moving it past the end keeps it at the end; no comment clears the old one.
+    let (_, r) = rest(
+        &srv,
+        "createBookmark",
+        &[("apiKey", &key), ("id", &tale), ("position", "99999999")],
+    )
+    .await;
+    assert_eq!(r["status"], "ok", "{r}");
+    let duration: i64 = sqlx::query_scalar("SELECT duration_ms FROM tracks WHERE id = $1")
+        .bind(&tale)
+        .fetch_one(&srv.core.db)
+        .await
+        .unwrap();
+    assert!(duration > 1500, "{duration}");
+    let (_, r) = rest(&srv, "getBookmarks", &[("apiKey", &key)]).await;
+    let list = r["bookmarks"]["bookmark"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{r}");
+    assert_eq!(list[0]["position"], duration);
+    assert_eq!(list[0]["comment"], "");
+
+    // Bad input is refused and changes nothing.
+    let long = "x".repeat(backend::subsonic::bookmarks::MAX_COMMENT + 1);
+    for (params, code) in [
+        (vec![("id", tale.as_str()), ("position", "-5")], 0),
+        (vec![("id", tale.as_str()), ("position", "soon")], 0),
+        (vec![("id", tale.as_str())], 10),
+        (
+            vec![
+                ("id", tale.as_str()),
+                ("position", "10"),
+                ("comment", long.as_str()),
+            ],
+            0,
+        ),
+        // Another listener's personal song is not there for this user.
+        (vec![("id", diary.as_str()), ("position", "10")], 70),
+    ] {
+        let mut all = vec![("apiKey", key.as_str())];
+        all.extend(params);
+        let (_, r) = rest(&srv, "createBookmark", &all).await;
+        assert_eq!(error_code(&r), code, "{all:?}: {r}");
+    }
+    let (_, r) = rest(&srv, "getBookmarks", &[("apiKey", &key)]).await;
+    let list = r["bookmarks"]["bookmark"].as_array().unwrap();
+    assert_eq!(
+        (list.len(), &list[0]["position"]),
+        (1, &Value::from(duration))
+    );
+
+    // Personal: the other listener sees only theirs.
+    let (_, r) = rest(
+        &srv,
+        "createBookmark",
+        &[("apiKey", &owner_key), ("id", &diary), ("position", "700")],
+    )
+    .await;
+    assert_eq!(r["status"], "ok", "{r}");
+    let (_, r) = rest(&srv, "getBookmarks", &[("apiKey", &owner_key)]).await;
+    schema::bookmarks(&r["bookmarks"]);
+    let theirs = r["bookmarks"]["bookmark"].as_array().unwrap();
+    assert_eq!(theirs.len(), 1, "{r}");
+    assert_eq!(theirs[0]["entry"]["id"], diary.as_str());
+    // Deleting another's song's bookmark touches nothing of theirs; deleting twice is fine.
+    for _ in 0..2 {
+        let (_, r) = rest(&srv, "deleteBookmark", &[("apiKey", &key), ("id", &diary)]).await;
+        assert_eq!(r["status"], "ok", "{r}");
+    }
+    let (_, r) = rest(&srv, "getBookmarks", &[("apiKey", &owner_key)]).await;
+    assert_eq!(r["bookmarks"]["bookmark"].as_array().unwrap().len(), 1);
+    let (_, r) = rest(&srv, "deleteBookmark", &[("apiKey", &key), ("id", &tale)]).await;
+    assert_eq!(r["status"], "ok", "{r}");
+    let (_, r) = rest(&srv, "getBookmarks", &[("apiKey", &key)]).await;
+    assert!(
+        r["bookmarks"]["bookmark"].as_array().unwrap().is_empty(),
+        "{r}"
+    );
+    let (_, r) = rest(&srv, "deleteBookmark", &[("apiKey", &key)]).await;
+    assert_eq!(error_code(&r), 10);
+}
+
+/// `getScanStatus` for anyone, `startScan` for admins only: it queues the scan the admin
+/// page's button queues, and the status follows it.
+async fn admins_start_scans_and_apps_see_them(b: Backend) {
+    let srv = start(b, 1 << 20).await;
+    let admin = client();
+    signup(&admin, &srv, "admin@example.com").await;
+    let admin_key = make_key(&srv, &admin, "api_key").await;
+    let (_, key) = user_with_key(&srv, "listener@example.com", "api_key").await;
+    let (_, r) = rest(&srv, "getScanStatus", &[("apiKey", &key)]).await;
+    schema::scan_status(&r["scanStatus"]);
+    assert_eq!(r["scanStatus"]["scanning"], false, "{r}");
+    let (_, r) = rest(&srv, "startScan", &[("apiKey", &key)]).await;
+    assert_eq!(error_code(&r), 50);
+    let (_, r) = rest(&srv, "getScanStatus", &[("apiKey", &key)]).await;
+    assert_eq!(
+        r["scanStatus"]["scanning"], false,
+        "a listener's startScan queued a scan"
+    );
+
+    let (_, r) = rest(&srv, "startScan", &[("apiKey", &admin_key)]).await;
+    schema::scan_status(&r["scanStatus"]);
+    assert_eq!(r["scanStatus"]["scanning"], true, "{r}");
+    let (_, r) = rest(&srv, "getScanStatus", &[("apiKey", &key)]).await;
+    assert_eq!(r["scanStatus"]["scanning"], true, "{r}");
+    let done = backend::folders::run_queued(&srv.core)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.state, "done");
+    let (_, r) = rest(&srv, "getScanStatus", &[("apiKey", &key)]).await;
+    assert_eq!(r["scanStatus"]["scanning"], false, "{r}");
 }
 
 /// An account with two-factor on uses apps through its keys (each made by a user who
@@ -1253,6 +1483,8 @@ async fn two_factor_accounts_use_apps_through_keys(b: Backend) {
 }
 
 backend::on_both_databases!(
+    bookmarks_are_personal_positions_in_songs,
+    admins_start_scans_and_apps_see_them,
     two_factor_accounts_use_apps_through_keys,
     embedded_lyrics_reach_apps_timed,
     apps_get_the_format_and_rate_they_ask_for,

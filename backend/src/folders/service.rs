@@ -240,6 +240,19 @@ pub async fn latest_scan(core: &Core, admin: &CurrentUser) -> Result<Option<Scan
     Ok(repo::latest_scan(&core.db).await?.map(ScanView::from))
 }
 
+/// Whether a library scan is queued or running, and how many files the newest scan has
+/// seen: what any listener's app may ask (Subsonic `getScanStatus`); the folders, counts
+/// and reports stay on the admin page.
+pub async fn scan_progress(core: &Core) -> Result<(bool, i64)> {
+    Ok(match repo::latest_scan(&core.db).await? {
+        Some(s) => (
+            matches!(s.state.as_str(), "queued" | "running"),
+            s.counts.seen,
+        ),
+        None => (false, 0),
+    })
+}
+
 /// Queues a scan when `REFRAIN_SCAN_INTERVAL` has passed since the last one ended.
 pub async fn queue_if_due(core: &Core) -> Result<bool> {
     let Some(every) = core.config.scan_interval else {

@@ -195,7 +195,14 @@ async fn songs(
 }
 
 /// Rows the user `$1` may see (`visible`) of `select` from `from`, narrowed by `filter`
-/// (ending in AND; `$4`… are `args`), in `order` and then by `key`, `$2` of them from `$3`.
+/// (ending in AND; `$4`… are `args`), in `order` and then by `key` (in the direction of
+/// the order's last term), `$2` of them from `$3`.
+///
+/// The page's keys are found first and its columns computed for those rows only: with
+/// the columns in the same query, PostgreSQL computed every per-row subquery for each
+/// row the OFFSET skipped (540 ms for 500 albums from the 9,000th of 10,000, against 64).
+/// The key's direction matters to SQLite: `added_at DESC, id` could not walk the index
+/// backwards and sorted every album (90 ms against 30).
 #[allow(clippy::too_many_arguments)]
 async fn paged<T>(
     core: &Core,
@@ -207,9 +214,16 @@ async fn paged<T>(
     args: &[&str],
     map: fn(sqlx::any::AnyRow) -> T,
 ) -> Result<Vec<T>> {
+    let dir = if order.trim_end().ends_with("DESC") {
+        " DESC"
+    } else {
+        ""
+    };
     let sql = format!(
-        "SELECT {select} FROM {from} WHERE {filter} {visible}
-         ORDER BY {order}, {key} LIMIT $2 OFFSET $3"
+        "SELECT {select} FROM {from} WHERE {filter} {key} IN (
+            SELECT {key} FROM {from} WHERE {filter} {visible}
+             ORDER BY {order}, {key}{dir} LIMIT $2 OFFSET $3)
+         ORDER BY {order}, {key}{dir}"
     );
     let mut q = sqlx::query(&sql)
         .bind(&user.id)
@@ -697,46 +711,89 @@ pub async fn similar_songs(
     Ok(out)
 }
 
-/// Stars or unstars songs, albums and artists the user may see (an id the user may not
-/// see is "not found", and nothing changes).
+/// What an id names, among what the user may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Song,
+    Album,
+    Artist,
+}
+
+/// Whether the user may see the `kind` with this id (one index lookup, no columns).
+async fn visible(core: &Core, user: &CurrentUser, kind: Kind, id: &str) -> Result<bool> {
+    let sql = match kind {
+        Kind::Song => format!("SELECT 1 FROM tracks t WHERE t.id = $2 AND {TRACK_VISIBLE}"),
+        Kind::Album => format!("SELECT 1 FROM albums al WHERE al.id = $2 AND {ALBUM_VISIBLE}"),
+        Kind::Artist => {
+            format!("SELECT 1 FROM artists ar WHERE ar.id = $2 AND {ARTIST_VISIBLE}")
+        }
+    };
+    let found: Option<i64> = sqlx::query_scalar(&sql)
+        .bind(&user.id)
+        .bind(id)
+        .fetch_optional(&core.db)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// Stars (`on`) or unstars songs, albums and artists the user may see: `any` are ids of
+/// either kind (folder-based apps send an album's or an artist's id as `id`), the others
+/// ids of their kind. Nothing changes unless every id is found.
 pub async fn star(
     core: &Core,
     user: &CurrentUser,
-    (songs_ids, album_ids, artist_ids): (&[&str], &[&str], &[&str]),
+    (any, album_ids, artist_ids): (&[&str], &[&str], &[&str]),
     on: bool,
 ) -> Result<()> {
-    for id in songs_ids {
-        get_song(core, user, id).await?;
+    let mut items = Vec::new();
+    'ids: for id in any {
+        for kind in [Kind::Song, Kind::Album, Kind::Artist] {
+            if visible(core, user, kind, id).await? {
+                items.push((kind, *id));
+                continue 'ids;
+            }
+        }
+        return Err(Error::NotFound("song, album or artist"));
     }
-    for id in album_ids {
-        one_album(core, user, id).await?;
+    for (kind, ids, what) in [
+        (Kind::Album, album_ids, "album"),
+        (Kind::Artist, artist_ids, "artist"),
+    ] {
+        for id in ids {
+            if !visible(core, user, kind, id).await? {
+                return Err(Error::NotFound(what));
+            }
+            items.push((kind, *id));
+        }
     }
-    for id in artist_ids {
-        one_artist(core, user, id).await?;
+    if items.is_empty() {
+        return Err(Error::Invalid("Name a song, an album or an artist.".into()));
     }
     let now = now_ms();
     let mut tx = crate::db::begin(&core.db).await?;
-    for id in songs_ids {
-        crate::library::repo::set_liked(&mut *tx, &user.id, id, on, now).await?;
-    }
-    for id in album_ids {
-        crate::library::repo::set_album_liked(&mut *tx, &user.id, id, on, now).await?;
-    }
-    for id in artist_ids {
-        let q = if on {
-            sqlx::query(
-                "INSERT INTO artist_likes (user_id, artist_id, created_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (user_id, artist_id) DO NOTHING",
-            )
-            .bind(&user.id)
-            .bind(*id)
-            .bind(now)
-        } else {
-            sqlx::query("DELETE FROM artist_likes WHERE user_id = $1 AND artist_id = $2")
-                .bind(&user.id)
-                .bind(*id)
-        };
-        q.execute(&mut *tx).await?;
+    for (kind, id) in items {
+        match kind {
+            Kind::Song => crate::library::repo::set_liked(&mut *tx, &user.id, id, on, now).await?,
+            Kind::Album => {
+                crate::library::repo::set_album_liked(&mut *tx, &user.id, id, on, now).await?
+            }
+            Kind::Artist => {
+                let q = if on {
+                    sqlx::query(
+                        "INSERT INTO artist_likes (user_id, artist_id, created_at) VALUES ($1, $2, $3)
+                         ON CONFLICT (user_id, artist_id) DO NOTHING",
+                    )
+                    .bind(&user.id)
+                    .bind(id)
+                    .bind(now)
+                } else {
+                    sqlx::query("DELETE FROM artist_likes WHERE user_id = $1 AND artist_id = $2")
+                        .bind(&user.id)
+                        .bind(id)
+                };
+                q.execute(&mut *tx).await?;
+            }
+        }
     }
     tx.commit().await?;
     Ok(())
@@ -809,16 +866,15 @@ pub async fn search(
             Vec::new()
         };
         let s = if songs_page.1 > 0 {
-            songs(
-                core,
-                user,
-                "tracks t",
-                "",
-                "t.sort_album, COALESCE(t.disc_no, 1), COALESCE(t.track_no, 0)",
-                songs_page,
-                &[],
-            )
-            .await?
+            // The page's ids first, walking the album-order index alone (it carries who
+            // may see each track), then their columns and joins for those 500 rows only.
+            const ORDER: &str = "t.sort_album, COALESCE(t.disc_no, 1), COALESCE(t.track_no, 0)";
+            let page = format!(
+                "t.id IN (SELECT t.id FROM tracks t WHERE {TRACK_VISIBLE}
+                   ORDER BY {ORDER}, t.id LIMIT $2 OFFSET {}) AND",
+                songs_page.0.max(0)
+            );
+            songs(core, user, "tracks t", &page, ORDER, (0, songs_page.1), &[]).await?
         } else {
             Vec::new()
         };
@@ -879,6 +935,41 @@ pub async fn lyrics(core: &Core, user: &CurrentUser, id: &str) -> Result<(Song, 
         .fetch_one(&core.db)
         .await?;
     Ok((s, text))
+}
+
+/// The legacy `getLyrics`: the embedded lyrics of a song the user may see with this
+/// title (and artist, when given), compared without case; the first such song with lyrics.
+pub async fn lyrics_by_name(
+    core: &Core,
+    user: &CurrentUser,
+    artist: &str,
+    title: &str,
+) -> Result<Option<(Song, String)>> {
+    let (artist, title) = (artist.trim(), title.trim());
+    if title.is_empty() {
+        return Ok(None);
+    }
+    let mut filter = String::from("t.lyrics IS NOT NULL AND LOWER(t.title) = LOWER($3) AND");
+    let mut args = vec![title];
+    if !artist.is_empty() {
+        filter.push_str(" LOWER(ar.name) = LOWER($4) AND");
+        args.push(artist);
+    }
+    let Some(song) = songs(
+        core,
+        user,
+        "tracks t",
+        &filter,
+        "t.created_at",
+        (0, 1),
+        &args,
+    )
+    .await?
+    .pop() else {
+        return Ok(None);
+    };
+    let (song, text) = lyrics(core, user, &song.track.id).await?;
+    Ok(text.map(|t| (song, t)))
 }
 
 /// Lyrics as lines: with their start (ms) when every line with text carries an LRC time

@@ -2,6 +2,7 @@
 //! app credentials and authentication ([`keys`]) and the catalog as apps browse it
 //! ([`catalog`]).
 
+pub mod bookmarks;
 pub mod catalog;
 pub mod keys;
 pub mod lists;

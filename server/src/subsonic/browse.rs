@@ -445,23 +445,15 @@ pub async fn get_album_info(call: &Call<'_>) -> Result<Reply, Failure> {
 /// `star` / `unstar`: `id` (songs; an album or artist id sent as `id` by folder-based
 /// apps counts as that), `albumId`, `artistId`, each repeatable.
 pub async fn star(call: &Call<'_>, on: bool) -> Result<Reply, Failure> {
-    let (core, user) = (&call.state.core, &call.user);
-    let mut songs_ids = Vec::new();
-    let mut albums = call.params.all("albumId");
-    let mut artists = call.params.all("artistId");
-    for id in call.params.all("id") {
-        if catalog::get_song(core, user, id).await.is_ok() {
-            songs_ids.push(id);
-        } else if catalog::one_album(core, user, id).await.is_ok() {
-            albums.push(id);
-        } else {
-            artists.push(id);
-        }
-    }
-    if songs_ids.is_empty() && albums.is_empty() && artists.is_empty() {
+    let (any, albums, artists) = (
+        call.params.all("id"),
+        call.params.all("albumId"),
+        call.params.all("artistId"),
+    );
+    if any.is_empty() && albums.is_empty() && artists.is_empty() {
         return Err(Failure::missing("id, albumId or artistId"));
     }
-    catalog::star(core, user, (&songs_ids, &albums, &artists), on).await?;
+    catalog::star(&call.state.core, &call.user, (&any, &albums, &artists), on).await?;
     Ok(Reply::ok())
 }
 
@@ -532,6 +524,29 @@ pub async fn get_lyrics_by_song_id(call: &Call<'_>) -> Result<Reply, Failure> {
     Ok(Reply::one(
         "lyricsList",
         json!({ "structuredLyrics": structured }),
+    ))
+}
+
+/// The legacy `getLyrics` by artist and title: plain text (LRC time stamps and tags left
+/// out); an empty `value` when no song the caller may see has lyrics by that name.
+pub async fn get_lyrics(call: &Call<'_>) -> Result<Reply, Failure> {
+    let artist = call.params.get("artist").unwrap_or_default();
+    let title = call.params.get("title").unwrap_or_default();
+    let found = catalog::lyrics_by_name(&call.state.core, &call.user, artist, title).await?;
+    Ok(Reply::one(
+        "lyrics",
+        match found {
+            Some((song, text)) => {
+                let (lines, _) = catalog::parse_lyrics(&text);
+                let value: Vec<String> = lines.into_iter().map(|(_, l)| l).collect();
+                json!({
+                    "artist": song.track.artist,
+                    "title": song.track.title,
+                    "value": value.join("\n"),
+                })
+            }
+            None => json!({ "value": "" }),
+        },
     ))
 }
 

@@ -145,10 +145,7 @@ pub async fn cover_art(call: &Call<'_>) -> Result<Reply, Failure> {
 
 /// `getAvatar`: the caller's own picture (another user's is not shown to apps).
 pub async fn avatar(call: &Call<'_>) -> Result<Reply, Failure> {
-    let asked = call.params.required("username")?;
-    if !asked.eq_ignore_ascii_case(&call.user.email) {
-        return Err(Failure::new(50, "you can only read your own picture"));
-    }
+    call.only_self(true, "picture")?;
     let core = &call.state.core;
     let key = backend::auth::profile::avatar_key(core, &call.user.id)
         .await?

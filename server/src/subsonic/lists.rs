@@ -3,6 +3,7 @@
 use super::browse::{iso, song_json};
 use super::{Call, Failure, Reply};
 use backend::playlists::PlaylistView;
+use backend::subsonic::bookmarks;
 use backend::subsonic::lists::{self, PlaylistChange};
 use serde_json::{Map, Value, json};
 
@@ -37,11 +38,7 @@ fn playlist_json(call: &Call<'_>, p: &PlaylistView) -> Map<String, Value> {
 }
 
 pub async fn get_playlists(call: &Call<'_>) -> Result<Reply, Failure> {
-    if let Some(u) = call.params.get("username")
-        && !u.eq_ignore_ascii_case(&call.user.email)
-    {
-        return Err(Failure::new(50, "you can only list your own playlists"));
-    }
+    call.only_self(false, "playlists")?;
     let list = lists::playlists(&call.state.core, &call.user).await?;
     let playlist: Vec<Value> = list
         .iter()
@@ -177,4 +174,40 @@ pub async fn get_now_playing(call: &Call<'_>) -> Result<Reply, Failure> {
         })
         .collect();
     Ok(Reply::one("nowPlaying", json!({ "entry": entry })))
+}
+
+/// `getBookmarks`: the caller's bookmarks, each with its song.
+pub async fn get_bookmarks(call: &Call<'_>) -> Result<Reply, Failure> {
+    let list = bookmarks::list(&call.state.core, &call.user).await?;
+    let bookmark: Vec<Value> = list
+        .iter()
+        .map(|b| {
+            let mut entry = song_json(&b.song);
+            entry["bookmarkPosition"] = b.position_ms.into();
+            json!({
+                "position": b.position_ms,
+                "username": call.user.email,
+                "comment": b.comment,
+                "created": iso(b.created_at),
+                "changed": iso(b.changed_at),
+                "entry": entry,
+            })
+        })
+        .collect();
+    Ok(Reply::one("bookmarks", json!({ "bookmark": bookmark })))
+}
+
+pub async fn create_bookmark(call: &Call<'_>) -> Result<Reply, Failure> {
+    let id = call.params.required("id")?;
+    call.params.required("position")?;
+    let position = call.params.int("position", 0, i64::MIN, i64::MAX)?;
+    let comment = call.params.get("comment");
+    bookmarks::save(&call.state.core, &call.user, id, position, comment).await?;
+    Ok(Reply::ok())
+}
+
+pub async fn delete_bookmark(call: &Call<'_>) -> Result<Reply, Failure> {
+    let id = call.params.required("id")?;
+    bookmarks::delete(&call.state.core, &call.user, id).await?;
+    Ok(Reply::ok())
 }

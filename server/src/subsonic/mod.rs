@@ -180,6 +180,25 @@ pub struct Call<'a> {
     pub creds: Credentials,
 }
 
+impl Call<'_> {
+    /// Refuses (code 50) a `username` other than the caller's: apps see their own user's
+    /// details, picture and playlists only. `required`: the parameter must be there.
+    pub fn only_self(&self, required: bool, what: &str) -> Result<(), Failure> {
+        let asked = if required {
+            Some(self.params.required("username")?)
+        } else {
+            self.params.get("username")
+        };
+        match asked {
+            Some(u) if !u.eq_ignore_ascii_case(&self.user.email) => Err(Failure::new(
+                50,
+                format!("you can only read your own {what}"),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 fn parse_pairs(text: &str, into: &mut Vec<(String, String)>) {
     into.extend(
         url::form_urlencoded::parse(text.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())),
@@ -335,6 +354,7 @@ async fn run(method: &str, call: &Call<'_>) -> Result<Reply, Failure> {
         "getAlbum" => browse::get_album(call).await,
         "getSong" => browse::get_song(call).await,
         "getLyricsBySongId" => browse::get_lyrics_by_song_id(call).await,
+        "getLyrics" => browse::get_lyrics(call).await,
         "getGenres" => browse::get_genres(call).await,
         "getArtistInfo" => browse::get_artist_info(call, false).await,
         "getArtistInfo2" => browse::get_artist_info(call, true).await,
@@ -364,6 +384,11 @@ async fn run(method: &str, call: &Call<'_>) -> Result<Reply, Failure> {
         "savePlayQueue" => lists::save_play_queue(call, false).await,
         "savePlayQueueByIndex" => lists::save_play_queue(call, true).await,
         "getNowPlaying" => lists::get_now_playing(call).await,
+        "getBookmarks" => lists::get_bookmarks(call).await,
+        "createBookmark" => lists::create_bookmark(call).await,
+        "deleteBookmark" => lists::delete_bookmark(call).await,
+        "getScanStatus" => scan_status(call, false).await,
+        "startScan" => scan_status(call, true).await,
         "stream" => files::original(call, false).await,
         "download" => files::original(call, true).await,
         "getCoverArt" => files::cover_art(call).await,
@@ -374,6 +399,20 @@ async fn run(method: &str, call: &Call<'_>) -> Result<Reply, Failure> {
             status: StatusCode::NOT_FOUND,
         }),
     }
+}
+
+/// `getScanStatus` (anyone) and `startScan` (admins: queues a scan of every music folder,
+/// as the admin page's button does, and answers with its state).
+async fn scan_status(call: &Call<'_>, start: bool) -> Result<Reply, Failure> {
+    let core = &call.state.core;
+    if start {
+        backend::folders::service::request_scan(core, &call.user).await?;
+    }
+    let (scanning, count) = backend::folders::service::scan_progress(core).await?;
+    Ok(Reply::one(
+        "scanStatus",
+        json!({ "scanning": scanning, "count": count }),
+    ))
 }
 
 /// Refrain has one catalog (shared music and each listener's own uploads, as the web
@@ -387,10 +426,7 @@ fn truncate(s: &str, max: usize) -> String {
 /// `getUser`: the caller only (another user's details are an admin's business, in the
 /// admin page); what they may do in Subsonic terms.
 fn get_user(call: &Call<'_>) -> Result<Reply, Failure> {
-    let asked = call.params.required("username")?;
-    if !asked.eq_ignore_ascii_case(&call.user.email) {
-        return Err(Failure::new(50, "you can only read your own user"));
-    }
+    call.only_self(true, "user")?;
     let admin = call.user.role == backend::auth::Role::Admin;
     let uploads = call.user.role != backend::auth::Role::Listener;
     Ok(Reply::one(

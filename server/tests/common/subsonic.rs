@@ -515,3 +515,53 @@ pub fn lyrics_list(v: &Value) {
         )],
     );
 }
+
+/// Bookmarks.json (Bookmark.json each: a position in a Child).
+pub fn bookmarks(v: &Value) {
+    object(
+        "bookmarks",
+        v,
+        &[(
+            "bookmark",
+            OPT,
+            Ty::Arr(|b| {
+                object(
+                    "bookmark",
+                    b,
+                    &[
+                        ("position", REQ, Ty::Int),
+                        ("username", REQ, Ty::Str),
+                        ("comment", OPT, Ty::Str),
+                        ("created", REQ, Ty::Str),
+                        ("changed", REQ, Ty::Str),
+                        ("entry", REQ, Ty::Obj(child)),
+                    ],
+                );
+                date_time(&b["created"]);
+                date_time(&b["changed"]);
+            }),
+        )],
+    );
+}
+
+/// ScanStatus.json.
+pub fn scan_status(v: &Value) {
+    object(
+        "scanStatus",
+        v,
+        &[("scanning", REQ, Ty::Bool), ("count", OPT, Ty::Int)],
+    );
+}
+
+/// Lyrics.json (the legacy `getLyrics`).
+pub fn lyrics(v: &Value) {
+    object(
+        "lyrics",
+        v,
+        &[
+            ("value", REQ, Ty::Str),
+            ("artist", OPT, Ty::Str),
+            ("title", OPT, Ty::Str),
+        ],
+    );
+}
