@@ -48,6 +48,8 @@ export default defineConfig({
           REFRAIN_SITE_ROOT: process.env.REFRAIN_SITE_ROOT ?? "target/site",
           RUST_LOG: "info",
           REFRAIN_ADMIN_EMAIL: "admin@refrain.test",
+          // Every test signs its accounts up from 127.0.0.1.
+          REFRAIN_SIGNUPS_PER_ADDRESS: "100000",
           // The stand-in sites of link_import.spec.ts and import_desk.spec.ts.
           REFRAIN_IMPORT_ALLOW_HOSTS: "127.0.0.1:3190,127.0.0.1:3191",
           // Emails go to the SMTP sink scripts/services.sh starts; the tests read its Maildir.

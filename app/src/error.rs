@@ -39,16 +39,8 @@ impl From<backend::Error> for AppError {
         // 400, not a server failure); the body still carries the error for the client. Not
         // for a plain form post (no JavaScript): that answer must stay the redirect back to
         // the page, which shows the error carried in the URL.
-        let plain_form = leptos::prelude::use_context::<axum::http::request::Parts>()
-            .and_then(|p| {
-                p.headers
-                    .get(axum::http::header::ACCEPT)
-                    .and_then(|v| v.to_str().ok())
-                    .map(|a| a.contains("text/html"))
-            })
-            .unwrap_or(false);
         if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
-            && !plain_form
+            && !crate::ssr::plain_form_post()
         {
             res.set_status(app.status());
         }

@@ -46,6 +46,9 @@ pub struct Config {
     pub max_event_attempts: i64,
     pub ffmpeg: String,
     pub ffprobe: String,
+    /// util-linux `prlimit`, which starts ffmpeg and ffprobe under memory, CPU time and
+    /// file size limits (`REFRAIN_PRLIMIT`; empty runs them without, where it is missing).
+    pub prlimit: String,
     /// yt-dlp, for YouTube search and pages that are not audio files (`REFRAIN_YTDLP`;
     /// empty turns both off).
     pub ytdlp: String,
@@ -88,6 +91,12 @@ pub struct Config {
     /// a key is generated once into `<data_dir>/secret.key`; several server nodes must
     /// share one key.
     pub secret_key: Option<Redacted>,
+    /// `REFRAIN_METRICS_TOKEN` (or `_FILE`): `/metrics` answers only
+    /// requests bearing it. Unset, only direct requests from this machine.
+    pub metrics_token: Option<Redacted>,
+    /// Sign-ups one client address may make within 15 minutes before each further one
+    /// waits (`REFRAIN_SIGNUPS_PER_ADDRESS`).
+    pub signups_per_address: i64,
     /// Transcodes for Subsonic apps one node runs at once (`REFRAIN_TRANSCODES_MAX`), and
     /// per user (`REFRAIN_TRANSCODES_PER_USER`); past either an app gets 429.
     pub transcodes_max: usize,
@@ -221,6 +230,7 @@ impl Config {
             max_event_attempts: 5,
             ffmpeg: "ffmpeg".into(),
             ffprobe: "ffprobe".into(),
+            prlimit: "prlimit".into(),
             ytdlp: "yt-dlp".into(),
             trusted_proxies: Vec::new(),
             admin_email: None,
@@ -238,6 +248,8 @@ impl Config {
             import_timeout_secs: 600,
             media_timeout_secs: 900,
             secret_key: None,
+            metrics_token: None,
+            signups_per_address: 10,
             transcodes_max: 4,
             transcodes_per_user: 2,
         }
@@ -307,6 +319,25 @@ impl Config {
             crate::sealed::SecretKey::parse(&v)
                 .map_err(|e| err("REFRAIN_SECRET_KEY", e.to_string()))?;
             c.secret_key = Some(Redacted(v));
+        }
+        if let Some(v) = parse(
+            "REFRAIN_SIGNUPS_PER_ADDRESS",
+            var("REFRAIN_SIGNUPS_PER_ADDRESS")?,
+        )? {
+            if v < 1 {
+                return Err(err("REFRAIN_SIGNUPS_PER_ADDRESS", "must be at least 1"));
+            }
+            c.signups_per_address = v;
+        }
+        if let Some(v) = var("REFRAIN_METRICS_TOKEN")? {
+            let v = v.trim().to_string();
+            if v.len() < 16 {
+                return Err(err(
+                    "REFRAIN_METRICS_TOKEN",
+                    "must be at least 16 characters (a long random string)",
+                ));
+            }
+            c.metrics_token = Some(Redacted(v));
         }
         if let Some(v) = var("REFRAIN_REDIS_URL")?.or(var("REDIS_URL")?) {
             c.redis_url = Some(v).filter(|s| !s.trim().is_empty());
@@ -472,6 +503,9 @@ impl Config {
         }
         if let Some(v) = var("REFRAIN_FFPROBE")? {
             c.ffprobe = v;
+        }
+        if let Some(v) = var("REFRAIN_PRLIMIT")? {
+            c.prlimit = v.trim().to_string();
         }
         if let Some(v) = var("REFRAIN_YTDLP")? {
             c.ytdlp = v.trim().to_string();

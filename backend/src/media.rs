@@ -13,17 +13,28 @@ use tokio::process::Command;
 pub struct Rejected(pub String);
 
 /// ffmpeg and ffprobe, and the limits every run of them is held to: a file that takes
-/// longer than `timeout` to process is rejected (the child is killed), and no single
-/// allocation may exceed [`MAX_ALLOC`] (a frame or picture claiming gigabytes).
+/// longer than `timeout` to process is rejected (the child is killed), no single
+/// allocation may exceed [`MAX_ALLOC`] (a frame or picture claiming gigabytes), and
+/// through `prlimit` the process gets at most [`MAX_ADDRESS_SPACE`] of memory, CPU time
+/// for a few times `timeout` (a child the worker lost stops on its own) and files of at
+/// most [`MAX_OUTPUT_FILE`]. Every input is read with the demuxer its first bytes name
+/// ([`sniff`]) and may open local files and pipes only.
 #[derive(Debug, Clone)]
 pub struct Tools {
     pub ffmpeg: String,
     pub ffprobe: String,
+    /// `prlimit`, or empty to run the tools without those limits.
+    pub prlimit: String,
     pub timeout: std::time::Duration,
 }
 
 /// ffmpeg's `-max_alloc`: the largest single memory block it may allocate.
 pub const MAX_ALLOC: &str = "268435456";
+/// The address space ffmpeg and ffprobe may use (threads reserve stacks, so this is well
+/// above what they touch).
+pub const MAX_ADDRESS_SPACE: u64 = 4 << 30;
+/// The largest file ffmpeg may write (a two-hour FLAC rendition is about 1 GB).
+pub const MAX_OUTPUT_FILE: u64 = 4 << 30;
 /// ffprobe only reads headers: it gets at most this long.
 const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -32,15 +43,156 @@ impl Tools {
         Tools {
             ffmpeg: config.ffmpeg.clone(),
             ffprobe: config.ffprobe.clone(),
+            prlimit: config.prlimit.clone(),
             timeout: std::time::Duration::from_secs(config.media_timeout_secs),
         }
     }
 
-    fn ffmpeg(&self) -> Command {
-        let mut c = Command::new(&self.ffmpeg);
+    /// `program`, started under the limits.
+    fn limited(&self, program: &str) -> Command {
+        if self.prlimit.is_empty() {
+            return Command::new(program);
+        }
+        let mut c = Command::new(&self.prlimit);
+        c.arg(format!("--as={MAX_ADDRESS_SPACE}"))
+            .arg(format!(
+                "--cpu={}",
+                self.timeout.as_secs().saturating_mul(4).max(60)
+            ))
+            .arg(format!("--fsize={MAX_OUTPUT_FILE}"))
+            .arg("--")
+            .arg(program);
+        c
+    }
+
+    /// ffmpeg under the limits, with `-max_alloc`.
+    pub fn ffmpeg(&self) -> Command {
+        let mut c = self.limited(&self.ffmpeg);
         c.args(["-max_alloc", MAX_ALLOC]);
         c
     }
+
+    fn ffprobe(&self) -> Command {
+        let mut c = self.limited(&self.ffprobe);
+        c.args(["-max_alloc", MAX_ALLOC]);
+        c
+    }
+}
+
+/// What a file's first bytes say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sniff {
+    /// An audio container, by the name of the ffmpeg demuxer that reads it.
+    Audio(&'static str),
+    /// Nothing Refrain reads: a playlist, a concat script, text, an image...
+    Unknown,
+    /// An ID3v2 tag comes first; the container starts at this offset.
+    SkipTo(u64),
+}
+
+/// How many bytes [`demuxer_for`] looks at.
+pub const SNIFF_BYTES: usize = 16;
+
+/// The demuxer for a file starting with `head`, by its magic numbers. Only these audio
+/// containers are ever read: a file that names none (an HLS or M3U playlist renamed
+/// `.mp3`, which ffmpeg would otherwise follow to other files or URLs) is refused.
+pub fn demuxer_for(head: &[u8]) -> Sniff {
+    let at = |i: usize, magic: &[u8]| head.get(i..i + magic.len()) == Some(magic);
+    if at(0, b"ID3") && head.len() >= 10 {
+        let size = head[6..10]
+            .iter()
+            .fold(0u64, |n, b| (n << 7) | u64::from(b & 0x7f));
+        let footer = if head[5] & 0x10 != 0 { 10 } else { 0 };
+        return Sniff::SkipTo(10 + size + footer);
+    }
+    let demuxer = if at(0, b"fLaC") {
+        "flac"
+    } else if at(0, b"OggS") {
+        "ogg"
+    } else if at(0, b"RIFF") && at(8, b"WAVE") {
+        "wav"
+    } else if at(0, b"FORM") && (at(8, b"AIFF") || at(8, b"AIFC")) {
+        "aiff"
+    } else if at(4, b"ftyp") {
+        "mov"
+    } else if at(0, &[0x1a, 0x45, 0xdf, 0xa3]) {
+        "matroska"
+    } else if at(0, &[0x30, 0x26, 0xb2, 0x75, 0x8e, 0x66, 0xcf, 0x11]) {
+        "asf"
+    } else if at(0, b"MAC ") {
+        "ape"
+    } else if at(0, b"wvpk") {
+        "wv"
+    } else if at(0, b"caff") {
+        "caf"
+    } else if head.len() >= 2 && head[0] == 0xff && head[1] & 0xe0 == 0xe0 {
+        // An MPEG audio frame: layer bits 00 are ADTS (AAC), the others MP3 (layers I-III).
+        if head[1] & 0x06 == 0 { "aac" } else { "mp3" }
+    } else {
+        return Sniff::Unknown;
+    };
+    Sniff::Audio(demuxer)
+}
+
+/// The demuxer for a file whose bytes `read(offset, len)` gives (see [`demuxer_for`]);
+/// after an ID3v2 tag, MP3 unless the bytes say otherwise. `None`: not audio Refrain reads.
+pub async fn sniff<F, Fut>(read: F) -> std::io::Result<Option<&'static str>>
+where
+    F: Fn(u64, usize) -> Fut,
+    Fut: std::future::Future<Output = std::io::Result<Vec<u8>>>,
+{
+    Ok(match demuxer_for(&read(0, SNIFF_BYTES).await?) {
+        Sniff::Audio(d) => Some(d),
+        Sniff::Unknown => None,
+        Sniff::SkipTo(offset) => match demuxer_for(&read(offset, SNIFF_BYTES).await?) {
+            Sniff::Audio(d) => Some(d),
+            Sniff::Unknown | Sniff::SkipTo(_) => Some("mp3"),
+        },
+    })
+}
+
+/// [`sniff`] for a local file.
+pub async fn sniff_file(file: &Path) -> std::io::Result<Option<&'static str>> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let file = file.to_path_buf();
+    sniff(|offset, len| {
+        let file = file.clone();
+        async move {
+            let mut f = tokio::fs::File::open(&file).await?;
+            f.seek(std::io::SeekFrom::Start(offset)).await?;
+            let mut buf = Vec::with_capacity(len);
+            f.take(len as u64).read_to_end(&mut buf).await?;
+            Ok(buf)
+        }
+    })
+    .await
+}
+
+/// Why a file whose bytes name no audio format is refused.
+pub fn not_audio() -> Rejected {
+    Rejected(
+        "this file is not audio Refrain reads: its first bytes name none of MP3, AAC, FLAC, \
+         Ogg, Opus, WAV, AIFF, MP4/M4A, WebM/Matroska, WMA, APE, WavPack or CAF"
+            .into(),
+    )
+}
+
+/// ffmpeg's input options for a local `file`: its demuxer forced (by [`sniff_file`]),
+/// only local files and pipes allowed, then `-i file:<path>`.
+pub async fn input_args(file: &Path) -> anyhow::Result<Result<Vec<std::ffi::OsString>, Rejected>> {
+    let Some(demuxer) = sniff_file(file).await? else {
+        return Ok(Err(not_audio()));
+    };
+    let mut path = std::ffi::OsString::from("file:");
+    path.push(file.as_os_str());
+    Ok(Ok(vec![
+        "-protocol_whitelist".into(),
+        "file,pipe".into(),
+        "-f".into(),
+        demuxer.into(),
+        "-i".into(),
+        path,
+    ]))
 }
 
 /// Runs `cmd` to its end within `limit`; over it, the child is killed (kill_on_drop) and
@@ -95,10 +247,12 @@ struct FfFormat {
 
 /// Runs ffprobe; anything without a decodable audio stream of positive length is rejected.
 pub async fn probe(tools: &Tools, file: &Path) -> anyhow::Result<Result<Probe, Rejected>> {
-    let mut cmd = Command::new(&tools.ffprobe);
+    let input = match input_args(file).await? {
+        Ok(a) => a,
+        Err(r) => return Ok(Err(r)),
+    };
+    let mut cmd = tools.ffprobe();
     cmd.args([
-        "-max_alloc",
-        MAX_ALLOC,
         "-v",
         "error",
         "-show_format",
@@ -106,7 +260,7 @@ pub async fn probe(tools: &Tools, file: &Path) -> anyhow::Result<Result<Probe, R
         "-of",
         "json",
     ])
-    .arg(file)
+    .args(&input)
     .stdout(Stdio::piped())
     .stderr(Stdio::null());
     let out = match run_limited(cmd, PROBE_TIMEOUT.min(tools.timeout), &tools.ffprobe).await? {
@@ -355,6 +509,10 @@ async fn ffmpeg_run(
     filter_args: &[&str],
     output_args: &[&str],
 ) -> anyhow::Result<Result<(bool, String), Rejected>> {
+    let input = match input_args(input).await? {
+        Ok(a) => a,
+        Err(r) => return Ok(Err(r)),
+    };
     let mut cmd = tools.ffmpeg();
     cmd.args([
         "-nostdin",
@@ -363,9 +521,8 @@ async fn ffmpeg_run(
         "-loglevel",
         "info",
         "-y",
-        "-i",
     ])
-    .arg(input)
+    .args(&input)
     .args(["-map", "0:a:0"])
     .args(filter_args)
     .args(output_args)
@@ -486,9 +643,13 @@ pub async fn quick_rendition(
         Quick::Copy(_) => &["-c:a", "copy"],
         Quick::Flac => &["-c:a", "flac", "-compression_level", "0"],
     };
+    let input = match input_args(input).await? {
+        Ok(a) => a,
+        Err(r) => return Ok(Err(r)),
+    };
     let mut cmd = tools.ffmpeg();
-    cmd.args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i"])
-        .arg(input)
+    cmd.args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y"])
+        .args(&input)
         .args(["-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1"])
         .args(codec)
         .args([
@@ -657,6 +818,69 @@ fn tfdt_time(b: &[u8]) -> anyhow::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_are_known_by_their_first_bytes_only() {
+        let cases: [(&[u8], Sniff); 12] = [
+            (b"fLaC\0\0\0\x22", Sniff::Audio("flac")),
+            (b"OggS\0\x02", Sniff::Audio("ogg")),
+            (b"RIFF\x24\0\0\0WAVEfmt ", Sniff::Audio("wav")),
+            (b"\0\0\0\x20ftypM4A ", Sniff::Audio("mov")),
+            (&[0x1a, 0x45, 0xdf, 0xa3, 0x9f], Sniff::Audio("matroska")),
+            (&[0xff, 0xfb, 0x90, 0x64], Sniff::Audio("mp3")),
+            (&[0xff, 0xf1, 0x50, 0x80], Sniff::Audio("aac")),
+            // An ID3v2 tag of 257 bytes (syncsafe 0x02 0x01), no footer.
+            (b"ID3\x04\0\0\0\0\x02\x01", Sniff::SkipTo(10 + 257)),
+            (b"#EXTM3U\n#EXT-X-", Sniff::Unknown),
+            (b"ffconcat version", Sniff::Unknown),
+            (b"\x89PNG\r\n\x1a\n", Sniff::Unknown),
+            (b"", Sniff::Unknown),
+        ];
+        for (head, want) in cases {
+            assert_eq!(demuxer_for(head), want, "{head:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_tools_run_under_memory_cpu_and_file_size_limits() {
+        let tools = Tools {
+            ffmpeg: "ffmpeg".into(),
+            ffprobe: "ffprobe".into(),
+            prlimit: "prlimit".into(),
+            timeout: std::time::Duration::from_secs(30),
+        };
+        let out = tools
+            .limited("cat")
+            .arg("/proc/self/limits")
+            .output()
+            .await
+            .unwrap();
+        let limits = String::from_utf8_lossy(&out.stdout);
+        let limit = |name: &str| {
+            limits
+                .lines()
+                .find(|l| l.starts_with(name))
+                .map(|l| {
+                    l[name.len()..]
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_string()
+                })
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            limit("Max address space"),
+            MAX_ADDRESS_SPACE.to_string(),
+            "{limits}"
+        );
+        assert_eq!(
+            limit("Max file size"),
+            MAX_OUTPUT_FILE.to_string(),
+            "{limits}"
+        );
+        assert_eq!(limit("Max cpu time"), "120", "{limits}");
+    }
 
     #[test]
     fn title_from_filename_drops_extension() {

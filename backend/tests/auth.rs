@@ -318,7 +318,82 @@ async fn changing_the_password_ends_the_other_logins(b: Backend) {
     );
 }
 
+/// Guesses sent in parallel each count before any of them is checked: no more than the
+/// free tries and the one that starts the wait get their password checked.
+async fn parallel_guesses_cannot_slip_past_the_limit(b: Backend) {
+    use backend::auth::throttle;
+    let (core, _d) = b.core().await;
+    auth::signup(&core, "target@example.com", PW).await.unwrap();
+    let tries: Vec<_> = (0..20)
+        .map(|_| {
+            let core = core.clone();
+            tokio::spawn(async move {
+                auth::login(&core, "target@example.com", "wrong-guess-123", LOCAL).await
+            })
+        })
+        .collect();
+    let (mut checked, mut throttled) = (0, 0);
+    for t in tries {
+        match t.await.unwrap() {
+            Err(Error::BadCredentials) => checked += 1,
+            Err(Error::Throttled { .. }) => throttled += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(checked + throttled, 20);
+    assert!(
+        checked <= throttle::ACCOUNT_FREE + 1,
+        "{checked} guesses were checked in parallel"
+    );
+}
+
+/// Re-entering the current password (to change it, delete the account, turn two-factor
+/// off...) is throttled too, on its own count: the owner's login is not locked.
+async fn current_password_checks_are_throttled_apart_from_the_login(b: Backend) {
+    use backend::auth::{logins, throttle};
+    let (core, _d) = b.core().await;
+    let user = auth::signup(&core, "owner@example.com", PW).await.unwrap();
+    for _ in 0..=throttle::ACCOUNT_FREE {
+        let r = logins::change_password(&core, &user, "a-guess-1234", "new-violet-harbour-1").await;
+        assert!(matches!(r, Err(Error::BadCredentials)), "{r:?}");
+    }
+    let r = logins::change_password(&core, &user, PW, "new-violet-harbour-1").await;
+    assert!(matches!(r, Err(Error::Throttled { .. })), "{r:?}");
+    assert!(
+        auth::login(&core, "owner@example.com", PW, LOCAL)
+            .await
+            .is_ok()
+    );
+    // After the wait, the right password works and clears the count.
+    sqlx::query("UPDATE auth_throttle SET blocked_until = 0")
+        .execute(&core.db)
+        .await
+        .unwrap();
+    logins::change_password(&core, &user, PW, "new-violet-harbour-1")
+        .await
+        .unwrap();
+}
+
+/// Every sign-up hashes a password: one address gets a few, then waits.
+async fn sign_ups_from_one_address_are_slowed_down(b: Backend) {
+    let (core, _d) = b.core().await;
+    let busy: std::net::IpAddr = "203.0.113.77".parse().unwrap();
+    for i in 0..=core.config.signups_per_address {
+        auth::signup_from(&core, &format!("user{i}@example.com"), PW, busy)
+            .await
+            .unwrap();
+    }
+    let r = auth::signup_from(&core, "one-more@example.com", PW, busy).await;
+    assert!(matches!(r, Err(Error::Throttled { .. })), "{r:?}");
+    auth::signup_from(&core, "elsewhere@example.com", PW, LOCAL)
+        .await
+        .unwrap();
+}
+
 backend::on_both_databases!(
+    parallel_guesses_cannot_slip_past_the_limit,
+    current_password_checks_are_throttled_apart_from_the_login,
+    sign_ups_from_one_address_are_slowed_down,
     sessions_can_be_listed_and_ended_and_time_out,
     changing_the_password_ends_the_other_logins,
     repeated_failures_slow_down_the_account_then_expire,

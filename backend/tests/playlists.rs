@@ -278,7 +278,57 @@ async fn parallel_additions_keep_positions_dense(b: Backend) {
     assert_eq!(positions, (0..8).collect::<Vec<i64>>());
 }
 
+/// The playlist writes name their owner in the statement itself: a write on behalf of
+/// someone else changes nothing even when no check ran before it.
+async fn writes_change_only_the_owners_playlist(b: Backend) {
+    use backend::playlists::repo;
+    let (core, _d) = b.core().await;
+    let owner = auth::signup(&core, "owner@example.com", PW).await.unwrap();
+    let other = auth::signup(&core, "other@example.com", PW).await.unwrap();
+    let pl = playlists::create(&core, &owner, "Mine", "kept", true)
+        .await
+        .unwrap();
+    let mut conn = core.db.acquire().await.unwrap();
+    assert!(
+        !repo::update(&mut conn, (&pl.id, &other.id), "Taken", "", false, 1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !repo::touch(&mut conn, (&pl.id, &other.id), 1)
+            .await
+            .unwrap()
+    );
+    assert!(!repo::delete(&mut *conn, (&pl.id, &other.id)).await.unwrap());
+    drop(conn);
+    let page = playlists::get(&core, &owner, &pl.id).await.unwrap();
+    assert_eq!(
+        (
+            page.playlist.name.as_str(),
+            page.playlist.description.as_str(),
+            page.playlist.public
+        ),
+        ("Mine", "kept", true)
+    );
+    assert_eq!(page.playlist.updated_at, pl.updated_at);
+    // Through the service: someone else's public playlist is forbidden to change.
+    let r = playlists::update(&core, &other, &pl.id, "Taken", "", false).await;
+    assert!(matches!(r, Err(Error::Forbidden)), "{r:?}");
+    let r = playlists::delete(&core, &other, &pl.id).await;
+    assert!(matches!(r, Err(Error::Forbidden)), "{r:?}");
+    // The owner's own writes go through.
+    let mut conn = core.db.acquire().await.unwrap();
+    assert!(
+        repo::update(&mut conn, (&pl.id, &owner.id), "Renamed", "", true, 2)
+            .await
+            .unwrap()
+    );
+    drop(conn);
+    playlists::delete(&core, &owner, &pl.id).await.unwrap();
+}
+
 backend::on_both_databases!(
+    writes_change_only_the_owners_playlist,
     parallel_additions_keep_positions_dense,
     tracks_keep_their_order_through_moves_and_removals,
     bad_input_is_refused_and_changes_nothing,

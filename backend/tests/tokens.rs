@@ -333,6 +333,50 @@ async fn access_tokens_refuse_forgeries_and_other_token_kinds(b: Backend) {
         let t = api_tokens::sign_claims(api, &c).await.unwrap();
         refused(api_tokens::verify_access(api, &t).await.unwrap());
     }
+    // Claims of the wrong type or missing, signed by the right key (jsonwebtoken before
+    // 10.3 took a string `exp` or `nbf` for no claim at all, CVE-2026-25537): a string
+    // expiry long past, a string start in the future, no audience, no issuer.
+    let genuine = serde_json::to_value(access_claims(&user, now(), 900)).unwrap();
+    let forged: [fn(&mut serde_json::Value, u64); 5] = [
+        |c, now| c["exp"] = (now - 3600).to_string().into(),
+        |c, now| c["nbf"] = (now + 3600).to_string().into(),
+        |c, _| c["exp"] = "never".into(),
+        |c, _| drop(c.as_object_mut().unwrap().remove("aud")),
+        |c, _| drop(c.as_object_mut().unwrap().remove("iss")),
+    ];
+    for forge in forged {
+        let mut c = genuine.clone();
+        forge(&mut c, now());
+        let t = core.keys.api.sign("at+jwt", &c).await.unwrap();
+        refused(api_tokens::verify_access(api, &t).await.unwrap());
+    }
+    let st = serde_json::to_value(StreamClaims::new(&user.id, "t1", &user.login_id, 60)).unwrap();
+    let forged: [fn(&mut serde_json::Value); 3] = [
+        |c| c["exp"] = "99999999999".into(),
+        |c| drop(c.as_object_mut().unwrap().remove("aud")),
+        |c| drop(c.as_object_mut().unwrap().remove("iss")),
+    ];
+    for forge in forged {
+        let mut c = st.clone();
+        forge(&mut c);
+        let t = core
+            .keys
+            .stream
+            .sign(backend::playback::token::STREAM_TYP, &c)
+            .await
+            .unwrap();
+        assert!(
+            stream_token::verify(&core.keys.stream, &t)
+                .await
+                .unwrap()
+                .is_err(),
+            "{c}"
+        );
+    }
+    // The same, unforged, is accepted (so the refusals above are about the claims).
+    let t = core.keys.api.sign("at+jwt", &genuine).await.unwrap();
+    assert!(api_tokens::verify_access(api, &t).await.unwrap().is_ok());
+
     // A token with another typ (signed by the right key) is not an access token.
     let t = core.keys.api.sign("JWT", &claims).await.unwrap();
     refused(api_tokens::verify_access(api, &t).await.unwrap());

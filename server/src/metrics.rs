@@ -106,7 +106,60 @@ pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> 
     res
 }
 
-pub async fn render(State(state): State<crate::AppState>) -> Response {
+/// Why a request may not read the metrics, as the answer to give (`None`: it may) (which tell how busy the server is, what fails
+/// and how far behind the queue is): with `REFRAIN_METRICS_TOKEN` set, one bearing it
+/// (401 otherwise); unset, a direct request from this machine only: a loopback peer and
+/// no forwarding header, which a reverse proxy on this machine would add (404 otherwise,
+/// as if there were nothing there).
+pub fn refused(
+    token: Option<&str>,
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+) -> Option<Response> {
+    use axum::http::{StatusCode, header};
+    match token {
+        Some(token) => {
+            let given = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or_default();
+            // Compared as digests, so the time taken says nothing about the token.
+            let hash = backend::auth::sha256_hex;
+            if !given.is_empty() && hash(given.trim()) == hash(token) {
+                None
+            } else {
+                Some(
+                    (
+                        StatusCode::UNAUTHORIZED,
+                        [(header::WWW_AUTHENTICATE, "Bearer")],
+                    )
+                        .into_response(),
+                )
+            }
+        }
+        None => {
+            let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]
+                .iter()
+                .any(|h| headers.contains_key(*h));
+            if peer.is_loopback() && !forwarded {
+                None
+            } else {
+                Some(StatusCode::NOT_FOUND.into_response())
+            }
+        }
+    }
+}
+
+pub async fn render(
+    State(state): State<crate::AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let token = state.core.config.metrics_token.as_ref();
+    if let Some(answer) = refused(token.map(|t| t.0.as_str()), peer.ip(), &headers) {
+        return answer;
+    }
     let mut out = String::new();
     state.metrics.render_requests(&mut out);
     match backend::state::operational_figures(&state.core).await {

@@ -1129,6 +1129,126 @@ async fn library_page_redirects_to_login_without_a_session(b: Backend) {
     assert!(login.text().await.unwrap().contains("Log in"));
 }
 
+/// Opening the link in a verification email changes nothing (mail scanners fetch links
+/// to check them): the page asks, and only pressing its button (a plain form post here,
+/// as without JavaScript) confirms the address, then says so.
+async fn email_links_act_only_when_the_button_is_pressed(b: Backend) {
+    let srv = start_with(b, |c| {
+        c.email_verification = backend::config::EmailVerification::Optional;
+    })
+    .await;
+    let c = client();
+    signup(&c, &srv, "new@example.com").await;
+    let mails = backend::testing::queued_emails(&srv.core.db).await;
+    let mail = mails.iter().find(|m| m.to == "new@example.com").unwrap();
+    let token = backend::testing::link_token(&mail.text, "/verify-email").unwrap();
+    let verified = || async {
+        sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT email_verified_at FROM users WHERE email = 'new@example.com'",
+        )
+        .fetch_one(&srv.core.db)
+        .await
+        .unwrap()
+        .is_some()
+    };
+    // A scanner's GET, twice: a page with a button, and the address still unconfirmed.
+    for _ in 0..2 {
+        let r = reqwest::Client::new()
+            .get(format!("{}/verify-email?token={token}", srv.base))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("Confirm my email"), "{html}");
+        assert!(!html.contains("is confirmed"), "{html}");
+    }
+    assert!(!verified().await);
+    // The button: a form post, answered with a redirect to the page saying it is done.
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}{}", srv.base, app::auth::VerifyEmail::PATH))
+        .header("accept", "text/html")
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.ends_with("/verify-email?confirmed=1"), "{to}");
+    assert!(verified().await);
+    let url = if to.starts_with("http") {
+        to.clone()
+    } else {
+        format!("{}{to}", srv.base)
+    };
+    let html = reqwest::Client::new()
+        .get(url)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Your email address is confirmed."), "{html}");
+}
+
+/// `/metrics` is not public: without a token only direct requests from this machine read
+/// it (one through a proxy, which adds a forwarding header, does not); with
+/// `REFRAIN_METRICS_TOKEN` only requests bearing the token.
+async fn metrics_are_for_this_machine_or_the_token_holder(b: Backend) {
+    let srv = start(b, 1 << 20).await;
+    let get = |headers: Vec<(&'static str, String)>| {
+        let url = format!("{}/metrics", srv.base);
+        async move {
+            let mut r = reqwest::Client::new().get(url);
+            for (k, v) in headers {
+                r = r.header(k, v);
+            }
+            r.send().await.unwrap().status()
+        }
+    };
+    assert_eq!(get(vec![]).await, StatusCode::OK);
+    for h in ["x-forwarded-for", "forwarded", "x-real-ip"] {
+        assert_eq!(
+            get(vec![(h, "203.0.113.9".into())]).await,
+            StatusCode::NOT_FOUND,
+            "{h}"
+        );
+    }
+    let token = "metrics-token-0123456789abcdef";
+    let srv = start_with(b, |c| {
+        c.metrics_token = Some(backend::config::Redacted(token.into()));
+    })
+    .await;
+    let get = |auth: Option<String>| {
+        let url = format!("{}/metrics", srv.base);
+        async move {
+            let mut r = reqwest::Client::new().get(url);
+            if let Some(a) = auth {
+                r = r.header("authorization", a);
+            }
+            r.send().await.unwrap()
+        }
+    };
+    let r = get(None).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    assert_eq!(
+        get(Some("Bearer wrong-token-0123456789".into()))
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let r = get(Some(format!("Bearer {token}"))).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("refrain_outbox_backlog"));
+}
+
 /// The server renders a page from one fetch of each of its resources. (A page created
 /// inside a Suspense is created again each time the Suspense re-runs its children; its
 /// data was then fetched and sent twice, and hydration could read a different fetch than
@@ -1518,6 +1638,8 @@ async fn a_plain_form_post_with_an_error_is_redirected_back_with_it(b: Backend) 
 }
 
 backend::on_both_databases!(
+    email_links_act_only_when_the_button_is_pressed,
+    metrics_are_for_this_machine_or_the_token_holder,
     covers_are_thumbnailed_cached_and_private,
     a_plain_form_post_with_an_error_is_redirected_back_with_it,
     a_profile_picture_is_uploaded_served_and_revalidated,

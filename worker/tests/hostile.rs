@@ -206,6 +206,60 @@ async fn hostile_uploads_settle_with_reasons_and_leave_nothing(b: Backend) {
     assert_eq!(settled(&core, &ok.id).await.state, JobState::Done);
 }
 
+/// Playlists and scripts renamed `.mp3` that would have ffmpeg open other files or URLs:
+/// an HLS playlist of a file elsewhere on the server's disk (which ffmpeg, left to guess
+/// the format, imported as the uploader's track), one of a URL on loopback, and a concat
+/// script. Each is refused by its first bytes; nothing is read or fetched.
+async fn playlists_posing_as_audio_open_nothing(b: Backend) {
+    let (core, user, dir) = setup(b, 900).await;
+    let secret = dir.path().join("someone-elses.mp3");
+    std::fs::write(&secret, sine_mp3(2, &[("title", "Not Yours")])).unwrap();
+    let canary = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = canary.local_addr().unwrap().port();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        while canary.accept().await.is_ok() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let hls = |segment: &str| {
+        format!(
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:0\n\
+             #EXTINF:2.0,\n{segment}\n#EXT-X-ENDLIST\n"
+        )
+        .into_bytes()
+    };
+    let cases = [
+        ("local.mp3", hls(&secret.display().to_string())),
+        (
+            "remote.mp3",
+            hls(&format!("http://127.0.0.1:{port}/track.mp3")),
+        ),
+        (
+            "concat.mp3",
+            format!("ffconcat version 1.0\nfile '{}'\n", secret.display()).into_bytes(),
+        ),
+    ];
+    let mut jobs = Vec::new();
+    for (name, data) in cases {
+        jobs.push((name, upload(&core, &user, name, data).await));
+    }
+    worker::dispatch::drain(&core).await.unwrap();
+    for (name, j) in jobs {
+        let j = settled(&core, &j.id).await;
+        assert_eq!(j.state, JobState::Failed, "{name} was imported");
+        assert!(j.track_id.is_none(), "{name}");
+        let reason = j.error.unwrap_or_default();
+        assert!(reason.contains("not audio"), "{name}: {reason}");
+    }
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a URL was fetched"
+    );
+}
+
 async fn a_file_that_takes_too_long_is_stopped_with_a_reason(b: Backend) {
     let (core, user, _dir) = setup(b, 1).await;
     // Ten minutes of audio: transcoding takes several seconds, over the 1 s limit.
@@ -264,6 +318,7 @@ async fn hostile_names_in_a_music_folder_scan_and_play(b: Backend) {
 }
 
 backend::on_both_databases!(
+    playlists_posing_as_audio_open_nothing,
     hostile_uploads_settle_with_reasons_and_leave_nothing,
     a_file_that_takes_too_long_is_stopped_with_a_reason,
     hostile_names_in_a_music_folder_scan_and_play,

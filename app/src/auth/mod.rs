@@ -73,7 +73,8 @@ pub async fn signup(
         // Checked before the account exists, so a bad name loses nothing.
         backend::artists::check_name(name)?;
     }
-    let user = backend::auth::signup(&core, &email, &password).await?;
+    let from = crate::ssr::client_ip().await?;
+    let user = backend::auth::signup_from(&core, &email, &password, from).await?;
     if let Some(name) = artist_name {
         backend::artists::request(&core, &user, &name, "").await?;
     }
@@ -103,13 +104,22 @@ pub async fn reset_password(token: String, password: String) -> Result<(), AppEr
 #[server(output = Postcard)]
 pub async fn verify_email(token: String) -> Result<(), AppError> {
     let core = crate::ssr::core()?;
-    Ok(backend::auth::email::verify_email(&core, &token).await?)
+    backend::auth::email::verify_email(&core, &token).await?;
+    // A form posted without JavaScript lands back on the page, saying it is done.
+    if crate::ssr::plain_form_post() {
+        leptos_axum::redirect("/verify-email?confirmed=1");
+    }
+    Ok(())
 }
 
 #[server(output = Postcard)]
 pub async fn confirm_email_change(token: String) -> Result<String, AppError> {
     let core = crate::ssr::core()?;
-    Ok(backend::auth::email::confirm_email_change(&core, &token).await?)
+    let address = backend::auth::email::confirm_email_change(&core, &token).await?;
+    if crate::ssr::plain_form_post() {
+        leptos_axum::redirect("/confirm-email?confirmed=1");
+    }
+    Ok(address)
 }
 
 /// Where a correct password leads.
@@ -373,35 +383,84 @@ pub fn ResetPasswordPage() -> impl IntoView {
     }
 }
 
-/// The page a verification or change-of-address link opens: confirms on load.
+/// The page a verification or change-of-address link opens. Opening it changes nothing:
+/// mail scanners fetch the links in the emails they check, so the address is confirmed
+/// only by pressing the button (a plain form post, which works before the client loads
+/// or without JavaScript; on success the server sends the browser back here with
+/// `?confirmed=1`).
 #[component]
 pub fn ConfirmEmailPage(#[prop(optional)] change: bool) -> impl IntoView {
-    let token = token_from_query();
-    let result = crate::wire::resource(
-        move || token.clone(),
-        move |t| async move {
-            if change {
-                confirm_email_change(t)
-                    .await
-                    .map(|e| format!("Your address is now {e}."))
-            } else {
-                verify_email(t)
-                    .await
-                    .map(|()| "Your email address is confirmed.".to_string())
+    let token = StoredValue::new(token_from_query());
+    let confirmed_before = leptos_router::hooks::use_query_map()
+        .with_untracked(|q| q.get("confirmed").is_some_and(|v| v == "1"));
+    let verify = ServerAction::<VerifyEmail>::new();
+    let confirm = ServerAction::<ConfirmEmailChange>::new();
+    let message = move || {
+        if change {
+            match confirm.value().get() {
+                Some(Ok(address)) => Some(format!("Your address is now {address}.")),
+                _ => confirmed_before.then(|| "Your new address is confirmed.".to_string()),
             }
-        },
-    );
+        } else {
+            (confirmed_before || matches!(verify.value().get(), Some(Ok(()))))
+                .then(|| "Your email address is confirmed.".to_string())
+        }
+    };
+    let error = move || {
+        if change {
+            error_text(confirm.value().get())
+        } else {
+            error_text(verify.value().get())
+        }
+    };
+    let pending = move || verify.pending().get() || confirm.pending().get();
+    let (intro, label) = if change {
+        (
+            "Confirm that this is your new email address.",
+            "Use this address",
+        )
+    } else {
+        (
+            "Confirm your email address to finish setting up your account.",
+            "Confirm my email",
+        )
+    };
+    let fields = move || {
+        view! {
+            <input type="hidden" name="token" value=token.get_value()/>
+            {move || error().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+            <button type="submit" class="btn primary" data-testid="confirm-email" disabled=pending>{label}</button>
+        }
+    };
+    let form = if change {
+        crate::wire::post_form(
+            confirm,
+            move || ConfirmEmailChange {
+                token: token.get_value(),
+            },
+            fields(),
+        )
+        .into_any()
+    } else {
+        crate::wire::post_form(
+            verify,
+            move || VerifyEmail {
+                token: token.get_value(),
+            },
+            fields(),
+        )
+        .into_any()
+    };
     view! {
         <leptos_meta::Title text="Confirm your email"/>
         <div class="auth-page">
             <div class="auth-card">
                 <h1 class="brand-big">"Refrain"</h1>
-                <Suspense fallback=|| view! { <p class="muted">"Confirming…"</p> }>
-                    {move || result.get().map(|r| match r {
-                        Ok(msg) => view! { <p role="status" data-testid="email-confirmed">{msg}</p> }.into_any(),
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
-                    })}
-                </Suspense>
+                {move || match message() {
+                    Some(msg) => view! { <p role="status" data-testid="email-confirmed">{msg}</p> }.into_any(),
+                    None => view! { <p class="muted">{intro}</p> }.into_any(),
+                }}
+                <div hidden=move || message().is_some()>{form}</div>
                 <p><A href="/">"Open Refrain"</A></p>
             </div>
         </div>

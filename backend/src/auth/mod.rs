@@ -17,7 +17,7 @@ pub mod throttle;
 pub mod totp;
 pub mod two_factor;
 
-pub use password::check_password_policy;
+pub use password::{check_password_policy, sha256_hex};
 
 /// An argon2id hash of `password` (off the async threads).
 pub async fn hash_password(password: &str) -> crate::Result<String> {
@@ -25,7 +25,8 @@ pub async fn hash_password(password: &str) -> crate::Result<String> {
 }
 pub use redis_store::RedisSessionStore;
 pub use service::{
-    CurrentUser, LoginStep, Role, login, logout, normalize_email, signup, user_for_login,
+    CurrentUser, LoginStep, Role, login, logout, normalize_email, signup, signup_from,
+    user_for_login,
 };
 pub use session_store::DbSessionStore;
 pub use sessions::SessionBackend;

@@ -63,12 +63,18 @@ pub async fn verify(password: String, phc: String) -> Result<bool> {
     .map_err(Error::from)
 }
 
-/// Re-authentication: the account's current password, or `BadCredentials`.
+/// Re-authentication (changing the password or email, turning two-factor off, deleting
+/// the account, making an app key): the account's current password, or `BadCredentials`.
+/// Throttled per account like the login (a stolen session cannot guess the password at
+/// hashing speed), on a key of its own, so it never locks the owner's login.
 pub async fn check_current(db: &sqlx::AnyPool, user_id: &str, password: &str) -> Result<()> {
+    let key = [super::throttle::Key::account(&format!("reauth:{user_id}"))];
+    super::throttle::begin(db, &key).await?;
     let hash = super::repo::password_hash(db, user_id)
         .await?
         .ok_or(crate::Error::Unauthenticated)?;
     if verify(password.to_string(), hash).await? {
+        super::throttle::clear(db, &key[0]).await?;
         Ok(())
     } else {
         Err(crate::Error::BadCredentials)

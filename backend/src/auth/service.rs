@@ -56,6 +56,20 @@ pub fn normalize_email(email: &str) -> Result<String> {
     }
 }
 
+/// [`signup`] for a visitor at `from`: past `REFRAIN_SIGNUPS_PER_ADDRESS` sign-ups from
+/// one address within the window, each waits longer (429 with the wait), so nobody makes
+/// the server hash passwords for accounts by the thousand.
+pub async fn signup_from(
+    core: &Core,
+    email: &str,
+    password: &str,
+    from: IpAddr,
+) -> Result<CurrentUser> {
+    let key = throttle::Key::signups(from, core.config.signups_per_address);
+    throttle::begin(&core.db, &[key]).await?;
+    signup(core, email, password).await
+}
+
 /// Creates an account and signs it in. The first account becomes admin.
 pub async fn signup(core: &Core, email: &str, password: &str) -> Result<CurrentUser> {
     let email = normalize_email(email)?;
@@ -110,7 +124,7 @@ pub async fn login(core: &Core, email: &str, password: &str, from: IpAddr) -> Re
         throttle::Key::account(&account),
         throttle::Key::address(from),
     ];
-    throttle::check(&core.db, &keys).await?;
+    throttle::begin(&core.db, &keys).await?;
     let checked = match normalize_email(email) {
         Ok(email) if password.chars().count() <= password::MAX_LEN * 4 => {
             let user = repo::find_by_email(&core.db, &email).await?;
@@ -123,10 +137,11 @@ pub async fn login(core: &Core, email: &str, password: &str, from: IpAddr) -> Re
         _ => None,
     };
     let Some(user) = checked else {
-        throttle::record_failure(&core.db, &keys).await?;
+        // Counted as a failure already, by `begin`.
         return Err(Error::BadCredentials);
     };
     throttle::clear(&core.db, &keys[0]).await?;
+    throttle::forgive(&core.db, &keys[1..]).await?;
     // Only someone who knows the password learns that the account is disabled.
     if repo::is_disabled(&core.db, &user.id).await? {
         return Err(Error::AccountDisabled);

@@ -29,6 +29,14 @@ impl Key {
             free: ACCOUNT_FREE,
         }
     }
+    /// Sign-ups from one client address (each hashes a password: the expensive step an
+    /// attacker would repeat), every one counted; `free` of them within the window.
+    pub fn signups(ip: IpAddr, free: i64) -> Key {
+        Key {
+            name: format!("signup:{ip}"),
+            free,
+        }
+    }
     pub fn address(ip: IpAddr) -> Key {
         Key {
             name: format!("addr:{ip}"),
@@ -90,6 +98,84 @@ pub async fn record_failure(db: &sqlx::AnyPool, keys: &[Key]) -> Result<()> {
                 .await?;
             tracing::warn!(key = %k.name, failures, wait_ms = wait, "sign-in attempts slowed down");
         }
+    }
+    Ok(())
+}
+
+/// Starts a try (a password or code about to be checked) for every key, or refuses with
+/// [`Error::Throttled`] while a key must wait. The try counts as a failure at once, in
+/// the same statement that checks the wait (and sets the next one), so guesses sent in
+/// parallel each count before any of them is checked: none slips past the limit between
+/// a check and a count. A try that succeeds is taken back with [`forgive`].
+pub async fn begin(db: &sqlx::AnyPool, keys: &[Key]) -> Result<()> {
+    let now = now_ms();
+    let mut wait = 0i64;
+    for k in keys {
+        // The count after this try, and (past the free tries) the wait it sets: one
+        // second doubling per try over, at most MAX_WAIT_MS. A row older than the window
+        // starts over at one.
+        let n = "CASE WHEN auth_throttle.first_failure_at <= $3 THEN 1
+                      ELSE auth_throttle.failures + 1 END";
+        let sql = format!(
+            "INSERT INTO auth_throttle (key, failures, first_failure_at, blocked_until)
+             VALUES ($1, 1, $2, 0)
+             ON CONFLICT (key) DO UPDATE SET
+               failures = {n},
+               first_failure_at = CASE WHEN auth_throttle.first_failure_at <= $3 THEN $2
+                                       ELSE auth_throttle.first_failure_at END,
+               blocked_until = CASE WHEN {n} > $4 THEN $2 + CASE
+                   WHEN {n} - $4 - 1 >= 20 THEN $5
+                   WHEN (CAST(1000 AS BIGINT) << CAST({n} - $4 - 1 AS INTEGER)) > $5 THEN $5
+                   ELSE (CAST(1000 AS BIGINT) << CAST({n} - $4 - 1 AS INTEGER)) END
+                 ELSE 0 END
+             WHERE auth_throttle.blocked_until <= $2 OR auth_throttle.first_failure_at <= $3
+             RETURNING failures"
+        );
+        let counted: Option<i64> = sqlx::query_scalar(&sql)
+            .bind(&k.name)
+            .bind(now)
+            .bind(now - WINDOW_MS)
+            .bind(k.free)
+            .bind(MAX_WAIT_MS)
+            .fetch_optional(db)
+            .await?;
+        match counted {
+            Some(failures) if failures > k.free => {
+                tracing::warn!(key = %k.name, failures, "sign-in attempts slowed down");
+            }
+            Some(_) => {}
+            None => {
+                let until: i64 =
+                    sqlx::query_scalar("SELECT blocked_until FROM auth_throttle WHERE key = $1")
+                        .bind(&k.name)
+                        .fetch_optional(db)
+                        .await?
+                        .unwrap_or(now + 1000);
+                wait = wait.max(until - now);
+            }
+        }
+    }
+    if wait > 0 {
+        return Err(Error::Throttled {
+            retry_after_secs: u64::try_from((wait + 999) / 1000).unwrap_or(1),
+        });
+    }
+    Ok(())
+}
+
+/// Takes back a try [`begin`] counted, when it succeeded (the wait it set, too, while the
+/// count is within the free tries again).
+pub async fn forgive(db: &sqlx::AnyPool, keys: &[Key]) -> Result<()> {
+    for k in keys {
+        sqlx::query(
+            "UPDATE auth_throttle SET failures = failures - 1,
+               blocked_until = CASE WHEN failures - 1 > $2 THEN blocked_until ELSE 0 END
+             WHERE key = $1 AND failures > 0",
+        )
+        .bind(&k.name)
+        .bind(k.free)
+        .execute(db)
+        .await?;
     }
     Ok(())
 }

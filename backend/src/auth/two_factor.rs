@@ -162,14 +162,16 @@ pub async fn complete_login(
         return Err(Error::Unauthenticated);
     }
     let key = [super::throttle::Key::account(&pending.user_id)];
-    super::throttle::check(&core.db, &key).await?;
+    // Counted before the code is checked, so codes guessed in parallel all count.
+    super::throttle::begin(&core.db, &key).await?;
     pending.attempts += 1;
     if let Err(e) = use_code(core, &pending.user_id, code).await {
-        if matches!(e, Error::BadCode) {
-            super::throttle::record_failure(&core.db, &key).await?;
+        if !matches!(e, Error::BadCode) {
+            super::throttle::forgive(&core.db, &key).await?;
         }
         return Err(e);
     }
+    super::throttle::forgive(&core.db, &key).await?;
     let user = repo::find_by_id(&core.db, &pending.user_id)
         .await?
         .ok_or(Error::Unauthenticated)?;

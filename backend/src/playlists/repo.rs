@@ -135,42 +135,59 @@ pub async fn insert(
     Ok(())
 }
 
+/// Changes playlist `id` if `owner_id` owns it (the owner is checked in the statement
+/// itself, so no change of hands between a check and the write can slip through);
+/// whether it did.
 pub async fn update(
     conn: &mut AnyConnection,
-    id: &str,
+    (id, owner_id): (&str, &str),
     name: &str,
     description: &str,
     public: bool,
     now: i64,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE playlists SET name = $2, description = $3, public = $4, updated_at = $5 WHERE id = $1",
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE playlists SET name = $3, description = $4, public = $5, updated_at = $6
+         WHERE id = $1 AND owner_id = $2",
     )
     .bind(id)
+    .bind(owner_id)
     .bind(name)
     .bind(description)
     .bind(i64::from(public))
     .bind(now)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
-pub async fn touch(conn: &mut AnyConnection, id: &str, now: i64) -> Result<()> {
-    sqlx::query("UPDATE playlists SET updated_at = $2 WHERE id = $1")
+/// Marks playlist `id` changed now if `owner_id` owns it; whether it did. The first write
+/// of a change to its entries: it also makes the transaction the playlist's only writer.
+pub async fn touch(
+    conn: &mut AnyConnection,
+    (id, owner_id): (&str, &str),
+    now: i64,
+) -> Result<bool> {
+    let done = sqlx::query("UPDATE playlists SET updated_at = $3 WHERE id = $1 AND owner_id = $2")
         .bind(id)
+        .bind(owner_id)
         .bind(now)
         .execute(conn)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
-pub async fn delete<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM playlists WHERE id = $1")
+/// Deletes playlist `id` if `owner_id` owns it; whether it did.
+pub async fn delete<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    (id, owner_id): (&str, &str),
+) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM playlists WHERE id = $1 AND owner_id = $2")
         .bind(id)
+        .bind(owner_id)
         .execute(db)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// How many entries a playlist has (whoever may see them).

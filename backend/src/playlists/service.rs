@@ -39,13 +39,14 @@ fn clean_description(d: &str) -> Result<String> {
     Ok(d.to_string())
 }
 
-/// Refuses anyone but the owner: someone else's public playlist is "forbidden", a private
-/// one (or none) "not found", so private playlists never show that they exist.
-async fn must_own(core: &Core, user: &CurrentUser, id: &str) -> Result<()> {
-    match repo::owner(&core.db, id).await? {
-        Some((owner, _)) if owner == user.id => Ok(()),
-        Some((_, true)) => Err(Error::Forbidden),
-        _ => Err(Error::NotFound("playlist")),
+/// Why a write to playlist `id` changed nothing for `user` (who does not own it): someone
+/// else's public playlist is "forbidden", a private one (or none) "not found", so private
+/// playlists never show that they exist.
+async fn refusal(core: &Core, id: &str) -> Error {
+    match repo::owner(&core.db, id).await {
+        Ok(Some((_, true))) => Error::Forbidden,
+        Ok(_) => Error::NotFound("playlist"),
+        Err(e) => e,
     }
 }
 
@@ -89,17 +90,30 @@ pub async fn update(
     public: bool,
 ) -> Result<()> {
     let (name, description) = (clean_name(name)?, clean_description(description)?);
-    must_own(core, user, id).await?;
     let mut tx = crate::db::begin(&core.db).await?;
-    repo::update(&mut tx, id, &name, &description, public, now_ms()).await?;
+    let done = repo::update(
+        &mut tx,
+        (id, &user.id),
+        &name,
+        &description,
+        public,
+        now_ms(),
+    )
+    .await?;
+    if !done {
+        drop(tx);
+        return Err(refusal(core, id).await);
+    }
     crate::search::repo::index_playlist(&mut tx, id).await?;
     tx.commit().await?;
     Ok(())
 }
 
 pub async fn delete(core: &Core, user: &CurrentUser, id: &str) -> Result<()> {
-    must_own(core, user, id).await?;
-    repo::delete(&core.db, id).await
+    if !repo::delete(&core.db, (id, &user.id)).await? {
+        return Err(refusal(core, id).await);
+    }
+    Ok(())
 }
 
 /// The viewer's own playlists, most recently changed first.
@@ -126,12 +140,15 @@ pub async fn add_tracks(
     id: &str,
     track_ids: &[String],
 ) -> Result<()> {
-    must_own(core, user, id).await?;
     let now = now_ms();
     let mut tx = crate::db::begin(&core.db).await?;
     // Touching the playlist first makes this transaction its only writer (a row lock on
-    // PostgreSQL, the write lock on SQLite), so positions stay dense under concurrency.
-    repo::touch(&mut tx, id, now).await?;
+    // PostgreSQL, the write lock on SQLite), so positions stay dense under concurrency;
+    // it touches only the user's own.
+    if !repo::touch(&mut tx, (id, &user.id), now).await? {
+        drop(tx);
+        return Err(refusal(core, id).await);
+    }
     let len = repo::len(&mut tx, id).await?;
     if len + track_ids.len() as i64 > MAX_TRACKS {
         return Err(Error::Invalid(format!(
@@ -149,9 +166,11 @@ pub async fn add_tracks(
 }
 
 pub async fn remove_entry(core: &Core, user: &CurrentUser, id: &str, entry_id: &str) -> Result<()> {
-    must_own(core, user, id).await?;
     let mut tx = crate::db::begin(&core.db).await?;
-    repo::touch(&mut tx, id, now_ms()).await?;
+    if !repo::touch(&mut tx, (id, &user.id), now_ms()).await? {
+        drop(tx);
+        return Err(refusal(core, id).await);
+    }
     let pos = repo::position_of(&mut tx, id, entry_id)
         .await?
         .ok_or(Error::NotFound("playlist entry"))?;
@@ -168,9 +187,11 @@ pub async fn move_entry(
     entry_id: &str,
     to: i64,
 ) -> Result<()> {
-    must_own(core, user, id).await?;
     let mut tx = crate::db::begin(&core.db).await?;
-    repo::touch(&mut tx, id, now_ms()).await?;
+    if !repo::touch(&mut tx, (id, &user.id), now_ms()).await? {
+        drop(tx);
+        return Err(refusal(core, id).await);
+    }
     let from = repo::position_of(&mut tx, id, entry_id)
         .await?
         .ok_or(Error::NotFound("playlist entry"))?;

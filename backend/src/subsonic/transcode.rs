@@ -209,10 +209,29 @@ pub async fn start(
     permit: Permit,
 ) -> Result<Transcode> {
     let tools = crate::media::Tools::of(&core.config);
-    let mut cmd = tokio::process::Command::new(&tools.ffmpeg);
+    // The demuxer the file's first bytes name, forced (as at import).
+    let demuxer = crate::media::sniff(|at, len| async move {
+        let end = at.saturating_add(len as u64).min(original.bytes);
+        if at >= end {
+            return Ok(Vec::new());
+        }
+        let read = original
+            .range(core, at, end)
+            .await
+            .map_err(std::io::Error::other)?;
+        let mut head = Vec::with_capacity(len);
+        let mut s = read.stream;
+        while let Some(piece) = futures::StreamExt::next(&mut s).await {
+            head.extend_from_slice(&piece.map_err(std::io::Error::other)?);
+        }
+        Ok(head)
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot read the original: {e}"))?
+    .ok_or_else(|| Error::Invalid(crate::media::not_audio().0))?;
+    let mut cmd = tools.ffmpeg();
     cmd.args(["-nostdin", "-hide_banner", "-loglevel", "error"])
-        .args(["-max_alloc", crate::media::MAX_ALLOC])
-        .args(["-protocol_whitelist", "file,pipe"]);
+        .args(["-protocol_whitelist", "file,pipe", "-f", demuxer]);
     if offset > 0 {
         cmd.arg("-ss").arg(offset.to_string());
     }
