@@ -93,6 +93,12 @@ impl SecretKey {
             .map_err(|_| anyhow::anyhow!("the server key does not fit ChaCha20-Poly1305").into())
     }
 
+    /// Whether `value` is something [`seal`](Self::seal) made (rather than a secret
+    /// stored in clear before sealing was introduced).
+    pub fn is_sealed(value: &str) -> bool {
+        value.starts_with(PREFIX)
+    }
+
     /// Seals `plain` for `purpose`.
     pub fn seal(&self, purpose: &str, plain: &[u8]) -> Result<String> {
         let mut nonce = [0u8; NONCE_LEN];

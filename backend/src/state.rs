@@ -36,7 +36,6 @@ impl Core {
             Some(s3) => Storage::s3(s3)?,
             None => Storage::local(&config.storage_dir)?,
         };
-        let keys = Keys::load(&db, config.key_grace_secs).await?;
         let sessions = match &config.redis_url {
             Some(url) => SessionBackend::Redis(RedisSessionStore::connect(url).await?),
             None => SessionBackend::Db(DbSessionStore::new(db.clone())),
@@ -54,8 +53,11 @@ impl Core {
                 SecretKey::load_or_create(&config.data_dir.join("secret.key"))?
             }
         };
+        let secret_key = Arc::new(secret_key);
+        let keys = Keys::load(&db, secret_key.clone(), config.key_grace_secs).await?;
+        crate::auth::two_factor::seal_stored_secrets(&db, &secret_key).await?;
         Ok(Core {
-            secret_key: Arc::new(secret_key),
+            secret_key,
             transcodes: crate::subsonic::transcode::Gate::new(
                 config.transcodes_max.max(1),
                 config.transcodes_per_user.max(1),

@@ -571,7 +571,69 @@ async fn rotated_keys_keep_verifying_for_the_grace_period_only(b: Backend) {
     assert_eq!(audit, 1);
 }
 
+/// The signing keys' private halves are stored sealed with the server key; one stored in
+/// clear by an older version is sealed when a node reads it (tokens it signed stay good),
+/// and a node with another server key refuses to start, saying what to fix.
+async fn signing_keys_are_sealed_at_rest(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = b.config(dir.path()).await;
+    let core = Core::init(config.clone()).await.unwrap();
+    let rows = || async {
+        sqlx::query_as::<_, (String, String, String)>(
+            "SELECT kid, purpose, pkcs8_b64 FROM signing_keys ORDER BY kid",
+        )
+        .fetch_all(&core.db)
+        .await
+        .unwrap()
+    };
+    let stored = rows().await;
+    assert_eq!(stored.len(), 2);
+    for (kid, _, value) in &stored {
+        assert!(value.starts_with("v1."), "{kid}: {value}");
+    }
+    // The stream key back in clear, as versions before this one kept it.
+    let (kid, purpose, value) = stored.iter().find(|r| r.1 == "stream").unwrap().clone();
+    let pkcs8 = core
+        .secret_key
+        .open(&format!("signing-key:{purpose}"), &value)
+        .unwrap();
+    sqlx::query("UPDATE signing_keys SET pkcs8_b64 = $2 WHERE kid = $1")
+        .bind(&kid)
+        .bind(base64::engine::general_purpose::STANDARD.encode(&pkcs8))
+        .execute(&core.db)
+        .await
+        .unwrap();
+    let t = stream_token::sign(&core.keys.stream, &StreamClaims::new("u", "t", "l", 60))
+        .await
+        .unwrap();
+    let node_b = Core::init(config.clone()).await.unwrap();
+    assert!(
+        stream_token::verify(&node_b.keys.stream, &t)
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    let resealed = rows().await;
+    assert!(
+        resealed.iter().all(|(_, _, v)| v.starts_with("v1.")),
+        "{resealed:?}"
+    );
+    assert_eq!(
+        resealed.iter().map(|r| &r.0).collect::<Vec<_>>(),
+        stored.iter().map(|r| &r.0).collect::<Vec<_>>()
+    );
+    // A node with another server key cannot read them, and says why.
+    let mut other = config;
+    other.secret_key = Some(backend::config::Redacted("00".repeat(32)));
+    let e = Core::init(other)
+        .await
+        .err()
+        .expect("started with the wrong key");
+    assert!(format!("{e:#}").contains("REFRAIN_SECRET_KEY"), "{e:#}");
+}
+
 backend::on_both_databases!(
+    signing_keys_are_sealed_at_rest,
     nodes_on_one_database_share_keys_and_purposes_never_share_one,
     stream_tokens_refuse_expiry_tampering_other_audiences_and_alg_none,
     password_grant_issues_a_token_pair_that_names_its_key,

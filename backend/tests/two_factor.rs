@@ -223,7 +223,60 @@ async fn turning_it_off_or_new_codes_need_password_and_code(b: Backend) {
     ));
 }
 
+/// TOTP secrets are stored sealed with the server key and bound to their user: the
+/// database alone holds no secret that makes codes, one stored in clear by an older
+/// version is sealed at the next start, and a sealed secret moved to another user's row
+/// does not open there.
+async fn secrets_are_sealed_at_rest(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = b.config(dir.path()).await;
+    let core = Core::init(config.clone()).await.unwrap();
+    let stored = |email: &'static str| {
+        let db = core.db.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT totp_secret FROM users WHERE email = $1")
+                .bind(email)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    let (_, secret, _, _) = enrolled(&core, "sealed@example.com").await;
+    let sealed = stored("sealed@example.com").await;
+    assert!(sealed.starts_with("v1."), "{sealed}");
+    assert!(!sealed.contains(&totp::encode_secret(&secret)));
+
+    // A secret in clear, as versions before this one stored it.
+    let (old, old_secret, _, _) = enrolled(&core, "old@example.com").await;
+    sqlx::query("UPDATE users SET totp_secret = $2 WHERE id = $1")
+        .bind(&old.id)
+        .bind(totp::encode_secret(&old_secret))
+        .execute(&core.db)
+        .await
+        .unwrap();
+    let restarted = Core::init(config).await.unwrap();
+    let resealed = stored("old@example.com").await;
+    assert!(resealed.starts_with("v1."), "{resealed}");
+    let mut p = pending(&restarted, "old@example.com").await;
+    two_factor::complete_login(&restarted, &mut p, &code(&old_secret, 1))
+        .await
+        .unwrap();
+
+    // Someone with write access to the database swaps in the other user's sealed secret
+    // (whose codes they know): it does not open for this user.
+    sqlx::query("UPDATE users SET totp_secret = $2 WHERE id = $1")
+        .bind(&old.id)
+        .bind(&sealed)
+        .execute(&core.db)
+        .await
+        .unwrap();
+    let mut p = pending(&restarted, "old@example.com").await;
+    let r = two_factor::complete_login(&restarted, &mut p, &code(&secret, 2)).await;
+    assert!(r.is_err(), "a moved secret worked: {r:?}");
+}
+
 backend::on_both_databases!(
+    secrets_are_sealed_at_rest,
     enrollment_needs_a_valid_code_and_issues_ten_recovery_codes,
     login_takes_two_steps_and_a_code_works_once,
     parallel_submits_of_one_code_let_exactly_one_through,

@@ -338,7 +338,10 @@ pub async fn rotate_signing_keys(core: &Core) -> Result<Vec<(&'static str, Strin
     let mut tx = crate::db::begin(&core.db).await?;
     let mut rotated = Vec::new();
     for purpose in [Purpose::Api, Purpose::Stream] {
-        rotated.push((purpose.as_str(), rotate(&mut tx, purpose).await?));
+        rotated.push((
+            purpose.as_str(),
+            rotate(&mut tx, &core.secret_key, purpose).await?,
+        ));
     }
     let detail = rotated
         .iter()

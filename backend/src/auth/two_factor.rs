@@ -1,6 +1,9 @@
 //! Two-factor authentication: TOTP enrollment confirmed by a code, single-use recovery
 //! codes stored hashed, replay protection by time step (atomic, so parallel submits of one
-//! code cannot both pass), and the second step of a login.
+//! code cannot both pass), and the second step of a login. TOTP secrets (pending and
+//! confirmed) are stored sealed with the server key, bound to their user, so a copy of
+//! the database alone cannot make codes, and a secret moved to another user's row does
+//! not open.
 
 use super::service::{CurrentUser, Role};
 use super::{password, repo, totp};
@@ -37,6 +40,71 @@ pub struct PendingLogin {
     pub attempts: u32,
 }
 
+/// What a user's TOTP secret is bound to when sealed.
+fn seal_purpose(user_id: &str) -> String {
+    format!("totp:{user_id}")
+}
+
+/// A stored TOTP secret's base32 text: opened when sealed (one stored in clear by an
+/// older version is taken as it is; [`seal_stored_secrets`] seals those at start-up).
+fn open_secret(core: &Core, user_id: &str, stored: &str) -> Result<String> {
+    if !crate::sealed::SecretKey::is_sealed(stored) {
+        return Ok(stored.to_string());
+    }
+    let plain = core
+        .secret_key
+        .open(&seal_purpose(user_id), stored)
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "a two-factor secret does not open with this node's server key: give every \
+                 node the same REFRAIN_SECRET_KEY"
+            )
+        })?;
+    String::from_utf8(plain).map_err(|_| anyhow::anyhow!("a two-factor secret is not text").into())
+}
+
+/// Seals the TOTP secrets stored in clear (by a version before they were sealed), at
+/// start-up. Each row changes only if it still holds what was read.
+pub async fn seal_stored_secrets(db: &sqlx::AnyPool, key: &crate::sealed::SecretKey) -> Result<()> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT id, totp_secret, totp_pending_secret FROM users
+         WHERE totp_secret IS NOT NULL OR totp_pending_secret IS NOT NULL",
+    )
+    .fetch_all(db)
+    .await?;
+    let mut sealed = 0;
+    for r in rows {
+        let id: String = r.get("id");
+        for column in ["totp_secret", "totp_pending_secret"] {
+            let Some(clear) = r.get::<Option<String>, _>(column) else {
+                continue;
+            };
+            if crate::sealed::SecretKey::is_sealed(&clear) {
+                continue;
+            }
+            let value = key.seal(&seal_purpose(&id), clear.as_bytes())?;
+            // The column name is one of the two above, never input.
+            sqlx::query(&format!(
+                "UPDATE users SET {column} = $3 WHERE id = $1 AND {column} = $2"
+            ))
+            .bind(&id)
+            .bind(&clear)
+            .bind(&value)
+            .execute(db)
+            .await?;
+            sealed += 1;
+        }
+    }
+    if sealed > 0 {
+        tracing::info!(
+            secrets = sealed,
+            "two-factor secrets stored in clear are now sealed"
+        );
+    }
+    Ok(())
+}
+
 pub async fn status(core: &Core, user: &CurrentUser) -> Result<Status> {
     let enabled = repo::totp_secret(&core.db, &user.id).await?.is_some();
     let left = repo::recovery_codes_left(&core.db, &user.id).await?;
@@ -55,7 +123,10 @@ pub async fn begin_enrollment(core: &Core, user: &CurrentUser) -> Result<Enrollm
         ));
     }
     let secret = totp::encode_secret(&totp::generate_secret());
-    repo::set_pending_totp(&core.db, &user.id, Some(&secret)).await?;
+    let stored = core
+        .secret_key
+        .seal(&seal_purpose(&user.id), secret.as_bytes())?;
+    repo::set_pending_totp(&core.db, &user.id, Some(&stored)).await?;
     let uri = totp::otpauth_uri(&secret, &user.email, ISSUER);
     let qr_svg = totp::qr_svg(&uri)?;
     Ok(Enrollment {
@@ -77,7 +148,7 @@ pub async fn confirm_enrollment(
             "start setting up two-factor authentication first".into(),
         ));
     };
-    let secret = totp::decode_secret(&pending)?;
+    let secret = totp::decode_secret(&open_secret(core, &user.id, &pending)?)?;
     let step = totp::matching_step(&secret, code, now_secs()).ok_or(Error::BadCode)?;
     let codes = new_recovery_codes();
     let mut tx = crate::db::begin(&core.db).await?;
@@ -126,12 +197,14 @@ async fn reauthenticate(core: &Core, user_id: &str, password: &str, code: &str) 
 
 /// Accepts a TOTP code (each time step once) or an unused recovery code, and uses it up.
 pub async fn use_code(core: &Core, user_id: &str, code: &str) -> Result<()> {
-    let Some(b32) = repo::totp_secret(&core.db, user_id).await? else {
+    let Some(stored) = repo::totp_secret(&core.db, user_id).await? else {
         return Err(Error::BadCode);
     };
-    let secret = totp::decode_secret(&b32)?;
     let compact: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if compact.len() == totp::DIGITS && compact.bytes().all(|b| b.is_ascii_digit()) {
+        // Opened only for a TOTP code: recovery codes work even when the secret does not
+        // open (a server key lost or changed).
+        let secret = totp::decode_secret(&open_secret(core, user_id, &stored)?)?;
         let step = totp::matching_step(&secret, &compact, now_secs()).ok_or(Error::BadCode)?;
         // One statement decides, so two parallel submits of the same code cannot both win.
         if repo::advance_totp_step(&core.db, user_id, step_i64(step)).await? {

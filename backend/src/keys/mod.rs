@@ -1,5 +1,8 @@
 //! Ed25519 signing keys shared by every server node through the database, one ring per
-//! purpose: stream URLs and API access tokens never share a key (nor an audience).
+//! purpose: stream URLs and API access tokens never share a key (nor an audience). The
+//! private keys are stored sealed with the server key (`crate::sealed`; a key stored in
+//! clear by an older version is sealed when first read), so a copy of the database alone
+//! cannot mint tokens; every node therefore needs the same `REFRAIN_SECRET_KEY`.
 //!
 //! The oldest live key of a purpose signs, so nodes that start together agree. `rotate`
 //! retires every live key and adds a new one in one transaction; a retired key keeps
@@ -10,6 +13,7 @@
 mod repo;
 
 use crate::db::Db;
+use crate::sealed::SecretKey;
 use crate::{Error, Result, now_ms};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use ring::signature::KeyPair;
@@ -94,6 +98,7 @@ struct KeySet {
 /// The keys of one purpose, cached in memory and re-read from the database.
 pub struct Keyring {
     db: Db,
+    seal: Arc<SecretKey>,
     purpose: Purpose,
     grace_ms: i64,
     set: RwLock<Arc<KeySet>>,
@@ -108,11 +113,17 @@ const VERIFIED_MOST: usize = 10_000;
 
 impl Keyring {
     /// Loads the keys of `purpose`, creating the first one when there is none.
-    pub async fn load(db: &Db, purpose: Purpose, grace_secs: u64) -> Result<Keyring> {
+    pub async fn load(
+        db: &Db,
+        seal: Arc<SecretKey>,
+        purpose: Purpose,
+        grace_secs: u64,
+    ) -> Result<Keyring> {
         let grace_ms = i64::try_from(grace_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-        let set = read(db, purpose, grace_ms).await?;
+        let set = read(db, &seal, purpose, grace_ms).await?;
         Ok(Keyring {
             db: db.clone(),
+            seal,
             purpose,
             grace_ms,
             set: RwLock::new(Arc::new(set)),
@@ -128,7 +139,7 @@ impl Keyring {
     }
 
     async fn reload(&self) -> Result<Arc<KeySet>> {
-        let fresh = Arc::new(read(&self.db, self.purpose, self.grace_ms).await?);
+        let fresh = Arc::new(read(&self.db, &self.seal, self.purpose, self.grace_ms).await?);
         match self.set.write() {
             Ok(mut s) => *s = fresh.clone(),
             Err(poisoned) => *poisoned.into_inner() = fresh.clone(),
@@ -249,8 +260,19 @@ impl Keyring {
     }
 }
 
-/// Reads the keys of `purpose`; creates the first when none is live.
-async fn read(db: &Db, purpose: Purpose, grace_ms: i64) -> Result<KeySet> {
+/// What a private key is bound to when sealed.
+fn seal_purpose(purpose: Purpose) -> String {
+    format!("signing-key:{}", purpose.as_str())
+}
+
+/// A private key as stored: sealed with the server key.
+fn stored(seal: &SecretKey, purpose: Purpose, pkcs8: &[u8]) -> Result<String> {
+    seal.seal(&seal_purpose(purpose), pkcs8)
+}
+
+/// Reads the keys of `purpose`; creates the first when none is live. A key stored in
+/// clear (before keys were sealed) is sealed now.
+async fn read(db: &Db, seal: &SecretKey, purpose: Purpose, grace_ms: i64) -> Result<KeySet> {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
     let now = now_ms();
@@ -258,15 +280,30 @@ async fn read(db: &Db, purpose: Purpose, grace_ms: i64) -> Result<KeySet> {
     if !rows.iter().any(|r| r.live) {
         let pkcs8 = generate_pkcs8()?;
         let key = Key::from_pkcs8(&pkcs8)?;
-        repo::insert(db, &key.kid, purpose.as_str(), &b64.encode(&pkcs8), now).await?;
+        let value = stored(seal, purpose, &pkcs8)?;
+        repo::insert(db, &key.kid, purpose.as_str(), &value, now).await?;
         rows = repo::usable(db, purpose.as_str(), now - grace_ms).await?;
     }
     let mut signer = None;
     let mut verifiers = Vec::with_capacity(rows.len());
     for r in rows {
-        let pkcs8 = b64
-            .decode(&r.pkcs8_b64)
-            .map_err(|e| anyhow::anyhow!("stored signing key {}: {e}", r.kid))?;
+        let pkcs8 = if SecretKey::is_sealed(&r.pkcs8_b64) {
+            seal.open(&seal_purpose(purpose), &r.pkcs8_b64)
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "signing key {} does not open with this node's server key: give every node \
+                     the same REFRAIN_SECRET_KEY",
+                        r.kid
+                    )
+                })?
+        } else {
+            let pkcs8 = b64
+                .decode(&r.pkcs8_b64)
+                .map_err(|e| anyhow::anyhow!("stored signing key {}: {e}", r.kid))?;
+            repo::restore(db, &r.kid, &r.pkcs8_b64, &stored(seal, purpose, &pkcs8)?).await?;
+            tracing::info!(kid = %r.kid, "a signing key stored in clear is now sealed");
+            pkcs8
+        };
         let key = Arc::new(Key::from_pkcs8(&pkcs8)?);
         // Rows come oldest first: the oldest live key signs.
         if r.live && signer.is_none() {
@@ -283,11 +320,14 @@ async fn read(db: &Db, purpose: Purpose, grace_ms: i64) -> Result<KeySet> {
     })
 }
 
-/// Retires every live key of `purpose` and adds a new one that signs from now on (other
-/// nodes pick it up within a minute), inside the caller's transaction. Returns the new
-/// key's id.
-pub async fn rotate(conn: &mut sqlx::AnyConnection, purpose: Purpose) -> Result<String> {
-    use base64::Engine;
+/// Retires every live key of `purpose` and adds a new one (sealed with `seal`) that signs
+/// from now on (other nodes pick it up within a minute), inside the caller's transaction.
+/// Returns the new key's id.
+pub async fn rotate(
+    conn: &mut sqlx::AnyConnection,
+    seal: &SecretKey,
+    purpose: Purpose,
+) -> Result<String> {
     let pkcs8 = generate_pkcs8()?;
     let key = Key::from_pkcs8(&pkcs8)?;
     let now = now_ms();
@@ -296,7 +336,7 @@ pub async fn rotate(conn: &mut sqlx::AnyConnection, purpose: Purpose) -> Result<
         &mut *conn,
         &key.kid,
         purpose.as_str(),
-        &base64::engine::general_purpose::STANDARD.encode(&pkcs8),
+        &stored(seal, purpose, &pkcs8)?,
         now,
     )
     .await?;
@@ -310,10 +350,10 @@ pub struct Keys {
 }
 
 impl Keys {
-    pub async fn load(db: &Db, grace_secs: u64) -> Result<Keys> {
+    pub async fn load(db: &Db, seal: Arc<SecretKey>, grace_secs: u64) -> Result<Keys> {
         Ok(Keys {
-            stream: Keyring::load(db, Purpose::Stream, grace_secs).await?,
-            api: Keyring::load(db, Purpose::Api, grace_secs).await?,
+            stream: Keyring::load(db, seal.clone(), Purpose::Stream, grace_secs).await?,
+            api: Keyring::load(db, seal, Purpose::Api, grace_secs).await?,
         })
     }
 }

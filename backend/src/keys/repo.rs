@@ -66,3 +66,19 @@ pub async fn retire_live<'e, E: Executor<'e, Database = sqlx::Any>>(
     .await?
     .rows_affected())
 }
+
+/// Replaces a key's stored form (sealing one kept in clear), if it is still `was`.
+pub async fn restore<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    kid: &str,
+    was: &str,
+    now: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE signing_keys SET pkcs8_b64 = $3 WHERE kid = $1 AND pkcs8_b64 = $2")
+        .bind(kid)
+        .bind(was)
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}
