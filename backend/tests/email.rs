@@ -192,7 +192,60 @@ async fn a_new_address_is_confirmed_at_that_address(b: Backend) {
     );
 }
 
+/// Delivered emails do not stay in the outbox with their links: a quarter of an hour
+/// after it was handed on, an email's row is pruned; other events are kept a week; rows
+/// not yet handed on are never pruned.
+async fn delivered_emails_leave_the_outbox(b: Backend) {
+    use backend::events::repo::{EMAIL_RETENTION_MS, RETENTION_MS, prune};
+    let (core, _d) = core_with(b, EmailVerification::Optional).await;
+    auth::signup(&core, "kept@example.com", PW).await.unwrap();
+    auth::signup(&core, "sent@example.com", PW).await.unwrap();
+    let now = backend::now_ms();
+    let topic_of = |email: &str| format!("%{email}%");
+    // The first email is not handed on yet; the second was, just past its retention; a
+    // play event was handed on as long ago, well within its own.
+    sqlx::query("UPDATE outbox SET published_at = $1 WHERE payload LIKE $2")
+        .bind(now - EMAIL_RETENTION_MS - 1000)
+        .bind(topic_of("sent@example.com"))
+        .execute(&core.db)
+        .await
+        .unwrap();
+    backend::events::repo::enqueue(
+        &core.db,
+        &backend::events::Event::new(
+            backend::events::PLAY_RECORDED,
+            "t1",
+            serde_json::json!({"note": "a play"}),
+        ),
+    )
+    .await
+    .unwrap();
+    sqlx::query("UPDATE outbox SET published_at = $1 WHERE topic = $2")
+        .bind(now - EMAIL_RETENTION_MS - 1000)
+        .bind(backend::events::PLAY_RECORDED)
+        .execute(&core.db)
+        .await
+        .unwrap();
+    assert_eq!(prune(&core.db, now).await.unwrap(), 1);
+    let left: Vec<String> = queued_emails(&core.db)
+        .await
+        .into_iter()
+        .map(|m| m.to)
+        .collect();
+    assert_eq!(left, vec!["kept@example.com".to_string()]);
+    let plays: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE topic = $1")
+        .bind(backend::events::PLAY_RECORDED)
+        .fetch_one(&core.db)
+        .await
+        .unwrap();
+    assert_eq!(plays, 1);
+    // A week on, the play goes too; the email never handed on stays.
+    assert_eq!(prune(&core.db, now + RETENTION_MS).await.unwrap(), 1);
+    assert_eq!(queued_emails(&core.db).await.len(), 1);
+}
+
 backend::on_both_databases!(
+    delivered_emails_leave_the_outbox,
     a_reset_link_sets_a_new_password_once_and_ends_every_session,
     a_reset_link_expires_and_never_bypasses_two_factor,
     reset_requests_are_throttled,

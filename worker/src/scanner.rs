@@ -3,7 +3,8 @@
 //! is off, watches the music folders so changes are taken in within seconds. Any number
 //! of processes may run this; the database lets one scan run at a time. A scan cut off
 //! by a stop is taken for dead once it has not reported progress for five minutes, and
-//! the next one runs.
+//! the next one runs. The same loop prunes the outbox rows handed on longer ago than
+//! their retention (an email's within a quarter of an hour: its links are single-use).
 
 use backend::Core;
 use backend::folders::watch;
@@ -33,9 +34,21 @@ pub async fn run(core: Core, shutdown: impl std::future::Future<Output = ()>) {
     }
 }
 
+/// How often the outbox is pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
 async fn scans(core: &Core, shutdown: impl std::future::Future<Output = ()>) {
     tokio::pin!(shutdown);
+    let mut pruned_at: Option<std::time::Instant> = None;
     loop {
+        if pruned_at.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+            pruned_at = Some(std::time::Instant::now());
+            match backend::events::repo::prune(&core.db, backend::now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(rows = n, "pruned handed-on outbox rows"),
+                Err(e) => tracing::warn!(error = %format!("{e:#}"), "pruning the outbox failed"),
+            }
+        }
         let round = async {
             backend::folders::queue_if_due(core).await?;
             backend::folders::run_queued(core).await

@@ -163,3 +163,26 @@ pub async fn backlog<'e, E: Executor<'e, Database = sqlx::Any>>(db: E) -> Result
             .await?,
     )
 }
+
+/// How long an email's outbox row is kept once it was handed on (delivered, or passed to
+/// Kafka): its body holds single-use links, which must not outlive their use in the
+/// database.
+pub const EMAIL_RETENTION_MS: i64 = 15 * 60 * 1000;
+/// How long any other outbox row is kept once it was handed on (for looking into what
+/// happened).
+pub const RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// Deletes the outbox rows handed on (published, or given up on) longer ago than their
+/// retention; returns how many. Rows not yet handed on are never touched.
+pub async fn prune<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, now: i64) -> Result<u64> {
+    Ok(sqlx::query(
+        "DELETE FROM outbox WHERE published_at IS NOT NULL
+           AND published_at < CASE WHEN topic = $1 THEN $2 ELSE $3 END",
+    )
+    .bind(super::EMAIL_REQUESTED)
+    .bind(now - EMAIL_RETENTION_MS)
+    .bind(now - RETENTION_MS)
+    .execute(db)
+    .await?
+    .rows_affected())
+}
