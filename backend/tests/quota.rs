@@ -175,7 +175,38 @@ async fn usage_follows_every_change_to_jobs_and_tracks(b: Backend) {
     assert_eq!(summed(db, &other.id).await, 1);
 }
 
+/// Two uploads racing for the last room in a quota: both pass the early check, and the
+/// one recorded second is refused, keeping nothing.
+async fn racing_uploads_cannot_overshoot_the_quota(b: Backend) {
+    let (core, _d) = b.core().await;
+    let root = auth::signup(&core, "root@example.com", PW).await.unwrap();
+    let listener = auth::signup(&core, "fan@example.com", PW).await.unwrap();
+    admin::set_quota(&core, &root, &listener.id, Some(MB))
+        .await
+        .unwrap();
+    let (a, b) = tokio::join!(
+        upload(&core, &listener, "a.mp3", 600 * 1024),
+        upload(&core, &listener, "b.mp3", 600 * 1024),
+    );
+    let refused = [&a, &b]
+        .iter()
+        .filter(|r| matches!(r, Err(Error::QuotaExceeded { .. })))
+        .count();
+    assert_eq!(
+        (a.is_ok() as usize + b.is_ok() as usize, refused),
+        (1, 1),
+        "{a:?} {b:?}"
+    );
+    assert_eq!(
+        quota::usage(&core, &listener).await.unwrap().used_bytes,
+        600 * 1024
+    );
+    assert_eq!(core.storage.list("originals").await.unwrap().len(), 1);
+    assert_eq!(imports::list_jobs(&core, &listener).await.unwrap().len(), 1);
+}
+
 backend::on_both_databases!(
+    racing_uploads_cannot_overshoot_the_quota,
     uploads_stop_at_the_quota_and_keep_nothing_past_it,
     failed_imports_do_not_count_against_the_quota,
     usage_follows_every_change_to_jobs_and_tracks,

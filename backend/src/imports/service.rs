@@ -63,8 +63,9 @@ where
     if declared_len.is_some_and(|n| n > max) {
         return Err(Error::TooLarge { limit: max });
     }
-    // A listener's upload also has to fit in what is left of their quota. (Two uploads
-    // racing can overshoot by at most one file; the next one is refused.)
+    // A listener's upload also has to fit in what is left of their quota: checked here
+    // to refuse early, and again when the job is recorded (below), where uploads racing
+    // each other are counted one after the other.
     let quota = super::quota::quota_of(core, user).await?;
     let room = match quota {
         Some(q) => q.saturating_sub(super::quota::used_bytes(&core.db, &user.id).await?),
@@ -100,6 +101,18 @@ where
             size_i64,
         )
         .await?;
+        // The job's bytes are in the user's tally now (a trigger adds them, holding the
+        // tally's row until this commits), so this sees every upload recorded before it.
+        if let Some(q) = quota {
+            let used: Option<i64> =
+                sqlx::query_scalar("SELECT bytes FROM usage_tallies WHERE user_id = $1")
+                    .bind(&user.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if used.and_then(|u| u64::try_from(u).ok()).unwrap_or(0) > q {
+                return Err(quota_error());
+            }
+        }
         events::repo::enqueue(&mut *tx, &ev).await?;
         tx.commit().await?;
         Ok::<_, Error>(())
