@@ -10,6 +10,9 @@ pub struct Config {
     /// Address the HTTP server binds.
     pub host: IpAddr,
     pub port: u16,
+    /// The worker's `/healthz`, `/readyz` and `/metrics` (`REFRAIN_WORKER_PORT`; 0 turns
+    /// them off).
+    pub worker_port: u16,
     /// Everything the embedded default keeps on disk lives under here.
     pub data_dir: PathBuf,
     /// `sqlite://...` (default: `<data_dir>/refrain.db`) or `postgres://...`.
@@ -209,6 +212,7 @@ impl Config {
         Config {
             host: IpAddr::from([127, 0, 0, 1]),
             port: 3000,
+            worker_port: 3100,
             database_url: format!(
                 "sqlite://{}?mode=rwc",
                 data_dir.join("refrain.db").display()
@@ -302,6 +306,9 @@ impl Config {
         }
         if let Some(v) = parse("REFRAIN_PORT", var("REFRAIN_PORT")?)? {
             c.port = v;
+        }
+        if let Some(v) = parse("REFRAIN_WORKER_PORT", var("REFRAIN_WORKER_PORT")?)? {
+            c.worker_port = v;
         }
         if let Some(v) = var("REFRAIN_DATABASE_URL")?.or(var("DATABASE_URL")?) {
             c.database_url = v;

@@ -17,6 +17,7 @@ pub mod imports;
 pub mod keys;
 pub mod library;
 pub mod media;
+pub mod ops;
 pub mod pictures;
 pub mod playback;
 pub mod playlists;

@@ -166,24 +166,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
 async fn readyz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let report = backend::state::readiness(&state.core).await;
-    let ok = report.iter().all(|(_, r)| r.is_ok());
-    let body: serde_json::Map<String, serde_json::Value> = report
-        .into_iter()
-        .map(|(name, r)| {
-            (
-                name.to_string(),
-                r.map_or_else(|e| e.into(), |()| "ok".into()),
-            )
-        })
-        .collect();
-    let status = if ok {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::SERVICE_UNAVAILABLE
-    };
-    (status, axum::Json(body)).into_response()
+    worker::ops::readiness(&state.core).await
 }
 
 /// Starts the router on `listener`, with the embedded worker when configured. Returns when

@@ -7,6 +7,7 @@ pub mod dispatch;
 pub mod import;
 pub mod kafka;
 pub mod notify;
+pub mod ops;
 pub mod scanner;
 
 use backend::Core;
@@ -17,6 +18,12 @@ pub const PLAYS_HANDLER: &str = "plays";
 
 /// Routes one event to its handler. `Ok` means settled; `Err` means retry later.
 pub async fn handle(core: &Core, event: &Event) -> anyhow::Result<()> {
+    let r = route(core, event).await;
+    ops::count(&event.topic, if r.is_ok() { "done" } else { "retry" });
+    r
+}
+
+async fn route(core: &Core, event: &Event) -> anyhow::Result<()> {
     match event.topic.as_str() {
         events::IMPORT_REQUESTED => {
             let p: ImportRequested = serde_json::from_value(event.payload.clone())?;
@@ -40,6 +47,7 @@ pub async fn handle(core: &Core, event: &Event) -> anyhow::Result<()> {
 
 /// Called when an event has failed too often: settles whatever it was about.
 pub async fn give_up(core: &Core, event: &Event, error: &str) -> anyhow::Result<()> {
+    ops::count(&event.topic, "gave_up");
     if event.topic == events::IMPORT_REQUESTED {
         let p: ImportRequested = serde_json::from_value(event.payload.clone())?;
         import::give_up(core, &event.id, &p.job_id, error).await?;

@@ -33,6 +33,23 @@ async fn main() -> anyhow::Result<()> {
     };
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let mut scan_rx = stop_rx.clone();
+    let mut ops_rx = stop_rx.clone();
+    let ops = if core.config.worker_port == 0 {
+        None
+    } else {
+        let addr = std::net::SocketAddr::new(core.config.host, core.config.worker_port);
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (REFRAIN_WORKER_PORT): {e}"))?;
+        tracing::info!(%addr, "health and metrics endpoints listening");
+        Some(tokio::spawn(worker::ops::serve(
+            core.clone(),
+            listener,
+            async move {
+                let _ = ops_rx.wait_for(|s| *s).await;
+            },
+        )))
+    };
     let backfill = tokio::spawn(worker::backfill::run(core.clone(), async move {
         let _ = stop_rx.wait_for(|s| *s).await;
     }));
@@ -49,5 +66,8 @@ async fn main() -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     let _ = backfill.await;
     let _ = scanner.await;
+    if let Some(o) = ops {
+        let _ = o.await;
+    }
     result
 }

@@ -1,0 +1,143 @@
+//! What the server's and the worker's operations endpoints share: who may read
+//! `/metrics`, and the figures both expose (import jobs by state, the outbox backlog and
+//! its age, and with Kafka the workers' consumer lag) in Prometheus text.
+
+use crate::Core;
+use std::fmt::Write;
+use std::net::IpAddr;
+
+/// Whether a request may read `/metrics`, which tells how busy Refrain is, what fails and
+/// how far behind the queue is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsAccess {
+    Allowed,
+    /// `REFRAIN_METRICS_TOKEN` is set and the request does not bear it: 401.
+    Unauthorized,
+    /// No token is set and the request is not a direct one from this machine: 404, as if
+    /// there were nothing there.
+    Hidden,
+}
+
+/// With `REFRAIN_METRICS_TOKEN` set, requests bearing it (`Authorization: Bearer`);
+/// unset, direct requests from this machine only: a loopback peer and no forwarding
+/// header (`forwarded`), which a reverse proxy on this machine would add.
+pub fn metrics_access(
+    token: Option<&str>,
+    peer: IpAddr,
+    authorization: Option<&str>,
+    forwarded: bool,
+) -> MetricsAccess {
+    match token {
+        Some(token) => {
+            let given = authorization
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .unwrap_or_default();
+            // Compared as digests, so the time taken says nothing about the token.
+            let hash = crate::auth::sha256_hex;
+            if !given.is_empty() && hash(given) == hash(token) {
+                MetricsAccess::Allowed
+            } else {
+                MetricsAccess::Unauthorized
+            }
+        }
+        None if peer.is_loopback() && !forwarded => MetricsAccess::Allowed,
+        None => MetricsAccess::Hidden,
+    }
+}
+
+/// A Prometheus label value, escaped.
+pub fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Appends the figures the database and Kafka give (both processes expose them).
+pub async fn render_operational(core: &Core, out: &mut String) {
+    match crate::state::operational_figures(core).await {
+        Ok(f) => {
+            let _ = writeln!(out, "# HELP refrain_import_jobs Import jobs by state.");
+            let _ = writeln!(out, "# TYPE refrain_import_jobs gauge");
+            for (st, n) in &f.jobs_by_state {
+                let _ = writeln!(out, "refrain_import_jobs{{state=\"{st}\"}} {n}");
+            }
+            let _ = writeln!(
+                out,
+                "# HELP refrain_outbox_backlog Events not yet published."
+            );
+            let _ = writeln!(out, "# TYPE refrain_outbox_backlog gauge");
+            let _ = writeln!(out, "refrain_outbox_backlog {}", f.outbox_backlog);
+            let _ = writeln!(
+                out,
+                "# HELP refrain_outbox_oldest_age_seconds Age of the oldest unpublished event."
+            );
+            let _ = writeln!(out, "# TYPE refrain_outbox_oldest_age_seconds gauge");
+            let _ = writeln!(
+                out,
+                "refrain_outbox_oldest_age_seconds {}",
+                f.outbox_oldest_age_secs
+            );
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: database figures unavailable"),
+    }
+    if let Some(k) = &core.config.kafka {
+        match crate::events::kafka::consumer_lag(k).await {
+            Ok(lags) => {
+                let _ = writeln!(
+                    out,
+                    "# HELP refrain_kafka_consumer_lag Events published but not yet handled by the workers."
+                );
+                let _ = writeln!(out, "# TYPE refrain_kafka_consumer_lag gauge");
+                for (topic, lag) in lags {
+                    let _ = writeln!(
+                        out,
+                        "refrain_kafka_consumer_lag{{topic=\"{}\"}} {lag}",
+                        escape(&topic)
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "metrics: Kafka consumer lag unavailable"),
+        }
+    }
+}
+
+/// The readiness report as JSON (each dependency by name: "ok" or why not) and whether
+/// all are up.
+pub async fn readiness_json(core: &Core) -> (bool, serde_json::Value) {
+    let report = crate::state::readiness(core).await;
+    let ok = report.iter().all(|(_, r)| r.is_ok());
+    let body: serde_json::Map<String, serde_json::Value> = report
+        .into_iter()
+        .map(|(name, r)| {
+            (
+                name.to_string(),
+                r.map_or_else(|e| e.into(), |()| "ok".into()),
+            )
+        })
+        .collect();
+    (ok, serde_json::Value::Object(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_are_for_this_machine_or_the_token_holder() {
+        let local: IpAddr = "127.0.0.1".parse().unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        let remote = IpAddr::from([203, 0, 113, 9]);
+        use MetricsAccess::*;
+        assert_eq!(metrics_access(None, local, None, false), Allowed);
+        assert_eq!(metrics_access(None, local, None, true), Hidden);
+        assert_eq!(metrics_access(None, remote, None, false), Hidden);
+        let t = Some("a-long-metrics-token-1234");
+        assert_eq!(metrics_access(t, local, None, false), Unauthorized);
+        assert_eq!(
+            metrics_access(t, remote, Some("Bearer nope"), false),
+            Unauthorized
+        );
+        assert_eq!(
+            metrics_access(t, remote, Some("Bearer a-long-metrics-token-1234"), true),
+            Allowed
+        );
+    }
+}
