@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+limits_off
 BIG="${BIG:-1000000}" OUT="${OUT:-$(mktemp -d)}"
 export SECS="${SECS:-8}"
 echo "bench output in $OUT" >&2

@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+limits_off
 RUNS="${RUNS:-3}" PORT="${PORT:-3299}"
 WORK="$(mktemp -d)"
 BIN="$CARGO_TARGET_DIR/release/refrain"

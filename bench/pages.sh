@@ -26,6 +26,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+limits_off
 command -v wrk >/dev/null || { s=""; [ "$(id -u)" = 0 ] || s=sudo; $s apt-get install -y -qq wrk >/dev/null; }
 read -r -a SIZES <<<"${TRACKS:-10000 1000000}"
 DB="${DB:-sqlite}" PORT="${PORT:-3410}" SECS="${SECS:-5}" ROUNDS="${ROUNDS:-3}"

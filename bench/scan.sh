@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+limits_off
 FILES="${FILES:-20000}" DISTINCT="${DISTINCT:-300}" DB="${DB:-sqlite}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT

@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+limits_off
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 need=()
 command -v wrk >/dev/null || need+=(wrk)

@@ -12,6 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+limits_off
 TRACKS="${TRACKS:-100000}" DB="${DB:-sqlite}" PORT="${PORT:-3420}" N="${N:-40}"
 PG="${REFRAIN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 export RUST_LOG=warn REFRAIN_SITE_ROOT="$PWD/target/site"

@@ -50,6 +50,14 @@ export default defineConfig({
           REFRAIN_ADMIN_EMAIL: "admin@refrain.test",
           // Every test signs its accounts up from 127.0.0.1.
           REFRAIN_SIGNUPS_PER_ADDRESS: "100000",
+          // ...and makes all its requests from there: the limits are tested in
+          // server/tests/limits.rs, not by slowing this suite down.
+          REFRAIN_RATE_LIMIT: "0",
+          REFRAIN_RATE_LIMIT_SEARCH: "0",
+          REFRAIN_RATE_LIMIT_UPLOADS: "0",
+          REFRAIN_RATE_LIMIT_URL_IMPORTS: "0",
+          REFRAIN_RATE_LIMIT_IMAGES: "0",
+          REFRAIN_MAX_CONNECTIONS_PER_CLIENT: "1000",
           // The stand-in sites of link_import.spec.ts and import_desk.spec.ts.
           REFRAIN_IMPORT_ALLOW_HOSTS: "127.0.0.1:3190,127.0.0.1:3191",
           // Emails go to the SMTP sink scripts/services.sh starts; the tests read its Maildir.

@@ -8,3 +8,10 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 # builds (the worker, the bench examples) pass it too, so the dependencies they share with
 # the server are compiled once, not once per set of flags (ten minutes on two cores).
 release_flags() { RUSTFLAGS="--cfg erase_components" "$@"; }
+# Benchmarks drive one server hard from 127.0.0.1: its per-client limits would measure
+# themselves instead of the server.
+limits_off() {
+  export REFRAIN_RATE_LIMIT=0 REFRAIN_RATE_LIMIT_SEARCH=0 REFRAIN_RATE_LIMIT_UPLOADS=0
+  export REFRAIN_RATE_LIMIT_URL_IMPORTS=0 REFRAIN_RATE_LIMIT_IMAGES=0
+  export REFRAIN_MAX_CONNECTIONS_PER_CLIENT=100000 REFRAIN_MAX_CONNECTIONS=100000
+}

@@ -50,6 +50,7 @@ echo "==> Playwright, scaled out: two server nodes and a worker on PostgreSQL, R
   export REFRAIN_S3_SECRET_ACCESS_KEY="$REFRAIN_TEST_S3_SECRET_ACCESS_KEY"
   export REFRAIN_DATA_DIR="$(mktemp -d)" RUST_LOG=warn REFRAIN_ADMIN_EMAIL=admin@refrain.test
   export REFRAIN_SIGNUPS_PER_ADDRESS=100000 # every test signs up from 127.0.0.1
+  limits_off # ...and sends all its requests from there (server/tests/limits.rs tests them)
   export REFRAIN_SMTP_URL="$REFRAIN_TEST_SMTP_URL" REFRAIN_PUBLIC_URL=http://127.0.0.1:3201
   export REFRAIN_IMPORT_ALLOW_HOSTS=127.0.0.1:3190,127.0.0.1:3191
   pids=()

@@ -104,6 +104,50 @@ pub struct Config {
     /// per user (`REFRAIN_TRANSCODES_PER_USER`); past either an app gets 429.
     pub transcodes_max: usize,
     pub transcodes_per_user: usize,
+    /// Requests one client may make per minute, by kind (see [`RateLimits`]).
+    pub rate_limits: RateLimits,
+    /// A request that has not produced its answer's head after this long is answered 503
+    /// (`REFRAIN_REQUEST_TIMEOUT_SECS`; uploads are exempt: their body takes its time).
+    pub request_timeout_secs: u64,
+    /// A connection that has not sent a whole request head this long after it opened (or
+    /// after its last answer) is closed (`REFRAIN_HEADER_TIMEOUT_SECS`).
+    pub header_timeout_secs: u64,
+    /// Open connections one node serves at once (`REFRAIN_MAX_CONNECTIONS`); past it a
+    /// new connection is answered 503 and closed.
+    pub max_connections: usize,
+    /// Open connections from one client address (`REFRAIN_MAX_CONNECTIONS_PER_CLIENT`;
+    /// trusted proxies are exempt: they carry many clients).
+    pub max_connections_per_client: usize,
+}
+
+/// Requests per client address per minute (`0`: no limit of that kind). Every request
+/// counts against `general`; the expensive kinds count against their own limit as well.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// `REFRAIN_RATE_LIMIT`: all requests (health probes and `/metrics` aside).
+    pub general: u32,
+    /// `REFRAIN_RATE_LIMIT_SEARCH`: searches (the web search, YouTube search, Subsonic
+    /// `search2`/`search3`).
+    pub search: u32,
+    /// `REFRAIN_RATE_LIMIT_UPLOADS`: uploaded files.
+    pub uploads: u32,
+    /// `REFRAIN_RATE_LIMIT_URL_IMPORTS`: imports from a URL or YouTube.
+    pub url_imports: u32,
+    /// `REFRAIN_RATE_LIMIT_IMAGES`: pictures decoded and resized on upload (avatars,
+    /// album covers).
+    pub images: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            general: 1200,
+            search: 240,
+            uploads: 300,
+            url_imports: 30,
+            images: 30,
+        }
+    }
 }
 
 /// A setting that must never be printed (it may hold a password).
@@ -256,6 +300,11 @@ impl Config {
             signups_per_address: 10,
             transcodes_max: 4,
             transcodes_per_user: 2,
+            rate_limits: RateLimits::default(),
+            request_timeout_secs: 30,
+            header_timeout_secs: 10,
+            max_connections: 1024,
+            max_connections_per_client: 64,
         }
     }
 
@@ -335,6 +384,45 @@ impl Config {
                 return Err(err("REFRAIN_SIGNUPS_PER_ADDRESS", "must be at least 1"));
             }
             c.signups_per_address = v;
+        }
+        for (name, field) in [
+            ("REFRAIN_RATE_LIMIT", &mut c.rate_limits.general),
+            ("REFRAIN_RATE_LIMIT_SEARCH", &mut c.rate_limits.search),
+            ("REFRAIN_RATE_LIMIT_UPLOADS", &mut c.rate_limits.uploads),
+            (
+                "REFRAIN_RATE_LIMIT_URL_IMPORTS",
+                &mut c.rate_limits.url_imports,
+            ),
+            ("REFRAIN_RATE_LIMIT_IMAGES", &mut c.rate_limits.images),
+        ] {
+            if let Some(v) = parse(name, var(name)?)? {
+                *field = v;
+            }
+        }
+        for (name, field) in [
+            ("REFRAIN_REQUEST_TIMEOUT_SECS", &mut c.request_timeout_secs),
+            ("REFRAIN_HEADER_TIMEOUT_SECS", &mut c.header_timeout_secs),
+        ] {
+            if let Some(v) = parse::<u64>(name, var(name)?)? {
+                if v == 0 {
+                    return Err(err(name, "must be at least 1"));
+                }
+                *field = v;
+            }
+        }
+        for (name, field) in [
+            ("REFRAIN_MAX_CONNECTIONS", &mut c.max_connections),
+            (
+                "REFRAIN_MAX_CONNECTIONS_PER_CLIENT",
+                &mut c.max_connections_per_client,
+            ),
+        ] {
+            if let Some(v) = parse::<usize>(name, var(name)?)? {
+                if v == 0 {
+                    return Err(err(name, "must be at least 1"));
+                }
+                *field = v;
+            }
         }
         if let Some(v) = var("REFRAIN_METRICS_TOKEN")? {
             let v = v.trim().to_string();

@@ -118,3 +118,24 @@ pub async fn migrate(db: &Db) -> Result<()> {
     }
     Ok(())
 }
+
+/// Whether the one-time pass `name` has run on this database (see `maintenance_done`).
+pub async fn maintenance_done(db: &Db, name: &str) -> Result<bool> {
+    let done: Option<i64> =
+        sqlx::query_scalar("SELECT done_at FROM maintenance_done WHERE name = $1")
+            .bind(name)
+            .fetch_optional(db)
+            .await?;
+    Ok(done.is_some())
+}
+
+/// Records that the one-time pass `name` has run (a second node recording it too is fine:
+/// the passes are idempotent).
+pub async fn mark_maintenance_done(db: &Db, name: &str) -> Result<()> {
+    sqlx::query("INSERT INTO maintenance_done (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+        .bind(name)
+        .bind(crate::now_ms())
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -23,6 +23,9 @@ pub struct Core {
     pub transcodes: Arc<crate::subsonic::transcode::Gate>,
 }
 
+/// The one-time pass that seals TOTP secrets stored in clear.
+const SEAL_TOTP_SECRETS: &str = "seal_totp_secrets";
+
 impl Core {
     /// Connects, migrates and loads (or creates) the signing keys.
     pub async fn init(config: Config) -> Result<Self> {
@@ -55,7 +58,11 @@ impl Core {
         };
         let secret_key = Arc::new(secret_key);
         let keys = Keys::load(&db, secret_key.clone(), config.key_grace_secs).await?;
-        crate::auth::two_factor::seal_stored_secrets(&db, &secret_key).await?;
+        // Once per database: the secrets an older version stored in clear.
+        if !db::maintenance_done(&db, SEAL_TOTP_SECRETS).await? {
+            crate::auth::two_factor::seal_stored_secrets(&db, &secret_key).await?;
+            db::mark_maintenance_done(&db, SEAL_TOTP_SECRETS).await?;
+        }
         Ok(Core {
             secret_key,
             transcodes: crate::subsonic::transcode::Gate::new(

@@ -26,6 +26,15 @@ impl Backend {
         // Most tests are not about email: no verification message in their outbox. The
         // email tests turn it on.
         config.email_verification = crate::config::EmailVerification::Off;
+        // Every test client is 127.0.0.1 and some make many requests: the limits tests set
+        // their own.
+        config.rate_limits = crate::config::RateLimits {
+            general: 0,
+            search: 0,
+            uploads: 0,
+            url_imports: 0,
+            images: 0,
+        };
         if self == Backend::Postgres {
             use sqlx::Connection;
             sqlx::any::install_default_drivers();

@@ -3,6 +3,8 @@
 #![recursion_limit = "512"]
 
 mod api;
+pub mod limits;
+pub mod listen;
 mod media;
 mod metrics;
 pub mod pwa;
@@ -65,7 +67,38 @@ fn hash_file(site_root: &std::path::Path) -> Option<std::path::PathBuf> {
 
 /// The whole application router, ready to serve.
 pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
+    app(core, leptos_options).router
+}
+
+/// The router and the refusal counters it shares with the accept loop ([`serve_app`]).
+pub struct Served {
+    pub router: Router,
+    pub counters: std::sync::Arc<limits::Counters>,
+}
+
+/// Serves `app` on `listener` under the connection limits of `core`'s configuration,
+/// until `shutdown` resolves.
+pub async fn serve_app(
+    core: &Core,
+    listener: tokio::net::TcpListener,
+    app: Served,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    listen::serve(
+        listener,
+        app.router,
+        listen::ConnLimits::from_config(&core.config),
+        app.counters,
+        shutdown,
+    )
+    .await
+}
+
+/// The whole application, ready to serve with [`serve_app`].
+pub fn app(core: Core, leptos_options: LeptosOptions) -> Served {
     let request_metrics = Metrics::default();
+    let counters = request_metrics.counters.clone();
+    let limits = limits::Limits::new(&core.config, counters.clone());
     let state = AppState {
         leptos_options,
         core: core.clone(),
@@ -87,7 +120,7 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
         ));
     let ctx_core = core.clone();
     let sw = pwa::ServiceWorker::for_site(&core.config.site_root);
-    Router::new()
+    let router = Router::new()
         .route(
             "/api/uploads",
             post(media::upload).layer(DefaultBodyLimit::disable()),
@@ -144,7 +177,9 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
                 ),)
         )
         .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(limits.clone(), limits::time_limit))
         .layer(axum::middleware::from_fn(security::cross_site_guard))
+        .layer(axum::middleware::from_fn_with_state(limits, limits::rate_limit))
         .layer(
             // One span per request, named by its id; the path only (stream tokens live in
             // the query string and must not reach the logs).
@@ -159,7 +194,8 @@ pub fn router(core: Core, leptos_options: LeptosOptions) -> Router {
         ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .with_state(state)
+        .with_state(state);
+    Served { router, counters }
 }
 
 /// Readiness: each configured dependency by name; 503 when one is down.
@@ -230,22 +266,8 @@ pub async fn serve(
             }
         }));
     }
-    let app = router(core, options);
-    // Responses go out as soon as they are written: with Nagle's algorithm on, a response
-    // whose headers and body leave in two writes waited for the client's delayed ACK
-    // (a 1-byte stream range took 20 ms instead of well under one).
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    let app = app(core.clone(), options);
+    serve_app(&core, listener, app, shutdown).await?;
     let _ = stop_tx.send(true);
     for t in tasks {
         let _ = t.await;

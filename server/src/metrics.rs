@@ -29,6 +29,8 @@ type SeriesKey = (String, String, u16);
 #[derive(Clone, Default)]
 pub struct Metrics {
     requests: Arc<Mutex<BTreeMap<SeriesKey, Hist>>>,
+    /// Requests and connections refused by the limits.
+    pub counters: Arc<crate::limits::Counters>,
 }
 
 impl Metrics {
@@ -114,6 +116,8 @@ pub async fn render(
     }
     let mut out = String::new();
     state.metrics.render_requests(&mut out);
+    state.metrics.counters.render(&mut out);
+    backend::ops::render_auth_failures(&mut out);
     backend::ops::render_operational(&state.core, &mut out).await;
     (
         [(

@@ -1687,8 +1687,13 @@ async fn two_nodes_share_logins_through_redis() {
         ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = server::router(core.clone(), server::leptos_options(&core));
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let app = server::app(core.clone(), server::leptos_options(&core));
+        let served = core.clone();
+        tokio::spawn(async move {
+            server::serve_app(&served, listener, app, std::future::pending())
+                .await
+                .unwrap()
+        });
         nodes.push((base, core));
     }
     let (a, b) = (&nodes[0].0, &nodes[1].0);

@@ -256,8 +256,25 @@ fn send(file: web_sys::File, up: Upload, on_uploaded: Callback<()>) {
     on_progress.forget();
     let x = xhr.clone();
     let outcome = up.outcome;
+    let again = (file.clone(), up.clone());
     let on_done = Closure::<dyn FnMut()>::new(move || {
         let status = x.status().unwrap_or(0);
+        // Over the upload rate, or the server is busy: it says when to come back, and the
+        // file goes again then (nothing was kept of this try).
+        if status == 429 || status == 503 {
+            let wait = x
+                .get_response_header("retry-after")
+                .ok()
+                .flatten()
+                .and_then(|v| v.trim().parse::<u32>().ok())
+                .unwrap_or(5)
+                .clamp(1, 120);
+            progress.set(0.0);
+            let (file, up) = again.clone();
+            gloo_timers::callback::Timeout::new(wait * 1000, move || send(file, up, on_uploaded))
+                .forget();
+            return;
+        }
         if (200..300).contains(&status) {
             progress.set(1.0);
             outcome.set(Some(Ok(())));

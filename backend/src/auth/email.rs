@@ -173,9 +173,8 @@ pub async fn request_password_reset(core: &Core, email: &str, from: IpAddr) -> R
         throttle::Key::account(&format!("reset:{email}")),
         throttle::Key::address(from),
     ];
-    throttle::check(&core.db, &keys).await?;
     // Every request counts, so the links cannot be used to flood someone's inbox.
-    throttle::record_failure(&core.db, &keys).await?;
+    throttle::begin(&core.db, &keys).await?;
     let Some(user) = repo::find_by_email(&core.db, &email).await? else {
         return Ok(());
     };

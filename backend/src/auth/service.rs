@@ -138,6 +138,7 @@ pub async fn login(core: &Core, email: &str, password: &str, from: IpAddr) -> Re
     };
     let Some(user) = checked else {
         // Counted as a failure already, by `begin`.
+        crate::ops::count_auth_failure(crate::ops::AuthFailure::Password);
         return Err(Error::BadCredentials);
     };
     throttle::clear(&core.db, &keys[0]).await?;

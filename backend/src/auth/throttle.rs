@@ -67,37 +67,13 @@ pub async fn check(db: &sqlx::AnyPool, keys: &[Key]) -> Result<()> {
     Ok(())
 }
 
-/// Counts a failure against every key (one statement per key, so parallel failures all
-/// count).
+/// Counts a failure against every key after the fact, for callers that check first with
+/// [`check`] because a success must not write (a Subsonic request authenticates on every
+/// call). A key already waiting is left as it is: a parallel failure set that wait.
 pub async fn record_failure(db: &sqlx::AnyPool, keys: &[Key]) -> Result<()> {
     let now = now_ms();
     for k in keys {
-        // A row older than the window starts over at one failure.
-        let failures: i64 = sqlx::query_scalar(
-            "INSERT INTO auth_throttle (key, failures, first_failure_at, blocked_until)
-             VALUES ($1, 1, $2, 0)
-             ON CONFLICT (key) DO UPDATE SET
-               failures = CASE WHEN auth_throttle.first_failure_at <= $3 THEN 1
-                               ELSE auth_throttle.failures + 1 END,
-               first_failure_at = CASE WHEN auth_throttle.first_failure_at <= $3 THEN $2
-                                       ELSE auth_throttle.first_failure_at END
-             RETURNING failures",
-        )
-        .bind(&k.name)
-        .bind(now)
-        .bind(now - WINDOW_MS)
-        .fetch_one(db)
-        .await?;
-        let over = failures - k.free;
-        if over > 0 {
-            let wait = (1000i64 << (over - 1).min(20)).min(MAX_WAIT_MS);
-            sqlx::query("UPDATE auth_throttle SET blocked_until = $2 WHERE key = $1")
-                .bind(&k.name)
-                .bind(now + wait)
-                .execute(db)
-                .await?;
-            tracing::warn!(key = %k.name, failures, wait_ms = wait, "sign-in attempts slowed down");
-        }
+        count_try(db, k, now).await?;
     }
     Ok(())
 }
@@ -111,48 +87,14 @@ pub async fn begin(db: &sqlx::AnyPool, keys: &[Key]) -> Result<()> {
     let now = now_ms();
     let mut wait = 0i64;
     for k in keys {
-        // The count after this try, and (past the free tries) the wait it sets: one
-        // second doubling per try over, at most MAX_WAIT_MS. A row older than the window
-        // starts over at one.
-        let n = "CASE WHEN auth_throttle.first_failure_at <= $3 THEN 1
-                      ELSE auth_throttle.failures + 1 END";
-        let sql = format!(
-            "INSERT INTO auth_throttle (key, failures, first_failure_at, blocked_until)
-             VALUES ($1, 1, $2, 0)
-             ON CONFLICT (key) DO UPDATE SET
-               failures = {n},
-               first_failure_at = CASE WHEN auth_throttle.first_failure_at <= $3 THEN $2
-                                       ELSE auth_throttle.first_failure_at END,
-               blocked_until = CASE WHEN {n} > $4 THEN $2 + CASE
-                   WHEN {n} - $4 - 1 >= 20 THEN $5
-                   WHEN (CAST(1000 AS BIGINT) << CAST({n} - $4 - 1 AS INTEGER)) > $5 THEN $5
-                   ELSE (CAST(1000 AS BIGINT) << CAST({n} - $4 - 1 AS INTEGER)) END
-                 ELSE 0 END
-             WHERE auth_throttle.blocked_until <= $2 OR auth_throttle.first_failure_at <= $3
-             RETURNING failures"
-        );
-        let counted: Option<i64> = sqlx::query_scalar(&sql)
-            .bind(&k.name)
-            .bind(now)
-            .bind(now - WINDOW_MS)
-            .bind(k.free)
-            .bind(MAX_WAIT_MS)
-            .fetch_optional(db)
-            .await?;
-        match counted {
-            Some(failures) if failures > k.free => {
-                tracing::warn!(key = %k.name, failures, "sign-in attempts slowed down");
-            }
-            Some(_) => {}
-            None => {
-                let until: i64 =
-                    sqlx::query_scalar("SELECT blocked_until FROM auth_throttle WHERE key = $1")
-                        .bind(&k.name)
-                        .fetch_optional(db)
-                        .await?
-                        .unwrap_or(now + 1000);
-                wait = wait.max(until - now);
-            }
+        if count_try(db, k, now).await?.is_none() {
+            let until: i64 =
+                sqlx::query_scalar("SELECT blocked_until FROM auth_throttle WHERE key = $1")
+                    .bind(&k.name)
+                    .fetch_optional(db)
+                    .await?
+                    .unwrap_or(now + 1000);
+            wait = wait.max(until - now);
         }
     }
     if wait > 0 {
@@ -161,6 +103,45 @@ pub async fn begin(db: &sqlx::AnyPool, keys: &[Key]) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Counts one try against `k` unless it must wait: the count after it, or None (nothing
+/// counted) while the key waits. One statement, so parallel tries all count.
+async fn count_try(db: &sqlx::AnyPool, k: &Key, now: i64) -> Result<Option<i64>> {
+    // The count after this try, and (past the free tries) the wait it sets: one second
+    // doubling per try over, at most MAX_WAIT_MS. A row older than the window starts over
+    // at one.
+    let n = "CASE WHEN auth_throttle.first_failure_at <= $3 THEN 1
+                  ELSE auth_throttle.failures + 1 END";
+    let sql = format!(
+        "INSERT INTO auth_throttle (key, failures, first_failure_at, blocked_until)
+         VALUES ($1, 1, $2, 0)
+         ON CONFLICT (key) DO UPDATE SET
+           failures = {n},
+           first_failure_at = CASE WHEN auth_throttle.first_failure_at <= $3 THEN $2
+                                   ELSE auth_throttle.first_failure_at END,
+           blocked_until = CASE WHEN {n} > $4 THEN $2 + CASE
+               WHEN {n} - $4 - 1 >= 20 THEN $5
+               WHEN (CAST(1000 AS BIGINT) << CAST({n} - $4 - 1 AS INTEGER)) > $5 THEN $5
+               ELSE (CAST(1000 AS BIGINT) << CAST({n} - $4 - 1 AS INTEGER)) END
+             ELSE 0 END
+         WHERE auth_throttle.blocked_until <= $2 OR auth_throttle.first_failure_at <= $3
+         RETURNING failures"
+    );
+    let counted: Option<i64> = sqlx::query_scalar(&sql)
+        .bind(&k.name)
+        .bind(now)
+        .bind(now - WINDOW_MS)
+        .bind(k.free)
+        .bind(MAX_WAIT_MS)
+        .fetch_optional(db)
+        .await?;
+    if let Some(failures) = counted
+        && failures > k.free
+    {
+        tracing::warn!(key = %k.name, failures, "sign-in attempts slowed down");
+    }
+    Ok(counted)
 }
 
 /// Takes back a try [`begin`] counted, when it succeeded (the wait it set, too, while the

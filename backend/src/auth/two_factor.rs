@@ -46,7 +46,8 @@ fn seal_purpose(user_id: &str) -> String {
 }
 
 /// A stored TOTP secret's base32 text: opened when sealed (one stored in clear by an
-/// older version is taken as it is; [`seal_stored_secrets`] seals those at start-up).
+/// older version is taken as it is; [`seal_stored_secrets`] seals those at the first start-up
+/// of this version, once per database).
 fn open_secret(core: &Core, user_id: &str, stored: &str) -> Result<String> {
     if !crate::sealed::SecretKey::is_sealed(stored) {
         return Ok(stored.to_string());
@@ -63,8 +64,9 @@ fn open_secret(core: &Core, user_id: &str, stored: &str) -> Result<String> {
     String::from_utf8(plain).map_err(|_| anyhow::anyhow!("a two-factor secret is not text").into())
 }
 
-/// Seals the TOTP secrets stored in clear (by a version before they were sealed), at
-/// start-up. Each row changes only if it still holds what was read.
+/// Seals the TOTP secrets stored in clear (by a version before they were sealed); run once
+/// per database, at the first start-up that finds it not done. Each row changes only if it
+/// still holds what was read.
 pub async fn seal_stored_secrets(db: &sqlx::AnyPool, key: &crate::sealed::SecretKey) -> Result<()> {
     use sqlx::Row;
     let rows = sqlx::query(
@@ -239,7 +241,9 @@ pub async fn complete_login(
     super::throttle::begin(&core.db, &key).await?;
     pending.attempts += 1;
     if let Err(e) = use_code(core, &pending.user_id, code).await {
-        if !matches!(e, Error::BadCode) {
+        if matches!(e, Error::BadCode) {
+            crate::ops::count_auth_failure(crate::ops::AuthFailure::SecondFactor);
+        } else {
             super::throttle::forgive(&core.db, &key).await?;
         }
         return Err(e);

@@ -378,6 +378,7 @@ pub async fn authenticate(
         }
     };
     let Some(found) = found else {
+        crate::ops::count_auth_failure(crate::ops::AuthFailure::AppCredentials);
         throttle::record_failure(&core.db, &keys)
             .await
             .map_err(internal)?;

@@ -27,14 +27,12 @@ pub async fn start_with(b: Backend, tweak: impl FnOnce(&mut backend::Config)) ->
     let core = Core::init(config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = server::router(core.clone(), server::leptos_options(&core));
+    let app = server::app(core.clone(), server::leptos_options(&core));
+    let served = core.clone();
     tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-        .unwrap()
+        server::serve_app(&served, listener, app, std::future::pending())
+            .await
+            .unwrap()
     });
     Srv {
         base,

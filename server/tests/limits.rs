@@ -1,0 +1,315 @@
+//! Limits on every door, through the real accept loop: request rates per client (429 with
+//! Retry-After, in memory and shared by nodes through a real Redis), a slowloris client cut
+//! off while others are served, connections over a client's share refused, and a request
+//! that hangs on a stopped dependency answered 503.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use backend::testing::Backend;
+use common::*;
+use reqwest::StatusCode;
+use reqwest::header::RETRY_AFTER;
+use server_fn::ServerFn;
+use std::net::IpAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Rates are counted in one-minute windows: a test that counts up to a limit starts with
+/// at least 20 s of its window left, so the count does not start over half-way.
+async fn early_in_a_minute() {
+    let secs = backend::now_ms() / 1000 % 60;
+    if secs > 40 {
+        tokio::time::sleep(Duration::from_secs((61 - secs) as u64)).await;
+    }
+}
+
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .local_address(ip.parse::<IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
+fn retry_after(r: &reqwest::Response) -> u64 {
+    r.headers()
+        .get(RETRY_AFTER)
+        .expect("a Retry-After header")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+async fn metrics(srv: &Srv) -> String {
+    client()
+        .get(format!("{}/metrics", srv.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The value of one metrics line (`name{labels}` exactly).
+fn figure(text: &str, series: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+}
+
+#[tokio::test]
+async fn a_client_over_a_rate_gets_429_with_retry_after_and_others_are_served() {
+    let srv = start_with(Backend::Sqlite, |c| {
+        c.rate_limits.general = 30;
+        c.rate_limits.search = 3;
+    })
+    .await;
+    early_in_a_minute().await;
+    let c = client_from("127.0.0.1");
+    signup(&c, &srv, "limits@example.com").await;
+    let search = |c: reqwest::Client| {
+        let url = format!("{}{}", srv.base, app::search::Search::PATH);
+        async move { c.post(url).form(&[("q", "tone")]).send().await.unwrap() }
+    };
+    for _ in 0..3 {
+        assert_eq!(search(c.clone()).await.status(), StatusCode::OK);
+    }
+    // The fourth search within the minute is refused, with the app's own error and when
+    // to come back; other requests from the same client still pass.
+    let r = search(c.clone()).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait = retry_after(&r);
+    assert!((1..=60).contains(&wait), "{wait}");
+    match r.app_error().await {
+        app::error::AppError::RateLimited(m) => assert!(m.contains("try again"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let r = c
+        .get(format!("{}/api/v1/openapi.json", srv.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Every request counts against the general rate: past it, everything waits...
+    let mut refused = None;
+    for _ in 0..40 {
+        let r = c
+            .get(format!("{}/api/v1/openapi.json", srv.base))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some(retry_after(&r));
+            break;
+        }
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    assert!(refused.is_some(), "never refused");
+    // ...but health probes, and another client.
+    let r = c.get(format!("{}/healthz", srv.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let other = client_from("127.0.0.2");
+    let r = other
+        .get(format!("{}/api/v1/openapi.json", srv.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let m = metrics(&srv).await;
+    assert!(figure(&m, "refrain_rate_limited_total{limit=\"search\"}") >= 1);
+    assert!(figure(&m, "refrain_rate_limited_total{limit=\"general\"}") >= 1);
+}
+
+/// With Redis configured, every node counts against the same figure: a client spreading
+/// its requests over two nodes gets no more than the limit in all.
+#[tokio::test]
+async fn nodes_share_rates_through_redis() {
+    let redis = std::env::var("REFRAIN_TEST_REDIS_URL")
+        .expect("REFRAIN_TEST_REDIS_URL is not set; run scripts/services.sh");
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Backend::Sqlite.config(&dir.path().join("data")).await;
+    config.embedded_worker = false;
+    config.redis_url = Some(redis);
+    config.rate_limits.general = 6;
+    // The client arrives through a proxy on this machine, from an address of its own (so
+    // no other test's requests count with it).
+    config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    let core = backend::Core::init(config).await.unwrap();
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        nodes.push(format!("http://{}", listener.local_addr().unwrap()));
+        let app = server::app(core.clone(), server::leptos_options(&core));
+        let served = core.clone();
+        tokio::spawn(async move {
+            server::serve_app(&served, listener, app, std::future::pending())
+                .await
+                .unwrap()
+        });
+    }
+    early_in_a_minute().await;
+    let me = format!("2001:db8:{:x}:{:x}::7", rand_u16(), rand_u16());
+    let c = client();
+    let mut allowed = 0;
+    for i in 0..12 {
+        let r = c
+            .get(format!("{}/api/v1/openapi.json", nodes[i % 2]))
+            .header("x-forwarded-for", &me)
+            .send()
+            .await
+            .unwrap();
+        match r.status() {
+            StatusCode::OK => allowed += 1,
+            StatusCode::TOO_MANY_REQUESTS => assert!(retry_after(&r) >= 1),
+            s => panic!("{s}"),
+        }
+    }
+    // Each node alone would have let 6 through, 12 in all.
+    assert_eq!(allowed, 6);
+}
+
+fn rand_u16() -> u16 {
+    (uuid::Uuid::new_v4().as_u128() & 0xffff) as u16
+}
+
+/// A client that opens connections and sends its request head a little at a time is cut
+/// off after the header time limit; connections past its share are refused at once; and
+/// meanwhile everyone else is served.
+#[tokio::test]
+async fn a_slowloris_client_is_cut_off_while_others_are_served() {
+    let srv = start_with(Backend::Sqlite, |c| {
+        c.header_timeout_secs = 1;
+        c.max_connections_per_client = 8;
+    })
+    .await;
+    let addr = srv.base.trim_start_matches("http://").to_string();
+    let slow_from: IpAddr = "127.0.0.2".parse().unwrap();
+    let mut slow = Vec::new();
+    for _ in 0..8 {
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.bind((slow_from, 0).into()).unwrap();
+        let mut s = sock.connect(addr.parse().unwrap()).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        slow.push(s);
+    }
+    // The ninth from that address is over its share: a 503 and the connection closed.
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind((slow_from, 0).into()).unwrap();
+    let mut extra = sock.connect(addr.parse().unwrap()).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(10), extra.read_to_string(&mut answer))
+        .await
+        .expect("the refused connection was not closed")
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.to_lowercase().contains("retry-after: 1"), "{answer}");
+
+    // Others are served while the slow ones hold their connections.
+    let r = client()
+        .get(format!("{}/healthz", srv.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // The slow client keeps dribbling header lines; each connection is closed anyway,
+    // with no answer to its never-finished request.
+    let dribble = async {
+        for s in slow.iter_mut() {
+            let _ = s.write_all(b"X-Slow: 1\r\n").await;
+        }
+    };
+    dribble.await;
+    for mut s in slow {
+        let closed = tokio::time::timeout(Duration::from_secs(15), async {
+            let mut buf = [0u8; 512];
+            loop {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    // hyper may answer 408 before it closes.
+                    Ok(n) => assert!(
+                        buf[..n].starts_with(b"HTTP/1.1 408"),
+                        "{}",
+                        String::from_utf8_lossy(&buf[..n])
+                    ),
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "a slow connection was never closed");
+    }
+    // Its slots are free again: the same address is served now.
+    let r = client_from("127.0.0.2")
+        .get(format!("{}/healthz", srv.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let m = metrics(&srv).await;
+    assert!(figure(&m, "refrain_header_timeouts_total") >= 8, "{m}");
+    assert!(
+        figure(
+            &m,
+            "refrain_connections_refused_total{reason=\"client_full\"}"
+        ) >= 1
+    );
+}
+
+/// Object storage that accepts connections and never answers: a request waiting on it
+/// is answered 503 with Retry-After once the request time limit passes, and what it was
+/// doing is not half-recorded.
+#[tokio::test]
+async fn a_request_stuck_on_a_dependency_is_answered_503() {
+    let blackhole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", blackhole.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = blackhole.accept().await {
+            held.push(s);
+        }
+    });
+    let srv = start_with(Backend::Sqlite, |c| {
+        c.request_timeout_secs = 1;
+        c.s3 = Some(backend::config::S3Config {
+            bucket: "refrain".into(),
+            prefix: None,
+            endpoint: Some(endpoint),
+            region: "garage".into(),
+            access_key_id: "GKtest".into(),
+            secret_access_key: "secret".into(),
+            path_style: true,
+        });
+    })
+    .await;
+    let c = client();
+    signup(&c, &srv, "stuck@example.com").await;
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(64, 64, image::Rgb([9, 9, 9])))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let r = c
+        .post(format!("{}/api/avatar", srv.base))
+        .body(png)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(retry_after(&r) >= 1);
+    assert!(r.text().await.unwrap().contains("took too long"));
+    let avatar: Option<String> =
+        sqlx::query_scalar("SELECT avatar_key FROM users WHERE email = 'stuck@example.com'")
+            .fetch_one(&srv.core.db)
+            .await
+            .unwrap();
+    assert_eq!(avatar, None);
+    let m = metrics(&srv).await;
+    assert!(figure(&m, "refrain_requests_timed_out_total") >= 1);
+}
