@@ -22,6 +22,9 @@ pub enum AppError {
     /// Transport or (de)serialization failure between browser and server.
     #[error("Could not reach Refrain: {0}")]
     Request(String),
+    /// A service the server needs is not answering; try again shortly.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl FromServerFnError for AppError {
@@ -34,6 +37,13 @@ impl FromServerFnError for AppError {
 #[cfg(feature = "ssr")]
 impl From<backend::Error> for AppError {
     fn from(e: backend::Error) -> Self {
+        let retry_after = match &e {
+            backend::Error::Throttled { retry_after_secs }
+            | backend::Error::Unavailable {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        };
         let app = Self::from_domain(e);
         // Give the HTTP response a status that says what happened (a wrong password is a
         // 400, not a server failure); the body still carries the error for the client. Not
@@ -43,6 +53,12 @@ impl From<backend::Error> for AppError {
             && !crate::ssr::plain_form_post()
         {
             res.set_status(app.status());
+            if let Some(secs) = retry_after {
+                res.insert_header(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(secs),
+                );
+            }
         }
         app
     }
@@ -60,6 +76,7 @@ impl AppError {
             AppError::RateLimited(_) => S::TOO_MANY_REQUESTS,
             AppError::Internal => S::INTERNAL_SERVER_ERROR,
             AppError::Request(_) => S::BAD_REQUEST,
+            AppError::Unavailable(_) => S::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -96,6 +113,13 @@ impl AppError {
                 } else {
                     format!("{} minutes", retry_after_secs.div_ceil(60))
                 }
+            )),
+            E::Unavailable {
+                what,
+                retry_after_secs,
+            } => AppError::Unavailable(format!(
+                "{} is not answering right now. Try again in {retry_after_secs} seconds.",
+                upper_first(what)
             )),
             E::QuotaExceeded { quota } => AppError::Invalid(format!(
                 "Your storage is full ({} MB). Delete some of your uploads or ask an admin for more room.",

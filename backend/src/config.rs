@@ -118,6 +118,12 @@ pub struct Config {
     /// Open connections from one client address (`REFRAIN_MAX_CONNECTIONS_PER_CLIENT`;
     /// trusted proxies are exempt: they carry many clients).
     pub max_connections_per_client: usize,
+    /// Object storage or Kafka failing this many calls in a row opens its circuit
+    /// breaker (`REFRAIN_BREAKER_FAILURES`)...
+    pub breaker_failures: u32,
+    /// ...and calls fail at once for this long before one is let through as a probe
+    /// (`REFRAIN_BREAKER_COOLDOWN_SECS`).
+    pub breaker_cooldown_secs: u64,
 }
 
 /// Requests per client address per minute (`0`: no limit of that kind). Every request
@@ -305,6 +311,8 @@ impl Config {
             header_timeout_secs: 10,
             max_connections: 1024,
             max_connections_per_client: 64,
+            breaker_failures: 5,
+            breaker_cooldown_secs: 10,
         }
     }
 
@@ -399,9 +407,20 @@ impl Config {
                 *field = v;
             }
         }
+        if let Some(v) = parse::<u32>("REFRAIN_BREAKER_FAILURES", var("REFRAIN_BREAKER_FAILURES")?)?
+        {
+            if v == 0 {
+                return Err(err("REFRAIN_BREAKER_FAILURES", "must be at least 1"));
+            }
+            c.breaker_failures = v;
+        }
         for (name, field) in [
             ("REFRAIN_REQUEST_TIMEOUT_SECS", &mut c.request_timeout_secs),
             ("REFRAIN_HEADER_TIMEOUT_SECS", &mut c.header_timeout_secs),
+            (
+                "REFRAIN_BREAKER_COOLDOWN_SECS",
+                &mut c.breaker_cooldown_secs,
+            ),
         ] {
             if let Some(v) = parse::<u64>(name, var(name)?)? {
                 if v == 0 {

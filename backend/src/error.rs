@@ -30,6 +30,12 @@ pub enum Error {
     EmailNotVerified,
     #[error("too many attempts; try again in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
+    /// A service this needs is not answering (its circuit breaker is open).
+    #[error("{what} is not answering; try again in {retry_after_secs} s")]
+    Unavailable {
+        what: &'static str,
+        retry_after_secs: u64,
+    },
     #[error("file too large: the limit is {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("storage quota of {quota} bytes used up")]

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod artists;
 pub mod auth;
+pub mod breaker;
 pub mod catalog;
 pub mod config;
 pub mod db;

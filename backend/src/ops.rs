@@ -99,6 +99,18 @@ pub fn escape(s: &str) -> String {
 
 /// Appends the figures the database and Kafka give (both processes expose them).
 pub async fn render_operational(core: &Core, out: &mut String) {
+    if core.storage.kind() == "s3" {
+        let _ = writeln!(
+            out,
+            "# HELP refrain_circuit_open 1 while calls to a service fail at once because it stopped answering."
+        );
+        let _ = writeln!(out, "# TYPE refrain_circuit_open gauge");
+        let _ = writeln!(
+            out,
+            "refrain_circuit_open{{service=\"object_storage\"}} {}",
+            u8::from(core.storage.breaker_open())
+        );
+    }
     match crate::state::operational_figures(core).await {
         Ok(f) => {
             let _ = writeln!(out, "# HELP refrain_import_jobs Import jobs by state.");

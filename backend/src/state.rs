@@ -36,7 +36,14 @@ impl Core {
             tracing::info!(documents = indexed, "indexed existing catalog for search");
         }
         let storage = match &config.s3 {
-            Some(s3) => Storage::s3(s3)?,
+            Some(s3) => Storage::s3(
+                s3,
+                crate::breaker::Breaker::new(
+                    "object storage",
+                    config.breaker_failures,
+                    std::time::Duration::from_secs(config.breaker_cooldown_secs),
+                ),
+            )?,
             None => Storage::local(&config.storage_dir)?,
         };
         let sessions = match &config.redis_url {

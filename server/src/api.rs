@@ -47,6 +47,8 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("too many attempts; try again in {0} s")]
     Throttled(u64),
+    #[error("{0} is not answering; try again in {1} s")]
+    Unavailable(&'static str, u64),
     #[error("something went wrong on our side")]
     Internal,
 }
@@ -68,6 +70,10 @@ impl From<backend::Error> for ApiError {
             }
             E::SecondFactorRequired => ApiError::MfaRequired,
             E::Throttled { retry_after_secs } => ApiError::Throttled(retry_after_secs),
+            E::Unavailable {
+                what,
+                retry_after_secs,
+            } => ApiError::Unavailable(what, retry_after_secs),
             e @ (E::Database(_) | E::Storage(_) | E::Unexpected(_)) => {
                 tracing::error!(error = %format!("{e:#}"), "unexpected error in the API");
                 ApiError::Internal
@@ -86,6 +92,9 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "slow_down"),
+            ApiError::Unavailable(..) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
+            }
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         };
         let body = serde_json::json!({ "error": code, "error_description": self.to_string() });
@@ -99,10 +108,8 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static(r#"Bearer error="invalid_token""#),
                 );
             }
-            ApiError::Throttled(secs) => {
-                if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                    h.insert(header::RETRY_AFTER, v);
-                }
+            ApiError::Throttled(secs) | ApiError::Unavailable(_, secs) => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
             }
             _ => {}
         }

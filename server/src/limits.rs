@@ -379,7 +379,7 @@ fn answer(server_fn: bool, status: StatusCode, wait: u64, message: &str) -> Resp
         let err = if status == StatusCode::TOO_MANY_REQUESTS {
             app::error::AppError::RateLimited(message.to_string())
         } else {
-            app::error::AppError::Request(message.to_string())
+            app::error::AppError::Unavailable(message.to_string())
         };
         match postcard::to_allocvec(&err) {
             Ok(body) => (status, body).into_response(),

@@ -17,6 +17,23 @@ fn json_error(status: StatusCode, msg: impl Into<String>) -> Response {
 }
 
 pub(crate) fn internal(e: backend::Error) -> Response {
+    if let backend::Error::Unavailable {
+        what,
+        retry_after_secs,
+    } = e
+    {
+        let mut res = json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "The {what} is not answering right now. Please try again in {retry_after_secs} s."
+            ),
+        );
+        res.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(retry_after_secs),
+        );
+        return res;
+    }
     tracing::error!(error = %format!("{e:#}"), "unexpected error");
     json_error(
         StatusCode::INTERNAL_SERVER_ERROR,

@@ -313,3 +313,119 @@ async fn a_request_stuck_on_a_dependency_is_answered_503() {
     let m = metrics(&srv).await;
     assert!(figure(&m, "refrain_requests_timed_out_total") >= 1);
 }
+
+/// A stand-in for the network between Refrain and its object store: it forwards to the
+/// real S3 server (Garage) while `up`, and while down accepts each connection and closes
+/// it at once, as a stopped store's host would. It counts the connections it is offered.
+struct StoreLink {
+    endpoint: String,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    offered: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+async fn store_link(target: &str) -> StoreLink {
+    use std::sync::atomic::Ordering;
+    let target = target.trim_start_matches("http://").to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let link = StoreLink {
+        endpoint: format!("http://{}", listener.local_addr().unwrap()),
+        up: Default::default(),
+        offered: Default::default(),
+    };
+    let (up, offered) = (link.up.clone(), link.offered.clone());
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            offered.fetch_add(1, Ordering::SeqCst);
+            if !up.load(Ordering::SeqCst) {
+                drop(inbound);
+                continue;
+            }
+            let target = target.clone();
+            tokio::spawn(async move {
+                if let Ok(mut out) = tokio::net::TcpStream::connect(&target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                }
+            });
+        }
+    });
+    link
+}
+
+/// Object storage that stops answering trips its circuit breaker: after a few failed
+/// calls, requests needing it are answered 503 with Retry-After without trying it at all
+/// (no connection is offered to it); when it answers again, a probe closes the breaker.
+#[tokio::test]
+async fn a_stopped_object_store_is_answered_503_at_once_until_it_is_back() {
+    use std::sync::atomic::Ordering;
+    let mut s3 = backend::testing::s3_config();
+    let link = store_link(s3.endpoint.as_deref().unwrap()).await;
+    s3.endpoint = Some(link.endpoint.clone());
+    let srv = start_with(Backend::Sqlite, |c| {
+        c.s3 = Some(s3);
+        c.breaker_failures = 3;
+        c.breaker_cooldown_secs = 1;
+    })
+    .await;
+    let c = client();
+    signup(&c, &srv, "breaker@example.com").await;
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(64, 64, image::Rgb([1, 2, 3])))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let upload = || {
+        let (c, url, png) = (c.clone(), format!("{}/api/avatar", srv.base), png.clone());
+        async move { c.post(url).body(png).send().await.unwrap() }
+    };
+
+    // The store is down: each try fails (the first few after trying the store)...
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let r = upload().await;
+        statuses.push(r.status());
+        if r.status() == StatusCode::SERVICE_UNAVAILABLE {
+            break;
+        }
+    }
+    assert_eq!(
+        statuses.last(),
+        Some(&StatusCode::SERVICE_UNAVAILABLE),
+        "{statuses:?}"
+    );
+    assert!(link.offered.load(Ordering::SeqCst) >= 3);
+    // ...and once the breaker is open, the answer comes without touching the store.
+    let offered = link.offered.load(Ordering::SeqCst);
+    let r = upload().await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(retry_after(&r) >= 1);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("object storage is not answering"), "{body}");
+    assert_eq!(link.offered.load(Ordering::SeqCst), offered);
+    let m = metrics(&srv).await;
+    assert_eq!(
+        figure(&m, "refrain_circuit_open{service=\"object_storage\"}"),
+        1
+    );
+    let avatar: Option<String> =
+        sqlx::query_scalar("SELECT avatar_key FROM users WHERE email = 'breaker@example.com'")
+            .fetch_one(&srv.core.db)
+            .await
+            .unwrap();
+    assert_eq!(avatar, None);
+
+    // The store is back: after the cooldown a probe goes through and all is served again.
+    link.up.store(true, Ordering::SeqCst);
+    let mut served = false;
+    for _ in 0..60 {
+        if upload().await.status() == StatusCode::OK {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(served, "never served again");
+    let m = metrics(&srv).await;
+    assert_eq!(
+        figure(&m, "refrain_circuit_open{service=\"object_storage\"}"),
+        0
+    );
+}

@@ -17,11 +17,19 @@ pub struct Storage {
     kind: &'static str,
     /// Present for local disk: ranged reads go straight to the file (see `get_range`).
     local: Option<Arc<object_store::local::LocalFileSystem>>,
+    /// Present for S3: calls fail at once while the store is not answering.
+    breaker: Option<Arc<crate::breaker::Breaker>>,
 }
 
 /// How much a local ranged read reads at a time: large enough that a whole stream
 /// segment is one read and one write, small enough to bound the memory of 64 streams.
 const LOCAL_READ_CHUNK: u64 = 1024 * 1024;
+
+/// How long one call to S3 may take before it counts as an outage (a read's body is
+/// streamed after the call returns, and is not timed by this).
+const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+/// How long completing a multipart upload may take.
+const FINISH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// What a ranged read returns.
 pub struct RangeRead {
@@ -40,12 +48,29 @@ impl Storage {
             prefix: None,
             kind: "local",
             local: Some(store),
+            breaker: None,
         })
     }
 
-    /// S3-compatible storage; uploads go up as multipart streams.
-    pub fn s3(c: &crate::config::S3Config) -> Result<Self> {
+    /// S3-compatible storage; uploads go up as multipart streams. Calls go through
+    /// `breaker`, and give up quickly themselves: a connection gets 5 s, and a failed
+    /// request is retried twice within 10 s at most (`object_store` would otherwise retry
+    /// for up to three minutes while requests pile up behind it).
+    pub fn s3(c: &crate::config::S3Config, breaker: crate::breaker::Breaker) -> Result<Self> {
+        let retry = object_store::RetryConfig {
+            backoff: object_store::BackoffConfig {
+                init_backoff: std::time::Duration::from_millis(100),
+                max_backoff: std::time::Duration::from_secs(1),
+                base: 2.0,
+            },
+            max_retries: 2,
+            retry_timeout: std::time::Duration::from_secs(10),
+        };
+        let client = object_store::ClientOptions::new()
+            .with_connect_timeout(std::time::Duration::from_secs(5));
         let mut b = object_store::aws::AmazonS3Builder::new()
+            .with_retry(retry)
+            .with_client_options(client)
             .with_bucket_name(&c.bucket)
             .with_region(&c.region)
             .with_access_key_id(&c.access_key_id)
@@ -70,11 +95,46 @@ impl Storage {
             prefix: c.prefix.clone(),
             kind: "s3",
             local: None,
+            breaker: Some(Arc::new(breaker)),
         })
     }
 
     pub fn kind(&self) -> &'static str {
         self.kind
+    }
+
+    /// Whether the store's circuit breaker is refusing calls now.
+    pub fn breaker_open(&self) -> bool {
+        self.breaker.as_ref().is_some_and(|b| b.is_open())
+    }
+
+    /// Runs a call to the store through its breaker (S3 only). An error that is an
+    /// answer ("not found", "exists", "not modified", a refused precondition) is not an
+    /// outage.
+    async fn guard<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
+        self.guard_within(CALL_TIMEOUT, call).await
+    }
+
+    /// [`Self::guard`] with a time limit of its own: a store that accepts connections
+    /// and never answers counts as not answering too, instead of holding each request
+    /// until its own time limit.
+    async fn guard_within<T>(
+        &self,
+        limit: std::time::Duration,
+        call: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let Some(b) = &self.breaker else {
+            return call.await;
+        };
+        let timed = async {
+            tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+                Err(Error::Storage(object_store::Error::Generic {
+                    store: "S3",
+                    source: format!("no answer within {} s", limit.as_secs()).into(),
+                }))
+            })
+        };
+        b.call(timed, is_outage).await
     }
 
     /// A presigned GET URL for `key`, valid for `expires`; `None` for local storage.
@@ -106,7 +166,9 @@ impl Storage {
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
-        let upload = self.store.put_multipart(&Path::from(key)).await?;
+        let upload = self
+            .guard(async { Ok(self.store.put_multipart(&Path::from(key)).await?) })
+            .await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, 8 * 1024 * 1024);
         let mut total: u64 = 0;
         while let Some(chunk) = body.next().await {
@@ -125,15 +187,20 @@ impl Storage {
             writer.wait_for_capacity(4).await?;
             writer.write(&chunk);
         }
-        writer.finish().await?;
+        // The last parts (up to 4 x 8 MiB) may still be on their way.
+        self.guard_within(FINISH_TIMEOUT, async { Ok(writer.finish().await?) })
+            .await?;
         Ok(total)
     }
 
     pub async fn put(&self, key: &str, data: Bytes) -> Result<()> {
-        self.store
-            .put(&Path::from(key), PutPayload::from_bytes(data))
-            .await?;
-        Ok(())
+        self.guard(async {
+            self.store
+                .put(&Path::from(key), PutPayload::from_bytes(data))
+                .await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Uploads a local file in chunks.
@@ -148,7 +215,10 @@ impl Storage {
     /// Downloads an object to a local file.
     pub async fn download(&self, key: &str, to: &std::path::Path) -> Result<u64> {
         use tokio::io::AsyncWriteExt;
-        let mut stream = self.store.get(&Path::from(key)).await?.into_stream();
+        let mut stream = self
+            .guard(async { Ok(self.store.get(&Path::from(key)).await?) })
+            .await?
+            .into_stream();
         let mut f = tokio::fs::File::create(to)
             .await
             .map_err(|e| anyhow::anyhow!("create {}: {e}", to.display()))?;
@@ -165,19 +235,24 @@ impl Storage {
     }
 
     pub async fn get_bytes(&self, key: &str) -> Result<Bytes> {
-        Ok(self.store.get(&Path::from(key)).await?.bytes().await?)
+        self.guard(async { Ok(self.store.get(&Path::from(key)).await?.bytes().await?) })
+            .await
     }
 
     pub async fn size(&self, key: &str) -> Result<u64> {
-        Ok(self.store.head(&Path::from(key)).await?.size)
+        self.guard(async { Ok(self.store.head(&Path::from(key)).await?.size) })
+            .await
     }
 
     pub async fn exists(&self, key: &str) -> Result<bool> {
-        match self.store.head(&Path::from(key)).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        self.guard(async {
+            match self.store.head(&Path::from(key)).await {
+                Ok(_) => Ok(true),
+                Err(object_store::Error::NotFound { .. }) => Ok(false),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
     }
 
     /// The file an object is on local disk (`None` for S3 or a key that is not a path).
@@ -198,17 +273,22 @@ impl Storage {
             range: Some(GetRange::Bounded(start..end)),
             ..Default::default()
         };
-        let res = self.store.get_opts(&Path::from(key), opts).await?;
+        let res = self
+            .guard(async { Ok(self.store.get_opts(&Path::from(key), opts).await?) })
+            .await?;
         let stream = res.into_stream().map(|r| r.map_err(Error::from)).boxed();
         Ok(RangeRead { stream })
     }
 
     /// Deletes an object; a missing object is not an error (deletes are idempotent).
     pub async fn delete(&self, key: &str) -> Result<()> {
-        match self.store.delete(&Path::from(key)).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        self.guard(async {
+            match self.store.delete(&Path::from(key)).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
     }
 
     /// Keys under a prefix (used by tests and clean-up).
@@ -220,6 +300,24 @@ impl Storage {
         }
         out.sort();
         Ok(out)
+    }
+}
+
+/// Whether an error means the store did not answer.
+fn is_outage(e: &Error) -> bool {
+    use object_store::Error as O;
+    match e {
+        Error::Storage(
+            O::NotFound { .. }
+            | O::AlreadyExists { .. }
+            | O::Precondition { .. }
+            | O::NotModified { .. }
+            | O::InvalidPath { .. }
+            | O::NotSupported { .. }
+            | O::NotImplemented,
+        ) => false,
+        Error::Storage(_) => true,
+        _ => false,
     }
 }
 

@@ -126,6 +126,14 @@ impl From<backend::Error> for Failure {
                 message: format!("too many requests; try again in {retry_after_secs} s"),
                 status: StatusCode::TOO_MANY_REQUESTS,
             },
+            E::Unavailable {
+                what,
+                retry_after_secs,
+            } => Failure {
+                code: 0,
+                message: format!("{what} is not answering; try again in {retry_after_secs} s"),
+                status: StatusCode::SERVICE_UNAVAILABLE,
+            },
             e @ (E::Database(_) | E::Storage(_) | E::Unexpected(_)) => {
                 tracing::error!(error = %format!("{e:#}"), "unexpected error in the Subsonic API");
                 Failure::new(0, "something went wrong on the server")
