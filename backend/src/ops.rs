@@ -99,12 +99,14 @@ pub fn escape(s: &str) -> String {
 
 /// Appends the figures the database and Kafka give (both processes expose them).
 pub async fn render_operational(core: &Core, out: &mut String) {
-    if core.storage.kind() == "s3" {
+    if core.storage.kind() == "s3" || core.config.kafka.is_some() {
         let _ = writeln!(
             out,
             "# HELP refrain_circuit_open 1 while calls to a service fail at once because it stopped answering."
         );
         let _ = writeln!(out, "# TYPE refrain_circuit_open gauge");
+    }
+    if core.storage.kind() == "s3" {
         let _ = writeln!(
             out,
             "refrain_circuit_open{{service=\"object_storage\"}} {}",
@@ -138,7 +140,16 @@ pub async fn render_operational(core: &Core, out: &mut String) {
         Err(e) => tracing::warn!(error = %e, "metrics: database figures unavailable"),
     }
     if let Some(k) = &core.config.kafka {
-        match crate::events::kafka::consumer_lag(k).await {
+        let _ = writeln!(
+            out,
+            "refrain_circuit_open{{service=\"kafka\"}} {}",
+            u8::from(core.kafka_breaker.is_open())
+        );
+        let lag = core
+            .kafka_breaker
+            .call(crate::events::kafka::consumer_lag(k), |_| true)
+            .await;
+        match lag {
             Ok(lags) => {
                 let _ = writeln!(
                     out,

@@ -21,6 +21,9 @@ pub struct Core {
     pub secret_key: Arc<SecretKey>,
     /// Caps on the transcodes this node runs for Subsonic apps.
     pub transcodes: Arc<crate::subsonic::transcode::Gate>,
+    /// Open while Kafka is not answering: the relay pauses, and `/readyz` and `/metrics`
+    /// say so at once instead of each waiting on the brokers.
+    pub kafka_breaker: Arc<crate::breaker::Breaker>,
 }
 
 /// The one-time pass that seals TOTP secrets stored in clear.
@@ -36,14 +39,7 @@ impl Core {
             tracing::info!(documents = indexed, "indexed existing catalog for search");
         }
         let storage = match &config.s3 {
-            Some(s3) => Storage::s3(
-                s3,
-                crate::breaker::Breaker::new(
-                    "object storage",
-                    config.breaker_failures,
-                    std::time::Duration::from_secs(config.breaker_cooldown_secs),
-                ),
-            )?,
+            Some(s3) => Storage::s3(s3, breaker("object storage", &config))?,
             None => Storage::local(&config.storage_dir)?,
         };
         let sessions = match &config.redis_url {
@@ -71,6 +67,7 @@ impl Core {
             db::mark_maintenance_done(&db, SEAL_TOTP_SECRETS).await?;
         }
         Ok(Core {
+            kafka_breaker: Arc::new(breaker("Kafka", &config)),
             secret_key,
             transcodes: crate::subsonic::transcode::Gate::new(
                 config.transcodes_max.max(1),
@@ -84,6 +81,14 @@ impl Core {
             sessions,
         })
     }
+}
+
+fn breaker(what: &'static str, config: &Config) -> crate::breaker::Breaker {
+    crate::breaker::Breaker::new(
+        what,
+        config.breaker_failures,
+        std::time::Duration::from_secs(config.breaker_cooldown_secs),
+    )
 }
 
 /// Checks each dependency: `(name, Ok | Err(reason))`. Reasons carry no secrets.
@@ -105,14 +110,25 @@ pub async fn readiness(core: &Core) -> Vec<(&'static str, std::result::Result<()
     };
     let mut report = vec![(name, db), ("storage", storage)];
     if let Some(k) = &core.config.kafka {
-        let up = crate::events::kafka::ping(k).await;
+        let up = core
+            .kafka_breaker
+            .call(
+                async {
+                    if crate::events::kafka::ping(k).await {
+                        Ok(())
+                    } else {
+                        Err(anyhow::anyhow!("no metadata from the brokers").into())
+                    }
+                },
+                |_| true,
+            )
+            .await;
         report.push((
             "kafka",
-            if up {
-                Ok(())
-            } else {
-                Err("not answering".to_string())
-            },
+            up.map_err(|e| match e {
+                crate::Error::Unavailable { .. } => "not answering (circuit open)".to_string(),
+                _ => "not answering".to_string(),
+            }),
         ));
     }
     if let SessionBackend::Redis(r) = &core.sessions {

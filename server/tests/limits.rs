@@ -429,3 +429,45 @@ async fn a_stopped_object_store_is_answered_503_at_once_until_it_is_back() {
         0
     );
 }
+
+/// Kafka not answering: after failed checks in a row `/readyz` says so at once (the
+/// circuit is open: the brokers are not asked again until the cooldown passes), and
+/// `/metrics` shows the open circuit.
+#[tokio::test]
+async fn kafka_not_answering_opens_its_circuit() {
+    // A port where nothing listens.
+    let dead = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let brokers = dead.local_addr().unwrap().to_string();
+    drop(dead);
+    let srv = start_with(Backend::Sqlite, |c| {
+        c.kafka = Some(backend::config::KafkaConfig {
+            brokers,
+            topic_prefix: "breaker.".into(),
+            group: "breaker".into(),
+            partitions: 1,
+            instance_id: None,
+        });
+        c.breaker_failures = 2;
+        c.breaker_cooldown_secs = 600;
+    })
+    .await;
+    let c = client();
+    let mut bodies = Vec::new();
+    for _ in 0..4 {
+        let r = c.get(format!("{}/readyz", srv.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        bodies.push(r.text().await.unwrap());
+    }
+    assert!(!bodies[0].contains("circuit open"), "{bodies:?}");
+    assert!(bodies[1].contains("not answering"), "{bodies:?}");
+    assert!(
+        bodies[2].contains("not answering (circuit open)"),
+        "{bodies:?}"
+    );
+    assert!(
+        bodies[3].contains("not answering (circuit open)"),
+        "{bodies:?}"
+    );
+    let m = metrics(&srv).await;
+    assert_eq!(figure(&m, "refrain_circuit_open{service=\"kafka\"}"), 1);
+}

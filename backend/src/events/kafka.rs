@@ -190,13 +190,24 @@ pub async fn run_relay(
     };
     let mut topics_ready = false;
     loop {
-        if !topics_ready {
-            match ensure_topics(&k).await {
-                Ok(()) => topics_ready = true,
-                Err(e) => tracing::warn!(error = %e, "Kafka topics not ready yet"),
-            }
-        }
-        if topics_ready && let Err(e) = publish_pending(&core, &k, &producer).await {
+        // While Kafka's breaker is open the relay waits instead of trying (each try holds
+        // its claimed outbox rows until the brokers' time-outs run out).
+        let round = core
+            .kafka_breaker
+            .call(
+                async {
+                    if !topics_ready {
+                        ensure_topics(&k).await?;
+                        topics_ready = true;
+                    }
+                    publish_pending(&core, &k, &producer).await
+                },
+                |e| !matches!(e, crate::Error::Database(_)),
+            )
+            .await;
+        if let Err(e) = round
+            && !matches!(e, crate::Error::Unavailable { .. })
+        {
             tracing::warn!(error = %format!("{e:#}"), "relay could not publish; will retry");
             // The broker may have come back empty (or be a new cluster): recheck topics, and
             // start a fresh idempotent producer (its producer id may be unknown there now,
