@@ -89,6 +89,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/reset-password") view={Lazy::<pages::ResetPassword>::new()}/>
                 <Route path=path!("/verify-email") view={Lazy::<pages::VerifyEmail>::new()}/>
                 <Route path=path!("/confirm-email") view={Lazy::<pages::ConfirmEmail>::new()}/>
+                <Route path=path!("/end-session") view={Lazy::<pages::EndSession>::new()}/>
                 // Downloads, playable without a network (the service worker's fallback).
                 <Route path=path!("/offline") view={Lazy::<pages::Offline>::new()}/>
                 // The signed-in layout stays mounted while these change, so navigating

@@ -29,6 +29,7 @@ page! {
     ResetPassword => view! { <crate::auth::ResetPasswordPage/> };
     VerifyEmail => view! { <crate::auth::ConfirmEmailPage/> };
     ConfirmEmail => view! { <crate::auth::ConfirmEmailPage change=true/> };
+    EndSession => view! { <crate::auth::EndSessionPage/> };
     Home => view! { <crate::home::HomePage/> };
     Library => view! { <crate::library::LibraryPage/> };
     Search => view! { <crate::search::SearchPage/> };

@@ -497,3 +497,12 @@ pub async fn seed_track(core: &Core, owner_id: &str, t: SeedTrack<'_>) -> String
     tx.commit().await.unwrap();
     id
 }
+
+/// Marks every event now in the outbox as handed on, for a test about the events that
+/// come after (a sign-up's own `user.registered`, say, is not what an import test counts).
+pub async fn settle_outbox(db: &sqlx::AnyPool) {
+    sqlx::query("UPDATE outbox SET published_at = 1 WHERE published_at IS NULL")
+        .execute(db)
+        .await
+        .unwrap();
+}

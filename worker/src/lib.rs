@@ -38,6 +38,9 @@ async fn route(core: &Core, event: &Event) -> anyhow::Result<()> {
                 serde_json::from_value(event.payload.clone())?;
             Ok(backend::playback::plays::apply_play(core, &event.id, PLAYS_HANDLER, &p).await?)
         }
+        t if backend::auth::notices::is_lifecycle(t) => {
+            Ok(backend::auth::notices::handle(core, event).await?)
+        }
         other => {
             tracing::warn!(topic = other, event_id = %event.id, "no handler for event; skipping");
             Ok(())

@@ -36,6 +36,8 @@ async fn start(b: Backend) -> Env {
     let user = auth::signup(&core, "kafka@example.com", "violet-harbour-87")
         .await
         .unwrap();
+    // The sign-up's own event (its welcome) is not what these tests count.
+    backend::testing::settle_outbox(&core.db).await;
     let (stop, mut rx) = tokio::sync::watch::channel(false);
     let (c, kk) = (core.clone(), k.clone());
     tokio::spawn(async move {
@@ -103,7 +105,8 @@ async fn an_upload_reaches_the_worker_through_kafka_and_takes_effect_once(b: Bac
     assert_eq!(settled(&e, &first.id).await.state, JobState::Done);
 
     // The relay died after publishing but before marking: the row is published again.
-    sqlx::query("UPDATE outbox SET published_at = NULL")
+    sqlx::query("UPDATE outbox SET published_at = NULL WHERE topic = $1")
+        .bind(events::IMPORT_REQUESTED)
         .execute(&e.core.db)
         .await
         .unwrap();
@@ -129,6 +132,56 @@ async fn an_upload_reaches_the_worker_through_kafka_and_takes_effect_once(b: Bac
         library::list_tracks(&e.core, &e.user).await.unwrap().len(),
         2
     );
+    let _ = e.stop.send(true);
+}
+
+/// Welcome emails queued by the worker for `to`, once it has handled the sign-up.
+async fn welcomes(core: &Core, to: &str) -> usize {
+    backend::testing::queued_emails(&core.db)
+        .await
+        .iter()
+        .filter(|m| m.to == to && m.subject == "Welcome to Refrain")
+        .count()
+}
+
+async fn welcomed(core: &Core, to: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while welcomes(core, to).await == 0 {
+        assert!(Instant::now() < deadline, "{to} was never welcomed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A lifecycle event goes through Kafka to the worker, which queues its email once, even
+/// when the event is delivered twice.
+async fn a_sign_up_is_welcomed_through_kafka_once(b: Backend) {
+    let e = start(b).await;
+    let producer = kafka::producer(&e.k).unwrap();
+    auth::signup(&e.core, "joined@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    kafka::publish_pending(&e.core, &e.k, &producer)
+        .await
+        .unwrap();
+    welcomed(&e.core, "joined@example.com").await;
+    // Published again (a relay that died before marking it): handled once all the same.
+    sqlx::query("UPDATE outbox SET published_at = NULL WHERE topic = $1")
+        .bind(backend::auth::notices::USER_REGISTERED)
+        .execute(&e.core.db)
+        .await
+        .unwrap();
+    kafka::publish_pending(&e.core, &e.k, &producer)
+        .await
+        .unwrap();
+    // One partition keeps order: once a later sign-up is welcomed, the duplicate was handled.
+    auth::signup(&e.core, "later@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    kafka::publish_pending(&e.core, &e.k, &producer)
+        .await
+        .unwrap();
+    welcomed(&e.core, "later@example.com").await;
+    assert_eq!(welcomes(&e.core, "joined@example.com").await, 1);
     let _ = e.stop.send(true);
 }
 
@@ -246,6 +299,10 @@ async fn consumer_lag_counts_published_but_unhandled_events(b: Backend) {
 mod postgres {
     use super::*;
     #[tokio::test]
+    async fn a_sign_up_is_welcomed_through_kafka_once() {
+        super::a_sign_up_is_welcomed_through_kafka_once(Backend::Postgres).await
+    }
+    #[tokio::test]
     async fn consumer_lag_counts_published_but_unhandled_events() {
         super::consumer_lag_counts_published_but_unhandled_events(Backend::Postgres).await
     }
@@ -267,6 +324,10 @@ mod postgres {
 
 mod sqlite {
     use super::*;
+    #[tokio::test]
+    async fn a_sign_up_is_welcomed_through_kafka_once() {
+        super::a_sign_up_is_welcomed_through_kafka_once(Backend::Sqlite).await
+    }
     #[tokio::test]
     async fn an_upload_reaches_the_worker_through_kafka_and_takes_effect_once() {
         super::an_upload_reaches_the_worker_through_kafka_and_takes_effect_once(Backend::Sqlite)

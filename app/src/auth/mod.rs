@@ -112,6 +112,18 @@ pub async fn verify_email(token: String) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Ends the session a new-device sign-in notice named (its link's token); no sign-in
+/// needed.
+#[server(output = Postcard)]
+pub async fn end_session_by_link(token: String) -> Result<(), AppError> {
+    let core = crate::ssr::core()?;
+    backend::auth::notices::end_login_by_link(&core, &token).await?;
+    if crate::ssr::plain_form_post() {
+        leptos_axum::redirect("/end-session?ended=1");
+    }
+    Ok(())
+}
+
 #[server(output = Postcard)]
 pub async fn confirm_email_change(token: String) -> Result<String, AppError> {
     let core = crate::ssr::core()?;
@@ -461,6 +473,49 @@ pub fn ConfirmEmailPage(#[prop(optional)] change: bool) -> impl IntoView {
                     None => view! { <p class="muted">{intro}</p> }.into_any(),
                 }}
                 <div hidden=move || message().is_some()>{form}</div>
+                <p><A href="/">"Open Refrain"</A></p>
+            </div>
+        </div>
+    }
+}
+
+/// The page the link in a new-device sign-in notice opens. Opening it changes nothing (mail
+/// scanners fetch links); the button ends that session, a plain form post that works
+/// without JavaScript too.
+#[component]
+pub fn EndSessionPage() -> impl IntoView {
+    let token = StoredValue::new(token_from_query());
+    let ended_before = leptos_router::hooks::use_query_map()
+        .with_untracked(|q| q.get("ended").is_some_and(|v| v == "1"));
+    let end = ServerAction::<EndSessionByLink>::new();
+    let done = move || ended_before || matches!(end.value().get(), Some(Ok(())));
+    let form = crate::wire::post_form(
+        end,
+        move || EndSessionByLink {
+            token: token.get_value(),
+        },
+        view! {
+            <input type="hidden" name="token" value=token.get_value()/>
+            {move || error_text(end.value().get()).map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+            <button type="submit" class="btn primary danger" data-testid="end-session" disabled=move || end.pending().get()>
+                "End that session"
+            </button>
+        },
+    );
+    view! {
+        <leptos_meta::Title text="End a session"/>
+        <div class="auth-page">
+            <div class="auth-card">
+                <h1 class="brand-big">"Refrain"</h1>
+                <Show when=done fallback=|| view! {
+                    <p class="muted">"Someone signed in to your account on a new device. If it was not you, end that session; then choose a new password."</p>
+                }>
+                    <p role="status" data-testid="session-ended">
+                        "That session has ended: the device is signed out. If it was not you who signed in, choose a new password now."
+                    </p>
+                    <p><A href="/forgot-password" attr:class="btn primary">"Choose a new password"</A></p>
+                </Show>
+                <div hidden=done>{form}</div>
                 <p><A href="/">"Open Refrain"</A></p>
             </div>
         </div>

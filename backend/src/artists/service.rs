@@ -110,6 +110,16 @@ pub async fn decide(
                 "that account is no longer a listener; its role changed since it asked".into(),
             ));
         }
+        crate::auth::notices::record(
+            &mut tx,
+            crate::auth::notices::ARTIST_APPROVED,
+            &req.user_id,
+            &crate::auth::notices::ArtistApproved {
+                user_id: req.user_id.clone(),
+                artist_name: req.artist_name.clone(),
+            },
+        )
+        .await?;
     }
     let detail = format!(
         "{} {} as artist {:?}",
@@ -124,5 +134,6 @@ pub async fn decide(
     };
     admin::audit(&mut tx, admin_user, action, Some(&req.user_id), &detail).await?;
     tx.commit().await?;
+    core.events.wake();
     Ok(())
 }

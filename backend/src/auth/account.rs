@@ -49,6 +49,16 @@ pub async fn delete_account(
     }
     keys.extend(super::profile::avatar_key(core, &user.id).await?);
     let mut tx = crate::db::begin(&core.db).await?;
+    super::notices::record(
+        &mut tx,
+        super::notices::USER_DELETED,
+        &user.id,
+        &super::notices::UserDeleted {
+            user_id: user.id.clone(),
+            email: user.email.clone(),
+        },
+    )
+    .await?;
     sqlx::query("DELETE FROM tracks WHERE owner_id = $1")
         .bind(&user.id)
         .execute(&mut *tx)
@@ -63,6 +73,7 @@ pub async fn delete_account(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    core.events.wake();
     for key in keys {
         if let Err(e) = core.storage.delete(&key).await {
             tracing::warn!(%key, error = %e, "could not delete an object of a deleted account");

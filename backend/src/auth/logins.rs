@@ -30,7 +30,18 @@ pub async fn describe(
     let ip = ip
         .filter(|ip| !ip.is_unspecified())
         .map(|ip| ip.to_string());
-    repo::describe_login(&core.db, login_id, ua.as_deref(), ip.as_deref()).await
+    let mut tx = crate::db::begin(&core.db).await?;
+    repo::describe_login(&mut *tx, login_id, ua.as_deref(), ip.as_deref()).await?;
+    super::notices::check_new_device(
+        &mut tx,
+        login_id,
+        &device_name(ua.as_deref()),
+        ip.as_deref(),
+    )
+    .await?;
+    tx.commit().await?;
+    core.events.wake();
+    Ok(())
 }
 
 pub async fn list(core: &Core, user: &CurrentUser) -> Result<Vec<LoginInfo>> {

@@ -4,6 +4,7 @@ pub mod account;
 pub mod api_tokens;
 pub mod email;
 pub mod logins;
+pub mod notices;
 pub(crate) mod password;
 pub mod profile;
 mod redis_store;

@@ -93,6 +93,15 @@ pub async fn signup(core: &Core, email: &str, password: &str) -> Result<CurrentU
     };
     repo::insert_login(&mut *tx, &login_id, &id, now).await?;
     super::email::send_verification(&mut tx, core, &id, &email).await?;
+    super::notices::record(
+        &mut tx,
+        super::notices::USER_REGISTERED,
+        &id,
+        &super::notices::UserRegistered {
+            user_id: id.clone(),
+        },
+    )
+    .await?;
     tx.commit().await?;
     core.events.wake();
     tracing::info!(user_id = %id, role = %role, "account created");
