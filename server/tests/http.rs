@@ -1073,14 +1073,7 @@ async fn metrics_report_latency_by_route_jobs_and_backlog(b: Backend) {
         .send()
         .await
         .unwrap();
-    let text = c
-        .get(format!("{}/metrics", srv.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics(&srv).await;
     assert!(
         text.contains(
             r#"http_request_duration_seconds_count{method="GET",route="/healthz",status="200"} 3"#
@@ -1097,14 +1090,7 @@ async fn metrics_report_latency_by_route_jobs_and_backlog(b: Backend) {
     );
     assert!(text.contains("refrain_outbox_backlog 1"), "{text}");
     worker::dispatch::drain(&srv.core).await.unwrap();
-    let text = c
-        .get(format!("{}/metrics", srv.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics(&srv).await;
     assert!(
         text.contains(r#"refrain_import_jobs{state="failed"} 1"#),
         "{text}"
@@ -1687,16 +1673,7 @@ async fn two_nodes_share_logins_through_redis() {
             core.sessions,
             backend::auth::SessionBackend::Redis(_)
         ));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = server::app(core.clone(), server::leptos_options(&core));
-        let served = core.clone();
-        tokio::spawn(async move {
-            server::serve_app(&served, listener, app, std::future::pending())
-                .await
-                .unwrap()
-        });
-        nodes.push((base, core));
+        nodes.push((serve(&core).await, core));
     }
     let (a, b) = (&nodes[0].0, &nodes[1].0);
     let c = client();

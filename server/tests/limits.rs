@@ -43,17 +43,6 @@ fn retry_after(r: &reqwest::Response) -> u64 {
         .unwrap()
 }
 
-async fn metrics(srv: &Srv) -> String {
-    client()
-        .get(format!("{}/metrics", srv.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 /// The value of one metrics line (`name{labels}` exactly).
 fn figure(text: &str, series: &str) -> u64 {
     text.lines()
@@ -141,18 +130,7 @@ async fn nodes_share_rates_through_redis() {
     // no other test's requests count with it).
     config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     let core = backend::Core::init(config).await.unwrap();
-    let mut nodes = Vec::new();
-    for _ in 0..2 {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        nodes.push(format!("http://{}", listener.local_addr().unwrap()));
-        let app = server::app(core.clone(), server::leptos_options(&core));
-        let served = core.clone();
-        tokio::spawn(async move {
-            server::serve_app(&served, listener, app, std::future::pending())
-                .await
-                .unwrap()
-        });
-    }
+    let nodes = [serve(&core).await, serve(&core).await];
     early_in_a_minute().await;
     let me = format!("2001:db8:{:x}:{:x}::7", rand_u16(), rand_u16());
     let c = client();

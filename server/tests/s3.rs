@@ -3,8 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use backend::Core;
 use backend::testing::{Backend, s3_config};
+use common::client;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_RANGE, LOCATION, RANGE};
 use server_fn::ServerFn;
@@ -17,24 +20,8 @@ async fn start(redirect: bool) -> (String, Core, tempfile::TempDir) {
     config.embedded_worker = false;
     let core = Core::init(config).await.unwrap();
     assert_eq!(core.storage.kind(), "s3");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = server::app(core.clone(), server::leptos_options(&core));
-    let served = core.clone();
-    tokio::spawn(async move {
-        server::serve_app(&served, listener, app, std::future::pending())
-            .await
-            .unwrap()
-    });
+    let base = common::serve(&core).await;
     (base, core, dir)
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
 }
 
 async fn imported(base: &str, core: &Core, c: &reqwest::Client) -> (String, String, u64) {

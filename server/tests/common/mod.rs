@@ -25,20 +25,39 @@ pub async fn start_with(b: Backend, tweak: impl FnOnce(&mut backend::Config)) ->
     config.embedded_worker = false;
     tweak(&mut config);
     let core = Core::init(config).await.unwrap();
+    let base = serve(&core).await;
+    Srv {
+        base,
+        core,
+        _dir: dir,
+    }
+}
+
+/// Serves `core` (the whole application, through the real accept loop) on a fresh
+/// loopback port; returns its base URL.
+pub async fn serve(core: &Core) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = server::app(core.clone(), server::leptos_options(&core));
+    let app = server::app(core.clone(), server::leptos_options(core));
     let served = core.clone();
     tokio::spawn(async move {
         server::serve_app(&served, listener, app, std::future::pending())
             .await
             .unwrap()
     });
-    Srv {
-        base,
-        core,
-        _dir: dir,
-    }
+    base
+}
+
+/// What `/metrics` says (to this machine, which may read it).
+pub async fn metrics(srv: &Srv) -> String {
+    client()
+        .get(format!("{}/metrics", srv.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 pub fn client() -> reqwest::Client {
