@@ -105,7 +105,10 @@ pub async fn admin_audit_log() -> Result<Vec<AuditItem>, AppError> {
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let (query, set_query) = signal(String::new());
+    // `?q=`: the search a plain form (no JavaScript) sent.
+    let (query, set_query) = signal(
+        leptos_router::hooks::use_query_map().with_untracked(|q| q.get("q").unwrap_or_default()),
+    );
     let set_role = ServerAction::<AdminSetRole>::new();
     let set_disabled = ServerAction::<AdminSetDisabled>::new();
     let reset_2fa = ServerAction::<AdminResetTwoFactor>::new();
@@ -148,9 +151,11 @@ pub fn AdminPage() -> impl IntoView {
         <crate::imports::ImportDesk/>
         <section class="card admin-users" aria-labelledby="users-h">
             <h2 id="users-h">"Users"</h2>
-            <input type="search" class="search" placeholder="Search by email" aria-label="Search users"
-                data-testid="user-search"
-                on:input=move |ev| set_query.set(event_target_value(&ev))/>
+            <form method="get" role="search" on:submit=move |ev| ev.prevent_default()>
+                <input type="search" name="q" class="search" placeholder="Search by email" aria-label="Search users"
+                    data-testid="user-search" prop:value=query
+                    on:input=move |ev| set_query.set(event_target_value(&ev))/>
+            </form>
             {move || error().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || users.get().map(|r| match r {
@@ -183,20 +188,31 @@ pub fn AdminPage() -> impl IntoView {
                                                 <button type="submit" class="btn ghost">"Save"</button>
                                             </ActionForm>
                                         })}
-                                        <select aria-label="Role" on:change=move |ev| {
-                                            set_role.dispatch(AdminSetRole { user_id: id1.clone(), role: event_target_value(&ev) });
-                                        }>
-                                            {["listener", "artist", "admin"].into_iter().map(|r| view! {
-                                                <option value=r selected=u.role == r>{r}</option>
-                                            }).collect_view()}
-                                        </select>
-                                        <button class="btn" class:danger=!disabled on:click=move |_| {
-                                            set_disabled.dispatch(AdminSetDisabled { user_id: id2.clone(), disabled: !disabled });
-                                        }>{if disabled { "Enable" } else { "Disable" }}</button>
+                                        // Plain forms underneath: they work before the client
+                                        // loads and without JavaScript. A role changes only
+                                        // when "Change role" is pressed, never by a slip of
+                                        // the select.
+                                        <ActionForm action=set_role attr:class="role-form">
+                                            <input type="hidden" name="user_id" value=id1/>
+                                            <select name="role" aria-label="Role">
+                                                {["listener", "artist", "admin"].into_iter().map(|r| view! {
+                                                    <option value=r selected=u.role == r>{r}</option>
+                                                }).collect_view()}
+                                            </select>
+                                            <button type="submit" class="btn ghost">"Change role"</button>
+                                        </ActionForm>
+                                        <ActionForm action=set_disabled>
+                                            <input type="hidden" name="user_id" value=id2/>
+                                            <input type="hidden" name="disabled" value=(!disabled).to_string()/>
+                                            <button type="submit" class="btn" class:danger=!disabled>
+                                                {if disabled { "Enable" } else { "Disable" }}
+                                            </button>
+                                        </ActionForm>
                                         {u.two_factor.then(|| view! {
-                                            <button class="btn ghost" on:click=move |_| {
-                                                reset_2fa.dispatch(AdminResetTwoFactor { user_id: id3.clone() });
-                                            }>"Reset two-factor"</button>
+                                            <ActionForm action=reset_2fa>
+                                                <input type="hidden" name="user_id" value=id3/>
+                                                <button type="submit" class="btn ghost">"Reset two-factor"</button>
+                                            </ActionForm>
                                         })}
                                     </li>
                                 }

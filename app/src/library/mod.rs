@@ -656,17 +656,24 @@ pub fn TrackTable(
                                 let liked = RwSignal::new(t.liked);
                                 let id = t.id.clone();
                                 let title = t.title.clone();
-                                view! {
-                                    <button class="icon-btn like-btn" class:on=move || liked.get()
-                                        aria-pressed=move || liked.get().to_string()
-                                        aria-label=format!("Like {title}")
-                                        title=move || if liked.get() { "Remove from Liked Songs" } else { "Add to Liked Songs" }
-                                        on:click=move |_| {
-                                            let now = !liked.get_untracked();
-                                            liked.set(now);
-                                            like.dispatch(SetLiked { track_id: id.clone(), liked: now });
-                                        }>{move || if liked.get() { "♥" } else { "♡" }}</button>
-                                }
+                                // A form underneath (it works without JavaScript); once
+                                // hydrated the click flips the heart at once and the form's
+                                // submit sends what it now shows.
+                                crate::wire::post_form(
+                                    like,
+                                    move || SetLiked { track_id: id.clone(), liked: liked.get_untracked() },
+                                    view! {
+                                        <input type="hidden" name="track_id" value=t.id.clone()/>
+                                        <input type="hidden" name="liked" value=(!t.liked).to_string()/>
+                                        <button type="submit" class="icon-btn like-btn" class:on=move || liked.get()
+                                            aria-pressed=move || liked.get().to_string()
+                                            aria-label=format!("Like {title}")
+                                            title=move || if liked.get() { "Remove from Liked Songs" } else { "Add to Liked Songs" }
+                                            on:click=move |_| liked.update(|l| *l = !*l)>
+                                            {move || if liked.get() { "♥" } else { "♡" }}
+                                        </button>
+                                    },
+                                )
                             }
                             <TrackMenu track=menu_ref editable=t.can_delete at=menu_at on_delete=remove
                                 artist_id=Some(t.artist_id.clone()) album_id=t.album_id.clone()/>
