@@ -144,12 +144,25 @@ pub fn ArtistRequests(#[prop(into)] on_decided: Callback<()>) -> impl IntoView {
                                         <span class="muted">{req.email.clone()}
                                             {(!req.note.is_empty()).then(|| format!(" · “{}”", req.note))}</span>
                                     </div>
-                                    <button class="btn primary" on:click=move |_| {
-                                        decide.dispatch(AdminDecideArtist { request_id: a.clone(), approve: true });
-                                    }>"Approve"</button>
-                                    <button class="btn ghost" on:click=move |_| {
-                                        decide.dispatch(AdminDecideArtist { request_id: d.clone(), approve: false });
-                                    }>"Decline"</button>
+                                    // Plain forms underneath: they work without JavaScript.
+                                    {crate::wire::post_form(
+                                        decide,
+                                        move || AdminDecideArtist { request_id: a.clone(), approve: true },
+                                        view! {
+                                            <input type="hidden" name="request_id" value=req.id.clone()/>
+                                            <input type="hidden" name="approve" value="true"/>
+                                            <button type="submit" class="btn primary">"Approve"</button>
+                                        },
+                                    )}
+                                    {crate::wire::post_form(
+                                        decide,
+                                        move || AdminDecideArtist { request_id: d.clone(), approve: false },
+                                        view! {
+                                            <input type="hidden" name="request_id" value=req.id.clone()/>
+                                            <input type="hidden" name="approve" value="false"/>
+                                            <button type="submit" class="btn ghost">"Decline"</button>
+                                        },
+                                    )}
                                 </li>
                             }
                         }).collect_view()}

@@ -173,13 +173,15 @@ pub fn MusicFolders() -> impl IntoView {
                                                             {f.configured.then_some(" · set by REFRAIN_LIBRARY_DIRS")}
                                                         </span>
                                                     </div>
-                                                    {(!f.configured).then(|| view! {
-                                                        <button class="btn ghost danger" disabled=running
-                                                            aria-label=format!("Remove {}", f.path)
-                                                            on:click=move |_| {
-                                                                remove.dispatch(AdminRemoveFolder { id: id.clone() });
-                                                            }>"Remove"</button>
-                                                    })}
+                                                    {(!f.configured).then(|| crate::wire::post_form(
+                                                        remove,
+                                                        move || AdminRemoveFolder { id: id.clone() },
+                                                        view! {
+                                                            <input type="hidden" name="id" value=f.id.clone()/>
+                                                            <button type="submit" class="btn ghost danger" disabled=running
+                                                                aria-label=format!("Remove {}", f.path)>"Remove"</button>
+                                                        },
+                                                    ))}
                                                 </li>
                                             }
                                         }).collect_view()}
@@ -187,10 +189,15 @@ pub fn MusicFolders() -> impl IntoView {
                                 }.into_any()
                             }}
                             <ScanProgress scan=s.scan/>
-                            <button class="btn primary" data-testid="scan-now" disabled=running
-                                on:click=move |_| { scan.dispatch(AdminScanLibrary {}); }>
-                                {if running { "Scanning…" } else { "Scan now" }}
-                            </button>
+                            {crate::wire::post_form(
+                                scan,
+                                || AdminScanLibrary {},
+                                view! {
+                                    <button type="submit" class="btn primary" data-testid="scan-now" disabled=running>
+                                        {if running { "Scanning…" } else { "Scan now" }}
+                                    </button>
+                                },
+                            )}
                         }.into_any()
                     }
                 })}

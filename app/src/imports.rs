@@ -216,21 +216,26 @@ pub fn JobActions(job: DeskItem, on_done: Callback<()>) -> impl IntoView {
     let can_cancel = (job.state == "queued" || job.state == "processing") && !job.cancelling;
     view! {
         <span class="job-actions">
-            {job.retryable.then(|| view! {
-                <button class="btn small" data-testid="retry-import" aria-label=format!("Try {name} again")
-                    disabled=move || retry.pending().get()
-                    on:click=move |_| {
-                        sent.inspect(|s| s.mark());
-                        retry.dispatch(RetryImport { job_id: id.clone() });
-                    }>"Retry"</button>
-            })}
-            {can_cancel.then(|| view! {
-                <button class="btn small ghost" data-testid="cancel-import" disabled=move || cancel.pending().get()
-                    on:click=move |_| {
-                        sent.inspect(|s| s.mark());
-                        cancel.dispatch(CancelImport { job_id: id2.clone() });
-                    }>"Cancel"</button>
-            })}
+            // Plain forms underneath: they work without JavaScript.
+            {job.retryable.then(|| crate::wire::post_form(
+                retry,
+                move || RetryImport { job_id: id.clone() },
+                view! {
+                    <input type="hidden" name="job_id" value=job.id.clone()/>
+                    <button type="submit" class="btn small" data-testid="retry-import" aria-label=format!("Try {name} again")
+                        disabled=move || retry.pending().get()
+                        on:click=move |_| { sent.inspect(|s| s.mark()); }>"Retry"</button>
+                },
+            ))}
+            {can_cancel.then(|| crate::wire::post_form(
+                cancel,
+                move || CancelImport { job_id: id2.clone() },
+                view! {
+                    <input type="hidden" name="job_id" value=job.id.clone()/>
+                    <button type="submit" class="btn small ghost" data-testid="cancel-import" disabled=move || cancel.pending().get()
+                        on:click=move |_| { sent.inspect(|s| s.mark()); }>"Cancel"</button>
+                },
+            ))}
             {move || match (retry.value().get(), cancel.value().get()) {
                 (Some(Err(e)), _) | (_, Some(Err(e))) => Some(view! { <span class="form-error" role="alert">{e.to_string()}</span> }),
                 _ => None,
