@@ -7,7 +7,6 @@
 
 use crate::{Error, Result};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Debug)]
@@ -17,7 +16,6 @@ pub struct Breaker {
     failures: u32,
     cooldown: Duration,
     state: Mutex<State>,
-    open: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -37,13 +35,12 @@ impl Breaker {
             failures: failures.max(1),
             cooldown,
             state: Mutex::new(State::default()),
-            open: AtomicBool::new(false),
         }
     }
 
     /// Whether calls are being refused now (for `/metrics` and `/readyz`).
     pub fn is_open(&self) -> bool {
-        self.open.load(Ordering::Relaxed)
+        self.state.lock().is_ok_and(|s| s.open_until.is_some())
     }
 
     /// Lets a call through, or refuses it with [`Error::Unavailable`] while open.
@@ -76,7 +73,6 @@ impl Breaker {
                 tracing::info!(service = self.what, "answering again; circuit closed");
             }
             *s = State::default();
-            self.open.store(false, Ordering::Relaxed);
             return;
         }
         s.failed = s.failed.saturating_add(1);
@@ -91,7 +87,6 @@ impl Breaker {
             }
             s.open_until = Some(Instant::now() + self.cooldown);
             s.probing = false;
-            self.open.store(true, Ordering::Relaxed);
         }
     }
 

@@ -506,3 +506,23 @@ pub async fn settle_outbox(db: &sqlx::AnyPool) {
         .await
         .unwrap();
 }
+
+/// `user` asks to publish as `name` (with `note`) and `admin` approves the request.
+pub async fn approve_artist(
+    core: &crate::Core,
+    admin: &crate::auth::CurrentUser,
+    user: &crate::auth::CurrentUser,
+    name: &str,
+    note: &str,
+) {
+    crate::artists::request(core, user, name, note)
+        .await
+        .unwrap();
+    let req = crate::artists::pending_requests(core, admin)
+        .await
+        .unwrap()
+        .remove(0);
+    crate::artists::decide(core, admin, &req.id, true)
+        .await
+        .unwrap();
+}

@@ -133,16 +133,7 @@ async fn an_approved_artist_and_a_deleted_account_are_told(b: Backend) {
     let (core, _d) = core(b).await;
     let admin = auth::signup(&core, "admin@example.com", PW).await.unwrap();
     let fan = auth::signup(&core, "fan@example.com", PW).await.unwrap();
-    backend::artists::request(&core, &fan, "The Quiet Ones", "my band")
-        .await
-        .unwrap();
-    let req = backend::artists::pending_requests(&core, &admin)
-        .await
-        .unwrap()
-        .remove(0);
-    backend::artists::decide(&core, &admin, &req.id, true)
-        .await
-        .unwrap();
+    backend::testing::approve_artist(&core, &admin, &fan, "The Quiet Ones", "my band").await;
     let approved = lifecycle_events(&core, ARTIST_APPROVED).await;
     assert_eq!(approved.len(), 1);
     handle_twice(&core, &approved).await;

@@ -325,8 +325,8 @@ pub async fn rate_limit(State(l): State<Limits>, req: Request, next: Next) -> Re
         if let Err(wait) = l.rates.hit(class, &client).await {
             l.counters.rate_limited[class.index()].fetch_add(1, Ordering::Relaxed);
             tracing::info!(limit = class.label(), client = %client, "rate limit reached");
-            return refusal(
-                &req,
+            return answer(
+                reads_app_errors(&req),
                 StatusCode::TOO_MANY_REQUESTS,
                 wait,
                 &format!("Too many requests: try again in {wait} s."),
@@ -343,15 +343,14 @@ pub async fn time_limit(State(l): State<Limits>, req: Request, next: Next) -> Re
         return next.run(req).await;
     }
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
-    let is_server_fn = path.starts_with("/api/") && method == Method::POST;
-    let html = wants_html(&req);
+    let app_errors = reads_app_errors(&req);
     match tokio::time::timeout(l.request_timeout, next.run(req)).await {
         Ok(res) => res,
         Err(_) => {
             l.counters.timed_out.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(%method, path = %path, "request took too long; answered 503");
             answer(
-                is_server_fn && !html,
+                app_errors,
                 StatusCode::SERVICE_UNAVAILABLE,
                 5,
                 "The server took too long to answer. Please try again in a moment.",
@@ -360,16 +359,15 @@ pub async fn time_limit(State(l): State<Limits>, req: Request, next: Next) -> Re
     }
 }
 
-fn wants_html(req: &Request) -> bool {
-    req.headers()
+/// Whether the request is a server function called by the app (which reads its errors
+/// in its own encoding), not a plain form post or anything else (which get text).
+fn reads_app_errors(req: &Request) -> bool {
+    let html = req
+        .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"))
-}
-
-fn refusal(req: &Request, status: StatusCode, wait: u64, message: &str) -> Response {
-    let is_server_fn = req.uri().path().starts_with("/api/") && req.method() == Method::POST;
-    answer(is_server_fn && !wants_html(req), status, wait, message)
+        .is_some_and(|a| a.contains("text/html"));
+    req.method() == Method::POST && req.uri().path().starts_with("/api/") && !html
 }
 
 /// A refusal with `Retry-After`: for a server function called by the app, its error as the

@@ -491,16 +491,7 @@ async fn an_artists_uploads_are_shared_and_credited_to_their_profile(b: Backend)
     let fan = auth::signup(&core, "fan@example.com", "violet-harbour-87")
         .await
         .unwrap();
-    backend::artists::request(&core, &singer, "Nova Lights", "")
-        .await
-        .unwrap();
-    let req = backend::artists::pending_requests(&core, &admin)
-        .await
-        .unwrap()
-        .remove(0);
-    backend::artists::decide(&core, &admin, &req.id, true)
-        .await
-        .unwrap();
+    backend::testing::approve_artist(&core, &admin, &singer, "Nova Lights", "").await;
     let singer = auth::user_for_login(&core, &singer.login_id)
         .await
         .unwrap()
