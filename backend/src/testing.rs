@@ -373,9 +373,10 @@ pub fn link_token(text: &str, path: &str) -> Option<String> {
     )
 }
 
-/// Waits (bounded) for a message to `to` in the SMTP sink's Maildir
-/// (`REFRAIN_TEST_MAILDIR`, written by scripts/services.sh) and returns its decoded text.
-pub async fn delivered_mail(to: &str, within: std::time::Duration) -> String {
+/// Waits (bounded) for the message to `to` whose subject contains `subject` in the SMTP
+/// sink's Maildir (`REFRAIN_TEST_MAILDIR`, written by scripts/services.sh) and returns its
+/// decoded text.
+pub async fn delivered_mail(to: &str, subject: &str, within: std::time::Duration) -> String {
     let dir = std::path::PathBuf::from(
         std::env::var("REFRAIN_TEST_MAILDIR").expect("REFRAIN_TEST_MAILDIR (scripts/test.sh)"),
     )
@@ -389,17 +390,19 @@ pub async fn delivered_mail(to: &str, within: std::time::Duration) -> String {
                     .find("\r\n\r\n")
                     .or_else(|| raw.find("\n\n"))
                     .unwrap_or(0);
-                let to_line = raw[..header_end]
-                    .lines()
-                    .any(|l| l.to_ascii_lowercase().starts_with("to:") && l.contains(to));
-                if to_line {
+                let header = |name: &str, text: &str| {
+                    raw[..header_end]
+                        .lines()
+                        .any(|l| l.to_ascii_lowercase().starts_with(name) && l.contains(text))
+                };
+                if header("to:", to) && header("subject:", subject) {
                     return decode_quoted_printable(&raw);
                 }
             }
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "no email to {to} arrived in {}",
+            "no email \"{subject}\" to {to} arrived in {}",
             dir.display()
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;

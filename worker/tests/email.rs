@@ -25,11 +25,8 @@ async fn a_verification_email_reaches_the_smtp_sink_and_its_link_works() {
     let to = format!("{}@example.com", backend::testing::unique());
     auth::signup(&core, &to, PW).await.unwrap();
     worker::dispatch::drain(&core).await.unwrap();
-    let text = delivered_mail(&to, Duration::from_secs(30)).await;
-    assert!(
-        text.contains("Subject: Confirm your email address"),
-        "{text}"
-    );
+    // The welcome goes out too; the verification email is the one with the link.
+    let text = delivered_mail(&to, "Confirm your email address", Duration::from_secs(30)).await;
     let token = link_token(&text, "/verify-email").expect("a verification link");
     email::verify_email(&core, &token).await.unwrap();
 }
