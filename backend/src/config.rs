@@ -70,8 +70,9 @@ pub struct Config {
     pub default_quota_bytes: u64,
     /// This account becomes admin when it signs up (otherwise the first account does).
     pub admin_email: Option<String>,
-    /// Reverse proxies whose `X-Forwarded-For` is believed (client addresses for throttling).
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (client addresses for throttling):
+    /// addresses or networks (`10.0.0.0/8`, for an ingress whose pods come and go).
+    pub trusted_proxies: TrustedProxies,
     /// Music folders scanned into the shared catalog in place (`REFRAIN_LIBRARY_DIRS`,
     /// separated by `:`); admins add more on the admin page.
     pub library_dirs: Vec<PathBuf>,
@@ -286,7 +287,7 @@ impl Config {
             ffprobe: "ffprobe".into(),
             prlimit: "prlimit".into(),
             ytdlp: "yt-dlp".into(),
-            trusted_proxies: Vec::new(),
+            trusted_proxies: TrustedProxies::default(),
             admin_email: None,
             require_admin_2fa: false,
             default_quota_bytes: 2 * 1024 * 1024 * 1024,
@@ -598,19 +599,20 @@ impl Config {
             })?);
         }
         if let Some(v) = var("REFRAIN_TRUSTED_PROXIES")? {
-            c.trusted_proxies = v
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| {
-                    s.parse::<IpAddr>().map_err(|_| {
-                        err(
-                            "REFRAIN_TRUSTED_PROXIES",
-                            format!("{s:?} is not an IP address (use a comma-separated list)"),
-                        )
+            c.trusted_proxies = TrustedProxies(
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        s.parse::<ProxyNet>().map_err(|why| {
+                            err(
+                                "REFRAIN_TRUSTED_PROXIES",
+                                format!("{s:?}: {why} (use a comma-separated list of addresses or networks such as 10.0.0.0/8)"),
+                            )
+                        })
                     })
-                })
-                .collect::<Result<_, _>>()?;
+                    .collect::<Result<_, _>>()?,
+            );
         }
         if let Some(v) = var("REFRAIN_FFMPEG")? {
             c.ffmpeg = v;
@@ -745,6 +747,78 @@ impl Config {
 
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::new(self.host, self.port)
+    }
+}
+
+/// A trusted proxy: one address, or a network in CIDR notation (`10.0.0.0/8`, `fd00::/8`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl ProxyNet {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl From<IpAddr> for ProxyNet {
+    fn from(addr: IpAddr) -> Self {
+        let addr = addr.to_canonical();
+        let prefix = if addr.is_ipv4() { 32 } else { 128 };
+        ProxyNet { addr, prefix }
+    }
+}
+
+impl std::str::FromStr for ProxyNet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr.parse().map_err(|_| "not an IP address".to_string())?;
+        let net = ProxyNet::from(addr);
+        let Some(prefix) = prefix else {
+            return Ok(net);
+        };
+        let max = net.prefix;
+        match prefix.parse::<u8>() {
+            Ok(p) if p <= max => Ok(ProxyNet { prefix: p, ..net }),
+            _ => Err(format!("the prefix length must be 0 to {max}")),
+        }
+    }
+}
+
+/// The trusted proxies (`REFRAIN_TRUSTED_PROXIES`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(pub Vec<ProxyNet>);
+
+impl TrustedProxies {
+    pub fn contains(&self, ip: &IpAddr) -> bool {
+        self.0.iter().any(|n| n.contains(*ip))
+    }
+}
+
+impl From<Vec<IpAddr>> for TrustedProxies {
+    fn from(v: Vec<IpAddr>) -> Self {
+        TrustedProxies(v.into_iter().map(ProxyNet::from).collect())
     }
 }
 

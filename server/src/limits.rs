@@ -286,7 +286,7 @@ impl RateLimiter {
 pub struct Limits {
     pub rates: Arc<RateLimiter>,
     pub counters: Arc<Counters>,
-    pub trusted_proxies: Arc<Vec<IpAddr>>,
+    pub trusted_proxies: Arc<backend::config::TrustedProxies>,
     pub request_timeout: Duration,
 }
 

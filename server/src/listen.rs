@@ -25,7 +25,7 @@ pub struct ConnLimits {
     pub per_client: usize,
     pub header_timeout: Duration,
     /// Peers never capped per client (a reverse proxy carries many clients).
-    pub trusted: Vec<IpAddr>,
+    pub trusted: backend::config::TrustedProxies,
 }
 
 impl ConnLimits {

@@ -451,7 +451,7 @@ async fn repeated_failures_from_one_address_get_429(b: Backend) {
 async fn forwarded_for_is_believed_from_a_trusted_proxy(b: Backend) {
     use backend::auth::throttle::ADDRESS_FREE;
     let srv = start_with(b, |c| {
-        c.trusted_proxies = vec![std::net::IpAddr::from([127, 0, 0, 1])]
+        c.trusted_proxies = vec![std::net::IpAddr::from([127, 0, 0, 1])].into()
     })
     .await;
     backend::auth::signup(&srv.core, "real@example.com", PW)

@@ -128,7 +128,7 @@ async fn nodes_share_rates_through_redis() {
     config.rate_limits.general = 6;
     // The client arrives through a proxy on this machine, from an address of its own (so
     // no other test's requests count with it).
-    config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    config.trusted_proxies = vec!["127.0.0.1".parse::<std::net::IpAddr>().unwrap()].into();
     let core = backend::Core::init(config).await.unwrap();
     let nodes = [serve(&core).await, serve(&core).await];
     early_in_a_minute().await;

@@ -172,7 +172,11 @@ pub async fn clear(db: &sqlx::AnyPool, key: &Key) -> Result<()> {
 
 /// The client's address: the peer, unless the peer is a trusted proxy, in which case the
 /// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
-pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
+pub fn client_ip(
+    peer: IpAddr,
+    forwarded_for: Option<&str>,
+    trusted: &crate::config::TrustedProxies,
+) -> IpAddr {
     if !trusted.contains(&peer) {
         return peer;
     }
@@ -200,15 +204,38 @@ mod tests {
         let proxy: IpAddr = "10.0.0.2".parse().unwrap();
         let client: IpAddr = "203.0.113.9".parse().unwrap();
         let peer: IpAddr = "198.51.100.7".parse().unwrap();
+        let trusted = crate::config::TrustedProxies::from(vec![proxy]);
         // An untrusted peer cannot claim another address.
-        assert_eq!(client_ip(peer, Some("203.0.113.9"), &[proxy]), peer);
+        assert_eq!(client_ip(peer, Some("203.0.113.9"), &trusted), peer);
         // Through the trusted proxy, the right-most untrusted hop is the client; a spoofed
         // left-most entry the client sent itself is ignored.
         assert_eq!(
-            client_ip(proxy, Some("1.2.3.4, 203.0.113.9"), &[proxy]),
+            client_ip(proxy, Some("1.2.3.4, 203.0.113.9"), &trusted),
             client
         );
-        assert_eq!(client_ip(proxy, None, &[proxy]), proxy);
-        assert_eq!(client_ip(proxy, Some("garbage"), &[proxy]), proxy);
+        assert_eq!(client_ip(proxy, None, &trusted), proxy);
+        assert_eq!(client_ip(proxy, Some("garbage"), &trusted), proxy);
+    }
+
+    #[test]
+    fn a_trusted_network_covers_its_addresses_only() {
+        use crate::config::{ProxyNet, TrustedProxies};
+        let net: ProxyNet = "10.0.0.0/8".parse().unwrap();
+        assert!(net.contains("10.244.3.7".parse().unwrap()));
+        assert!(net.contains("::ffff:10.1.2.3".parse().unwrap()));
+        assert!(!net.contains("11.0.0.1".parse().unwrap()));
+        assert!(!net.contains("fd00::1".parse().unwrap()));
+        let v6: ProxyNet = "fd00::/8".parse().unwrap();
+        assert!(v6.contains("fd12::9".parse().unwrap()));
+        assert!(!v6.contains("fe80::1".parse().unwrap()));
+        let all: ProxyNet = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains("203.0.113.9".parse().unwrap()));
+        assert!("10.0.0.0/33".parse::<ProxyNet>().is_err());
+        assert!("10.0.0/8".parse::<ProxyNet>().is_err());
+        // A pod behind an ingress whose address is in the network is believed.
+        let trusted = TrustedProxies(vec![net]);
+        let ingress: IpAddr = "10.244.1.5".parse().unwrap();
+        let client: IpAddr = "203.0.113.9".parse().unwrap();
+        assert_eq!(client_ip(ingress, Some("203.0.113.9"), &trusted), client);
     }
 }
