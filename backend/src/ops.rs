@@ -97,8 +97,49 @@ pub fn escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-/// Appends the figures the database and Kafka give (both processes expose them).
+/// Appends the free and total bytes of the file systems this node writes to: the data
+/// directory (uploads on their way, transcodes, the SQLite database) and, with local
+/// object storage, the objects directory when it is elsewhere.
+pub fn render_disks(core: &Core, out: &mut String) {
+    let mut dirs = vec![("data", core.config.data_dir.clone())];
+    if core.config.s3.is_none() && !core.config.storage_dir.starts_with(&core.config.data_dir) {
+        dirs.push(("objects", core.config.storage_dir.clone()));
+    }
+    let figures: Vec<_> = dirs
+        .into_iter()
+        .filter_map(|(name, dir)| match rustix::fs::statvfs(&dir) {
+            Ok(st) => Some((name, st.f_bavail * st.f_frsize, st.f_blocks * st.f_frsize)),
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "metrics: no disk figures");
+                None
+            }
+        })
+        .collect();
+    if figures.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "# HELP refrain_disk_free_bytes Bytes free to this process on the disk of a directory Refrain writes to."
+    );
+    let _ = writeln!(out, "# TYPE refrain_disk_free_bytes gauge");
+    for (name, free, _) in &figures {
+        let _ = writeln!(out, "refrain_disk_free_bytes{{dir=\"{name}\"}} {free}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP refrain_disk_size_bytes Size of the disk of a directory Refrain writes to."
+    );
+    let _ = writeln!(out, "# TYPE refrain_disk_size_bytes gauge");
+    for (name, _, size) in &figures {
+        let _ = writeln!(out, "refrain_disk_size_bytes{{dir=\"{name}\"}} {size}");
+    }
+}
+
+/// Appends the figures the database and Kafka give (both processes expose them), and the
+/// node's disks.
 pub async fn render_operational(core: &Core, out: &mut String) {
+    render_disks(core, out);
     if core.storage.kind() == "s3" || core.config.kafka.is_some() {
         let _ = writeln!(
             out,

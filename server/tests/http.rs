@@ -1096,6 +1096,20 @@ async fn metrics_report_latency_by_route_jobs_and_backlog(b: Backend) {
         "{text}"
     );
     assert!(text.contains("refrain_outbox_backlog 0"), "{text}");
+    // The data directory's disk, as statvfs sees it: some free, no more than its size.
+    let figure = |name: &str| -> u64 {
+        let prefix = format!("{name}{{dir=\"data\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .unwrap_or_else(|| panic!("no {prefix} in {text}"))
+            .parse()
+            .unwrap()
+    };
+    let (free, size) = (
+        figure("refrain_disk_free_bytes"),
+        figure("refrain_disk_size_bytes"),
+    );
+    assert!(free > 0 && free <= size, "free {free} of {size}");
 }
 
 async fn library_page_redirects_to_login_without_a_session(b: Backend) {
