@@ -214,6 +214,13 @@ pub fn TrackEditPage() -> impl IntoView {
     let id = param("id");
     let data = crate::wire::resource(move || id.get(), get_track_form);
     let save = ServerAction::<SaveTrack>::new();
+    let delete = ServerAction::<crate::library::DeleteTrack>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = delete.value().get() {
+            navigate("/library", Default::default());
+        }
+    });
     view! {
         <leptos_meta::Title text="Edit track"/>
         <section class="page narrow">
@@ -222,6 +229,7 @@ pub fn TrackEditPage() -> impl IntoView {
                     Err(e) => view! { <PageError error=e/> }.into_any(),
                     Ok(t) => {
                         let back = t.album_id.clone().map(|a| format!("/albums/{a}")).unwrap_or_else(|| "/library".into());
+                        let (delete_id, delete_title) = (t.id.clone(), t.title.clone());
                         view! {
                             <header class="page-head"><h1>"Edit track"</h1></header>
                             {t.from_folder.then(|| view! {
@@ -249,11 +257,45 @@ pub fn TrackEditPage() -> impl IntoView {
                                     </div>
                                 </ActionForm>
                             </div>
+                            <DeleteTrackForm delete id=delete_id title=delete_title/>
                         }.into_any()
                     }
                 })}
             </Transition>
         </section>
+    }
+}
+
+/// A track's delete, behind a box to tick: the confirm step the track list's ✕ leads to
+/// when JavaScript is off (a plain form post; with JavaScript the list asks in a dialog).
+#[component]
+fn DeleteTrackForm(
+    delete: ServerAction<crate::library::DeleteTrack>,
+    id: String,
+    title: String,
+) -> impl IntoView {
+    let track_id = StoredValue::new(id.clone());
+    let form = crate::wire::post_form(
+        delete,
+        move || crate::library::DeleteTrack {
+            track_id: track_id.get_value(),
+        },
+        view! {
+            <input type="hidden" name="track_id" value=id/>
+            <label class="check">
+                <input type="checkbox" name="confirm" required/>
+                {format!(" Delete “{title}” and its files. This cannot be undone.")}
+            </label>
+            {status(move || delete.value().get(), "Deleted.")}
+            <div class="form-actions">
+                <button type="submit" class="btn danger" data-testid="delete-track"
+                    disabled=move || delete.pending().get()>"Delete track"</button>
+            </div>
+        },
+    );
+    view! {
+        <h2 id="delete">"Delete"</h2>
+        <div class="edit-form">{form}</div>
     }
 }
 

@@ -1,5 +1,5 @@
 import { test, expect } from "./fixtures";
-import { PASSWORD, uniqueEmail } from "./helpers";
+import { PASSWORD, letters, signUp, synthMp3, toLibrary, uniqueEmail } from "./helpers";
 
 // Forms are plain HTML forms underneath: with JavaScript off (or before the WASM loads)
 // they still work, and their errors still show.
@@ -74,4 +74,40 @@ test("without JavaScript, an admin finds an account, disables and enables it, an
   await row.getByRole("button", { name: "Change role" }).click();
   await expect(row.getByLabel("Role")).toHaveValue("artist");
   await expect(admin.getByTestId("audit-log")).toContainText(victim);
+});
+
+test("a track is deleted from the list: with JavaScript after a dialog, without it through the track's confirm form", async ({ browser }) => {
+  const ctx = await browser.newContext({ javaScriptEnabled: true });
+  const page = await ctx.newPage();
+  await signUp(page, uniqueEmail("nojs-delete"));
+  await toLibrary(page);
+  const artist = `Erasers ${letters(5)}`;
+  const [first, second] = [`Gone ${letters(6)}`, `Also Gone ${letters(6)}`];
+  const files = [synthMp3("gone-1.mp3", { title: first, artist }, 2), synthMp3("gone-2.mp3", { title: second, artist }, 2)];
+  await page.getByTestId("upload-input").setInputFiles(files);
+  for (const name of ["gone-1.mp3", "gone-2.mp3"]) {
+    await expect(page.locator("li.import", { hasText: name })).toHaveAttribute("data-state", "done", { timeout: 60_000 });
+  }
+  const rows = page.locator(".track-row", { hasText: artist });
+  await expect(rows).toHaveCount(2);
+
+  // With JavaScript: the browser's confirm dialog, and the row goes.
+  page.once("dialog", (d) => d.accept());
+  await page.locator(".track-row", { hasText: first }).hover();
+  await page.getByRole("link", { name: `Delete ${first}` }).click();
+  await expect(page.locator(".track-row", { hasText: first })).toHaveCount(0);
+  await expect(page).toHaveURL(/\/library$/);
+
+  // Without: the ✕ is a link to the track's page, whose form wants the box ticked.
+  const nojs = await (await browser.newContext({ javaScriptEnabled: false, storageState: await ctx.storageState() })).newPage();
+  await nojs.goto("/library");
+  await nojs.getByRole("link", { name: `Delete ${second}` }).click();
+  await expect(nojs).toHaveURL(/\/tracks\/[^/]+\/edit#delete$/);
+  await nojs.getByRole("button", { name: "Delete track" }).click();
+  await expect(nojs).toHaveURL(/#delete$/); // the unticked box stopped the post
+  await nojs.getByLabel(/This cannot be undone/).check();
+  await nojs.screenshot({ path: "test-results/delete-track-no-js.png", fullPage: true });
+  await nojs.getByRole("button", { name: "Delete track" }).click();
+  await expect(nojs).toHaveURL(/\/library$/);
+  await expect(nojs.locator(".track-row", { hasText: artist })).toHaveCount(0);
 });

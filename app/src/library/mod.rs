@@ -184,7 +184,12 @@ pub async fn set_liked(track_id: String, liked: bool) -> Result<(), AppError> {
 #[server(output = Postcard)]
 pub async fn delete_track(track_id: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
-    Ok(backend::library::delete_track(&core, &user, &track_id).await?)
+    backend::library::delete_track(&core, &user, &track_id).await?;
+    // The confirm form on the track's page, posted without JavaScript: back to the library.
+    if crate::ssr::plain_form_post() {
+        leptos_axum::redirect("/library");
+    }
+    Ok(())
 }
 
 #[server(output = Postcard)]
@@ -677,9 +682,15 @@ pub fn TrackTable(
                             }
                             <TrackMenu track=menu_ref editable=t.can_delete at=menu_at on_delete=remove
                                 artist_id=Some(t.artist_id.clone()) album_id=t.album_id.clone()/>
+                            // A link to the track page's confirm form (without JavaScript);
+                            // with it, the browser's own confirm dialog instead.
                             {remove.map(|remove| view! {
-                                <button class="icon-btn delete-btn" aria-label=format!("Delete {}", t.title) title="Delete"
-                                    on:click=move |_| remove.run(())>"✕"</button>
+                                <a class="icon-btn delete-btn" href=format!("/tracks/{}/edit#delete", t.id)
+                                    aria-label=format!("Delete {}", t.title) title="Delete"
+                                    on:click=move |ev| {
+                                        ev.prevent_default();
+                                        remove.run(());
+                                    }>"✕"</a>
                             })}
                         </span>
                     </div>
