@@ -22,6 +22,9 @@ export REFRAIN_TEST_MAILDIR="${REFRAIN_TEST_MAILDIR:-$HOME/.cache/refrain-servic
 source "$HOME/.cache/refrain-services/garage/s3.env"
 cargo test --workspace --exclude frontend
 
+echo "==> deploy/: the Helm chart, compose file, alert rules, dashboard and Garage set-up"
+scripts/deploy-check.sh
+
 echo "==> release build"
 scripts/build.sh worker
 
