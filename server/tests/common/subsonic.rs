@@ -565,3 +565,97 @@ pub fn lyrics(v: &Value) {
         ],
     );
 }
+
+/// Checks that an XML answer carries exactly the tree of its JSON twin, by the rules of
+/// Subsonic's XML (read with an independent parser, roxmltree): an object's scalar fields
+/// are attributes with the same text, its object fields are one child element, its lists
+/// repeat a child element named by the field (a list of scalars holds each as the text),
+/// and `value` is the element's text. Nothing more in either: an attribute or element the
+/// JSON lacks fails, as does a JSON field the XML lacks. Together with the field-by-field
+/// JSON checks this checks the XML shape of every answer it is given.
+pub fn xml_matches_json(xml: &str, json: &Value) {
+    let doc = roxmltree::Document::parse(xml).unwrap_or_else(|e| panic!("not XML ({e}): {xml}"));
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "subsonic-response", "{xml}");
+    assert_eq!(
+        root.tag_name().namespace(),
+        Some("http://subsonic.org/restapi"),
+        "{xml}"
+    );
+    element_matches("subsonic-response", root, json);
+}
+
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn element_matches(path: &str, el: roxmltree::Node, v: &Value) {
+    let text = || {
+        el.children()
+            .filter(|n| n.is_text())
+            .filter_map(|n| n.text())
+            .collect::<String>()
+    };
+    let Value::Object(m) = v else {
+        let want = scalar(v).unwrap_or_else(|| panic!("{path}: a list of lists: {v}"));
+        assert_eq!(text(), want, "{path}: the element's text");
+        return;
+    };
+    for a in el.attributes() {
+        let field = m
+            .get(a.name())
+            .unwrap_or_else(|| panic!("{path}: attribute {} is not in the JSON {v}", a.name()));
+        assert_eq!(
+            scalar(field).as_deref(),
+            Some(a.value()),
+            "{path}@{}: XML and JSON differ",
+            a.name()
+        );
+    }
+    let children: Vec<_> = el.children().filter(|n| n.is_element()).collect();
+    for c in &children {
+        assert!(
+            m.contains_key(c.tag_name().name()),
+            "{path}: element <{}> is not in the JSON {v}",
+            c.tag_name().name()
+        );
+    }
+    for (k, field) in m {
+        let here = format!("{path}.{k}");
+        let named: Vec<_> = children
+            .iter()
+            .filter(|c| c.tag_name().name() == k)
+            .collect();
+        match field {
+            Value::Null => assert!(named.is_empty(), "{here}: null in JSON, present in XML"),
+            Value::Object(_) => {
+                assert_eq!(named.len(), 1, "{here}: want one element");
+                element_matches(&here, *named[0], field);
+            }
+            Value::Array(items) => {
+                assert_eq!(
+                    named.len(),
+                    items.len(),
+                    "{here}: want one element per item"
+                );
+                for (i, (c, item)) in named.iter().zip(items).enumerate() {
+                    element_matches(&format!("{here}[{i}]"), **c, item);
+                }
+            }
+            _ if k == "value" => {
+                assert_eq!(Some(text()), scalar(field), "{here}: the element's text");
+            }
+            _ if k == "xmlns" => {}
+            _ => assert_eq!(
+                el.attribute(k.as_str()),
+                scalar(field).as_deref(),
+                "{here}: missing or different in XML"
+            ),
+        }
+    }
+}
