@@ -94,7 +94,7 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WBG"; then
   log "cargo install wasm-bindgen-cli $WBG"
   cargo install wasm-bindgen-cli --version "$WBG" --quiet
 fi
-# Test servers: tansu (Kafka protocol) and Garage (S3).
+# Test servers: tansu (Kafka protocol) and Garage (S3); and cargo-deny.
 if [ "$TEST_SERVERS" = 1 ]; then
   if ! tansu --version 2>/dev/null | grep -q '0.6.0'; then
     log "cargo install tansu 0.6.0"
@@ -103,6 +103,11 @@ if [ "$TEST_SERVERS" = 1 ]; then
   if ! garage --version 2>/dev/null | grep -q '2.5.0'; then
     log "cargo install garage 2.5.0"
     cargo install garage --version 2.5.0 --locked --quiet
+  fi
+  # The supply-chain check (scripts/supply-chain.sh).
+  if ! cargo deny --version 2>/dev/null | grep -q '0.20.2'; then
+    log "cargo install cargo-deny 0.20.2"
+    cargo install cargo-deny --version 0.20.2 --locked --quiet
   fi
 fi
 

@@ -11,6 +11,8 @@ cargo fmt --all -- --check
 echo "==> clippy (server side, then the WASM client)"
 cargo clippy -p backend -p worker -p server --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+echo "==> supply chain: cargo deny (advisories from the vendored snapshot, licenses, bans, sources)"
+scripts/supply-chain.sh
 
 echo "==> Rust tests (the domain and HTTP suites run on SQLite and on PostgreSQL)"
 scripts/services.sh
