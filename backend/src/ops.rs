@@ -100,7 +100,7 @@ pub fn escape(s: &str) -> String {
 /// Appends the free and total bytes of the file systems this node writes to: the data
 /// directory (uploads on their way, transcodes, the SQLite database) and, with local
 /// object storage, the objects directory when it is elsewhere.
-pub fn render_disks(core: &Core, out: &mut String) {
+fn render_disks(core: &Core, out: &mut String) {
     let mut dirs = vec![("data", core.config.data_dir.clone())];
     if core.config.s3.is_none() && !core.config.storage_dir.starts_with(&core.config.data_dir) {
         dirs.push(("objects", core.config.storage_dir.clone()));
