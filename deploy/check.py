@@ -82,6 +82,7 @@ def manifests(case, path):
     if any("super-secret" in str(v) for v in config["data"].values()):
         fail(f"{case}: a secret leaked into the ConfigMap")
     worker_env = {e["name"]: e for e in worker["spec"]["template"]["spec"]["containers"][0]["env"]}
+    server_env = {e["name"]: e for e in server["spec"]["template"]["spec"]["containers"][0]["env"]}
     if "fieldRef" not in worker_env.get("REFRAIN_KAFKA_INSTANCE_ID", {}).get("valueFrom", {}):
         fail(f"{case}: workers have no stable Kafka instance id")
     if config["data"].get("REFRAIN_EMBEDDED_WORKER") != "false":
@@ -116,6 +117,15 @@ def manifests(case, path):
             fail(f"{case}: the Ingress sends to {backend}, not one of {services}")
     elif "Ingress" in by_kind:
         fail(f"{case}: an Ingress nobody asked for")
+    # Single sign-on: the issuer in the ConfigMap, its client secret only from the Secret.
+    if case == "ingress-tls":
+        if config["data"].get("REFRAIN_OIDC_ISSUER") != "https://id.example.org":
+            fail(f"{case}: the OpenID issuer is not configured: {config['data']}")
+        ref = server_env.get("REFRAIN_OIDC_CLIENT_SECRET", {}).get("valueFrom", {}).get("secretKeyRef")
+        if not ref or ref["key"] != "REFRAIN_OIDC_CLIENT_SECRET":
+            fail(f"{case}: the server does not take the OpenID client secret from the Secret")
+    elif "REFRAIN_OIDC_ISSUER" in config["data"]:
+        fail(f"{case}: single sign-on configured though nobody asked")
     print(f"check.py: {case}: {len(docs)} manifests hold what they should")
 
 

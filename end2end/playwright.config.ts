@@ -60,6 +60,11 @@ export default defineConfig({
           REFRAIN_MAX_CONNECTIONS_PER_CLIENT: "1000",
           // The stand-in sites of link_import.spec.ts and import_desk.spec.ts.
           REFRAIN_IMPORT_ALLOW_HOSTS: "127.0.0.1:3190,127.0.0.1:3191",
+          // Single sign-on at the OpenID Connect provider scripts/services.sh starts.
+          REFRAIN_OIDC_ISSUER: process.env.REFRAIN_TEST_OIDC_URL ?? "http://127.0.0.1:3400",
+          REFRAIN_OIDC_CLIENT_ID: "refrain",
+          REFRAIN_OIDC_CLIENT_SECRET: process.env.REFRAIN_TEST_OIDC_SECRET ?? "refrain-test-secret",
+          REFRAIN_OIDC_NAME: "Test ID",
           // Emails go to the SMTP sink scripts/services.sh starts; the tests read its Maildir.
           ...(process.env.REFRAIN_TEST_SMTP_URL ? { REFRAIN_SMTP_URL: process.env.REFRAIN_TEST_SMTP_URL } : {}),
           // Set by scripts/test.sh for the second pass: the same suite on PostgreSQL.

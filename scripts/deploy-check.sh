@@ -62,7 +62,9 @@ log "Helm chart: render and validate against Kubernetes 1.29 and 1.37 schemas"
 "$TOOLS/helm-render" --name refrain "${REQUIRED[@]}" "$CHART" > "$OUT/defaults.yaml"
 "$TOOLS/helm-render" --name music "${REQUIRED[@]}" --set ingress.enabled=true \
   --set ingress.className=nginx --set ingress.host=music.example.org \
-  --set secrets.values.REFRAIN_REDIS_URL=redis://redis:6379 "$CHART" > "$OUT/ingress-tls.yaml"
+  --set secrets.values.REFRAIN_REDIS_URL=redis://redis:6379 \
+  --set config.sso.oidcIssuer=https://id.example.org --set config.sso.oidcClientId=refrain \
+  --set secrets.values.REFRAIN_OIDC_CLIENT_SECRET=super-secret-oidc "$CHART" > "$OUT/ingress-tls.yaml"
 "$TOOLS/helm-render" --name refrain --set secrets.existingSecret=refrain-prod \
   --set server.autoscaling.enabled=false --set server.replicas=3 "$CHART" > "$OUT/existing-secret.yaml"
 "$TOOLS/helm-render" --name refrain "${REQUIRED[@]}" --set secrets.values.REFRAIN_SMTP_URL=smtp://mail \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the servers the tests need are answering, starting them if not:
-# PostgreSQL and Redis (Debian's packages), tansu (Kafka protocol) and Garage (S3), each
-# started only if it is not already answering.
+# PostgreSQL and Redis (Debian's packages), tansu (Kafka protocol), Garage (S3), an SMTP
+# sink and an OpenID Connect provider, each started only if it is not already answering.
 set -euo pipefail
 PG_URL="${REFRAIN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 SUDO=""
@@ -116,6 +116,21 @@ export REFRAIN_TEST_S3_SECRET_ACCESS_KEY=$SECRET
 ENV
 fi
 echo "==> S3 (Garage) ready at http://127.0.0.1:3900, credentials in $G/s3.env"
+
+# An OpenID Connect provider (npm's oidc-provider) for the single sign-on tests.
+OIDC_URL="${REFRAIN_TEST_OIDC_URL:-http://127.0.0.1:3400}"
+oidc_up() { curl -sf "$OIDC_URL/.well-known/openid-configuration" >/dev/null 2>&1; }
+if ! oidc_up; then
+  echo "==> starting the OpenID Connect test provider on $OIDC_URL"
+  OIDC_DIR="$(cd "$(dirname "$0")" && pwd)/oidc-provider"
+  [ -d "$OIDC_DIR/node_modules/oidc-provider" ] ||
+    (cd "$OIDC_DIR" && npm ci --no-audit --no-fund --silent)
+  REFRAIN_TEST_OIDC_PORT="${OIDC_URL##*:}" nohup node "$OIDC_DIR/provider.mjs" \
+    >"$SVC/oidc-provider.log" 2>&1 &
+  for _ in $(seq 60); do oidc_up && break; sleep 0.5; done
+  oidc_up || { echo "the OpenID Connect provider did not start; see $SVC/oidc-provider.log" >&2; exit 1; }
+fi
+echo "==> OpenID Connect provider ready at $OIDC_URL"
 
 # Drop databases left by earlier test runs (each test makes its own).
 psql "$PG_URL" -tAc "select datname from pg_database where datname like 'refrain_t_%'" |

@@ -58,6 +58,8 @@ echo "==> Playwright, scaled out: two server nodes and a worker on PostgreSQL, R
   limits_off # ...and sends all its requests from there (server/tests/limits.rs tests them)
   export REFRAIN_SMTP_URL="$REFRAIN_TEST_SMTP_URL" REFRAIN_PUBLIC_URL=http://127.0.0.1:3201
   export REFRAIN_IMPORT_ALLOW_HOSTS=127.0.0.1:3190,127.0.0.1:3191
+  export REFRAIN_OIDC_ISSUER="${REFRAIN_TEST_OIDC_URL:-http://127.0.0.1:3400}" REFRAIN_OIDC_NAME="Test ID"
+  export REFRAIN_OIDC_CLIENT_ID=refrain REFRAIN_OIDC_CLIENT_SECRET="${REFRAIN_TEST_OIDC_SECRET:-refrain-test-secret}"
   pids=()
   trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
   REFRAIN_PORT=3201 "$REFRAIN_BIN" & pids+=($!)

@@ -90,6 +90,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/verify-email") view={Lazy::<pages::VerifyEmail>::new()}/>
                 <Route path=path!("/confirm-email") view={Lazy::<pages::ConfirmEmail>::new()}/>
                 <Route path=path!("/end-session") view={Lazy::<pages::EndSession>::new()}/>
+                <Route path=path!("/link-account") view={Lazy::<pages::LinkAccount>::new()}/>
                 // Downloads, playable without a network (the service worker's fallback).
                 <Route path=path!("/offline") view={Lazy::<pages::Offline>::new()}/>
                 // The signed-in layout stays mounted while these change, so navigating

@@ -30,6 +30,7 @@ page! {
     VerifyEmail => view! { <crate::auth::ConfirmEmailPage/> };
     ConfirmEmail => view! { <crate::auth::ConfirmEmailPage change=true/> };
     EndSession => view! { <crate::auth::EndSessionPage/> };
+    LinkAccount => view! { <crate::auth::sso::LinkAccountPage/> };
     Home => view! { <crate::home::HomePage/> };
     Library => view! { <crate::library::LibraryPage/> };
     Search => view! { <crate::search::SearchPage/> };

@@ -9,6 +9,8 @@ use tower_sessions::Session;
 pub const LOGIN_KEY: &str = "login";
 /// A login that passed the password and waits for a second-factor code.
 pub const PENDING_KEY: &str = "pending_login";
+/// The `state` of the single sign-on this browser started (see [`crate::auth::sso`]).
+const SSO_STATE_KEY: &str = "sso_state";
 
 #[track_caller]
 pub fn core() -> Result<Core, AppError> {
@@ -222,6 +224,24 @@ pub async fn complete_pending_login(code: &str) -> Result<(), AppError> {
             Err(e.into())
         }
     }
+}
+
+/// Keeps the `state` of a sign-in this browser starts at a provider.
+pub async fn remember_sso_state(state: &str) -> Result<(), AppError> {
+    session()
+        .await?
+        .insert(SSO_STATE_KEY, state)
+        .await
+        .map_err(session_err)
+}
+
+/// The `state` of the sign-in this browser started, once.
+pub async fn take_sso_state() -> Result<Option<String>, AppError> {
+    session()
+        .await?
+        .remove::<String>(SSO_STATE_KEY)
+        .await
+        .map_err(session_err)
 }
 
 pub async fn end_session() -> Result<(), AppError> {

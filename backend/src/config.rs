@@ -125,6 +125,29 @@ pub struct Config {
     /// ...and calls fail at once for this long before one is let through as a probe
     /// (`REFRAIN_BREAKER_COOLDOWN_SECS`).
     pub breaker_cooldown_secs: u64,
+    /// Single sign-on providers the login page offers (OpenID Connect; see [`SsoProvider`]).
+    pub sso: Vec<SsoProvider>,
+    /// A first single sign-on whose verified email matches an account links to it without
+    /// asking for that account's password (`REFRAIN_OIDC_AUTO_LINK`; off by default).
+    pub sso_auto_link: bool,
+    /// A provider's multi-factor sign-in (`amr`) stands in for Refrain's own second factor
+    /// (`REFRAIN_OIDC_TRUST_MFA`; off by default).
+    pub sso_trust_mfa: bool,
+}
+
+/// An OpenID Connect provider: `REFRAIN_OIDC_ISSUER`, `_CLIENT_ID`, `_CLIENT_SECRET` (or
+/// `_FILE`), `_NAME`, `_SCOPES`; or Google (`REFRAIN_GOOGLE_CLIENT_ID`, `_SECRET`).
+#[derive(Debug, Clone)]
+pub struct SsoProvider {
+    /// `oidc` or `google`: what the sign-in links and the linked identities name.
+    pub id: String,
+    /// What the button says: "Continue with {name}".
+    pub name: String,
+    /// Discovery is read from `{issuer}/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Redacted,
+    pub scopes: Vec<String>,
 }
 
 /// Requests per client address per minute (`0`: no limit of that kind). Every request
@@ -314,6 +337,9 @@ impl Config {
             max_connections_per_client: 64,
             breaker_failures: 5,
             breaker_cooldown_secs: 10,
+            sso: Vec::new(),
+            sso_auto_link: false,
+            sso_trust_mfa: false,
         }
     }
 
@@ -685,6 +711,69 @@ impl Config {
             }
             c.import_timeout_secs = v;
         }
+        if let Some(issuer) = var("REFRAIN_OIDC_ISSUER")?.filter(|v| !v.trim().is_empty()) {
+            let issuer = issuer.trim().trim_end_matches('/').to_string();
+            check_issuer("REFRAIN_OIDC_ISSUER", &issuer)?;
+            let need = |name: &str| -> Result<String, ConfigError> {
+                var(name)?
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| err(name, "required when REFRAIN_OIDC_ISSUER is set"))
+            };
+            let scopes: Vec<String> = var("REFRAIN_OIDC_SCOPES")?
+                .unwrap_or_else(|| "openid email profile".into())
+                .split([' ', ','])
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            if !scopes.iter().any(|s| s == "openid") || !scopes.iter().any(|s| s == "email") {
+                return Err(err(
+                    "REFRAIN_OIDC_SCOPES",
+                    "must include openid and email (accounts are matched by email)",
+                ));
+            }
+            let name = var("REFRAIN_OIDC_NAME")?
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| {
+                    url::Url::parse(&issuer)
+                        .ok()
+                        .and_then(|u| u.host_str().map(str::to_string))
+                        .unwrap_or_else(|| "single sign-on".into())
+                });
+            c.sso.push(SsoProvider {
+                id: "oidc".into(),
+                name,
+                client_id: need("REFRAIN_OIDC_CLIENT_ID")?,
+                client_secret: Redacted(need("REFRAIN_OIDC_CLIENT_SECRET")?),
+                issuer,
+                scopes,
+            });
+        }
+        if let Some(id) = var("REFRAIN_GOOGLE_CLIENT_ID")?.filter(|v| !v.trim().is_empty()) {
+            let secret = var("REFRAIN_GOOGLE_CLIENT_SECRET")?
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| {
+                    err(
+                        "REFRAIN_GOOGLE_CLIENT_SECRET",
+                        "required when REFRAIN_GOOGLE_CLIENT_ID is set",
+                    )
+                })?;
+            c.sso.push(SsoProvider {
+                id: "google".into(),
+                name: "Google".into(),
+                issuer: "https://accounts.google.com".into(),
+                client_id: id.trim().to_string(),
+                client_secret: Redacted(secret.trim().to_string()),
+                scopes: vec!["openid".into(), "email".into(), "profile".into()],
+            });
+        }
+        if let Some(v) = parse("REFRAIN_OIDC_AUTO_LINK", var("REFRAIN_OIDC_AUTO_LINK")?)? {
+            c.sso_auto_link = v;
+        }
+        if let Some(v) = parse("REFRAIN_OIDC_TRUST_MFA", var("REFRAIN_OIDC_TRUST_MFA")?)? {
+            c.sso_trust_mfa = v;
+        }
         c.validate()?;
         Ok(c)
     }
@@ -747,6 +836,25 @@ impl Config {
 
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::new(self.host, self.port)
+    }
+}
+
+/// An issuer is reached over HTTPS; plain HTTP only on this machine (a test provider).
+fn check_issuer(var: &str, issuer: &str) -> Result<(), ConfigError> {
+    let url = url::Url::parse(issuer).map_err(|e| err(var, format!("{issuer:?}: {e}")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(err(
+            var,
+            format!("{issuer:?}: use an https:// issuer URL (plain http only on loopback)"),
+        )),
     }
 }
 
@@ -880,6 +988,62 @@ mod tests {
         assert!(s3.path_style);
         assert_eq!(s3.bucket, "media");
         assert!(!format!("{c:?}").contains("very-secret"));
+    }
+
+    #[test]
+    fn single_sign_on_settings_are_checked() {
+        let lookup = |pairs: &[(&str, &str)]| {
+            let env: HashMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Config::from_lookup(|k| env.get(k).cloned())
+        };
+        let e = lookup(&[("REFRAIN_OIDC_ISSUER", "http://id.example.com")]).unwrap_err();
+        assert_eq!(e.var, "REFRAIN_OIDC_ISSUER");
+        let e = lookup(&[("REFRAIN_OIDC_ISSUER", "https://id.example.com/")]).unwrap_err();
+        assert_eq!(e.var, "REFRAIN_OIDC_CLIENT_ID");
+        let base = [
+            (
+                "REFRAIN_OIDC_ISSUER",
+                "https://id.example.com/realms/music/",
+            ),
+            ("REFRAIN_OIDC_CLIENT_ID", "refrain"),
+            ("REFRAIN_OIDC_CLIENT_SECRET", "s3cret-value"),
+        ];
+        let e = lookup(&[
+            base[0],
+            base[1],
+            base[2],
+            ("REFRAIN_OIDC_SCOPES", "openid profile"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "REFRAIN_OIDC_SCOPES");
+        let e =
+            lookup(&[("REFRAIN_GOOGLE_CLIENT_ID", "x.apps.googleusercontent.com")]).unwrap_err();
+        assert_eq!(e.var, "REFRAIN_GOOGLE_CLIENT_SECRET");
+        let c = lookup(&[
+            base[0],
+            base[1],
+            base[2],
+            ("REFRAIN_GOOGLE_CLIENT_ID", "x.apps.googleusercontent.com"),
+            ("REFRAIN_GOOGLE_CLIENT_SECRET", "g-secret"),
+        ])
+        .unwrap();
+        assert_eq!(c.sso.len(), 2);
+        assert_eq!(c.sso[0].issuer, "https://id.example.com/realms/music");
+        assert_eq!(c.sso[0].name, "id.example.com");
+        assert_eq!(c.sso[1].issuer, "https://accounts.google.com");
+        assert!(!c.sso_auto_link && !c.sso_trust_mfa);
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("s3cret-value") && !printed.contains("g-secret"));
+        let c = lookup(&[
+            ("REFRAIN_OIDC_ISSUER", "http://127.0.0.1:3400"),
+            base[1],
+            base[2],
+        ])
+        .unwrap();
+        assert_eq!(c.sso[0].issuer, "http://127.0.0.1:3400");
     }
 
     #[test]

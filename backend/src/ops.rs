@@ -18,16 +18,19 @@ pub enum AuthFailure {
     Reauth,
     /// A Subsonic app's wrong credentials or API key.
     AppCredentials,
+    /// An ID token from a single sign-on provider refused (forged, replayed, expired).
+    SingleSignOn,
 }
 
-const AUTH_FAILURE_KINDS: [(AuthFailure, &str); 4] = [
+const AUTH_FAILURE_KINDS: [(AuthFailure, &str); 5] = [
     (AuthFailure::Password, "password"),
     (AuthFailure::SecondFactor, "second_factor"),
     (AuthFailure::Reauth, "reauth"),
     (AuthFailure::AppCredentials, "app_credentials"),
+    (AuthFailure::SingleSignOn, "single_sign_on"),
 ];
 
-static AUTH_FAILURES: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+static AUTH_FAILURES: [AtomicU64; 5] = [const { AtomicU64::new(0) }; 5];
 
 /// Counts an authentication failure in this process (for `/metrics`).
 pub fn count_auth_failure(kind: AuthFailure) {

@@ -24,6 +24,8 @@ pub struct Core {
     /// Open while Kafka is not answering: the relay pauses, and `/readyz` and `/metrics`
     /// say so at once instead of each waiting on the brokers.
     pub kafka_breaker: Arc<crate::breaker::Breaker>,
+    /// Single sign-on providers' discovery documents and keys.
+    pub sso: Arc<crate::auth::sso::SsoCache>,
 }
 
 /// The one-time pass that seals TOTP secrets stored in clear.
@@ -68,6 +70,7 @@ impl Core {
         }
         Ok(Core {
             kafka_breaker: Arc::new(breaker("Kafka", &config)),
+            sso: Arc::default(),
             secret_key,
             transcodes: crate::subsonic::transcode::Gate::new(
                 config.transcodes_max.max(1),

@@ -529,3 +529,90 @@ pub async fn approve_artist(
         .await
         .unwrap();
 }
+
+/// The test OpenID Connect provider (scripts/oidc-provider, started by
+/// scripts/services.sh at `REFRAIN_TEST_OIDC_URL`, default http://127.0.0.1:3400) as a
+/// configured provider `oidc`.
+pub fn oidc_provider() -> crate::config::SsoProvider {
+    crate::config::SsoProvider {
+        id: "oidc".into(),
+        name: "Test ID".into(),
+        issuer: std::env::var("REFRAIN_TEST_OIDC_URL")
+            .unwrap_or_else(|_| "http://127.0.0.1:3400".into()),
+        client_id: "refrain".into(),
+        client_secret: crate::config::Redacted(
+            std::env::var("REFRAIN_TEST_OIDC_SECRET")
+                .unwrap_or_else(|_| "refrain-test-secret".into()),
+        ),
+        scopes: vec!["openid".into(), "email".into(), "profile".into()],
+    }
+}
+
+/// Signs in at the test provider as `account` (email `<account>@example.test`, verified
+/// unless the name ends in `-unverified`; `mfa` marks the sign-in multi-factor), starting
+/// at its authorization `url`, and follows its redirects as a browser would (cookies
+/// kept, consent given) until it sends the browser to `redirect_prefix`: that URL's
+/// query (`code`, `state`, or `error`).
+pub async fn sign_in_at_provider(
+    url: &str,
+    account: &str,
+    mfa: bool,
+    redirect_prefix: &str,
+) -> std::collections::HashMap<String, String> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut jar: std::collections::BTreeMap<String, String> = Default::default();
+    let mut next = url.to_string();
+    let mut form: Option<Vec<(&str, &str)>> = None;
+    let mfa_value = if mfa { "1" } else { "" };
+    for _ in 0..20 {
+        let cookie = jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let req = match form.take() {
+            Some(f) => client.post(&next).form(&f),
+            None => client.get(&next),
+        };
+        let r = req.header("cookie", cookie).send().await.unwrap();
+        for c in r.headers().get_all("set-cookie") {
+            let c = c.to_str().unwrap();
+            let pair = c.split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            let gone = v.is_empty() || c.to_lowercase().contains("expires=thu, 01 jan 1970");
+            if gone {
+                jar.remove(k);
+            } else {
+                jar.insert(k.to_string(), v.to_string());
+            }
+        }
+        let base = url::Url::parse(&next).unwrap();
+        if r.status().is_redirection() {
+            let loc = r.headers()["location"].to_str().unwrap();
+            let target = base.join(loc).unwrap();
+            if target.as_str().starts_with(redirect_prefix) {
+                return target.query_pairs().into_owned().collect();
+            }
+            next = target.into();
+            continue;
+        }
+        let status = r.status();
+        let body = r.text().await.unwrap();
+        assert!(status.is_success(), "provider answered {status}: {body}");
+        let action = body
+            .split("action=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap_or_else(|| panic!("no login form at {next}: {body}"));
+        next = base.join(action).unwrap().into();
+        let mut f = vec![("login", account)];
+        if mfa {
+            f.push(("mfa", mfa_value));
+        }
+        form = Some(f);
+    }
+    panic!("the provider never sent the browser back to {redirect_prefix}");
+}

@@ -2,6 +2,7 @@
 //! and their pages.
 
 pub mod security;
+pub mod sso;
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -225,8 +226,12 @@ pub fn LoginPage() -> impl IntoView {
     // URL) shows here.
     let auth = provide_auth();
     let error = move || error_text(auth.login.value().get());
+    // A single sign-on that needs the account's code comes back as /login?step=code.
+    let code_step = leptos_router::hooks::use_query_map()
+        .with_untracked(|q| q.get("step").is_some_and(|s| s == "code"));
     let code_needed =
-        move || matches!(auth.login.value().get(), Some(Ok(LoginOutcome::CodeNeeded)));
+        move || code_step || matches!(auth.login.value().get(), Some(Ok(LoginOutcome::CodeNeeded)));
+    let sso_error = sso::sso_error_from_query();
     view! {
         <div class="auth-page">
             <div class="auth-card">
@@ -241,6 +246,8 @@ pub fn LoginPage() -> impl IntoView {
                             {move || if auth.login.pending().get() { "Logging in…" } else { "Log in" }}
                         </button>
                     </ActionForm>
+                    {sso_error.clone().map(|e| view! { <p class="form-error" role="alert" data-testid="sso-error">{e}</p> })}
+                    <sso::SsoButtons/>
                     <p class="muted"><A href="/forgot-password">"Forgot your password?"</A></p>
                     <p class="muted">"New here? " <A href="/signup">"Create an account"</A></p>
                 }>
@@ -327,6 +334,7 @@ pub fn SignupPage() -> impl IntoView {
                         {move || if auth.signup.pending().get() { "Creating…" } else { "Create account" }}
                     </button>
                 </ActionForm>
+                <sso::SsoButtons/>
                 <p class="muted">"Already have an account? " <A href="/login">"Log in"</A></p>
                 </Show>
             </div>

@@ -235,6 +235,7 @@ pub fn SettingsPage() -> impl IntoView {
                 <h2 id="sessions-h">"Where you're signed in"</h2>
                 <Sessions/>
             </section>
+            <super::sso::SignInMethodsSection/>
             <crate::appkeys::AppKeysSection/>
             <section class="card settings-section" aria-labelledby="email-h">
                 <h2 id="email-h">"Email address"</h2>

@@ -14,6 +14,7 @@ mod service;
 pub(crate) use service::{live_login_window, login_used};
 mod session_store;
 mod sessions;
+pub mod sso;
 pub mod throttle;
 pub mod totp;
 pub mod two_factor;

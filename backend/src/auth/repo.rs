@@ -42,12 +42,12 @@ pub async fn insert_user(
     let is_admin_email = admin_email.is_some_and(|a| a == email);
     let first_is_admin = admin_email.is_none();
     sqlx::query(
-        "INSERT INTO users (id, email, password_hash, role, created_at)
+        "INSERT INTO users (id, email, password_hash, role, created_at, password_set_at)
          VALUES ($1, $2, $3,
                  CASE WHEN $5 = 1 THEN 'admin'
                       WHEN $6 = 1 AND (SELECT COUNT(*) FROM users) = 0 THEN 'admin'
                       ELSE 'listener' END,
-                 $4)",
+                 $4, $4)",
     )
     .bind(id)
     .bind(email)
@@ -246,9 +246,10 @@ pub async fn set_password_hash<'e, E: Executor<'e, Database = sqlx::Any>>(
     user_id: &str,
     hash: &str,
 ) -> Result<()> {
-    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+    sqlx::query("UPDATE users SET password_hash = $2, password_set_at = $3 WHERE id = $1")
         .bind(user_id)
         .bind(hash)
+        .bind(crate::now_ms())
         .execute(db)
         .await?;
     Ok(())

@@ -38,6 +38,10 @@ pub struct PendingLogin {
     pub user_id: String,
     pub started_at: i64,
     pub attempts: u32,
+    /// A single sign-on waiting to be linked to this account (its link token): linked
+    /// only once the code is given, so a password alone never links one.
+    #[serde(default)]
+    pub sso_link: Option<String>,
 }
 
 /// What a user's TOTP secret is bound to when sealed.
@@ -255,6 +259,9 @@ pub async fn complete_login(
     if repo::is_disabled(&core.db, &user.id).await? {
         return Err(Error::AccountDisabled);
     }
+    if let Some(token) = pending.sso_link.take() {
+        super::sso::complete_link(core, &token, &user.id).await?;
+    }
     let login_id = new_id();
     repo::insert_login(&core.db, &login_id, &user.id, now_ms()).await?;
     Ok(CurrentUser {
@@ -314,5 +321,6 @@ pub fn pending_for(user_id: &str) -> PendingLogin {
         user_id: user_id.to_string(),
         started_at: now_ms(),
         attempts: 0,
+        sso_link: None,
     }
 }

@@ -44,7 +44,7 @@ env:
         name: {{ include "refrain.secretName" $ }}
         key: {{ $key }}
 {{- end }}
-{{- range $key := list "REFRAIN_REDIS_URL" "REFRAIN_S3_ACCESS_KEY_ID" "REFRAIN_S3_SECRET_ACCESS_KEY" "REFRAIN_SMTP_URL" "REFRAIN_METRICS_TOKEN" }}
+{{- range $key := list "REFRAIN_REDIS_URL" "REFRAIN_S3_ACCESS_KEY_ID" "REFRAIN_S3_SECRET_ACCESS_KEY" "REFRAIN_SMTP_URL" "REFRAIN_METRICS_TOKEN" "REFRAIN_OIDC_CLIENT_SECRET" "REFRAIN_GOOGLE_CLIENT_SECRET" }}
 {{- if or $.Values.secrets.existingSecret (index $.Values.secrets.values $key) }}
   - name: {{ $key }}
     valueFrom:

@@ -1,0 +1,340 @@
+//! Single sign-on (OpenID Connect, Google): the buttons on the login and sign-up pages,
+//! the start and callback endpoints (plain GET links and the provider's redirect, so
+//! they work without JavaScript), the page that links a sign-in to an existing account
+//! by its password, and the Settings section of connected sign-ins.
+//!
+//! A started sign-in is bound to the browser that started it: its `state` is kept in
+//! that browser's session, and a callback arriving in another browser (a link someone
+//! sent) is refused, so nobody can sign a victim in to the sender's account.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use serde::{Deserialize, Serialize};
+use server_fn::codec::{GetUrl, Postcard};
+
+/// A configured provider, as a button shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoButton {
+    pub id: String,
+    pub name: String,
+}
+
+/// A sign-in connected to the user's account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkedSignIn {
+    pub provider: String,
+    pub name: String,
+    pub email: String,
+    pub linked_at: i64,
+}
+
+/// Settings' view of how the user signs in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInInfo {
+    pub linked: Vec<LinkedSignIn>,
+    /// Configured providers not connected yet.
+    pub available: Vec<SsoButton>,
+    /// Whether the account has a password of its own (an account a sign-in made has
+    /// none until a reset link sets one).
+    pub has_password: bool,
+}
+
+/// The providers the login page offers (no sign-in needed: they are on the login page).
+#[server(output = Postcard)]
+pub async fn sso_providers() -> Result<Vec<SsoButton>, AppError> {
+    let core = crate::ssr::core()?;
+    Ok(backend::auth::sso::providers(&core)
+        .into_iter()
+        .map(|(id, name)| SsoButton { id, name })
+        .collect())
+}
+
+#[cfg(feature = "ssr")]
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Where a failed sign-in sends the browser, saying why.
+#[cfg(feature = "ssr")]
+fn fail(connecting: bool, e: impl Into<AppError>) {
+    let why = urlencode(&e.into().to_string());
+    leptos_axum::redirect(&if connecting {
+        format!("/settings?sso_error={why}#sign-in-methods")
+    } else {
+        format!("/login?sso_error={why}")
+    });
+}
+
+/// `GET /api/sso_start?provider=…[&connect=true]`: off to the provider's sign-in page.
+/// With `connect`, the signed-in user connects that sign-in to their account.
+#[server(endpoint = "sso_start", input = GetUrl)]
+pub async fn sso_start(provider: String, connect: Option<bool>) -> Result<(), AppError> {
+    let core = crate::ssr::core()?;
+    let connecting = connect.unwrap_or(false);
+    let link_user = if connecting {
+        match crate::ssr::current_user().await? {
+            Some(u) => Some(u.id),
+            None => {
+                leptos_axum::redirect("/login");
+                return Ok(());
+            }
+        }
+    } else {
+        None
+    };
+    let redirect_uri = format!("{}/api/sso_callback", core.config.public_url());
+    match backend::auth::sso::begin(&core, &provider, &redirect_uri, link_user.as_deref()).await {
+        Ok(started) => {
+            crate::ssr::remember_sso_state(&started.state).await?;
+            leptos_axum::redirect(&started.url);
+        }
+        Err(e) => fail(connecting, e),
+    }
+    Ok(())
+}
+
+/// `GET /api/sso_callback?code=…&state=…`: where the provider sends the browser back.
+#[server(endpoint = "sso_callback", input = GetUrl)]
+pub async fn sso_callback(
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+) -> Result<(), AppError> {
+    use backend::auth::{LoginStep, sso::Outcome};
+    let core = crate::ssr::core()?;
+    // The browser that started this sign-in, and only it, may finish it.
+    let started_here = match (&state, crate::ssr::take_sso_state().await?) {
+        (Some(s), Some(kept)) => s.as_str() == kept.as_str(),
+        _ => false,
+    };
+    let (Some(state), Some(code), true) = (state, code, started_here) else {
+        let why = match (error, error_description) {
+            (_, Some(d)) if !d.trim().is_empty() => {
+                format!("The provider refused the sign-in: {}", d.chars().take(200).collect::<String>())
+            }
+            (Some(e), _) if e == "access_denied" => "The sign-in was cancelled.".into(),
+            (Some(e), _) => format!("The provider refused the sign-in ({}).", e.chars().take(60).collect::<String>()),
+            (None, _) => "This sign-in was started in another browser or has already been used. Start again here.".into(),
+        };
+        leptos_axum::redirect(&format!("/login?sso_error={}", urlencode(&why)));
+        return Ok(());
+    };
+    match backend::auth::sso::finish(&core, &state, &code).await {
+        Ok(Outcome::Login(LoginStep::Done(user))) => {
+            crate::ssr::begin_session(&user).await?;
+            leptos_axum::redirect("/");
+        }
+        Ok(Outcome::Login(LoginStep::NeedsCode(pending))) => {
+            crate::ssr::begin_pending_login(&pending).await?;
+            leptos_axum::redirect("/login?step=code");
+        }
+        Ok(Outcome::LinkNeeded { token }) => {
+            leptos_axum::redirect(&format!("/link-account?token={token}"));
+        }
+        Ok(Outcome::Linked { user_id, provider }) => {
+            // The session that started connecting is still this user's.
+            match crate::ssr::current_user().await? {
+                Some(u) if u.id == user_id => leptos_axum::redirect(&format!(
+                    "/settings?linked={}#sign-in-methods",
+                    urlencode(&provider)
+                )),
+                _ => fail(false, backend::Error::Unauthenticated),
+            }
+        }
+        Err(e) => fail(false, e),
+    }
+    Ok(())
+}
+
+/// The pending link the link page names: (email, provider name).
+#[server(output = Postcard)]
+pub async fn pending_link(token: String) -> Result<(String, String), AppError> {
+    let core = crate::ssr::core()?;
+    let link = backend::auth::sso::pending_link(&core, &token).await?;
+    Ok((link.email, link.provider_name))
+}
+
+/// The link step: the existing account's password links the sign-in to it and signs in
+/// (or, with two-factor on, asks for the code first).
+#[server(output = Postcard)]
+pub async fn link_account(token: String, password: String) -> Result<(), AppError> {
+    use backend::auth::LoginStep;
+    let core = crate::ssr::core()?;
+    let from = crate::ssr::client_ip().await?;
+    match backend::auth::sso::link_with_password(&core, &token, &password, from).await? {
+        LoginStep::Done(user) => {
+            crate::ssr::begin_session(&user).await?;
+            leptos_axum::redirect("/");
+        }
+        LoginStep::NeedsCode(pending) => {
+            crate::ssr::begin_pending_login(&pending).await?;
+            leptos_axum::redirect("/login?step=code");
+        }
+    }
+    Ok(())
+}
+
+#[server(output = Postcard)]
+pub async fn sign_in_methods() -> Result<SignInInfo, AppError> {
+    let user = crate::ssr::require_user().await?;
+    let core = crate::ssr::core()?;
+    let (list, has_password) = backend::auth::sso::identities(&core, &user).await?;
+    let available = backend::auth::sso::providers(&core)
+        .into_iter()
+        .filter(|(id, _)| !list.iter().any(|i| &i.provider == id))
+        .map(|(id, name)| SsoButton { id, name })
+        .collect();
+    Ok(SignInInfo {
+        linked: list
+            .into_iter()
+            .map(|i| LinkedSignIn {
+                provider: i.provider,
+                name: i.provider_name,
+                email: i.email,
+                linked_at: i.linked_at,
+            })
+            .collect(),
+        available,
+        has_password,
+    })
+}
+
+#[server(output = Postcard)]
+pub async fn disconnect_sign_in(provider: String) -> Result<(), AppError> {
+    let user = crate::ssr::require_user().await?;
+    let core = crate::ssr::core()?;
+    backend::auth::sso::unlink(&core, &user, &provider).await?;
+    if crate::ssr::plain_form_post() {
+        leptos_axum::redirect("/settings#sign-in-methods");
+    }
+    Ok(())
+}
+
+/// "Continue with …" links, or nothing when no provider is configured.
+#[component]
+pub fn SsoButtons() -> impl IntoView {
+    let providers = crate::wire::resource(|| (), |_| sso_providers());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || providers.get().and_then(Result::ok).filter(|p| !p.is_empty()).map(|list| view! {
+                <div class="sso-buttons" data-testid="sso-buttons">
+                    <p class="divider"><span>"or"</span></p>
+                    {list.into_iter().map(|p| view! {
+                        // A full navigation (rel=external): the server answers with a
+                        // redirect to the provider.
+                        <a class="btn sso" rel="external" href=format!("/api/sso_start?provider={}", p.id)>
+                            "Continue with " {p.name}
+                        </a>
+                    }).collect_view()}
+                </div>
+            })}
+        </Suspense>
+    }
+}
+
+/// Shown on the login page after a sign-in at a provider failed.
+pub fn sso_error_from_query() -> Option<String> {
+    leptos_router::hooks::use_query_map()
+        .with_untracked(|q| q.get("sso_error"))
+        .filter(|e| !e.is_empty())
+        .map(|e| e.chars().take(300).collect())
+}
+
+/// `/link-account?token=…`: a first sign-in at a provider whose verified email has an
+/// account here; that account's password links the two.
+#[component]
+pub fn LinkAccountPage() -> impl IntoView {
+    let token = StoredValue::new(
+        leptos_router::hooks::use_query_map()
+            .with_untracked(|q| q.get("token").unwrap_or_default()),
+    );
+    let link = ServerAction::<LinkAccount>::new();
+    let pending = crate::wire::resource(move || token.get_value(), pending_link);
+    view! {
+        <leptos_meta::Title text="Link your sign-in"/>
+        <div class="auth-page">
+            <div class="auth-card">
+                <h1 class="brand-big">"Refrain"</h1>
+                <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                    {move || pending.get().map(|r| match r {
+                        Err(e) => view! {
+                            <p class="form-error" role="alert">{e.to_string()}</p>
+                            <p><A href="/login" attr:class="btn primary">"Back to log in"</A></p>
+                        }.into_any(),
+                        Ok((email, provider)) => view! {
+                            <h2>"You already have an account"</h2>
+                            <p class="muted" data-testid="link-explainer">
+                                {format!("{email} already has a Refrain account. Enter its password once to link your {provider} sign-in to it; after that, {provider} signs you straight in.")}
+                            </p>
+                            <ActionForm action=link>
+                                <input type="hidden" name="token" value=token.get_value()/>
+                                <input type="email" name="email" value=email.clone() autocomplete="username" hidden/>
+                                <label>"Password" <input type="password" name="password" autocomplete="current-password" required autofocus/></label>
+                                {move || link.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
+                                <button type="submit" class="btn primary" disabled=move || link.pending().get()>"Link and log in"</button>
+                            </ActionForm>
+                            <p class="muted"><A href="/forgot-password">"Forgot your password?"</A></p>
+                            <p class="muted"><A href="/login">"Cancel"</A></p>
+                        }.into_any(),
+                    })}
+                </Suspense>
+            </div>
+        </div>
+    }
+}
+
+/// Settings: the sign-ins connected to the account, connect more, disconnect one.
+#[component]
+pub fn SignInMethodsSection() -> impl IntoView {
+    let disconnect = ServerAction::<DisconnectSignIn>::new();
+    let methods = crate::wire::resource(move || disconnect.version().get(), |_| sign_in_methods());
+    let (linked_now, error_now) = leptos_router::hooks::use_query_map()
+        .with_untracked(|q| (q.get("linked"), q.get("sso_error")));
+    view! {
+        <Transition fallback=|| ()>
+            {move || methods.get().and_then(Result::ok)
+                .filter(|m| !m.linked.is_empty() || !m.available.is_empty())
+                .map(|m| {
+                    let only_way = !m.has_password && m.linked.len() == 1;
+                    view! {
+                        <section class="card settings-section" id="sign-in-methods" aria-labelledby="sso-h">
+                            <h2 id="sso-h">"Sign-in methods"</h2>
+                            {linked_now.clone().map(|p| view! { <p class="form-ok" role="status">{format!("{p} is connected: it signs you in from now on.")}</p> })}
+                            {error_now.clone().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+                            {(!m.has_password).then(|| view! {
+                                <p class="hint" data-testid="no-password">"Your account has no password of its own. To set one, use “Forgot your password?” on the login page."</p>
+                            })}
+                            <ul class="session-list" data-testid="sign-in-methods">
+                                {m.linked.into_iter().map(|l| {
+                                    let provider = l.provider.clone();
+                                    view! {
+                                        <li class="session">
+                                            <div class="session-text">
+                                                <strong>{l.name.clone()}</strong>
+                                                <span class="muted">{l.email.clone()} " · connected " {super::security::ago(l.linked_at)}</span>
+                                            </div>
+                                            {(!only_way).then(|| view! {
+                                                <button class="btn ghost" on:click=move |_| {
+                                                    disconnect.dispatch(DisconnectSignIn { provider: provider.clone() });
+                                                }>"Disconnect"</button>
+                                            })}
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                            {move || disconnect.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
+                            <div class="row-actions">
+                                {m.available.into_iter().map(|p| view! {
+                                    <a class="btn" rel="external" href=format!("/api/sso_start?provider={}&connect=true", p.id)>
+                                        "Connect " {p.name}
+                                    </a>
+                                }).collect_view()}
+                            </div>
+                        </section>
+                    }
+                })}
+        </Transition>
+    }
+}

@@ -1,0 +1,354 @@
+//! Single sign-on against a real OpenID Connect provider (npm's oidc-provider, started by
+//! scripts/services.sh), on both databases: accounts made and found by the issuer's
+//! subject, forged and replayed tokens refused, linking to an existing account only
+//! through a verified email and its password, two-factor kept unless the issuer's
+//! multi-factor is trusted, connecting and disconnecting from Settings.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use backend::auth::sso::{self, Outcome};
+use backend::auth::{self, CurrentUser, LoginStep, totp, two_factor};
+use backend::testing::{Backend, oidc_provider, sign_in_at_provider, unique};
+use backend::{Config, Core, Error};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+
+const PW: &str = "violet-harbour-87";
+const LOCAL: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+/// Where the provider sends the browser back (nothing listens: the tests read the URL).
+const CALLBACK: &str = "http://127.0.0.1:9/api/sso_callback";
+
+async fn config(b: Backend, dir: &std::path::Path) -> Config {
+    let mut c = b.config(dir).await;
+    c.sso = vec![oidc_provider()];
+    c
+}
+
+async fn core_with(b: Backend, edit: impl FnOnce(&mut Config)) -> (Core, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(b, dir.path()).await;
+    edit(&mut c);
+    (Core::init(c).await.unwrap(), dir)
+}
+
+/// A fresh account name at the provider (its email is `<name>@example.test`).
+fn account(tag: &str) -> String {
+    format!("{tag}-{}", &unique()[..12])
+}
+
+/// Starts a sign-in, signs in at the provider as `who`: the `state` and `code` it sent back.
+async fn at_provider(core: &Core, who: &str, mfa: bool, link: Option<&str>) -> (String, String) {
+    let started = sso::begin(core, "oidc", CALLBACK, link).await.unwrap();
+    assert!(
+        started.url.contains("code_challenge_method=S256"),
+        "{}",
+        started.url
+    );
+    let back = sign_in_at_provider(&started.url, who, mfa, CALLBACK).await;
+    assert_eq!(back.get("state"), Some(&started.state), "{back:?}");
+    (
+        started.state,
+        back.get("code")
+            .cloned()
+            .unwrap_or_else(|| panic!("no code: {back:?}")),
+    )
+}
+
+async fn sso_login(core: &Core, who: &str, mfa: bool) -> backend::Result<Outcome> {
+    let (state, code) = at_provider(core, who, mfa, None).await;
+    sso::finish(core, &state, &code).await
+}
+
+fn done(o: Outcome) -> CurrentUser {
+    match o {
+        Outcome::Login(LoginStep::Done(u)) => u,
+        other => panic!("expected a login, got {other:?}"),
+    }
+}
+
+async fn user_count(core: &Core) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&core.db)
+        .await
+        .unwrap()
+}
+
+async fn a_first_sign_in_makes_an_account_and_the_next_finds_it(b: Backend) {
+    let (core, _d) = core_with(b, |_| {}).await;
+    // Someone else is the admin: the sign-in makes a listener.
+    auth::signup(&core, "admin@example.com", PW).await.unwrap();
+    let who = account("ada");
+    let email = format!("{who}@example.test");
+    let (state, code) = at_provider(&core, &who, false, None).await;
+    let user = done(sso::finish(&core, &state, &code).await.unwrap());
+    assert_eq!(user.email, email);
+    assert_eq!(user.role.as_str(), "listener");
+    // The provider verified the address; the name it gave is the display name.
+    assert!(
+        auth::repo::email_verified(&core.db, &user.id)
+            .await
+            .unwrap()
+    );
+    let name = auth::profile::display_name(&core, &user.id).await.unwrap();
+    assert_eq!(name.as_deref(), Some(who.replace('-', " ").as_str()));
+    // No password of its own: the password login refuses anything.
+    let (linked, has_password) = sso::identities(&core, &user).await.unwrap();
+    assert_eq!(linked.len(), 1);
+    assert!(!has_password);
+    assert!(matches!(
+        auth::login(&core, &email, PW, LOCAL).await,
+        Err(Error::BadCredentials)
+    ));
+    // The same state twice: the second finds nothing (and makes no account).
+    let again = sso::finish(&core, &state, &code).await;
+    assert!(
+        matches!(&again, Err(Error::Invalid(m)) if m.contains("already used")),
+        "{again:?}"
+    );
+    // The next sign-in finds the account by the issuer's subject.
+    let before = user_count(&core).await;
+    let next = done(sso_login(&core, &who, false).await.unwrap());
+    assert_eq!(next.id, user.id);
+    assert_ne!(next.login_id, user.login_id);
+    assert_eq!(user_count(&core).await, before);
+    // Its last way in cannot be disconnected until a password is set.
+    let r = sso::unlink(&core, &user, "oidc").await;
+    assert!(
+        matches!(&r, Err(Error::Invalid(m)) if m.contains("set a password")),
+        "{r:?}"
+    );
+}
+
+async fn forged_and_misdirected_tokens_are_refused(b: Backend) {
+    let (core, _d) = core_with(b, |_| {}).await;
+    let (state, code) = at_provider(&core, &account("eve"), false, None).await;
+    let r = sso::redeem(&core, &state, &code).await.unwrap();
+    // The genuine token passes, with its nonce only.
+    let claims = sso::verify_id_token(&core, "oidc", &r.id_token, &r.nonce)
+        .await
+        .unwrap();
+    assert!(claims.email_is_verified());
+    let wrong_nonce = sso::verify_id_token(&core, "oidc", &r.id_token, "another-sign-in").await;
+    assert!(wrong_nonce.is_err());
+
+    let parts: Vec<&str> = r.id_token.split('.').collect();
+    let mut payload: serde_json::Value =
+        serde_json::from_slice(&B64.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(payload["sub"], serde_json::json!(claims.sub));
+    payload["sub"] = serde_json::json!("someone-else");
+    payload["email"] = serde_json::json!("admin@example.com");
+    let forged_payload = B64.encode(serde_json::to_vec(&payload).unwrap());
+    // The payload changed, the issuer's signature kept.
+    let altered = format!("{}.{forged_payload}.{}", parts[0], parts[2]);
+    // No signature at all.
+    let none = format!(
+        "{}.{forged_payload}.",
+        B64.encode(br#"{"alg":"none","typ":"JWT"}"#)
+    );
+    // Signed with the client secret (HS256), which Refrain also knows.
+    let hs256 = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &payload,
+        &jsonwebtoken::EncodingKey::from_secret(oidc_provider().client_secret.0.as_bytes()),
+    )
+    .unwrap();
+    for (what, token) in [("altered", altered), ("alg none", none), ("HS256", hs256)] {
+        let v = sso::verify_id_token(&core, "oidc", &token, &r.nonce).await;
+        assert!(
+            matches!(&v, Err(Error::Invalid(_))),
+            "{what} token accepted: {v:?}"
+        );
+    }
+    // A code is redeemed once: the provider refuses it again (and the flow is gone).
+    assert!(sso::redeem(&core, &state, &code).await.is_err());
+    // A state this server never issued.
+    assert!(sso::finish(&core, "made-up-state", &code).await.is_err());
+    assert_eq!(user_count(&core).await, 0);
+}
+
+async fn an_existing_account_links_only_by_verified_email_and_its_password(b: Backend) {
+    let (core, _d) = core_with(b, |_| {}).await;
+    // The provider has not verified this address: no link, no second account.
+    let unverified = format!("{}-unverified", account("mallory"));
+    auth::signup(&core, &format!("{unverified}@example.test"), PW)
+        .await
+        .unwrap();
+    let r = sso_login(&core, &unverified, false).await;
+    assert!(
+        matches!(&r, Err(Error::Invalid(m)) if m.contains("not verified")),
+        "{r:?}"
+    );
+    assert_eq!(user_count(&core).await, 1);
+
+    let who = account("grace");
+    let email = format!("{who}@example.test");
+    let owner = auth::signup(&core, &email, PW).await.unwrap();
+    let Outcome::LinkNeeded { token } = sso_login(&core, &who, false).await.unwrap() else {
+        panic!("an existing account must be linked by its password");
+    };
+    let pending = sso::pending_link(&core, &token).await.unwrap();
+    assert_eq!(pending.email, email);
+    assert_eq!(pending.provider_name, "Test ID");
+    // A wrong password links nothing and the step stays open.
+    let wrong = sso::link_with_password(&core, &token, "not-the-password", LOCAL).await;
+    assert!(matches!(wrong, Err(Error::BadCredentials)), "{wrong:?}");
+    assert!(sso::identities(&core, &owner).await.unwrap().0.is_empty());
+    let LoginStep::Done(user) = sso::link_with_password(&core, &token, PW, LOCAL)
+        .await
+        .unwrap()
+    else {
+        panic!("no two-factor: the password signs in");
+    };
+    assert_eq!(user.id, owner.id);
+    // The step is single use.
+    assert!(
+        sso::link_with_password(&core, &token, PW, LOCAL)
+            .await
+            .is_err()
+    );
+    // From now on the provider signs straight in to that account.
+    assert_eq!(
+        done(sso_login(&core, &who, false).await.unwrap()).id,
+        owner.id
+    );
+    assert_eq!(user_count(&core).await, 2);
+    let (linked, has_password) = sso::identities(&core, &owner).await.unwrap();
+    assert_eq!((linked.len(), has_password), (1, true));
+    // With a password of its own, the sign-in may be disconnected; then it links anew.
+    sso::unlink(&core, &owner, "oidc").await.unwrap();
+    assert!(matches!(
+        sso_login(&core, &who, false).await.unwrap(),
+        Outcome::LinkNeeded { .. }
+    ));
+
+    // An admin may let verified emails link by themselves.
+    let auto = Core::init(Config {
+        sso_auto_link: true,
+        ..(*core.config).clone()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        done(sso_login(&auto, &who, false).await.unwrap()).id,
+        owner.id
+    );
+}
+
+async fn two_factor_is_kept_unless_the_issuers_multi_factor_is_trusted(b: Backend) {
+    let (core, _d) = core_with(b, |_| {}).await;
+    let who = account("alan");
+    let email = format!("{who}@example.test");
+    let user = auth::signup(&core, &email, PW).await.unwrap();
+    let e = two_factor::begin_enrollment(&core, &user).await.unwrap();
+    let secret = totp::decode_secret(&e.secret).unwrap();
+    let now = u64::try_from(backend::now_ms() / 1000).unwrap();
+    two_factor::confirm_enrollment(&core, &user, &totp::code(&secret, now))
+        .await
+        .unwrap();
+    // Linking: the password is not enough, the code completes it, and only then is the
+    // sign-in linked.
+    let Outcome::LinkNeeded { token } = sso_login(&core, &who, false).await.unwrap() else {
+        panic!("expected the link step");
+    };
+    let LoginStep::NeedsCode(mut pending) = sso::link_with_password(&core, &token, PW, LOCAL)
+        .await
+        .unwrap()
+    else {
+        panic!("two-factor is on: the password alone must not sign in");
+    };
+    assert!(sso::identities(&core, &user).await.unwrap().0.is_empty());
+    let code = totp::code(&secret, now + totp::STEP);
+    let signed_in = two_factor::complete_login(&core, &mut pending, &code)
+        .await
+        .unwrap();
+    assert_eq!(signed_in.id, user.id);
+    assert_eq!(sso::identities(&core, &user).await.unwrap().0.len(), 1);
+
+    // Linked: the provider's sign-in still asks for the code, multi-factor or not...
+    for mfa in [false, true] {
+        assert!(
+            matches!(
+                sso_login(&core, &who, mfa).await.unwrap(),
+                Outcome::Login(LoginStep::NeedsCode(_))
+            ),
+            "mfa {mfa}: the second factor was skipped"
+        );
+    }
+    // ...unless the admin trusts the issuer's multi-factor, and the sign-in was one.
+    let trusting = Core::init(Config {
+        sso_trust_mfa: true,
+        ..(*core.config).clone()
+    })
+    .await
+    .unwrap();
+    assert!(matches!(
+        sso_login(&trusting, &who, false).await.unwrap(),
+        Outcome::Login(LoginStep::NeedsCode(_))
+    ));
+    assert_eq!(
+        done(sso_login(&trusting, &who, true).await.unwrap()).id,
+        user.id
+    );
+}
+
+async fn a_signed_in_user_connects_and_disconnects_a_sign_in(b: Backend) {
+    let (core, _d) = core_with(b, |_| {}).await;
+    let user = auth::signup(&core, "listener@example.com", PW)
+        .await
+        .unwrap();
+    // Another address at the provider than the account's: connecting does not need them
+    // to match, the user is signed in.
+    let who = account("joan");
+    let (state, code) = at_provider(&core, &who, false, Some(&user.id)).await;
+    match sso::finish(&core, &state, &code).await.unwrap() {
+        Outcome::Linked { user_id, provider } => {
+            assert_eq!(user_id, user.id);
+            assert_eq!(provider, "Test ID");
+        }
+        other => panic!("expected a connected sign-in, got {other:?}"),
+    }
+    let (linked, _) = sso::identities(&core, &user).await.unwrap();
+    assert_eq!(linked.len(), 1);
+    assert_eq!(linked[0].email, format!("{who}@example.test"));
+    assert_eq!(
+        done(sso_login(&core, &who, false).await.unwrap()).id,
+        user.id
+    );
+    // Nobody else can connect the same provider account to theirs.
+    let other = auth::signup(&core, "other@example.com", PW).await.unwrap();
+    let (state, code) = at_provider(&core, &who, false, Some(&other.id)).await;
+    let r = sso::finish(&core, &state, &code).await;
+    assert!(
+        matches!(&r, Err(Error::Invalid(m)) if m.contains("another")),
+        "{r:?}"
+    );
+    sso::unlink(&core, &user, "oidc").await.unwrap();
+    assert!(sso::identities(&core, &user).await.unwrap().0.is_empty());
+    assert!(matches!(
+        sso::unlink(&core, &user, "oidc").await,
+        Err(Error::NotFound(_))
+    ));
+}
+
+async fn an_unreachable_provider_is_a_clear_error(b: Backend) {
+    let (core, _d) = core_with(b, |c| {
+        c.sso[0].issuer = "http://127.0.0.1:9".into();
+    })
+    .await;
+    let r = sso::begin(&core, "oidc", CALLBACK, None).await;
+    assert!(
+        matches!(&r, Err(Error::Unavailable { what, .. }) if *what == "the sign-in provider"),
+        "{r:?}"
+    );
+    let r = sso::begin(&core, "google", CALLBACK, None).await;
+    assert!(matches!(r, Err(Error::NotFound(_))), "{r:?}");
+}
+
+backend::on_both_databases!(
+    a_first_sign_in_makes_an_account_and_the_next_finds_it,
+    forged_and_misdirected_tokens_are_refused,
+    an_existing_account_links_only_by_verified_email_and_its_password,
+    two_factor_is_kept_unless_the_issuers_multi_factor_is_trusted,
+    a_signed_in_user_connects_and_disconnects_a_sign_in,
+    an_unreachable_provider_is_a_clear_error,
+);

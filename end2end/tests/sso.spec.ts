@@ -1,0 +1,102 @@
+import { test, expect, Page } from "./fixtures";
+import { hydrated, logInWithPassword, logOut, PASSWORD, signUp } from "./helpers";
+
+// Single sign-on through the OpenID Connect provider scripts/services.sh starts (a real
+// oidc-provider on 127.0.0.1:3400): its login page takes any account name; the address is
+// <name>@example.test, verified by the provider.
+
+function account(tag: string): string {
+  return `${tag}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6)}`;
+}
+
+/** From the login page, through the provider's sign-in, as `who`. */
+async function continueWithProvider(page: Page, who: string) {
+  await page.goto("/login");
+  await hydrated(page);
+  await page.getByRole("link", { name: "Continue with Test ID" }).click();
+  await expect(page.getByRole("heading", { name: "Test provider" })).toBeVisible();
+  await page.getByLabel("Account").fill(who);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+test("single sign-on: the first sign-in makes an account, the next finds it", async ({ page }) => {
+  const who = account("sso");
+  await page.goto("/login");
+  await hydrated(page);
+  await expect(page.getByTestId("sso-buttons")).toBeVisible();
+  await page.screenshot({ path: "test-results/sso-login.png" });
+  await continueWithProvider(page, who);
+  await expect(page.getByRole("heading", { name: "Home" })).toBeVisible();
+  await hydrated(page);
+
+  // Settings: the provider is how this account signs in; it has no password of its own,
+  // so that sign-in cannot be disconnected.
+  await page.getByRole("link", { name: "Settings" }).click();
+  const methods = page.getByTestId("sign-in-methods");
+  await expect(methods).toContainText("Test ID");
+  await expect(methods).toContainText(`${who}@example.test`);
+  await expect(page.getByTestId("no-password")).toBeVisible();
+  await expect(methods.getByRole("button", { name: "Disconnect" })).toHaveCount(0);
+  await page.locator("#sign-in-methods").screenshot({ path: "test-results/sso-settings.png" });
+
+  await logOut(page);
+  await continueWithProvider(page, who);
+  await expect(page.getByRole("heading", { name: "Home" })).toBeVisible();
+  await hydrated(page);
+  await page.getByRole("link", { name: "Settings" }).click();
+  await expect(page.getByText(`${who}@example.test`).first()).toBeVisible();
+});
+
+test("single sign-on: an existing account links by its password, then signs straight in", async ({ page }) => {
+  const who = account("link");
+  const email = `${who}@example.test`;
+  await signUp(page, email);
+  await logOut(page);
+
+  await continueWithProvider(page, who);
+  await expect(page).toHaveURL(/\/link-account\?token=/);
+  await expect(page.getByTestId("link-explainer")).toContainText(email);
+  await hydrated(page);
+  await page.screenshot({ path: "test-results/sso-link.png" });
+  await page.getByLabel("Password").fill("not-the-password");
+  await page.getByRole("button", { name: "Link and log in" }).click();
+  await expect(page.getByRole("alert")).toContainText("Wrong email or password");
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Link and log in" }).click();
+  await expect(page.getByRole("heading", { name: "Home" })).toBeVisible();
+  await hydrated(page);
+
+  // Linked: the provider signs in without the password now; the password still works.
+  await logOut(page);
+  await continueWithProvider(page, who);
+  await expect(page.getByRole("heading", { name: "Home" })).toBeVisible();
+  await hydrated(page);
+  await page.getByRole("link", { name: "Settings" }).click();
+  await expect(page.getByTestId("sign-in-methods")).toContainText("Test ID");
+  await expect(page.getByTestId("no-password")).toHaveCount(0);
+  await logOut(page);
+  await logInWithPassword(page, email);
+  await expect(page.getByRole("heading", { name: "Home" })).toBeVisible();
+});
+
+test("single sign-on: a sign-in finished in another browser is refused", async ({ browser, page }) => {
+  // The victim's browser is sent the callback of a sign-in someone else started.
+  const other = await browser.newContext();
+  const attacker = await other.newPage();
+  let callback = "";
+  await attacker.route("**/api/sso_callback**", async (route) => {
+    callback = route.request().url();
+    await route.abort();
+  });
+  await continueWithProvider(attacker, account("attacker"));
+  await expect.poll(() => callback).toContain("code=");
+  await other.close();
+
+  await page.goto(callback);
+  await expect(page).toHaveURL(/\/login\?sso_error=/);
+  await expect(page.getByTestId("sso-error")).toContainText("started in another browser");
+  await hydrated(page);
+  // Nobody was signed in.
+  await page.goto("/settings");
+  await expect(page).toHaveURL(/\/login/);
+});
