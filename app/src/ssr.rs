@@ -11,6 +11,8 @@ pub const LOGIN_KEY: &str = "login";
 pub const PENDING_KEY: &str = "pending_login";
 /// The `state` of the single sign-on this browser started (see [`crate::auth::sso`]).
 const SSO_STATE_KEY: &str = "sso_state";
+/// Why the last single sign-on failed, shown once by the page it lands on.
+const SSO_ERROR_KEY: &str = "sso_error";
 
 #[track_caller]
 pub fn core() -> Result<Core, AppError> {
@@ -240,6 +242,24 @@ pub async fn take_sso_state() -> Result<Option<String>, AppError> {
     session()
         .await?
         .remove::<String>(SSO_STATE_KEY)
+        .await
+        .map_err(session_err)
+}
+
+/// Keeps why a sign-in at a provider failed, for the page the browser lands on.
+pub async fn remember_sso_error(why: &str) -> Result<(), AppError> {
+    session()
+        .await?
+        .insert(SSO_ERROR_KEY, why)
+        .await
+        .map_err(session_err)
+}
+
+/// Why the last sign-in at a provider failed in this browser, once.
+pub async fn take_sso_error() -> Result<Option<String>, AppError> {
+    session()
+        .await?
+        .remove::<String>(SSO_ERROR_KEY)
         .await
         .map_err(session_err)
 }

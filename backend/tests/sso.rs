@@ -16,7 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 const PW: &str = "violet-harbour-87";
 const LOCAL: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 /// Where the provider sends the browser back (nothing listens: the tests read the URL).
-const CALLBACK: &str = "http://127.0.0.1:9/api/sso_callback";
+const CALLBACK: &str = "http://127.0.0.1:9/sso/callback";
 
 async fn config(b: Backend, dir: &std::path::Path) -> Config {
     let mut c = b.config(dir).await;

@@ -20,7 +20,7 @@ const provider = new Provider(issuer, {
       client_id: "refrain",
       client_secret: secret,
       application_type: "native",
-      redirect_uris: ["http://127.0.0.1/api/sso_callback"],
+      redirect_uris: ["http://127.0.0.1/sso/callback"],
       response_types: ["code"],
       grant_types: ["authorization_code"],
       token_endpoint_auth_method: "client_secret_basic",

@@ -231,7 +231,7 @@ pub fn LoginPage() -> impl IntoView {
         .with_untracked(|q| q.get("step").is_some_and(|s| s == "code"));
     let code_needed =
         move || code_step || matches!(auth.login.value().get(), Some(Ok(LoginOutcome::CodeNeeded)));
-    let sso_error = sso::sso_error_from_query();
+
     view! {
         <div class="auth-page">
             <div class="auth-card">
@@ -246,7 +246,7 @@ pub fn LoginPage() -> impl IntoView {
                             {move || if auth.login.pending().get() { "Logging in…" } else { "Log in" }}
                         </button>
                     </ActionForm>
-                    {sso_error.clone().map(|e| view! { <p class="form-error" role="alert" data-testid="sso-error">{e}</p> })}
+                    <sso::SsoError/>
                     <sso::SsoButtons/>
                     <p class="muted"><A href="/forgot-password">"Forgot your password?"</A></p>
                     <p class="muted">"New here? " <A href="/signup">"Create an account"</A></p>

@@ -1,6 +1,7 @@
 //! Single sign-on (OpenID Connect, Google): the buttons on the login and sign-up pages,
-//! the start and callback endpoints (plain GET links and the provider's redirect, so
-//! they work without JavaScript), the page that links a sign-in to an existing account
+//! the start and callback endpoints (`GET /sso/start`, `GET /sso/callback`: plain links
+//! and the provider's redirect, so they work without JavaScript; outside `/api/`, whose
+//! server functions take POST only), the page that links a sign-in to an existing account
 //! by its password, and the Settings section of connected sign-ins.
 //!
 //! A started sign-in is bound to the browser that started it: its `state` is kept in
@@ -55,20 +56,28 @@ fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// Where a failed sign-in sends the browser, saying why.
+/// Where a failed sign-in sends the browser: the reason waits in its session (a URL
+/// could be made to show anything), and the page it lands on shows it once.
 #[cfg(feature = "ssr")]
-fn fail(connecting: bool, e: impl Into<AppError>) {
-    let why = urlencode(&e.into().to_string());
-    leptos_axum::redirect(&if connecting {
-        format!("/settings?sso_error={why}#sign-in-methods")
+async fn fail(connecting: bool, why: String) -> Result<(), AppError> {
+    crate::ssr::remember_sso_error(&why).await?;
+    leptos_axum::redirect(if connecting {
+        "/settings?sso_error=1#sign-in-methods"
     } else {
-        format!("/login?sso_error={why}")
+        "/login?sso_error=1"
     });
+    Ok(())
 }
 
-/// `GET /api/sso_start?provider=…[&connect=true]`: off to the provider's sign-in page.
+/// The reason the last sign-in at a provider failed in this browser, once.
+#[server(output = Postcard)]
+pub async fn sso_error() -> Result<Option<String>, AppError> {
+    crate::ssr::take_sso_error().await
+}
+
+/// `GET /sso/start?provider=…[&connect=true]`: off to the provider's sign-in page.
 /// With `connect`, the signed-in user connects that sign-in to their account.
-#[server(endpoint = "sso_start", input = GetUrl)]
+#[server(prefix = "/sso", endpoint = "start", input = GetUrl)]
 pub async fn sso_start(provider: String, connect: Option<bool>) -> Result<(), AppError> {
     let core = crate::ssr::core()?;
     let connecting = connect.unwrap_or(false);
@@ -83,19 +92,20 @@ pub async fn sso_start(provider: String, connect: Option<bool>) -> Result<(), Ap
     } else {
         None
     };
-    let redirect_uri = format!("{}/api/sso_callback", core.config.public_url());
+    let redirect_uri = format!("{}/sso/callback", core.config.public_url());
     match backend::auth::sso::begin(&core, &provider, &redirect_uri, link_user.as_deref()).await {
         Ok(started) => {
             crate::ssr::remember_sso_state(&started.state).await?;
             leptos_axum::redirect(&started.url);
         }
-        Err(e) => fail(connecting, e),
+        Err(e) => fail(connecting, AppError::from(e).to_string()).await?,
     }
     Ok(())
 }
 
-/// `GET /api/sso_callback?code=…&state=…`: where the provider sends the browser back.
-#[server(endpoint = "sso_callback", input = GetUrl)]
+/// `GET /sso/callback?code=…&state=…`: where the provider sends the browser back.
+/// Whatever happens, it answers with a redirect (a page, not an error body).
+#[server(prefix = "/sso", endpoint = "callback", input = GetUrl)]
 pub async fn sso_callback(
     state: Option<String>,
     code: Option<String>,
@@ -109,17 +119,27 @@ pub async fn sso_callback(
         (Some(s), Some(kept)) => s.as_str() == kept.as_str(),
         _ => false,
     };
-    let (Some(state), Some(code), true) = (state, code, started_here) else {
-        let why = match (error, error_description) {
-            (_, Some(d)) if !d.trim().is_empty() => {
-                format!("The provider refused the sign-in: {}", d.chars().take(200).collect::<String>())
-            }
-            (Some(e), _) if e == "access_denied" => "The sign-in was cancelled.".into(),
-            (Some(e), _) => format!("The provider refused the sign-in ({}).", e.chars().take(60).collect::<String>()),
-            (None, _) => "This sign-in was started in another browser or has already been used. Start again here.".into(),
+    let Some(state) = state.filter(|_| started_here) else {
+        return fail(
+            false,
+            "This sign-in was started in another browser or has already been used. Start again here.".into(),
+        )
+        .await;
+    };
+    let Some(code) = code else {
+        // Cancelled or refused at the provider (its words, for this browser's own flow).
+        let why = match (error.as_deref(), error_description) {
+            (Some("access_denied"), _) => "The sign-in was cancelled.".to_string(),
+            (_, Some(d)) if !d.trim().is_empty() => format!(
+                "The provider refused the sign-in: {}",
+                d.chars()
+                    .filter(|c| !c.is_control())
+                    .take(200)
+                    .collect::<String>()
+            ),
+            _ => "The provider refused the sign-in.".to_string(),
         };
-        leptos_axum::redirect(&format!("/login?sso_error={}", urlencode(&why)));
-        return Ok(());
+        return fail(false, why).await;
     };
     match backend::auth::sso::finish(&core, &state, &code).await {
         Ok(Outcome::Login(LoginStep::Done(user))) => {
@@ -140,10 +160,16 @@ pub async fn sso_callback(
                     "/settings?linked={}#sign-in-methods",
                     urlencode(&provider)
                 )),
-                _ => fail(false, backend::Error::Unauthenticated),
+                _ => {
+                    return fail(
+                        false,
+                        AppError::from(backend::Error::Unauthenticated).to_string(),
+                    )
+                    .await;
+                }
             }
         }
-        Err(e) => fail(false, e),
+        Err(e) => return fail(false, AppError::from(e).to_string()).await,
     }
     Ok(())
 }
@@ -224,7 +250,7 @@ pub fn SsoButtons() -> impl IntoView {
                     {list.into_iter().map(|p| view! {
                         // A full navigation (rel=external): the server answers with a
                         // redirect to the provider.
-                        <a class="btn sso" rel="external" href=format!("/api/sso_start?provider={}", p.id)>
+                        <a class="btn sso" rel="external" href=format!("/sso/start?provider={}", p.id)>
                             "Continue with " {p.name}
                         </a>
                     }).collect_view()}
@@ -234,12 +260,27 @@ pub fn SsoButtons() -> impl IntoView {
     }
 }
 
-/// Shown on the login page after a sign-in at a provider failed.
-pub fn sso_error_from_query() -> Option<String> {
-    leptos_router::hooks::use_query_map()
-        .with_untracked(|q| q.get("sso_error"))
-        .filter(|e| !e.is_empty())
-        .map(|e| e.chars().take(300).collect())
+/// After a failed sign-in at a provider (the page was opened with `?sso_error=1`): why,
+/// from the session.
+#[component]
+pub fn SsoError() -> impl IntoView {
+    let failed =
+        leptos_router::hooks::use_query_map().with_untracked(|q| q.get("sso_error").is_some());
+    let why = crate::wire::resource(
+        move || failed,
+        |failed| async move {
+            if failed {
+                sso_error().await.ok().flatten()
+            } else {
+                None
+            }
+        },
+    );
+    view! {
+        <Suspense fallback=|| ()>
+            {move || why.get().flatten().map(|e| view! { <p class="form-error" role="alert" data-testid="sso-error">{e}</p> })}
+        </Suspense>
+    }
 }
 
 /// `/link-account?token=…`: a first sign-in at a provider whose verified email has an
@@ -290,8 +331,7 @@ pub fn LinkAccountPage() -> impl IntoView {
 pub fn SignInMethodsSection() -> impl IntoView {
     let disconnect = ServerAction::<DisconnectSignIn>::new();
     let methods = crate::wire::resource(move || disconnect.version().get(), |_| sign_in_methods());
-    let (linked_now, error_now) = leptos_router::hooks::use_query_map()
-        .with_untracked(|q| (q.get("linked"), q.get("sso_error")));
+    let linked_now = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("linked"));
     view! {
         <Transition fallback=|| ()>
             {move || methods.get().and_then(Result::ok)
@@ -302,7 +342,7 @@ pub fn SignInMethodsSection() -> impl IntoView {
                         <section class="card settings-section" id="sign-in-methods" aria-labelledby="sso-h">
                             <h2 id="sso-h">"Sign-in methods"</h2>
                             {linked_now.clone().map(|p| view! { <p class="form-ok" role="status">{format!("{p} is connected: it signs you in from now on.")}</p> })}
-                            {error_now.clone().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+                            <SsoError/>
                             {(!m.has_password).then(|| view! {
                                 <p class="hint" data-testid="no-password">"Your account has no password of its own. To set one, use “Forgot your password?” on the login page."</p>
                             })}
@@ -327,7 +367,7 @@ pub fn SignInMethodsSection() -> impl IntoView {
                             {move || disconnect.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
                             <div class="row-actions">
                                 {m.available.into_iter().map(|p| view! {
-                                    <a class="btn" rel="external" href=format!("/api/sso_start?provider={}&connect=true", p.id)>
+                                    <a class="btn" rel="external" href=format!("/sso/start?provider={}&connect=true", p.id)>
                                         "Connect " {p.name}
                                     </a>
                                 }).collect_view()}

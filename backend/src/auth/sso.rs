@@ -246,7 +246,7 @@ async fn fetch_keys(uri: &str) -> anyhow::Result<JwkSet> {
 }
 
 /// Starts a sign-in at `provider_id`: the provider's authorization URL. `redirect_uri` is
-/// `<public URL>/api/sso_callback`; `link_user_id` names the signed-in user connecting
+/// `<public URL>/sso/callback`; `link_user_id` names the signed-in user connecting
 /// this sign-in to their account.
 pub async fn begin(
     core: &Core,
