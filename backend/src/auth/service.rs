@@ -82,26 +82,9 @@ pub async fn signup(core: &Core, email: &str, password: &str) -> Result<CurrentU
     let login_id = new_id();
     let now = now_ms();
     let mut tx = crate::db::begin(&core.db).await?;
-    let admin_email = core.config.admin_email.as_deref();
-    let role = match repo::insert_user(&mut tx, &id, &email, &hash, now, admin_email).await {
-        Ok(role) => role,
-        // A concurrent sign-up with the same email won the race.
-        Err(Error::Database(sqlx::Error::Database(db))) if db.is_unique_violation() => {
-            return Err(Error::EmailTaken);
-        }
-        Err(e) => return Err(e),
-    };
+    let role = insert_account(&mut tx, core, &id, &email, &hash, now).await?;
     repo::insert_login(&mut *tx, &login_id, &id, now).await?;
     super::email::send_verification(&mut tx, core, &id, &email).await?;
-    super::notices::record(
-        &mut tx,
-        super::notices::USER_REGISTERED,
-        &id,
-        &super::notices::UserRegistered {
-            user_id: id.clone(),
-        },
-    )
-    .await?;
     tx.commit().await?;
     core.events.wake();
     tracing::info!(user_id = %id, role = %role, "account created");
@@ -111,6 +94,37 @@ pub async fn signup(core: &Core, email: &str, password: &str) -> Result<CurrentU
         role: Role::parse(&role)?,
         login_id,
     })
+}
+
+/// Inserts a new account in `conn` (the configured admin email, or the very first
+/// account, becomes admin) with its `user.registered` event; returns its role. A
+/// concurrent sign-up with the same email that won the race answers `EmailTaken`.
+pub(crate) async fn insert_account(
+    conn: &mut sqlx::AnyConnection,
+    core: &Core,
+    id: &str,
+    email: &str,
+    hash: &str,
+    now: i64,
+) -> Result<String> {
+    let admin_email = core.config.admin_email.as_deref();
+    let role = match repo::insert_user(conn, id, email, hash, now, admin_email).await {
+        Ok(role) => role,
+        Err(Error::Database(sqlx::Error::Database(db))) if db.is_unique_violation() => {
+            return Err(Error::EmailTaken);
+        }
+        Err(e) => return Err(e),
+    };
+    super::notices::record(
+        conn,
+        super::notices::USER_REGISTERED,
+        id,
+        &super::notices::UserRegistered {
+            user_id: id.to_string(),
+        },
+    )
+    .await?;
+    Ok(role)
 }
 
 /// A fixed argon2id hash checked when the email is unknown, so both failures cost the same.

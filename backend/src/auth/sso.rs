@@ -549,14 +549,7 @@ async fn sign_in(core: &Core, p: &SsoProvider, claims: &IdClaims) -> Result<Outc
     let id = new_id();
     let now = now_ms();
     let mut tx = crate::db::begin(&core.db).await?;
-    let admin_email = core.config.admin_email.as_deref();
-    let role = match repo::insert_user(&mut tx, &id, &email, &unusable, now, admin_email).await {
-        Ok(role) => role,
-        Err(Error::Database(sqlx::Error::Database(db))) if db.is_unique_violation() => {
-            return Err(Error::EmailTaken);
-        }
-        Err(e) => return Err(e),
-    };
+    let role = super::service::insert_account(&mut tx, core, &id, &email, &unusable, now).await?;
     let display_name =
         claims.name.as_deref().map(str::trim).filter(|n| {
             !n.is_empty() && n.chars().count() <= 80 && !n.chars().any(char::is_control)
@@ -574,15 +567,6 @@ async fn sign_in(core: &Core, p: &SsoProvider, claims: &IdClaims) -> Result<Outc
     if !verified {
         super::email::send_verification(&mut tx, core, &id, &email).await?;
     }
-    super::notices::record(
-        &mut tx,
-        super::notices::USER_REGISTERED,
-        &id,
-        &super::notices::UserRegistered {
-            user_id: id.clone(),
-        },
-    )
-    .await?;
     tx.commit().await?;
     core.events.wake();
     tracing::info!(user_id = %id, role = %role, provider = %p.id, "account created by single sign-on");
