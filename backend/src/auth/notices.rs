@@ -51,6 +51,19 @@ pub struct NewDevice {
     pub at: i64,
 }
 
+/// Records a new account's `user.registered` event (its welcome) in `conn`.
+pub(crate) async fn record_registered(conn: &mut AnyConnection, user_id: &str) -> Result<()> {
+    record(
+        conn,
+        USER_REGISTERED,
+        user_id,
+        &UserRegistered {
+            user_id: user_id.to_string(),
+        },
+    )
+    .await
+}
+
 /// Writes a lifecycle event inside the caller's transaction.
 pub(crate) async fn record<T: Serialize>(
     conn: &mut AnyConnection,

@@ -85,6 +85,7 @@ pub async fn signup(core: &Core, email: &str, password: &str) -> Result<CurrentU
     let role = insert_account(&mut tx, core, &id, &email, &hash, now).await?;
     repo::insert_login(&mut *tx, &login_id, &id, now).await?;
     super::email::send_verification(&mut tx, core, &id, &email).await?;
+    super::notices::record_registered(&mut tx, &id).await?;
     tx.commit().await?;
     core.events.wake();
     tracing::info!(user_id = %id, role = %role, "account created");
@@ -97,8 +98,9 @@ pub async fn signup(core: &Core, email: &str, password: &str) -> Result<CurrentU
 }
 
 /// Inserts a new account in `conn` (the configured admin email, or the very first
-/// account, becomes admin) with its `user.registered` event; returns its role. A
-/// concurrent sign-up with the same email that won the race answers `EmailTaken`.
+/// account, becomes admin); returns its role. A concurrent sign-up with the same email
+/// that won the race answers `EmailTaken`. The caller records its `user.registered`
+/// event ([`super::notices::record_registered`]) last, after the account's other rows.
 pub(crate) async fn insert_account(
     conn: &mut sqlx::AnyConnection,
     core: &Core,
@@ -115,15 +117,6 @@ pub(crate) async fn insert_account(
         }
         Err(e) => return Err(e),
     };
-    super::notices::record(
-        conn,
-        super::notices::USER_REGISTERED,
-        id,
-        &super::notices::UserRegistered {
-            user_id: id.to_string(),
-        },
-    )
-    .await?;
     Ok(role)
 }
 

@@ -567,6 +567,7 @@ async fn sign_in(core: &Core, p: &SsoProvider, claims: &IdClaims) -> Result<Outc
     if !verified {
         super::email::send_verification(&mut tx, core, &id, &email).await?;
     }
+    super::notices::record_registered(&mut tx, &id).await?;
     tx.commit().await?;
     core.events.wake();
     tracing::info!(user_id = %id, role = %role, provider = %p.id, "account created by single sign-on");
