@@ -133,6 +133,11 @@ pub struct Config {
     /// A provider's multi-factor sign-in (`amr`) stands in for Refrain's own second factor
     /// (`REFRAIN_OIDC_TRUST_MFA`; off by default).
     pub sso_trust_mfa: bool,
+    /// Where traces go: an OTLP/HTTP endpoint (`REFRAIN_OTLP_ENDPOINT`, e.g.
+    /// `http://otel-collector:4318`); unset, spans only give the logs their trace ids.
+    pub otlp_endpoint: Option<String>,
+    /// One JSON object per log line (`REFRAIN_LOG_FORMAT=json`) instead of text.
+    pub log_json: bool,
 }
 
 /// An OpenID Connect provider: `REFRAIN_OIDC_ISSUER`, `_CLIENT_ID`, `_CLIENT_SECRET` (or
@@ -340,6 +345,8 @@ impl Config {
             sso: Vec::new(),
             sso_auto_link: false,
             sso_trust_mfa: false,
+            otlp_endpoint: None,
+            log_json: false,
         }
     }
 
@@ -773,6 +780,33 @@ impl Config {
         }
         if let Some(v) = parse("REFRAIN_OIDC_TRUST_MFA", var("REFRAIN_OIDC_TRUST_MFA")?)? {
             c.sso_trust_mfa = v;
+        }
+        if let Some(v) = var("REFRAIN_OTLP_ENDPOINT")?.filter(|v| !v.trim().is_empty()) {
+            let v = v.trim().to_string();
+            match url::Url::parse(&v) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+                _ => {
+                    return Err(err(
+                        "REFRAIN_OTLP_ENDPOINT",
+                        format!(
+                            "{v:?}: use an http:// or https:// URL (an OTLP/HTTP receiver, port 4318)"
+                        ),
+                    ));
+                }
+            }
+            c.otlp_endpoint = Some(v);
+        }
+        if let Some(v) = var("REFRAIN_LOG_FORMAT")? {
+            c.log_json = match v.trim() {
+                "json" => true,
+                "text" | "" => false,
+                other => {
+                    return Err(err(
+                        "REFRAIN_LOG_FORMAT",
+                        format!("{other:?}: use json or text"),
+                    ));
+                }
+            };
         }
         c.validate()?;
         Ok(c)

@@ -28,6 +28,7 @@ pub mod search;
 pub mod state;
 pub mod storage;
 pub mod subsonic;
+pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 

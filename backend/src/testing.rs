@@ -166,6 +166,15 @@ pub fn sine_mp3_with_cover(seconds: u32, color: &str) -> Vec<u8> {
     std::fs::read(out).unwrap()
 }
 
+/// A loopback port free now, for a child process to listen on.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A unique name fragment for per-test topics, groups and prefixes.
 pub fn unique() -> String {
     uuid::Uuid::new_v4().simple().to_string()
@@ -236,22 +245,28 @@ impl Proc {
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("RUST_LOG", "info,rdkafka=warn,sqlx=warn")
             .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::inherit())
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("starting {program}: {e}"));
-        let stderr = child.stderr.take().unwrap();
         let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            let mut r = tokio::io::BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = r.next_line().await {
-                eprintln!("[child] {line}");
-                if tx.send(line).is_err() {
-                    break;
+        // Its logs (stdout) and its own messages (stderr) both reach the test.
+        fn forward(
+            out: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+            tx: tokio::sync::mpsc::UnboundedSender<String>,
+        ) {
+            tokio::spawn(async move {
+                let mut r = tokio::io::BufReader::new(out).lines();
+                while let Ok(Some(line)) = r.next_line().await {
+                    eprintln!("[child] {line}");
+                    // The test may stop listening; keep draining so the child never blocks.
+                    let _ = tx.send(line);
                 }
-            }
-        });
+            });
+        }
+        forward(child.stdout.take().unwrap(), tx.clone());
+        forward(child.stderr.take().unwrap(), tx);
         Proc { child, lines }
     }
 
@@ -259,7 +274,7 @@ impl Proc {
         self.child.id().unwrap()
     }
 
-    /// Waits (bounded; the bound only guards against a hang) for a stderr line containing
+    /// Waits (bounded; the bound only guards against a hang) for an output line containing
     /// `needle`.
     pub async fn wait_for_line(&mut self, needle: &str, within: std::time::Duration) {
         let found = tokio::time::timeout(within, async {
@@ -615,4 +630,103 @@ pub async fn sign_in_at_provider(
         form = Some(f);
     }
     panic!("the provider never sent the browser back to {redirect_prefix}");
+}
+
+/// A span an [`OtlpReceiver`] received.
+#[derive(Debug, Clone)]
+pub struct ReceivedSpan {
+    /// The `service.name` of the process that sent it.
+    pub service: String,
+    pub name: String,
+    /// Lowercase hex, as in a `traceparent`.
+    pub trace_id: String,
+    pub span_id: String,
+    /// Empty for a root span.
+    pub parent_span_id: String,
+}
+
+/// An OTLP/HTTP trace receiver on a loopback port, as an OpenTelemetry Collector would
+/// listen (`POST /v1/traces`, protobuf): it keeps every span it is sent.
+pub struct OtlpReceiver {
+    /// The base URL to give as `REFRAIN_OTLP_ENDPOINT`.
+    pub url: String,
+    spans: std::sync::Arc<std::sync::Mutex<Vec<ReceivedSpan>>>,
+}
+
+impl OtlpReceiver {
+    pub async fn start() -> OtlpReceiver {
+        use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+        use prost::Message;
+        let spans = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = spans.clone();
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let app = axum::Router::new().route(
+            "/v1/traces",
+            axum::routing::post(move |body: bytes::Bytes| {
+                let kept = kept.clone();
+                async move {
+                    let Ok(req) = ExportTraceServiceRequest::decode(body) else {
+                        return axum::http::StatusCode::BAD_REQUEST;
+                    };
+                    let mut out = kept.lock().unwrap();
+                    for rs in req.resource_spans {
+                        let service = rs
+                            .resource
+                            .iter()
+                            .flat_map(|r| r.attributes.iter())
+                            .find(|kv| kv.key == "service.name")
+                            .and_then(|kv| kv.value.as_ref())
+                            .and_then(|v| match &v.value {
+                                Some(opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(s)) => Some(s.clone()),
+                                _ => None,
+                            })
+                            .unwrap_or_default();
+                        for ss in rs.scope_spans {
+                            for s in ss.spans {
+                                out.push(ReceivedSpan {
+                                    service: service.clone(),
+                                    name: s.name,
+                                    trace_id: hex(&s.trace_id),
+                                    span_id: hex(&s.span_id),
+                                    parent_span_id: hex(&s.parent_span_id),
+                                });
+                            }
+                        }
+                    }
+                    axum::http::StatusCode::OK
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        OtlpReceiver { url, spans }
+    }
+
+    /// Every span received so far.
+    pub fn spans(&self) -> Vec<ReceivedSpan> {
+        self.spans.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded; the bound only guards against a hang) until a received span
+    /// matches `want`; returns it.
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        want: impl Fn(&ReceivedSpan) -> bool,
+        within: std::time::Duration,
+    ) -> ReceivedSpan {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(s) = self.spans().into_iter().find(|s| want(s)) {
+                return s;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no span {what} arrived; received: {:#?}",
+                self.spans()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
 }

@@ -9,6 +9,7 @@ mod media;
 mod metrics;
 pub mod pwa;
 mod security;
+mod spans;
 mod subsonic;
 
 pub use api::OPENAPI;
@@ -133,9 +134,8 @@ pub fn app(core: Core, leptos_options: LeptosOptions) -> Served {
         )
         .route(
             "/api/albums/{album_id}/cover",
-            post(media::upload_album_cover).layer(DefaultBodyLimit::max(
-                backend::catalog::MAX_COVER_BYTES,
-            )),
+            post(media::upload_album_cover)
+                .layer(DefaultBodyLimit::max(backend::catalog::MAX_COVER_BYTES)),
         )
         .route("/avatars/{user_id}", get(media::avatar))
         .route("/stream/{track_id}", get(media::stream))
@@ -154,39 +154,77 @@ pub fn app(core: Core, leptos_options: LeptosOptions) -> Served {
                 provide_context(app::ssr::RequestUser::default());
             },
             {
-            let options = state.leptos_options.clone();
-            move || shell(options.clone())
-        })
-        .route_layer(axum::middleware::from_fn_with_state(request_metrics, metrics::track))
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            request_metrics,
+            metrics::track,
+        ))
+        .route_layer(axum::middleware::from_fn(spans::server_fn_span))
         // Built assets and public files straight from disk; anything else is the app's 404
         // page. (Leptos's own file handler copies response options of whatever render owns
         // the thread into static responses: a page's 403 and CSP once leaked onto the CSS.)
         .fallback_service(
             tower::ServiceBuilder::new()
                 .layer(axum::middleware::from_fn(security::static_cache))
-                .service(tower_http::services::ServeDir::new(&core.config.site_root)
-                .append_index_html_on_directories(false)
-                // cargo-leptos --precompress writes a .br and a .gz beside each file.
-                .precompressed_br()
-                .precompressed_gzip()
-                .fallback(
-                    axum::handler::Handler::with_state(
-                        leptos_axum::file_and_error_handler::<AppState, _>(shell),
-                        state.clone(),
-                    ),
-                ),)
+                .service(
+                    tower_http::services::ServeDir::new(&core.config.site_root)
+                        .append_index_html_on_directories(false)
+                        // cargo-leptos --precompress writes a .br and a .gz beside each file.
+                        .precompressed_br()
+                        .precompressed_gzip()
+                        .fallback(axum::handler::Handler::with_state(
+                            leptos_axum::file_and_error_handler::<AppState, _>(shell),
+                            state.clone(),
+                        )),
+                ),
         )
         .layer(sessions)
-        .layer(axum::middleware::from_fn_with_state(limits.clone(), limits::time_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            limits.clone(),
+            limits::time_limit,
+        ))
         .layer(axum::middleware::from_fn(security::cross_site_guard))
-        .layer(axum::middleware::from_fn_with_state(limits, limits::rate_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            limits,
+            limits::rate_limit,
+        ))
         .layer(
-            // One span per request, named by its id; the path only (stream tokens live in
-            // the query string and must not reach the logs).
-            tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-                let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
-            }),
+            // One span per request, with its id; the path only (stream tokens live in the
+            // query string and must not reach the logs). It continues the trace the
+            // request's `traceparent` names (the browser's, a proxy's), or starts one. In
+            // traces it is named by its route (`GET /stream/{track_id}`; the layers of a
+            // router run after routing); a static file by its path.
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |req: &axum::http::Request<_>| {
+                    let id = req
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    let route = req
+                        .extensions()
+                        .get::<axum::extract::MatchedPath>()
+                        .map_or(req.uri().path(), |m| m.as_str());
+                    let span = tracing::info_span!(
+                        "request",
+                        otel.name = %format!("{} {route}", req.method()),
+                        otel.kind = "server",
+                        request_id = %id,
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        trace_id = tracing::field::Empty,
+                    );
+                    let parent = req
+                        .headers()
+                        .get("traceparent")
+                        .and_then(|v| v.to_str().ok());
+                    backend::telemetry::continue_trace(&span, parent);
+                    span
+                },
+            ),
         )
         .layer(axum::middleware::from_fn_with_state(
             core.config.secure_cookies,

@@ -30,20 +30,26 @@ fn main() -> ExitCode {
 }
 
 async fn serve_main() -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into());
-    // REFRAIN_LOG_FORMAT=json: one JSON object per line, with the request span (and id).
-    if std::env::var("REFRAIN_LOG_FORMAT").is_ok_and(|f| f == "json") {
-        tracing_subscriber::fmt()
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_env_filter(filter)
-            .init();
-    } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
-    }
-    match run().await {
+    let config = match backend::Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("refrain: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Logs (REFRAIN_LOG_FORMAT=json: one JSON object per line, with the request span, its
+    // id and trace id) and traces (REFRAIN_OTLP_ENDPOINT).
+    let telemetry =
+        match backend::telemetry::init("refrain", &config, "info,tower_http=warn,sqlx=warn") {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("refrain: cannot start logging and tracing: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        };
+    let result = run(config).await;
+    telemetry.shutdown().await;
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("refrain: {e:#}");
@@ -52,8 +58,7 @@ async fn serve_main() -> ExitCode {
     }
 }
 
-async fn run() -> anyhow::Result<()> {
-    let config = backend::Config::from_env()?;
+async fn run(config: backend::Config) -> anyhow::Result<()> {
     let cmd = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
     match cmd.as_str() {
         "migrate" => {

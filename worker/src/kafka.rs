@@ -96,7 +96,13 @@ pub async fn run(
             .map(|k| String::from_utf8_lossy(k).to_string())
             .unwrap_or_default();
         match serde_json::from_slice::<Event>(&payload) {
-            Ok(event) => process(&core, &k, &dlq, &event).await,
+            Ok(mut event) => {
+                // The message header is where tracing tools put the trace; it wins.
+                if let Some(tp) = traceparent_header(&msg) {
+                    event.traceparent = Some(tp);
+                }
+                process(&core, &k, &dlq, &event).await
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "undecodable event; moving it to the dead-letter topic");
                 dead_letter(
@@ -115,6 +121,17 @@ pub async fn run(
             tracing::warn!(error = %e, "offset commit failed; the event may be redelivered (harmless)");
         }
     }
+}
+
+fn traceparent_header(msg: &impl Message) -> Option<String> {
+    use rdkafka::message::Headers;
+    let headers = msg.headers()?;
+    headers
+        .iter()
+        .find(|h| h.key == "traceparent")
+        .and_then(|h| h.value)
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .map(str::to_string)
 }
 
 async fn process(core: &Core, k: &KafkaConfig, dlq: &FutureProducer, event: &Event) {

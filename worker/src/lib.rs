@@ -16,9 +16,20 @@ use backend::events::{self, EmailMessage, Event, ImportRequested};
 /// The idempotency-ledger name of the play handler.
 pub const PLAYS_HANDLER: &str = "plays";
 
-/// Routes one event to its handler. `Ok` means settled; `Err` means retry later.
+/// Routes one event to its handler. `Ok` means settled; `Err` means retry later. The
+/// handling is a span in the trace of the request that wrote the event.
 pub async fn handle(core: &Core, event: &Event) -> anyhow::Result<()> {
-    let r = route(core, event).await;
+    use tracing::Instrument;
+    let span = tracing::info_span!(
+        "event",
+        otel.name = %format!("handle {}", event.topic),
+        otel.kind = "consumer",
+        event_id = %event.id,
+        topic = %event.topic,
+        trace_id = tracing::field::Empty,
+    );
+    backend::telemetry::continue_trace(&span, event.traceparent.as_deref());
+    let r = route(core, event).instrument(span).await;
     ops::count(&event.topic, if r.is_ok() { "done" } else { "retry" });
     r
 }

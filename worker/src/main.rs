@@ -4,19 +4,17 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    if std::env::var("REFRAIN_LOG_FORMAT").is_ok_and(|f| f == "json") {
-        tracing_subscriber::fmt()
-            .json()
-            .with_env_filter(filter)
-            .init();
-    } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
-    }
     let mut config = backend::Config::from_env()?;
+    // Logs, and traces that continue those of the requests that wrote the events.
+    let telemetry = backend::telemetry::init("refrain-worker", &config, "info")?;
     // The worker never relays or serves; it only consumes.
     config.embedded_worker = false;
+    let result = work(config).await;
+    telemetry.shutdown().await;
+    result
+}
+
+async fn work(config: backend::Config) -> anyhow::Result<()> {
     let core = backend::Core::init(config).await?;
     tracing::info!("worker started");
     let shutdown = async {

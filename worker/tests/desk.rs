@@ -149,6 +149,7 @@ async fn a_failed_job_is_retried_once_and_then_imports(b: Backend) {
             topic,
             aggregate_id,
             payload: serde_json::from_str(&payload).unwrap(),
+            traceparent: None,
         };
         worker::handle(&s.core, &ev).await.unwrap();
     }

@@ -6,19 +6,11 @@
 
 use backend::auth;
 use backend::imports::{self, JobState};
-use backend::testing::Backend;
+use backend::testing::{Backend, free_port};
 use backend::{Core, library};
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 async fn broker(port: u16) -> Child {
     let url = format!("tcp://127.0.0.1:{port}");

@@ -224,6 +224,20 @@ pub fn YoutubeImport(on_queued: Callback<()>) -> impl IntoView {
     }
 }
 
+/// A W3C `traceparent` with a random trace and span id, sampled (see
+/// backend::telemetry).
+#[cfg(feature = "hydrate")]
+fn new_traceparent() -> String {
+    let hex = |n: usize| -> String {
+        (0..n)
+            .map(|_| {
+                char::from_digit((js_sys::Math::random() * 16.0) as u32 % 16, 16).unwrap_or('0')
+            })
+            .collect()
+    };
+    format!("00-{}-{}-01", hex(32), hex(16))
+}
+
 #[cfg(feature = "hydrate")]
 fn send(file: web_sys::File, up: Upload, on_uploaded: Callback<()>) {
     use wasm_bindgen::JsCast;
@@ -243,6 +257,8 @@ fn send(file: web_sys::File, up: Upload, on_uploaded: Callback<()>) {
         up.outcome.set(Some(Err("Upload failed to start.".into())));
         return;
     }
+    // Each upload starts a trace the server, the import event and the worker continue.
+    let _ = xhr.set_request_header("traceparent", &new_traceparent());
     let progress = up.progress;
     let on_progress =
         Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {

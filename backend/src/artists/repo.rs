@@ -28,6 +28,7 @@ fn request_row(r: sqlx::any::AnyRow) -> ArtistRequest {
 const SELECT: &str = "SELECT r.id, r.user_id, u.email, r.artist_name, r.note, r.state, r.created_at
      FROM artist_requests r JOIN users u ON u.id = r.user_id";
 
+#[tracing::instrument(name = "sql artists.insert", skip_all)]
 pub async fn insert<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     id: &str,
@@ -51,6 +52,7 @@ pub async fn insert<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// The account's newest request, if any.
+#[tracing::instrument(name = "sql artists.latest_of", skip_all)]
 pub async fn latest_of<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -64,6 +66,7 @@ pub async fn latest_of<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(row.map(request_row))
 }
 
+#[tracing::instrument(name = "sql artists.pending", skip_all)]
 pub async fn pending<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     limit: i64,
@@ -78,6 +81,7 @@ pub async fn pending<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Moves a pending request to `state`; false when it was not pending (decided already).
+#[tracing::instrument(name = "sql artists.decide", skip_all)]
 pub async fn decide(
     conn: &mut AnyConnection,
     id: &str,
@@ -99,6 +103,7 @@ pub async fn decide(
         == 1)
 }
 
+#[tracing::instrument(name = "sql artists.by_id", skip_all)]
 pub async fn by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<ArtistRequest>> {
     let row = sqlx::query(&format!("{SELECT} WHERE r.id = $1"))
         .bind(id)
@@ -108,6 +113,7 @@ pub async fn by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<ArtistRe
 }
 
 /// The name of the artist profile an account publishes as.
+#[tracing::instrument(name = "sql artists.profile_name", skip_all)]
 pub async fn profile_name<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -121,6 +127,7 @@ pub async fn profile_name<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// The account already linked to artist profile `artist_id`, if any.
+#[tracing::instrument(name = "sql artists.account_of_profile", skip_all)]
 pub async fn account_of_profile(
     conn: &mut AnyConnection,
     artist_id: &str,
@@ -135,6 +142,7 @@ pub async fn account_of_profile(
 
 /// Makes a listener an artist linked to `artist_id`; false when the account is no longer
 /// a listener.
+#[tracing::instrument(name = "sql artists.make_artist", skip_all)]
 pub async fn make_artist(conn: &mut AnyConnection, user_id: &str, artist_id: &str) -> Result<bool> {
     Ok(sqlx::query(
         "UPDATE users SET role = 'artist', artist_id = $2 WHERE id = $1 AND role = 'listener'",

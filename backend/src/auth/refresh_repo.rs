@@ -4,6 +4,7 @@
 use crate::Result;
 use sqlx::{Executor, Row};
 
+#[tracing::instrument(name = "sql auth.refresh.insert", skip_all)]
 pub async fn insert<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     token_hash: &str,
@@ -27,6 +28,7 @@ pub async fn insert<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// The login and user of a live (unused, unrevoked, unexpired) token.
+#[tracing::instrument(name = "sql auth.refresh.live", skip_all)]
 pub async fn live<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     token_hash: &str,
@@ -45,6 +47,7 @@ pub async fn live<'e, E: Executor<'e, Database = sqlx::Any>>(
 
 /// Uses a live token up. One statement decides, so of two parallel refreshes with one
 /// token exactly one wins.
+#[tracing::instrument(name = "sql auth.refresh.use_up", skip_all)]
 pub async fn use_up<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     token_hash: &str,
@@ -63,6 +66,7 @@ pub async fn use_up<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// The family of a token; with `used_only`, only if the token was used already.
+#[tracing::instrument(name = "sql auth.refresh.family_of", skip_all)]
 pub async fn family_of<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     token_hash: &str,
@@ -79,6 +83,7 @@ pub async fn family_of<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Revokes every token of a family.
+#[tracing::instrument(name = "sql auth.refresh.revoke_family", skip_all)]
 pub async fn revoke_family<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     login_id: &str,

@@ -18,6 +18,7 @@ fn user_row(r: sqlx::any::AnyRow) -> UserRow {
     }
 }
 
+#[tracing::instrument(name = "sql auth.find_by_email", skip_all)]
 pub async fn find_by_email<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     email: &str,
@@ -31,6 +32,7 @@ pub async fn find_by_email<'e, E: Executor<'e, Database = sqlx::Any>>(
 
 /// Inserts a user. The configured admin email becomes admin; with none configured, the very
 /// first account does (decided inside the one statement).
+#[tracing::instrument(name = "sql auth.insert_user", skip_all)]
 pub async fn insert_user(
     conn: &mut AnyConnection,
     id: &str,
@@ -64,6 +66,7 @@ pub async fn insert_user(
     Ok(role)
 }
 
+#[tracing::instrument(name = "sql auth.insert_login", skip_all)]
 pub async fn insert_login<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     id: &str,
@@ -79,6 +82,7 @@ pub async fn insert_login<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(())
 }
 
+#[tracing::instrument(name = "sql auth.revoke_login", skip_all)]
 pub async fn revoke_login<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     id: &str,
@@ -107,6 +111,7 @@ pub(crate) use live_login;
 
 /// The user behind a live login (not revoked, begun after `started_after` and used after
 /// `seen_after`), and when the login was last seen (`None`: never since it began).
+#[tracing::instrument(name = "sql auth.user_for_login", skip_all)]
 pub async fn user_for_login<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     login_id: &str,
@@ -132,6 +137,7 @@ pub async fn user_for_login<'e, E: Executor<'e, Database = sqlx::Any>>(
 
 /// Records use of a login, at most once per `granularity_ms` (one write a minute, not one
 /// per request). Callers that know when it was last seen skip the statement altogether.
+#[tracing::instrument(name = "sql auth.touch_login", skip_all)]
 pub async fn touch_login<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     login_id: &str,
@@ -160,6 +166,7 @@ pub struct LoginRow {
 }
 
 /// A user's live logins, most recently used first.
+#[tracing::instrument(name = "sql auth.live_logins", skip_all)]
 pub async fn live_logins<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -190,6 +197,7 @@ pub async fn live_logins<'e, E: Executor<'e, Database = sqlx::Any>>(
         .collect())
 }
 
+#[tracing::instrument(name = "sql auth.describe_login", skip_all)]
 pub async fn describe_login<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     login_id: &str,
@@ -206,6 +214,7 @@ pub async fn describe_login<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Revokes one of `user_id`'s logins; false when there is no such live login of theirs.
+#[tracing::instrument(name = "sql auth.revoke_own_login", skip_all)]
 pub async fn revoke_own_login<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -224,6 +233,7 @@ pub async fn revoke_own_login<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Revokes all of `user_id`'s logins except `keep`; returns how many ended.
+#[tracing::instrument(name = "sql auth.revoke_other_logins", skip_all)]
 pub async fn revoke_other_logins<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -241,6 +251,7 @@ pub async fn revoke_other_logins<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(r.rows_affected())
 }
 
+#[tracing::instrument(name = "sql auth.set_password_hash", skip_all)]
 pub async fn set_password_hash<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -255,6 +266,7 @@ pub async fn set_password_hash<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(())
 }
 
+#[tracing::instrument(name = "sql auth.find_by_id", skip_all)]
 pub async fn find_by_id<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     id: &str,
@@ -266,6 +278,7 @@ pub async fn find_by_id<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(row.map(user_row))
 }
 
+#[tracing::instrument(name = "sql auth.password_hash", skip_all)]
 pub async fn password_hash<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -279,6 +292,7 @@ pub async fn password_hash<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// The confirmed TOTP secret (base32), when two-factor is on.
+#[tracing::instrument(name = "sql auth.totp_secret", skip_all)]
 pub async fn totp_secret<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -291,6 +305,7 @@ pub async fn totp_secret<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(v.flatten())
 }
 
+#[tracing::instrument(name = "sql auth.pending_totp", skip_all)]
 pub async fn pending_totp<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -303,6 +318,7 @@ pub async fn pending_totp<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(v.flatten())
 }
 
+#[tracing::instrument(name = "sql auth.set_pending_totp", skip_all)]
 pub async fn set_pending_totp<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -317,6 +333,7 @@ pub async fn set_pending_totp<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Moves `secret` from pending to confirmed, if it is still the one pending.
+#[tracing::instrument(name = "sql auth.enable_totp", skip_all)]
 pub async fn enable_totp<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -337,6 +354,7 @@ pub async fn enable_totp<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Turns two-factor off for `user_id`: secret, pending secret, last step and recovery codes.
+#[tracing::instrument(name = "sql auth.clear_two_factor", skip_all)]
 pub async fn clear_two_factor(conn: &mut AnyConnection, user_id: &str) -> Result<()> {
     sqlx::query(
         "UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, totp_last_step = NULL
@@ -353,6 +371,7 @@ pub async fn clear_two_factor(conn: &mut AnyConnection, user_id: &str) -> Result
 }
 
 /// Records `step` as used when it is later than the last used one; false means replay.
+#[tracing::instrument(name = "sql auth.advance_totp_step", skip_all)]
 pub async fn advance_totp_step<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -370,6 +389,7 @@ pub async fn advance_totp_step<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(r.rows_affected() == 1)
 }
 
+#[tracing::instrument(name = "sql auth.replace_recovery_codes", skip_all)]
 pub async fn replace_recovery_codes(
     conn: &mut AnyConnection,
     user_id: &str,
@@ -394,6 +414,7 @@ pub async fn replace_recovery_codes(
 }
 
 /// Marks an unused recovery code used; false when there is no such unused code.
+#[tracing::instrument(name = "sql auth.use_recovery_code", skip_all)]
 pub async fn use_recovery_code<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -412,6 +433,7 @@ pub async fn use_recovery_code<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(r.rows_affected() == 1)
 }
 
+#[tracing::instrument(name = "sql auth.recovery_codes_left", skip_all)]
 pub async fn recovery_codes_left<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -424,6 +446,7 @@ pub async fn recovery_codes_left<'e, E: Executor<'e, Database = sqlx::Any>>(
     .await?)
 }
 
+#[tracing::instrument(name = "sql auth.is_disabled", skip_all)]
 pub async fn is_disabled<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -435,6 +458,7 @@ pub async fn is_disabled<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(matches!(v, Some(Some(_))))
 }
 
+#[tracing::instrument(name = "sql auth.email_verified", skip_all)]
 pub async fn email_verified<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -448,6 +472,7 @@ pub async fn email_verified<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Ends every login of `user_id` (after a password reset).
+#[tracing::instrument(name = "sql auth.revoke_all_logins", skip_all)]
 pub async fn revoke_all_logins<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,

@@ -36,6 +36,7 @@ fn marks(from: usize, n: usize) -> String {
 }
 
 /// The tracks among `ids` that exist (in no particular order).
+#[tracing::instrument(name = "sql catalog.tracks", skip_all)]
 pub async fn tracks(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<TrackRow>> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -81,6 +82,7 @@ pub async fn tracks(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<Trac
 
 /// The ids of the tracks on an album, of an artist (as artist or album artist, or on
 /// their albums), for the checks and clean-up of whole-album and whole-artist changes.
+#[tracing::instrument(name = "sql catalog.track_ids_of_album", skip_all)]
 pub async fn track_ids_of_album(conn: &mut AnyConnection, album_id: &str) -> Result<Vec<String>> {
     Ok(
         sqlx::query_scalar("SELECT id FROM tracks WHERE album_id = $1 ORDER BY id")
@@ -90,6 +92,7 @@ pub async fn track_ids_of_album(conn: &mut AnyConnection, album_id: &str) -> Res
     )
 }
 
+#[tracing::instrument(name = "sql catalog.track_ids_of_artist", skip_all)]
 pub async fn track_ids_of_artist(conn: &mut AnyConnection, artist_id: &str) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM tracks WHERE artist_id = $1
@@ -111,6 +114,7 @@ pub struct AlbumRow {
     pub cover_key: Option<String>,
 }
 
+#[tracing::instrument(name = "sql catalog.album", skip_all)]
 pub async fn album(conn: &mut AnyConnection, album_id: &str) -> Result<Option<AlbumRow>> {
     let row = sqlx::query(
         "SELECT al.id, al.artist_id, ar.name, al.title, al.year, al.cover_key
@@ -130,6 +134,7 @@ pub async fn album(conn: &mut AnyConnection, album_id: &str) -> Result<Option<Al
 }
 
 /// The other album of `artist_id` called `title` (case-insensitively), if there is one.
+#[tracing::instrument(name = "sql catalog.album_named", skip_all)]
 pub async fn album_named(
     conn: &mut AnyConnection,
     artist_id: &str,
@@ -147,6 +152,7 @@ pub async fn album_named(
 }
 
 /// An artist's name, if the artist exists.
+#[tracing::instrument(name = "sql catalog.artist_name", skip_all)]
 pub async fn artist_name(conn: &mut AnyConnection, artist_id: &str) -> Result<Option<String>> {
     Ok(sqlx::query_scalar("SELECT name FROM artists WHERE id = $1")
         .bind(artist_id)
@@ -155,6 +161,7 @@ pub async fn artist_name(conn: &mut AnyConnection, artist_id: &str) -> Result<Op
 }
 
 /// The other artist called `name` (case-insensitively), if there is one.
+#[tracing::instrument(name = "sql catalog.artist_named", skip_all)]
 pub async fn artist_named(
     conn: &mut AnyConnection,
     name: &str,
@@ -170,6 +177,7 @@ pub async fn artist_named(
 }
 
 /// The account whose artist profile `artist_id` is, if any.
+#[tracing::instrument(name = "sql catalog.account_of_artist", skip_all)]
 pub async fn account_of_artist(
     conn: &mut AnyConnection,
     artist_id: &str,
@@ -183,6 +191,7 @@ pub async fn account_of_artist(
 }
 
 /// The artist profile of an artist account: (id, name).
+#[tracing::instrument(name = "sql catalog.profile_of", skip_all)]
 pub async fn profile_of(
     conn: &mut AnyConnection,
     user_id: &str,
@@ -198,6 +207,7 @@ pub async fn profile_of(
 
 /// Who owns the tracks of an album: (tracks, tracks owned by `user_id`, tracks
 /// `user_id` may see).
+#[tracing::instrument(name = "sql catalog.album_owners", skip_all)]
 pub async fn album_owners(
     conn: &mut AnyConnection,
     album_id: &str,
@@ -229,6 +239,7 @@ pub struct TrackFields {
     pub genre: Option<String>,
 }
 
+#[tracing::instrument(name = "sql catalog.update_track", skip_all)]
 pub async fn update_track(conn: &mut AnyConnection, id: &str, f: &TrackFields) -> Result<()> {
     sqlx::query(
         "UPDATE tracks SET title = $2, artist_id = $3, album_artist_id = $4, album_id = $5, track_no = $6,
@@ -250,6 +261,7 @@ pub async fn update_track(conn: &mut AnyConnection, id: &str, f: &TrackFields) -
 }
 
 /// Makes an album count as added no earlier than `at` (a track moved onto it).
+#[tracing::instrument(name = "sql catalog.album_added_at_least", skip_all)]
 pub async fn album_added_at_least(conn: &mut AnyConnection, album_id: &str, at: i64) -> Result<()> {
     sqlx::query("UPDATE albums SET added_at = CASE WHEN added_at < $2 THEN $2 ELSE added_at END WHERE id = $1")
         .bind(album_id)
@@ -259,6 +271,7 @@ pub async fn album_added_at_least(conn: &mut AnyConnection, album_id: &str, at: 
     Ok(())
 }
 
+#[tracing::instrument(name = "sql catalog.update_album", skip_all)]
 pub async fn update_album(
     conn: &mut AnyConnection,
     id: &str,
@@ -281,6 +294,7 @@ pub async fn update_album(
 
 /// Credits every track of an album to the album's artist as album artist (none where
 /// that is the track's own artist).
+#[tracing::instrument(name = "sql catalog.set_album_artist_of_tracks", skip_all)]
 pub async fn set_album_artist_of_tracks(
     conn: &mut AnyConnection,
     album_id: &str,
@@ -299,6 +313,7 @@ pub async fn set_album_artist_of_tracks(
 
 /// Moves everything of album `from` onto `into` (tracks, likes, a missing cover or year)
 /// and deletes `from`.
+#[tracing::instrument(name = "sql catalog.move_album", skip_all)]
 pub async fn move_album(conn: &mut AnyConnection, from: &str, into: &str) -> Result<()> {
     sqlx::query("UPDATE tracks SET album_id = $2 WHERE album_id = $1")
         .bind(from)
@@ -332,6 +347,7 @@ pub async fn move_album(conn: &mut AnyConnection, from: &str, into: &str) -> Res
 }
 
 /// The albums of an artist: (id, title).
+#[tracing::instrument(name = "sql catalog.albums_of", skip_all)]
 pub async fn albums_of(conn: &mut AnyConnection, artist_id: &str) -> Result<Vec<(String, String)>> {
     let rows = sqlx::query("SELECT id, title FROM albums WHERE artist_id = $1 ORDER BY id")
         .bind(artist_id)
@@ -346,6 +362,7 @@ pub async fn albums_of(conn: &mut AnyConnection, artist_id: &str) -> Result<Vec<
 /// Credits everything of artist `from` to `into` (tracks as artist and album artist,
 /// albums, an artist account's profile) and deletes `from`. Albums that would collide
 /// must have been merged first.
+#[tracing::instrument(name = "sql catalog.move_artist", skip_all)]
 pub async fn move_artist(conn: &mut AnyConnection, from: &str, into: &str) -> Result<()> {
     for sql in [
         "UPDATE tracks SET artist_id = $2 WHERE artist_id = $1",
@@ -372,6 +389,7 @@ pub async fn move_artist(conn: &mut AnyConnection, from: &str, into: &str) -> Re
     Ok(())
 }
 
+#[tracing::instrument(name = "sql catalog.rename_artist", skip_all)]
 pub async fn rename_artist(conn: &mut AnyConnection, id: &str, name: &str) -> Result<()> {
     sqlx::query("UPDATE artists SET name = $2, name_key = $3 WHERE id = $1")
         .bind(id)
@@ -383,6 +401,7 @@ pub async fn rename_artist(conn: &mut AnyConnection, id: &str, name: &str) -> Re
 }
 
 /// Points every track of an album at one cover; returns the cover keys they had.
+#[tracing::instrument(name = "sql catalog.set_album_cover", skip_all)]
 pub async fn set_album_cover(
     conn: &mut AnyConnection,
     album_id: &str,
@@ -410,6 +429,7 @@ pub async fn set_album_cover(
 }
 
 /// Of `keys`, those no track or album points at any more.
+#[tracing::instrument(name = "sql catalog.unreferenced_covers", skip_all)]
 pub async fn unreferenced_covers(conn: &mut AnyConnection, keys: &[String]) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for key in keys {
@@ -426,6 +446,7 @@ pub async fn unreferenced_covers(conn: &mut AnyConnection, keys: &[String]) -> R
     Ok(out)
 }
 
+#[tracing::instrument(name = "sql catalog.delete_tracks", skip_all)]
 pub async fn delete_tracks(conn: &mut AnyConnection, ids: &[String]) -> Result<()> {
     for id in ids {
         crate::library::repo::delete_track(&mut *conn, id).await?;
@@ -433,6 +454,7 @@ pub async fn delete_tracks(conn: &mut AnyConnection, ids: &[String]) -> Result<(
     Ok(())
 }
 
+#[tracing::instrument(name = "sql catalog.delete_album", skip_all)]
 pub async fn delete_album(conn: &mut AnyConnection, id: &str) -> Result<()> {
     sqlx::query("DELETE FROM albums WHERE id = $1")
         .bind(id)
@@ -443,6 +465,7 @@ pub async fn delete_album(conn: &mut AnyConnection, id: &str) -> Result<()> {
 
 /// Deletes the albums among `albums` with no track, then the artists among `artists`
 /// nothing refers to (no track, album or account).
+#[tracing::instrument(name = "sql catalog.prune", skip_all)]
 pub async fn prune(conn: &mut AnyConnection, albums: &[String], artists: &[String]) -> Result<()> {
     for id in albums {
         sqlx::query(
@@ -468,6 +491,7 @@ pub async fn prune(conn: &mut AnyConnection, albums: &[String], artists: &[Strin
 }
 
 /// Indexes an album or artist again after its name changed.
+#[tracing::instrument(name = "sql catalog.reindex", skip_all)]
 pub async fn reindex(conn: &mut AnyConnection, kind: &str, id: &str) -> Result<()> {
     sqlx::query("DELETE FROM search_docs WHERE kind = $1 AND ref_id = $2")
         .bind(kind)

@@ -158,10 +158,17 @@ async fn send_all(k: &KafkaConfig, producer: &FutureProducer, batch: &[repo::Pen
 async fn send(k: &KafkaConfig, producer: &FutureProducer, ev: &Event) -> Result<()> {
     let topic = k.topic(topic_of(&ev.topic));
     let body = encode(ev)?;
-    let headers = OwnedHeaders::new().insert(Header {
+    let mut headers = OwnedHeaders::new().insert(Header {
         key: "event-id",
         value: Some(ev.id.as_str()),
     });
+    // The trace travels as a message header too, where tracing tools look for it.
+    if let Some(tp) = &ev.traceparent {
+        headers = headers.insert(Header {
+            key: "traceparent",
+            value: Some(tp.as_str()),
+        });
+    }
     let record = FutureRecord::to(&topic)
         .key(ev.aggregate_id.as_str())
         .payload(&body)

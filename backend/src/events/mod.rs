@@ -23,15 +23,21 @@ pub struct Event {
     /// Events of one aggregate are delivered in order.
     pub aggregate_id: String,
     pub payload: serde_json::Value,
+    /// The W3C trace context of the request (or event) that wrote it: its handling joins
+    /// that trace (see [`crate::telemetry`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 impl Event {
+    /// A new event, in the trace of the current span.
     pub fn new(topic: &str, aggregate_id: &str, payload: serde_json::Value) -> Self {
         Event {
             id: crate::new_id(),
             topic: topic.into(),
             aggregate_id: aggregate_id.into(),
             payload,
+            traceparent: crate::telemetry::current_traceparent(),
         }
     }
 }

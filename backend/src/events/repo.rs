@@ -2,15 +2,18 @@ use super::Event;
 use crate::{Result, now_ms};
 use sqlx::{Executor, Row};
 
+#[tracing::instrument(name = "sql events.enqueue", skip_all)]
 pub async fn enqueue<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, ev: &Event) -> Result<()> {
     sqlx::query(
-        "INSERT INTO outbox (event_id, topic, aggregate_id, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO outbox (event_id, topic, aggregate_id, payload, created_at, traceparent)
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&ev.id)
     .bind(&ev.topic)
     .bind(&ev.aggregate_id)
     .bind(ev.payload.to_string())
     .bind(now_ms())
+    .bind(&ev.traceparent)
     .execute(db)
     .await?;
     Ok(())
@@ -24,12 +27,13 @@ pub struct Pending {
 }
 
 /// Unpublished, live events in commit order.
+#[tracing::instrument(name = "sql events.pending", skip_all)]
 pub async fn pending<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     limit: i64,
 ) -> Result<Vec<Pending>> {
     let rows = sqlx::query(
-        "SELECT seq, event_id, topic, aggregate_id, payload, attempts FROM outbox
+        "SELECT seq, event_id, topic, aggregate_id, payload, attempts, traceparent FROM outbox
          WHERE published_at IS NULL ORDER BY seq LIMIT $1",
     )
     .bind(limit)
@@ -49,18 +53,20 @@ fn pending_row(r: sqlx::any::AnyRow) -> Result<Pending> {
             aggregate_id: r.get("aggregate_id"),
             payload: serde_json::from_str(&payload)
                 .map_err(|e| anyhow::anyhow!("outbox payload is not JSON: {e}"))?,
+            traceparent: r.get("traceparent"),
         },
     })
 }
 
 /// Like `pending`, but locks the rows for this transaction and skips rows another relay
 /// holds (PostgreSQL only).
+#[tracing::instrument(name = "sql events.claim_pending", skip_all)]
 pub async fn claim_pending<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     limit: i64,
 ) -> Result<Vec<Pending>> {
     let rows = sqlx::query(
-        "SELECT seq, event_id, topic, aggregate_id, payload, attempts FROM outbox
+        "SELECT seq, event_id, topic, aggregate_id, payload, attempts, traceparent FROM outbox
          WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
     )
     .bind(limit)
@@ -69,6 +75,7 @@ pub async fn claim_pending<'e, E: Executor<'e, Database = sqlx::Any>>(
     rows.into_iter().map(pending_row).collect()
 }
 
+#[tracing::instrument(name = "sql events.mark_published", skip_all)]
 pub async fn mark_published<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     seq: i64,
@@ -83,6 +90,7 @@ pub async fn mark_published<'e, E: Executor<'e, Database = sqlx::Any>>(
 
 /// Marks many rows published in one statement (`seqs` are integers from the database, so
 /// formatting them into the SQL is safe).
+#[tracing::instrument(name = "sql events.mark_all_published", skip_all)]
 pub async fn mark_all_published<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     seqs: &[i64],
@@ -105,6 +113,7 @@ pub async fn mark_all_published<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Records a failed attempt; with `dead` the event is given up on (published_at set).
+#[tracing::instrument(name = "sql events.mark_failed", skip_all)]
 pub async fn mark_failed<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     seq: i64,
@@ -124,6 +133,7 @@ pub async fn mark_failed<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(())
 }
 
+#[tracing::instrument(name = "sql events.is_processed", skip_all)]
 pub async fn is_processed<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     handler: &str,
@@ -140,6 +150,7 @@ pub async fn is_processed<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Records that `handler` applied `event_id`; returns false if it already had.
+#[tracing::instrument(name = "sql events.mark_processed", skip_all)]
 pub async fn mark_processed<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     handler: &str,
@@ -156,6 +167,7 @@ pub async fn mark_processed<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(res.rows_affected() == 1)
 }
 
+#[tracing::instrument(name = "sql events.backlog", skip_all)]
 pub async fn backlog<'e, E: Executor<'e, Database = sqlx::Any>>(db: E) -> Result<i64> {
     Ok(
         sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
@@ -174,6 +186,7 @@ pub const RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// Deletes the outbox rows handed on (published, or given up on) longer ago than their
 /// retention; returns how many. Rows not yet handed on are never touched.
+#[tracing::instrument(name = "sql events.prune", skip_all)]
 pub async fn prune<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, now: i64) -> Result<u64> {
     Ok(sqlx::query(
         "DELETE FROM outbox WHERE published_at IS NOT NULL

@@ -7,6 +7,7 @@ pub struct RootRow {
     pub path: String,
 }
 
+#[tracing::instrument(name = "sql folders.roots", skip_all)]
 pub async fn roots<'e, E: Executor<'e, Database = sqlx::Any>>(db: E) -> Result<Vec<RootRow>> {
     let rows = sqlx::query("SELECT id, path FROM library_roots ORDER BY path")
         .fetch_all(db)
@@ -21,6 +22,7 @@ pub async fn roots<'e, E: Executor<'e, Database = sqlx::Any>>(db: E) -> Result<V
 }
 
 /// Adds a root unless its path is there already; returns whether it was added.
+#[tracing::instrument(name = "sql folders.insert_root", skip_all)]
 pub async fn insert_root(conn: &mut AnyConnection, path: &str) -> Result<bool> {
     let n = sqlx::query(
         "INSERT INTO library_roots (id, path, created_at) VALUES ($1, $2, $3)
@@ -35,6 +37,7 @@ pub async fn insert_root(conn: &mut AnyConnection, path: &str) -> Result<bool> {
     Ok(n == 1)
 }
 
+#[tracing::instrument(name = "sql folders.delete_root", skip_all)]
 pub async fn delete_root(conn: &mut AnyConnection, id: &str) -> Result<()> {
     sqlx::query("DELETE FROM library_roots WHERE id = $1")
         .bind(id)
@@ -44,6 +47,7 @@ pub async fn delete_root(conn: &mut AnyConnection, id: &str) -> Result<()> {
 }
 
 /// Files, tracks and unreadable files per root.
+#[tracing::instrument(name = "sql folders.root_counts", skip_all)]
 pub async fn root_counts<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
 ) -> Result<Vec<(String, i64, i64, i64)>> {
@@ -95,6 +99,7 @@ fn file_from_row(r: sqlx::any::AnyRow) -> FileRow {
     }
 }
 
+#[tracing::instrument(name = "sql folders.files_of_root", skip_all)]
 pub async fn files_of_root<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     root_id: &str,
@@ -108,6 +113,7 @@ pub async fn files_of_root<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(rows.into_iter().map(file_from_row).collect())
 }
 
+#[tracing::instrument(name = "sql folders.insert_file", skip_all)]
 pub async fn insert_file(conn: &mut AnyConnection, f: &FileRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO library_files (id, root_id, rel_path, size_bytes, mtime_ms, content_hash, track_id, error)
@@ -127,6 +133,7 @@ pub async fn insert_file(conn: &mut AnyConnection, f: &FileRow) -> Result<()> {
 }
 
 /// Writes a file's row as it is now (path, stat, hash, track, error).
+#[tracing::instrument(name = "sql folders.update_file", skip_all)]
 pub async fn update_file(conn: &mut AnyConnection, f: &FileRow) -> Result<()> {
     sqlx::query(
         "UPDATE library_files SET root_id = $2, rel_path = $3, size_bytes = $4, mtime_ms = $5,
@@ -146,6 +153,7 @@ pub async fn update_file(conn: &mut AnyConnection, f: &FileRow) -> Result<()> {
     Ok(())
 }
 
+#[tracing::instrument(name = "sql folders.delete_file", skip_all)]
 pub async fn delete_file(conn: &mut AnyConnection, id: &str) -> Result<()> {
     sqlx::query("DELETE FROM library_files WHERE id = $1")
         .bind(id)
@@ -155,6 +163,7 @@ pub async fn delete_file(conn: &mut AnyConnection, id: &str) -> Result<()> {
 }
 
 /// The folder and relative path a scanned track plays from.
+#[tracing::instrument(name = "sql folders.file_of_track", skip_all)]
 pub async fn file_of_track<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     track_id: &str,
@@ -170,6 +179,7 @@ pub async fn file_of_track<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// The earliest admin: the owner of what scheduled and command-line scans add.
+#[tracing::instrument(name = "sql folders.first_admin", skip_all)]
 pub async fn first_admin<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
 ) -> Result<Option<String>> {
@@ -232,6 +242,7 @@ fn scan_from_row(r: sqlx::any::AnyRow) -> ScanRow {
 }
 
 /// Queues a scan; `None` when one is queued already (at most one waits).
+#[tracing::instrument(name = "sql folders.queue_scan", skip_all)]
 pub async fn queue_scan(
     conn: &mut AnyConnection,
     requested_by: Option<&str>,
@@ -250,6 +261,7 @@ pub async fn queue_scan(
     Ok((n == 1).then_some(id))
 }
 
+#[tracing::instrument(name = "sql folders.scan_in_state", skip_all)]
 pub async fn scan_in_state<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     state: &str,
@@ -263,6 +275,7 @@ pub async fn scan_in_state<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(row.map(scan_from_row))
 }
 
+#[tracing::instrument(name = "sql folders.latest_scan", skip_all)]
 pub async fn latest_scan<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
 ) -> Result<Option<ScanRow>> {
@@ -274,6 +287,7 @@ pub async fn latest_scan<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(row.map(scan_from_row))
 }
 
+#[tracing::instrument(name = "sql folders.get_scan", skip_all)]
 pub async fn get_scan<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     id: &str,
@@ -288,6 +302,7 @@ pub async fn get_scan<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// When the newest scan that ran to its end finished.
+#[tracing::instrument(name = "sql folders.last_finished_at", skip_all)]
 pub async fn last_finished_at<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
 ) -> Result<Option<i64>> {
@@ -300,6 +315,7 @@ pub async fn last_finished_at<'e, E: Executor<'e, Database = sqlx::Any>>(
 
 /// A running scan whose process stopped beating for `stale_ms` is failed, so the next
 /// one can run.
+#[tracing::instrument(name = "sql folders.fail_stale", skip_all)]
 pub async fn fail_stale<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     stale_ms: i64,
@@ -319,6 +335,7 @@ pub async fn fail_stale<'e, E: Executor<'e, Database = sqlx::Any>>(
 
 /// Starts a scan of part of the library at once (a watch's changes); `None` when another
 /// scan runs.
+#[tracing::instrument(name = "sql folders.start_partial_scan", skip_all)]
 pub async fn start_partial_scan(conn: &mut AnyConnection, scope: &str) -> Result<Option<ScanRow>> {
     let id = new_id();
     let now = now_ms();
@@ -340,6 +357,7 @@ pub async fn start_partial_scan(conn: &mut AnyConnection, scope: &str) -> Result
 }
 
 /// Starts the queued scan unless one runs; returns it when this caller won it.
+#[tracing::instrument(name = "sql folders.claim_queued", skip_all)]
 pub async fn claim_queued(conn: &mut AnyConnection) -> Result<Option<ScanRow>> {
     let Some(q) = scan_in_state(&mut *conn, "queued").await? else {
         return Ok(None);
@@ -366,6 +384,7 @@ pub async fn claim_queued(conn: &mut AnyConnection) -> Result<Option<ScanRow>> {
     }
 }
 
+#[tracing::instrument(name = "sql folders.save_progress", skip_all)]
 pub async fn save_progress<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     id: &str,
@@ -391,6 +410,7 @@ pub async fn save_progress<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(())
 }
 
+#[tracing::instrument(name = "sql folders.finish_scan", skip_all)]
 pub async fn finish_scan<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     id: &str,
@@ -417,6 +437,7 @@ pub struct PendingRendition {
     pub rel_path: String,
 }
 
+#[tracing::instrument(name = "sql folders.pending_rendition", skip_all)]
 pub async fn pending_rendition<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     track_id: &str,
@@ -437,6 +458,7 @@ pub async fn pending_rendition<'e, E: Executor<'e, Database = sqlx::Any>>(
     }))
 }
 
+#[tracing::instrument(name = "sql folders.set_rendition", skip_all)]
 pub async fn set_rendition<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     track_id: &str,
@@ -476,6 +498,7 @@ pub struct Retag {
 
 /// Gives a track a changed file's tags; its rendition is made again (on the next play or
 /// by the background pass), and its loudness measured again.
+#[tracing::instrument(name = "sql folders.retag_track", skip_all)]
 pub async fn retag_track(conn: &mut AnyConnection, track_id: &str, t: &Retag) -> Result<()> {
     sqlx::query(
         "UPDATE tracks SET title = $2, artist_id = $3, album_artist_id = $4, album_id = $5,
@@ -501,6 +524,7 @@ pub async fn retag_track(conn: &mut AnyConnection, track_id: &str, t: &Retag) ->
 }
 
 /// Gives a scanned track its cover, thumbnails made (and its album, when it has none).
+#[tracing::instrument(name = "sql folders.set_cover", skip_all)]
 pub async fn set_cover(db: &sqlx::AnyPool, track_id: &str, cover_key: &str) -> Result<()> {
     let mut tx = crate::db::begin(db).await?;
     sqlx::query("UPDATE tracks SET cover_key = $2, cover_thumbs = 1 WHERE id = $1")

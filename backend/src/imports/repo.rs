@@ -66,6 +66,7 @@ fn from_row(r: sqlx::any::AnyRow) -> Result<JobView> {
 
 const COLS: &str = "id, user_id, filename, original_key, size_bytes, state, error, track_id, created_at, updated_at, source, source_url";
 
+#[tracing::instrument(name = "sql imports.insert", skip_all)]
 pub async fn insert<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     id: &str,
@@ -92,6 +93,7 @@ pub async fn insert<'e, E: Executor<'e, Database = sqlx::Any>>(
 
 /// A link import (`source` `url` or `youtube`): queued with no original yet (the worker
 /// fetches it).
+#[tracing::instrument(name = "sql imports.insert_url", skip_all)]
 pub async fn insert_url<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     id: &str,
@@ -118,6 +120,7 @@ pub async fn insert_url<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Records the size of an original once it is fetched.
+#[tracing::instrument(name = "sql imports.set_size", skip_all)]
 pub async fn set_size<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     id: &str,
@@ -134,6 +137,7 @@ pub async fn set_size<'e, E: Executor<'e, Database = sqlx::Any>>(
 
 /// The job of a file a library scan registered: done at once (the track exists), with no
 /// object of its own (the file stays in its folder).
+#[tracing::instrument(name = "sql imports.insert_scanned", skip_all)]
 pub async fn insert_scanned<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     id: &str,
@@ -156,6 +160,7 @@ pub async fn insert_scanned<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(())
 }
 
+#[tracing::instrument(name = "sql imports.get", skip_all)]
 pub async fn get<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     id: &str,
@@ -167,6 +172,7 @@ pub async fn get<'e, E: Executor<'e, Database = sqlx::Any>>(
     row.map(from_row).transpose()
 }
 
+#[tracing::instrument(name = "sql imports.list_for_user", skip_all)]
 pub async fn list_for_user<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -183,6 +189,7 @@ pub async fn list_for_user<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Moves a job to `state` unless it is already done (a finished job never goes back).
+#[tracing::instrument(name = "sql imports.set_state", skip_all)]
 pub async fn set_state<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     id: &str,
@@ -210,6 +217,7 @@ pub struct Uploader {
     pub artist_id: Option<String>,
 }
 
+#[tracing::instrument(name = "sql imports.uploader", skip_all)]
 pub async fn uploader<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,

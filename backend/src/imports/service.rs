@@ -124,6 +124,7 @@ where
         return Err(e);
     }
     core.events.wake();
+    tracing::info!(job_id = %job_id, bytes = size, "upload stored; import queued");
     repo::get(&core.db, &job_id)
         .await?
         .ok_or(Error::NotFound("import job"))

@@ -8,6 +8,7 @@ pub struct KeyRow {
 }
 
 /// Live keys and those retired after `retired_after`, oldest first.
+#[tracing::instrument(name = "sql keys.usable", skip_all)]
 pub async fn usable<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     purpose: &str,
@@ -32,6 +33,7 @@ pub async fn usable<'e, E: Executor<'e, Database = sqlx::Any>>(
         .collect())
 }
 
+#[tracing::instrument(name = "sql keys.insert", skip_all)]
 pub async fn insert<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     kid: &str,
@@ -52,6 +54,7 @@ pub async fn insert<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(())
 }
 
+#[tracing::instrument(name = "sql keys.retire_live", skip_all)]
 pub async fn retire_live<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     purpose: &str,
@@ -68,6 +71,7 @@ pub async fn retire_live<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Replaces a key's stored form (sealing one kept in clear), if it is still `was`.
+#[tracing::instrument(name = "sql keys.restore", skip_all)]
 pub async fn restore<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     kid: &str,

@@ -114,6 +114,7 @@ async fn list_from<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Tracks visible to `user_id`, newest first.
+#[tracing::instrument(name = "sql library.list_visible", skip_all)]
 pub async fn list_visible<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -123,6 +124,7 @@ pub async fn list_visible<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Tracks `user_id` liked and may still see, most recently liked first.
+#[tracing::instrument(name = "sql library.list_liked", skip_all)]
 pub async fn list_liked<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -141,6 +143,7 @@ pub async fn list_liked<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Tracks `user_id` played and may still see, most recently played first.
+#[tracing::instrument(name = "sql library.list_recently_played", skip_all)]
 pub async fn list_recently_played<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -203,6 +206,7 @@ impl TrackSort {
 }
 
 /// One page of the tracks `user_id` may see, in `sort` order.
+#[tracing::instrument(name = "sql library.list_page", skip_all)]
 pub async fn list_page<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -256,6 +260,7 @@ async fn list_by_plays<'e, E: Executor<'e, Database = sqlx::Any>>(
 
 /// How many tracks `user_id` may see: everyone's shared ones and their own others, from
 /// the tallies the tracks' triggers keep (one row per owner and sharing).
+#[tracing::instrument(name = "sql library.count_visible", skip_all)]
 pub async fn count_visible<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -270,6 +275,7 @@ pub async fn count_visible<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Albums with tracks `user_id` may see: by title, or most recently added first.
+#[tracing::instrument(name = "sql library.list_albums", skip_all)]
 pub async fn list_albums<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -304,6 +310,7 @@ pub async fn list_albums<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Artists with tracks `user_id` may see, by name.
+#[tracing::instrument(name = "sql library.list_artists", skip_all)]
 pub async fn list_artists<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -323,6 +330,7 @@ pub async fn list_artists<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// The tracks of an album that `user_id` may see, in disc and track order.
+#[tracing::instrument(name = "sql library.list_album_tracks", skip_all)]
 pub async fn list_album_tracks<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -340,6 +348,7 @@ pub async fn list_album_tracks<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// An artist's tracks that `user_id` may see, most played (by everyone) first.
+#[tracing::instrument(name = "sql library.list_artist_top_tracks", skip_all)]
 pub async fn list_artist_top_tracks<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -435,6 +444,7 @@ pub(crate) fn artist_view(r: sqlx::any::AnyRow) -> ArtistView {
 }
 
 /// An album, if `user_id` may see at least one of its tracks.
+#[tracing::instrument(name = "sql library.album", skip_all)]
 pub async fn album<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -451,6 +461,7 @@ pub async fn album<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// An artist, if `user_id` may see at least one of their tracks.
+#[tracing::instrument(name = "sql library.artist", skip_all)]
 pub async fn artist<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -467,6 +478,7 @@ pub async fn artist<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// An artist's albums with tracks `user_id` may see, newest first.
+#[tracing::instrument(name = "sql library.list_artist_albums", skip_all)]
 pub async fn list_artist_albums<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -485,6 +497,7 @@ pub async fn list_artist_albums<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Albums `user_id` liked that they may still see, most recently liked first.
+#[tracing::instrument(name = "sql library.list_liked_albums", skip_all)]
 pub async fn list_liked_albums<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -503,6 +516,7 @@ pub async fn list_liked_albums<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Likes or unlikes an album; doing either twice changes nothing.
+#[tracing::instrument(name = "sql library.set_album_liked", skip_all)]
 pub async fn set_album_liked<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -522,6 +536,7 @@ pub async fn set_album_liked<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Likes or unlikes a track; doing either twice changes nothing.
+#[tracing::instrument(name = "sql library.set_liked", skip_all)]
 pub async fn set_liked<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -578,6 +593,7 @@ pub struct StreamRow {
 }
 
 /// Stream details of a track, only if `user_id` may play it (ownership in the query).
+#[tracing::instrument(name = "sql library.stream_row", skip_all)]
 pub async fn stream_row<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     track_id: &str,
@@ -607,6 +623,7 @@ pub async fn stream_row<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// A track's cover key, and whether thumbnails exist beside it, if `user_id` may see it.
+#[tracing::instrument(name = "sql library.cover_key", skip_all)]
 pub async fn cover_key<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     track_id: &str,
@@ -630,6 +647,7 @@ pub(crate) fn name_key(s: &str) -> String {
 }
 
 /// Finds or creates an artist by case-insensitive name.
+#[tracing::instrument(name = "sql library.upsert_artist", skip_all)]
 pub async fn upsert_artist(conn: &mut AnyConnection, name: &str) -> Result<String> {
     let id = crate::new_id();
     let added = sqlx::query(
@@ -653,6 +671,7 @@ pub async fn upsert_artist(conn: &mut AnyConnection, name: &str) -> Result<Strin
     )
 }
 
+#[tracing::instrument(name = "sql library.upsert_album", skip_all)]
 pub async fn upsert_album(
     conn: &mut AnyConnection,
     artist_id: &str,
@@ -712,6 +731,7 @@ pub struct NewTrack {
 }
 
 /// Inserts a track unless one already exists for its import job; returns the track id.
+#[tracing::instrument(name = "sql library.insert_track", skip_all)]
 pub async fn insert_track(conn: &mut AnyConnection, t: &NewTrack) -> Result<String> {
     let added = sqlx::query(
         "INSERT INTO tracks (id, import_job_id, owner_id, shared, title, artist_id, album_artist_id, album_id,
@@ -784,6 +804,7 @@ pub struct Unanalysed {
 
 /// Claims up to `limit` tracks that still need analysing (marks them as being analysed, so
 /// two workers do not do the same one).
+#[tracing::instrument(name = "sql library.claim_unanalysed", skip_all)]
 pub async fn claim_unanalysed(db: &sqlx::AnyPool, limit: i64) -> Result<Vec<Unanalysed>> {
     let rows = sqlx::query(
         "SELECT id, rendition_key, CASE WHEN cover_thumbs = 0 THEN cover_key END AS cover_key,
@@ -815,6 +836,7 @@ pub async fn claim_unanalysed(db: &sqlx::AnyPool, limit: i64) -> Result<Vec<Unan
 }
 
 /// Stores what analysing a track found (what it could not find stays as it was).
+#[tracing::instrument(name = "sql library.set_analysed", skip_all)]
 pub async fn set_analysed<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     track_id: &str,
@@ -839,6 +861,7 @@ pub async fn set_analysed<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(())
 }
 
+#[tracing::instrument(name = "sql library.count_tracks_for_job", skip_all)]
 pub async fn count_tracks_for_job<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     job_id: &str,
@@ -860,6 +883,7 @@ pub struct OwnedKeys {
     pub cover_thumbs: bool,
 }
 
+#[tracing::instrument(name = "sql library.owned_keys", skip_all)]
 pub async fn owned_keys<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     track_id: &str,
@@ -882,6 +906,7 @@ pub async fn owned_keys<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Deletes the track row and detaches it from its import job.
+#[tracing::instrument(name = "sql library.delete_track", skip_all)]
 pub async fn delete_track<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     track_id: &str,

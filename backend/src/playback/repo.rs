@@ -5,6 +5,7 @@ use sqlx::Executor;
 
 /// Adds a play to the history unless that playback is there already, or its track or user
 /// is gone; true when added.
+#[tracing::instrument(name = "sql playback.insert_play", skip_all)]
 pub async fn insert_play<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     playback_id: &str,
@@ -32,6 +33,7 @@ pub async fn insert_play<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// One more play of `track_id` by `user_id`.
+#[tracing::instrument(name = "sql playback.count_play", skip_all)]
 pub async fn count_play<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -62,6 +64,7 @@ pub struct StreamGrant {
     pub rendition: Option<(String, String, i64, bool)>,
 }
 
+#[tracing::instrument(name = "sql playback.stream_grant", skip_all)]
 pub async fn stream_grant<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     (login_id, started_after, seen_after): (&str, i64, i64),

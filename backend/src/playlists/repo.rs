@@ -52,6 +52,7 @@ pub(crate) fn playlist_view(r: sqlx::any::AnyRow) -> PlaylistView {
 }
 
 /// A playlist `viewer_id` may open: their own, or a public one.
+#[tracing::instrument(name = "sql playlists.get", skip_all)]
 pub async fn get<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     viewer_id: &str,
@@ -69,6 +70,7 @@ pub async fn get<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// The owner of a playlist, if it exists.
+#[tracing::instrument(name = "sql playlists.owner", skip_all)]
 pub async fn owner<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     id: &str,
@@ -81,6 +83,7 @@ pub async fn owner<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// `user_id`'s playlists, most recently changed first.
+#[tracing::instrument(name = "sql playlists.list_owned", skip_all)]
 pub async fn list_owned<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -97,6 +100,7 @@ pub async fn list_owned<'e, E: Executor<'e, Database = sqlx::Any>>(
 
 /// Playlists `user_id` may open: their own and everyone's public ones, most recently
 /// changed first (at most 1,000).
+#[tracing::instrument(name = "sql playlists.list_visible", skip_all)]
 pub async fn list_visible<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -111,6 +115,7 @@ pub async fn list_visible<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(rows.into_iter().map(playlist_view).collect())
 }
 
+#[tracing::instrument(name = "sql playlists.insert", skip_all)]
 pub async fn insert(
     conn: &mut AnyConnection,
     id: &str,
@@ -138,6 +143,7 @@ pub async fn insert(
 /// Changes playlist `id` if `owner_id` owns it (the owner is checked in the statement
 /// itself, so no change of hands between a check and the write can slip through);
 /// whether it did.
+#[tracing::instrument(name = "sql playlists.update", skip_all)]
 pub async fn update(
     conn: &mut AnyConnection,
     (id, owner_id): (&str, &str),
@@ -163,6 +169,7 @@ pub async fn update(
 
 /// Marks playlist `id` changed now if `owner_id` owns it; whether it did. The first write
 /// of a change to its entries: it also makes the transaction the playlist's only writer.
+#[tracing::instrument(name = "sql playlists.touch", skip_all)]
 pub async fn touch(
     conn: &mut AnyConnection,
     (id, owner_id): (&str, &str),
@@ -178,6 +185,7 @@ pub async fn touch(
 }
 
 /// Deletes playlist `id` if `owner_id` owns it; whether it did.
+#[tracing::instrument(name = "sql playlists.delete", skip_all)]
 pub async fn delete<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     (id, owner_id): (&str, &str),
@@ -191,6 +199,7 @@ pub async fn delete<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// How many entries a playlist has (whoever may see them).
+#[tracing::instrument(name = "sql playlists.len", skip_all)]
 pub async fn len(conn: &mut AnyConnection, id: &str) -> Result<i64> {
     Ok(
         sqlx::query_scalar("SELECT COUNT(*) FROM playlist_tracks WHERE playlist_id = $1")
@@ -200,6 +209,7 @@ pub async fn len(conn: &mut AnyConnection, id: &str) -> Result<i64> {
     )
 }
 
+#[tracing::instrument(name = "sql playlists.append", skip_all)]
 pub async fn append(
     conn: &mut AnyConnection,
     playlist_id: &str,
@@ -221,6 +231,7 @@ pub async fn append(
 }
 
 /// The position of entry `entry_id` in playlist `playlist_id`.
+#[tracing::instrument(name = "sql playlists.position_of", skip_all)]
 pub async fn position_of(
     conn: &mut AnyConnection,
     playlist_id: &str,
@@ -235,6 +246,7 @@ pub async fn position_of(
     .await?)
 }
 
+#[tracing::instrument(name = "sql playlists.remove_entry", skip_all)]
 pub async fn remove_entry(
     conn: &mut AnyConnection,
     playlist_id: &str,
@@ -256,6 +268,7 @@ pub async fn remove_entry(
 }
 
 /// Moves the entry at `from` to `to`, shifting those between (positions stay dense).
+#[tracing::instrument(name = "sql playlists.move_entry", skip_all)]
 pub async fn move_entry(
     conn: &mut AnyConnection,
     playlist_id: &str,
@@ -300,6 +313,7 @@ pub struct EntryView {
 }
 
 /// The entries of a playlist whose tracks `viewer_id` may play, in order.
+#[tracing::instrument(name = "sql playlists.entries", skip_all)]
 pub async fn entries<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     viewer_id: &str,
@@ -324,6 +338,7 @@ pub async fn entries<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Whether `user_id` may play `track_id`.
+#[tracing::instrument(name = "sql playlists.playable", skip_all)]
 pub async fn playable(conn: &mut AnyConnection, user_id: &str, track_id: &str) -> Result<bool> {
     Ok(
         sqlx::query("SELECT 1 FROM tracks WHERE id = $1 AND (owner_id = $2 OR shared = 1)")

@@ -11,6 +11,7 @@ pub struct StoredQueue {
     pub updated_at: i64,
 }
 
+#[tracing::instrument(name = "sql queue.get", skip_all)]
 pub async fn get<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -29,6 +30,7 @@ pub async fn get<'e, E: Executor<'e, Database = sqlx::Any>>(
     }))
 }
 
+#[tracing::instrument(name = "sql queue.put", skip_all)]
 pub async fn put<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -53,6 +55,7 @@ pub async fn put<'e, E: Executor<'e, Database = sqlx::Any>>(
 
 /// Moves the current position; false when the listener has no queue or `position` is not
 /// in it.
+#[tracing::instrument(name = "sql queue.set_position", skip_all)]
 pub async fn set_position<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
@@ -77,6 +80,7 @@ pub async fn set_position<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Track views of `ids` that `user_id` may see (in no particular order).
+#[tracing::instrument(name = "sql queue.visible_tracks", skip_all)]
 pub async fn visible_tracks<'e, E: Executor<'e, Database = sqlx::Any> + Copy>(
     db: E,
     user_id: &str,

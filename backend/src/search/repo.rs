@@ -115,6 +115,7 @@ async fn has_doc(conn: &mut AnyConnection, kind: DocKind, ref_id: &str) -> Resul
 }
 
 /// Indexes an artist (once).
+#[tracing::instrument(name = "sql search.index_artist", skip_all)]
 pub async fn index_artist(conn: &mut AnyConnection, artist_id: &str) -> Result<()> {
     if has_doc(conn, DocKind::Artist, artist_id).await? {
         return Ok(());
@@ -127,6 +128,7 @@ pub async fn index_artist(conn: &mut AnyConnection, artist_id: &str) -> Result<(
 }
 
 /// Indexes an album under its title and its artist (once).
+#[tracing::instrument(name = "sql search.index_album", skip_all)]
 pub async fn index_album(conn: &mut AnyConnection, album_id: &str) -> Result<()> {
     if has_doc(conn, DocKind::Album, album_id).await? {
         return Ok(());
@@ -142,6 +144,7 @@ pub async fn index_album(conn: &mut AnyConnection, album_id: &str) -> Result<()>
 }
 
 /// Indexes a track again after its title, artist or album changed.
+#[tracing::instrument(name = "sql search.reindex_track", skip_all)]
 pub async fn reindex_track(conn: &mut AnyConnection, track_id: &str) -> Result<()> {
     sqlx::query("DELETE FROM search_docs WHERE kind = 'track' AND ref_id = $1")
         .bind(track_id)
@@ -151,6 +154,7 @@ pub async fn reindex_track(conn: &mut AnyConnection, track_id: &str) -> Result<(
 }
 
 /// Indexes a track under its title, artist(s) and album (once).
+#[tracing::instrument(name = "sql search.index_track", skip_all)]
 pub async fn index_track(conn: &mut AnyConnection, track_id: &str) -> Result<()> {
     if has_doc(conn, DocKind::Track, track_id).await? {
         return Ok(());
@@ -185,6 +189,7 @@ pub async fn index_track(conn: &mut AnyConnection, track_id: &str) -> Result<()>
 
 /// Indexes a playlist under its name, its owner's display name and its description,
 /// replacing what was indexed before (playlists are renamed).
+#[tracing::instrument(name = "sql search.index_playlist", skip_all)]
 pub async fn index_playlist(conn: &mut AnyConnection, playlist_id: &str) -> Result<()> {
     let r = sqlx::query(
         "SELECT p.name, p.description, u.display_name FROM playlists p JOIN users u ON u.id = p.owner_id
@@ -214,6 +219,7 @@ pub async fn index_playlist(conn: &mut AnyConnection, playlist_id: &str) -> Resu
 /// their rows and leave with them (tracks and playlists by triggers; albums and artists
 /// are never deleted), so equal counts mean none is missing: two counts on indexes, where
 /// looking for the missing ones reads every row (4 s at 1,000,000 tracks on PostgreSQL).
+#[tracing::instrument(name = "sql search.all_indexed", skip_all)]
 pub async fn all_indexed<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     kind: DocKind,
@@ -230,6 +236,7 @@ pub async fn all_indexed<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Ids of up to `limit` rows of `kind` that have no search document yet.
+#[tracing::instrument(name = "sql search.unindexed", skip_all)]
 pub async fn unindexed<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     kind: DocKind,
@@ -250,6 +257,7 @@ pub async fn unindexed<'e, E: Executor<'e, Database = sqlx::Any>>(
 /// `limit`. They come as one string (words hold no spaces): sqlx hands SQLite's rows over
 /// from its worker thread one at a time, about 5 µs each, so the thousand words of a
 /// first letter took 5 ms as rows and take a tenth of that as one.
+#[tracing::instrument(name = "sql search.terms_between", skip_all)]
 pub async fn terms_between<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     from: &str,
@@ -294,6 +302,7 @@ pub const PREFIX_TERMS_MOST: usize = 64;
 /// [`PREFIX_TERMS_MOST`] words the match is the same; a prefix that starts more words
 /// stands for the shortest of them (of the first 2,000 in byte order), the nearest to
 /// what was typed.
+#[tracing::instrument(name = "sql search.prefix_terms", skip_all)]
 pub async fn prefix_terms<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     prefix: &str,
@@ -311,6 +320,7 @@ pub async fn prefix_terms<'e, E: Executor<'e, Database = sqlx::Any>>(
 
 /// The words of a query as typed: each a prefix, with on SQLite the vocabulary words it
 /// starts where FTS5 keeps no prefix index for it (see [`prefix_terms`]).
+#[tracing::instrument(name = "sql search.typed_query", skip_all)]
 pub async fn typed_query(db: &crate::db::Db, words: &[String]) -> Result<Vec<Alternatives>> {
     let dialect = crate::db::kind(db);
     let mut query = Vec::with_capacity(words.len());
@@ -705,6 +715,7 @@ async fn matching<T>(
 }
 
 /// Tracks `user_id` may see that match `query`, best first.
+#[tracing::instrument(name = "sql search.tracks", skip_all)]
 pub async fn tracks(
     db: &crate::db::Db,
     dialect: Dialect,
@@ -731,6 +742,7 @@ pub async fn tracks(
 }
 
 /// Albums with at least one track `user_id` may see that match `query`, best first.
+#[tracing::instrument(name = "sql search.albums", skip_all)]
 pub async fn albums(
     db: &crate::db::Db,
     dialect: Dialect,
@@ -756,6 +768,7 @@ pub async fn albums(
 }
 
 /// Artists with at least one track `user_id` may see that match `query`, best first.
+#[tracing::instrument(name = "sql search.artists", skip_all)]
 pub async fn artists(
     db: &crate::db::Db,
     dialect: Dialect,
@@ -780,6 +793,7 @@ pub async fn artists(
 }
 
 /// Playlists `user_id` may open (their own and public ones) that match `query`, best first.
+#[tracing::instrument(name = "sql search.playlists", skip_all)]
 pub async fn playlists(
     db: &crate::db::Db,
     dialect: Dialect,

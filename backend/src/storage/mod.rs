@@ -138,6 +138,7 @@ impl Storage {
     }
 
     /// A presigned GET URL for `key`, valid for `expires`; `None` for local storage.
+    #[tracing::instrument(name = "object_store presigned_get", skip_all, fields(key = %key))]
     pub async fn presigned_get(
         &self,
         key: &str,
@@ -161,6 +162,7 @@ impl Storage {
 
     /// Streams `body` into the object at `key` without holding it in memory. Stops with
     /// `TooLarge` (and stores nothing) as soon as more than `limit` bytes arrive.
+    #[tracing::instrument(name = "object_store put_stream", skip_all, fields(key = %key))]
     pub async fn put_stream<S, E>(&self, key: &str, mut body: S, limit: u64) -> Result<u64>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -193,6 +195,7 @@ impl Storage {
         Ok(total)
     }
 
+    #[tracing::instrument(name = "object_store put", skip_all, fields(key = %key))]
     pub async fn put(&self, key: &str, data: Bytes) -> Result<()> {
         self.guard(async {
             self.store
@@ -213,6 +216,7 @@ impl Storage {
     }
 
     /// Downloads an object to a local file.
+    #[tracing::instrument(name = "object_store download", skip_all, fields(key = %key))]
     pub async fn download(&self, key: &str, to: &std::path::Path) -> Result<u64> {
         use tokio::io::AsyncWriteExt;
         let mut stream = self
@@ -234,16 +238,19 @@ impl Storage {
         Ok(n)
     }
 
+    #[tracing::instrument(name = "object_store get_bytes", skip_all, fields(key = %key))]
     pub async fn get_bytes(&self, key: &str) -> Result<Bytes> {
         self.guard(async { Ok(self.store.get(&Path::from(key)).await?.bytes().await?) })
             .await
     }
 
+    #[tracing::instrument(name = "object_store size", skip_all, fields(key = %key))]
     pub async fn size(&self, key: &str) -> Result<u64> {
         self.guard(async { Ok(self.store.head(&Path::from(key)).await?.size) })
             .await
     }
 
+    #[tracing::instrument(name = "object_store exists", skip_all, fields(key = %key))]
     pub async fn exists(&self, key: &str) -> Result<bool> {
         self.guard(async {
             match self.store.head(&Path::from(key)).await {
@@ -264,6 +271,7 @@ impl Storage {
     }
 
     /// Reads bytes `start..end` (end exclusive) as a stream.
+    #[tracing::instrument(name = "object_store get_range", skip_all, fields(key = %key))]
     pub async fn get_range(&self, key: &str, start: u64, end: u64) -> Result<RangeRead> {
         if let Some(local) = &self.local {
             let path = local.path_to_filesystem(&Path::from(key))?;
@@ -281,6 +289,7 @@ impl Storage {
     }
 
     /// Deletes an object; a missing object is not an error (deletes are idempotent).
+    #[tracing::instrument(name = "object_store delete", skip_all, fields(key = %key))]
     pub async fn delete(&self, key: &str) -> Result<()> {
         self.guard(async {
             match self.store.delete(&Path::from(key)).await {
@@ -292,6 +301,7 @@ impl Storage {
     }
 
     /// Keys under a prefix (used by tests and clean-up).
+    #[tracing::instrument(name = "object_store list", skip_all, fields(prefix = %prefix))]
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>> {
         let mut out = Vec::new();
         let mut s = self.store.list(Some(&Path::from(prefix)));

@@ -1,0 +1,38 @@
+//! A span of its own for each server function call, inside the request's span: traces show
+//! `server_fn login`, `server_fn list_tracks`... with the SQL and storage calls each made.
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::collections::HashSet;
+use std::sync::OnceLock;
+use tracing::Instrument;
+
+/// The routes of the registered server functions (`/api/login`, `/sso/start`...).
+fn server_fn_paths() -> &'static HashSet<&'static str> {
+    static PATHS: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    PATHS.get_or_init(|| {
+        server_fn::axum::server_fn_paths()
+            .map(|(path, _)| path)
+            .collect()
+    })
+}
+
+/// Runs a server function call in a `server_fn <name>` span; other routes as they are.
+pub async fn server_fn_span(req: Request, next: Next) -> Response {
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str())
+        .filter(|p| server_fn_paths().contains(p));
+    let Some(path) = path else {
+        return next.run(req).await;
+    };
+    let name = path.rsplit('/').next().unwrap_or(path).to_string();
+    let span = tracing::info_span!(
+        "server_fn",
+        otel.name = %format!("server_fn {name}"),
+        server_fn = %name,
+    );
+    next.run(req).instrument(span).await
+}
