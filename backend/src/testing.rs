@@ -708,6 +708,28 @@ impl OtlpReceiver {
         self.spans.lock().unwrap().clone()
     }
 
+    /// Whether `span` is `ancestor` or one of its descendants (among the spans received).
+    pub fn within(&self, span: &ReceivedSpan, ancestor: &ReceivedSpan) -> bool {
+        let spans = self.spans();
+        let mut at = span.clone();
+        for _ in 0..=spans.len() {
+            if at.trace_id != ancestor.trace_id {
+                return false;
+            }
+            if at.span_id == ancestor.span_id {
+                return true;
+            }
+            match spans
+                .iter()
+                .find(|s| s.trace_id == at.trace_id && s.span_id == at.parent_span_id)
+            {
+                Some(parent) => at = parent.clone(),
+                None => return false,
+            }
+        }
+        false
+    }
+
     /// Waits (bounded; the bound only guards against a hang) until a received span
     /// matches `want`; returns it.
     pub async fn wait_for(

@@ -28,11 +28,33 @@ pub async fn server_fn_span(req: Request, next: Next) -> Response {
     let Some(path) = path else {
         return next.run(req).await;
     };
-    let name = path.rsplit('/').next().unwrap_or(path).to_string();
+    let name = fn_name(path).to_string();
     let span = tracing::info_span!(
         "server_fn",
         otel.name = %format!("server_fn {name}"),
         server_fn = %name,
     );
     next.run(req).instrument(span).await
+}
+
+/// A server function's name from its path: the last segment without the hash Leptos
+/// appends to make it unique (`/api/signup14866166550771895546` is `signup`).
+fn fn_name(path: &str) -> &str {
+    let last = path.rsplit('/').next().unwrap_or(path);
+    let name = last.trim_end_matches(|c: char| c.is_ascii_digit());
+    if !name.is_empty() && last.len() - name.len() >= 10 {
+        name
+    } else {
+        last
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn server_functions_are_named_without_their_hash() {
+        assert_eq!(super::fn_name("/api/signup14866166550771895546"), "signup");
+        assert_eq!(super::fn_name("/sso/start"), "start");
+        assert_eq!(super::fn_name("/api/step2"), "step2");
+    }
 }
