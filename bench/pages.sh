@@ -20,7 +20,8 @@
 # installs wrk. The seeded catalogs are kept (SQLite: a file in CACHE, default
 # ~/.cache/refrain-bench; PostgreSQL: a template database refrain_bench_cache_<TRACKS>)
 # and copied by the next run of the same size (generating 1,000,000 tracks takes several
-# minutes); CACHE= keeps nothing. Delete them after changing the seeding or the schema.
+# minutes); CACHE= keeps nothing. Delete them after changing the seeding or the schema (or
+# after giving REFRAIN_SECRET_KEY another value).
 # SEED_BIN names a built search_bench example to seed with instead of `cargo run`; ONLY (an
 # extended regular expression) measures only the pages whose names it matches.
 set -euo pipefail
@@ -31,6 +32,10 @@ command -v wrk >/dev/null || { s=""; [ "$(id -u)" = 0 ] || s=sudo; $s apt-get in
 read -r -a SIZES <<<"${TRACKS:-10000 1000000}"
 DB="${DB:-sqlite}" PORT="${PORT:-3410}" SECS="${SECS:-5}" ROUNDS="${ROUNDS:-3}"
 export RUST_LOG=warn REFRAIN_SITE_ROOT="$PWD/target/site"
+# One server key for every run: a cached catalog holds signing keys sealed with the key of
+# the run that seeded it (a node's own key stays in its data folder, which is not kept).
+# A fixed, public key: these servers hold nothing but generated data, on loopback.
+export REFRAIN_SECRET_KEY="${REFRAIN_SECRET_KEY:-$(printf 'refrain-bench%.0s' 1 2 3 4 5 | sha256sum | cut -c1-64)}"
 PG="${REFRAIN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 CACHE="${CACHE-$HOME/.cache/refrain-bench}"
 ticks=$(getconf CLK_TCK)
