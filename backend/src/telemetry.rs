@@ -160,17 +160,25 @@ fn well_formed(s: &str) -> bool {
 }
 
 /// Makes `span` (just created, not yet entered) continue the trace `traceparent` names, if
-/// any and well formed, and records the trace id in its `trace_id` field for the logs.
-pub fn continue_trace(span: &tracing::Span, traceparent: Option<&str>) {
+/// any and well formed, names it `name` in traces, and records the trace id in its
+/// `trace_id` field for the logs.
+pub fn continue_trace(span: &tracing::Span, name: String, traceparent: Option<&str>) {
     if let Some(tp) = traceparent.map(str::trim).filter(|t| well_formed(t)) {
         let carrier = HashMap::from([("traceparent".to_string(), tp.to_ascii_lowercase())]);
         let _ = span.set_parent(TraceContextPropagator::new().extract(&carrier));
     }
     let cx = span.context();
+    cx.span().update_name(name);
     let sc = cx.span().span_context().clone();
     if sc.is_valid() {
         span.record("trace_id", tracing::field::display(sc.trace_id()));
     }
+}
+
+/// Names `span` in traces. (A `tracing` span's own name is a constant; naming it through
+/// an `otel.name` field would repeat the name in every log line inside it.)
+pub fn name(span: &tracing::Span, name: String) {
+    span.context().span().update_name(name);
 }
 
 /// The W3C `traceparent` of the current span: what an event written now carries on.

@@ -210,7 +210,6 @@ pub fn app(core: Core, leptos_options: LeptosOptions) -> Served {
                         .map_or(req.uri().path(), |m| m.as_str());
                     let span = tracing::info_span!(
                         "request",
-                        otel.name = %format!("{} {route}", req.method()),
                         otel.kind = "server",
                         request_id = %id,
                         method = %req.method(),
@@ -221,7 +220,8 @@ pub fn app(core: Core, leptos_options: LeptosOptions) -> Served {
                         .headers()
                         .get("traceparent")
                         .and_then(|v| v.to_str().ok());
-                    backend::telemetry::continue_trace(&span, parent);
+                    let name = format!("{} {route}", req.method());
+                    backend::telemetry::continue_trace(&span, name, parent);
                     span
                 },
             ),

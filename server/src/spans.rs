@@ -29,11 +29,8 @@ pub async fn server_fn_span(req: Request, next: Next) -> Response {
         return next.run(req).await;
     };
     let name = fn_name(path).to_string();
-    let span = tracing::info_span!(
-        "server_fn",
-        otel.name = %format!("server_fn {name}"),
-        server_fn = %name,
-    );
+    let span = tracing::info_span!("server_fn", server_fn = %name);
+    backend::telemetry::name(&span, format!("server_fn {name}"));
     next.run(req).instrument(span).await
 }
 

@@ -22,13 +22,13 @@ pub async fn handle(core: &Core, event: &Event) -> anyhow::Result<()> {
     use tracing::Instrument;
     let span = tracing::info_span!(
         "event",
-        otel.name = %format!("handle {}", event.topic),
         otel.kind = "consumer",
         event_id = %event.id,
         topic = %event.topic,
         trace_id = tracing::field::Empty,
     );
-    backend::telemetry::continue_trace(&span, event.traceparent.as_deref());
+    let name = format!("handle {}", event.topic);
+    backend::telemetry::continue_trace(&span, name, event.traceparent.as_deref());
     let r = route(core, event).instrument(span).await;
     ops::count(&event.topic, if r.is_ok() { "done" } else { "retry" });
     r
