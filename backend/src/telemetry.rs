@@ -83,7 +83,7 @@ pub fn init(
             .build();
         builder = builder.with_span_processor(processor);
     }
-    let provider = builder.with_sampler(WorkOnly).build();
+    let provider = builder.with_sampler(WorkOnly::new()).build();
     // Traces get every span at info and above whatever `RUST_LOG` keeps in the logs.
     let otel = tracing_opentelemetry::layer()
         .with_tracer(provider.tracer(service))
@@ -116,7 +116,18 @@ pub fn init(
 /// the database or storage calls of a background loop on their own (the outbox relay asks
 /// for pending events twice a second, and each ask would be a trace of its own).
 #[derive(Debug, Clone)]
-struct WorkOnly;
+struct WorkOnly {
+    /// What decides the rest: a child follows its parent, a root is kept.
+    otherwise: Sampler,
+}
+
+impl WorkOnly {
+    fn new() -> Self {
+        WorkOnly {
+            otherwise: Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        }
+    }
+}
 
 impl ShouldSample for WorkOnly {
     fn should_sample(
@@ -136,7 +147,7 @@ impl ShouldSample for WorkOnly {
                 trace_state: Default::default(),
             };
         }
-        Sampler::ParentBased(Box::new(Sampler::AlwaysOn))
+        self.otherwise
             .should_sample(parent, trace_id, name, kind, attributes, links)
     }
 }
@@ -167,9 +178,8 @@ pub fn continue_trace(span: &tracing::Span, name: String, traceparent: Option<&s
         let carrier = HashMap::from([("traceparent".to_string(), tp.to_ascii_lowercase())]);
         let _ = span.set_parent(TraceContextPropagator::new().extract(&carrier));
     }
-    let cx = span.context();
-    cx.span().update_name(name);
-    let sc = cx.span().span_context().clone();
+    self::name(span, name);
+    let sc = span.context().span().span_context().clone();
     if sc.is_valid() {
         span.record("trace_id", tracing::field::display(sc.trace_id()));
     }
@@ -200,7 +210,7 @@ mod tests {
     #[test]
     fn background_calls_start_no_traces() {
         let decide = |parent: Option<&opentelemetry::Context>, name: &str| {
-            WorkOnly
+            WorkOnly::new()
                 .should_sample(
                     parent,
                     TraceId::from(7u128),

@@ -708,6 +708,16 @@ impl OtlpReceiver {
         self.spans.lock().unwrap().clone()
     }
 
+    /// Waits (bounded) for the span called `name` in the trace `trace_id`.
+    pub async fn wait_for_named(&self, trace_id: &str, name: &str) -> ReceivedSpan {
+        self.wait_for(
+            &format!("{name:?} in trace {trace_id}"),
+            |s| s.trace_id == trace_id && s.name == name,
+            std::time::Duration::from_secs(60),
+        )
+        .await
+    }
+
     /// Whether `span` is `ancestor` or one of its descendants (among the spans received).
     pub fn within(&self, span: &ReceivedSpan, ancestor: &ReceivedSpan) -> bool {
         let spans = self.spans();

@@ -85,29 +85,17 @@ async fn an_upload_is_one_trace_from_the_browser_through_kafka_into_the_worker()
         .unwrap()
         .trim_end_matches(|c: char| c.is_ascii_digit());
     let call = receiver
-        .wait_for(
-            "for the sign-up server function",
-            |s| s.trace_id == signup_trace && s.name == format!("server_fn {signup_fn}"),
-            within,
-        )
+        .wait_for_named(&signup_trace, &format!("server_fn {signup_fn}"))
         .await;
     let request = receiver
-        .wait_for(
-            "for the sign-up request",
-            |s| s.trace_id == signup_trace && s.name == format!("POST {}", app::auth::Signup::PATH),
-            within,
-        )
+        .wait_for_named(&signup_trace, &format!("POST {}", app::auth::Signup::PATH))
         .await;
     assert!(
         receiver.within(&call, &request),
         "{call:?} is not inside {request:?}"
     );
     let sql = receiver
-        .wait_for(
-            "for the sign-up's SQL",
-            |s| s.trace_id == signup_trace && s.name == "sql auth.insert_user",
-            within,
-        )
+        .wait_for_named(&signup_trace, "sql auth.insert_user")
         .await;
     assert_eq!(
         sql.parent_span_id, call.span_id,
@@ -142,23 +130,16 @@ async fn an_upload_is_one_trace_from_the_browser_through_kafka_into_the_worker()
     );
 
     let request = receiver
-        .wait_for(
-            "for the upload request",
-            |s| s.service == "refrain" && s.trace_id == trace_id && s.name == "POST /api/uploads",
-            within,
-        )
+        .wait_for_named(&trace_id, "POST /api/uploads")
         .await;
+    assert_eq!(request.service, "refrain");
     assert_eq!(
         request.parent_span_id, browser_span,
         "the request continues the browser's span"
     );
     // The upload streamed into object storage inside the request.
     let stored = receiver
-        .wait_for(
-            "for the upload's object-store call",
-            |s| s.trace_id == trace_id && s.name == "object_store put_stream",
-            within,
-        )
+        .wait_for_named(&trace_id, "object_store put_stream")
         .await;
     assert_eq!(stored.service, "refrain");
     assert!(
@@ -166,11 +147,7 @@ async fn an_upload_is_one_trace_from_the_browser_through_kafka_into_the_worker()
         "{stored:?} is not inside {request:?}"
     );
     let handled = receiver
-        .wait_for(
-            "for the import's handling",
-            |s| s.trace_id == trace_id && s.name == "handle import.requested",
-            within,
-        )
+        .wait_for_named(&trace_id, "handle import.requested")
         .await;
     assert_eq!(handled.service, "refrain-worker");
     let server_spans: Vec<String> = receiver
