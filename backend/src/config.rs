@@ -76,6 +76,13 @@ pub struct Config {
     /// Music folders scanned into the shared catalog in place (`REFRAIN_LIBRARY_DIRS`,
     /// separated by `:`); admins add more on the admin page.
     pub library_dirs: Vec<PathBuf>,
+    /// When not empty, music folders must lie inside one of these
+    /// (`REFRAIN_LIBRARY_ALLOW_ROOTS`, separated by `:`), besides never being a system
+    /// location or holding Refrain's own data.
+    pub library_allow_roots: Vec<PathBuf>,
+    /// The most bytes kept Subsonic transcodes may take in object storage
+    /// (`REFRAIN_TRANSCODE_CACHE_MB`); past it the oldest are dropped. 0 keeps none.
+    pub transcode_cache_bytes: u64,
     /// Rescan the library folders this often (`REFRAIN_SCAN_INTERVAL`, e.g. `30m`, `6h`);
     /// `None` scans only on demand.
     pub scan_interval: Option<std::time::Duration>,
@@ -96,8 +103,13 @@ pub struct Config {
     /// share one key.
     pub secret_key: Option<Redacted>,
     /// `REFRAIN_METRICS_TOKEN` (or `_FILE`): `/metrics` answers only
-    /// requests bearing it. Unset, only direct requests from this machine.
+    /// requests bearing it. Unset, nobody, unless `metrics_loopback`.
     pub metrics_token: Option<Redacted>,
+    /// `REFRAIN_METRICS_LOOPBACK=true`: without a token, direct requests from this
+    /// machine (a loopback peer, no forwarding header) may read `/metrics`. Off by
+    /// default: a proxy on this machine that adds no forwarding header would otherwise
+    /// hand the figures to anyone.
+    pub metrics_loopback: bool,
     /// Sign-ups one client address may make within 15 minutes before each further one
     /// waits (`REFRAIN_SIGNUPS_PER_ADDRESS`).
     pub signups_per_address: i64,
@@ -324,6 +336,8 @@ impl Config {
             public_url: None,
             email_verification: EmailVerification::Optional,
             library_dirs: Vec::new(),
+            library_allow_roots: Vec::new(),
+            transcode_cache_bytes: 2048 * 1024 * 1024,
             scan_interval: None,
             renditions_per_minute: 60,
             watch_library: true,
@@ -332,6 +346,7 @@ impl Config {
             media_timeout_secs: 900,
             secret_key: None,
             metrics_token: None,
+            metrics_loopback: false,
             signups_per_address: 10,
             transcodes_max: 4,
             transcodes_per_user: 2,
@@ -539,6 +554,12 @@ impl Config {
         if let Some(v) = parse("REFRAIN_MAX_UPLOAD_BYTES", var("REFRAIN_MAX_UPLOAD_BYTES")?)? {
             c.max_upload_bytes = v;
         }
+        if let Some(v) = parse::<u64>(
+            "REFRAIN_TRANSCODE_CACHE_MB",
+            var("REFRAIN_TRANSCODE_CACHE_MB")?,
+        )? {
+            c.transcode_cache_bytes = v.saturating_mul(1024 * 1024);
+        }
         if let Some(v) = parse(
             "REFRAIN_STREAM_TOKEN_TTL_SECS",
             var("REFRAIN_STREAM_TOKEN_TTL_SECS")?,
@@ -673,6 +694,20 @@ impl Config {
                 ));
             }
         }
+        if let Some(v) = var("REFRAIN_LIBRARY_ALLOW_ROOTS")? {
+            c.library_allow_roots = v
+                .split(':')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+                .collect();
+            if let Some(p) = c.library_allow_roots.iter().find(|p| !p.is_absolute()) {
+                return Err(err(
+                    "REFRAIN_LIBRARY_ALLOW_ROOTS",
+                    format!("{} is not an absolute path", p.display()),
+                ));
+            }
+        }
         if let Some(v) = var("REFRAIN_SCAN_INTERVAL")?.filter(|v| !v.trim().is_empty()) {
             c.scan_interval = Some(parse_duration(&v).ok_or_else(|| {
                 err(
@@ -689,6 +724,9 @@ impl Config {
                 return Err(err("REFRAIN_RENDITIONS_PER_MINUTE", "must be at least 1"));
             }
             c.renditions_per_minute = v;
+        }
+        if let Some(v) = parse("REFRAIN_METRICS_LOOPBACK", var("REFRAIN_METRICS_LOOPBACK")?)? {
+            c.metrics_loopback = v;
         }
         if let Some(v) = parse("REFRAIN_LIBRARY_WATCH", var("REFRAIN_LIBRARY_WATCH")?)? {
             c.watch_library = v;
@@ -996,6 +1034,16 @@ mod tests {
             vec![PathBuf::from("/srv/music"), PathBuf::from("/mnt/more")]
         );
         assert_eq!(c.scan_interval, Some(std::time::Duration::from_secs(7200)));
+        assert!(c.library_allow_roots.is_empty());
+        let env: HashMap<&str, &str> = [("REFRAIN_LIBRARY_ALLOW_ROOTS", "/srv:music")].into();
+        let e = Config::from_lookup(|k| env.get(k).map(|s| s.to_string())).unwrap_err();
+        assert_eq!(e.var, "REFRAIN_LIBRARY_ALLOW_ROOTS");
+        let env: HashMap<&str, &str> = [("REFRAIN_LIBRARY_ALLOW_ROOTS", "/srv/music:/mnt")].into();
+        let c = Config::from_lookup(|k| env.get(k).map(|s| s.to_string())).unwrap();
+        assert_eq!(
+            c.library_allow_roots,
+            vec![PathBuf::from("/srv/music"), PathBuf::from("/mnt")]
+        );
     }
 
     #[test]

@@ -68,10 +68,12 @@ pub enum MetricsAccess {
 }
 
 /// With `REFRAIN_METRICS_TOKEN` set, requests bearing it (`Authorization: Bearer`);
-/// unset, direct requests from this machine only: a loopback peer and no forwarding
-/// header (`forwarded`), which a reverse proxy on this machine would add.
+/// unset, nobody, unless `REFRAIN_METRICS_LOOPBACK` (`loopback`) lets direct requests
+/// from this machine in: a loopback peer and no forwarding header (`forwarded`), which
+/// a reverse proxy on this machine would add.
 pub fn metrics_access(
     token: Option<&str>,
+    loopback: bool,
     peer: IpAddr,
     authorization: Option<&str>,
     forwarded: bool,
@@ -90,7 +92,7 @@ pub fn metrics_access(
                 MetricsAccess::Unauthorized
             }
         }
-        None if peer.is_loopback() && !forwarded => MetricsAccess::Allowed,
+        None if loopback && peer.is_loopback() && !forwarded => MetricsAccess::Allowed,
         None => MetricsAccess::Hidden,
     }
 }
@@ -98,6 +100,42 @@ pub fn metrics_access(
 /// A Prometheus label value, escaped.
 pub fn escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Appends what kept Subsonic transcodes take (as last counted on this node, when one was
+/// kept), their cap, and how many were dropped to stay under it.
+fn render_transcode_cache(core: &Core, out: &mut String) {
+    use crate::subsonic::transcode::{DROPPED, KEPT_BYTES};
+    let _ = writeln!(
+        out,
+        "# HELP refrain_transcode_cache_bytes Bytes the kept Subsonic transcodes take in object storage (counted when one is kept)."
+    );
+    let _ = writeln!(out, "# TYPE refrain_transcode_cache_bytes gauge");
+    let _ = writeln!(
+        out,
+        "refrain_transcode_cache_bytes {}",
+        KEPT_BYTES.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        out,
+        "# HELP refrain_transcode_cache_limit_bytes The most bytes kept transcodes may take (REFRAIN_TRANSCODE_CACHE_MB)."
+    );
+    let _ = writeln!(out, "# TYPE refrain_transcode_cache_limit_bytes gauge");
+    let _ = writeln!(
+        out,
+        "refrain_transcode_cache_limit_bytes {}",
+        core.config.transcode_cache_bytes
+    );
+    let _ = writeln!(
+        out,
+        "# HELP refrain_transcode_cache_dropped_total Kept transcodes dropped, oldest first, to stay under the limit."
+    );
+    let _ = writeln!(out, "# TYPE refrain_transcode_cache_dropped_total counter");
+    let _ = writeln!(
+        out,
+        "refrain_transcode_cache_dropped_total {}",
+        DROPPED.load(Ordering::Relaxed)
+    );
 }
 
 /// Appends the free and total bytes of the file systems this node writes to: the data
@@ -143,6 +181,7 @@ fn render_disks(core: &Core, out: &mut String) {
 /// node's disks.
 pub async fn render_operational(core: &Core, out: &mut String) {
     render_disks(core, out);
+    render_transcode_cache(core, out);
     if core.storage.kind() == "s3" || core.config.kafka.is_some() {
         let _ = writeln!(
             out,
@@ -239,18 +278,31 @@ mod tests {
         let local: IpAddr = "127.0.0.1".parse().unwrap_or(IpAddr::from([127, 0, 0, 1]));
         let remote = IpAddr::from([203, 0, 113, 9]);
         use MetricsAccess::*;
-        assert_eq!(metrics_access(None, local, None, false), Allowed);
-        assert_eq!(metrics_access(None, local, None, true), Hidden);
-        assert_eq!(metrics_access(None, remote, None, false), Hidden);
+        // Nobody without a token or the explicit setting, not even this machine.
+        assert_eq!(metrics_access(None, false, local, None, false), Hidden);
+        assert_eq!(metrics_access(None, true, local, None, false), Allowed);
+        assert_eq!(metrics_access(None, true, local, None, true), Hidden);
+        assert_eq!(metrics_access(None, true, remote, None, false), Hidden);
         let t = Some("a-long-metrics-token-1234");
-        assert_eq!(metrics_access(t, local, None, false), Unauthorized);
-        assert_eq!(
-            metrics_access(t, remote, Some("Bearer nope"), false),
-            Unauthorized
-        );
-        assert_eq!(
-            metrics_access(t, remote, Some("Bearer a-long-metrics-token-1234"), true),
-            Allowed
-        );
+        for loopback in [false, true] {
+            assert_eq!(
+                metrics_access(t, loopback, local, None, false),
+                Unauthorized
+            );
+            assert_eq!(
+                metrics_access(t, loopback, remote, Some("Bearer nope"), false),
+                Unauthorized
+            );
+            assert_eq!(
+                metrics_access(
+                    t,
+                    loopback,
+                    remote,
+                    Some("Bearer a-long-metrics-token-1234"),
+                    true
+                ),
+                Allowed
+            );
+        }
     }
 }

@@ -26,6 +26,8 @@ impl Backend {
         // Most tests are not about email: no verification message in their outbox. The
         // email tests turn it on.
         config.email_verification = crate::config::EmailVerification::Off;
+        // The tests read /metrics from 127.0.0.1 (worker/tests/ops.rs checks the default).
+        config.metrics_loopback = true;
         // Every test client is 127.0.0.1 and some make many requests: the limits tests set
         // their own.
         config.rate_limits = crate::config::RateLimits {

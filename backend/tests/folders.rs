@@ -274,6 +274,13 @@ async fn folders_never_overlap_or_escape(b: Backend) {
         folders::add_folder(&core, &admin, "relative/music").await,
         Err(Error::Invalid(_))
     ));
+    // System locations never, whatever the server may read: the message says why.
+    for system in ["/", "/etc", "/etc/ssl", "/proc/self", "/root", "/var/lib"] {
+        match folders::add_folder(&core, &admin, system).await {
+            Err(Error::Invalid(why)) => assert!(why.contains("system folder"), "{system}: {why}"),
+            other => panic!("{system} was added: {other:?}"),
+        }
+    }
     assert!(matches!(
         folders::add_folder(&core, &admin, "/no/such/folder").await,
         Err(Error::Invalid(_))

@@ -1,8 +1,9 @@
 //! The worker's operations endpoints, on `REFRAIN_WORKER_PORT` (default 3100):
 //! `/healthz` (the process is alive), `/readyz` (each dependency, 503 when one is down)
 //! and `/metrics` (the figures the server shows of import jobs, the outbox and Kafka, and
-//! the events this worker handled by topic and outcome), readable by this machine or the
-//! holder of `REFRAIN_METRICS_TOKEN`, as the server's. The server uses [`refused`] and
+//! the events this worker handled by topic and outcome), readable by the holder of
+//! `REFRAIN_METRICS_TOKEN` or, with `REFRAIN_METRICS_LOOPBACK=true`, by this machine, as
+//! the server's. The server uses [`refused`] and
 //! [`readiness`] too.
 
 use axum::extract::{ConnectInfo, State};
@@ -35,7 +36,8 @@ pub fn refused(core: &Core, peer: std::net::IpAddr, headers: &HeaderMap) -> Opti
     let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]
         .iter()
         .any(|h| headers.contains_key(*h));
-    match backend::ops::metrics_access(token, peer, authorization, forwarded) {
+    let loopback = core.config.metrics_loopback;
+    match backend::ops::metrics_access(token, loopback, peer, authorization, forwarded) {
         MetricsAccess::Allowed => None,
         MetricsAccess::Unauthorized => Some(
             (

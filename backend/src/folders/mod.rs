@@ -6,6 +6,7 @@
 //! copied; a track's rendition is made when it is first played or by the background pass
 //! ([`rendition`]).
 
+pub mod open;
 pub mod rendition;
 pub mod repo;
 pub mod service;

@@ -3,8 +3,8 @@
 //! for bit; anything else is stored as FLAC ([`crate::media::Quick`]). Both take a fraction
 //! of a second for a four-minute track, where transcoding to AAC takes several seconds.
 
+use super::open::{self, Opened};
 use super::repo::{self, PendingRendition};
-use super::walk;
 use crate::media::{self, Quick, Rejected};
 use crate::{Core, Error, Result};
 use std::path::PathBuf;
@@ -22,25 +22,32 @@ fn unreadable(r: Rejected) -> Error {
     Error::Invalid(format!("this track's file cannot be played: {r}"))
 }
 
-/// The track's file, checked to be inside its music folder right before it is read.
-async fn locate(p: &PendingRendition) -> Result<PathBuf> {
-    let (root, rel) = (PathBuf::from(&p.root), p.rel_path.clone());
-    tokio::task::spawn_blocking(move || walk::contained(&root, &rel))
-        .await
-        .map_err(|e| anyhow::anyhow!("path check: {e}"))?
-        .ok_or_else(|| Error::Invalid("this track's file is no longer in its music folder".into()))
+/// The track's file, opened and checked to be inside its music folder (and the file the
+/// scan read) right before it is read.
+pub(crate) async fn locate(file: &repo::ScannedFile) -> Result<Opened> {
+    open::open_async(
+        PathBuf::from(&file.root),
+        file.rel_path.clone(),
+        file.identity,
+    )
+    .await?
+    .map_err(|refused| {
+        tracing::warn!(root = %file.root, rel_path = %file.rel_path, why = %refused, "scanned file refused");
+        Error::Invalid(refused.to_string())
+    })
 }
 
 /// Makes and stores the rendition of a scanned track and marks it ready. Two callers
 /// making the same one write the same object and the same row.
 pub async fn make(core: &Core, p: &PendingRendition) -> Result<()> {
-    let full = locate(p).await?;
+    let opened = locate(&p.file).await?;
+    let full = opened.tool_path();
     let tools = media::Tools::of(&core.config);
-    let probe = media::probe(&tools, &full).await?.map_err(unreadable)?;
+    let probe = media::probe(&tools, full).await?.map_err(unreadable)?;
     let how = Quick::for_codec(&probe.codec);
     let dir = tempfile::tempdir().map_err(|e| anyhow::anyhow!("temporary folder: {e}"))?;
     let out = dir.path().join("rendition.mp4");
-    media::quick_rendition(&tools, &full, &out, how)
+    media::quick_rendition(&tools, full, &out, how)
         .await?
         .map_err(unreadable)?;
     let data = tokio::fs::read(&out)
@@ -79,15 +86,16 @@ pub struct Background {
 /// plays the codec, else transcoded to AAC like an upload, which is smaller than the
 /// on-demand FLAC) and its embedded cover with thumbnails.
 pub async fn background(core: &Core, p: &PendingRendition) -> Result<Background> {
-    let full = locate(p).await?;
+    let opened = locate(&p.file).await?;
+    let full = opened.tool_path();
     let tools = media::Tools::of(&core.config);
-    let probe = media::probe(&tools, &full).await?.map_err(unreadable)?;
+    let probe = media::probe(&tools, full).await?.map_err(unreadable)?;
     let mut loudness = None;
     let made = match Quick::for_codec(&probe.codec) {
         Quick::Flac => {
             let dir = tempfile::tempdir().map_err(|e| anyhow::anyhow!("temporary folder: {e}"))?;
             let out = dir.path().join("rendition.mp4");
-            loudness = media::transcode(&tools, &full, &out)
+            loudness = media::transcode(&tools, full, &out)
                 .await?
                 .map_err(unreadable)?;
             let data = tokio::fs::read(&out)
@@ -120,7 +128,7 @@ pub async fn background(core: &Core, p: &PendingRendition) -> Result<Background>
         None => make(core, p).await?,
     }
     let mut cover = false;
-    if let Some((data, mime)) = media::read_tags(&full).await.cover {
+    if let Some((data, mime)) = media::read_tags(full).await.cover {
         let key = format!(
             "covers/{}.{}",
             p.track_id,

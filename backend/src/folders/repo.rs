@@ -1,3 +1,4 @@
+use super::open::Identity;
 use crate::{Result, new_id, now_ms};
 use sqlx::{AnyConnection, Executor, Row};
 
@@ -81,10 +82,12 @@ pub struct FileRow {
     pub content_hash: String,
     pub track_id: Option<String>,
     pub error: Option<String>,
+    /// Device and inode as the scan saw them (`None` on rows from before they were kept).
+    pub identity: Option<Identity>,
 }
 
 const FILE_COLS: &str =
-    "id, root_id, rel_path, size_bytes, mtime_ms, content_hash, track_id, error";
+    "id, root_id, rel_path, size_bytes, mtime_ms, content_hash, track_id, error, dev, ino";
 
 fn file_from_row(r: sqlx::any::AnyRow) -> FileRow {
     FileRow {
@@ -96,6 +99,7 @@ fn file_from_row(r: sqlx::any::AnyRow) -> FileRow {
         content_hash: r.get("content_hash"),
         track_id: r.get("track_id"),
         error: r.get("error"),
+        identity: Identity::from_db(r.get("dev"), r.get("ino")),
     }
 }
 
@@ -116,8 +120,8 @@ pub async fn files_of_root<'e, E: Executor<'e, Database = sqlx::Any>>(
 #[tracing::instrument(name = "sql folders.insert_file", skip_all)]
 pub async fn insert_file(conn: &mut AnyConnection, f: &FileRow) -> Result<()> {
     sqlx::query(
-        "INSERT INTO library_files (id, root_id, rel_path, size_bytes, mtime_ms, content_hash, track_id, error)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO library_files (id, root_id, rel_path, size_bytes, mtime_ms, content_hash, track_id, error, dev, ino)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&f.id)
     .bind(&f.root_id)
@@ -127,6 +131,8 @@ pub async fn insert_file(conn: &mut AnyConnection, f: &FileRow) -> Result<()> {
     .bind(&f.content_hash)
     .bind(&f.track_id)
     .bind(&f.error)
+    .bind(f.identity.map(|i| i.to_db().0))
+    .bind(f.identity.map(|i| i.to_db().1))
     .execute(conn)
     .await?;
     Ok(())
@@ -137,7 +143,7 @@ pub async fn insert_file(conn: &mut AnyConnection, f: &FileRow) -> Result<()> {
 pub async fn update_file(conn: &mut AnyConnection, f: &FileRow) -> Result<()> {
     sqlx::query(
         "UPDATE library_files SET root_id = $2, rel_path = $3, size_bytes = $4, mtime_ms = $5,
-            content_hash = $6, track_id = $7, error = $8
+            content_hash = $6, track_id = $7, error = $8, dev = $9, ino = $10
          WHERE id = $1",
     )
     .bind(&f.id)
@@ -148,6 +154,8 @@ pub async fn update_file(conn: &mut AnyConnection, f: &FileRow) -> Result<()> {
     .bind(&f.content_hash)
     .bind(&f.track_id)
     .bind(&f.error)
+    .bind(f.identity.map(|i| i.to_db().0))
+    .bind(f.identity.map(|i| i.to_db().1))
     .execute(conn)
     .await?;
     Ok(())
@@ -162,20 +170,33 @@ pub async fn delete_file(conn: &mut AnyConnection, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// The folder and relative path a scanned track plays from.
+/// Where a scanned track's file is: its music folder, the path inside it, and the file's
+/// identity as the scan saw it. Opened only through [`super::open`].
+#[derive(Debug, Clone)]
+pub struct ScannedFile {
+    pub root: String,
+    pub rel_path: String,
+    pub identity: Option<Identity>,
+}
+
+/// The file a scanned track plays from.
 #[tracing::instrument(name = "sql folders.file_of_track", skip_all)]
 pub async fn file_of_track<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     track_id: &str,
-) -> Result<Option<(String, String)>> {
+) -> Result<Option<ScannedFile>> {
     let row = sqlx::query(
-        "SELECT r.path, f.rel_path FROM library_files f JOIN library_roots r ON r.id = f.root_id
+        "SELECT r.path, f.rel_path, f.dev, f.ino FROM library_files f JOIN library_roots r ON r.id = f.root_id
          WHERE f.track_id = $1",
     )
     .bind(track_id)
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|r| (r.get("path"), r.get("rel_path"))))
+    Ok(row.map(|r| ScannedFile {
+        root: r.get("path"),
+        rel_path: r.get("rel_path"),
+        identity: Identity::from_db(r.get("dev"), r.get("ino")),
+    }))
 }
 
 /// The earliest admin: the owner of what scheduled and command-line scans add.
@@ -433,8 +454,7 @@ pub async fn finish_scan<'e, E: Executor<'e, Database = sqlx::Any>>(
 pub struct PendingRendition {
     pub track_id: String,
     pub rendition_key: String,
-    pub root: String,
-    pub rel_path: String,
+    pub file: ScannedFile,
 }
 
 #[tracing::instrument(name = "sql folders.pending_rendition", skip_all)]
@@ -443,7 +463,7 @@ pub async fn pending_rendition<'e, E: Executor<'e, Database = sqlx::Any>>(
     track_id: &str,
 ) -> Result<Option<PendingRendition>> {
     let row = sqlx::query(
-        "SELECT t.id, t.rendition_key, r.path, f.rel_path
+        "SELECT t.id, t.rendition_key, r.path, f.rel_path, f.dev, f.ino
          FROM tracks t JOIN library_files f ON f.track_id = t.id JOIN library_roots r ON r.id = f.root_id
          WHERE t.id = $1 AND t.rendition_ready = 0",
     )
@@ -453,8 +473,11 @@ pub async fn pending_rendition<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(row.map(|r| PendingRendition {
         track_id: r.get("id"),
         rendition_key: r.get("rendition_key"),
-        root: r.get("path"),
-        rel_path: r.get("rel_path"),
+        file: ScannedFile {
+            root: r.get("path"),
+            rel_path: r.get("rel_path"),
+            identity: Identity::from_db(r.get("dev"), r.get("ino")),
+        },
     }))
 }
 

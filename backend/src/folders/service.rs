@@ -79,6 +79,9 @@ async fn configured_roots(core: &Core) -> Result<Vec<PathBuf>> {
 
 /// Why `candidate` cannot be a music folder beside `existing` ones, if it cannot.
 fn overlap(core: &Core, candidate: &Path, existing: &[RootRow]) -> Option<String> {
+    if let Some(why) = walk::refused_location(candidate, &core.config.library_allow_roots) {
+        return Some(why);
+    }
     for r in existing {
         let other = Path::new(&r.path);
         if candidate == other {
@@ -477,9 +480,12 @@ async fn run(core: &Core, scan: &ScanRow, scope: &Scope) -> Result<()> {
             match known.remove(&found.rel_path) {
                 // Unchanged, and either a track or known unreadable: only stat'ed. (A
                 // row whose track went with its owner's account is registered again.)
+                // (A file replaced by another with the same size and time is changed
+                // too: its device and inode differ.)
                 Some(f)
                     if f.size_bytes == i64::try_from(found.size).unwrap_or(-1)
                         && f.mtime_ms == found.mtime_ms
+                        && f.identity.is_none_or(|i| i == found.identity)
                         && (f.track_id.is_some() || f.error.is_some()) => {}
                 Some(f) => work.push(Work {
                     root: root.clone(),
@@ -508,18 +514,26 @@ async fn run(core: &Core, scan: &ScanRow, scope: &Scope) -> Result<()> {
             batch
                 .into_iter()
                 .map(|w| {
-                    let Some(full) = walk::contained(Path::new(&w.root.path), &w.found.rel_path)
-                    else {
-                        let e = "the file is no longer inside the music folder".to_string();
-                        return Read {
-                            work: w,
-                            hash: Err(e.clone()),
-                            meta: Err(e),
-                        };
+                    // Opened as playing opens it: inside the folder, the file walked.
+                    let opened = match super::open::open(
+                        Path::new(&w.root.path),
+                        &w.found.rel_path,
+                        Some(w.found.identity),
+                    ) {
+                        Ok(o) => o,
+                        Err(refused) => {
+                            let e = refused.to_string();
+                            return Read {
+                                work: w,
+                                hash: Err(e.clone()),
+                                meta: Err(e),
+                            };
+                        }
                     };
-                    let hash = walk::content_hash(&full).map_err(|e| format!("not readable: {e}"));
+                    let full = opened.tool_path();
+                    let hash = walk::content_hash(full).map_err(|e| format!("not readable: {e}"));
                     let meta = match &hash {
-                        Ok(_) => read_meta(&full),
+                        Ok(_) => read_meta(full),
                         Err(e) => Err(e.clone()),
                     };
                     Read {
@@ -572,6 +586,7 @@ async fn apply_batch(
             moved.rel_path = work.found.rel_path.clone();
             moved.size_bytes = size;
             moved.mtime_ms = work.found.mtime_ms;
+            moved.identity = Some(work.found.identity);
             repo::update_file(&mut tx, &moved).await?;
             p.counts.moved += 1;
             continue;
@@ -585,9 +600,11 @@ async fn apply_batch(
             content_hash: hash.clone(),
             track_id: None,
             error: None,
+            identity: None,
         });
         row.size_bytes = size;
         row.mtime_ms = work.found.mtime_ms;
+        row.identity = Some(work.found.identity);
         row.content_hash = hash;
         match meta {
             Ok(m) => {

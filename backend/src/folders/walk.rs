@@ -20,6 +20,8 @@ pub struct Found {
     pub rel_path: String,
     pub size: u64,
     pub mtime_ms: i64,
+    /// Device and inode of the file (of a symlink's target).
+    pub identity: super::open::Identity,
 }
 
 /// Something under a root that was not taken, and why.
@@ -50,20 +52,49 @@ pub fn canonical_root(path: &Path) -> Result<PathBuf, String> {
     Ok(c)
 }
 
-/// The file at `rel_path` under `root`, only if it resolves (symlinks and `..` included)
-/// to a path inside `root`. Checked again right before a file is read.
-pub fn contained(root: &Path, rel_path: &str) -> Option<PathBuf> {
-    let rel = Path::new(rel_path);
-    if rel.is_absolute()
-        || rel
-            .components()
-            .any(|c| !matches!(c, std::path::Component::Normal(_)))
-    {
-        return None;
+/// System folders that are never a music folder, with everything under them.
+const SYSTEM_TREES: &[&str] = &["/etc", "/proc", "/sys", "/dev", "/boot", "/root"];
+/// Folders that are never a music folder themselves (their subfolders may be:
+/// `/var/lib/mpd/music`, `/home/anna/Music`).
+const SYSTEM_FOLDERS: &[&str] = &["/", "/home", "/usr", "/var", "/var/lib"];
+
+/// Why the canonical folder `candidate` may not be a music folder, if it may not: a
+/// system location, or outside every folder of `allow_roots` when that is not empty.
+pub fn refused_location(candidate: &Path, allow_roots: &[PathBuf]) -> Option<String> {
+    if SYSTEM_FOLDERS.iter().any(|s| candidate == Path::new(s)) {
+        return Some(format!(
+            "{} is a system folder: choose the folder that holds your music",
+            candidate.display()
+        ));
     }
-    let root = std::fs::canonicalize(root).ok()?;
-    let full = std::fs::canonicalize(root.join(rel)).ok()?;
-    full.starts_with(&root).then_some(full)
+    if let Some(s) = SYSTEM_TREES
+        .iter()
+        .find(|s| candidate.starts_with(Path::new(s)))
+    {
+        return Some(format!(
+            "{} is inside the system folder {s}, which is never a music folder",
+            candidate.display()
+        ));
+    }
+    if !allow_roots.is_empty() {
+        let inside = allow_roots.iter().any(|a| {
+            std::fs::canonicalize(a)
+                .map(|a| candidate.starts_with(a))
+                .unwrap_or(false)
+        });
+        if !inside {
+            let allowed: Vec<String> = allow_roots
+                .iter()
+                .map(|a| a.display().to_string())
+                .collect();
+            return Some(format!(
+                "{} is outside the folders music may come from here ({}, set by REFRAIN_LIBRARY_ALLOW_ROOTS)",
+                candidate.display(),
+                allowed.join(", ")
+            ));
+        }
+    }
+    None
 }
 
 fn is_audio(name: &str) -> bool {
@@ -214,6 +245,7 @@ impl<'a> Walker<'a> {
                 rel_path: rel,
                 size: meta.len(),
                 mtime_ms: mtime_ms(&meta),
+                identity: super::open::Identity::of(&meta),
             });
         }
     }
@@ -294,10 +326,51 @@ mod tests {
         assert!(reason("a/loop").contains("loop"));
         assert!(reason("broken.mp3").contains("broken"));
 
-        assert!(contained(&root, "a/one.mp3").is_some());
-        assert!(contained(&root, "d.mp3").is_none());
-        assert!(contained(&root, "../music-private/diary.mp3").is_none());
-        assert!(contained(&root, "/etc/passwd").is_none());
+        // Reading goes through the same rules (and is tested with them in `open`).
+        let open = |p: &str| super::super::open::open(&root, p, None);
+        assert!(open("a/one.mp3").is_ok());
+        assert!(open("d.mp3").is_err());
+        assert!(open("../music-private/diary.mp3").is_err());
+        assert!(open("/etc/passwd").is_err());
+    }
+
+    #[test]
+    fn system_locations_are_never_music_folders() {
+        let p = |s: &str| refused_location(Path::new(s), &[]);
+        for bad in [
+            "/",
+            "/etc",
+            "/etc/ssl",
+            "/proc/self",
+            "/sys",
+            "/dev/shm",
+            "/boot",
+            "/root",
+            "/root/Music",
+            "/var/lib",
+            "/var",
+            "/usr",
+            "/home",
+        ] {
+            assert!(p(bad).is_some(), "{bad} was allowed");
+        }
+        for good in [
+            "/var/lib/mpd/music",
+            "/home/anna/Music",
+            "/srv/music",
+            "/mnt/nas",
+            "/etcetera",
+        ] {
+            assert_eq!(p(good), None, "{good} was refused");
+        }
+        let top = tempfile::tempdir().unwrap();
+        let allowed = top.path().join("shares");
+        std::fs::create_dir_all(allowed.join("music")).unwrap();
+        let canon = std::fs::canonicalize(&allowed).unwrap();
+        let roots = [allowed.clone()];
+        assert_eq!(refused_location(&canon.join("music"), &roots), None);
+        let why = refused_location(Path::new("/srv/music"), &roots).unwrap();
+        assert!(why.contains("REFRAIN_LIBRARY_ALLOW_ROOTS"), "{why}");
     }
 
     #[test]

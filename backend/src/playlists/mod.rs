@@ -11,5 +11,5 @@ mod service;
 pub use repo::PlaylistView;
 pub use service::{
     MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_TRACKS, PlaylistPage, add_tracks, copy, create,
-    delete, get, list_mine, move_entry, remove_entry, update,
+    delete, get, list_mine, move_entry, remove_entry, replace, update,
 };

@@ -267,6 +267,16 @@ pub async fn remove_entry(
     Ok(())
 }
 
+/// Removes every entry of playlist `playlist_id`.
+#[tracing::instrument(name = "sql playlists.clear", skip_all)]
+pub async fn clear(conn: &mut AnyConnection, playlist_id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM playlist_tracks WHERE playlist_id = $1")
+        .bind(playlist_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Moves the entry at `from` to `to`, shifting those between (positions stay dense).
 #[tracing::instrument(name = "sql playlists.move_entry", skip_all)]
 pub async fn move_entry(

@@ -165,6 +165,45 @@ pub async fn add_tracks(
     Ok(())
 }
 
+/// Replaces a playlist's tracks (and its name, when given) in one transaction: a track
+/// the owner may not play, or too many, changes nothing.
+pub async fn replace(
+    core: &Core,
+    user: &CurrentUser,
+    id: &str,
+    name: Option<&str>,
+    track_ids: &[String],
+) -> Result<()> {
+    let now = now_ms();
+    let renamed = match name {
+        Some(n) => Some((clean_name(n)?, view(core, user, id).await?)),
+        None => None,
+    };
+    if track_ids.len() as i64 > MAX_TRACKS {
+        return Err(Error::Invalid(format!(
+            "a playlist holds at most {MAX_TRACKS} tracks"
+        )));
+    }
+    let mut tx = crate::db::begin(&core.db).await?;
+    if !repo::touch(&mut tx, (id, &user.id), now).await? {
+        drop(tx);
+        return Err(refusal(core, id).await);
+    }
+    if let Some((name, p)) = &renamed {
+        repo::update(&mut tx, (id, &user.id), name, &p.description, p.public, now).await?;
+        crate::search::repo::index_playlist(&mut tx, id).await?;
+    }
+    repo::clear(&mut tx, id).await?;
+    for (i, t) in track_ids.iter().enumerate() {
+        if !repo::playable(&mut tx, &user.id, t).await? {
+            return Err(Error::NotFound("track"));
+        }
+        repo::append(&mut tx, id, t, i as i64, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 pub async fn remove_entry(core: &Core, user: &CurrentUser, id: &str, entry_id: &str) -> Result<()> {
     let mut tx = crate::db::begin(&core.db).await?;
     if !repo::touch(&mut tx, (id, &user.id), now_ms()).await? {

@@ -300,6 +300,23 @@ impl Storage {
         .await
     }
 
+    /// Objects under a prefix with their sizes and last-modified times (ms), oldest first.
+    #[tracing::instrument(name = "object_store list", skip_all, fields(prefix = %prefix))]
+    pub async fn list_sized(&self, prefix: &str) -> Result<Vec<(String, u64, i64)>> {
+        let mut out = Vec::new();
+        let mut s = self.store.list(Some(&Path::from(prefix)));
+        while let Some(meta) = s.next().await {
+            let meta = meta?;
+            out.push((
+                meta.location.to_string(),
+                meta.size,
+                meta.last_modified.timestamp_millis(),
+            ));
+        }
+        out.sort_by(|a, b| (a.2, &a.0).cmp(&(b.2, &b.0)));
+        Ok(out)
+    }
+
     /// Keys under a prefix (used by tests and clean-up).
     #[tracing::instrument(name = "object_store list", skip_all, fields(prefix = %prefix))]
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>> {
@@ -350,6 +367,28 @@ pub async fn local_range(path: std::path::PathBuf, start: u64, end: u64) -> Resu
     })
     .await
     .map_err(|e| anyhow::anyhow!("read task: {e}"))??;
+    Ok(range_after(file, first, start, end))
+}
+
+/// A ranged read of a file already open (a scanned file, opened and checked by
+/// [`crate::folders::open`]), as [`local_range`] reads one by name.
+pub async fn open_file_range(file: Arc<std::fs::File>, start: u64, end: u64) -> Result<RangeRead> {
+    if start >= end {
+        return Ok(RangeRead {
+            stream: futures::stream::empty().boxed(),
+        });
+    }
+    let (file, first) = tokio::task::spawn_blocking(move || {
+        let first = read_piece(&file, start, end)?;
+        Ok::<_, Error>((file, first))
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("read task: {e}"))??;
+    Ok(range_after(file, first, start, end))
+}
+
+/// The stream of a ranged read whose first piece (from `start`) has been read.
+fn range_after(file: Arc<std::fs::File>, first: Bytes, start: u64, end: u64) -> RangeRead {
     let after = start + first.len() as u64;
     let rest = futures::stream::try_unfold(after, move |pos| {
         let file = file.clone();
@@ -367,7 +406,7 @@ pub async fn local_range(path: std::path::PathBuf, start: u64, end: u64) -> Resu
     let stream = futures::stream::once(futures::future::ready(Ok(first)))
         .chain(rest)
         .boxed();
-    Ok(RangeRead { stream })
+    RangeRead { stream }
 }
 
 /// Up to [`LOCAL_READ_CHUNK`] bytes of `file` from `pos` (not past `end`), read into a

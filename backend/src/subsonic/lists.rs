@@ -40,31 +40,25 @@ pub async fn create_or_replace(
     name: Option<&str>,
     songs: &[String],
 ) -> Result<String> {
-    let id = match id {
+    match id {
+        // Replaced in one transaction: a song that cannot be added changes nothing.
         Some(id) => {
-            let page = playlists::get(core, user, id).await?;
-            if !page.can_edit {
-                return Err(Error::Forbidden);
-            }
-            if let Some(n) = name {
-                let p = &page.playlist;
-                playlists::update(core, user, id, n, &p.description, p.public).await?;
-            }
-            // Last entry first, so earlier positions stay put.
-            for e in page.entries.iter().rev() {
-                playlists::remove_entry(core, user, id, &e.entry_id).await?;
-            }
-            id.to_string()
+            playlists::replace(core, user, id, name, songs).await?;
+            Ok(id.to_string())
         }
         None => {
             let name = name.ok_or_else(|| Error::Invalid("name or playlistId".into()))?;
-            playlists::create(core, user, name, "", false).await?.id
+            let id = playlists::create(core, user, name, "", false).await?.id;
+            if !songs.is_empty()
+                && let Err(e) = playlists::add_tracks(core, user, &id, songs).await
+            {
+                // Nothing half made: the new playlist goes with the refusal.
+                playlists::delete(core, user, &id).await?;
+                return Err(e);
+            }
+            Ok(id)
         }
-    };
-    if !songs.is_empty() {
-        playlists::add_tracks(core, user, &id, songs).await?;
     }
-    Ok(id)
 }
 
 /// What `updatePlaylist` asks.

@@ -3,15 +3,16 @@
 
 use super::catalog::{self, Song};
 use crate::auth::CurrentUser;
+use crate::folders::open::Opened;
 use crate::storage::RangeRead;
 use crate::{Core, Error, Result};
-use std::path::PathBuf;
 
 /// Where an original lives.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Source {
     Object(String),
-    File(PathBuf),
+    /// A scanned file, open and checked to be inside its music folder.
+    File(Opened),
 }
 
 /// A track's original file, as uploaded or scanned.
@@ -30,7 +31,7 @@ impl Original {
     pub async fn range(&self, core: &Core, start: u64, end: u64) -> Result<RangeRead> {
         match &self.source {
             Source::Object(key) => core.storage.get_range(key, start, end).await,
-            Source::File(path) => crate::storage::local_range(path.clone(), start, end).await,
+            Source::File(f) => crate::storage::open_file_range(f.file.clone(), start, end).await,
         }
     }
 }
@@ -50,16 +51,13 @@ pub async fn original(core: &Core, user: &CurrentUser, id: &str) -> Result<Origi
         .unwrap_or_else(|| format!("{}.{}", song.track.title, song.suffix().unwrap_or_default()));
     let mime = song.content_type();
     let (source, bytes) = if key.is_empty() {
-        // A scanned track: its file in the music folder.
-        let (root, rel) = crate::folders::repo::file_of_track(&core.db, id)
+        // A scanned track: its file in the music folder, opened and checked now.
+        let file = crate::folders::repo::file_of_track(&core.db, id)
             .await?
             .ok_or(Error::NotFound("original file"))?;
-        let path = std::path::Path::new(&root).join(rel);
-        let len = tokio::fs::metadata(&path)
-            .await
-            .map_err(|_| Error::NotFound("original file"))?
-            .len();
-        (Source::File(path), len)
+        let opened = crate::folders::rendition::locate(&file).await?;
+        let len = opened.len;
+        (Source::File(opened), len)
     } else {
         let len = core.storage.size(&key).await?;
         (Source::Object(key), len)

@@ -8,7 +8,10 @@
 //! transcodes at once, and each user at most a few; past that the app gets 429. A whole
 //! transcode from the start is kept in object storage (`transcodes/<track>/…`), so the
 //! next play of the same song in the same format and rate is served from there with
-//! `Range` like any file; the track's deletion deletes them.
+//! `Range` like any file; the track's deletion deletes them. Rates are quantised to a
+//! ladder of [`Codec::rates`] (at most six kept transcodes per codec of a song, whatever
+//! rates apps ask for), and all kept transcodes together stay under
+//! `REFRAIN_TRANSCODE_CACHE_MB`, the oldest dropped first.
 
 use super::media::{Original, Source};
 use crate::{Core, Error, Result};
@@ -16,6 +19,7 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use std::collections::HashMap;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -58,6 +62,28 @@ impl Codec {
             Codec::Aac => 160,
         }
     }
+    /// The rates (kbit/s) transcodes are made at, lowest first: an app's `maxBitRate` gets
+    /// the highest one not above it, so every rate an app may name shares six transcodes.
+    pub fn rates(self) -> [u32; 6] {
+        match self {
+            Codec::Mp3 => [64, 96, 128, 192, 256, 320],
+            Codec::Opus => [32, 48, 64, 96, 128, 192],
+            Codec::Aac => [64, 96, 128, 160, 192, 256],
+        }
+    }
+    /// The rate a transcode for `max_kbps` is made at (0: no limit, the default rate).
+    pub fn rate_for(self, max_kbps: u32) -> u32 {
+        if max_kbps == 0 {
+            return self.default_kbps();
+        }
+        let rates = self.rates();
+        rates
+            .iter()
+            .rev()
+            .find(|r| **r <= max_kbps)
+            .copied()
+            .unwrap_or(rates[0])
+    }
     /// ffmpeg's encoder and container.
     fn encoder(self) -> [&'static str; 4] {
         match self {
@@ -68,8 +94,7 @@ impl Codec {
     }
 }
 
-/// Lowest and highest bit rates (kbit/s) a transcode is made at.
-pub const MIN_KBPS: u32 = 32;
+/// The highest bit rate (kbit/s) an app's `maxBitRate` is taken as.
 pub const MAX_KBPS: u32 = 320;
 
 /// What a `stream` request gets.
@@ -113,11 +138,7 @@ pub fn plan(
         return Ok(Plan::Raw);
     }
     let codec = codec.unwrap_or(Codec::Mp3);
-    let kbps = if max_kbps == 0 {
-        codec.default_kbps()
-    } else {
-        max_kbps.clamp(MIN_KBPS, MAX_KBPS)
-    };
+    let kbps = codec.rate_for(max_kbps.min(MAX_KBPS));
     Ok(Plan::Transcode {
         codec,
         kbps,
@@ -198,6 +219,9 @@ struct Running {
     keep: Option<(tempfile::NamedTempFile, tokio::fs::File, String)>,
     core: Core,
     _permit: Permit,
+    /// A scanned original stays open while ffmpeg reads it through `/proc/<pid>/fd/N`
+    /// (closing it would free the number for another file).
+    _source: Option<crate::folders::open::Opened>,
     deadline: tokio::time::Instant,
 }
 
@@ -236,7 +260,7 @@ pub async fn start(
         cmd.arg("-ss").arg(offset.to_string());
     }
     let local = match &original.source {
-        Source::File(p) => Some(p.clone()),
+        Source::File(f) => Some(f.tool_path().to_path_buf()),
         Source::Object(k) => core.storage.local_path(k),
     };
     match &local {
@@ -293,6 +317,10 @@ pub async fn start(
         keep,
         core: core.clone(),
         _permit: permit,
+        _source: match &original.source {
+            Source::File(f) => Some(f.clone()),
+            Source::Object(_) => None,
+        },
         deadline: tokio::time::Instant::now() + tools.timeout,
     };
     let stream = futures::stream::unfold(Some(state), |state| async move {
@@ -336,8 +364,36 @@ async fn finish(mut st: Running) {
         drop(f);
         if let Err(e) = st.core.storage.put_file(&key, tmp.path()).await {
             tracing::warn!(%key, error = %e, "a transcode could not be kept");
+            return;
+        }
+        if let Err(e) = keep_under_cap(&st.core).await {
+            tracing::warn!(error = %e, "kept transcodes could not be trimmed");
         }
     }
+}
+
+/// Bytes the kept transcodes took at the last count, and how many were dropped to stay
+/// under the cap since start-up (for `/metrics`).
+pub static KEPT_BYTES: AtomicU64 = AtomicU64::new(0);
+pub static DROPPED: AtomicU64 = AtomicU64::new(0);
+
+/// Drops the oldest kept transcodes until all of them take at most
+/// `REFRAIN_TRANSCODE_CACHE_MB`; returns the bytes kept.
+pub async fn keep_under_cap(core: &Core) -> Result<u64> {
+    let cap = core.config.transcode_cache_bytes;
+    let kept = core.storage.list_sized("transcodes/").await?;
+    let mut total: u64 = kept.iter().map(|k| k.1).sum();
+    for (key, bytes, _) in kept {
+        if total <= cap {
+            break;
+        }
+        core.storage.delete(&key).await?;
+        total = total.saturating_sub(bytes);
+        DROPPED.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(%key, bytes, "kept transcode dropped (cache full)");
+    }
+    KEPT_BYTES.store(total, Ordering::Relaxed);
+    Ok(total)
 }
 
 #[cfg(test)]
@@ -371,7 +427,7 @@ mod tests {
             p(Some("aac"), 1000, 0, Some("flac"), None),
             Plan::Transcode {
                 codec: Codec::Aac,
-                kbps: 320,
+                kbps: 256,
                 offset: 0
             }
         );
@@ -384,6 +440,24 @@ mod tests {
             }
         );
         assert!(plan(Some("wav; rm -rf /"), 0, 0, None, None).is_err());
+    }
+
+    #[test]
+    fn rates_are_quantised_never_above_what_the_app_allows() {
+        for codec in [Codec::Mp3, Codec::Opus, Codec::Aac] {
+            let mut made = std::collections::BTreeSet::new();
+            for max in 1..=2000 {
+                let r = codec.rate_for(max);
+                assert!(codec.rates().contains(&r));
+                assert!(r <= max || r == codec.rates()[0], "{codec:?} {max} -> {r}");
+                made.insert(r);
+            }
+            assert_eq!(made.len(), 6, "{codec:?}");
+            assert_eq!(codec.rate_for(0), codec.default_kbps());
+            assert!(codec.rates().contains(&codec.default_kbps()));
+        }
+        assert_eq!(Codec::Mp3.rate_for(200), 192);
+        assert_eq!(Codec::Opus.rate_for(8), 32);
     }
 
     #[test]
