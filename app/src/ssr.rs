@@ -108,7 +108,7 @@ pub fn content_security_policy() {
          style-src 'self' 'nonce-{nonce}'; style-src-attr 'unsafe-inline'; \
          img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'{connect_extra}; \
          font-src 'self'; manifest-src 'self'; worker-src 'self'; object-src 'none'; \
-         base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     );
     if let (Some(res), Ok(value)) = (
         use_context::<leptos_axum::ResponseOptions>(),

@@ -538,6 +538,8 @@ async fn pages_carry_a_nonce_csp_and_security_headers(b: Backend) {
         .to_string();
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert!(csp.contains("object-src 'none'"), "{csp}");
+    // No <base> may redirect the page's relative URLs (scripts, forms).
+    assert!(csp.contains("base-uri 'none'"), "{csp}");
     assert!(!csp.contains("'unsafe-eval'"), "{csp}");
     let nonce = csp
         .split("'nonce-")
@@ -562,6 +564,49 @@ async fn pages_carry_a_nonce_csp_and_security_headers(b: Backend) {
     let again = reqwest::get(format!("{}/login", srv.base)).await.unwrap();
     let csp2 = again.headers()["content-security-policy"].to_str().unwrap();
     assert!(!csp2.contains(&nonce));
+}
+
+/// Behind TLS (`REFRAIN_SECURE_COOKIES`): the session cookie is `__Host-` prefixed,
+/// `Secure`, `HttpOnly`, for the whole site and no other domain, and pages carry HSTS.
+async fn secure_cookies_are_host_bound_with_hsts(b: Backend) {
+    let srv = start_with(b, |c| c.secure_cookies = true).await;
+    let r = signup(&client(), &srv, "tls@example.com").await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.contains("refrain"))
+        .expect("a session cookie");
+    assert!(cookie.starts_with("__Host-refrain="), "{cookie}");
+    let attrs: Vec<String> = cookie
+        .split(';')
+        .skip(1)
+        .map(|a| a.trim().to_ascii_lowercase())
+        .collect();
+    for want in ["secure", "httponly", "path=/", "samesite=lax"] {
+        assert!(attrs.iter().any(|a| a == want), "{want} missing: {cookie}");
+    }
+    assert!(
+        !attrs.iter().any(|a| a.starts_with("domain")),
+        "a __Host- cookie names no domain: {cookie}"
+    );
+    let page = reqwest::get(format!("{}/login", srv.base)).await.unwrap();
+    let hsts = page
+        .headers()
+        .get("strict-transport-security")
+        .expect("HSTS with secure cookies")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let max_age: u64 = hsts
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("max-age="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(max_age >= 15_552_000, "{hsts}: at least 180 days");
 }
 
 /// The sessions list names this device and its address, and can end another login.
@@ -1640,6 +1685,7 @@ async fn a_plain_form_post_with_an_error_is_redirected_back_with_it(b: Backend) 
 }
 
 backend::on_both_databases!(
+    secure_cookies_are_host_bound_with_hsts,
     email_links_act_only_when_the_button_is_pressed,
     metrics_are_for_this_machine_or_the_token_holder,
     covers_are_thumbnailed_cached_and_private,

@@ -1740,7 +1740,61 @@ async fn kept_transcodes_are_few_and_bounded(b: Backend) {
     );
 }
 
+/// `getCoverArt`'s `size` is clamped at both ends: nothing below the smallest thumbnail
+/// or above the original is made, a negative or zero size is not an error, and a size
+/// past any integer is refused plainly.
+async fn cover_sizes_are_clamped_at_both_ends(b: Backend) {
+    let srv = start(b, 1 << 24).await;
+    let (c, key) = user_with_key(&srv, "covers@example.com", "api_key").await;
+    let r = c
+        .post(format!("{}/api/uploads?filename=cover.mp3", srv.base))
+        .body(backend::testing::sine_mp3_with_cover(2, "green"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    worker::dispatch::drain(&srv.core).await.unwrap();
+    let (_, r) = rest(&srv, "search3", &[("apiKey", &key), ("query", "")]).await;
+    let cover = r["searchResult3"]["song"][0]["coverArt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let width = |size: &'static str| {
+        let url = format!(
+            "{}/rest/getCoverArt?apiKey={key}&v=1.16.1&c=t&id={cover}&size={size}",
+            srv.base
+        );
+        async move {
+            let r = reqwest::get(url).await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "size={size}");
+            let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+            assert!(ct.starts_with("image/"), "size={size}: {ct}");
+            image::load_from_memory(&r.bytes().await.unwrap())
+                .unwrap()
+                .width()
+        }
+    };
+    let smallest = width("1").await;
+    assert_eq!(smallest, 96, "the smallest thumbnail");
+    for low in ["-5", "0", "15", "16"] {
+        assert_eq!(width(low).await, smallest, "size={low}");
+    }
+    let largest = width("2000").await;
+    for high in ["2001", "99999", "2147483648"] {
+        assert_eq!(width(high).await, largest, "size={high}");
+    }
+    assert!(largest >= smallest);
+    let (_, r) = rest(
+        &srv,
+        "getCoverArt",
+        &[("apiKey", &key), ("id", &cover), ("size", "1e400")],
+    )
+    .await;
+    assert_eq!(error_code(&r), 0, "{r}");
+}
+
 backend::on_both_databases!(
+    cover_sizes_are_clamped_at_both_ends,
     kept_transcodes_are_few_and_bounded,
     a_music_folder_cannot_hand_out_the_server_key,
     bookmarks_are_personal_positions_in_songs,
