@@ -65,6 +65,26 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The document title for a page's own title (often a tag: an album's or a track's).
+/// leptos_meta writes the server-rendered `<title>` without escaping its text, so a tag
+/// holding `</title><script>` would end the element there: on the server the text is
+/// escaped (the browser decodes the references inside `<title>`); in the browser it is
+/// set as `document.title`, plain text, as it is.
+fn page_title(t: String) -> String {
+    let t = if t.is_empty() {
+        "Refrain".to_string()
+    } else {
+        format!("{t} · Refrain")
+    };
+    if cfg!(feature = "ssr") {
+        t.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    } else {
+        t
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -75,7 +95,7 @@ pub fn App() -> impl IntoView {
     let (is_routing, set_is_routing) = signal(false);
 
     view! {
-        <Title formatter=|t: String| if t.is_empty() { "Refrain".to_string() } else { format!("{t} · Refrain") }/>
+        <Title formatter=page_title/>
         <install::UpdatePrompt/>
         <Router set_is_routing>
             <RouteProgress is_routing/>

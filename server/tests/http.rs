@@ -609,6 +609,179 @@ async fn secure_cookies_are_host_bound_with_hsts(b: Backend) {
     assert!(max_age >= 15_552_000, "{hsts}: at least 180 days");
 }
 
+/// Stored XSS through tags: a scanned file whose title, artist, album, comment and lyrics
+/// (and its file name) hold markup is shown as text on every page that lists it (library,
+/// album, artist, search, playlist, admin with its import desk) and in `/rest` XML: never
+/// a tag the browser would build. (The browser suite checks the hydrated pages.)
+async fn hostile_tags_are_text_on_every_page(b: Backend) {
+    let srv = start(b, 1 << 20).await;
+    let admin = backend::auth::signup(&srv.core, "xss@example.com", PW)
+        .await
+        .unwrap();
+    let title = "<img src=x onerror=alert(1)>Title";
+    let artist = "<script>alert(2)</script>Band";
+    // (`</title>` too: the server-rendered <title> once took tags as they were.)
+    let album = "\"></title><svg onload=alert(3)>Album";
+    let music = tempfile::tempdir().unwrap();
+    let file = music.path().join("<img src=x onerror=alert(5)>.flac");
+    std::fs::write(
+        &file,
+        backend::testing::sine(
+            1,
+            &[
+                ("title", title),
+                ("artist", artist),
+                ("album_artist", artist),
+                ("album", album),
+                ("comment", "<iframe src=javascript:alert(4)>"),
+                ("lyrics", "<script>alert(6)</script>la la"),
+            ],
+            "flac",
+        ),
+    )
+    .unwrap();
+    backend::folders::add_folder(&srv.core, &admin, music.path().to_str().unwrap())
+        .await
+        .unwrap();
+    backend::folders::request_scan(&srv.core, &admin)
+        .await
+        .unwrap();
+    let scan = backend::folders::run_queued(&srv.core)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(scan.state, "done", "{scan:?}");
+    let track = backend::library::list_tracks(&srv.core, &admin)
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .expect("the hostile file was scanned");
+    assert_eq!(track.title, title, "tags are kept as they are, not mangled");
+    let album_id = track.album_id.clone().expect("an album");
+    let artist_id = track.artist_id.clone();
+    let list = backend::playlists::create(&srv.core, &admin, "<b>List</b>", "", false)
+        .await
+        .unwrap();
+    backend::playlists::add_tracks(&srv.core, &admin, &list.id, &[track.id.clone()])
+        .await
+        .unwrap();
+
+    let c = client();
+    assert!(
+        login_as(&c, &srv, "xss@example.com", "203.0.113.50")
+            .await
+            .is_success()
+    );
+    let hostile = [
+        "<img src=x",
+        "<script>alert",
+        "<svg onload",
+        "<iframe",
+        "onerror=alert(5)>.flac",
+        "<b>List",
+        "</title><svg",
+    ];
+    for (page, shows) in [
+        (
+            "/library".to_string(),
+            "&lt;img src=x onerror=alert(1)&gt;Title",
+        ),
+        (
+            format!("/albums/{album_id}"),
+            "&lt;svg onload=alert(3)&gt;Album",
+        ),
+        (
+            format!("/artists/{artist_id}"),
+            "&lt;script&gt;alert(2)&lt;/script&gt;Band",
+        ),
+        (
+            "/search?q=Title".to_string(),
+            "&lt;img src=x onerror=alert(1)&gt;Title",
+        ),
+        (format!("/playlists/{}", list.id), "&lt;b&gt;List&lt;/b&gt;"),
+        ("/admin".to_string(), "onerror=alert(5)&gt;.flac"),
+    ] {
+        let r = c
+            .get(format!("{}{page}", srv.base))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{page}");
+        let html = r.text().await.unwrap();
+        for h in hostile {
+            if let Some(at) = html.find(h) {
+                let from = html[..at]
+                    .char_indices()
+                    .rev()
+                    .nth(200)
+                    .map_or(0, |(i, _)| i);
+                let to = (at + 200).min(html.len());
+                let to = (to..html.len())
+                    .find(|i| html.is_char_boundary(*i))
+                    .unwrap_or(html.len());
+                panic!("{page} carries {h:?} as markup: …{}…", &html[from..to]);
+            }
+        }
+        assert!(
+            html.contains(shows),
+            "{page} does not show {shows:?} as text"
+        );
+    }
+
+    // Subsonic XML: the same strings as attribute values, escaped.
+    let (_c, key) = {
+        let c = client();
+        let r = c
+            .post(format!("{}{}", srv.base, app::auth::Login::PATH))
+            .header("x-forwarded-for", "203.0.113.51")
+            .form(&[("email", "xss@example.com"), ("password", PW)])
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+        let made: app::appkeys::NewAppKey = call(
+            &c,
+            &srv,
+            app::appkeys::CreateAppKey::PATH,
+            &[("name", "Phone"), ("kind", "api_key"), ("password", PW)],
+        )
+        .await
+        .wire()
+        .await
+        .unwrap();
+        (c, made.secret)
+    };
+    for (method, id) in [
+        ("getSong", track.id.as_str()),
+        ("getAlbum", album_id.as_str()),
+        ("getPlaylist", list.id.as_str()),
+    ] {
+        let xml = reqwest::get(format!(
+            "{}/rest/{method}?apiKey={key}&v=1.16.1&c=t&id={id}",
+            srv.base
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+        for h in hostile {
+            assert!(!xml.contains(h), "{method} carries {h:?} unescaped: {xml}");
+        }
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let values: Vec<&str> = doc
+            .descendants()
+            .flat_map(|n| n.attributes().map(|a| a.value()))
+            .collect();
+        assert!(
+            values.contains(&title) || values.contains(&album) || values.contains(&"<b>List</b>"),
+            "{method}: the text did not come through intact: {xml}"
+        );
+    }
+}
+
 /// The sessions list names this device and its address, and can end another login.
 async fn the_sessions_list_names_devices_and_ends_them(b: Backend) {
     use app::auth::security as sec;
@@ -1685,6 +1858,7 @@ async fn a_plain_form_post_with_an_error_is_redirected_back_with_it(b: Backend) 
 }
 
 backend::on_both_databases!(
+    hostile_tags_are_text_on_every_page,
     secure_cookies_are_host_bound_with_hsts,
     email_links_act_only_when_the_button_is_pressed,
     metrics_are_for_this_machine_or_the_token_holder,
