@@ -98,19 +98,9 @@ fn exempt(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz" | "/metrics")
 }
 
-/// The key a client is counted under: its address, or an IPv6 address's /64.
-pub fn client_key(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
-    }
-}
+/// The key a client is counted under: its address, or an IPv6 address's /64 (the
+/// sign-in throttles use the same, [`backend::auth::throttle::client_key`]).
+pub use backend::auth::throttle::client_key;
 
 /// Refusals counted since this node started, for `/metrics`.
 #[derive(Default)]

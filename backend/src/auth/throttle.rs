@@ -33,15 +33,31 @@ impl Key {
     /// attacker would repeat), every one counted; `free` of them within the window.
     pub fn signups(ip: IpAddr, free: i64) -> Key {
         Key {
-            name: format!("signup:{ip}"),
+            name: format!("signup:{}", client_key(ip)),
             free,
         }
     }
     pub fn address(ip: IpAddr) -> Key {
         Key {
-            name: format!("addr:{ip}"),
+            name: format!("addr:{}", client_key(ip)),
             free: ADDRESS_FREE,
         }
+    }
+}
+
+/// The key a client address is counted under, by the throttles here and the rate limits
+/// alike: an IPv4 address (an IPv4-mapped IPv6 one as IPv4), or an IPv6 address's /64,
+/// which one host controls (a client could otherwise step through 2^64 addresses).
+pub fn client_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
     }
 }
 
@@ -198,6 +214,24 @@ pub fn client_ip(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_its_64() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let a = Key::address(ip("2001:db8:1:2::1"));
+        let b = Key::address(ip("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+        let other = Key::address(ip("2001:db8:1:3::1"));
+        assert_eq!(a.name, b.name, "one /64, one key");
+        assert_ne!(a.name, other.name);
+        assert_eq!(
+            Key::signups(ip("2001:db8:1:2::9"), 3).name,
+            Key::signups(ip("2001:db8:1:2::7"), 3).name
+        );
+        assert_eq!(
+            Key::address(ip("::ffff:192.0.2.1")).name,
+            Key::address(ip("192.0.2.1")).name
+        );
+    }
 
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
