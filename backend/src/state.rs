@@ -30,6 +30,7 @@ pub struct Core {
 
 /// The one-time pass that seals TOTP secrets stored in clear.
 const SEAL_TOTP_SECRETS: &str = "seal_totp_secrets";
+const WRAP_RECOVERY_CODES: &str = "wrap_legacy_recovery_codes";
 
 impl Core {
     /// Connects, migrates and loads (or creates) the signing keys.
@@ -67,6 +68,11 @@ impl Core {
         if !db::maintenance_done(&db, SEAL_TOTP_SECRETS).await? {
             crate::auth::two_factor::seal_stored_secrets(&db, &secret_key).await?;
             db::mark_maintenance_done(&db, SEAL_TOTP_SECRETS).await?;
+        }
+        // Once per database: recovery codes from before they carried 124 bits.
+        if !db::maintenance_done(&db, WRAP_RECOVERY_CODES).await? {
+            crate::auth::two_factor::wrap_legacy_recovery_codes(&db).await?;
+            db::mark_maintenance_done(&db, WRAP_RECOVERY_CODES).await?;
         }
         Ok(Core {
             kafka_breaker: Arc::new(breaker("Kafka", &config)),

@@ -283,7 +283,94 @@ async fn secrets_are_sealed_at_rest(b: Backend) {
     assert!(r.is_err(), "a moved secret worked: {r:?}");
 }
 
+/// Recovery codes carry at least 112 random bits (ASVS 6.5.2), from the look-alike-free
+/// alphabet, in groups of five.
+async fn recovery_codes_carry_112_bits(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (_, _, codes, _) = enrolled(&core, "bits@example.com").await;
+    assert!(two_factor::recovery_code_bits() >= 112.0);
+    for c in &codes {
+        let plain: String = c.chars().filter(|ch| *ch != '-').collect();
+        assert_eq!(plain.len(), two_factor::RECOVERY_CODE_CHARS, "{c}");
+        assert!(
+            plain
+                .chars()
+                .all(|ch| "abcdefghjkmnpqrstuvwxyz23456789".contains(ch)),
+            "{c}"
+        );
+        assert_eq!(c.split('-').count(), 5, "{c}");
+    }
+}
+
+/// After a hundred wrong authenticator codes in a row, even the right one is refused
+/// until a recovery code is used; the recovery code resets the count.
+async fn a_hundred_wrong_codes_need_a_recovery_code(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (user, secret, codes, _) = enrolled(&core, "ceiling@example.com").await;
+    let right = code(&secret, 1);
+    let wrong = if right == "000000" {
+        "000001"
+    } else {
+        "000000"
+    };
+    for _ in 0..two_factor::MAX_TOTP_FAILURES {
+        let r = two_factor::use_code(&core, &user.id, wrong).await;
+        assert!(matches!(r, Err(Error::BadCode)), "{r:?}");
+    }
+    match two_factor::use_code(&core, &user.id, &right).await {
+        Err(Error::Invalid(m)) => assert!(m.contains("recovery code"), "{m}"),
+        other => panic!("the right code after 100 wrong ones: {other:?}"),
+    }
+    two_factor::use_code(&core, &user.id, &codes[0])
+        .await
+        .unwrap();
+    two_factor::use_code(&core, &user.id, &right).await.unwrap();
+}
+
+/// Recovery codes made before codes carried 124 bits (50-bit codes kept as unsalted
+/// SHA-256) are wrapped in Argon2id at start-up, and still work, once.
+async fn older_recovery_codes_are_wrapped_in_argon2id(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (user, _, _, _) = enrolled(&core, "legacy@example.com").await;
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(&user.id)
+        .execute(&core.db)
+        .await
+        .unwrap();
+    let sha = backend::auth::sha256_hex("k7m2q9xwvt");
+    sqlx::query(
+        "INSERT INTO recovery_codes (user_id, code_hash, created_at, scheme) VALUES ($1, $2, 1, 'legacy')",
+    )
+    .bind(&user.id)
+    .bind(&sha)
+    .execute(&core.db)
+    .await
+    .unwrap();
+    two_factor::wrap_legacy_recovery_codes(&core.db)
+        .await
+        .unwrap();
+    let (stored, scheme): (String, String) =
+        sqlx::query_as("SELECT code_hash, scheme FROM recovery_codes WHERE user_id = $1")
+            .bind(&user.id)
+            .fetch_one(&core.db)
+            .await
+            .unwrap();
+    assert_eq!(scheme, "argon2id");
+    assert!(stored.starts_with("$argon2id$"), "{stored}");
+    assert!(!stored.contains(&sha));
+    two_factor::use_code(&core, &user.id, "K7M2Q-9XWVT")
+        .await
+        .unwrap();
+    assert!(matches!(
+        two_factor::use_code(&core, &user.id, "k7m2q-9xwvt").await,
+        Err(Error::BadCode)
+    ));
+}
+
 backend::on_both_databases!(
+    recovery_codes_carry_112_bits,
+    a_hundred_wrong_codes_need_a_recovery_code,
+    older_recovery_codes_are_wrapped_in_argon2id,
     secrets_are_sealed_at_rest,
     enrollment_needs_a_valid_code_and_issues_ten_recovery_codes,
     login_takes_two_steps_and_a_code_works_once,

@@ -18,6 +18,7 @@ pub mod sso;
 pub mod throttle;
 pub mod totp;
 pub mod two_factor;
+pub mod two_factor_repo;
 
 pub use password::{check_password_policy, sha256_hex};
 

@@ -389,50 +389,6 @@ pub async fn advance_totp_step<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(r.rows_affected() == 1)
 }
 
-#[tracing::instrument(name = "sql auth.replace_recovery_codes", skip_all)]
-pub async fn replace_recovery_codes(
-    conn: &mut AnyConnection,
-    user_id: &str,
-    hashes: &[String],
-    now: i64,
-) -> Result<()> {
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
-    for h in hashes {
-        sqlx::query(
-            "INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)",
-        )
-        .bind(user_id)
-        .bind(h)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
-}
-
-/// Marks an unused recovery code used; false when there is no such unused code.
-#[tracing::instrument(name = "sql auth.use_recovery_code", skip_all)]
-pub async fn use_recovery_code<'e, E: Executor<'e, Database = sqlx::Any>>(
-    db: E,
-    user_id: &str,
-    hash: &str,
-    now: i64,
-) -> Result<bool> {
-    let r = sqlx::query(
-        "UPDATE recovery_codes SET used_at = $3
-         WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
-    )
-    .bind(user_id)
-    .bind(hash)
-    .bind(now)
-    .execute(db)
-    .await?;
-    Ok(r.rows_affected() == 1)
-}
-
 #[tracing::instrument(name = "sql auth.recovery_codes_left", skip_all)]
 pub async fn recovery_codes_left<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
