@@ -140,7 +140,8 @@ pub struct Config {
     /// Single sign-on providers the login page offers (OpenID Connect; see [`SsoProvider`]).
     pub sso: Vec<SsoProvider>,
     /// A first single sign-on whose verified email matches an account links to it without
-    /// asking for that account's password (`REFRAIN_OIDC_AUTO_LINK`; off by default).
+    /// asking for that account's password, when the account's own address is verified too
+    /// (`REFRAIN_OIDC_AUTO_LINK`; off by default).
     pub sso_auto_link: bool,
     /// A provider's multi-factor sign-in (`amr`) stands in for Refrain's own second factor
     /// (`REFRAIN_OIDC_TRUST_MFA`; off by default).

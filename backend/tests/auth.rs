@@ -285,14 +285,21 @@ async fn changing_the_password_ends_the_other_logins(b: Backend) {
         panic!("no 2FA")
     };
     assert!(matches!(
-        logins::change_password(&core, &laptop, "not-my-password", "new-violet-harbour-1").await,
+        logins::change_password(
+            &core,
+            &laptop,
+            "not-my-password",
+            "new-violet-harbour-1",
+            true
+        )
+        .await,
         Err(Error::BadCredentials)
     ));
     assert!(matches!(
-        logins::change_password(&core, &laptop, PW, "password").await,
+        logins::change_password(&core, &laptop, PW, "password", true).await,
         Err(Error::WeakPassword(_))
     ));
-    logins::change_password(&core, &laptop, PW, "new-violet-harbour-1")
+    logins::change_password(&core, &laptop, PW, "new-violet-harbour-1", true)
         .await
         .unwrap();
     assert!(
@@ -354,10 +361,11 @@ async fn current_password_checks_are_throttled_apart_from_the_login(b: Backend) 
     let (core, _d) = b.core().await;
     let user = auth::signup(&core, "owner@example.com", PW).await.unwrap();
     for _ in 0..=throttle::ACCOUNT_FREE {
-        let r = logins::change_password(&core, &user, "a-guess-1234", "new-violet-harbour-1").await;
+        let r = logins::change_password(&core, &user, "a-guess-1234", "new-violet-harbour-1", true)
+            .await;
         assert!(matches!(r, Err(Error::BadCredentials)), "{r:?}");
     }
-    let r = logins::change_password(&core, &user, PW, "new-violet-harbour-1").await;
+    let r = logins::change_password(&core, &user, PW, "new-violet-harbour-1", true).await;
     assert!(matches!(r, Err(Error::Throttled { .. })), "{r:?}");
     assert!(
         auth::login(&core, "owner@example.com", PW, LOCAL)
@@ -369,7 +377,7 @@ async fn current_password_checks_are_throttled_apart_from_the_login(b: Backend) 
         .execute(&core.db)
         .await
         .unwrap();
-    logins::change_password(&core, &user, PW, "new-violet-harbour-1")
+    logins::change_password(&core, &user, PW, "new-violet-harbour-1", true)
         .await
         .unwrap();
 }

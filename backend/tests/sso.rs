@@ -2,13 +2,18 @@
 //! scripts/services.sh), on both databases: accounts made and found by the issuer's
 //! subject, forged and replayed tokens refused, linking to an existing account only
 //! through a verified email and its password, two-factor kept unless the issuer's
-//! multi-factor is trusted, connecting and disconnecting from Settings.
+//! multi-factor is trusted, connecting and disconnecting from Settings; auto-linking only
+//! to an account whose own address is verified, and recovering an account (a reset link)
+//! or confirming its address drops the sign-ins linked from unverified addresses.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use backend::auth::sso::{self, Outcome};
-use backend::auth::{self, CurrentUser, LoginStep, totp, two_factor};
-use backend::testing::{Backend, oidc_provider, sign_in_at_provider, unique};
+use backend::auth::{self, CurrentUser, LoginStep, email, totp, two_factor};
+use backend::config::EmailVerification;
+use backend::testing::{
+    Backend, link_token, oidc_provider, queued_emails, sign_in_at_provider, unique,
+};
 use backend::{Config, Core, Error};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -221,7 +226,14 @@ async fn an_existing_account_links_only_by_verified_email_and_its_password(b: Ba
         Outcome::LinkNeeded { .. }
     ));
 
-    // An admin may let verified emails link by themselves.
+    // An admin may let verified emails link by themselves, to an account whose own
+    // address is verified too.
+    sqlx::query("UPDATE users SET email_verified_at = $2 WHERE id = $1")
+        .bind(&owner.id)
+        .bind(backend::now_ms())
+        .execute(&core.db)
+        .await
+        .unwrap();
     let auto = Core::init(Config {
         sso_auto_link: true,
         ..(*core.config).clone()
@@ -344,8 +356,176 @@ async fn an_unreachable_provider_is_a_clear_error(b: Backend) {
     assert!(matches!(r, Err(Error::NotFound(_))), "{r:?}");
 }
 
+/// The subject of the message about removed sign-ins.
+const REMOVED: &str = "Sign-ins removed from your Refrain account";
+
+/// The owner of `address` recovers its account with a reset link.
+async fn reset_by_email(core: &Core, address: &str) {
+    email::request_password_reset(core, address, LOCAL)
+        .await
+        .unwrap();
+    let mails = queued_emails(&core.db).await;
+    let mail = mails.iter().rev().find(|m| m.to == address).unwrap();
+    let token = link_token(&mail.text, "/reset-password").unwrap();
+    email::reset_password(core, &token, "copper-meadow-55")
+        .await
+        .unwrap();
+}
+
+/// Connects `who`'s sign-in at the provider to `user`'s account, from Settings.
+async fn connect(core: &Core, user: &CurrentUser, who: &str) {
+    let (state, code) = at_provider(core, who, false, Some(&user.id)).await;
+    let o = sso::finish(core, &state, &code).await.unwrap();
+    assert!(matches!(o, Outcome::Linked { .. }), "{o:?}");
+}
+
+/// The messages about removed sign-ins sent to `to`.
+async fn removal_notices(core: &Core, to: &str) -> Vec<String> {
+    queued_emails(&core.db)
+        .await
+        .into_iter()
+        .filter(|m| m.to == to && m.subject == REMOVED)
+        .map(|m| m.text)
+        .collect()
+}
+
+async fn auto_linking_never_hands_a_sign_in_to_an_account_with_an_unverified_address(b: Backend) {
+    let (core, _d) = core_with(b, |c| c.sso_auto_link = true).await;
+    let who = account("victim");
+    let address = format!("{who}@example.test");
+    // Somebody signs up first with the victim's address, and never confirms it.
+    let squatter = auth::signup(&core, &address, PW).await.unwrap();
+    assert!(
+        !auth::repo::email_verified(&core.db, &squatter.id)
+            .await
+            .unwrap()
+    );
+    // The victim's sign-in (an address the provider verified) does not land in that
+    // account: as without auto-linking, only the account's password would link them.
+    let r = sso_login(&core, &who, false).await.unwrap();
+    assert!(matches!(r, Outcome::LinkNeeded { .. }), "{r:?}");
+    assert!(
+        sso::identities(&core, &squatter)
+            .await
+            .unwrap()
+            .0
+            .is_empty(),
+        "the sign-in was linked to an account whose address nobody verified"
+    );
+    assert_eq!(user_count(&core).await, 1);
+    // Once the owner of the address has recovered the account with a reset link, the
+    // address is verified and the sign-in links by itself.
+    reset_by_email(&core, &address).await;
+    assert_eq!(
+        done(sso_login(&core, &who, false).await.unwrap()).id,
+        squatter.id
+    );
+}
+
+async fn a_reset_link_drops_sign_ins_linked_from_unverified_addresses_and_says_which(b: Backend) {
+    let (core, _d) = core_with(b, |_| {}).await;
+    // A sign-in from an address the provider did not verify makes an account with it.
+    let lax = format!("{}-unverified", account("owner"));
+    let lax_address = format!("{lax}@example.test");
+    let made = done(sso_login(&core, &lax, false).await.unwrap());
+    assert_eq!(made.email, lax_address);
+    // Somebody signs up with another person's address and connects their own sign-in
+    // (an address the provider verified, but not the account's) before the owner comes.
+    let squatter = auth::signup(&core, "owner@example.com", PW).await.unwrap();
+    let mallory = account("mallory");
+    connect(&core, &squatter, &mallory).await;
+    // A user whose own address is verified connects another address the same way.
+    let ada = auth::signup(&core, "ada@example.com", PW).await.unwrap();
+    sqlx::query("UPDATE users SET email_verified_at = $2 WHERE id = $1")
+        .bind(&ada.id)
+        .bind(backend::now_ms())
+        .execute(&core.db)
+        .await
+        .unwrap();
+    let ada_at_provider = account("ada");
+    connect(&core, &ada, &ada_at_provider).await;
+
+    // The owners of the addresses recover the accounts.
+    reset_by_email(&core, &lax_address).await;
+    reset_by_email(&core, "owner@example.com").await;
+    reset_by_email(&core, "ada@example.com").await;
+
+    // The sign-in from the unverified address no longer opens the account...
+    assert!(sso::identities(&core, &made).await.unwrap().0.is_empty());
+    let r = sso_login(&core, &lax, false).await;
+    assert!(
+        matches!(&r, Err(Error::Invalid(m)) if m.contains("not verified")),
+        "{r:?}"
+    );
+    // ...nor does the squatter's...
+    assert!(
+        sso::identities(&core, &squatter)
+            .await
+            .unwrap()
+            .0
+            .is_empty()
+    );
+    assert!(matches!(
+        sso_login(&core, &mallory, false).await.unwrap(),
+        Outcome::Login(LoginStep::Done(u)) if u.id != squatter.id
+    ));
+    // ...and each address is told which went: provider and address.
+    let told = removal_notices(&core, &lax_address).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(
+        told[0].contains(&format!("Test ID ({lax_address})")),
+        "{}",
+        told[0]
+    );
+    let told = removal_notices(&core, "owner@example.com").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(
+        told[0].contains(&format!("Test ID ({mallory}@example.test)")),
+        "{}",
+        told[0]
+    );
+    // The sign-in a verified account connected stays, and nothing is said.
+    assert_eq!(sso::identities(&core, &ada).await.unwrap().0.len(), 1);
+    assert_eq!(
+        done(sso_login(&core, &ada_at_provider, false).await.unwrap()).id,
+        ada.id
+    );
+    assert!(removal_notices(&core, "ada@example.com").await.is_empty());
+}
+
+async fn confirming_the_address_drops_sign_ins_linked_from_unverified_addresses(b: Backend) {
+    let (core, _d) = core_with(b, |c| {
+        c.email_verification = EmailVerification::Optional;
+    })
+    .await;
+    let lax = format!("{}-unverified", account("owner"));
+    let lax_address = format!("{lax}@example.test");
+    let made = done(sso_login(&core, &lax, false).await.unwrap());
+    // The confirmation link went to the address; its owner follows it.
+    let mails = queued_emails(&core.db).await;
+    let mail = mails.iter().rev().find(|m| m.to == lax_address).unwrap();
+    let token = link_token(&mail.text, "/verify-email").unwrap();
+    email::verify_email(&core, &token).await.unwrap();
+    assert!(
+        auth::repo::email_verified(&core.db, &made.id)
+            .await
+            .unwrap()
+    );
+    assert!(sso::identities(&core, &made).await.unwrap().0.is_empty());
+    let told = removal_notices(&core, &lax_address).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(
+        told[0].contains(&format!("Test ID ({lax_address})")),
+        "{}",
+        told[0]
+    );
+}
+
 backend::on_both_databases!(
     a_first_sign_in_makes_an_account_and_the_next_finds_it,
+    auto_linking_never_hands_a_sign_in_to_an_account_with_an_unverified_address,
+    a_reset_link_drops_sign_ins_linked_from_unverified_addresses_and_says_which,
+    confirming_the_address_drops_sign_ins_linked_from_unverified_addresses,
     forged_and_misdirected_tokens_are_refused,
     an_existing_account_links_only_by_verified_email_and_its_password,
     two_factor_is_kept_unless_the_issuers_multi_factor_is_trusted,

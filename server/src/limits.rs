@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use backend::config::RateLimits;
 use std::collections::HashMap;
 use std::fmt::Write;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -384,6 +384,7 @@ fn answer(server_fn: bool, status: StatusCode, wait: u64, message: &str) -> Resp
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::IpAddr;
 
     #[test]
     fn the_expensive_requests_are_told_apart() {

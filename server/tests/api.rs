@@ -1,5 +1,6 @@
 //! The `/api/v1` HTTP API on the real router: the token endpoint, bearer access, refresh
-//! rotation and reuse, JWT attacks at the door, the JWKS and the OpenAPI document.
+//! rotation and reuse, JWT attacks at the door, the JWKS and the OpenAPI document; the
+//! Settings password form ending API tokens and Subsonic app keys when its box is ticked.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -261,6 +262,88 @@ async fn a_reused_refresh_token_ends_the_login_for_everyone_holding_it(b: Backen
     );
 }
 
+/// Whether a Subsonic app's API key still answers `ok` at `/rest/ping`.
+async fn key_answers_ok(srv: &Srv, key: &str) -> bool {
+    let v: Value = reqwest::Client::new()
+        .get(format!("{}/rest/ping", srv.base))
+        .query(&[
+            ("apiKey", key),
+            ("v", "1.16.1"),
+            ("c", "test"),
+            ("f", "json"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["subsonic-response"]["status"] == "ok"
+}
+
+/// Signs up in a browser, makes an API key for a Subsonic app and logs an API client in.
+async fn with_app_and_api_client(srv: &Srv, email: &str) -> (reqwest::Client, String, Value) {
+    let browser = client();
+    signup(&browser, srv, email).await;
+    let backend::auth::LoginStep::Done(user) =
+        backend::auth::login(&srv.core, email, PW, std::net::Ipv4Addr::LOCALHOST.into())
+            .await
+            .unwrap()
+    else {
+        panic!("two-factor is off");
+    };
+    let key = backend::subsonic::keys::create(
+        &srv.core,
+        &user,
+        "Phone",
+        backend::subsonic::keys::KeyKind::ApiKey,
+        PW,
+    )
+    .await
+    .unwrap()
+    .secret;
+    assert!(key_answers_ok(srv, &key).await);
+    (browser, key, password_grant(srv, email).await)
+}
+
+async fn the_settings_password_form_signs_out_apps_when_its_box_is_ticked(b: Backend) {
+    use server_fn::ServerFn;
+    let srv = start(b, 1 << 20).await;
+    let path = app::auth::security::ChangePassword::PATH;
+    // Ticked (as the form comes): the app's key and the API client's tokens end.
+    let (browser, key, pair) = with_app_and_api_client(&srv, "ticked@example.com").await;
+    let r = call(
+        &browser,
+        &srv,
+        path,
+        &[
+            ("current", PW),
+            ("new", "copper-meadow-55"),
+            ("sign_out_apps", "true"),
+        ],
+    )
+    .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    assert!(!key_answers_ok(&srv, &key).await, "the API key still works");
+    let r = token(
+        &srv,
+        json!({"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // Unticked (the box sends nothing): the app keeps its key.
+    let (browser, key, _) = with_app_and_api_client(&srv, "unticked@example.com").await;
+    let r = call(
+        &browser,
+        &srv,
+        path,
+        &[("current", PW), ("new", "copper-meadow-55")],
+    )
+    .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    assert!(key_answers_ok(&srv, &key).await);
+}
+
 async fn stream_tokens_and_access_tokens_never_stand_in_for_each_other(b: Backend) {
     let srv = start(b, 1 << 24).await;
     let browser = client();
@@ -467,6 +550,7 @@ backend::on_both_databases!(
     two_factor_accounts_need_a_code_at_the_token_endpoint,
     repeated_failures_at_the_token_endpoint_get_429,
     a_reused_refresh_token_ends_the_login_for_everyone_holding_it,
+    the_settings_password_form_signs_out_apps_when_its_box_is_ticked,
     stream_tokens_and_access_tokens_never_stand_in_for_each_other,
     forged_tokens_are_refused_at_the_door,
     jwks_and_openapi_describe_the_api,

@@ -663,7 +663,7 @@ async fn hostile_tags_are_text_on_every_page(b: Backend) {
     let list = backend::playlists::create(&srv.core, &admin, "<b>List</b>", "", false)
         .await
         .unwrap();
-    backend::playlists::add_tracks(&srv.core, &admin, &list.id, &[track.id.clone()])
+    backend::playlists::add_tracks(&srv.core, &admin, &list.id, std::slice::from_ref(&track.id))
         .await
         .unwrap();
 
@@ -1889,6 +1889,101 @@ backend::on_both_databases!(
     an_upload_past_the_quota_is_413_with_a_reason,
     static_assets_are_served_plainly_and_unknown_paths_get_404,
 );
+
+/// A private Redis, stopped under a signed-in browser: sessions fail closed (nothing that
+/// needs a session answers as if signed in; the server keeps answering), and after Redis
+/// comes back (empty) the old cookie is signed out and a new sign-in works.
+#[tokio::test]
+async fn sessions_fail_closed_when_redis_stops() {
+    let port = backend::testing::free_port();
+    let start_redis = || {
+        let child = tokio::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("redis-server (Debian's redis-server package)");
+        async move {
+            for _ in 0..100 {
+                if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok()
+                {
+                    return child;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("the private Redis did not start");
+        }
+    };
+    let mut redis = start_redis().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Backend::Sqlite.config(&dir.path().join("data")).await;
+    config.redis_url = Some(format!("redis://127.0.0.1:{port}"));
+    config.embedded_worker = false;
+    let core = Core::init(config).await.unwrap();
+    let base = serve(&core).await;
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let r = c
+        .post(format!("{base}{}", app::auth::Signup::PATH))
+        .form(&[("email", "closed@example.com"), ("password", PW)])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let me = async |c: &reqwest::Client| {
+        let r = c
+            .post(format!("{base}{}", app::auth::CurrentUser::PATH))
+            .send()
+            .await
+            .unwrap();
+        let ok = r.status().is_success();
+        let body = r.text().await.unwrap();
+        (ok, body)
+    };
+    let (ok, body) = me(&c).await;
+    assert!(ok && body.contains("closed@example.com"), "{body}");
+
+    redis.kill().await.unwrap();
+    let (_, body) = me(&c).await;
+    assert!(
+        !body.contains("closed@example.com"),
+        "signed in without the session store: {body}"
+    );
+    let r = c
+        .post(format!("{base}{}", app::library::ListTracks::PATH))
+        .send()
+        .await
+        .unwrap();
+    assert!(!r.status().is_success(), "{}", r.status());
+    let r = c.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "the server keeps answering");
+
+    // Back, empty: the old cookie is nobody's; signing in again works.
+    let _redis = start_redis().await;
+    let mut signed_in = false;
+    for _ in 0..50 {
+        let r = c
+            .post(format!("{base}{}", app::auth::Login::PATH))
+            .form(&[("email", "closed@example.com"), ("password", PW)])
+            .send()
+            .await
+            .unwrap();
+        if r.status().is_success() {
+            signed_in = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(signed_in, "no sign-in after Redis came back");
+    let (ok, body) = me(&c).await;
+    assert!(ok && body.contains("closed@example.com"), "{body}");
+}
 
 /// Two server nodes on one PostgreSQL database and one Redis: a login made through one is
 /// a login on the other, and the Redis record expires on its own.

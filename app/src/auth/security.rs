@@ -107,10 +107,17 @@ pub async fn end_other_logins() -> Result<u64, AppError> {
     Ok(backend::auth::logins::end_others(&core, &user).await?)
 }
 
+/// `sign_out_apps`: also delete the app keys and end the API tokens (the form's box,
+/// ticked unless the user unticks it; a form without the box, from a page of an earlier
+/// build, keeps them as that page said).
 #[server(output = Postcard)]
-pub async fn change_password(current: String, new: String) -> Result<(), AppError> {
+pub async fn change_password(
+    current: String,
+    new: String,
+    #[server(default)] sign_out_apps: bool,
+) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
-    Ok(backend::auth::logins::change_password(&core, &user, &current, &new).await?)
+    Ok(backend::auth::logins::change_password(&core, &user, &current, &new, sign_out_apps).await?)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -367,9 +374,11 @@ fn Sessions() -> impl IntoView {
                         </ul>
                         {(others > 0).then(|| view! {
                             <button class="btn" data-testid="end-others"
+                                title="Also signs out apps: deletes your app keys and app passwords"
                                 on:click=move |_| { end_all.dispatch(EndOtherLogins {}); }>
                                 "Log out everywhere else"
                             </button>
+                            <p class="hint">"This also signs out your apps: their app keys and app passwords are deleted."</p>
                         })}
                     }.into_any()
                 }
@@ -639,6 +648,16 @@ fn ChangePassword() -> impl IntoView {
                 <input type="password" name="new" autocomplete="new-password" minlength="8" maxlength="128" required/>
             </label>
             <p class="hint">"Changing it logs you out everywhere else."</p>
+            <label class="switch-row">
+                <input type="checkbox" name="sign_out_apps" value="true" checked data-testid="sign-out-apps"/>
+                <span>
+                    "Also sign out apps and API keys"
+                    <span class="muted block">
+                        "Deletes your app keys and app passwords, and ends API tokens: apps that \
+                         used them need a new one from Settings."
+                    </span>
+                </span>
+            </label>
             {move || match change.value().get() {
                 Some(Ok(())) => Some(view! { <p class="form-ok" role="status">"Password changed."</p> }.into_any()),
                 Some(Err(e)) => Some(view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any()),

@@ -185,7 +185,9 @@ pub async fn set_role(core: &Core, admin: &CurrentUser, user_id: &str, role: Rol
 }
 
 /// Disables (or re-enables) an account. A disabled account's sessions, stream URLs and
-/// tokens stop working at once, because every check looks at `disabled_at`.
+/// tokens stop working at once, because every check looks at `disabled_at`; disabling
+/// also ends its access for good (logins, API token families, app keys deleted), so
+/// enabling it again revives none of it.
 pub async fn set_disabled(
     core: &Core,
     admin: &CurrentUser,
@@ -203,8 +205,9 @@ pub async fn set_disabled(
         .execute(&mut *tx)
         .await?;
     if disabled {
-        // Every login ends for good: enabling the account again does not revive them.
-        crate::auth::repo::revoke_all_logins(&mut *tx, user_id, now_ms()).await?;
+        // Every login, token family and app key ends for good: enabling the account again
+        // does not revive them.
+        crate::auth::logins::end_all_access(&mut tx, user_id, None, now_ms()).await?;
     }
     let (action, detail) = if disabled {
         ("user.disable", format!("{email} disabled"))
@@ -361,8 +364,10 @@ pub async fn rotate_signing_keys(core: &Core) -> Result<Vec<(&'static str, Strin
     Ok(rotated)
 }
 
-/// For the command line: sets a new password, ends every login of the account, and clears
-/// its sign-in throttling. Two-factor stays as it was.
+/// For the command line: sets a new password, ends every way into the account (logins,
+/// API token families, app keys), drops the sign-ins linked from unverified addresses
+/// (telling the account's address which), and clears its sign-in throttling. Two-factor
+/// stays as it was.
 pub async fn reset_password(core: &Core, email: &str, password: &str) -> Result<()> {
     let email = crate::auth::normalize_email(email)?;
     let u = crate::auth::repo::find_by_email(&core.db, &email)
@@ -372,7 +377,8 @@ pub async fn reset_password(core: &Core, email: &str, password: &str) -> Result<
     let hash = crate::auth::hash_password(password).await?;
     let mut tx = crate::db::begin(&core.db).await?;
     crate::auth::repo::set_password_hash(&mut *tx, &u.id, &hash).await?;
-    crate::auth::repo::revoke_all_logins(&mut *tx, &u.id, now_ms()).await?;
+    crate::auth::logins::end_all_access(&mut tx, &u.id, None, now_ms()).await?;
+    crate::auth::sso::drop_unvouched_identities(&mut tx, core, &u.id).await?;
     cli_audit(
         &mut tx,
         "password.reset",
@@ -381,6 +387,7 @@ pub async fn reset_password(core: &Core, email: &str, password: &str) -> Result<
     )
     .await?;
     tx.commit().await?;
+    core.events.wake();
     crate::auth::throttle::clear(&core.db, &crate::auth::throttle::Key::account(&email)).await?;
     Ok(())
 }

@@ -67,7 +67,10 @@ pub async fn delete_account(
         .bind(&user.id)
         .execute(&mut *tx)
         .await?;
-    // Logins, recovery codes and email tokens go with the row (ON DELETE CASCADE).
+    // Every way in ends first, in this transaction (the rows would also go with the
+    // account's, ON DELETE CASCADE, but not through a path that forgets one).
+    super::logins::end_all_access(&mut tx, &user.id, None, crate::now_ms()).await?;
+    // Recovery codes, email tokens and the rest go with the row (ON DELETE CASCADE).
     sqlx::query("DELETE FROM users WHERE id = $1")
         .bind(&user.id)
         .execute(&mut *tx)

@@ -66,6 +66,18 @@ async fn issue(
     .execute(&mut *conn)
     .await?;
     let (subject, text) = compose(&token);
+    queue(conn, user_id, to, subject, text).await
+}
+
+/// Queues an email about `user_id`'s account, inside the caller's transaction (the
+/// worker sends it once the transaction commits).
+pub(crate) async fn queue(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    to: &str,
+    subject: String,
+    text: String,
+) -> Result<()> {
     let msg = EmailMessage {
         to: to.to_string(),
         subject,
@@ -149,6 +161,9 @@ pub async fn resend_verification(core: &Core, user: &CurrentUser) -> Result<()> 
     Ok(())
 }
 
+/// Confirms the address with a verification link. The sign-ins linked to the account
+/// before from unverified addresses are disconnected (and the address told which): the
+/// owner of the address now holds the account.
 pub async fn verify_email(core: &Core, token: &str) -> Result<()> {
     let mut tx = crate::db::begin(&core.db).await?;
     let (user_id, _) = consume(&mut tx, token, Purpose::Verify).await?;
@@ -159,7 +174,9 @@ pub async fn verify_email(core: &Core, token: &str) -> Result<()> {
     .bind(now_ms())
     .execute(&mut *tx)
     .await?;
+    super::sso::drop_unvouched_identities(&mut tx, core, &user_id).await?;
     tx.commit().await?;
+    core.events.wake();
     Ok(())
 }
 
@@ -207,8 +224,11 @@ pub async fn request_password_reset(core: &Core, email: &str, from: IpAddr) -> R
     Ok(())
 }
 
-/// Sets a new password with a reset link. Every session of the account ends; the user then
-/// logs in as usual, with their second factor when it is on (a reset never bypasses it).
+/// Sets a new password with a reset link. Every way into the account ends: its sessions,
+/// API token families and app keys (a phished account is closed again once recovered);
+/// sign-ins linked from unverified addresses are disconnected, and the address told which.
+/// The user then logs in as usual, with their second factor when it is on (a reset never
+/// bypasses it).
 pub async fn reset_password(core: &Core, token: &str, new_password: &str) -> Result<()> {
     let mut tx = crate::db::begin(&core.db).await?;
     let (user_id, _) = consume(&mut tx, token, Purpose::Reset).await?;
@@ -220,7 +240,7 @@ pub async fn reset_password(core: &Core, token: &str, new_password: &str) -> Res
     let hash = password::hash(new_password.to_string()).await?;
     let now = now_ms();
     repo::set_password_hash(&mut *tx, &user_id, &hash).await?;
-    repo::revoke_all_logins(&mut *tx, &user_id, now).await?;
+    let ended = super::logins::end_all_access(&mut tx, &user_id, None, now).await?;
     // Following the link proved control of the address.
     sqlx::query(
         "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $2) WHERE id = $1",
@@ -229,9 +249,15 @@ pub async fn reset_password(core: &Core, token: &str, new_password: &str) -> Res
     .bind(now)
     .execute(&mut *tx)
     .await?;
+    super::sso::drop_unvouched_identities(&mut tx, core, &user_id).await?;
     tx.commit().await?;
+    core.events.wake();
     throttle::clear(&core.db, &throttle::Key::account(&email)).await?;
-    tracing::info!(%user_id, "password reset by email; all sessions ended");
+    tracing::info!(
+        %user_id,
+        app_keys = ended.app_keys,
+        "password reset by email; all sessions, tokens and app keys ended"
+    );
     Ok(())
 }
 

@@ -1,10 +1,17 @@
 //! The signed-in devices a user sees in settings: list them, end one or all others, and
 //! change the password (which ends every other login).
+//!
+//! Ending access ends all of it: "log out everywhere", a password reset, an admin
+//! disabling an account and deleting it go through [`end_all_access`], which ends the
+//! logins (web sessions and API token logins), revokes every refresh-token family and
+//! deletes every app key (Subsonic API keys and app passwords) in one transaction. A
+//! password change does the same unless its user keeps their apps signed in.
 
 use super::service::CurrentUser;
-use super::{password, repo};
+use super::{password, refresh_repo, repo};
 use crate::{Core, Error, Result, now_ms};
 use serde::{Deserialize, Serialize};
+use sqlx::AnyConnection;
 use std::net::IpAddr;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,26 +82,80 @@ pub async fn end(core: &Core, user: &CurrentUser, login_id: &str) -> Result<()> 
     }
 }
 
-/// Ends every login of the user except the current one; returns how many ended.
-pub async fn end_others(core: &Core, user: &CurrentUser) -> Result<u64> {
-    repo::revoke_other_logins(&core.db, &user.id, &user.login_id, now_ms()).await
+/// What [`end_all_access`] ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ended {
+    /// Logins: web sessions and API token logins.
+    pub logins: u64,
+    /// Refresh tokens revoked (every family of the ended logins).
+    pub refresh_tokens: u64,
+    /// App keys deleted: Subsonic API keys and app passwords.
+    pub app_keys: u64,
 }
 
-/// Changes the password after checking the current one; every other login ends.
+/// Ends every way into `user_id`'s account, inside the caller's transaction: every login
+/// but `keep` (the caller's own, for "log out everywhere else"; `None` ends them all),
+/// every refresh-token family but `keep`'s, and every app key. The keys are deleted, not
+/// hidden: enabling a disabled account again revives none of it.
+pub(crate) async fn end_all_access(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    keep: Option<&str>,
+    now: i64,
+) -> Result<Ended> {
+    let refresh_tokens =
+        refresh_repo::revoke_for_user(&mut *conn, user_id, keep.unwrap_or(""), now).await?;
+    let logins = match keep {
+        Some(k) => repo::revoke_other_logins(&mut *conn, user_id, k, now).await?,
+        None => repo::revoke_all_logins(&mut *conn, user_id, now).await?,
+    };
+    let app_keys = crate::subsonic::keys::delete_all_for_user(&mut *conn, user_id).await?;
+    Ok(Ended {
+        logins,
+        refresh_tokens,
+        app_keys,
+    })
+}
+
+/// "Log out everywhere else": ends every login of the user except the current one, every
+/// API token family and every app key; returns how many logins ended.
+pub async fn end_others(core: &Core, user: &CurrentUser) -> Result<u64> {
+    let mut tx = crate::db::begin(&core.db).await?;
+    let ended = end_all_access(&mut tx, &user.id, Some(&user.login_id), now_ms()).await?;
+    tx.commit().await?;
+    tracing::info!(
+        user_id = %user.id,
+        logins = ended.logins,
+        app_keys = ended.app_keys,
+        "logged out everywhere else"
+    );
+    Ok(ended.logins)
+}
+
+/// Changes the password after checking the current one; every other login ends (API
+/// token logins too). With `sign_out_apps` (what Settings offers, ticked), every app key
+/// is deleted and every other API token family revoked as well; without it the user's
+/// Subsonic apps keep working with their keys.
 pub async fn change_password(
     core: &Core,
     user: &CurrentUser,
     current: &str,
     new: &str,
+    sign_out_apps: bool,
 ) -> Result<()> {
     password::check_current(&core.db, &user.id, current).await?;
     password::check_password_policy(new, &user.email)?;
     let new_hash = password::hash(new.to_string()).await?;
+    let now = now_ms();
     let mut tx = crate::db::begin(&core.db).await?;
     repo::set_password_hash(&mut *tx, &user.id, &new_hash).await?;
-    repo::revoke_other_logins(&mut *tx, &user.id, &user.login_id, now_ms()).await?;
+    if sign_out_apps {
+        end_all_access(&mut tx, &user.id, Some(&user.login_id), now).await?;
+    } else {
+        repo::revoke_other_logins(&mut *tx, &user.id, &user.login_id, now).await?;
+    }
     tx.commit().await?;
-    tracing::info!(user_id = %user.id, "password changed; other logins ended");
+    tracing::info!(user_id = %user.id, sign_out_apps, "password changed; other logins ended");
     Ok(())
 }
 

@@ -98,3 +98,25 @@ pub async fn revoke_family<'e, E: Executor<'e, Database = sqlx::Any>>(
     .await?;
     Ok(())
 }
+
+/// Revokes every token family of `user_id` except the one of login `keep` (`""`: keep
+/// none). Goes by the user's logins, so the families' index does the work.
+#[tracing::instrument(name = "sql auth.refresh.revoke_for_user", skip_all)]
+pub async fn revoke_for_user<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+    keep: &str,
+    now: i64,
+) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $3
+         WHERE login_id IN (SELECT id FROM logins WHERE user_id = $1 AND id <> $2)
+           AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(keep)
+    .bind(now)
+    .execute(db)
+    .await?
+    .rows_affected())
+}

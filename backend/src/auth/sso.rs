@@ -8,10 +8,17 @@
 //!
 //! An account is found by the issuer's subject. A first sign-in whose email belongs to an
 //! account links to it only when the provider verified that email and the account's
-//! password is given (or the admin turned auto-linking on); otherwise it makes a new
-//! listener account with no password of its own. Accounts with two-factor on still give
-//! their code, unless the issuer says the sign-in was multi-factor (`amr`) and the admin
-//! trusts that. A signed-in user may connect more sign-ins from Settings.
+//! password is given (or the admin turned auto-linking on and the account's own address
+//! is verified too: anyone may sign up with an address they do not own, and wait for its
+//! owner's sign-in); otherwise it makes a new listener account with no password of its
+//! own. Accounts with two-factor on still give their code, unless the issuer says the
+//! sign-in was multi-factor (`amr`) and the admin trusts that. A signed-in user may
+//! connect more sign-ins from Settings.
+//!
+//! Each link records whether the provider verified its address and whether the account's
+//! own address was verified then. Recovering the account (a password reset) or confirming
+//! its address drops the sign-ins that were not vouched for that way
+//! ([`drop_unvouched_identities`]), and the account's address is told which.
 
 use super::service::{CurrentUser, LoginStep, Role};
 use super::{password, repo, two_factor};
@@ -21,7 +28,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
 use serde::Deserialize;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -487,7 +494,11 @@ async fn connect(
                 .as_deref()
                 .map(str::to_lowercase)
                 .unwrap_or_default();
-            insert_identity(&core.db, &p.id, &claims.sub, user_id, &email).await?;
+            let vouched = Vouched {
+                email: !email.is_empty() && claims.email_is_verified(),
+                account: repo::email_verified(&core.db, user_id).await?,
+            };
+            insert_identity(&core.db, &p.id, &claims.sub, user_id, &email, vouched).await?;
             tracing::info!(user_id = %user_id, provider = %p.id, "sign-in connected");
         }
     }
@@ -510,8 +521,16 @@ async fn sign_in(core: &Core, p: &SsoProvider, claims: &IdClaims) -> Result<Outc
                 p.name
             )));
         }
-        if core.config.sso_auto_link {
-            insert_identity(&core.db, &p.id, &claims.sub, &user.id, &email).await?;
+        // Auto-linking needs the account's own address verified as well: an account
+        // made with somebody else's address (never confirmed) must not receive their
+        // sign-in. Such an account is linked only by its password, as without
+        // auto-linking (its owner can prove the address with a reset link).
+        if core.config.sso_auto_link && repo::email_verified(&core.db, &user.id).await? {
+            let vouched = Vouched {
+                email: true,
+                account: true,
+            };
+            insert_identity(&core.db, &p.id, &claims.sub, &user.id, &email, vouched).await?;
             tracing::info!(user_id = %user.id, provider = %p.id, "sign-in linked by email");
             return Ok(Outcome::Login(login_as(core, &user.id, claims).await?));
         }
@@ -563,7 +582,11 @@ async fn sign_in(core: &Core, p: &SsoProvider, claims: &IdClaims) -> Result<Outc
     .bind(display_name)
     .execute(&mut *tx)
     .await?;
-    insert_identity(&mut *tx, &p.id, &claims.sub, &id, &email).await?;
+    let vouched = Vouched {
+        email: verified,
+        account: verified,
+    };
+    insert_identity(&mut *tx, &p.id, &claims.sub, &id, &email, vouched).await?;
     if !verified {
         super::email::send_verification(&mut tx, core, &id, &email).await?;
     }
@@ -574,25 +597,115 @@ async fn sign_in(core: &Core, p: &SsoProvider, claims: &IdClaims) -> Result<Outc
     Ok(Outcome::Login(login_as(core, &id, claims).await?))
 }
 
+/// What vouched for a link when it was made.
+#[derive(Debug, Clone, Copy)]
+struct Vouched {
+    /// The provider verified the address the sign-in came with.
+    email: bool,
+    /// The account's own address was verified.
+    account: bool,
+}
+
 async fn insert_identity<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     db: E,
     provider: &str,
     subject: &str,
     user_id: &str,
     email: &str,
+    vouched: Vouched,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO user_identities (provider, subject, user_id, email, created_at)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO user_identities
+           (provider, subject, user_id, email, created_at, email_verified, account_verified)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(provider)
     .bind(subject)
     .bind(user_id)
     .bind(email)
     .bind(now_ms())
+    .bind(i64::from(vouched.email))
+    .bind(i64::from(vouched.account))
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// After the owner of `user_id`'s address proved it (a password reset, a confirmed
+/// address; also the command line's reset), inside that transaction: drops the sign-ins
+/// nobody vouched for when they were linked, which someone else may have linked before:
+/// those whose address the provider had not verified, and those linked to another
+/// address while the account's own was not yet verified. The account's address is told
+/// which went (provider and address), through the outbox like every email. Returns them.
+pub(crate) async fn drop_unvouched_identities(
+    conn: &mut AnyConnection,
+    core: &Core,
+    user_id: &str,
+) -> Result<Vec<Identity>> {
+    let Some(account_email) =
+        sqlx::query_scalar::<_, String>("SELECT email FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *conn)
+            .await?
+    else {
+        return Ok(Vec::new());
+    };
+    let rows = sqlx::query(
+        "DELETE FROM user_identities
+         WHERE user_id = $1
+           AND (email_verified = 0 OR (account_verified = 0 AND email <> $2))
+         RETURNING provider, email, created_at",
+    )
+    .bind(user_id)
+    .bind(&account_email)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut dropped: Vec<Identity> = rows
+        .iter()
+        .map(|r| {
+            let provider: String = r.get("provider");
+            Identity {
+                provider_name: provider_name(core, &provider),
+                provider,
+                email: r.get("email"),
+                linked_at: r.get("created_at"),
+            }
+        })
+        .collect();
+    if dropped.is_empty() {
+        return Ok(dropped);
+    }
+    dropped.sort_by(|a, b| (a.linked_at, &a.provider).cmp(&(b.linked_at, &b.provider)));
+    let list = dropped
+        .iter()
+        .map(|i| {
+            let address = if i.email.is_empty() {
+                "no address given".to_string()
+            } else {
+                i.email.clone()
+            };
+            format!("  - {} ({address})", i.provider_name)
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let base = core.config.public_url();
+    super::email::queue(
+        conn,
+        user_id,
+        &account_email,
+        "Sign-ins removed from your Refrain account".into(),
+        format!(
+            "The password of your Refrain account was reset, or its address confirmed, so \
+             these sign-ins were disconnected from it: they were connected from an address \
+             nobody had verified, and may not be yours:\n\n\
+             {list}\n\nIf one is yours, sign in and connect it again in Settings \
+             ({base}/settings). An account without a password of its own gets one with \
+             Forgot your password? on the login page.\n"
+        ),
+    )
+    .await?;
+    tracing::info!(%user_id, dropped = dropped.len(), "unverified sign-ins disconnected");
+    Ok(dropped)
 }
 
 /// Opens a login for `user_id`, or asks for its second factor.
@@ -692,12 +805,19 @@ pub(crate) async fn complete_link(core: &Core, token: &str, user_id: &str) -> Re
             ));
         }
         None => {
+            // A pending link exists only for an address the provider verified (see
+            // `sign_in`), the account's own.
+            let vouched = Vouched {
+                email: true,
+                account: repo::email_verified(&core.db, user_id).await?,
+            };
             insert_identity(
                 &core.db,
                 &provider,
                 &subject,
                 user_id,
                 &row.get::<String, _>("email"),
+                vouched,
             )
             .await?;
         }

@@ -9,7 +9,9 @@
 //! Both are made, named and revoked by their user in Settings and work for accounts with
 //! two-factor on (each is a credential of its own, made by a user who passed it). A
 //! revoked key or a disabled account stops at once: every request reads the key and the
-//! account. Failed attempts are throttled like the web login, per account and address.
+//! account. Ending an account's access deletes all its keys ([`delete_all_for_user`]): a
+//! password reset, an admin disabling it, "log out everywhere", and a password change
+//! unless its user keeps them. Failed attempts are throttled like the web login, per account and address.
 
 use crate::auth::password::{random_token, sha256_hex};
 use crate::auth::throttle;
@@ -278,6 +280,23 @@ pub async fn revoke(core: &Core, user: &CurrentUser, key_id: &str) -> Result<()>
         return Err(Error::NotFound("app key"));
     }
     Ok(())
+}
+
+/// Deletes every API key and app password of `user_id`, inside the caller's transaction;
+/// returns how many. What ends an account's access (a password reset, an admin disabling
+/// it, "log out everywhere", a password change that asks for it) calls this with the
+/// logins' revocation: the keys are deleted, not hidden, so enabling the account again
+/// revives none.
+#[tracing::instrument(name = "sql subsonic.keys.delete_all_for_user", skip_all)]
+pub async fn delete_all_for_user<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM app_keys WHERE user_id = $1")
+        .bind(user_id)
+        .execute(db)
+        .await?
+        .rows_affected())
 }
 
 struct KeyOwner {
