@@ -267,6 +267,24 @@ impl std::fmt::Debug for S3Config {
     }
 }
 
+/// A `:`-separated list of absolute paths (`REFRAIN_LIBRARY_DIRS` and the like); empty
+/// entries are left out.
+fn absolute_paths(name: &str, v: &str) -> std::result::Result<Vec<PathBuf>, ConfigError> {
+    let paths: Vec<PathBuf> = v
+        .split(':')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .collect();
+    match paths.iter().find(|p| !p.is_absolute()) {
+        Some(p) => Err(err(
+            name,
+            format!("{} is not an absolute path", p.display()),
+        )),
+        None => Ok(paths),
+    }
+}
+
 /// `90s`, `30m`, `6h`, `1d` (a plain number is seconds); at least a minute.
 pub fn parse_duration(s: &str) -> Option<std::time::Duration> {
     let s = s.trim();
@@ -682,32 +700,10 @@ impl Config {
             c.ytdlp = v.trim().to_string();
         }
         if let Some(v) = var("REFRAIN_LIBRARY_DIRS")? {
-            c.library_dirs = v
-                .split(':')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(PathBuf::from)
-                .collect();
-            if let Some(p) = c.library_dirs.iter().find(|p| !p.is_absolute()) {
-                return Err(err(
-                    "REFRAIN_LIBRARY_DIRS",
-                    format!("{} is not an absolute path", p.display()),
-                ));
-            }
+            c.library_dirs = absolute_paths("REFRAIN_LIBRARY_DIRS", &v)?;
         }
         if let Some(v) = var("REFRAIN_LIBRARY_ALLOW_ROOTS")? {
-            c.library_allow_roots = v
-                .split(':')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(PathBuf::from)
-                .collect();
-            if let Some(p) = c.library_allow_roots.iter().find(|p| !p.is_absolute()) {
-                return Err(err(
-                    "REFRAIN_LIBRARY_ALLOW_ROOTS",
-                    format!("{} is not an absolute path", p.display()),
-                ));
-            }
+            c.library_allow_roots = absolute_paths("REFRAIN_LIBRARY_ALLOW_ROOTS", &v)?;
         }
         if let Some(v) = var("REFRAIN_SCAN_INTERVAL")?.filter(|v| !v.trim().is_empty()) {
             c.scan_interval = Some(parse_duration(&v).ok_or_else(|| {

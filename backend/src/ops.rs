@@ -102,39 +102,37 @@ pub fn escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
+/// Appends one unlabelled figure with its `HELP` and `TYPE` lines.
+fn figure(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    let _ = writeln!(out, "{name} {value}");
+}
+
 /// Appends what kept Subsonic transcodes take (as last counted on this node, when one was
 /// kept), their cap, and how many were dropped to stay under it.
 fn render_transcode_cache(core: &Core, out: &mut String) {
     use crate::subsonic::transcode::{DROPPED, KEPT_BYTES};
-    let _ = writeln!(
+    figure(
         out,
-        "# HELP refrain_transcode_cache_bytes Bytes the kept Subsonic transcodes take in object storage (counted when one is kept)."
+        "refrain_transcode_cache_bytes",
+        "gauge",
+        "Bytes the kept Subsonic transcodes take in object storage (counted when one is kept).",
+        KEPT_BYTES.load(Ordering::Relaxed),
     );
-    let _ = writeln!(out, "# TYPE refrain_transcode_cache_bytes gauge");
-    let _ = writeln!(
+    figure(
         out,
-        "refrain_transcode_cache_bytes {}",
-        KEPT_BYTES.load(Ordering::Relaxed)
+        "refrain_transcode_cache_limit_bytes",
+        "gauge",
+        "The most bytes kept transcodes may take (REFRAIN_TRANSCODE_CACHE_MB).",
+        core.config.transcode_cache_bytes,
     );
-    let _ = writeln!(
+    figure(
         out,
-        "# HELP refrain_transcode_cache_limit_bytes The most bytes kept transcodes may take (REFRAIN_TRANSCODE_CACHE_MB)."
-    );
-    let _ = writeln!(out, "# TYPE refrain_transcode_cache_limit_bytes gauge");
-    let _ = writeln!(
-        out,
-        "refrain_transcode_cache_limit_bytes {}",
-        core.config.transcode_cache_bytes
-    );
-    let _ = writeln!(
-        out,
-        "# HELP refrain_transcode_cache_dropped_total Kept transcodes dropped, oldest first, to stay under the limit."
-    );
-    let _ = writeln!(out, "# TYPE refrain_transcode_cache_dropped_total counter");
-    let _ = writeln!(
-        out,
-        "refrain_transcode_cache_dropped_total {}",
-        DROPPED.load(Ordering::Relaxed)
+        "refrain_transcode_cache_dropped_total",
+        "counter",
+        "Kept transcodes dropped, oldest first, to stay under the limit.",
+        DROPPED.load(Ordering::Relaxed),
     );
 }
 

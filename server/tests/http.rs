@@ -499,6 +499,16 @@ async fn cross_site_posts_are_refused_and_change_nothing(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // A mutating server function is never reached by GET (a link or an <img> could send
+    // one with the cookie), even from the app's own origin.
+    let r = c
+        .get(format!("{delete}?track_id={track_id}"))
+        .header("origin", srv.base.as_str())
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     let tracks: Vec<app::library::TrackItem> = call(&c, &srv, app::library::ListTracks::PATH, &[])
         .await
         .wire()
@@ -607,6 +617,26 @@ async fn secure_cookies_are_host_bound_with_hsts(b: Backend) {
         .parse()
         .unwrap();
     assert!(max_age >= 15_552_000, "{hsts}: at least 180 days");
+    // On every kind of answer, not just the login page: pages, a missing page, the APIs,
+    // the Subsonic door, health.
+    for path in [
+        "/",
+        "/library",
+        "/no-such-page",
+        "/api/v1/openapi.json",
+        "/rest/ping?f=json",
+        "/healthz",
+        "/sw.js",
+    ] {
+        let r = reqwest::get(format!("{}{path}", srv.base)).await.unwrap();
+        let h = r.headers();
+        assert!(
+            h.contains_key("strict-transport-security"),
+            "{path}: no HSTS"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert!(h.contains_key("referrer-policy"), "{path}");
+    }
 }
 
 /// Stored XSS through tags: a scanned file whose title, artist, album, comment and lyrics

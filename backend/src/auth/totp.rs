@@ -121,6 +121,11 @@ mod tests {
                 c512,
                 "SHA-512 at {t}"
             );
+            // Errata 2866: each algorithm has its own seed length; the 20-byte seed
+            // does not give the SHA-256 or SHA-512 columns (a wrapper that padded or
+            // ignored the seed would).
+            assert_ne!(code_at(&sha1, t, 8, Algorithm::SHA256), c256, "at {t}");
+            assert_ne!(code_at(&sha1, t, 8, Algorithm::SHA512), c512, "at {t}");
         }
     }
 

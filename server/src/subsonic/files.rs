@@ -176,5 +176,13 @@ mod tests {
         let evil = content_disposition("a\r\nSet-Cookie: x\\y.mp3");
         assert!(!evil.contains('\r') && !evil.contains('\n'));
         assert!(evil.starts_with("attachment; filename=\"a__Set-Cookie: x_y.mp3\""));
+        // A name that tries to close the quoted name and add a parameter of its own.
+        let v = content_disposition("a\"; filename=\"evil.html");
+        assert_eq!(
+            v,
+            "attachment; filename=\"a_; filename=_evil.html\"; filename*=UTF-8''a%22%3B%20filename%3D%22evil.html"
+        );
+        // One quoted string, whose own quotes were replaced: no parameter escapes it.
+        assert_eq!(v.matches('"').count(), 2, "{v}");
     }
 }
