@@ -642,7 +642,8 @@ async fn secure_cookies_are_host_bound_with_hsts(b: Backend) {
 /// Stored XSS through tags: a scanned file whose title, artist, album, comment and lyrics
 /// (and its file name) hold markup is shown as text on every page that lists it (library,
 /// album, artist, search, playlist, admin with its import desk) and in `/rest` XML: never
-/// a tag the browser would build. (The browser suite checks the hydrated pages.)
+/// a tag the browser would build. (This reads the server-rendered HTML; the hydrated
+/// pages in a browser are not checked yet.)
 async fn hostile_tags_are_text_on_every_page(b: Backend) {
     let srv = start(b, 1 << 20).await;
     let admin = backend::auth::signup(&srv.core, "xss@example.com", PW)
