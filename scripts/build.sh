@@ -18,6 +18,19 @@ now="$(inputs)"
 # (the build folder may be shared with other checkouts).
 BIN_DIR="$CARGO_TARGET_DIR/release"
 same() { [ -f "$1" ] && [ "$(cat "$1")" = "$now" ]; }
+# Cargo names a workspace crate's build by its path inside the workspace, so checkouts
+# sharing this build folder share those builds too, and a binary last built from
+# another checkout counts as fresh when that checkout's files are unchanged (a CI clone
+# then got the server of the main checkout, whose server functions the clone's client
+# did not know). When the last release binary came from elsewhere, the workspace's own
+# crates are built again (their dependencies stay).
+from_here() { [ ! -f "$1" ] || grep -qF " $PWD/$2" "$1"; }
+if ! from_here "$BIN_DIR/refrain.d" server/src/main.rs \
+  || ! from_here "$BIN_DIR/refrain-worker.d" worker/src/main.rs; then
+  echo "==> the last release build here came from another checkout: building this one's crates afresh"
+  cargo clean --release -p server -p app -p backend -p worker
+  rm -f "$BIN_DIR/refrain.inputs" "$BIN_DIR/refrain-worker.inputs"
+fi
 if same "$STAMP" && same "$BIN_DIR/refrain.inputs" && [ -x "$BIN_DIR/refrain" ]; then
   echo "==> release build of the server and client is up to date"
 else
