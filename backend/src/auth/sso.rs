@@ -180,6 +180,17 @@ fn provider_name(core: &Core, id: &str) -> String {
     provider(core, id).map_or_else(|_| id.to_string(), |p| p.name.clone())
 }
 
+/// A linked sign-in as read from `user_identities` (`provider`, `email`, `created_at`).
+fn identity_of(core: &Core, r: &sqlx::any::AnyRow) -> Identity {
+    let provider: String = r.get("provider");
+    Identity {
+        provider_name: provider_name(core, &provider),
+        provider,
+        email: r.get("email"),
+        linked_at: r.get("created_at"),
+    }
+}
+
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
@@ -660,18 +671,7 @@ pub(crate) async fn drop_unvouched_identities(
     .bind(&account_email)
     .fetch_all(&mut *conn)
     .await?;
-    let mut dropped: Vec<Identity> = rows
-        .iter()
-        .map(|r| {
-            let provider: String = r.get("provider");
-            Identity {
-                provider_name: provider_name(core, &provider),
-                provider,
-                email: r.get("email"),
-                linked_at: r.get("created_at"),
-            }
-        })
-        .collect();
+    let mut dropped: Vec<Identity> = rows.iter().map(|r| identity_of(core, r)).collect();
     if dropped.is_empty() {
         return Ok(dropped);
     }
@@ -835,18 +835,7 @@ pub async fn identities(core: &Core, user: &CurrentUser) -> Result<(Vec<Identity
     .bind(&user.id)
     .fetch_all(&core.db)
     .await?;
-    let list = rows
-        .iter()
-        .map(|r| {
-            let provider: String = r.get("provider");
-            Identity {
-                provider_name: provider_name(core, &provider),
-                provider,
-                email: r.get("email"),
-                linked_at: r.get("created_at"),
-            }
-        })
-        .collect();
+    let list = rows.iter().map(|r| identity_of(core, r)).collect();
     Ok((list, has_password(core, &user.id).await?))
 }
 

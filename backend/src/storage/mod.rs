@@ -353,7 +353,7 @@ fn is_outage(e: &Error) -> bool {
 /// error before any response goes out, and costs no extra hop). (`object_store` reads
 /// local files 8 KiB at a time, one blocking task each, which held streaming to a
 /// fraction of what the disk and socket allow.)
-pub async fn local_range(path: std::path::PathBuf, start: u64, end: u64) -> Result<RangeRead> {
+async fn local_range(path: std::path::PathBuf, start: u64, end: u64) -> Result<RangeRead> {
     if start >= end {
         return Ok(RangeRead {
             stream: futures::stream::empty().boxed(),
