@@ -103,12 +103,20 @@ pub fn content_security_policy() {
         .and_then(|c| backend::storage::redirect_origin(&c.config))
         .map(|o| format!(" {o}"))
         .unwrap_or_default();
+    // Settings' *Connect* buttons post a form answered with a redirect to the sign-in
+    // provider, and browsers hold that redirect to `form-action` too.
+    let form_extra: String = use_context::<Core>()
+        .map(|c| backend::auth::sso::form_action_origins(&c))
+        .unwrap_or_default()
+        .iter()
+        .map(|o| format!(" {o}"))
+        .collect();
     let csp = format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src 'self' 'nonce-{nonce}'; style-src-attr 'unsafe-inline'; \
          img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'{connect_extra}; \
          font-src 'self'; manifest-src 'self'; worker-src 'self'; object-src 'none'; \
-         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+         base-uri 'none'; form-action 'self'{form_extra}; frame-ancestors 'none'"
     );
     if let (Some(res), Ok(value)) = (
         use_context::<leptos_axum::ResponseOptions>(),
@@ -175,7 +183,54 @@ pub async fn begin_session(user: &CurrentUser) -> Result<(), AppError> {
                 .map(str::to_owned)
         });
     let ip = client_ip().await.ok();
-    backend::auth::logins::describe(&core()?, &user.login_id, ua.as_deref(), ip).await?;
+    let core = core()?;
+    backend::auth::logins::describe(&core, &user.login_id, ua.as_deref(), ip).await?;
+    remember_device(&core, &user.id).await?;
+    Ok(())
+}
+
+/// The cookie naming a browser its account signed in from before (see
+/// `backend::auth::device_token`); `__Host-` with secure cookies.
+fn device_cookie_name(core: &backend::Core) -> &'static str {
+    if core.config.secure_cookies {
+        "__Host-refrain-device"
+    } else {
+        "refrain-device"
+    }
+}
+
+/// The request's device cookie, if it carries one.
+pub async fn device_cookie() -> Option<String> {
+    let core = core().ok()?;
+    let name = device_cookie_name(&core);
+    let headers = leptos_axum::extract::<axum::http::HeaderMap>().await.ok()?;
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(tower_sessions::cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_string())
+}
+
+/// Gives the browser that just signed in a device token for `user_id` (a year; kept
+/// across logouts, which is what makes it a known device).
+async fn remember_device(core: &backend::Core, user_id: &str) -> Result<(), AppError> {
+    use tower_sessions::cookie::{Cookie, SameSite, time::Duration};
+    let token = backend::auth::device_token(core, user_id)?;
+    let cookie = Cookie::build((device_cookie_name(core), token))
+        .path("/")
+        .http_only(true)
+        .secure(core.config.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(Duration::days(365))
+        .build();
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(v) = axum::http::HeaderValue::from_str(&cookie.to_string())
+    {
+        res.append_header(axum::http::header::SET_COOKIE, v);
+    }
     Ok(())
 }
 

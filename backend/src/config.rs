@@ -97,6 +97,9 @@ pub struct Config {
     pub import_timeout_secs: u64,
     /// ffmpeg gets this long for one file before the file is rejected.
     pub media_timeout_secs: u64,
+    /// lofty gets this long to read one file's tags (`REFRAIN_TAG_READ_TIMEOUT_SECS`);
+    /// over it the file is skipped with that reason (see [`crate::media::tag_pool`]).
+    pub tag_read_timeout_secs: u64,
     /// The server key that seals secrets Refrain must read back (Subsonic app passwords):
     /// `REFRAIN_SECRET_KEY` (or `_FILE`), 32 bytes as 64 hex digits or base64url. Unset,
     /// a key is generated once into `<data_dir>/secret.key`; several server nodes must
@@ -363,6 +366,7 @@ impl Config {
             import_allow_hosts: Vec::new(),
             import_timeout_secs: 600,
             media_timeout_secs: 900,
+            tag_read_timeout_secs: 10,
             secret_key: None,
             metrics_token: None,
             metrics_loopback: false,
@@ -743,6 +747,15 @@ impl Config {
                 return Err(err("REFRAIN_MEDIA_TIMEOUT_SECS", "must be at least 1"));
             }
             c.media_timeout_secs = v;
+        }
+        if let Some(v) = parse(
+            "REFRAIN_TAG_READ_TIMEOUT_SECS",
+            var("REFRAIN_TAG_READ_TIMEOUT_SECS")?,
+        )? {
+            if v == 0 {
+                return Err(err("REFRAIN_TAG_READ_TIMEOUT_SECS", "must be at least 1"));
+            }
+            c.tag_read_timeout_secs = v;
         }
         if let Some(v) = parse(
             "REFRAIN_IMPORT_TIMEOUT_SECS",

@@ -1,5 +1,8 @@
-//! Media work for imports: ffprobe validation, tag reading with lofty, cover extraction,
-//! transcoding to fragmented MP4 AAC with ffmpeg, and the rendition's fragment index.
+//! Media work for imports: ffprobe validation, tag reading with lofty (bounded, on the
+//! pool in [`tag_pool`]), cover extraction, transcoding to fragmented MP4 AAC with
+//! ffmpeg, and the rendition's fragment index.
+
+pub mod tag_pool;
 
 use crate::imports::{Loudness, SegmentIndex};
 use serde::Deserialize;
@@ -26,6 +29,8 @@ pub struct Tools {
     /// `prlimit`, or empty to run the tools without those limits.
     pub prlimit: String,
     pub timeout: std::time::Duration,
+    /// lofty gets this long for one file's tags ([`read_tags`]).
+    pub tag_timeout: std::time::Duration,
 }
 
 /// ffmpeg's `-max_alloc`: the largest single memory block it may allocate.
@@ -45,6 +50,7 @@ impl Tools {
             ffprobe: config.ffprobe.clone(),
             prlimit: config.prlimit.clone(),
             timeout: std::time::Duration::from_secs(config.media_timeout_secs),
+            tag_timeout: std::time::Duration::from_secs(config.tag_read_timeout_secs),
         }
     }
 
@@ -335,63 +341,21 @@ fn clean(s: Option<impl AsRef<str>>) -> Option<String> {
     .filter(|s| !s.is_empty())
 }
 
-/// Reads tags with lofty (off the async threads). An unreadable tag is not an error: the
-/// caller falls back to ffprobe's tags and then to the file name.
-pub async fn read_tags(file: &Path) -> Tags {
-    let file = file.to_path_buf();
-    tokio::task::spawn_blocking(move || read_tags_blocking(&file))
-        .await
-        .unwrap_or_default()
-}
-
-fn read_tags_blocking(file: &Path) -> Tags {
-    use lofty::picture::PictureType;
-    use lofty::prelude::*;
-    let Ok(probe) = lofty::probe::Probe::open(file) else {
-        return Tags::default();
+/// Reads tags and the embedded cover with lofty, on the tag readers' pool within `limit`
+/// (see [`tag_pool`]). An unreadable tag is not an error: the caller falls back to
+/// ffprobe's tags and then to the file name.
+pub async fn read_tags(file: &Path, limit: std::time::Duration) -> Tags {
+    let request = tag_pool::Request {
+        path: file.to_path_buf(),
+        covers: true,
     };
-    let Ok(probe) = probe.guess_file_type() else {
-        return Tags::default();
-    };
-    let Ok(tagged) = probe.read() else {
-        return Tags::default();
-    };
-    let Some(tag) = tagged.primary_tag().or_else(|| tagged.first_tag()) else {
-        return Tags::default();
-    };
-    let pic = tag
-        .pictures()
-        .iter()
-        .find(|p| p.pic_type() == PictureType::CoverFront)
-        .or_else(|| tag.pictures().first());
-    let cover = pic.and_then(|p| {
-        let mime = match p.mime_type() {
-            Some(lofty::picture::MimeType::Png) => "image/png",
-            Some(lofty::picture::MimeType::Jpeg) => "image/jpeg",
-            _ => sniff_image(p.data())?,
-        };
-        Some((p.data().to_vec(), mime.to_string()))
-    });
-    Tags {
-        cover,
-        ..tags_of(tag)
-    }
-}
-
-/// The text and number tags of a lofty tag (no picture).
-fn tags_of(tag: &lofty::tag::Tag) -> Tags {
-    use lofty::prelude::*;
-    Tags {
-        title: clean(tag.title()),
-        artist: clean(tag.artist()),
-        album_artist: clean(tag.get_string(&ItemKey::AlbumArtist)),
-        album: clean(tag.album()),
-        track_no: tag.track().map(i64::from),
-        disc_no: tag.disk().map(i64::from),
-        year: tag.year().map(i64::from),
-        genre: clean(tag.genre()),
-        lyrics: clean_lyrics(tag.get_string(&ItemKey::Lyrics)),
-        cover: None,
+    match tag_pool::shared().read(request, limit).await {
+        Ok(parsed) => parsed.tags,
+        Err(tag_pool::ReadError::Unreadable(_)) => Tags::default(),
+        Err(e) => {
+            tracing::warn!(file = %file.display(), error = %e, "tags not read");
+            Tags::default()
+        }
     }
 }
 
@@ -411,28 +375,24 @@ pub fn clean_lyrics(s: Option<&str>) -> Option<String> {
     (!kept.is_empty()).then(|| kept.to_string())
 }
 
-/// Reads tags (no pictures) and the length in ms, for a library scan: a file lofty cannot
-/// read, or of no length, is refused with the reason. Blocking.
-pub fn read_tags_and_length(path: &Path) -> Result<(Tags, i64), String> {
-    use lofty::config::ParseOptions;
-    use lofty::prelude::*;
-    let tagged = lofty::probe::Probe::open(path)
-        .map_err(|e| format!("not readable: {e}"))?
-        .options(ParseOptions::new().read_cover_art(false))
-        .guess_file_type()
-        .map_err(|e| format!("not readable: {e}"))?
-        .read()
-        .map_err(|_| "not audio Refrain can read".to_string())?;
-    let duration_ms = i64::try_from(tagged.properties().duration().as_millis()).unwrap_or(0);
-    if duration_ms < 50 {
+/// Reads tags (no pictures) and the length in ms, for a library scan, on the tag
+/// readers' pool within `limit`: a file lofty cannot read, or of no length, or not read
+/// in time, is refused with the reason. Blocking: call it off the async threads.
+pub fn read_tags_and_length(
+    path: &Path,
+    limit: std::time::Duration,
+) -> Result<(Tags, i64), String> {
+    let request = tag_pool::Request {
+        path: path.to_path_buf(),
+        covers: false,
+    };
+    let parsed = tag_pool::shared()
+        .read_blocking(request, limit)
+        .map_err(|e| e.to_string())?;
+    if parsed.duration_ms < 50 {
         return Err("this file contains no playable audio".into());
     }
-    let tags = tagged
-        .primary_tag()
-        .or_else(|| tagged.first_tag())
-        .map(tags_of)
-        .unwrap_or_default();
-    Ok((tags, duration_ms))
+    Ok((parsed.tags, parsed.duration_ms))
 }
 
 fn sniff_image(data: &[u8]) -> Option<&'static str> {
@@ -848,6 +808,7 @@ mod tests {
             ffprobe: "ffprobe".into(),
             prlimit: "prlimit".into(),
             timeout: std::time::Duration::from_secs(30),
+            tag_timeout: tag_pool::DEFAULT_TIMEOUT,
         };
         let out = tools
             .limited("cat")

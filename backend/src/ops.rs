@@ -180,6 +180,9 @@ fn render_disks(core: &Core, out: &mut String) {
 pub async fn render_operational(core: &Core, out: &mut String) {
     render_disks(core, out);
     render_transcode_cache(core, out);
+    for (name, kind, help, value) in crate::media::tag_pool::figures() {
+        figure(out, name, kind, help, value);
+    }
     if core.storage.kind() == "s3" || core.config.kafka.is_some() {
         let _ = writeln!(
             out,

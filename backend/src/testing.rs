@@ -236,16 +236,28 @@ pub fn env_of(config: &Config) -> Vec<(String, String)> {
 pub struct Proc {
     pub child: tokio::process::Child,
     lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+    /// Every line read so far.
+    seen: Vec<String>,
 }
 
 impl Proc {
     /// Starts `program` with `env` added to the test's own environment.
     pub fn spawn(program: &str, args: &[&str], env: &[(String, String)]) -> Proc {
+        Self::spawn_logging(program, args, env, "info,rdkafka=warn,sqlx=warn")
+    }
+
+    /// [`spawn`](Self::spawn) with the log filter `rust_log`.
+    pub fn spawn_logging(
+        program: &str,
+        args: &[&str],
+        env: &[(String, String)],
+        rust_log: &str,
+    ) -> Proc {
         use tokio::io::AsyncBufReadExt;
         let mut child = tokio::process::Command::new(program)
             .args(args)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("RUST_LOG", "info,rdkafka=warn,sqlx=warn")
+            .env("RUST_LOG", rust_log)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -269,7 +281,11 @@ impl Proc {
         }
         forward(child.stdout.take().unwrap(), tx.clone());
         forward(child.stderr.take().unwrap(), tx);
-        Proc { child, lines }
+        Proc {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -281,7 +297,9 @@ impl Proc {
     pub async fn wait_for_line(&mut self, needle: &str, within: std::time::Duration) {
         let found = tokio::time::timeout(within, async {
             while let Some(l) = self.lines.recv().await {
-                if l.contains(needle) {
+                let hit = l.contains(needle);
+                self.seen.push(l);
+                if hit {
                     return true;
                 }
             }
@@ -292,6 +310,16 @@ impl Proc {
             matches!(found, Ok(true)),
             "the child never printed {needle:?}"
         );
+    }
+
+    /// Every line the child printed so far (waits for one containing `needle` first, so
+    /// lines written before it are in).
+    pub async fn lines_through(&mut self, needle: &str, within: std::time::Duration) -> &[String] {
+        self.wait_for_line(needle, within).await;
+        while let Ok(l) = self.lines.try_recv() {
+            self.seen.push(l);
+        }
+        &self.seen
     }
 
     /// SIGKILL, then reap.

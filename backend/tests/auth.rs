@@ -398,7 +398,128 @@ async fn sign_ups_from_one_address_are_slowed_down(b: Backend) {
         .unwrap();
 }
 
+/// A stranger's wrong passwords put the account in backoff for everyone else, but not for
+/// a browser the owner signed in from before (its device token), nor for the owner's
+/// Subsonic apps (an app password or an API key is counted per address only); a device
+/// token of another account, or a forged one, helps nobody.
+async fn a_strangers_failures_keep_neither_a_known_device_nor_an_app_out(b: Backend) {
+    use backend::auth::audit::Pathway;
+    use backend::subsonic::keys::{self, Credentials, KeyKind};
+    let (core, _d) = b.core().await;
+    let home: std::net::IpAddr = "198.51.100.7".parse().unwrap();
+    let stranger: std::net::IpAddr = "203.0.113.9".parse().unwrap();
+    let owner = auth::signup(&core, "owner@example.com", PW).await.unwrap();
+    let other = auth::signup(&core, "other@example.com", PW).await.unwrap();
+    let device = auth::device_token(&core, &owner.id).unwrap();
+    let others_device = auth::device_token(&core, &other.id).unwrap();
+    let api_key = keys::create(&core, &owner, "Phone", KeyKind::ApiKey, PW)
+        .await
+        .unwrap()
+        .secret;
+    let app_password = keys::create(&core, &owner, "Old app", KeyKind::AppPassword, PW)
+        .await
+        .unwrap()
+        .secret;
+    // The stranger guesses until the account waits.
+    let mut throttled = false;
+    for _ in 0..=2 * backend::auth::throttle::ACCOUNT_FREE {
+        let r = auth::login(&core, "owner@example.com", "wrong-guess-123", stranger).await;
+        throttled |= matches!(r, Err(Error::Throttled { .. }));
+    }
+    assert!(throttled, "the stranger was never slowed down");
+    // A browser without a device token waits, even with the right password, and so does
+    // one holding another account's token or a forged one.
+    let web = |device: Option<String>| {
+        let core = core.clone();
+        async move {
+            auth::login_via(
+                &core,
+                Pathway::Web,
+                "owner@example.com",
+                PW,
+                home,
+                device.as_deref(),
+            )
+            .await
+        }
+    };
+    for device in [None, Some(others_device), Some("v1.forged".to_string())] {
+        let r = web(device.clone()).await;
+        assert!(
+            matches!(r, Err(Error::Throttled { .. })),
+            "{device:?}: {r:?}"
+        );
+    }
+    // The owner's known browser signs in.
+    let r = web(Some(device.clone())).await;
+    assert!(
+        matches!(r, Ok(auth::LoginStep::Done(ref u)) if u.id == owner.id),
+        "{r:?}"
+    );
+    // Wrong passwords from the known browser count against it, not against the account,
+    // and it gets no more free tries than an account.
+    for _ in 0..backend::auth::throttle::ACCOUNT_FREE {
+        let r = auth::login_via(
+            &core,
+            Pathway::Web,
+            "owner@example.com",
+            "nope-nope-1",
+            home,
+            Some(&device),
+        )
+        .await;
+        assert!(matches!(r, Err(Error::BadCredentials)), "{r:?}");
+    }
+    let r = auth::login_via(
+        &core,
+        Pathway::Web,
+        "owner@example.com",
+        "nope-nope-1",
+        home,
+        Some(&device),
+    )
+    .await;
+    assert!(matches!(r, Err(Error::BadCredentials)), "{r:?}");
+    let r = web(Some(device.clone())).await;
+    assert!(matches!(r, Err(Error::Throttled { .. })), "{r:?}");
+    // The owner's apps were never kept out.
+    let by_key = keys::authenticate(&core, &Credentials::ApiKey(api_key), home).await;
+    assert_eq!(by_key.map(|u| u.id), Ok(owner.id.clone()));
+    let token = Credentials::Token {
+        user: "owner@example.com".into(),
+        token: keys::subsonic_token(&app_password, "a1b2c3"),
+        salt: "a1b2c3".into(),
+    };
+    assert_eq!(
+        keys::authenticate(&core, &token, home).await.map(|u| u.id),
+        Ok(owner.id.clone())
+    );
+    // Nor do wrong app passwords from the stranger's address keep the owner's app out.
+    for _ in 0..=backend::auth::throttle::ADDRESS_FREE {
+        let wrong = Credentials::Password {
+            user: "owner@example.com".into(),
+            password: "aaaaaa-bbbbbb-cccccc-dddddd".into(),
+        };
+        let _ = keys::authenticate(&core, &wrong, stranger).await;
+    }
+    let right_from_there = Credentials::Password {
+        user: "owner@example.com".into(),
+        password: app_password.clone(),
+    };
+    assert!(
+        keys::authenticate(&core, &right_from_there, stranger)
+            .await
+            .is_err(),
+        "the guessing address itself waits"
+    );
+    assert_eq!(
+        keys::authenticate(&core, &token, home).await.map(|u| u.id),
+        Ok(owner.id)
+    );
+}
+
 backend::on_both_databases!(
+    a_strangers_failures_keep_neither_a_known_device_nor_an_app_out,
     parallel_guesses_cannot_slip_past_the_limit,
     current_password_checks_are_throttled_apart_from_the_login,
     sign_ups_from_one_address_are_slowed_down,

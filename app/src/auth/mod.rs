@@ -148,7 +148,11 @@ pub async fn login(email: String, password: String) -> Result<LoginOutcome, AppE
     use backend::auth::LoginStep;
     let core = crate::ssr::core()?;
     let from = crate::ssr::client_ip().await?;
-    match backend::auth::login(&core, &email, &password, from).await? {
+    let device = crate::ssr::device_cookie().await;
+    let pathway = backend::auth::audit::Pathway::Web;
+    match backend::auth::login_via(&core, pathway, &email, &password, from, device.as_deref())
+        .await?
+    {
         LoginStep::Done(user) => {
             crate::ssr::begin_session(&user).await?;
             leptos_axum::redirect("/");

@@ -34,6 +34,7 @@ pub struct AuditEntry {
 /// Admins only; with `REFRAIN_REQUIRE_ADMIN_2FA`, only admins who turned two-factor on.
 pub(crate) async fn require_admin(core: &Core, user: &CurrentUser) -> Result<()> {
     if user.role != Role::Admin {
+        crate::auth::audit::refused(&user.id, "admin function (not an admin)");
         return Err(Error::Forbidden);
     }
     if core.config.require_admin_2fa
@@ -41,6 +42,7 @@ pub(crate) async fn require_admin(core: &Core, user: &CurrentUser) -> Result<()>
             .await?
             .is_none()
     {
+        crate::auth::audit::refused(&user.id, "admin function (no second factor)");
         return Err(Error::Invalid(
             "this server requires admins to use two-factor authentication: turn it on in Settings first"
                 .into(),
@@ -204,11 +206,13 @@ pub async fn set_disabled(
         .bind(at)
         .execute(&mut *tx)
         .await?;
-    if disabled {
+    let ended = if disabled {
         // Every login, token family and app key ends for good: enabling the account again
         // does not revive them.
-        crate::auth::logins::end_all_access(&mut tx, user_id, None, now_ms()).await?;
-    }
+        Some(crate::auth::logins::end_all_access(&mut tx, user_id, None, now_ms()).await?)
+    } else {
+        None
+    };
     let (action, detail) = if disabled {
         ("user.disable", format!("{email} disabled"))
     } else {
@@ -216,6 +220,9 @@ pub async fn set_disabled(
     };
     audit(&mut tx, admin, action, Some(user_id), &detail).await?;
     tx.commit().await?;
+    if let Some(ended) = ended {
+        ended.record(user_id, "account disabled by an admin");
+    }
     Ok(())
 }
 
@@ -377,7 +384,7 @@ pub async fn reset_password(core: &Core, email: &str, password: &str) -> Result<
     let hash = crate::auth::hash_password(password).await?;
     let mut tx = crate::db::begin(&core.db).await?;
     crate::auth::repo::set_password_hash(&mut *tx, &u.id, &hash).await?;
-    crate::auth::logins::end_all_access(&mut tx, &u.id, None, now_ms()).await?;
+    let ended = crate::auth::logins::end_all_access(&mut tx, &u.id, None, now_ms()).await?;
     crate::auth::sso::drop_unvouched_identities(&mut tx, core, &u.id).await?;
     cli_audit(
         &mut tx,
@@ -388,6 +395,7 @@ pub async fn reset_password(core: &Core, email: &str, password: &str) -> Result<
     .await?;
     tx.commit().await?;
     core.events.wake();
+    ended.record(&u.id, "password reset from the command line");
     crate::auth::throttle::clear(&core.db, &crate::auth::throttle::Key::account(&email)).await?;
     Ok(())
 }

@@ -69,7 +69,7 @@ pub async fn delete_account(
         .await?;
     // Every way in ends first, in this transaction (the rows would also go with the
     // account's, ON DELETE CASCADE, but not through a path that forgets one).
-    super::logins::end_all_access(&mut tx, &user.id, None, crate::now_ms()).await?;
+    let ended = super::logins::end_all_access(&mut tx, &user.id, None, crate::now_ms()).await?;
     // Recovery codes, email tokens and the rest go with the row (ON DELETE CASCADE).
     sqlx::query("DELETE FROM users WHERE id = $1")
         .bind(&user.id)
@@ -77,6 +77,7 @@ pub async fn delete_account(
         .await?;
     tx.commit().await?;
     core.events.wake();
+    ended.record(&user.id, "account deleted");
     for key in keys {
         if let Err(e) = core.storage.delete(&key).await {
             tracing::warn!(%key, error = %e, "could not delete an object of a deleted account");

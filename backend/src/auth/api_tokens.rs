@@ -60,7 +60,16 @@ pub async fn issue_with_password(
     from: IpAddr,
     user_agent: Option<&str>,
 ) -> Result<TokenPair> {
-    let user = match super::login(core, email, password, from).await? {
+    let user = match super::login_via(
+        core,
+        super::audit::Pathway::Api,
+        email,
+        password,
+        from,
+        None,
+    )
+    .await?
+    {
         LoginStep::Done(user) => user,
         LoginStep::NeedsCode(mut pending) => {
             let Some(code) = code.filter(|c| !c.trim().is_empty()) else {
@@ -73,7 +82,7 @@ pub async fn issue_with_password(
     let refresh = password::random_token();
     let now = now_ms();
     insert_refresh(&core.db, &refresh, &user, now).await?;
-    tracing::info!(user_id = %user.id, login_id = %user.login_id, "API token issued");
+    super::audit::key_made(&user.id, super::audit::KeyKind::ApiToken, &user.login_id);
     pair(core, &user, refresh).await
 }
 
@@ -109,6 +118,14 @@ async fn replayed(core: &Core, hash: &str, now: i64) -> Error {
     let revoke = async {
         if let Some(family) = refresh_repo::family_of(&core.db, hash, true).await? {
             revoke_family(&core.db, &family, now).await?;
+            let user_id = refresh_repo::user_of_family(&core.db, &family).await?;
+            super::audit::sign_in(
+                super::audit::Pathway::Api,
+                super::audit::Factor::RefreshToken,
+                super::audit::Outcome::Replayed,
+                user_id.as_deref(),
+                None,
+            );
             tracing::warn!(login_id = %family, "refresh token presented twice; family revoked");
         }
         Ok::<(), Error>(())

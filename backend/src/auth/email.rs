@@ -230,8 +230,21 @@ pub async fn request_password_reset(core: &Core, email: &str, from: IpAddr) -> R
 /// The user then logs in as usual, with their second factor when it is on (a reset never
 /// bypasses it).
 pub async fn reset_password(core: &Core, token: &str, new_password: &str) -> Result<()> {
+    use super::audit::{Factor, Outcome, Pathway, sign_in};
     let mut tx = crate::db::begin(&core.db).await?;
-    let (user_id, _) = consume(&mut tx, token, Purpose::Reset).await?;
+    let (user_id, _) = match consume(&mut tx, token, Purpose::Reset).await {
+        Ok(found) => found,
+        Err(e) => {
+            sign_in(
+                Pathway::ResetLink,
+                Factor::ResetLink,
+                Outcome::Refused,
+                None,
+                None,
+            );
+            return Err(e);
+        }
+    };
     let email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
         .bind(&user_id)
         .fetch_one(&mut *tx)
@@ -253,6 +266,14 @@ pub async fn reset_password(core: &Core, token: &str, new_password: &str) -> Res
     tx.commit().await?;
     core.events.wake();
     throttle::clear(&core.db, &throttle::Key::account(&email)).await?;
+    sign_in(
+        Pathway::ResetLink,
+        Factor::ResetLink,
+        Outcome::Success,
+        Some(&user_id),
+        None,
+    );
+    ended.record(&user_id, "password reset by email");
     tracing::info!(
         %user_id,
         app_keys = ended.app_keys,

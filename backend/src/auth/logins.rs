@@ -93,6 +93,20 @@ pub struct Ended {
     pub app_keys: u64,
 }
 
+impl Ended {
+    /// The security events of what ended, once the caller's transaction committed (`why`:
+    /// what ended it).
+    pub fn record(&self, user_id: &str, why: &str) {
+        use super::audit::{KeyKind, keys_revoked};
+        if self.app_keys > 0 {
+            keys_revoked(user_id, KeyKind::ApiKey, None, self.app_keys, why);
+        }
+        if self.refresh_tokens > 0 {
+            keys_revoked(user_id, KeyKind::ApiToken, None, self.refresh_tokens, why);
+        }
+    }
+}
+
 /// Ends every way into `user_id`'s account, inside the caller's transaction: every login
 /// but `keep` (the caller's own, for "log out everywhere else"; `None` ends them all),
 /// every refresh-token family but `keep`'s, and every app key. The keys are deleted, not
@@ -123,6 +137,7 @@ pub async fn end_others(core: &Core, user: &CurrentUser) -> Result<u64> {
     let mut tx = crate::db::begin(&core.db).await?;
     let ended = end_all_access(&mut tx, &user.id, Some(&user.login_id), now_ms()).await?;
     tx.commit().await?;
+    ended.record(&user.id, "logged out everywhere else");
     tracing::info!(
         user_id = %user.id,
         logins = ended.logins,
@@ -149,12 +164,16 @@ pub async fn change_password(
     let now = now_ms();
     let mut tx = crate::db::begin(&core.db).await?;
     repo::set_password_hash(&mut *tx, &user.id, &new_hash).await?;
-    if sign_out_apps {
-        end_all_access(&mut tx, &user.id, Some(&user.login_id), now).await?;
+    let ended = if sign_out_apps {
+        Some(end_all_access(&mut tx, &user.id, Some(&user.login_id), now).await?)
     } else {
         repo::revoke_other_logins(&mut *tx, &user.id, &user.login_id, now).await?;
-    }
+        None
+    };
     tx.commit().await?;
+    if let Some(ended) = ended {
+        ended.record(&user.id, "password changed");
+    }
     tracing::info!(user_id = %user.id, sign_out_apps, "password changed; other logins ended");
     Ok(())
 }

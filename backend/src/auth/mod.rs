@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod api_tokens;
+pub mod audit;
 pub mod email;
 pub mod logins;
 pub mod notices;
@@ -28,8 +29,8 @@ pub async fn hash_password(password: &str) -> crate::Result<String> {
 }
 pub use redis_store::RedisSessionStore;
 pub use service::{
-    CurrentUser, LoginStep, Role, login, logout, normalize_email, signup, signup_from,
-    user_for_login,
+    CurrentUser, LoginStep, Role, device_token, login, login_via, logout, normalize_email, signup,
+    signup_from, user_for_login,
 };
 pub use session_store::DbSessionStore;
 pub use sessions::SessionBackend;

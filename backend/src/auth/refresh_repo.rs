@@ -82,6 +82,20 @@ pub async fn family_of<'e, E: Executor<'e, Database = sqlx::Any>>(
     .await?)
 }
 
+/// The user a token family belongs to.
+#[tracing::instrument(name = "sql auth.refresh.user_of_family", skip_all)]
+pub async fn user_of_family<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    login_id: &str,
+) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT user_id FROM refresh_tokens WHERE login_id = $1 LIMIT 1")
+            .bind(login_id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
 /// Revokes every token of a family.
 #[tracing::instrument(name = "sql auth.refresh.revoke_family", skip_all)]
 pub async fn revoke_family<'e, E: Executor<'e, Database = sqlx::Any>>(

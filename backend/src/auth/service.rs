@@ -1,3 +1,4 @@
+use super::audit::{self, Factor, Outcome, Pathway};
 use super::{password, repo, throttle};
 use crate::{Core, Error, Result, new_id, now_ms};
 use serde::{Deserialize, Serialize};
@@ -133,48 +134,107 @@ pub enum LoginStep {
 
 /// Checks the password; opens a new login unless two-factor authentication is on.
 /// Failures are throttled per account and per client address `from`; an unknown email
-/// costs and answers exactly like a wrong password.
+/// costs and answers exactly like a wrong password. The sign-in page's way in.
 pub async fn login(core: &Core, email: &str, password: &str, from: IpAddr) -> Result<LoginStep> {
+    login_via(core, Pathway::Web, email, password, from, None).await
+}
+
+/// What a device token is sealed for.
+const DEVICE_PURPOSE: &str = "known-device";
+
+/// A token for the browser that just signed in to `user_id` (kept as a long-lived cookie),
+/// naming a device id of its own. The account's owner signing in again from this browser
+/// is counted against the device, not the account (OWASP's "device cookies"): a stranger's
+/// wrong passwords slow down everyone but the devices the account has used before.
+pub fn device_token(core: &Core, user_id: &str) -> Result<String> {
+    let device = super::password::random_token();
+    core.secret_key
+        .seal(DEVICE_PURPOSE, format!("{user_id}\n{device}").as_bytes())
+}
+
+/// The device id a token names, if the token was made for `user_id` by this server.
+fn known_device(core: &Core, token: Option<&str>, user_id: &str) -> Option<String> {
+    let plain = core.secret_key.open(DEVICE_PURPOSE, token?).ok()?;
+    let plain = String::from_utf8(plain).ok()?;
+    let (owner, device) = plain.split_once('\n')?;
+    (owner == user_id).then(|| device.to_string())
+}
+
+/// [`login`] by way of `pathway` (the API's password grant, linking a single sign-on),
+/// which its security event names, from a browser holding `device` (a [`device_token`]
+/// it was given at an earlier sign-in): failures from a known device count against that
+/// device instead of the account.
+pub async fn login_via(
+    core: &Core,
+    pathway: Pathway,
+    email: &str,
+    password: &str,
+    from: IpAddr,
+    device: Option<&str>,
+) -> Result<LoginStep> {
+    let event = |outcome, user_id: Option<&str>| {
+        audit::sign_in(pathway, Factor::Password, outcome, user_id, Some(from));
+    };
     let account = email.trim().to_lowercase();
-    let keys = [
-        throttle::Key::account(&account),
-        throttle::Key::address(from),
-    ];
-    throttle::begin(&core.db, &keys).await?;
-    let checked = match normalize_email(email) {
-        Ok(email) if password.chars().count() <= password::MAX_LEN * 4 => {
-            let user = repo::find_by_email(&core.db, &email).await?;
-            let phc = user
-                .as_ref()
-                .map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
-            let ok = password::verify(password.to_string(), phc).await?;
-            user.filter(|_| ok)
-        }
+    let checkable = password.chars().count() <= password::MAX_LEN * 4;
+    let user = match normalize_email(email) {
+        Ok(email) if checkable => repo::find_by_email(&core.db, &email).await?,
         _ => None,
     };
-    let Some(user) = checked else {
-        // Counted as a failure already, by `begin`.
-        crate::ops::count_auth_failure(crate::ops::AuthFailure::Password);
-        return Err(Error::BadCredentials);
+    let known = user
+        .as_ref()
+        .and_then(|u| known_device(core, device, &u.id));
+    let keys = [
+        match &known {
+            Some(device) => throttle::Key::device(device),
+            None => throttle::Key::account(&account),
+        },
+        throttle::Key::address(from),
+    ];
+    if let Err(e) = throttle::begin(&core.db, &keys).await {
+        if matches!(e, Error::Throttled { .. }) {
+            event(Outcome::Throttled, user.as_ref().map(|u| u.id.as_str()));
+        }
+        return Err(e);
+    }
+    let phc = user
+        .as_ref()
+        .map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
+    // An unknown email costs a hash check too, so both failures take as long.
+    let ok = checkable && password::verify(password.to_string(), phc).await?;
+    let user = match user {
+        Some(user) if ok => user,
+        other => {
+            // Counted as a failure already, by `begin`.
+            crate::ops::count_auth_failure(crate::ops::AuthFailure::Password);
+            event(Outcome::Refused, other.as_ref().map(|u| u.id.as_str()));
+            return Err(Error::BadCredentials);
+        }
     };
+    // The account's (or the device's) failures are forgotten; a known device leaves the
+    // account's count as it is, so a stranger guessing gets no fresh tries from it.
     throttle::clear(&core.db, &keys[0]).await?;
     throttle::forgive(&core.db, &keys[1..]).await?;
     // Only someone who knows the password learns that the account is disabled.
     if repo::is_disabled(&core.db, &user.id).await? {
+        event(Outcome::Disabled, Some(&user.id));
         return Err(Error::AccountDisabled);
     }
     if core.config.email_verification == crate::config::EmailVerification::Required
         && !repo::email_verified(&core.db, &user.id).await?
     {
+        event(Outcome::Unverified, Some(&user.id));
         return Err(Error::EmailNotVerified);
     }
     if repo::totp_secret(&core.db, &user.id).await?.is_some() {
-        return Ok(LoginStep::NeedsCode(super::two_factor::pending_for(
-            &user.id,
+        event(Outcome::SecondFactorNeeded, Some(&user.id));
+        return Ok(LoginStep::NeedsCode(super::two_factor::pending_via(
+            &user.id, pathway, from,
         )));
     }
     let login_id = new_id();
     repo::insert_login(&core.db, &login_id, &user.id, now_ms()).await?;
+    event(Outcome::Success, Some(&user.id));
     Ok(LoginStep::Done(CurrentUser {
         id: user.id,
         email: user.email,

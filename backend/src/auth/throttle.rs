@@ -37,6 +37,14 @@ impl Key {
             free,
         }
     }
+    /// A browser the account signed in from before (see `auth::device_token`): its own
+    /// failures, as few free as an account's.
+    pub fn device(id: &str) -> Key {
+        Key {
+            name: format!("device:{id}"),
+            free: ACCOUNT_FREE,
+        }
+    }
     pub fn address(ip: IpAddr) -> Key {
         Key {
             name: format!("addr:{}", client_key(ip)),

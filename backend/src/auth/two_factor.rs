@@ -5,10 +5,12 @@
 //! the database alone cannot make codes, and a secret moved to another user's row does
 //! not open.
 
+use super::audit::{self, Factor, Outcome, Pathway};
 use super::service::{CurrentUser, Role};
 use super::{password, repo, totp, two_factor_repo};
 use crate::{Core, Error, Result, new_id, now_ms};
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 pub const ISSUER: &str = "Refrain";
 pub const RECOVERY_CODES: usize = 10;
@@ -42,6 +44,11 @@ pub struct PendingLogin {
     /// only once the code is given, so a password alone never links one.
     #[serde(default)]
     pub sso_link: Option<String>,
+    /// The way in the first step took, and from where (for security events).
+    #[serde(default)]
+    pub pathway: Pathway,
+    #[serde(default)]
+    pub from: Option<IpAddr>,
 }
 
 /// What a user's TOTP secret is bound to when sealed.
@@ -198,7 +205,7 @@ async fn reauthenticate(core: &Core, user_id: &str, password: &str, code: &str) 
     if repo::totp_secret(&core.db, user_id).await?.is_none() {
         return Err(Error::Invalid("two-factor authentication is off".into()));
     }
-    use_code(core, user_id, code).await
+    use_code(core, user_id, code).await.map(|_| ())
 }
 
 /// Wrong authenticator codes in a row after which codes from the app are refused until a
@@ -206,17 +213,22 @@ async fn reauthenticate(core: &Core, user_id: &str, password: &str, code: &str) 
 /// for ever (about 1,400 tries a day).
 pub const MAX_TOTP_FAILURES: i64 = 100;
 
-/// Accepts a TOTP code (each time step once) or an unused recovery code, and uses it up.
-/// After [`MAX_TOTP_FAILURES`] wrong codes in a row, only a recovery code is taken (it
-/// resets the count).
-pub async fn use_code(core: &Core, user_id: &str, code: &str) -> Result<()> {
+/// Accepts a TOTP code (each time step once) or an unused recovery code, and uses it up;
+/// answers which of the two it was. After [`MAX_TOTP_FAILURES`] wrong codes in a row,
+/// only a recovery code is taken (it resets the count). A refused code is a security
+/// event.
+pub async fn use_code(core: &Core, user_id: &str, code: &str) -> Result<Factor> {
+    let refused = |factor, outcome| {
+        audit::second_factor_refused(user_id, factor, outcome);
+        Error::BadCode
+    };
     let Some(stored) = repo::totp_secret(&core.db, user_id).await? else {
         return Err(Error::BadCode);
     };
     let compact: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if compact.len() == totp::DIGITS && compact.bytes().all(|b| b.is_ascii_digit()) {
         if two_factor_repo::totp_failures(&core.db, user_id).await? >= MAX_TOTP_FAILURES {
-            tracing::warn!(%user_id, "authenticator code refused: too many wrong codes, a recovery code is needed");
+            audit::second_factor_refused(user_id, Factor::AuthenticatorCode, Outcome::Locked);
             return Err(Error::Invalid(format!(
                 "{MAX_TOTP_FAILURES} wrong codes in a row: sign in with one of your recovery codes"
             )));
@@ -225,27 +237,36 @@ pub async fn use_code(core: &Core, user_id: &str, code: &str) -> Result<()> {
         // open (a server key lost or changed).
         let secret = totp::decode_secret(&open_secret(core, user_id, &stored)?)?;
         // One statement decides, so two parallel submits of the same code cannot both win.
-        let accepted = match totp::matching_step(&secret, &compact, now_secs()) {
-            Some(step) => repo::advance_totp_step(&core.db, user_id, step_i64(step)).await?,
-            None => false,
+        let (matched, accepted) = match totp::matching_step(&secret, &compact, now_secs()) {
+            Some(step) => (
+                true,
+                repo::advance_totp_step(&core.db, user_id, step_i64(step)).await?,
+            ),
+            None => (false, false),
         };
         if accepted {
             two_factor_repo::reset_totp_failures(&core.db, user_id).await?;
-            return Ok(());
+            return Ok(Factor::AuthenticatorCode);
         }
         two_factor_repo::count_totp_failure(&core.db, user_id).await?;
-        return Err(Error::BadCode);
+        // A code of this time window (or the one before) that was used already.
+        let outcome = if matched {
+            Outcome::Replayed
+        } else {
+            Outcome::Refused
+        };
+        return Err(refused(Factor::AuthenticatorCode, outcome));
     }
     let normalized = normalize_recovery_code(code);
     if normalized.is_empty() {
-        return Err(Error::BadCode);
+        return Err(refused(Factor::RecoveryCode, Outcome::Refused));
     }
     if use_recovery_code(core, user_id, &normalized).await? {
         two_factor_repo::reset_totp_failures(&core.db, user_id).await?;
         tracing::info!(%user_id, "recovery code used");
-        return Ok(());
+        return Ok(Factor::RecoveryCode);
     }
-    Err(Error::BadCode)
+    Err(refused(Factor::RecoveryCode, Outcome::Refused))
 }
 
 /// Uses up the recovery code `normalized` if it is one of the user's unused ones: a
@@ -290,26 +311,49 @@ pub async fn complete_login(
     pending: &mut PendingLogin,
     code: &str,
 ) -> Result<CurrentUser> {
+    let (pathway, from) = (pending.pathway, pending.from);
+    let user_id = pending.user_id.clone();
+    let event = |factor, outcome| audit::sign_in(pathway, factor, outcome, Some(&user_id), from);
+    // Which factor the code looks like, for the events that come before it is checked.
+    let looks_like = if code.chars().filter(|c| c.is_ascii_digit()).count() == totp::DIGITS {
+        Factor::AuthenticatorCode
+    } else {
+        Factor::RecoveryCode
+    };
     if now_ms() - pending.started_at > PENDING_TTL_MS || pending.attempts >= PENDING_MAX_ATTEMPTS {
+        event(looks_like, Outcome::Expired);
         return Err(Error::Unauthenticated);
     }
     let key = [super::throttle::Key::account(&pending.user_id)];
     // Counted before the code is checked, so codes guessed in parallel all count.
-    super::throttle::begin(&core.db, &key).await?;
-    pending.attempts += 1;
-    if let Err(e) = use_code(core, &pending.user_id, code).await {
-        if matches!(e, Error::BadCode) {
-            crate::ops::count_auth_failure(crate::ops::AuthFailure::SecondFactor);
-        } else {
-            super::throttle::forgive(&core.db, &key).await?;
+    if let Err(e) = super::throttle::begin(&core.db, &key).await {
+        if matches!(e, Error::Throttled { .. }) {
+            event(looks_like, Outcome::Throttled);
         }
         return Err(e);
     }
+    pending.attempts += 1;
+    let factor = match use_code(core, &pending.user_id, code).await {
+        Ok(factor) => factor,
+        Err(e) => {
+            if matches!(e, Error::BadCode) {
+                crate::ops::count_auth_failure(crate::ops::AuthFailure::SecondFactor);
+                event(looks_like, Outcome::Refused);
+            } else {
+                super::throttle::forgive(&core.db, &key).await?;
+                if matches!(e, Error::Invalid(_)) {
+                    event(looks_like, Outcome::Locked);
+                }
+            }
+            return Err(e);
+        }
+    };
     super::throttle::forgive(&core.db, &key).await?;
     let user = repo::find_by_id(&core.db, &pending.user_id)
         .await?
         .ok_or(Error::Unauthenticated)?;
     if repo::is_disabled(&core.db, &user.id).await? {
+        event(factor, Outcome::Disabled);
         return Err(Error::AccountDisabled);
     }
     if let Some(token) = pending.sso_link.take() {
@@ -317,6 +361,7 @@ pub async fn complete_login(
     }
     let login_id = new_id();
     repo::insert_login(&core.db, &login_id, &user.id, now_ms()).await?;
+    event(factor, Outcome::Success);
     Ok(CurrentUser {
         id: user.id,
         email: user.email,
@@ -387,5 +432,17 @@ pub fn pending_for(user_id: &str) -> PendingLogin {
         started_at: now_ms(),
         attempts: 0,
         sso_link: None,
+        pathway: Pathway::Web,
+        from: None,
+    }
+}
+
+/// [`pending_for`] by way of `pathway` from the client address `from` (for the security
+/// event of the second step).
+pub fn pending_via(user_id: &str, pathway: Pathway, from: IpAddr) -> PendingLogin {
+    PendingLogin {
+        pathway,
+        from: Some(from),
+        ..pending_for(user_id)
     }
 }

@@ -212,6 +212,7 @@ async fn editable_tracks(
             && &t.owner_id != user_id
         {
             return Err(if t.shared {
+                crate::auth::audit::refused(user_id, "edit someone else's track");
                 Error::Forbidden
             } else {
                 Error::NotFound("track")
@@ -403,6 +404,7 @@ async fn check_album(
             return Err(Error::NotFound("album"));
         }
         if mine < n {
+            crate::auth::audit::refused(user_id, "edit an album holding others' tracks");
             return Err(Error::Forbidden);
         }
     }

@@ -128,7 +128,7 @@ pub async fn background(core: &Core, p: &PendingRendition) -> Result<Background>
         None => make(core, p).await?,
     }
     let mut cover = false;
-    if let Some((data, mime)) = media::read_tags(full).await.cover {
+    if let Some((data, mime)) = media::read_tags(full, tools.tag_timeout).await.cover {
         let key = format!(
             "covers/{}.{}",
             p.track_id,

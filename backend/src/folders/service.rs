@@ -357,9 +357,10 @@ pub struct FileMeta {
     pub duration_ms: i64,
 }
 
-/// Reads tags and length (no pictures: covers come with the background pass).
-pub fn read_meta(path: &Path) -> std::result::Result<FileMeta, String> {
-    crate::media::read_tags_and_length(path)
+/// Reads tags and length (no pictures: covers come with the background pass), within
+/// `limit` (`REFRAIN_TAG_READ_TIMEOUT_SECS`). Blocking.
+pub fn read_meta(path: &Path, limit: std::time::Duration) -> std::result::Result<FileMeta, String> {
+    crate::media::read_tags_and_length(path, limit)
         .map(|(tags, duration_ms)| FileMeta { tags, duration_ms })
 }
 
@@ -508,6 +509,7 @@ async fn run(core: &Core, scan: &ScanRow, scope: &Scope) -> Result<()> {
     for f in vanished {
         by_hash.entry(f.content_hash.clone()).or_default().push(f);
     }
+    let tag_limit = std::time::Duration::from_secs(core.config.tag_read_timeout_secs);
     while !work.is_empty() {
         let batch: Vec<Work> = work.drain(..work.len().min(BATCH)).collect();
         let read = tokio::task::spawn_blocking(move || {
@@ -533,7 +535,7 @@ async fn run(core: &Core, scan: &ScanRow, scope: &Scope) -> Result<()> {
                     let full = opened.tool_path();
                     let hash = walk::content_hash(full).map_err(|e| format!("not readable: {e}"));
                     let meta = match &hash {
-                        Ok(_) => read_meta(full),
+                        Ok(_) => read_meta(full, tag_limit),
                         Err(e) => Err(e.clone()),
                     };
                     Read {

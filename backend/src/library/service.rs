@@ -107,6 +107,7 @@ pub async fn delete_track(core: &Core, user: &CurrentUser, track_id: &str) -> Re
     if t.owner_id != user.id && !is_admin {
         // Do not reveal that someone else's private track exists.
         return Err(if t.shared {
+            crate::auth::audit::refused(&user.id, "delete someone else's track");
             Error::Forbidden
         } else {
             Error::NotFound("track")

@@ -150,6 +150,7 @@ pub async fn authorize_stream(
     }
     auth::login_used(core, &claims.lid, grant.last_seen, now).await?;
     if claims.trk != track_id || session_user.is_some_and(|s| s != claims.sub) {
+        crate::auth::audit::refused(&claims.sub, "stream with a token of another track or user");
         return Ok(Err(Denied::Forbidden));
     }
     let Some((rendition_key, mime, bytes, ready)) = grant.rendition else {

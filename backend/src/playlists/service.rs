@@ -42,9 +42,12 @@ fn clean_description(d: &str) -> Result<String> {
 /// Why a write to playlist `id` changed nothing for `user` (who does not own it): someone
 /// else's public playlist is "forbidden", a private one (or none) "not found", so private
 /// playlists never show that they exist.
-async fn refusal(core: &Core, id: &str) -> Error {
+async fn refusal(core: &Core, user: &CurrentUser, id: &str) -> Error {
     match repo::owner(&core.db, id).await {
-        Ok(Some((_, true))) => Error::Forbidden,
+        Ok(Some((_, true))) => {
+            crate::auth::audit::refused(&user.id, "change someone else's playlist");
+            Error::Forbidden
+        }
         Ok(_) => Error::NotFound("playlist"),
         Err(e) => e,
     }
@@ -102,7 +105,7 @@ pub async fn update(
     .await?;
     if !done {
         drop(tx);
-        return Err(refusal(core, id).await);
+        return Err(refusal(core, user, id).await);
     }
     crate::search::repo::index_playlist(&mut tx, id).await?;
     tx.commit().await?;
@@ -111,7 +114,7 @@ pub async fn update(
 
 pub async fn delete(core: &Core, user: &CurrentUser, id: &str) -> Result<()> {
     if !repo::delete(&core.db, (id, &user.id)).await? {
-        return Err(refusal(core, id).await);
+        return Err(refusal(core, user, id).await);
     }
     Ok(())
 }
@@ -147,7 +150,7 @@ pub async fn add_tracks(
     // it touches only the user's own.
     if !repo::touch(&mut tx, (id, &user.id), now).await? {
         drop(tx);
-        return Err(refusal(core, id).await);
+        return Err(refusal(core, user, id).await);
     }
     let len = repo::len(&mut tx, id).await?;
     if len + track_ids.len() as i64 > MAX_TRACKS {
@@ -187,7 +190,7 @@ pub async fn replace(
     let mut tx = crate::db::begin(&core.db).await?;
     if !repo::touch(&mut tx, (id, &user.id), now).await? {
         drop(tx);
-        return Err(refusal(core, id).await);
+        return Err(refusal(core, user, id).await);
     }
     if let Some((name, p)) = &renamed {
         repo::update(&mut tx, (id, &user.id), name, &p.description, p.public, now).await?;
@@ -208,7 +211,7 @@ pub async fn remove_entry(core: &Core, user: &CurrentUser, id: &str, entry_id: &
     let mut tx = crate::db::begin(&core.db).await?;
     if !repo::touch(&mut tx, (id, &user.id), now_ms()).await? {
         drop(tx);
-        return Err(refusal(core, id).await);
+        return Err(refusal(core, user, id).await);
     }
     let pos = repo::position_of(&mut tx, id, entry_id)
         .await?
@@ -229,7 +232,7 @@ pub async fn move_entry(
     let mut tx = crate::db::begin(&core.db).await?;
     if !repo::touch(&mut tx, (id, &user.id), now_ms()).await? {
         drop(tx);
-        return Err(refusal(core, id).await);
+        return Err(refusal(core, user, id).await);
     }
     let from = repo::position_of(&mut tx, id, entry_id)
         .await?

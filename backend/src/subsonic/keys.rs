@@ -11,8 +11,12 @@
 //! revoked key or a disabled account stops at once: every request reads the key and the
 //! account. Ending an account's access deletes all its keys ([`delete_all_for_user`]): a
 //! password reset, an admin disabling it, "log out everywhere", and a password change
-//! unless its user keeps them. Failed attempts are throttled like the web login, per account and address.
+//! unless its user keeps them. Failed attempts are throttled per client address only: a key
+//! or app password carries over 110 random bits, so counting per account would protect
+//! nothing and would let a stranger's failures keep the owner's apps out. Each made or
+//! revoked key, each refused attempt and each first use after a while is a security event.
 
+use crate::auth::audit::{self, Factor, Outcome, Pathway};
 use crate::auth::password::{random_token, sha256_hex};
 use crate::auth::throttle;
 use crate::auth::{CurrentUser, Role};
@@ -244,6 +248,7 @@ pub async fn create(
     .bind(key.created_at)
     .execute(&core.db)
     .await?;
+    audit::key_made(&user.id, audit_kind(kind), &key.id);
     Ok(NewAppKey { key, secret })
 }
 
@@ -270,16 +275,30 @@ pub async fn list(core: &Core, user: &CurrentUser) -> Result<Vec<AppKey>> {
 
 /// Revokes one of the user's keys (another user's key is "not found").
 pub async fn revoke(core: &Core, user: &CurrentUser, key_id: &str) -> Result<()> {
-    let gone = sqlx::query("DELETE FROM app_keys WHERE id = $1 AND user_id = $2")
-        .bind(key_id)
-        .bind(&user.id)
-        .execute(&core.db)
-        .await?
-        .rows_affected();
-    if gone == 0 {
+    let gone: Option<String> =
+        sqlx::query_scalar("DELETE FROM app_keys WHERE id = $1 AND user_id = $2 RETURNING kind")
+            .bind(key_id)
+            .bind(&user.id)
+            .fetch_optional(&core.db)
+            .await?;
+    let Some(kind) = gone else {
         return Err(Error::NotFound("app key"));
-    }
+    };
+    audit::keys_revoked(
+        &user.id,
+        audit_kind(KeyKind::parse(&kind)),
+        Some(key_id),
+        1,
+        "revoked by its owner",
+    );
     Ok(())
+}
+
+fn audit_kind(kind: KeyKind) -> audit::KeyKind {
+    match kind {
+        KeyKind::ApiKey => audit::KeyKind::ApiKey,
+        KeyKind::AppPassword => audit::KeyKind::AppPassword,
+    }
 }
 
 /// Deletes every API key and app password of `user_id`, inside the caller's transaction;
@@ -333,16 +352,19 @@ pub async fn authenticate(
         tracing::error!(error = %format!("{e:#}"), "subsonic authentication failed to run");
         AuthError::WrongPassword
     };
-    let addr = throttle::Key::address(from);
-    let account = match creds {
-        Credentials::ApiKey(_) => None,
-        Credentials::Token { user, .. } | Credentials::Password { user, .. } => {
-            Some(throttle::Key::account(&user.trim().to_lowercase()))
-        }
+    let factor = match creds {
+        Credentials::ApiKey(_) => Factor::ApiKey,
+        Credentials::Token { .. } => Factor::AppToken,
+        Credentials::Password { .. } => Factor::AppPassword,
     };
-    let keys: Vec<throttle::Key> = std::iter::once(addr).chain(account).collect();
+    let event = |outcome, user_id: Option<&str>| {
+        audit::sign_in(Pathway::Subsonic, factor, outcome, user_id, Some(from));
+    };
+    // Per address only (see the module's notes): failures elsewhere never keep a key out.
+    let keys = [throttle::Key::address(from)];
     match throttle::check(&core.db, &keys).await {
         Err(Error::Throttled { retry_after_secs }) => {
+            event(Outcome::Throttled, None);
             return Err(AuthError::Throttled(retry_after_secs));
         }
         Err(e) => return Err(internal(e)),
@@ -398,6 +420,7 @@ pub async fn authenticate(
     };
     let Some(found) = found else {
         crate::ops::count_auth_failure(crate::ops::AuthFailure::AppCredentials);
+        event(Outcome::Refused, None);
         throttle::record_failure(&core.db, &keys)
             .await
             .map_err(internal)?;
@@ -407,10 +430,12 @@ pub async fn authenticate(
         });
     };
     if found.disabled {
+        event(Outcome::Disabled, Some(&found.user_id));
         return Err(AuthError::Disabled);
     }
     let now = now_ms();
     if found.last_used_at.is_none_or(|t| now - t > TOUCH_EVERY_MS) {
+        event(Outcome::Success, Some(&found.user_id));
         let _ = sqlx::query("UPDATE app_keys SET last_used_at = $2 WHERE id = $1")
             .bind(&found.key_id)
             .bind(now)

@@ -77,6 +77,7 @@ pub struct PlaylistChange {
 pub async fn update(core: &Core, user: &CurrentUser, id: &str, c: PlaylistChange) -> Result<()> {
     let page = playlists::get(core, user, id).await?;
     if !page.can_edit {
+        crate::auth::audit::refused(&user.id, "change someone else's playlist");
         return Err(Error::Forbidden);
     }
     let mut remove = c.remove.clone();

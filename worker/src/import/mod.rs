@@ -122,7 +122,7 @@ async fn run(
         Ok(p) => p,
         Err(r) => return Ok(Err(r)),
     };
-    let tags = media::merge_probe_tags(media::read_tags(&input).await, &probe);
+    let tags = media::merge_probe_tags(media::read_tags(&input, tools.tag_timeout).await, &probe);
 
     let output = dir.join("rendition.mp4");
     let loudness = match media::transcode(&tools, &input, &output).await? {
