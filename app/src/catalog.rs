@@ -165,6 +165,8 @@ pub async fn delete_album(id: String) -> Result<usize, AppError> {
 pub async fn artist_for_edit(id: String) -> Result<ArtistEditData, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     if user.role != backend::auth::Role::Admin {
+        // Refused like every other admin function: logged as a security event.
+        backend::auth::audit::refused(&user.id, "admin function (not an admin)");
         return Err(AppError::Forbidden);
     }
     let (a, _, _) = backend::library::artist(&core, &user, &id).await?;

@@ -148,7 +148,7 @@ pub fn DownloadsSection() -> impl IntoView {
     view! {
         <section class="card settings-section" aria-labelledby="downloads-h" data-testid="downloads-settings">
             <h2 id="downloads-h">"Downloads"</h2>
-            <p class="muted">"Albums, playlists and Liked Songs you download play without a connection, in this browser only. Logging out removes them."</p>
+            <p class="muted">"Albums, playlists and Liked Songs you download play without a connection, in this browser only, and for you only. Logging out, or your session ending (signed out elsewhere, expired), removes them."</p>
             {move || estimate.get().map(|(used, quota)| view! {
                 <p class="muted" data-testid="storage-estimate">
                     {format!("This browser keeps {} for Refrain, of {} it allows.", fmt_bytes(used as i64), fmt_bytes(quota as i64))}
@@ -188,7 +188,9 @@ pub fn DownloadsSection() -> impl IntoView {
 
 /// The offline page: the downloads, each playable, when the network is gone (the service
 /// worker sends every page there then). It holds no user data when rendered: everything
-/// it lists comes from this browser's storage after it loads.
+/// it lists comes from this browser's storage after it loads, and only when they belong
+/// to the user this browser was last signed in as, whose session is not known to be over
+/// ([`crate::offline`]).
 #[component]
 pub fn OfflinePage() -> impl IntoView {
     let ctx = expect_context::<DownloadsCtx>();

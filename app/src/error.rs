@@ -32,6 +32,20 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         AppError::Request(value.to_string())
     }
+
+    /// Every server function's error answer is read here in the browser: a 401 means the
+    /// session is over (expired, or ended elsewhere), so this browser's downloads go.
+    fn de(data: server_fn::Bytes) -> Self {
+        use server_fn::Decodes;
+        let e = <PostcardEncoding as Decodes<Self>>::decode(data).unwrap_or_else(|e| {
+            Self::from_server_fn_error(ServerFnErrorErr::Deserialization(e.to_string()))
+        });
+        #[cfg(feature = "hydrate")]
+        if e == AppError::Unauthenticated {
+            crate::offline::session_ended();
+        }
+        e
+    }
 }
 
 #[cfg(feature = "ssr")]

@@ -170,10 +170,12 @@ fn Shell() -> impl IntoView {
         url: RwSignal::new(None),
     };
     provide_context(avatar);
-    // Downloads follow their playlists (at most every ten minutes, while signed in).
+    // Downloads belong to the signed-in user (anyone else's are wiped first) and follow
+    // their playlists (at most every ten minutes, while signed in).
     let downloads = expect_context::<offline::DownloadsCtx>();
     Effect::new(move |_| {
-        if matches!(user.get(), Some(Ok(Some(_)))) {
+        if let Some(Ok(Some(u))) = user.get() {
+            downloads.signed_in(&u.id);
             downloads.sync(false);
         }
     });

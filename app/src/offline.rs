@@ -9,11 +9,28 @@
 //! - its cover thumbnails under their own URLs (`/covers/<track>?s=…&v=…`), which the
 //!   service worker answers from here when the network does not;
 //! - `/offline/collection/<key>`: each download (an album, a playlist, Liked Songs) with
-//!   its tracks in order.
+//!   its tracks in order;
+//! - `/offline/owner`: the id of the user the downloads belong to (written before the
+//!   first track; the service worker answers covers from here only while it is there).
 //!
-//! Plays counted while offline wait in local storage and go to the server when the
-//! network returns, once each (the server keys plays by playback id). Logging out wipes
-//! all of it (and the server's answer to the logout carries `Clear-Site-Data` too).
+//! Plays counted while offline wait in local storage, tagged with their owner too, and go
+//! to the server when the network returns, once each (the server keys plays by playback
+//! id).
+//!
+//! Downloads belong to one user, and only while that user's session lasts:
+//!
+//! - local storage remembers who this browser was last seen signed in as
+//!   (`SIGNED_IN_AS`): the signed-in layout says so, and so does the server when a page
+//!   outside it (the login page, the offline page) asks at start-up;
+//! - stored downloads list and play only when their owner is that user, so the offline
+//!   page keeps working for its owner without a network;
+//! - another user seen signed in wipes them (media, info, collections, covers, waiting
+//!   plays) before anything reads them;
+//! - a session known to be over wipes them and forgets the user: logging out (whose answer
+//!   carries `Clear-Site-Data` too), any 401 the page gets from the server (a session
+//!   expired or ended elsewhere: "log out everywhere", a password reset, an admin
+//!   disabling the account; see `session_ended`), or the server saying nobody is signed
+//!   in. Not a network error: offline is not signed out.
 
 use crate::library::StreamInfo;
 use crate::player::TrackRef;
@@ -86,6 +103,8 @@ pub fn collection_key(key: &str) -> String {
 pub fn cover_url(track_id: &str, size: u32, version: &str) -> String {
     format!("/covers/{track_id}?s={size}&v={version}")
 }
+/// Whose the downloads are (the service worker, server/src/sw.js, names it too).
+pub const OWNER_KEY: &str = "/offline/owner";
 
 /// Which stored tracks no download lists any more (after `key`'s download changed to
 /// `now`, or was removed when `now` is empty): those to delete.
@@ -108,18 +127,32 @@ pub fn orphans(before: &[String], now: &[String], others: &[StoredDownload]) -> 
     out
 }
 
-/// Plays waiting to be sent, as stored in local storage: a line each, "track playback
-/// milliseconds" (ids never contain spaces).
-pub fn encode_plays(list: &[PendingPlay]) -> String {
-    list.iter()
-        .map(|p| format!("{} {} {}", p.track_id, p.playback_id, p.listened_ms))
+/// Plays waiting to be sent, as stored in local storage: the owner's id on a first line
+/// `@<user>`, then a line each, "track playback milliseconds" (ids never contain spaces).
+/// No plays: the empty string.
+pub fn encode_plays(owner: &str, list: &[PendingPlay]) -> String {
+    if list.is_empty() {
+        return String::new();
+    }
+    std::iter::once(format!("@{owner}"))
+        .chain(
+            list.iter()
+                .map(|p| format!("{} {} {}", p.track_id, p.playback_id, p.listened_ms)),
+        )
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Whose the plays in [`encode_plays`]' text are (`None` for plays stored before they
+/// had an owner: nobody's, so never sent).
+pub fn plays_owner(text: &str) -> Option<&str> {
+    text.lines().next()?.strip_prefix('@')
 }
 
 /// Reads [`encode_plays`]' text back; a damaged line is dropped, not the others.
 pub fn decode_plays(text: &str) -> Vec<PendingPlay> {
     text.lines()
+        .filter(|l| !l.starts_with('@'))
         .filter_map(|l| {
             let mut f = l.split(' ');
             let (t, p, ms) = (f.next()?, f.next()?, f.next()?.parse().ok()?);
@@ -159,6 +192,10 @@ pub struct DownloadsCtx {
     hydrated: StoredValue<bool>,
     /// A page that lists downloads asked for them before that.
     wanted: StoredValue<bool>,
+    /// The signed-in layout has said who is signed in, in this page's lifetime (so the
+    /// storage code need not ask the server).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    confirmed: StoredValue<bool>,
 }
 
 #[cfg(feature = "hydrate")]
@@ -175,6 +212,22 @@ pub fn after_hydration() {
     }
 }
 
+/// The server answered 401 (a server function's `Unauthenticated`, or a REST call): this
+/// browser's session is over, wherever it was ended. Downloads stop playing at once (the
+/// signed-in user is forgotten) and are wiped with the plays waiting to be sent. Called
+/// where the client reads answers ([`crate::error::AppError`]'s decoding, uploads); never
+/// for a network error, and never for a stream URL's 401 (an expired grant, not a
+/// session).
+#[cfg(feature = "hydrate")]
+pub fn session_ended() {
+    crate::player::settings::forget(SIGNED_IN_AS);
+    if holds_anything()
+        && let Some(ctx) = APP_DOWNLOADS.with(std::cell::Cell::get)
+    {
+        ctx.send(Cmd::Wipe);
+    }
+}
+
 impl DownloadsCtx {
     pub fn provide() -> Self {
         let ctx = DownloadsCtx {
@@ -187,6 +240,7 @@ impl DownloadsCtx {
             started: StoredValue::new(false),
             hydrated: StoredValue::new(false),
             wanted: StoredValue::new(false),
+            confirmed: StoredValue::new(false),
         };
         provide_context(ctx);
         #[cfg(feature = "hydrate")]
@@ -232,6 +286,26 @@ impl DownloadsCtx {
         // For the page's lifetime (the context is the app's).
         on.forget();
         off.forget();
+    }
+
+    /// The signed-in layout knows who is signed in (`user_id`, the server's id for them):
+    /// from now on only their downloads list and play, and anyone else's are wiped.
+    pub fn signed_in(&self, user_id: &str) {
+        #[cfg(feature = "hydrate")]
+        {
+            self.confirmed.set_value(true);
+            let changed = crate::player::settings::recall(SIGNED_IN_AS).as_deref() != Some(user_id);
+            // At once, so nothing of another owner's plays while the wipe runs.
+            crate::player::settings::remember(SIGNED_IN_AS, user_id);
+            if holds_anything() {
+                self.send(Cmd::SignedIn {
+                    user: user_id.to_string(),
+                    changed,
+                });
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = user_id;
     }
 
     /// Reads the stored downloads now, if that has not happened yet (Settings).
@@ -303,6 +377,13 @@ pub enum Cmd {
     Sync(bool),
     Download(String),
     Remove(String),
+    /// This user is signed in (`changed`: not the one this browser knew): wipe what
+    /// belongs to someone else.
+    SignedIn {
+        user: String,
+        changed: bool,
+    },
+    /// The session is over (logout, a 401): forget the user, wipe everything.
     Wipe,
 }
 
@@ -312,6 +393,11 @@ const PENDING_PLAYS: &str = "refrain.pending-plays";
 /// Set in local storage while this browser holds downloads.
 #[cfg(feature = "hydrate")]
 const HOLDS_DOWNLOADS: &str = "refrain.has-downloads";
+/// The id of the user this browser was last seen signed in as (not a secret: ids are in
+/// avatar URLs too); removed when the session is known to be over. Downloads play only
+/// for their owner, and only while this names them.
+#[cfg(feature = "hydrate")]
+const SIGNED_IN_AS: &str = "refrain.signed-in-as";
 
 #[cfg(feature = "hydrate")]
 fn has_pending_plays() -> bool {
@@ -343,7 +429,8 @@ pub async fn run(ctx: DownloadsCtx, cmd: Cmd) {
             }
             browser::refresh(ctx).await;
         }
-        Cmd::Wipe => browser::wipe().await,
+        Cmd::SignedIn { user, changed } => browser::claim(ctx, &user, changed).await,
+        Cmd::Wipe => browser::end_session(ctx).await,
     }
 }
 
@@ -402,6 +489,23 @@ mod browser {
 
     async fn get_value<T: for<'de> Deserialize<'de>>(cache: &Cache, key: &str) -> Option<T> {
         postcard::from_bytes(&get_bytes(cache, key).await?).ok()
+    }
+
+    fn signed_in_as() -> Option<String> {
+        crate::player::settings::recall(SIGNED_IN_AS).filter(|u| !u.is_empty())
+    }
+
+    /// Whose the stored downloads are (`None`: nobody's, stored before owners were).
+    async fn owner(cache: &Cache) -> Option<String> {
+        String::from_utf8(get_bytes(cache, OWNER_KEY).await?).ok()
+    }
+
+    /// The downloads' cache if there is one and it belongs to the user this browser is
+    /// signed in as: the only one anything lists or plays from.
+    async fn usable() -> Option<Cache> {
+        let me = signed_in_as()?;
+        let cache = existing().await?;
+        (owner(&cache).await? == me).then_some(cache)
     }
 
     async fn put_bytes(cache: &Cache, key: &str, bytes: &[u8], mime: &str) -> Result<(), String> {
@@ -463,8 +567,12 @@ mod browser {
 
     /// Reads what is stored into the context.
     pub async fn refresh(ctx: DownloadsCtx) {
-        let Some(cache) = existing().await else {
-            crate::player::settings::forget(HOLDS_DOWNLOADS);
+        let Some(cache) = usable().await else {
+            if existing().await.is_none() {
+                crate::player::settings::forget(HOLDS_DOWNLOADS);
+            }
+            // Someone else's, or a session that is over: nothing to list (the flag stays,
+            // so the next sign-in or the server decides what happens to them).
             ctx.stored.set(Vec::new());
             ctx.list.set(Vec::new());
             ctx.loaded.set(true);
@@ -506,13 +614,25 @@ mod browser {
         // while Refrain cannot be reached (or keep a stale answer after a reload).
         let on_offline_page = w.location().pathname().ok().as_deref() == Some("/offline");
         leptos::task::spawn_local(async move {
-            if on_offline_page && ctx.online.get_untracked() {
-                let reached = gloo_net::http::Request::get("/healthz")
-                    .cache(web_sys::RequestCache::NoStore)
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.ok());
-                ctx.online.set(reached);
+            // Outside the signed-in layout (the login page, the offline page) nothing has
+            // said who is signed in: the server does, if it can be reached.
+            if ctx.online.get_untracked() && !ctx.confirmed.get_value() {
+                use crate::error::AppError;
+                let answer = crate::auth::current_user().await;
+                match &answer {
+                    Ok(Some(u)) => {
+                        crate::player::settings::remember(SIGNED_IN_AS, &u.id);
+                        // The list is read just below.
+                        claim(ctx, &u.id, false).await;
+                    }
+                    // Nobody: the session is over (a 401 has already been seen to).
+                    Ok(None) => end_session(ctx).await,
+                    Err(_) => {}
+                }
+                if on_offline_page {
+                    let reached = matches!(answer, Ok(_) | Err(AppError::Unauthenticated));
+                    ctx.online.set(reached);
+                }
             }
             refresh(ctx).await;
             if ctx.online.get_untracked() {
@@ -535,7 +655,7 @@ mod browser {
         }
         crate::player::settings::remember(LAST_SYNC, &format!("{}", now() as i64));
         leptos::task::spawn_local(async move {
-            let Some(cache) = existing().await else {
+            let Some(cache) = usable().await else {
                 return;
             };
             for d in stored_downloads(&cache).await {
@@ -586,11 +706,29 @@ mod browser {
         }
     }
 
+    /// The downloads' cache for `me`, with its owner written first; someone else's
+    /// downloads go.
+    async fn own_cache(ctx: DownloadsCtx, me: &str) -> Result<Cache, String> {
+        if let Some(c) = existing().await
+            && owner(&c).await.is_some_and(|o| o != me)
+        {
+            wipe_cache().await;
+            ctx.stored.set(Vec::new());
+            ctx.list.set(Vec::new());
+        }
+        let cache = open().await?;
+        if owner(&cache).await.is_none() {
+            put_bytes(&cache, OWNER_KEY, me.as_bytes(), "text/plain").await?;
+        }
+        Ok(cache)
+    }
+
     async fn run_download(ctx: DownloadsCtx, key: &str) -> Result<(), String> {
+        let me = signed_in_as().ok_or("Sign in again to download.")?;
         let m = crate::downloads::download_manifest(key.to_string())
             .await
             .map_err(|e| e.to_string())?;
-        let cache = open().await?;
+        let cache = own_cache(ctx, &me).await?;
         // What is already here and unchanged is kept; the rest is fetched.
         let mut todo = Vec::new();
         for t in &m.tracks {
@@ -717,7 +855,7 @@ mod browser {
 
     /// The stored tracks of a download, in its order.
     pub async fn offline_tracks(key: &str) -> Vec<OfflineTrack> {
-        let Some(cache) = existing().await else {
+        let Some(cache) = usable().await else {
             return Vec::new();
         };
         let Some(d) = get_value::<StoredDownload>(&cache, &collection_key(key)).await else {
@@ -735,7 +873,7 @@ mod browser {
     /// The stored copy's stream details (`url` = `offline:<track>`), if the track is
     /// downloaded.
     pub async fn local_stream_info(track_id: &str) -> Option<StreamInfo> {
-        let cache = existing().await?;
+        let cache = usable().await?;
         let t = get_value::<OfflineTrack>(&cache, &info_key(track_id)).await?;
         let mut s = t.stream;
         s.url = format!("offline:{track_id}");
@@ -758,7 +896,7 @@ mod browser {
         let bytes = match have {
             Some(b) => b,
             None => {
-                let cache = existing()
+                let cache = usable()
                     .await
                     .ok_or("this download is gone: download it again")?;
                 let b = std::rc::Rc::new(
@@ -786,49 +924,90 @@ mod browser {
         Some((get("usage")?, get("quota")?))
     }
 
-    fn pending() -> Vec<PendingPlay> {
+    /// The plays waiting to be sent for `me` (anyone else's are not theirs to send).
+    fn pending(me: &str) -> Vec<PendingPlay> {
         crate::player::settings::recall(PENDING_PLAYS)
+            .filter(|s| plays_owner(s) == Some(me))
             .map(|s| decode_plays(&s))
             .unwrap_or_default()
     }
 
-    fn set_pending(list: &[PendingPlay]) {
-        crate::player::settings::remember(PENDING_PLAYS, &encode_plays(list));
+    fn set_pending(me: &str, list: &[PendingPlay]) {
+        crate::player::settings::remember(PENDING_PLAYS, &encode_plays(me, list));
     }
 
-    /// Keeps a play the server could not be told about, for when the network returns.
+    /// Keeps a play the server could not be told about, for when the network returns
+    /// (counted for the user the downloads play for).
     pub fn queue_play(play: PendingPlay) {
-        let mut list = pending();
+        let Some(me) = signed_in_as() else { return };
+        let mut list = pending(&me);
         if !list.iter().any(|p| p.playback_id == play.playback_id) {
             list.push(play);
         }
-        set_pending(&list);
+        set_pending(&me, &list);
     }
 
     /// Sends the plays counted offline; each leaves the list once the server has it (or
     /// refused it for good).
     pub async fn flush_plays() {
-        for p in pending() {
+        let Some(me) = signed_in_as() else { return };
+        for p in pending(&me) {
             let r = crate::library::record_play(
                 p.track_id.clone(),
                 p.playback_id.clone(),
                 p.listened_ms,
             )
             .await;
-            if matches!(r, Err(crate::error::AppError::Request(_))) {
-                // Still offline: the rest waits too.
+            if matches!(
+                r,
+                Err(crate::error::AppError::Request(_) | crate::error::AppError::Unauthenticated)
+            ) {
+                // Still offline: the rest waits too. Signed out: they are being wiped.
                 return;
             }
-            let mut list = pending();
+            if signed_in_as().as_deref() != Some(me.as_str()) {
+                return;
+            }
+            let mut list = pending(&me);
             list.retain(|x| x.playback_id != p.playback_id);
-            set_pending(&list);
+            set_pending(&me, &list);
         }
     }
 
-    /// Deletes every download and every play waiting to be sent (on logout).
-    pub async fn wipe() {
+    /// `user` is signed in: downloads and waiting plays of anyone else are wiped (and
+    /// downloads stored before they had an owner, which nobody can vouch for).
+    pub async fn claim(ctx: DownloadsCtx, user: &str, changed: bool) {
+        let plays = crate::player::settings::recall(PENDING_PLAYS).unwrap_or_default();
+        if !plays.is_empty() && plays_owner(&plays) != Some(user) {
+            crate::player::settings::forget(PENDING_PLAYS);
+        }
+        let Some(cache) = existing().await else {
+            return;
+        };
+        let wipe = match owner(&cache).await {
+            Some(o) => o != user,
+            // A cache a download is creating has no owner for a moment.
+            None => ctx.active.with_untracked(Vec::is_empty),
+        };
+        if wipe {
+            wipe_cache().await;
+        }
+        // What the page lists changes with its owner (this user's downloads may have
+        // been read while the browser knew nobody).
+        if (wipe || changed) && ctx.started.get_value() {
+            refresh(ctx).await;
+        }
+    }
+
+    /// The session is over (logout, a 401, the server saying nobody is signed in): the
+    /// user is forgotten, every download and waiting play deleted.
+    pub async fn end_session(ctx: DownloadsCtx) {
+        crate::player::settings::forget(SIGNED_IN_AS);
         wipe_cache().await;
         crate::player::settings::forget(PENDING_PLAYS);
+        ctx.stored.set(Vec::new());
+        ctx.list.set(Vec::new());
+        ctx.loaded.set(true);
     }
 
     async fn wipe_cache() {
@@ -842,7 +1021,7 @@ mod browser {
 
 #[cfg(test)]
 mod tests {
-    use super::{PendingPlay, StoredDownload, decode_plays, encode_plays, orphans};
+    use super::{PendingPlay, StoredDownload, decode_plays, encode_plays, orphans, plays_owner};
 
     #[test]
     fn waiting_plays_survive_the_round_trip_and_a_damaged_line_drops_alone() {
@@ -858,13 +1037,19 @@ mod tests {
                 listened_ms: 4_000,
             },
         ];
-        assert_eq!(decode_plays(&encode_plays(&plays)), plays);
+        let text = encode_plays("u-1", &plays);
+        assert_eq!(decode_plays(&text), plays);
+        assert_eq!(plays_owner(&text), Some("u-1"));
         let damaged = format!(
             "{}\nt-3 pb-x notanumber\ngarbage",
-            encode_plays(&plays[..1])
+            encode_plays("u-1", &plays[..1])
         );
         assert_eq!(decode_plays(&damaged), plays[..1]);
         assert!(decode_plays("").is_empty());
+        // No plays: nothing stored, not even the owner.
+        assert_eq!(encode_plays("u-1", &[]), "");
+        // Plays stored before they had an owner are nobody's.
+        assert_eq!(plays_owner("t-1 pb-aaaaaaaaaaaaaaaa 31000"), None);
     }
 
     fn ids(v: &[&str]) -> Vec<String> {

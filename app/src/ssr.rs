@@ -42,7 +42,19 @@ pub async fn user_of_session(
     session: &Session,
 ) -> Result<Option<CurrentUser>, backend::Error> {
     let store = |e: tower_sessions::session::Error| {
-        backend::Error::Unexpected(backend::AnyError::msg(format!("session store: {e}")))
+        use tower_sessions::session_store::Error as StoreError;
+        match e {
+            // Its database is away: a 503, as for any query (backend::db::is_outage).
+            tower_sessions::session::Error::Store(StoreError::Backend(m))
+                if m == backend::db::SESSION_STORE_NOT_ANSWERING =>
+            {
+                backend::Error::Unavailable {
+                    what: backend::db::NOT_ANSWERING,
+                    retry_after_secs: 5,
+                }
+            }
+            e => backend::Error::Unexpected(backend::AnyError::msg(format!("session store: {e}"))),
+        }
     };
     let Some(login_id) = session.get::<String>(LOGIN_KEY).await.map_err(store)? else {
         return Ok(None);

@@ -10,6 +10,39 @@ use sqlx::{AnyPool, Executor};
 
 pub type Db = AnyPool;
 
+/// How long a query waits for a pooled connection (sqlx's default is 30 s). A database
+/// that is away (restarting, unreachable, or a SQLite file another process holds the write
+/// lock of) makes every request wait this long: past it the request is answered 503 (see
+/// [`is_outage`]) instead of holding its connection until the client gives up.
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long start-up waits for the database (one started alongside may still be starting).
+const STARTUP_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+/// What a request is told is not answering while the database is away
+/// ([`crate::Error::Unavailable`]).
+pub const NOT_ANSWERING: &str = "database";
+/// The session store's message for the same (tower-sessions carries only a message).
+pub const SESSION_STORE_NOT_ANSWERING: &str = "the database is not answering";
+
+/// Whether `e` means the database is not answering now (it may later), as opposed to an
+/// error in what was asked: no connection within [`ACQUIRE_TIMEOUT`], a connection lost
+/// or refused, a server shutting down or starting up, or a SQLite write lock that was
+/// still held when the busy timeout ran out.
+pub fn is_outage(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+            // PostgreSQL: connection exceptions (08), operator intervention (57P01-03:
+            // shutting down, crashed, starting up), too many connections. SQLite (its
+            // extended codes): SQLITE_BUSY and SQLITE_LOCKED in their variants.
+            c.starts_with("08")
+                || c.starts_with("57P")
+                || c == "53300"
+                || matches!(&*c, "5" | "6" | "261" | "262" | "517" | "773")
+        }),
+        _ => false,
+    }
+}
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
@@ -36,10 +69,12 @@ pub async fn connect(config: &Config) -> Result<Db> {
     let kind = Kind::of(&config.database_url).ok_or_else(|| {
         anyhow::anyhow!("unsupported database URL scheme (use sqlite:// or postgres://)")
     })?;
-    let mut opts = AnyPoolOptions::new().max_connections(match kind {
-        Kind::Sqlite => 8,
-        Kind::Postgres => 16,
-    });
+    let mut opts = AnyPoolOptions::new()
+        .max_connections(match kind {
+            Kind::Sqlite => 8,
+            Kind::Postgres => 16,
+        })
+        .acquire_timeout(ACQUIRE_TIMEOUT);
     if kind == Kind::Sqlite {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             anyhow::anyhow!(
@@ -62,10 +97,19 @@ pub async fn connect(config: &Config) -> Result<Db> {
                 conn.execute(
                     "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
                      PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002; \
-                     PRAGMA mmap_size = 1073741824;",
+                     PRAGMA analysis_limit = 1000; PRAGMA mmap_size = 1073741824;",
                 )
                 .await?;
+                // Sampling writes the statistics, so it needs the write lock: only if it is
+                // free at once. Waiting for it (up to the busy timeout) kept any new
+                // connection, and so the reads that needed one, waiting while another
+                // process or connection held a write transaction; a later connection
+                // samples instead.
+                conn.execute("PRAGMA busy_timeout = 0").await?;
+                if let Err(e) = conn.execute("PRAGMA optimize = 0x10002").await {
+                    tracing::debug!(error = %e, "query planner statistics left for later");
+                }
+                conn.execute("PRAGMA busy_timeout = 10000").await?;
                 Ok(())
             })
         });
@@ -89,7 +133,25 @@ pub async fn connect(config: &Config) -> Result<Db> {
             })
         });
     }
-    Ok(opts.connect(&config.database_url).await?)
+    let pool = opts.connect_lazy(&config.database_url)?;
+    // The first connection: a database that refuses connections may still be starting,
+    // so it is given longer than a request's wait (an error in the URL, the credentials
+    // or the database's name is reported at once).
+    let started = std::time::Instant::now();
+    loop {
+        match pool.acquire().await {
+            Ok(_) => return Ok(pool),
+            Err(sqlx::Error::PoolTimedOut) if started.elapsed() < STARTUP_WAIT => {}
+            Err(sqlx::Error::PoolTimedOut) => {
+                return Err(anyhow::anyhow!(
+                    "the database did not answer within {} s",
+                    STARTUP_WAIT.as_secs()
+                )
+                .into());
+            }
+            Err(e) => return Err(crate::Error::Database(e)),
+        }
+    }
 }
 
 /// Begins a transaction that writes. On SQLite it is `BEGIN IMMEDIATE`, which takes the

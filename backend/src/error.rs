@@ -40,12 +40,30 @@ pub enum Error {
     TooLarge { limit: u64 },
     #[error("storage quota of {quota} bytes used up")]
     QuotaExceeded { quota: u64 },
+    /// An error from the database; one that means it is not answering becomes
+    /// [`Error::Unavailable`] instead (see `From<sqlx::Error>`).
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("storage error: {0}")]
     Storage(#[from] object_store::Error),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+/// A database that is not answering (see [`crate::db::is_outage`]) is an outage the client
+/// may retry (503), not a failure of ours (500); the cause is logged here, once.
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        if crate::db::is_outage(&e) {
+            tracing::warn!(error = %e, "the database is not answering");
+            Error::Unavailable {
+                what: crate::db::NOT_ANSWERING,
+                retry_after_secs: 5,
+            }
+        } else {
+            Error::Database(e)
+        }
+    }
 }
 
 impl From<sqlx::migrate::MigrateError> for Error {

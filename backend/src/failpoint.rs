@@ -4,7 +4,8 @@
 //! a failpoint costs one lookup in a set read once at start-up.
 //!
 //! Points: `relay-after-publish` (the broker acknowledged a batch, the outbox rows are not
-//! yet marked published).
+//! yet marked published); `worker-before-commit` (a Kafka worker stored an event's effect,
+//! its offset is not yet committed).
 
 use std::collections::HashSet;
 use std::sync::OnceLock;

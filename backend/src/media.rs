@@ -544,10 +544,20 @@ pub async fn transcode(
         };
         return Ok(Ok(loudness));
     }
+    // A full disk is no fault of the file: worth trying again (the caller keeps the
+    // original), not a reason to refuse it.
+    if out_of_space(&msg) {
+        anyhow::bail!("no space left on the server's disk for the converted audio");
+    }
     Ok(Err(Rejected(format!(
         "the audio could not be decoded ({})",
         last_line(&msg)
     ))))
+}
+
+/// Whether ffmpeg's messages say its output's disk is full (ENOSPC, or a disk quota).
+fn out_of_space(msg: &str) -> bool {
+    msg.contains("No space left on device") || msg.contains("Disk quota exceeded")
 }
 
 /// The last line ffmpeg printed (its reason for failing), at most 200 characters.

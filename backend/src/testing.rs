@@ -792,3 +792,288 @@ impl OtlpReceiver {
         }
     }
 }
+
+// ─────────────────────────────────────────────────────────────────────────────────────────
+// Private servers and disks for fault tests (server/tests/faults.rs): what a test breaks
+// (stops, fills) is its own, never the shared instances the other suites use.
+// ─────────────────────────────────────────────────────────────────────────────────────────
+
+/// Whether this process runs as root (PostgreSQL will not, and only root may mount).
+pub fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// The folder of the newest PostgreSQL server binaries: `REFRAIN_TEST_PG_BIN`, else
+/// Debian's `/usr/lib/postgresql/<version>/bin`.
+pub fn postgres_bin_dir() -> std::path::PathBuf {
+    if let Ok(d) = std::env::var("REFRAIN_TEST_PG_BIN") {
+        return d.into();
+    }
+    let newest = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let v: u32 = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("pg_ctl").exists().then_some((v, bin))
+        })
+        .max();
+    newest.map(|(_, bin)| bin).expect(
+        "PostgreSQL's server binaries (apt-get install postgresql, or set REFRAIN_TEST_PG_BIN)",
+    )
+}
+
+/// A PostgreSQL server of one test's own, on a free loopback port with its data in a
+/// temporary folder, which the test may stop and start again; stopped when dropped. Run
+/// as the `postgres` user when the test runs as root (PostgreSQL refuses root).
+pub struct PrivatePostgres {
+    pub port: u16,
+    bin: std::path::PathBuf,
+    data: std::path::PathBuf,
+    log: std::path::PathBuf,
+    as_postgres: bool,
+    _dir: tempfile::TempDir,
+}
+
+impl PrivatePostgres {
+    pub async fn start() -> PrivatePostgres {
+        let dir = tempfile::tempdir().unwrap();
+        let as_postgres = running_as_root();
+        if as_postgres {
+            let st = std::process::Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(st.success(), "chown to the postgres user");
+        }
+        let pg = PrivatePostgres {
+            port: free_port(),
+            bin: postgres_bin_dir(),
+            data: dir.path().join("data"),
+            log: dir.path().join("server.log"),
+            as_postgres,
+            _dir: dir,
+        };
+        let data = pg.data.to_str().unwrap().to_owned();
+        pg.run(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+        )
+        .await;
+        // Its own port and socket folder; nothing here needs to survive a power cut.
+        let conf = format!(
+            "\nport = {}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
+             fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n",
+            pg.port,
+            pg.data.display()
+        );
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(pg.data.join("postgresql.conf"))
+            .unwrap();
+        std::io::Write::write_all(&mut f, conf.as_bytes()).unwrap();
+        pg.start_again().await;
+        pg
+    }
+
+    /// The URL of its `postgres` database (trust authentication).
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Stops it (fast shutdown: sessions are ended, as in a restart) and waits until it has.
+    pub async fn stop(&self) {
+        let data = self.data.to_str().unwrap().to_owned();
+        self.run("pg_ctl", &["stop", "-D", &data, "-m", "fast", "-w"])
+            .await;
+    }
+
+    /// Starts it (again) and waits until it takes connections.
+    pub async fn start_again(&self) {
+        let (data, log) = (
+            self.data.to_str().unwrap().to_owned(),
+            self.log.to_str().unwrap().to_owned(),
+        );
+        self.run(
+            "pg_ctl",
+            &["start", "-D", &data, "-l", &log, "-w", "-t", "60"],
+        )
+        .await;
+    }
+
+    fn command(&self, tool: &str, args: &[&str]) -> std::process::Command {
+        let program = self.bin.join(tool);
+        let mut cmd = if self.as_postgres {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(program);
+            c
+        } else {
+            std::process::Command::new(program)
+        };
+        cmd.args(args).stdin(std::process::Stdio::null());
+        cmd
+    }
+
+    async fn run(&self, tool: &str, args: &[&str]) {
+        let mut cmd = tokio::process::Command::from(self.command(tool, args));
+        let out = cmd.output().await.unwrap_or_else(|e| panic!("{tool}: {e}"));
+        assert!(
+            out.status.success(),
+            "{tool} {args:?}: {}{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        );
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let data = self.data.to_str().unwrap_or_default().to_owned();
+        let _ = self
+            .command("pg_ctl", &["stop", "-D", &data, "-m", "immediate", "-w"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+/// A small filesystem (a tmpfs of a given size) mounted on a fresh temporary folder, to
+/// fill up; unmounted when dropped.
+pub struct SmallDisk {
+    pub path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// Mounts a tmpfs of `bytes` (rounded up to whole pages), or says why it cannot be
+    /// mounted here (mounting needs root, or CAP_SYS_ADMIN).
+    pub fn mount(bytes: u64) -> Result<SmallDisk, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o"])
+            .arg(format!("size={}k,mode=0777", bytes.div_ceil(4096) * 4))
+            .arg("tmpfs")
+            .arg(dir.path())
+            .output()
+            .map_err(|e| format!("mount: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "mount -t tmpfs failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(SmallDisk {
+            path: dir.path().to_owned(),
+            _dir: dir,
+        })
+    }
+
+    /// Gives it `bytes` (rounded up to whole pages) from now on.
+    pub fn resize(&self, bytes: u64) {
+        let st = std::process::Command::new("mount")
+            .args(["-o"])
+            .arg(format!("remount,size={}k", bytes.div_ceil(4096) * 4))
+            .arg(&self.path)
+            .status()
+            .unwrap();
+        assert!(st.success(), "remount of {}", self.path.display());
+    }
+
+    /// Every file on it (not folders), as paths relative to its root, sorted.
+    pub fn files(&self) -> Vec<String> {
+        fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(root, &p, out);
+                } else {
+                    out.push(p.strip_prefix(root).unwrap().display().to_string());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.path, &self.path, &mut out);
+        out.sort();
+        out
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.path)
+            .status();
+    }
+}
+
+/// An `ffmpeg` for `Config::ffmpeg` that holds the import's encode (the run that writes
+/// the rendition) at a gate: it creates `started` in its folder and waits until the test
+/// creates `go` (see [`FfmpegGate::open`]), then runs the real ffmpeg. So a test can break
+/// something at a known point in the middle of an import: after the job was marked as
+/// processing, before its results are written.
+pub struct FfmpegGate {
+    /// The wrapper script to give as `Config::ffmpeg`.
+    pub program: String,
+    dir: tempfile::TempDir,
+}
+
+impl FfmpegGate {
+    pub fn new() -> FfmpegGate {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = std::env::var("REFRAIN_TEST_FFMPEG").unwrap_or_else(|_| "ffmpeg".into());
+        let d = dir.path().display();
+        let script = format!(
+            "#!/bin/sh\ncase \"$*\" in *empty_moov*)\n  touch '{d}/started'\n  \
+             while [ ! -e '{d}/go' ]; do sleep 0.05; done ;;\nesac\nexec {real} \"$@\"\n"
+        );
+        let program = dir.path().join("ffmpeg");
+        std::fs::write(&program, script).unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        FfmpegGate {
+            program: program.display().to_string(),
+            dir,
+        }
+    }
+
+    /// Waits (bounded; the bound only guards against a hang) until an encode is held at
+    /// the gate.
+    pub async fn wait_until_held(&self, within: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        while !self.dir.path().join("started").exists() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no import reached its encode"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Lets the held encode (and every later one) run.
+    pub fn open(&self) {
+        std::fs::write(self.dir.path().join("go"), b"").unwrap();
+    }
+}
+
+impl Default for FfmpegGate {
+    fn default() -> Self {
+        Self::new()
+    }
+}

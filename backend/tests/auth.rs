@@ -28,7 +28,13 @@ async fn duplicate_email_is_refused_whatever_its_case(b: Backend) {
 
 async fn weak_passwords_are_refused_with_a_reason(b: Backend) {
     let (core, _d) = b.core().await;
-    for pw in ["short1", "password123", "Qwertyuiop", &"x".repeat(129)] {
+    for pw in [
+        "short1",
+        "password123",
+        "Qwertyuiop",
+        "violet-harbour",
+        &"x".repeat(257),
+    ] {
         let e = auth::signup(&core, "weak@example.com", pw)
             .await
             .unwrap_err();
@@ -518,8 +524,114 @@ async fn a_strangers_failures_keep_neither_a_known_device_nor_an_app_out(b: Back
     );
 }
 
+/// Matrix row 3: an account row whose `password_hash` is empty (or damaged) verifies no
+/// password at all, the empty one included, and answers exactly like a wrong password (not
+/// a 500 that would single the account out), on every pathway that checks the password:
+/// the login form, the API's password grant and re-authentication. An unknown account
+/// with an empty password is refused the same way.
+async fn an_empty_stored_hash_answers_like_a_wrong_password(b: Backend) {
+    use backend::auth::{api_tokens, logins};
+    let (core, _d) = b.core().await;
+    let user = auth::signup(&core, "damaged@example.com", PW)
+        .await
+        .unwrap();
+    let unknown = auth::login(&core, "nobody@example.com", "", LOCAL)
+        .await
+        .unwrap_err();
+    assert!(matches!(unknown, Error::BadCredentials), "{unknown:?}");
+    for damaged in ["", "not-a-phc-string"] {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(damaged)
+            .bind(&user.id)
+            .execute(&core.db)
+            .await
+            .unwrap();
+        for password in ["", PW, damaged] {
+            let e = auth::login(&core, "damaged@example.com", password, LOCAL)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(e, Error::BadCredentials),
+                "{damaged:?}/{password:?}: {e:?}"
+            );
+            assert_eq!(e.to_string(), unknown.to_string());
+            let e = api_tokens::issue_with_password(
+                &core,
+                "damaged@example.com",
+                password,
+                None,
+                LOCAL,
+                None,
+            )
+            .await
+            .unwrap_err();
+            assert!(matches!(e, Error::BadCredentials), "{e:?}");
+            let e = logins::change_password(&core, &user, password, "new-violet-harbour-1", true)
+                .await
+                .unwrap_err();
+            assert!(matches!(e, Error::BadCredentials), "{e:?}");
+            // Wrong answers are throttled: start each round afresh.
+            sqlx::query("DELETE FROM auth_throttle")
+                .execute(&core.db)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// Matrix row 2: 101 wrong passwords at one account, each from another client address (as
+/// a spoofed `X-Forwarded-For` would claim, were it believed): the account's own count
+/// slows it down long before the 100th, whatever the address; the addresses, each seen
+/// once, played no part. An unknown account is slowed down the same way, with the same
+/// answer text.
+async fn guesses_from_rotating_addresses_still_slow_the_account_down(b: Backend) {
+    use backend::auth::throttle;
+    let (core, _d) = b.core().await;
+    auth::signup(&core, "target@example.com", PW).await.unwrap();
+    let free = usize::try_from(throttle::ACCOUNT_FREE).unwrap();
+    let mut refusals = Vec::new();
+    for email in ["target@example.com", "ghost@example.com"] {
+        let mut first_throttled = None;
+        for i in 0..101u8 {
+            let from = std::net::IpAddr::from([198, 51, 100, i]);
+            match auth::login(&core, email, "wrong-guess-123", from).await {
+                Err(e @ Error::BadCredentials) => refusals.push(e.to_string()),
+                Err(Error::Throttled { .. }) => {
+                    first_throttled.get_or_insert(usize::from(i));
+                }
+                other => panic!("{email} attempt {i}: {other:?}"),
+            }
+        }
+        // The free tries and the one that starts the wait are checked; after that the
+        // account waits (how soon exactly depends on how long a hash check takes).
+        assert!(
+            first_throttled.is_some_and(|i| i > free && i < 100),
+            "{email}: first throttled at {first_throttled:?}"
+        );
+        let (failures, blocked_until): (i64, i64) =
+            sqlx::query_as("SELECT failures, blocked_until FROM auth_throttle WHERE key = $1")
+                .bind(format!("acct:{email}"))
+                .fetch_one(&core.db)
+                .await
+                .unwrap();
+        assert!(
+            failures > throttle::ACCOUNT_FREE && blocked_until > 0,
+            "{email}"
+        );
+    }
+    let most: i64 =
+        sqlx::query_scalar("SELECT MAX(failures) FROM auth_throttle WHERE key LIKE 'addr:%'")
+            .fetch_one(&core.db)
+            .await
+            .unwrap();
+    assert!(most <= 2, "an address was counted {most} times");
+    assert!(refusals.windows(2).all(|w| w[0] == w[1]), "{refusals:?}");
+}
+
 backend::on_both_databases!(
     a_strangers_failures_keep_neither_a_known_device_nor_an_app_out,
+    an_empty_stored_hash_answers_like_a_wrong_password,
+    guesses_from_rotating_addresses_still_slow_the_account_down,
     parallel_guesses_cannot_slip_past_the_limit,
     current_password_checks_are_throttled_apart_from_the_login,
     sign_ups_from_one_address_are_slowed_down,

@@ -134,7 +134,10 @@ async fn forged_and_misdirected_tokens_are_refused(b: Backend) {
         .unwrap();
     assert!(claims.email_is_verified());
     let wrong_nonce = sso::verify_id_token(&core, "oidc", &r.id_token, "another-sign-in").await;
-    assert!(wrong_nonce.is_err());
+    assert!(
+        matches!(&wrong_nonce, Err(Error::Invalid(m)) if m.contains("not issued for this sign-in")),
+        "{wrong_nonce:?}"
+    );
 
     let parts: Vec<&str> = r.id_token.split('.').collect();
     let mut payload: serde_json::Value =
@@ -157,11 +160,27 @@ async fn forged_and_misdirected_tokens_are_refused(b: Backend) {
         &jsonwebtoken::EncodingKey::from_secret(oidc_provider().client_secret.0.as_bytes()),
     )
     .unwrap();
-    for (what, token) in [("altered", altered), ("alg none", none), ("HS256", hs256)] {
+    // The genuine token, with its `aud` changed to name another party too.
+    let mut two_audiences =
+        serde_json::from_slice::<serde_json::Value>(&B64.decode(parts[1]).unwrap()).unwrap();
+    two_audiences["aud"] = serde_json::json!(["refrain", "another-client"]);
+    let two_audiences = format!(
+        "{}.{}.{}",
+        parts[0],
+        B64.encode(serde_json::to_vec(&two_audiences).unwrap()),
+        parts[2]
+    );
+    for (what, token, why) in [
+        ("altered", altered, "Signature verification failed"),
+        ("alg none", none, "not signed with the issuer's keys"),
+        ("HS256", hs256, "not signed with the issuer's keys"),
+        ("two audiences", two_audiences, "another-client"),
+        ("not a JWT", "not.a.token".to_string(), "not a token"),
+    ] {
         let v = sso::verify_id_token(&core, "oidc", &token, &r.nonce).await;
         assert!(
-            matches!(&v, Err(Error::Invalid(_))),
-            "{what} token accepted: {v:?}"
+            matches!(&v, Err(Error::Invalid(m)) if m.contains(why)),
+            "{what} token: {v:?}"
         );
     }
     // A code is redeemed once: the provider refuses it again (and the flow is gone).

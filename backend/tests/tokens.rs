@@ -1,5 +1,6 @@
 //! Signing keys, stream tokens and API tokens on both databases: shared keys, rotation
-//! with a grace period, JWT attacks, refresh-token rotation and reuse detection.
+//! with a grace period, JWT attacks (algorithms, key ids, key URLs, claims, leeway),
+//! refresh-token rotation, reuse detection and absolute expiry.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -25,6 +26,88 @@ fn now() -> u64 {
 fn header_of(token: &str) -> serde_json::Value {
     let h = token.split('.').next().unwrap();
     serde_json::from_slice(&b64().decode(h).unwrap()).unwrap()
+}
+
+/// The private key of RFC 8037 Appendix A.1, public knowledge: an attacker's key as good
+/// as any other. Ed25519 PKCS#8 is a fixed prefix and the 32-byte seed `d`.
+fn attacker_key() -> jsonwebtoken::EncodingKey {
+    let mut der = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    der.extend(
+        b64()
+            .decode("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A")
+            .unwrap(),
+    );
+    jsonwebtoken::EncodingKey::from_ed_der(&der)
+}
+/// RFC 8037 A.1's public key `x`.
+const ATTACKER_X: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+
+/// `claims` under `header` (whatever it says), signed with the attacker's Ed25519 key.
+fn signed_by_attacker(header: &serde_json::Value, claims: &impl serde::Serialize) -> String {
+    let input = format!(
+        "{}.{}",
+        b64().encode(serde_json::to_vec(header).unwrap()),
+        b64().encode(serde_json::to_vec(claims).unwrap())
+    );
+    let sig = jsonwebtoken::crypto::sign(
+        input.as_bytes(),
+        &attacker_key(),
+        jsonwebtoken::Algorithm::EdDSA,
+    )
+    .unwrap();
+    format!("{input}.{sig}")
+}
+
+/// `token` with its header replaced by `header`, its payload and signature kept.
+fn reheadered(token: &str, header: &serde_json::Value) -> String {
+    let mut parts: Vec<String> = token.split('.').map(String::from).collect();
+    parts[0] = b64().encode(serde_json::to_vec(header).unwrap());
+    parts.join(".")
+}
+
+/// A loopback listener that records who connects to it: where a `jku` or `x5u` header
+/// points, to show nothing ever fetched it.
+struct Canary {
+    addr: std::net::SocketAddr,
+    accepted: tokio::sync::mpsc::UnboundedReceiver<std::net::SocketAddr>,
+}
+
+impl Canary {
+    async fn start() -> Canary {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, accepted) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((_, peer)) = listener.accept().await {
+                if tx.send(peer).is_err() {
+                    break;
+                }
+            }
+        });
+        Canary { addr, accepted }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// How many connections it accepted from others: it connects once itself and counts
+    /// the connections accepted before its own (connections are accepted in order).
+    async fn connections_from_others(mut self) -> usize {
+        let probe = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let me = probe.local_addr().unwrap();
+        let mut others = 0;
+        while let Some(peer) = self.accepted.recv().await {
+            if peer == me {
+                return others;
+            }
+            others += 1;
+        }
+        panic!("the canary stopped listening");
+    }
 }
 
 /// Access claims for `user` valid from `iat` for `ttl` seconds.
@@ -113,17 +196,30 @@ async fn stream_tokens_refuse_expiry_tampering_other_audiences_and_alg_none(b: B
         Err(TokenError::Expired)
     );
 
-    // Another track's claims under this token's signature.
-    let mut parts: Vec<String> = t.split('.').map(String::from).collect();
-    let other = StreamClaims {
-        trk: "t2".into(),
-        ..ok.clone()
-    };
-    parts[1] = b64().encode(serde_json::to_vec(&other).unwrap());
-    assert_eq!(
-        stream_token::verify(ring, &parts.join(".")).await.unwrap(),
-        Err(TokenError::Invalid)
-    );
+    // Another track, another user or a later expiry pasted under this token's signature.
+    let edits = [
+        StreamClaims {
+            trk: "t2".into(),
+            ..ok.clone()
+        },
+        StreamClaims {
+            sub: "u2".into(),
+            ..ok.clone()
+        },
+        StreamClaims {
+            exp: ok.exp + 86_400,
+            ..ok.clone()
+        },
+    ];
+    for edited in edits {
+        let mut parts: Vec<String> = t.split('.').map(String::from).collect();
+        parts[1] = b64().encode(serde_json::to_vec(&edited).unwrap());
+        assert_eq!(
+            stream_token::verify(ring, &parts.join(".")).await.unwrap(),
+            Err(TokenError::Invalid),
+            "{edited:?}"
+        );
+    }
 
     let api_aud = StreamClaims {
         aud: api_tokens::API_AUDIENCE.into(),
@@ -400,6 +496,208 @@ async fn access_tokens_refuse_forgeries_and_other_token_kinds(b: Backend) {
     assert!(resolves(&core, &pair.access_token).await.is_some());
 }
 
+/// RFC 8725 §2.1, §3.1, §3.10: only EdDSA, only our own keys. Other algorithms, odd key
+/// ids and headers naming a key elsewhere (`jku`, `x5u`) or carrying one (`jwk`) are all
+/// refused, and nothing is fetched from where they point.
+async fn access_tokens_refuse_other_algorithms_odd_key_ids_and_key_urls(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (user, pair) = token_pair(&core, "headers@example.com").await;
+    let api = &core.keys.api;
+    let genuine = header_of(&pair.access_token);
+    let kid = genuine["kid"].as_str().unwrap().to_string();
+    let claims = access_claims(&user, now(), 900);
+    let with = |fields: serde_json::Value| {
+        let mut h = genuine.clone();
+        for (k, v) in fields.as_object().unwrap() {
+            h[k] = v.clone();
+        }
+        h
+    };
+    let sig_of_len = |token: &str, n: usize| {
+        let mut parts: Vec<&str> = token.split('.').collect();
+        let sig = b64().encode(vec![0x5a; n]);
+        parts[2] = &sig;
+        parts.join(".")
+    };
+    let mut forged = Vec::new();
+    // RS256 and Ed448 (an algorithm jsonwebtoken does not even name), with the genuine
+    // signature and with one of the length their algorithm makes.
+    for (alg, len) in [("RS256", 256), ("Ed448", 114)] {
+        let t = reheadered(&pair.access_token, &with(serde_json::json!({ "alg": alg })));
+        forged.push(sig_of_len(&t, len));
+        forged.push(t);
+    }
+    // EdDSA over Ed448 named by the curve, with an Ed448-sized signature.
+    let t = reheadered(
+        &pair.access_token,
+        &with(serde_json::json!({ "crv": "Ed448" })),
+    );
+    forged.push(sig_of_len(&t, 114));
+    // Key ids this server never made: unknown, a path, SQL.
+    for odd in ["0123456789abcdef", "../../x", "' OR 1=1", "' OR 1=1 --"] {
+        forged.push(reheadered(
+            &pair.access_token,
+            &with(serde_json::json!({ "kid": odd })),
+        ));
+    }
+    // Signed by the attacker, whose key is at a URL (`jku`, `x5u`) or in the header
+    // (`jwk`), under the attacker's kid, under ours and under none.
+    let canary = Canary::start().await;
+    let attacker_kid: String =
+        ring::digest::digest(&ring::digest::SHA256, &b64().decode(ATTACKER_X).unwrap()).as_ref()
+            [..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+    let jwk = serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": ATTACKER_X});
+    for key_kid in [Some(attacker_kid.as_str()), Some(kid.as_str()), None] {
+        for (name, value) in [
+            ("jku", canary.url("/jwks.json").into()),
+            ("x5u", canary.url("/cert.pem").into()),
+            ("jwk", jwk.clone()),
+        ] {
+            let mut h = serde_json::json!({"alg": "EdDSA", "typ": "at+jwt"});
+            h[name] = value;
+            if let Some(k) = key_kid {
+                h["kid"] = k.into();
+            }
+            forged.push(signed_by_attacker(&h, &claims));
+        }
+    }
+    // The attacker's tokens are well made: they verify with the attacker's key.
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    v.set_audience(&[api_tokens::API_AUDIENCE]);
+    let attacker_public = jsonwebtoken::DecodingKey::from_ed_components(ATTACKER_X).unwrap();
+    let last = forged.last().unwrap();
+    assert!(jsonwebtoken::decode::<AccessClaims>(last, &attacker_public, &v).is_ok());
+
+    for t in &forged {
+        assert_eq!(
+            api_tokens::verify_access(api, t).await.unwrap(),
+            Err(TokenError::Invalid),
+            "{}",
+            header_of(t)
+        );
+        assert!(resolves(&core, t).await.is_none(), "{}", header_of(t));
+    }
+    assert_eq!(canary.connections_from_others().await, 0);
+    // The genuine token, untouched, still works.
+    assert!(resolves(&core, &pair.access_token).await.is_some());
+}
+
+/// A key id not shaped like the ones Refrain makes (16 lowercase hex digits) is refused
+/// without the database: with it closed, such tokens are still simply invalid. A kid of
+/// our shape that the ring does not know does re-read the keys (another node may have
+/// rotated; at most once a second, by purpose, never by kid): with the database closed
+/// that attempt fails, which shows the probe would see a query.
+async fn odd_key_ids_are_refused_without_reading_the_keys(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (_, pair) = token_pair(&core, "kid-shape@example.com").await;
+    let api = &core.keys.api;
+    let genuine = header_of(&pair.access_token);
+    let with_kid = |kid: &str| {
+        let mut h = genuine.clone();
+        h["kid"] = kid.into();
+        reheadered(&pair.access_token, &h)
+    };
+    // Past the one second an unknown kid must wait before the keys are re-read.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    core.db.close().await;
+    for kid in [
+        "../../x",
+        "' OR 1=1",
+        "",
+        "0123456789ABCDEF",
+        "0123456789abcdef0",
+        "x'; DROP TABLE signing_keys; --",
+    ] {
+        assert_eq!(
+            api_tokens::verify_access(api, &with_kid(kid))
+                .await
+                .unwrap(),
+            Err(TokenError::Invalid),
+            "{kid}"
+        );
+    }
+    // The genuine token is checked from memory too.
+    assert!(
+        api_tokens::verify_access(api, &pair.access_token)
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    assert!(
+        api_tokens::verify_access(api, &with_kid("0123456789abcdef"))
+            .await
+            .is_err(),
+        "an unknown kid of our shape should have re-read the keys"
+    );
+}
+
+/// API access tokens have 60 s of leeway on `exp` (README, "API for other clients"):
+/// expired by 59 s is accepted, by 61 s refused. Stream tokens have none: expired a
+/// second ago is refused.
+async fn expiry_leeway_is_sixty_seconds_for_access_tokens_and_none_for_stream_urls(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (user, _) = token_pair(&core, "leeway@example.com").await;
+    let api = &core.keys.api;
+    assert_eq!(api_tokens::LEEWAY_SECS, 60);
+    let t = api_tokens::sign_claims(api, &access_claims(&user, now() - 900 - 59, 900))
+        .await
+        .unwrap();
+    assert!(api_tokens::verify_access(api, &t).await.unwrap().is_ok());
+    let t = api_tokens::sign_claims(api, &access_claims(&user, now() - 900 - 61, 900))
+        .await
+        .unwrap();
+    assert_eq!(
+        api_tokens::verify_access(api, &t).await.unwrap(),
+        Err(TokenError::Expired)
+    );
+
+    let ring = &core.keys.stream;
+    let fresh = StreamClaims::new(&user.id, "t1", &user.login_id, 60);
+    let t = stream_token::sign(ring, &fresh).await.unwrap();
+    assert!(stream_token::verify(ring, &t).await.unwrap().is_ok());
+    let a_second_ago = StreamClaims {
+        iat: now() - 60,
+        exp: now() - 1,
+        ..fresh
+    };
+    let t = stream_token::sign(ring, &a_second_ago).await.unwrap();
+    assert_eq!(
+        stream_token::verify(ring, &t).await.unwrap(),
+        Err(TokenError::Expired)
+    );
+}
+
+/// A refresh token past its absolute expiry (30 days) is refused; the same token within
+/// its lifetime works, so the refusal is the expiry's.
+async fn a_refresh_token_past_its_absolute_expiry_is_refused(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (_, pair) = token_pair(&core, "expired-rt@example.com").await;
+    let set_expiry = |at: i64| {
+        let db = core.db.clone();
+        async move {
+            let n = sqlx::query("UPDATE refresh_tokens SET expires_at = $1")
+                .bind(at)
+                .execute(&db)
+                .await
+                .unwrap()
+                .rows_affected();
+            assert_eq!(n, 1);
+        }
+    };
+    set_expiry(backend::now_ms() - 1000).await;
+    let r = api_tokens::refresh(&core, &pair.refresh_token).await;
+    assert!(matches!(r, Err(Error::Unauthenticated)), "{r:?}");
+    set_expiry(backend::now_ms() + 60_000).await;
+    assert!(
+        api_tokens::refresh(&core, &pair.refresh_token)
+            .await
+            .is_ok()
+    );
+}
+
 async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_family(b: Backend) {
     let (core, _d) = b.core().await;
     let (_, first) = token_pair(&core, "rotate@example.com").await;
@@ -643,4 +941,8 @@ backend::on_both_databases!(
     parallel_refreshes_of_one_token_let_exactly_one_through,
     tokens_stop_at_once_when_the_account_is_disabled_or_the_login_revoked,
     rotated_keys_keep_verifying_for_the_grace_period_only,
+    access_tokens_refuse_other_algorithms_odd_key_ids_and_key_urls,
+    odd_key_ids_are_refused_without_reading_the_keys,
+    expiry_leeway_is_sixty_seconds_for_access_tokens_and_none_for_stream_urls,
+    a_refresh_token_past_its_absolute_expiry_is_refused,
 );

@@ -7,6 +7,7 @@ use backend::auth::two_factor::{self, PendingLogin};
 use backend::auth::{self, CurrentUser, LoginStep, totp};
 use backend::testing::Backend;
 use backend::{Core, Error};
+use std::sync::{Arc, Mutex};
 
 const PW: &str = "violet-harbour-87";
 const LOCAL: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
@@ -40,6 +41,72 @@ async fn pending(core: &Core, email: &str) -> PendingLogin {
         LoginStep::NeedsCode(p) => p,
         LoginStep::Done(_) => panic!("two-factor is on: the password alone must not log in"),
     }
+}
+
+/// The security events (log target `refrain::security`) written on this thread while it
+/// lives, each as the JSON object of its fields. `#[tokio::test]` runs a test and the tasks
+/// it spawns on one thread (a current-thread runtime), so other tests' events stay out.
+struct SecurityLog {
+    buf: Arc<Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+impl SecurityLog {
+    fn capture() -> SecurityLog {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let sink = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || LogSink(sink.clone()))
+            .finish();
+        SecurityLog {
+            buf,
+            _guard: tracing::subscriber::set_default(subscriber),
+        }
+    }
+
+    fn events(&self) -> Vec<serde_json::Value> {
+        let text = String::from_utf8(self.buf.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|e| e["target"] == backend::auth::audit::TARGET)
+            .map(|e| e["fields"].clone())
+            .collect()
+    }
+
+    /// How many events of kind `security` with this `outcome` were written.
+    fn count(&self, security: &str, outcome: &str) -> usize {
+        self.events()
+            .iter()
+            .filter(|e| e["security"] == security && e["outcome"] == outcome)
+            .count()
+    }
+}
+
+struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The time step of the last code the user's authenticator code was accepted for.
+async fn last_step(core: &Core, user: &CurrentUser) -> i64 {
+    sqlx::query_scalar("SELECT totp_last_step FROM users WHERE id = $1")
+        .bind(&user.id)
+        .fetch_one(&core.db)
+        .await
+        .unwrap()
+}
+
+fn step_i64(step: u64) -> i64 {
+    i64::try_from(step).unwrap()
 }
 
 async fn enrollment_needs_a_valid_code_and_issues_ten_recovery_codes(b: Backend) {
@@ -113,17 +180,27 @@ async fn login_takes_two_steps_and_a_code_works_once(b: Backend) {
 async fn parallel_submits_of_one_code_let_exactly_one_through(b: Backend) {
     let (core, _d) = b.core().await;
     let (user, secret, _, _) = enrolled(&core, "race@example.com").await;
-    let c = code(&secret, 1);
+    let step = (now() + totp::STEP) / totp::STEP;
+    let c = totp::code(&secret, step * totp::STEP);
     let tries = (0..8).map(|_| {
         let (core, id, c) = (core.clone(), user.id.clone(), c.clone());
         tokio::spawn(async move { two_factor::use_code(&core, &id, &c).await })
     });
+    let log = SecurityLog::capture();
     let results = futures::future::join_all(tries).await;
     let ok = results
         .iter()
         .filter(|r| r.as_ref().unwrap().is_ok())
         .count();
     assert_eq!(ok, 1, "{results:?}");
+    // The losers are refused as replays, each logged; the step moved once, to the code's.
+    assert_eq!(
+        log.count("second_factor", "replayed"),
+        7,
+        "{:?}",
+        log.events()
+    );
+    assert_eq!(last_step(&core, &user).await, step_i64(step));
 }
 
 async fn recovery_codes_are_single_use(b: Backend) {
@@ -367,7 +444,217 @@ async fn older_recovery_codes_are_wrapped_in_argon2id(b: Backend) {
     ));
 }
 
+/// Matrix row 5, through the login's second step: a valid code works once; the same code
+/// again, and then a code of the step before (valid by the clock, never used, but older
+/// than the one used), are refused, and each refusal is a security event (`second_factor`,
+/// outcome `replayed`, and a refused sign-in). `totp_last_step` stays at the used step.
+async fn a_code_works_once_and_replays_are_refused_and_logged(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (user, secret, _, _) = enrolled(&core, "replay@example.com").await;
+    let step = now() / totp::STEP;
+    // As though enrolled long ago: the steps about now are all unused.
+    sqlx::query("UPDATE users SET totp_last_step = $1 WHERE id = $2")
+        .bind(step_i64(step) - 5)
+        .bind(&user.id)
+        .execute(&core.db)
+        .await
+        .unwrap();
+    let current = totp::code(&secret, step * totp::STEP);
+    let previous = totp::code(&secret, (step - 1) * totp::STEP);
+    let log = SecurityLog::capture();
+    let mut p = pending(&core, "replay@example.com").await;
+    let done = two_factor::complete_login(&core, &mut p, &current)
+        .await
+        .unwrap();
+    assert_eq!(done.id, user.id);
+    assert_eq!(last_step(&core, &user).await, step_i64(step));
+    assert_eq!(log.count("second_factor", "replayed"), 0);
+
+    let mut p = pending(&core, "replay@example.com").await;
+    let r = two_factor::complete_login(&core, &mut p, &current).await;
+    assert!(matches!(r, Err(Error::BadCode)), "{r:?}");
+    assert_eq!(
+        log.count("second_factor", "replayed"),
+        1,
+        "{:?}",
+        log.events()
+    );
+    let r = two_factor::complete_login(&core, &mut p, &previous).await;
+    assert!(matches!(r, Err(Error::BadCode)), "{r:?}");
+    // A replay while `previous` is still within the accepted drift (the clock did not
+    // pass into a second later step meanwhile); refused as out of the window otherwise.
+    let expected = if now() / totp::STEP <= step {
+        ("replayed", 2)
+    } else {
+        ("refused", 1)
+    };
+    assert_eq!(log.count("second_factor", expected.0), expected.1);
+    assert_eq!(log.count("sign_in", "refused"), 2, "{:?}", log.events());
+    assert_eq!(log.count("sign_in", "success"), 1);
+    assert_eq!(last_step(&core, &user).await, step_i64(step));
+    // The refusals name the account, and no event carries a code.
+    for e in log.events() {
+        if e["security"] == "second_factor" {
+            assert_eq!(e["account"], user.id.as_str());
+        }
+        let text = e.to_string();
+        assert!(
+            !text.contains(&current) && !text.contains(&previous),
+            "{text}"
+        );
+    }
+}
+
+/// Matrix row 7: one recovery code submitted in parallel lets exactly one submit through,
+/// for a current code (kept as SHA-256) and an older one (kept as Argon2id) alike.
+async fn parallel_submits_of_one_recovery_code_let_exactly_one_through(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (user, _, codes, _) = enrolled(&core, "race-recovery@example.com").await;
+    let race = |code: String| {
+        let tries = (0..8).map(|_| {
+            let (core, id, c) = (core.clone(), user.id.clone(), code.clone());
+            tokio::spawn(async move { two_factor::use_code(&core, &id, &c).await })
+        });
+        futures::future::join_all(tries)
+    };
+    let results = race(codes[0].clone()).await;
+    let won: Vec<_> = results
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.as_ref().unwrap(),
+                Ok(backend::auth::audit::Factor::RecoveryCode)
+            )
+        })
+        .collect();
+    assert_eq!(won.len(), 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r.as_ref().unwrap(), Ok(_) | Err(Error::BadCode))),
+        "{results:?}"
+    );
+    assert_eq!(
+        two_factor::status(&core, &user)
+            .await
+            .unwrap()
+            .recovery_codes_left,
+        9
+    );
+    // An older code, wrapped in Argon2id (checked by hash, then used up by its row).
+    let sha = backend::auth::sha256_hex("k7m2q9xwvt");
+    sqlx::query(
+        "INSERT INTO recovery_codes (user_id, code_hash, created_at, scheme) VALUES ($1, $2, 1, 'legacy')",
+    )
+    .bind(&user.id)
+    .bind(&sha)
+    .execute(&core.db)
+    .await
+    .unwrap();
+    two_factor::wrap_legacy_recovery_codes(&core.db)
+        .await
+        .unwrap();
+    let results = race("k7m2q-9xwvt".to_string()).await;
+    let ok = results
+        .iter()
+        .filter(|r| r.as_ref().unwrap().is_ok())
+        .count();
+    assert_eq!(ok, 1, "{results:?}");
+    assert_eq!(
+        two_factor::status(&core, &user)
+            .await
+            .unwrap()
+            .recovery_codes_left,
+        9
+    );
+}
+
+/// Matrix row 6: six-digit guesses at the login's second step count toward the ceiling
+/// of [`two_factor::MAX_TOTP_FAILURES`] (100) wrong codes in a row, across pending logins
+/// and whatever the throttle allows (its waits are skipped here); past it even the right
+/// code is refused until a recovery code is used.
+async fn code_guesses_at_the_login_count_toward_the_hundred(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (user, secret, codes, _) = enrolled(&core, "hundred@example.com").await;
+    // A guess that is no code of any step the test's minutes could accept.
+    let mut window: Vec<String> = (0..4).map(|i| code(&secret, i)).collect();
+    window.push(totp::code(&secret, now() - totp::STEP));
+    let wrong = (0..10)
+        .map(|d| d.to_string().repeat(totp::DIGITS))
+        .find(|c| !window.contains(c))
+        .unwrap();
+    let mut p = two_factor::pending_for(&user.id);
+    for i in 0..two_factor::MAX_TOTP_FAILURES {
+        if p.attempts >= two_factor::PENDING_MAX_ATTEMPTS {
+            p = two_factor::pending_for(&user.id);
+        }
+        sqlx::query("DELETE FROM auth_throttle")
+            .execute(&core.db)
+            .await
+            .unwrap();
+        let r = two_factor::complete_login(&core, &mut p, &wrong).await;
+        assert!(matches!(r, Err(Error::BadCode)), "guess {i}: {r:?}");
+    }
+    assert_eq!(
+        backend::auth::two_factor_repo::totp_failures(&core.db, &user.id)
+            .await
+            .unwrap(),
+        two_factor::MAX_TOTP_FAILURES
+    );
+    let mut p = two_factor::pending_for(&user.id);
+    match two_factor::complete_login(&core, &mut p, &code(&secret, 1)).await {
+        Err(Error::Invalid(m)) => assert!(m.contains("recovery code"), "{m}"),
+        other => panic!("the right code after 100 wrong ones: {other:?}"),
+    }
+    let done = two_factor::complete_login(&core, &mut p, &codes[0])
+        .await
+        .unwrap();
+    assert_eq!(done.id, user.id);
+}
+
+/// Matrix row 6, "server time only": the second step takes the code alone; the time step
+/// it is checked against comes from the server's clock (`complete_login` and `use_code`
+/// have no time parameter, and the pending login's start is the server's). A code that
+/// is right at the time a client's skewed clock claims, two or more steps from the
+/// server's, is refused; the code of the server's time works. (No libfaketime: the TOTP
+/// wrapper takes `now`, see `totp::tests::clock_skew_within_one_step_is_accepted_and_two_is_not`,
+/// and here the client's clock is what is skewed.)
+async fn codes_are_checked_against_the_server_clock_only(b: Backend) {
+    let (core, _d) = b.core().await;
+    let (user, secret, _, _) = enrolled(&core, "clock@example.com").await;
+    let at = |offset: i64| {
+        let t = i64::try_from(now()).unwrap() + offset;
+        totp::code(&secret, u64::try_from(t).unwrap())
+    };
+    let step = i64::try_from(totp::STEP).unwrap();
+    let right = code(&secret, 1);
+    // Behind by two steps and more; ahead by three and more (ahead by two could come
+    // within one step of the server's clock should it pass a step boundary meanwhile).
+    for offset in [-2 * step, -61, -10 * step, 3 * step, 10 * step, 3600] {
+        let claimed = at(offset);
+        if claimed == right {
+            continue;
+        }
+        let mut p = two_factor::pending_for(&user.id);
+        let r = two_factor::complete_login(&core, &mut p, &claimed).await;
+        assert!(matches!(r, Err(Error::BadCode)), "{offset} s: {r:?}");
+        sqlx::query("DELETE FROM auth_throttle")
+            .execute(&core.db)
+            .await
+            .unwrap();
+    }
+    let mut p = two_factor::pending_for(&user.id);
+    let done = two_factor::complete_login(&core, &mut p, &right)
+        .await
+        .unwrap();
+    assert_eq!(done.id, user.id);
+}
+
 backend::on_both_databases!(
+    a_code_works_once_and_replays_are_refused_and_logged,
+    parallel_submits_of_one_recovery_code_let_exactly_one_through,
+    code_guesses_at_the_login_count_toward_the_hundred,
+    codes_are_checked_against_the_server_clock_only,
     recovery_codes_carry_112_bits,
     a_hundred_wrong_codes_need_a_recovery_code,
     older_recovery_codes_are_wrapped_in_argon2id,

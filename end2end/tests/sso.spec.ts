@@ -1,6 +1,6 @@
 import { request as playwrightRequest } from "@playwright/test";
 import { test, expect, Page } from "./fixtures";
-import { hydrated, logInWithPassword, logOut, PASSWORD, signUp } from "./helpers";
+import { hydrated, logInWithPassword, logOut, PASSWORD, signUp, uniqueEmail } from "./helpers";
 
 // Single sign-on through the OpenID Connect provider scripts/services.sh starts (a real
 // oidc-provider on 127.0.0.1:3400): its login page takes any account name; the address is
@@ -123,4 +123,52 @@ test("single sign-on: a sign-in finished in another browser is refused", async (
   // Nobody was signed in.
   await page.goto("/settings");
   await expect(page).toHaveURL(/\/login/);
+});
+
+/** Settings' sign-in methods, after the provider sent the browser back from connecting. */
+async function expectConnected(page: Page, who: string) {
+  await expect(page).toHaveURL(/\/settings\?linked=/);
+  await expect(page.getByRole("status").filter({ hasText: "Test ID is connected" })).toBeVisible();
+  await expect(page.getByTestId("sign-in-methods")).toContainText(`${who}@example.test`);
+}
+
+test("single sign-on: a signed-in user connects a sign-in from Settings, never by a link", async ({ page }) => {
+  await signUp(page, uniqueEmail("connect"));
+  // A link asking to connect (another site's, an old bookmark) connects nothing.
+  await page.goto("/sso/start?provider=oidc&connect=true");
+  await expect(page).toHaveURL(/\/settings\?sso_error=1/);
+  await expect(page.getByTestId("sso-error")).toContainText("Connect button");
+  await expect(page.getByTestId("sign-in-methods")).not.toContainText("Test ID");
+
+  // The Connect button (a form post): through the provider's sign-in and back.
+  await hydrated(page);
+  const who = account("connect");
+  await page.getByRole("button", { name: "Connect Test ID" }).click();
+  await expect(page.getByRole("heading", { name: "Test provider" })).toBeVisible();
+  await page.getByLabel("Account").fill(who);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expectConnected(page, who);
+  await expect(page.getByRole("button", { name: "Connect Test ID" })).toHaveCount(0);
+});
+
+test("single sign-on: without JavaScript, Settings' Connect form reaches the provider", async ({ browser }) => {
+  // The form's answer redirects to the provider: the page's CSP form-action must allow it.
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  try {
+    await page.goto("/signup");
+    await page.getByLabel("Email").fill(uniqueEmail("connect-nojs"));
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByRole("heading", { name: "Home" })).toBeVisible();
+    await page.goto("/settings");
+    const who = account("connect-nojs");
+    await page.getByRole("button", { name: "Connect Test ID" }).click();
+    await expect(page.getByRole("heading", { name: "Test provider" })).toBeVisible();
+    await page.getByLabel("Account").fill(who);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expectConnected(page, who);
+  } finally {
+    await context.close();
+  }
 });

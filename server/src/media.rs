@@ -105,6 +105,15 @@ pub async fn upload(
             r
         }
         Err(backend::Error::Invalid(msg)) => json_error(StatusCode::BAD_REQUEST, msg),
+        Err(e) if backend::storage::out_of_space(&e) => {
+            // Nothing of the file is kept (the store deleted what it had written).
+            tracing::error!(error = %format!("{e:#}"), "upload refused: the storage disk is full");
+            json_error(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "The server has no room left to store this file, so it was not kept. \
+                 Please tell the server's admin.",
+            )
+        }
         Err(e) => internal(e),
     }
 }

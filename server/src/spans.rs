@@ -31,7 +31,26 @@ pub async fn server_fn_span(req: Request, next: Next) -> Response {
     let name = fn_name(path).to_string();
     let span = tracing::info_span!("server_fn", server_fn = %name);
     backend::telemetry::name(&span, format!("server_fn {name}"));
-    next.run(req).instrument(span).await
+    error_status(next.run(req).instrument(span).await).await
+}
+
+/// An `AppError` a server function builds itself (an unknown sort order or role, an
+/// admin check in the app layer) would leave Leptos's default 500; it gets the status its
+/// variant names, as the domain's errors do (`From<backend::Error>` in app::error).
+async fn error_status(res: Response) -> Response {
+    use axum::http::StatusCode;
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    // An error answer is a few bytes of postcard; anything else stays a bodiless 500.
+    let bytes = axum::body::to_bytes(body, 16 << 20)
+        .await
+        .unwrap_or_default();
+    if let Ok(e) = postcard::from_bytes::<app::error::AppError>(&bytes) {
+        parts.status = e.status();
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// A server function's name from its path: the last segment without the hash Leptos

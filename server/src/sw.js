@@ -3,12 +3,19 @@
 // cache named after it; pages and server functions always go to the network, and a page
 // that cannot be fetched sends the browser to the offline page (which plays downloads)
 // instead of the browser's error. Covers of downloaded tracks come from the downloads'
-// cache when the network cannot answer.
+// cache when the network cannot answer, and only while it names an owner.
+//
+// The offline page this worker serves holds no user data: the page lists and plays the
+// downloads itself, and only for the user this browser was last signed in as (see
+// app/src/offline.rs). When a session ends (logout, any 401 the page gets), the page
+// forgets that user and deletes the downloads' cache, so nothing is left here to answer.
 const VERSION = "__VERSION__";
 const SHELL = "refrain-shell-" + VERSION;
 const PRECACHE = [] /* __PRECACHE__ */;
 const OFFLINE = "__OFFLINE__";
 const MEDIA = "__MEDIA__";
+// Whose the downloads are (app::offline::OWNER_KEY); written before their first track.
+const OWNER = "/offline/owner";
 const PRECACHED = new Set(PRECACHE);
 
 self.addEventListener("install", (event) => {
@@ -47,7 +54,10 @@ self.addEventListener("fetch", (event) => {
   }
   if (url.pathname.startsWith("/covers/")) {
     event.respondWith(fetch(request).catch(async () => {
+      // Never create the cache here, nor answer from downloads nobody owns.
+      if (!(await caches.has(MEDIA))) return Response.error();
       const media = await caches.open(MEDIA);
+      if (!(await media.match(OWNER))) return Response.error();
       return (await media.match(url.pathname + url.search)) || Response.error();
     }));
     return;

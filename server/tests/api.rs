@@ -1,6 +1,8 @@
 //! The `/api/v1` HTTP API on the real router: the token endpoint, bearer access, refresh
-//! rotation and reuse, JWT attacks at the door, the JWKS and the OpenAPI document; the
-//! Settings password form ending API tokens and Subsonic app keys when its box is ticked.
+//! rotation, reuse and expiry, JWT attacks at the door (no key fetched from where a header
+//! points), the JWKS and the OpenAPI document; signed stream URLs bound to their user,
+//! track, expiry and live account; the Settings password form ending API tokens and
+//! Subsonic app keys when its box is ticked.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -414,13 +416,211 @@ async fn forged_tokens_are_refused_at_the_door(b: Backend) {
         e.encode(serde_json::to_vec(&other).unwrap()),
         parts[2]
     );
-    for forged in [none, hs, pasted] {
+    let mut forged = vec![none, hs, pasted];
+    // The genuine signature under another header: RS256, Ed448, key ids this server never
+    // made (unknown, a path, SQL).
+    let reheadered = |fields: Value| {
+        let mut h = header.clone();
+        for (k, v) in fields.as_object().unwrap() {
+            h[k] = v.clone();
+        }
+        format!(
+            "{}.{}.{}",
+            e.encode(serde_json::to_vec(&h).unwrap()),
+            parts[1],
+            parts[2]
+        )
+    };
+    for fields in [
+        json!({"alg": "RS256"}),
+        json!({"alg": "Ed448"}),
+        json!({"kid": "0123456789abcdef"}),
+        json!({"kid": "../../x"}),
+        json!({"kid": "' OR 1=1"}),
+    ] {
+        forged.push(reheadered(fields));
+    }
+    // Signed with an attacker's Ed25519 key (RFC 8037 A.1's, well known) that a header
+    // names by URL (`jku`, `x5u`, at a loopback canary) or carries (`jwk`).
+    let canary = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let canary_addr = canary.local_addr().unwrap();
+    let (seen, mut accepted) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((_, peer)) = canary.accept().await {
+            if seen.send(peer).is_err() {
+                break;
+            }
+        }
+    });
+    let mut pkcs8 = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    pkcs8.extend(
+        e.decode("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A")
+            .unwrap(),
+    );
+    let attacker = jsonwebtoken::EncodingKey::from_ed_der(&pkcs8);
+    let jwk =
+        json!({"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
+    for (name, value) in [
+        ("jku", json!(format!("http://{canary_addr}/jwks.json"))),
+        ("x5u", json!(format!("http://{canary_addr}/cert.pem"))),
+        ("jwk", jwk),
+    ] {
+        for kid in [header["kid"].clone(), json!("feedfacecafebeef")] {
+            let mut h = json!({"alg": "EdDSA", "typ": "at+jwt", "kid": kid});
+            h[name] = value.clone();
+            let input = format!("{}.{}", e.encode(serde_json::to_vec(&h).unwrap()), parts[1]);
+            let sig = jsonwebtoken::crypto::sign(
+                input.as_bytes(),
+                &attacker,
+                jsonwebtoken::Algorithm::EdDSA,
+            )
+            .unwrap();
+            forged.push(format!("{input}.{sig}"));
+        }
+    }
+    for forged in forged {
         let r = get_with(&srv, "/api/v1/me", &forged).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{forged}");
+        assert_eq!(error_code(r).await, "invalid_token", "{forged}");
     }
+    // Nothing connected to the canary: it is connected to once now, and that connection
+    // is the first it accepts (connections are accepted in order).
+    let probe = tokio::net::TcpStream::connect(canary_addr).await.unwrap();
+    assert_eq!(
+        accepted.recv().await,
+        Some(probe.local_addr().unwrap()),
+        "something fetched a key from where a token header pointed"
+    );
     assert_eq!(
         get_with(&srv, "/api/v1/me", access).await.status(),
         StatusCode::OK
+    );
+}
+
+/// A refresh token past its absolute expiry gets `invalid_grant` (RFC 6749 §5.2 answers
+/// 400 at the token endpoint, not 401); within its lifetime the same token works.
+async fn a_refresh_token_past_its_absolute_expiry_gets_invalid_grant(b: Backend) {
+    let srv = start(b, 1 << 20).await;
+    signup(&client(), &srv, "expiry@example.com").await;
+    let pair = password_grant(&srv, "expiry@example.com").await;
+    let set_expiry = |at: i64| {
+        let db = srv.core.db.clone();
+        async move {
+            sqlx::query("UPDATE refresh_tokens SET expires_at = $1")
+                .bind(at)
+                .execute(&db)
+                .await
+                .unwrap()
+                .rows_affected()
+        }
+    };
+    assert_eq!(set_expiry(backend::now_ms() - 1000).await, 1);
+    let refresh = json!({"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]});
+    let r = token(&srv, refresh.clone()).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(r).await, "invalid_grant");
+    assert_eq!(set_expiry(backend::now_ms() + 60_000).await, 1);
+    assert_eq!(token(&srv, refresh).await.status(), StatusCode::OK);
+}
+
+/// A signed stream URL plays only its own track, for its own user, until its expiry and
+/// while its account is enabled: without a token, with the user, track or expiry edited
+/// (not re-signed), on another track of the same user and after the account is disabled
+/// it is refused. It lives no longer than the configured TTL (at most 10 minutes).
+async fn a_stream_url_is_bound_to_its_user_track_expiry_and_live_account(b: Backend) {
+    use backend::playback::token::StreamClaims;
+    use server_fn::ServerFn;
+    let srv = start(b, 1 << 24).await;
+    let admin = backend::auth::signup(&srv.core, "root@example.com", PW)
+        .await
+        .unwrap();
+    let c = client();
+    let (track_a, url, _) = with_track(&srv, &c, "hotlink@example.com").await;
+    let r = c
+        .post(format!("{}/api/uploads?filename=second.mp3", srv.base))
+        .body(backend::testing::sine_mp3(8, &[("title", "Second Track")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    worker::dispatch::drain(&srv.core).await.unwrap();
+    let tracks: Vec<app::library::TrackItem> = call(&c, &srv, app::library::ListTracks::PATH, &[])
+        .await
+        .wire()
+        .await
+        .unwrap();
+    let track_b = tracks
+        .iter()
+        .map(|t| t.id.clone())
+        .find(|id| *id != track_a)
+        .expect("a second track");
+
+    // Hotlinked: no cookie, only the URL.
+    let get = |u: String| async move { reqwest::get(u).await.unwrap().status() };
+    assert_eq!(get(url.clone()).await, StatusCode::OK);
+    assert_eq!(
+        get(format!("{}/stream/{track_a}", srv.base)).await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let token = url.split("t=").nth(1).unwrap().to_string();
+    let parts: Vec<&str> = token.split('.').collect();
+    let claims = backend::playback::token::verify(&srv.core.keys.stream, &token)
+        .await
+        .unwrap()
+        .unwrap();
+    let ttl = srv.core.config.stream_token_ttl_secs;
+    assert_eq!(claims.exp - claims.iat, ttl);
+    assert!(ttl <= 600, "stream URLs live {ttl} s");
+
+    // Claims edited under the genuine signature: the user, the expiry, the track.
+    let edits = [
+        StreamClaims {
+            sub: admin.id.clone(),
+            ..claims.clone()
+        },
+        StreamClaims {
+            exp: claims.exp + 86_400,
+            ..claims.clone()
+        },
+        StreamClaims {
+            trk: track_b.clone(),
+            ..claims.clone()
+        },
+    ];
+    for edited in edits {
+        let t = format!(
+            "{}.{}.{}",
+            parts[0],
+            e.encode(serde_json::to_vec(&edited).unwrap()),
+            parts[2]
+        );
+        let track = &edited.trk;
+        assert_eq!(
+            get(format!("{}/stream/{track}?t={t}", srv.base)).await,
+            StatusCode::UNAUTHORIZED,
+            "{edited:?}"
+        );
+    }
+    // Track A's URL for track B, which its user may play: forbidden.
+    assert_eq!(
+        get(format!("{}/stream/{track_b}?t={token}", srv.base)).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(get(url.clone()).await, StatusCode::OK);
+
+    // The account is disabled: its URL stops at once, with or without its cookie.
+    backend::admin::set_disabled(&srv.core, &admin, &claims.sub, true)
+        .await
+        .unwrap();
+    assert_eq!(get(url.clone()).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        c.get(&url).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
     );
 }
 
@@ -555,4 +755,6 @@ backend::on_both_databases!(
     forged_tokens_are_refused_at_the_door,
     jwks_and_openapi_describe_the_api,
     a_cross_site_post_to_the_token_endpoint_is_refused,
+    a_refresh_token_past_its_absolute_expiry_gets_invalid_grant,
+    a_stream_url_is_bound_to_its_user_track_expiry_and_live_account,
 );

@@ -317,7 +317,9 @@ async fn repeated_failures_are_throttled(b: Backend) {
     let srv = start(b, 1 << 20).await;
     let (_, app_pw) = user_with_key(&srv, "guess@example.com", "app_password").await;
     let mut throttled = None;
-    for i in 0..10 {
+    // Counted per client address (see backend::subsonic::keys), which has more free tries
+    // than an account.
+    for i in 0..=2 * backend::auth::throttle::ADDRESS_FREE {
         let r = reqwest::get(format!(
             "{}/rest/ping?u=guess@example.com&p=wrong{i}&f=json",
             srv.base
@@ -1793,7 +1795,283 @@ async fn cover_sizes_are_clamped_at_both_ends(b: Backend) {
     assert_eq!(error_code(&r), 0, "{r}");
 }
 
+/// Matrix row 3, side-door authentication at `/rest`: an unknown user with an empty
+/// password (in clear, hex-encoded, or as the token of the empty password), a known user
+/// with the same, and the SQL wildcards `%` and `_` (alone or in an address) as the user
+/// name with a real app password: all refused, since the user is matched exactly. `/rest`
+/// refuses as the Subsonic spec has it, with HTTP 200 and error 40 ("wrong username or
+/// password") in the body, not HTTP 401: the matrix's "401" is read as "refused".
+async fn side_doors_refuse_empty_passwords_and_wildcard_users(b: Backend) {
+    let srv = start(b, 1 << 20).await;
+    let (_, app_pw) = user_with_key(&srv, "side@example.com", "app_password").await;
+    let empty_t = backend::subsonic::keys::subsonic_token("", "abcdef");
+    let real_t = backend::subsonic::keys::subsonic_token(&app_pw, "abcdef");
+    let mut attempts: Vec<Vec<(&str, &str)>> = Vec::new();
+    for u in ["nobody@example.com", "side@example.com"] {
+        attempts.push(vec![("u", u), ("p", "")]);
+        attempts.push(vec![("u", u), ("p", "enc:")]);
+        attempts.push(vec![("u", u), ("t", &empty_t), ("s", "abcdef")]);
+    }
+    for u in ["%", "_", "%@example.com", "sid_@example.com"] {
+        attempts.push(vec![("u", u), ("p", &app_pw)]);
+        attempts.push(vec![("u", u), ("t", &real_t), ("s", "abcdef")]);
+    }
+    // 14 refusals: fewer than the address's free tries, so none is throttled.
+    assert!(attempts.len() < usize::try_from(backend::auth::throttle::ADDRESS_FREE).unwrap());
+    for params in &attempts {
+        let (status, r) = rest(&srv, "ping", params).await;
+        assert_eq!(status, StatusCode::OK, "{params:?}");
+        assert_eq!(error_code(&r), 40, "{params:?}: {r}");
+    }
+    // The same app password under the exact name works, in both forms.
+    for params in [
+        vec![("u", "side@example.com"), ("p", app_pw.as_str())],
+        vec![("u", "side@example.com"), ("t", &real_t), ("s", "abcdef")],
+    ] {
+        let (_, r) = rest(&srv, "ping", &params).await;
+        assert_eq!(r["status"], "ok", "{params:?}: {r}");
+    }
+}
+
+/// Matrix row 3, "API token with no user": an access token signed with the server's own
+/// key, well formed and unexpired, whose `sub` names no user (with a made-up login, and
+/// with the live login of a real user) gets 401 at `/api/v1`; the genuine token of that
+/// login gets in, so it is the missing user that is refused, not the signature.
+async fn an_api_token_naming_no_user_is_refused(b: Backend) {
+    use backend::auth::api_tokens::{self, AccessClaims};
+    let srv = start(b, 1 << 20).await;
+    signup(&client(), &srv, "real@example.com").await;
+    let backend::auth::LoginStep::Done(real) = backend::auth::login(
+        &srv.core,
+        "real@example.com",
+        PW,
+        std::net::IpAddr::from([127, 0, 0, 1]),
+    )
+    .await
+    .unwrap() else {
+        panic!("no second factor is on")
+    };
+    let now = u64::try_from(backend::now_ms() / 1000).unwrap();
+    let claims = |sub: &str, sid: &str| AccessClaims {
+        iss: "refrain".into(),
+        aud: api_tokens::API_AUDIENCE.into(),
+        sub: sub.into(),
+        exp: now + 600,
+        nbf: now,
+        iat: now,
+        jti: backend::new_id(),
+        sid: sid.into(),
+    };
+    let me = |token: String| {
+        let url = format!("{}/api/v1/me", srv.base);
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let ghost = backend::new_id();
+    for (sub, sid) in [
+        (ghost.as_str(), backend::new_id()),
+        (ghost.as_str(), real.login_id.clone()),
+        ("", real.login_id.clone()),
+    ] {
+        let t = api_tokens::sign_claims(&srv.core.keys.api, &claims(sub, &sid))
+            .await
+            .unwrap();
+        assert_eq!(me(t).await, StatusCode::UNAUTHORIZED, "sub {sub:?}");
+    }
+    let t = api_tokens::sign_claims(&srv.core.keys.api, &claims(&real.id, &real.login_id))
+        .await
+        .unwrap();
+    assert_eq!(me(t).await, StatusCode::OK);
+}
+
+/// Matrix row 2: a wrong password for a real account and any password for an unknown one
+/// get the same status and the very same body, on every pathway that takes a password or
+/// an app password: the sign-in form (a server function), the API's password grant and
+/// `/rest` (in both of its formats).
+async fn unknown_and_known_accounts_are_refused_alike_everywhere(b: Backend) {
+    let srv = start(b, 1 << 20).await;
+    let (_, app_pw) = user_with_key(&srv, "known@example.com", "app_password").await;
+    assert_ne!(app_pw, "wrong-guess-123");
+    let answer =
+        |r: reqwest::Response| async move { (r.status(), r.bytes().await.unwrap().to_vec()) };
+    let web = |email: &'static str| {
+        let srv = &srv;
+        async move {
+            call(
+                &client(),
+                srv,
+                app::auth::Login::PATH,
+                &[("email", email), ("password", "wrong-guess-123")],
+            )
+            .await
+        }
+    };
+    let (known, unknown) = (
+        answer(web("known@example.com").await).await,
+        answer(web("unknown@example.com").await).await,
+    );
+    assert_eq!(known.0, StatusCode::BAD_REQUEST);
+    assert_eq!(known, unknown, "the sign-in form tells the accounts apart");
+
+    let grant = |email: &'static str| {
+        let url = format!("{}/api/v1/auth/token", srv.base);
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&serde_json::json!({
+                    "grant_type": "password", "email": email, "password": "wrong-guess-123"
+                }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let (known, unknown) = (
+        answer(grant("known@example.com").await).await,
+        answer(grant("unknown@example.com").await).await,
+    );
+    assert!(known.0.is_client_error(), "{:?}", known.0);
+    assert_eq!(
+        known, unknown,
+        "the token endpoint tells the accounts apart"
+    );
+
+    for f in ["json", "xml"] {
+        let rest = |u: &'static str| {
+            let url = format!("{}/rest/ping", srv.base);
+            async move {
+                reqwest::Client::new()
+                    .get(url)
+                    .query(&[("u", u), ("p", "wrong-guess-123"), ("f", f)])
+                    .query(&[("v", "1.16.1"), ("c", "test")])
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let (known, unknown) = (
+            answer(rest("known@example.com").await).await,
+            answer(rest("unknown@example.com").await).await,
+        );
+        assert_eq!(known.0, StatusCode::OK);
+        assert!(String::from_utf8_lossy(&known.1).contains("40"), "{f}");
+        assert_eq!(known, unknown, "/rest ({f}) tells the accounts apart");
+    }
+}
+
+/// Matrix row 2 at `/rest`: 101 wrong app passwords for one account, each claiming another
+/// client address in `X-Forwarded-For`, from a peer that is no trusted proxy (none is
+/// configured): the header is ignored, so the guesses all count against the peer's own
+/// address, which is slowed down (429 with `Retry-After`) long before the 100th; even the
+/// right app password, under yet another claimed address, then waits. The same at the
+/// sign-in form (here rather than in http.rs, beside its `/rest` twin).
+async fn spoofed_forwarded_for_does_not_spread_guesses(b: Backend) {
+    let srv = start(b, 1 << 20).await;
+    assert!(
+        !srv.core
+            .config
+            .trusted_proxies
+            .contains(&std::net::IpAddr::from([127, 0, 0, 1]))
+    );
+    let (_, app_pw) = user_with_key(&srv, "spoofed@example.com", "app_password").await;
+    let ping = |password: String, claimed: String| {
+        let url = format!("{}/rest/ping", srv.base);
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .header("x-forwarded-for", claimed)
+                .query(&[
+                    ("u", "spoofed@example.com"),
+                    ("p", &password),
+                    ("f", "json"),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let mut first_throttled = None;
+    for i in 0..101u8 {
+        let r = ping(format!("wrong-{i}"), format!("198.51.100.{i}")).await;
+        match r.status() {
+            StatusCode::OK => {
+                let v: Value = r.json().await.unwrap();
+                assert_eq!(error_code(&v["subsonic-response"]), 40, "attempt {i}");
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert!(r.headers().contains_key("retry-after"));
+                first_throttled.get_or_insert(i);
+            }
+            other => panic!("attempt {i}: {other}"),
+        }
+    }
+    let free = u8::try_from(backend::auth::throttle::ADDRESS_FREE).unwrap();
+    assert!(
+        first_throttled.is_some_and(|i| i >= free && i < 100),
+        "first throttled at {first_throttled:?}"
+    );
+    let r = ping(app_pw, "203.0.113.200".into()).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    // The sign-in form likewise, from a clean slate: 101 wrong passwords for one account
+    // under rotating claimed addresses are slowed down (429) before the 100th.
+    sqlx::query("DELETE FROM auth_throttle")
+        .execute(&srv.core.db)
+        .await
+        .unwrap();
+    let mut first_throttled = None;
+    for i in 0..101u8 {
+        let r = client()
+            .post(format!("{}{}", srv.base, app::auth::Login::PATH))
+            .header("x-forwarded-for", format!("198.51.100.{i}"))
+            .form(&[
+                ("email", "spoofed@example.com"),
+                ("password", "wrong-guess-123"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        match r.status() {
+            StatusCode::BAD_REQUEST => {}
+            StatusCode::TOO_MANY_REQUESTS => {
+                first_throttled.get_or_insert(i);
+            }
+            other => panic!("sign-in attempt {i}: {other}"),
+        }
+    }
+    assert!(
+        first_throttled.is_some_and(|i| i < 100),
+        "sign-in form: first throttled at {first_throttled:?}"
+    );
+    // On both pathways every failure was counted against the peer, none against a claimed
+    // address.
+    let claimed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM auth_throttle WHERE key LIKE 'addr:198.51.100.%' OR key LIKE 'addr:203.0.113.%'",
+    )
+    .fetch_one(&srv.core.db)
+    .await
+    .unwrap();
+    assert_eq!(claimed, 0);
+    let peer: i64 = sqlx::query_scalar("SELECT failures FROM auth_throttle WHERE key = $1")
+        .bind("addr:127.0.0.1")
+        .fetch_one(&srv.core.db)
+        .await
+        .unwrap();
+    assert!(peer > 0);
+}
+
 backend::on_both_databases!(
+    side_doors_refuse_empty_passwords_and_wildcard_users,
+    an_api_token_naming_no_user_is_refused,
+    unknown_and_known_accounts_are_refused_alike_everywhere,
+    spoofed_forwarded_for_does_not_spread_guesses,
     cover_sizes_are_clamped_at_both_ends,
     kept_transcodes_are_few_and_bounded,
     a_music_folder_cannot_hand_out_the_server_key,

@@ -117,6 +117,7 @@ pub async fn run(
             }
         }
         // The effect (or its dead-lettering) is stored: only now move the offset.
+        backend::failpoint::stop_if_armed("worker-before-commit").await;
         if let Err(e) = consumer.commit_message(&msg, CommitMode::Sync) {
             tracing::warn!(error = %e, "offset commit failed; the event may be redelivered (harmless)");
         }

@@ -323,9 +323,9 @@ pub fn SignupPage() -> impl IntoView {
                 <ActionForm action=auth.signup>
                     <label>"Email" <input type="email" name="email" autocomplete="email" required autofocus/></label>
                     <label>"Password"
-                        <input type="password" name="password" autocomplete="new-password" minlength="8" maxlength="128" required/>
+                        <input type="password" name="password" autocomplete="new-password" minlength="15" maxlength="256" required/>
                     </label>
-                    <p class="hint">"At least 8 characters. Common passwords are refused."</p>
+                    <p class="hint">"At least 15 characters (a few words make a good one). Common passwords are refused."</p>
                     <details class="artist-signup">
                         <summary>"I'm an artist and want to publish my music"</summary>
                         <label>"Artist name"
@@ -396,7 +396,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
                     <ActionForm action=reset>
                         <input type="hidden" name="token" value=token.get_value()/>
                         <label>"New password"
-                            <input type="password" name="password" autocomplete="new-password" minlength="8" maxlength="128" required autofocus/>
+                            <input type="password" name="password" autocomplete="new-password" minlength="15" maxlength="256" required autofocus/>
                         </label>
                         {move || error_text(reset.value().get()).map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
                         <button type="submit" class="btn primary" disabled=move || reset.pending().get()>"Set the new password"</button>

@@ -581,6 +581,10 @@ pub(crate) async fn post_file(
         .send()
         .await
         .map_err(|_| "Could not reach Refrain. Check your connection.".to_string())?;
+    if resp.status() == 401 {
+        // Signed out elsewhere: this browser's downloads go too.
+        crate::offline::session_ended();
+    }
     let text = resp.text().await.unwrap_or_default();
     if resp.ok() {
         Ok(text)
@@ -645,7 +649,7 @@ fn ChangePassword() -> impl IntoView {
                 <input type="password" name="current" autocomplete="current-password" required/>
             </label>
             <label>"New password"
-                <input type="password" name="new" autocomplete="new-password" minlength="8" maxlength="128" required/>
+                <input type="password" name="new" autocomplete="new-password" minlength="8" maxlength="256" required/>
             </label>
             <p class="hint">"Changing it logs you out everywhere else."</p>
             <label class="switch-row">

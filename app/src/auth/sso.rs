@@ -2,7 +2,9 @@
 //! the start and callback endpoints (`GET /sso/start`, `GET /sso/callback`: plain links
 //! and the provider's redirect, so they work without JavaScript; outside `/api/`, whose
 //! server functions take POST only), the page that links a sign-in to an existing account
-//! by its password, and the Settings section of connected sign-ins.
+//! by its password, and the Settings section of connected sign-ins, whose *Connect*
+//! buttons post to `POST /sso/connect` (it ties the sign-in to the signed-in account: a
+//! change of state, so a POST, refused from other sites like every POST).
 //!
 //! A started sign-in is bound to the browser that started it: its `state` is kept in
 //! that browser's session, and a callback arriving in another browser (a link someone
@@ -75,29 +77,48 @@ pub async fn sso_error() -> Result<Option<String>, AppError> {
     crate::ssr::take_sso_error().await
 }
 
-/// `GET /sso/start?provider=…[&connect=true]`: off to the provider's sign-in page.
-/// With `connect`, the signed-in user connects that sign-in to their account.
+/// `GET /sso/start?provider=…`: off to the provider's sign-in page. Connecting a sign-in
+/// to the signed-in account is `POST /sso/connect`; a GET that asks for it (an old
+/// bookmark, or a link another site put on a page) starts nothing.
 #[server(prefix = "/sso", endpoint = "start", input = GetUrl)]
 pub async fn sso_start(provider: String, connect: Option<bool>) -> Result<(), AppError> {
-    let core = crate::ssr::core()?;
-    let connecting = connect.unwrap_or(false);
-    let link_user = if connecting {
-        match crate::ssr::current_user().await? {
-            Some(u) => Some(u.id),
-            None => {
-                leptos_axum::redirect("/login");
-                return Ok(());
-            }
+    if connect.unwrap_or(false) {
+        return fail(
+            true,
+            "To connect a sign-in, use its Connect button here in Settings.".into(),
+        )
+        .await;
+    }
+    begin_at(provider, None).await
+}
+
+/// `POST /sso/connect` (`provider`): the signed-in user connects a sign-in at that
+/// provider to their account (Settings' *Connect* buttons, a plain form).
+#[server(prefix = "/sso", endpoint = "connect", output = Postcard)]
+pub async fn sso_connect(provider: String) -> Result<(), AppError> {
+    match crate::ssr::current_user().await? {
+        Some(u) => begin_at(provider, Some(u.id)).await,
+        None => {
+            leptos_axum::redirect("/login");
+            Ok(())
         }
-    } else {
-        None
-    };
+    }
+}
+
+/// Starts a sign-in at `provider` (for `link_user` to connect, if given) and sends the
+/// browser there, its `state` kept in the browser's session.
+#[cfg(feature = "ssr")]
+async fn begin_at(provider: String, link_user: Option<String>) -> Result<(), AppError> {
+    let core = crate::ssr::core()?;
+    let connecting = link_user.is_some();
     let redirect_uri = format!("{}/sso/callback", core.config.public_url());
     match backend::auth::sso::begin(&core, &provider, &redirect_uri, link_user.as_deref()).await {
         Ok(started) => {
             crate::ssr::remember_sso_state(&started.state).await?;
             leptos_axum::redirect(&started.url);
         }
+        // Settings' hydrated form stays on its page and shows why beside its buttons.
+        Err(e) if connecting && !crate::ssr::plain_form_post() => return Err(e.into()),
         Err(e) => fail(connecting, AppError::from(e).to_string()).await?,
     }
     Ok(())
@@ -330,6 +351,7 @@ pub fn LinkAccountPage() -> impl IntoView {
 #[component]
 pub fn SignInMethodsSection() -> impl IntoView {
     let disconnect = ServerAction::<DisconnectSignIn>::new();
+    let connect = ServerAction::<SsoConnect>::new();
     let methods = crate::wire::resource(move || disconnect.version().get(), |_| sign_in_methods());
     let linked_now = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("linked"));
     view! {
@@ -366,12 +388,24 @@ pub fn SignInMethodsSection() -> impl IntoView {
                             </ul>
                             {move || disconnect.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
                             <div class="row-actions">
-                                {m.available.into_iter().map(|p| view! {
-                                    <a class="btn" rel="external" href=format!("/sso/start?provider={}&connect=true", p.id)>
-                                        "Connect " {p.name}
-                                    </a>
+                                // Plain forms underneath (they work without JavaScript);
+                                // hydrated, the answer's redirect to the provider is
+                                // followed by the page.
+                                {m.available.into_iter().map(|p| {
+                                    let id = p.id.clone();
+                                    crate::wire::post_form(
+                                        connect,
+                                        move || SsoConnect { provider: id.clone() },
+                                        view! {
+                                            <input type="hidden" name="provider" value=p.id.clone()/>
+                                            <button type="submit" class="btn" disabled=move || connect.pending().get()>
+                                                "Connect " {p.name.clone()}
+                                            </button>
+                                        },
+                                    )
                                 }).collect_view()}
                             </div>
+                            {move || connect.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
                         </section>
                     }
                 })}

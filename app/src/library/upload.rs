@@ -275,6 +275,10 @@ fn send(file: web_sys::File, up: Upload, on_uploaded: Callback<()>) {
     let again = (file.clone(), up.clone());
     let on_done = Closure::<dyn FnMut()>::new(move || {
         let status = x.status().unwrap_or(0);
+        if status == 401 {
+            // Signed out elsewhere: this browser's downloads go too.
+            crate::offline::session_ended();
+        }
         // Over the upload rate, or the server is busy: it says when to come back, and the
         // file goes again then (nothing was kept of this try).
         if status == 429 || status == 503 {

@@ -380,7 +380,10 @@ pub async fn reset_password(core: &Core, email: &str, password: &str) -> Result<
     let u = crate::auth::repo::find_by_email(&core.db, &email)
         .await?
         .ok_or(Error::NotFound("account"))?;
-    crate::auth::check_password_policy(password, &email)?;
+    let second_factor = crate::auth::repo::totp_secret(&core.db, &u.id)
+        .await?
+        .is_some();
+    crate::auth::check_password_policy(password, &email, second_factor)?;
     let hash = crate::auth::hash_password(password).await?;
     let mut tx = crate::db::begin(&core.db).await?;
     crate::auth::repo::set_password_hash(&mut *tx, &u.id, &hash).await?;

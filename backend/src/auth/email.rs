@@ -249,7 +249,8 @@ pub async fn reset_password(core: &Core, token: &str, new_password: &str) -> Res
         .bind(&user_id)
         .fetch_one(&mut *tx)
         .await?;
-    password::check_password_policy(new_password, &email)?;
+    let second_factor = repo::totp_secret(&mut *tx, &user_id).await?.is_some();
+    password::check_password_policy(new_password, &email, second_factor)?;
     let hash = password::hash(new_password.to_string()).await?;
     let now = now_ms();
     repo::set_password_hash(&mut *tx, &user_id, &hash).await?;

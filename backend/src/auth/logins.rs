@@ -159,7 +159,8 @@ pub async fn change_password(
     sign_out_apps: bool,
 ) -> Result<()> {
     password::check_current(&core.db, &user.id, current).await?;
-    password::check_password_policy(new, &user.email)?;
+    let second_factor = repo::totp_secret(&core.db, &user.id).await?.is_some();
+    password::check_password_policy(new, &user.email, second_factor)?;
     let new_hash = password::hash(new.to_string()).await?;
     let now = now_ms();
     let mut tx = crate::db::begin(&core.db).await?;

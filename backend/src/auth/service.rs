@@ -74,7 +74,7 @@ pub async fn signup_from(
 /// Creates an account and signs it in. The first account becomes admin.
 pub async fn signup(core: &Core, email: &str, password: &str) -> Result<CurrentUser> {
     let email = normalize_email(email)?;
-    password::check_password_policy(password, &email)?;
+    password::check_password_policy(password, &email, false)?;
     if repo::find_by_email(&core.db, &email).await?.is_some() {
         return Err(Error::EmailTaken);
     }

@@ -22,6 +22,17 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
+/// A database error; while the database is not answering, the one message the app
+/// answers 503 for ([`crate::db::SESSION_STORE_NOT_ANSWERING`]).
+fn database(e: sqlx::Error) -> session_store::Error {
+    if crate::db::is_outage(&e) {
+        tracing::warn!(error = %e, "the session store's database is not answering");
+        backend(crate::db::SESSION_STORE_NOT_ANSWERING)
+    } else {
+        backend(e)
+    }
+}
+
 #[async_trait]
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
@@ -40,7 +51,7 @@ impl SessionStore for DbSessionStore {
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                     record.id = Id::default()
                 }
-                Err(e) => return Err(backend(e)),
+                Err(e) => return Err(database(e)),
             }
         }
     }
@@ -56,7 +67,7 @@ impl SessionStore for DbSessionStore {
         .bind(record.expiry_date.unix_timestamp())
         .execute(&self.db)
         .await
-        .map_err(backend)?;
+        .map_err(database)?;
         Ok(())
     }
 
@@ -69,7 +80,7 @@ impl SessionStore for DbSessionStore {
         .bind(now)
         .fetch_optional(&self.db)
         .await
-        .map_err(backend)?;
+        .map_err(database)?;
         let Some(row) = row else { return Ok(None) };
         let data: String = row.get("data");
         let expiry: i64 = row.get("expiry_date");
@@ -85,7 +96,7 @@ impl SessionStore for DbSessionStore {
             .bind(id.to_string())
             .execute(&self.db)
             .await
-            .map_err(backend)?;
+            .map_err(database)?;
         Ok(())
     }
 }
@@ -98,7 +109,7 @@ impl ExpiredDeletion for DbSessionStore {
             .bind(now)
             .execute(&self.db)
             .await
-            .map_err(backend)?;
+            .map_err(database)?;
         Ok(())
     }
 }

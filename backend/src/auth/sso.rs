@@ -1,10 +1,15 @@
 //! Single sign-on with OpenID Connect: Google, or any issuer found by discovery.
 //!
-//! The authorization code flow with PKCE (S256), `state` (single use, stored hashed, ten
-//! minutes; the web layer also binds it to the browser's session) and `nonce`. The ID
-//! token's signature is checked against the issuer's published keys (asymmetric
-//! algorithms only: a token signed with the client secret, or `none`, is refused) and its
-//! claims (`iss`, `aud`, `azp`, `exp`, `iat`, `nonce`).
+//! The protocol is the `openidconnect` crate's: discovery, the authorization code flow
+//! with PKCE (S256), `state` (single use, stored hashed, ten minutes; the web layer also
+//! binds it to the browser's session) and `nonce`, the code redeemed at the token endpoint
+//! (client secret sent as HTTP Basic), and the ID token's checks: its signature against
+//! the issuer's published keys (asymmetric algorithms only: a token signed with the client
+//! secret, or `none`, is refused) and its claims (`iss`, `aud`, `exp`, `iat`, `nonce`).
+//! Around it, this module keeps what the crate leaves to its caller: discovery and keys
+//! cached per provider (an unknown key id refetches the keys, at most once a minute), the
+//! flows in the database, `azp`, the subject's length, and every HTTP call on our own
+//! client (no redirects, ten seconds, answers of bounded size).
 //!
 //! An account is found by the issuer's subject. A first sign-in whose email belongs to an
 //! account links to it only when the provider verified that email and the account's
@@ -20,17 +25,29 @@
 //! its address drops the sign-ins that were not vouched for that way
 //! ([`drop_unvouched_identities`]), and the account's address is told which.
 
+use super::audit::{self, Factor, Outcome as AuditOutcome, Pathway};
 use super::service::{CurrentUser, LoginStep, Role};
 use super::{password, repo, two_factor};
 use crate::config::{EmailVerification, SsoProvider};
 use crate::{Core, Error, Result, new_id, now_ms};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
-use serde::Deserialize;
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreIdTokenClaims, CoreIdTokenVerifier,
+    CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreTokenResponse,
+};
+use openidconnect::{
+    AsyncHttpClient, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
+    DiscoveryError, EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpRequest, HttpResponse,
+    IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    SignatureVerificationError, TokenResponse,
+};
 use sqlx::{AnyConnection, Row};
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::RwLock;
 
@@ -48,62 +65,158 @@ const MAX_ANSWER_BYTES: usize = 256 * 1024;
 const MULTI_FACTOR: [&str; 9] = [
     "mfa", "otp", "hwk", "swk", "sc", "fpt", "face", "iris", "pop",
 ];
+/// The ID token signatures accepted: the issuer's published (asymmetric) keys only. The
+/// crate would take the algorithms the issuer advertises, HS256 with the client secret
+/// among them for some; `none` is never in this list either.
+const SIGNING_ALGS: [CoreJwsSigningAlgorithm; 9] = [
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha384,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha512,
+    CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+    CoreJwsSigningAlgorithm::EdDsa,
+];
 
-/// What the issuer publishes at `/.well-known/openid-configuration` that we use.
-#[derive(Debug, Clone, Deserialize)]
-struct Discovery {
-    issuer: String,
-    authorization_endpoint: String,
-    token_endpoint: String,
-    jwks_uri: String,
-}
+/// A client made from discovery: authorization endpoint set, token endpoint if published.
+type Client = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
 
 struct Issuer {
-    discovery: Discovery,
+    metadata: CoreProviderMetadata,
+    client: Client,
     fetched: Instant,
-    keys: RwLock<(Instant, JwkSet)>,
+    keys: RwLock<(Instant, CoreJsonWebKeySet)>,
 }
 
-/// Discovery and keys per provider, fetched on first use and shared by every request.
+/// Discovery and keys per provider, fetched on first use and shared by every request,
+/// and the HTTP client they are fetched with.
 #[derive(Default)]
 pub struct SsoCache {
     issuers: RwLock<HashMap<String, Arc<Issuer>>>,
+    http: OnceLock<std::result::Result<Http, String>>,
+}
+
+impl SsoCache {
+    fn http(&self) -> Result<&Http> {
+        self.http
+            .get_or_init(|| {
+                reqwest::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .map(Http)
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| {
+                tracing::error!(error = %e, "no HTTP client for single sign-on");
+                unavailable()
+            })
+    }
+}
+
+/// The HTTP client the `openidconnect` crate sends its requests through (discovery, keys,
+/// token endpoint): the server's reqwest 0.12, ten seconds a request, no redirects (the
+/// crate's advice against SSRF: an answer cannot send Refrain on to another address), and
+/// answers of at most [`MAX_ANSWER_BYTES`].
+struct Http(reqwest::Client);
+
+#[derive(Debug, thiserror::Error)]
+enum HttpError {
+    #[error(transparent)]
+    Request(#[from] reqwest::Error),
+    #[error("the answer is larger than {MAX_ANSWER_BYTES} bytes")]
+    TooLarge,
+}
+
+impl<'c> AsyncHttpClient<'c> for Http {
+    type Error = HttpError;
+    type Future =
+        Pin<Box<dyn Future<Output = std::result::Result<HttpResponse, HttpError>> + Send + 'c>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let mut r = self.0.execute(reqwest::Request::try_from(request)?).await?;
+            if r.content_length()
+                .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
+            {
+                return Err(HttpError::TooLarge);
+            }
+            let status = r.status();
+            let headers = std::mem::take(r.headers_mut());
+            let mut body = Vec::new();
+            while let Some(chunk) = r.chunk().await? {
+                if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                    return Err(HttpError::TooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let mut answer = HttpResponse::new(body);
+            *answer.status_mut() = status;
+            *answer.headers_mut() = headers;
+            Ok(answer)
+        })
+    }
+}
+
+/// An error and its causes, for the log (the crate's errors say "Request failed" and keep
+/// the reason in their source).
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 /// The ID token claims read.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct IdClaims {
     pub sub: String,
-    pub aud: serde_json::Value,
-    #[serde(default)]
-    pub azp: Option<String>,
-    #[serde(default)]
-    pub nonce: Option<String>,
-    #[serde(default)]
     pub email: Option<String>,
-    /// A boolean, or (some issuers) the string "true".
-    #[serde(default)]
-    pub email_verified: Option<serde_json::Value>,
-    #[serde(default)]
-    pub amr: Option<Vec<String>>,
-    #[serde(default)]
+    /// `email_verified`: a boolean, or (some issuers) the string "true".
+    pub email_verified: bool,
+    /// `amr`: how the issuer authenticated the user (RFC 8176).
+    pub amr: Vec<String>,
     pub name: Option<String>,
 }
 
 impl IdClaims {
-    pub fn email_is_verified(&self) -> bool {
-        match &self.email_verified {
-            Some(serde_json::Value::Bool(b)) => *b,
-            Some(serde_json::Value::String(s)) => s == "true",
-            _ => false,
+    fn from_token(c: &CoreIdTokenClaims) -> IdClaims {
+        IdClaims {
+            sub: c.subject().as_str().to_string(),
+            email: c.email().map(|e| e.as_str().to_string()),
+            email_verified: c.email_verified() == Some(true),
+            amr: c
+                .auth_method_refs()
+                .map(|a| a.iter().map(|m| m.as_str().to_string()).collect())
+                .unwrap_or_default(),
+            name: c
+                .name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.as_str().to_string()),
         }
+    }
+
+    pub fn email_is_verified(&self) -> bool {
+        self.email_verified
     }
 
     /// Whether the issuer says the sign-in took more than a password.
     pub fn multi_factor(&self) -> bool {
-        self.amr
-            .as_ref()
-            .is_some_and(|a| a.iter().any(|m| MULTI_FACTOR.contains(&m.as_str())))
+        self.amr.iter().any(|m| MULTI_FACTOR.contains(&m.as_str()))
     }
 }
 
@@ -130,6 +243,7 @@ pub struct Started {
 #[derive(Debug, Clone)]
 pub struct Redeemed {
     pub provider: String,
+    /// The ID token, as the provider sent it (compact JWS), not verified yet.
     pub id_token: String,
     pub nonce: String,
     /// Set when a signed-in user started the sign-in to connect it to their account.
@@ -168,6 +282,37 @@ pub fn providers(core: &Core) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The origins a form on Refrain's pages may be sent on to (CSP `form-action`): connecting
+/// a sign-in is a form post answered with a redirect to the provider, and browsers hold
+/// that redirect to the page's `form-action`. Each provider's issuer, and its
+/// authorization endpoint once discovery has named it (when that is elsewhere).
+pub fn form_action_origins(core: &Core) -> Vec<String> {
+    let origin = |u: &str| {
+        url::Url::parse(u)
+            .ok()
+            .map(|u| u.origin())
+            .filter(url::Origin::is_tuple)
+            .map(|o| o.ascii_serialization())
+    };
+    let mut list: Vec<String> = core
+        .config
+        .sso
+        .iter()
+        .filter_map(|p| origin(&p.issuer))
+        .collect();
+    // Without waiting: a page is not held up by a discovery under way.
+    if let Ok(issuers) = core.sso.issuers.try_read() {
+        list.extend(
+            issuers
+                .values()
+                .filter_map(|i| origin(i.metadata.authorization_endpoint().as_str())),
+        );
+    }
+    list.sort();
+    list.dedup();
+    list
+}
+
 fn provider<'a>(core: &'a Core, id: &str) -> Result<&'a SsoProvider> {
     core.config
         .sso
@@ -191,34 +336,28 @@ fn identity_of(core: &Core, r: &sqlx::any::AnyRow) -> Identity {
     }
 }
 
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_default()
-}
-
-/// Reads a JSON answer of bounded size.
-async fn json<T: serde::de::DeserializeOwned>(r: reqwest::Response) -> anyhow::Result<T> {
-    let r = r.error_for_status()?;
-    if r.content_length()
-        .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
-    {
-        anyhow::bail!("answer too large");
-    }
-    let body = r.bytes().await?;
-    if body.len() > MAX_ANSWER_BYTES {
-        anyhow::bail!("answer too large");
-    }
-    Ok(serde_json::from_slice(&body)?)
-}
-
 /// The provider is not answering (what went wrong is logged, not shown).
 fn unavailable() -> Error {
     Error::Unavailable {
         what: "the sign-in provider",
         retry_after_secs: 30,
+    }
+}
+
+/// `{issuer}/.well-known/openid-configuration` and the keys it names. The document must
+/// name exactly the issuer it was fetched for (OpenID Connect Discovery 4.3); the
+/// configured issuer has no trailing slash, and an issuer that names itself with one
+/// (`https://tenant.example/`) is asked again under that name.
+async fn discover(
+    http: &Http,
+    issuer: &str,
+) -> std::result::Result<CoreProviderMetadata, DiscoveryError<HttpError>> {
+    let url = |u: String| IssuerUrl::new(u).map_err(|e| DiscoveryError::Other(e.to_string()));
+    match CoreProviderMetadata::discover_async(url(issuer.to_string())?, http).await {
+        Err(DiscoveryError::Validation(_)) if !issuer.ends_with('/') => {
+            CoreProviderMetadata::discover_async(url(format!("{issuer}/"))?, http).await
+        }
+        r => r,
     }
 }
 
@@ -228,26 +367,19 @@ async fn issuer(core: &Core, p: &SsoProvider) -> Result<Arc<Issuer>> {
     {
         return Ok(i.clone());
     }
-    let url = format!("{}/.well-known/openid-configuration", p.issuer);
-    let d: Discovery = match http().get(&url).send().await {
-        Ok(r) => json(r).await,
-        Err(e) => Err(e.into()),
-    }
-    .map_err(|e| {
-        tracing::warn!(provider = %p.id, error = %e, "OpenID discovery failed");
+    let metadata = discover(core.sso.http()?, &p.issuer).await.map_err(|e| {
+        tracing::warn!(provider = %p.id, error = %causes(&e), "OpenID discovery failed");
         unavailable()
     })?;
-    // The document must name the issuer it was fetched for (OpenID Connect Discovery 4.3).
-    if d.issuer.trim_end_matches('/') != p.issuer {
-        tracing::warn!(provider = %p.id, named = %d.issuer, "discovery names another issuer");
-        return Err(unavailable());
-    }
-    let keys = fetch_keys(&d.jwks_uri).await.map_err(|e| {
-        tracing::warn!(provider = %p.id, error = %e, "OpenID keys could not be fetched");
-        unavailable()
-    })?;
+    let client = CoreClient::from_provider_metadata(
+        metadata.clone(),
+        ClientId::new(p.client_id.clone()),
+        Some(ClientSecret::new(p.client_secret.0.clone())),
+    );
+    let keys = metadata.jwks().clone();
     let i = Arc::new(Issuer {
-        discovery: d,
+        metadata,
+        client,
         fetched: Instant::now(),
         keys: RwLock::new((Instant::now(), keys)),
     });
@@ -259,8 +391,9 @@ async fn issuer(core: &Core, p: &SsoProvider) -> Result<Arc<Issuer>> {
     Ok(i)
 }
 
-async fn fetch_keys(uri: &str) -> anyhow::Result<JwkSet> {
-    json(http().get(uri).send().await?).await
+fn redirect_url(redirect_uri: &str) -> Result<RedirectUrl> {
+    RedirectUrl::new(redirect_uri.to_string())
+        .map_err(|e| anyhow::anyhow!("redirect URI {redirect_uri:?}: {e}").into())
 }
 
 /// Starts a sign-in at `provider_id`: the provider's authorization URL. `redirect_uri` is
@@ -274,13 +407,10 @@ pub async fn begin(
 ) -> Result<Started> {
     let p = provider(core, provider_id)?;
     let i = issuer(core, p).await?;
+    let redirect = redirect_url(redirect_uri)?;
     let state = random_b64(32);
     let nonce = random_b64(32);
-    let verifier = random_b64(32);
-    let challenge = URL_SAFE_NO_PAD.encode(ring::digest::digest(
-        &ring::digest::SHA256,
-        verifier.as_bytes(),
-    ));
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let now = now_ms();
     // Sign-ins abandoned at the provider go with the next one started.
     sqlx::query("DELETE FROM sso_flows WHERE created_at < $1")
@@ -294,23 +424,30 @@ pub async fn begin(
     .bind(password::sha256_hex(&state))
     .bind(&p.id)
     .bind(&nonce)
-    .bind(&verifier)
+    .bind(verifier.secret())
     .bind(redirect_uri)
     .bind(link_user_id)
     .bind(now)
     .execute(&core.db)
     .await?;
-    let mut url = url::Url::parse(&i.discovery.authorization_endpoint)
-        .map_err(|e| anyhow::anyhow!("{} authorization endpoint: {e}", p.name))?;
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &p.client_id)
-        .append_pair("redirect_uri", redirect_uri)
-        .append_pair("scope", &p.scopes.join(" "))
-        .append_pair("state", &state)
-        .append_pair("nonce", &nonce)
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
+    let (state_for_url, nonce_for_url) = (state.clone(), nonce);
+    let (url, _, _) = i
+        .client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            move || CsrfToken::new(state_for_url),
+            move || Nonce::new(nonce_for_url),
+        )
+        // The crate asks for `openid` itself.
+        .add_scopes(
+            p.scopes
+                .iter()
+                .filter(|s| s.as_str() != "openid")
+                .map(|s| Scope::new(s.clone())),
+        )
+        .set_pkce_challenge(challenge)
+        .set_redirect_uri(Cow::Owned(redirect))
+        .url();
     Ok(Started {
         url: url.into(),
         state,
@@ -318,8 +455,8 @@ pub async fn begin(
 }
 
 /// Verifies an ID token from `provider_id`: its signature with the issuer's published keys
-/// (one refetch for a key id the set lacks), an asymmetric algorithm, `iss`, `aud` (and
-/// `azp` when there are several audiences), `exp`, `iat` and `nonce`.
+/// (one refetch for a key id the set lacks), an asymmetric algorithm, `iss`, `aud` (no
+/// other audience), `azp` when present, `exp`, `iat` and `nonce`.
 pub async fn verify_id_token(
     core: &Core,
     provider_id: &str,
@@ -332,61 +469,65 @@ pub async fn verify_id_token(
         tracing::warn!(provider = %p.id, reason = %why, "ID token refused");
         Error::Invalid(format!("{} sign-in refused: {why}", p.name))
     };
-    let header = jsonwebtoken::decode_header(token).map_err(|_| refused("not a token"))?;
-    let alg = header.alg;
-    if !matches!(
-        alg,
-        Algorithm::RS256
-            | Algorithm::RS384
-            | Algorithm::RS512
-            | Algorithm::PS256
-            | Algorithm::PS384
-            | Algorithm::PS512
-            | Algorithm::ES256
-            | Algorithm::ES384
-            | Algorithm::EdDSA
-    ) {
-        return Err(refused("the token is not signed with the issuer's keys"));
-    }
+    let token: CoreIdToken = token.parse().map_err(|_| refused("not a token"))?;
     let i = issuer(core, p).await?;
-    let find = |set: &JwkSet| match &header.kid {
-        Some(kid) => set.find(kid).cloned(),
-        None if set.keys.len() == 1 => set.keys.first().cloned(),
-        None => None,
+    let nonce = Nonce::new(nonce.to_string());
+    let check = |keys: CoreJsonWebKeySet| {
+        // A public client's verifier: it never takes the client secret as a key.
+        let verifier = CoreIdTokenVerifier::new_public_client(
+            ClientId::new(p.client_id.clone()),
+            i.metadata.issuer().clone(),
+            keys,
+        )
+        .set_allowed_algs(SIGNING_ALGS);
+        token.claims(&verifier, &nonce).cloned()
     };
-    let mut jwk = find(&i.keys.read().await.1);
-    if jwk.is_none() {
+    let mut verified = check(i.keys.read().await.1.clone());
+    if matches!(
+        verified,
+        Err(ClaimsVerificationError::SignatureVerification(
+            SignatureVerificationError::NoMatchingKey
+        ))
+    ) {
         // The issuer may have rotated its keys: fetch once more, at most every minute.
         let mut keys = i.keys.write().await;
-        if keys.0.elapsed() > KEYS_REFETCH
-            && let Ok(set) = fetch_keys(&i.discovery.jwks_uri).await
-        {
-            *keys = (Instant::now(), set);
+        if keys.0.elapsed() > KEYS_REFETCH {
+            match CoreJsonWebKeySet::fetch_async(i.metadata.jwks_uri(), core.sso.http()?).await {
+                Ok(set) => *keys = (Instant::now(), set),
+                Err(e) => {
+                    tracing::warn!(provider = %p.id, error = %causes(&e), "OpenID keys could not be fetched");
+                }
+            }
         }
-        jwk = find(&keys.1);
+        verified = check(keys.1.clone());
     }
-    let jwk = jwk.ok_or_else(|| refused("signed with a key the issuer does not publish"))?;
-    let key = DecodingKey::from_jwk(&jwk).map_err(|_| refused("an unusable key"))?;
-    let mut v = Validation::new(alg);
-    v.set_issuer(&[i.discovery.issuer.as_str()]);
-    v.set_audience(&[p.client_id.as_str()]);
-    v.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-    v.leeway = 60;
-    let claims = jsonwebtoken::decode::<IdClaims>(token, &key, &v)
-        .map_err(|e| refused(&e.to_string()))?
-        .claims;
-    if claims.nonce.as_deref() != Some(nonce) {
-        return Err(refused("the token was not issued for this sign-in"));
-    }
-    if claims.aud.as_array().is_some_and(|a| a.len() > 1)
-        && claims.azp.as_deref() != Some(p.client_id.as_str())
+    let claims = verified.map_err(|e| match e {
+        ClaimsVerificationError::SignatureVerification(
+            SignatureVerificationError::DisallowedAlg(_)
+            | SignatureVerificationError::NoSignature
+            | SignatureVerificationError::UnsupportedAlg(_),
+        ) => refused("the token is not signed with the issuer's keys"),
+        ClaimsVerificationError::SignatureVerification(
+            SignatureVerificationError::NoMatchingKey
+            | SignatureVerificationError::AmbiguousKeyId(_),
+        ) => refused("signed with a key the issuer does not publish"),
+        ClaimsVerificationError::InvalidNonce(_) => {
+            refused("the token was not issued for this sign-in")
+        }
+        other => refused(&causes(&other)),
+    })?;
+    // The crate leaves `azp` to its caller (OpenID Connect Core 3.1.3.7, step 5).
+    if claims
+        .authorized_party()
+        .is_some_and(|azp| azp.as_str() != p.client_id)
     {
         return Err(refused("the token was issued to another party"));
     }
-    if claims.sub.is_empty() || claims.sub.len() > 255 {
+    let sub = claims.subject().as_str();
+    if sub.is_empty() || sub.len() > 255 {
         return Err(refused("no usable subject"));
     }
-    Ok(claims)
+    Ok(IdClaims::from_token(&claims))
 }
 
 fn stale() -> Error {
@@ -413,43 +554,34 @@ pub async fn redeem(core: &Core, state: &str, code: &str) -> Result<Redeemed> {
     let provider_id: String = row.get("provider");
     let p = provider(core, &provider_id)?;
     let i = issuer(core, p).await?;
-    let verifier: String = row.get("verifier");
-    let redirect_uri: String = row.get("redirect_uri");
-    #[derive(Deserialize)]
-    struct TokenAnswer {
-        id_token: String,
-    }
-    let sent = http()
-        .post(&i.discovery.token_endpoint)
-        .basic_auth(
-            url::form_urlencoded::byte_serialize(p.client_id.as_bytes()).collect::<String>(),
-            Some(
-                url::form_urlencoded::byte_serialize(p.client_secret.0.as_bytes())
-                    .collect::<String>(),
-            ),
-        )
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect_uri.as_str()),
-            ("code_verifier", verifier.as_str()),
-        ])
-        .send()
-        .await;
-    let answer: TokenAnswer = match sent {
-        Ok(r) => json(r).await,
-        Err(e) => Err(e.into()),
-    }
-    .map_err(|e| {
-        tracing::warn!(provider = %p.id, error = %e, "code redemption failed");
+    let redirect = redirect_url(&row.get::<String, _>("redirect_uri"))?;
+    let not_accepted = |why: String| {
+        tracing::warn!(provider = %p.id, error = %why, "code redemption failed");
         Error::Invalid(format!(
             "{} did not accept this sign-in; start again",
             p.name
         ))
-    })?;
+    };
+    let request = i
+        .client
+        .exchange_code(AuthorizationCode::new(code.to_string()))
+        .map_err(|e| {
+            // Discovery named no token endpoint.
+            tracing::warn!(provider = %p.id, error = %e, "no token endpoint");
+            unavailable()
+        })?
+        .set_pkce_verifier(PkceCodeVerifier::new(row.get("verifier")))
+        .set_redirect_uri(Cow::Owned(redirect));
+    let answer: CoreTokenResponse = request
+        .request_async(core.sso.http()?)
+        .await
+        .map_err(|e| not_accepted(causes(&e)))?;
+    let id_token = answer
+        .id_token()
+        .ok_or_else(|| not_accepted("no ID token in the answer".into()))?;
     Ok(Redeemed {
         provider: provider_id,
-        id_token: answer.id_token,
+        id_token: id_token.to_string(),
         nonce: row.get("nonce"),
         link_user_id: row.get("link_user_id"),
     })
@@ -457,8 +589,22 @@ pub async fn redeem(core: &Core, state: &str, code: &str) -> Result<Redeemed> {
 
 /// Finishes a sign-in the provider sent back with `code` and `state`.
 pub async fn finish(core: &Core, state: &str, code: &str) -> Result<Outcome> {
-    let r = redeem(core, state, code).await?;
-    let claims = verify_id_token(core, &r.provider, &r.id_token, &r.nonce).await?;
+    let refused = |e: Error| {
+        if !matches!(e, Error::Unavailable { .. } | Error::Database(_)) {
+            audit::sign_in(
+                Pathway::Sso,
+                Factor::OpenId,
+                AuditOutcome::Refused,
+                None,
+                None,
+            );
+        }
+        e
+    };
+    let r = redeem(core, state, code).await.map_err(refused)?;
+    let claims = verify_id_token(core, &r.provider, &r.id_token, &r.nonce)
+        .await
+        .map_err(refused)?;
     let p = provider(core, &r.provider)?;
     match r.link_user_id {
         Some(user_id) => connect(core, p, &claims, &user_id).await,
@@ -710,23 +856,31 @@ pub(crate) async fn drop_unvouched_identities(
 
 /// Opens a login for `user_id`, or asks for its second factor.
 async fn login_as(core: &Core, user_id: &str, claims: &IdClaims) -> Result<LoginStep> {
+    let event =
+        |outcome| audit::sign_in(Pathway::Sso, Factor::OpenId, outcome, Some(user_id), None);
     if repo::is_disabled(&core.db, user_id).await? {
+        event(AuditOutcome::Disabled);
         return Err(Error::AccountDisabled);
     }
     if core.config.email_verification == EmailVerification::Required
         && !repo::email_verified(&core.db, user_id).await?
     {
+        event(AuditOutcome::Unverified);
         return Err(Error::EmailNotVerified);
     }
     let trusted_mfa = core.config.sso_trust_mfa && claims.multi_factor();
     if !trusted_mfa && repo::totp_secret(&core.db, user_id).await?.is_some() {
-        return Ok(LoginStep::NeedsCode(two_factor::pending_for(user_id)));
+        event(AuditOutcome::SecondFactorNeeded);
+        let mut pending = two_factor::pending_for(user_id);
+        pending.pathway = Pathway::Sso;
+        return Ok(LoginStep::NeedsCode(pending));
     }
     let user = repo::find_by_id(&core.db, user_id)
         .await?
         .ok_or(Error::NotFound("account"))?;
     let login_id = new_id();
     repo::insert_login(&core.db, &login_id, user_id, now_ms()).await?;
+    event(AuditOutcome::Success);
     Ok(LoginStep::Done(CurrentUser {
         id: user.id,
         email: user.email,
@@ -766,7 +920,9 @@ pub async fn link_with_password(
     from: std::net::IpAddr,
 ) -> Result<LoginStep> {
     let link = pending_link(core, token).await?;
-    match super::service::login(core, &link.email, password_given, from).await? {
+    match super::service::login_via(core, Pathway::Sso, &link.email, password_given, from, None)
+        .await?
+    {
         LoginStep::Done(user) => {
             if let Err(e) = complete_link(core, token, &user.id).await {
                 super::service::logout(core, &user.login_id).await?;

@@ -149,6 +149,46 @@ mod tests {
         assert_eq!(matching_step(&s, "abcdef", now), None);
     }
 
+    /// Matrix row 6: a client clock off by 29, 31 or 61 seconds either way, at every second
+    /// of a step (the wrapper takes the server's `now`, so no libfaketime is needed: the
+    /// skew is injected as the difference between the client's and the server's time).
+    /// 29 s is never more than one step off: always accepted. 31 s is one step off or two
+    /// depending on where in its step the server's clock is: accepted exactly when it is
+    /// one (the ±1-step rule). 61 s is always two steps off or more: refused.
+    #[test]
+    fn clock_skew_within_one_step_is_accepted_and_two_is_not() {
+        let s = generate_secret();
+        let start = 1_700_000_010 / STEP * STEP;
+        let (mut accepted_31, mut refused_31) = (0, 0);
+        for server in start..start + STEP {
+            for skew in [-61i64, -31, -29, 29, 31, 61] {
+                let client = server.checked_add_signed(skew).unwrap();
+                let step = matching_step(&s, &code(&s, client), server);
+                let steps_off = (client / STEP).abs_diff(server / STEP);
+                match skew.unsigned_abs() {
+                    29 => assert_eq!(step, Some(client / STEP), "{server}{skew:+}"),
+                    61 => {
+                        assert!(steps_off >= 2);
+                        assert_eq!(step, None, "{server}{skew:+}");
+                    }
+                    _ if steps_off <= DRIFT => {
+                        assert_eq!(step, Some(client / STEP), "{server}{skew:+}");
+                        accepted_31 += 1;
+                    }
+                    _ => {
+                        assert_eq!(step, None, "{server}{skew:+}");
+                        refused_31 += 1;
+                    }
+                }
+            }
+        }
+        // Both cases of ±31 s were met: within one step (accepted) and two (refused).
+        assert!(
+            accepted_31 > 0 && refused_31 > 0,
+            "{accepted_31}/{refused_31}"
+        );
+    }
+
     #[test]
     fn secrets_round_trip_through_base32_and_the_uri_names_them() {
         let s = generate_secret();

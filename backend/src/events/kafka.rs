@@ -209,7 +209,17 @@ pub async fn run_relay(
                     }
                     publish_pending(&core, &k, &producer).await
                 },
-                |e| !matches!(e, crate::Error::Database(_)),
+                // The database's failures are not Kafka's.
+                |e| {
+                    !matches!(
+                        e,
+                        crate::Error::Database(_)
+                            | crate::Error::Unavailable {
+                                what: crate::db::NOT_ANSWERING,
+                                ..
+                            }
+                    )
+                },
             )
             .await;
         if let Err(e) = round

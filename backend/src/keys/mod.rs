@@ -8,7 +8,8 @@
 //! retires every live key and adds a new one in one transaction; a retired key keeps
 //! verifying for a grace period, so tokens signed just before a rotation stay good until
 //! they expire. Each node re-reads its ring every minute, and at once (at most once a
-//! second) when a token names a key it does not know.
+//! second) when a token names a key it does not know; a `kid` not shaped like ours (see
+//! `kid_of`) names none and is refused without reading anything.
 
 mod repo;
 
@@ -79,6 +80,12 @@ fn kid_of(public: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// Whether `kid` could be one `kid_of` made: 16 lowercase hex digits. Every key in a ring
+/// gets its id from `kid_of`, so any other `kid` (`../../x`, `' OR 1=1`) names no key.
+fn is_kid_shaped(kid: &str) -> bool {
+    kid.len() == 16 && kid.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 fn generate_pkcs8() -> Result<Vec<u8>> {
@@ -189,7 +196,8 @@ impl Keyring {
         if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some(typ) {
             return Ok(Err(TokenError::Invalid));
         }
-        let Some(kid) = header.kid else {
+        // A kid unlike ours is refused before it could make the ring re-read its keys.
+        let Some(kid) = header.kid.filter(|k| is_kid_shaped(k)) else {
             return Ok(Err(TokenError::Invalid));
         };
         let mut set = self.cached();
@@ -355,5 +363,29 @@ impl Keys {
             stream: Keyring::load(db, seal.clone(), Purpose::Stream, grace_secs).await?,
             api: Keyring::load(db, seal, Purpose::Api, grace_secs).await?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_ids_shaped_like_ours_name_a_key() {
+        for public in [[0u8; 32], [7u8; 32], [255u8; 32]] {
+            let kid = kid_of(&public);
+            assert!(is_kid_shaped(&kid), "{kid}");
+        }
+        for kid in [
+            "",
+            "../../x",
+            "' OR 1=1",
+            "0123456789ABCDEF",
+            "0123456789abcde",
+            "0123456789abcdef0",
+            "0123456789abcdeg",
+        ] {
+            assert!(!is_kid_shaped(kid), "{kid}");
+        }
     }
 }

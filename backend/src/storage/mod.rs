@@ -330,6 +330,22 @@ impl Storage {
     }
 }
 
+/// Whether `e` comes from a disk with no room left (ENOSPC, or a disk quota), anywhere in
+/// its chain of causes: the store's disk, or a temporary file's.
+pub fn out_of_space(e: &Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>()
+            && (io.kind() == std::io::ErrorKind::StorageFull
+                || matches!(io.raw_os_error(), Some(28 | 122)))
+        {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
 /// Whether an error means the store did not answer.
 fn is_outage(e: &Error) -> bool {
     use object_store::Error as O;
