@@ -58,6 +58,11 @@ downloads() {
     log "pip install py-opensonic 10.4.1"
     python3 -m pip install --quiet --disable-pip-version-check py-opensonic==10.4.1
   fi
+  # sqlmap, which server/tests/attacks.rs runs against a few server functions (matrix row 19).
+  if [ "$TEST_SERVERS" = 1 ] && ! sqlmap --version 2>/dev/null | grep -q "1.10.10"; then
+    log "pip install sqlmap 1.10.10"
+    python3 -m pip install --quiet --disable-pip-version-check sqlmap==1.10.10
+  fi
   # The SMTP sink the email tests read delivered messages from.
   if [ "$TEST_SERVERS" = 1 ] && ! python3 -c "import aiosmtpd" 2>/dev/null; then
     log "pip install aiosmtpd 1.4.6"

@@ -43,16 +43,13 @@ async fn pending(core: &Core, email: &str) -> PendingLogin {
     }
 }
 
-/// The security events (log target `refrain::security`) written on this thread while it
-/// lives, each as the JSON object of its fields. `#[tokio::test]` runs a test and the tasks
-/// it spawns on one thread (a current-thread runtime), so other tests' events stay out.
-struct SecurityLog {
-    buf: Arc<Mutex<Vec<u8>>>,
-    _guard: tracing::subscriber::DefaultGuard,
-}
-
-impl SecurityLog {
-    fn capture() -> SecurityLog {
+/// Every log line of this test process: one global JSON subscriber, installed at the
+/// first capture. (A per-thread default is not enough: tracing caches per call site
+/// whether anyone listens, and a site first reached by a test without a subscriber could
+/// stay silent for the one that has.)
+fn process_log() -> Arc<Mutex<Vec<u8>>> {
+    static LOG: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
         let buf = Arc::new(Mutex::new(Vec::new()));
         let sink = buf.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -60,18 +57,39 @@ impl SecurityLog {
             .with_max_level(tracing::Level::INFO)
             .with_writer(move || LogSink(sink.clone()))
             .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+        buf
+    })
+    .clone()
+}
+
+/// The security events (log target `refrain::security`) about one account written since
+/// the capture began, each as the JSON object of its fields (tests run in parallel: each
+/// reads its own account's).
+struct SecurityLog {
+    buf: Arc<Mutex<Vec<u8>>>,
+    start: usize,
+    account: String,
+}
+
+impl SecurityLog {
+    fn capture(account: &str) -> SecurityLog {
+        let buf = process_log();
+        let start = buf.lock().unwrap().len();
         SecurityLog {
             buf,
-            _guard: tracing::subscriber::set_default(subscriber),
+            start,
+            account: account.to_string(),
         }
     }
 
     fn events(&self) -> Vec<serde_json::Value> {
-        let text = String::from_utf8(self.buf.lock().unwrap().clone()).unwrap();
+        let text = String::from_utf8(self.buf.lock().unwrap()[self.start..].to_vec()).unwrap();
         text.lines()
             .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
             .filter(|e| e["target"] == backend::auth::audit::TARGET)
             .map(|e| e["fields"].clone())
+            .filter(|f| f["account"] == self.account.as_str())
             .collect()
     }
 
@@ -186,7 +204,7 @@ async fn parallel_submits_of_one_code_let_exactly_one_through(b: Backend) {
         let (core, id, c) = (core.clone(), user.id.clone(), c.clone());
         tokio::spawn(async move { two_factor::use_code(&core, &id, &c).await })
     });
-    let log = SecurityLog::capture();
+    let log = SecurityLog::capture(&user.id);
     let results = futures::future::join_all(tries).await;
     let ok = results
         .iter()
@@ -461,7 +479,7 @@ async fn a_code_works_once_and_replays_are_refused_and_logged(b: Backend) {
         .unwrap();
     let current = totp::code(&secret, step * totp::STEP);
     let previous = totp::code(&secret, (step - 1) * totp::STEP);
-    let log = SecurityLog::capture();
+    let log = SecurityLog::capture(&user.id);
     let mut p = pending(&core, "replay@example.com").await;
     let done = two_factor::complete_login(&core, &mut p, &current)
         .await
