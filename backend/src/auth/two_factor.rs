@@ -208,6 +208,14 @@ async fn reauthenticate(core: &Core, user_id: &str, password: &str, code: &str) 
     use_code(core, user_id, code).await.map(|_| ())
 }
 
+/// `code` as an authenticator code (its digits, spaces left out), or `None` when it is
+/// not one (then it may be a recovery code).
+fn authenticator_code(code: &str) -> Option<String> {
+    let compact: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    (compact.len() == totp::DIGITS && compact.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(compact)
+}
+
 /// Wrong authenticator codes in a row after which codes from the app are refused until a
 /// recovery code is used: guessing six digits at the throttle's pace would otherwise go on
 /// for ever (about 1,400 tries a day).
@@ -225,8 +233,7 @@ pub async fn use_code(core: &Core, user_id: &str, code: &str) -> Result<Factor> 
     let Some(stored) = repo::totp_secret(&core.db, user_id).await? else {
         return Err(Error::BadCode);
     };
-    let compact: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    if compact.len() == totp::DIGITS && compact.bytes().all(|b| b.is_ascii_digit()) {
+    if let Some(compact) = authenticator_code(code) {
         if two_factor_repo::totp_failures(&core.db, user_id).await? >= MAX_TOTP_FAILURES {
             audit::second_factor_refused(user_id, Factor::AuthenticatorCode, Outcome::Locked);
             return Err(Error::Invalid(format!(
@@ -315,7 +322,7 @@ pub async fn complete_login(
     let user_id = pending.user_id.clone();
     let event = |factor, outcome| audit::sign_in(pathway, factor, outcome, Some(&user_id), from);
     // Which factor the code looks like, for the events that come before it is checked.
-    let looks_like = if code.chars().filter(|c| c.is_ascii_digit()).count() == totp::DIGITS {
+    let looks_like = if authenticator_code(code).is_some() {
         Factor::AuthenticatorCode
     } else {
         Factor::RecoveryCode
