@@ -539,14 +539,13 @@ async fn a_stream_url_is_bound_to_its_user_track_expiry_and_live_account(b: Back
         .unwrap();
     let c = client();
     let (track_a, url, _) = with_track(&srv, &c, "hotlink@example.com").await;
-    let r = c
-        .post(format!("{}/api/uploads?filename=second.mp3", srv.base))
-        .body(backend::testing::sine_mp3(8, &[("title", "Second Track")]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    worker::dispatch::drain(&srv.core).await.unwrap();
+    upload(
+        &c,
+        &srv,
+        "second.mp3",
+        backend::testing::sine_mp3(8, &[("title", "Second Track")]),
+    )
+    .await;
     let tracks: Vec<app::library::TrackItem> = call(&c, &srv, app::library::ListTracks::PATH, &[])
         .await
         .wire()

@@ -1179,21 +1179,20 @@ async fn a_listener_is_refused_every_admin_function(b: Backend) {
     let srv = start(b, 1 << 24).await;
     let root = client();
     signup(&root, &srv, "root@example.com").await;
-    let r = root
-        .post(format!("{}/api/uploads?filename=album.mp3", srv.base))
-        .body(backend::testing::sine_mp3(
+    upload(
+        &root,
+        &srv,
+        "album.mp3",
+        backend::testing::sine_mp3(
             2,
             &[
                 ("title", "Kept"),
                 ("artist", "Keeper"),
                 ("album", "Kept Album"),
             ],
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    worker::dispatch::drain(&srv.core).await.unwrap();
+        ),
+    )
+    .await;
     let root_id = user_id(&srv, "root@example.com").await;
     let artist: String = sqlx::query_scalar("SELECT id FROM artists LIMIT 1")
         .fetch_one(&srv.core.db)
@@ -1682,14 +1681,13 @@ async fn client_lists_and_sizes_are_capped(b: Backend) {
     let srv = start(b, 1 << 24).await;
     let c = client();
     signup(&c, &srv, "caps@example.com").await;
-    let r = c
-        .post(format!("{}/api/uploads?filename=covered.mp3", srv.base))
-        .body(backend::testing::sine_mp3_with_cover(2, "blue"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    worker::dispatch::drain(&srv.core).await.unwrap();
+    upload(
+        &c,
+        &srv,
+        "covered.mp3",
+        backend::testing::sine_mp3_with_cover(2, "blue"),
+    )
+    .await;
     let tracks: Vec<app::library::TrackItem> = call(&c, &srv, app::library::ListTracks::PATH, &[])
         .await
         .wire()
@@ -1808,18 +1806,13 @@ async fn the_global_transcode_cap_gives_429(b: Backend) {
     .await;
     let admin = client();
     signup(&admin, &srv, "admin@example.com").await;
-    let r = admin
-        .post(format!("{}/api/uploads?filename=tone.flac", srv.base))
-        .body(backend::testing::sine(
-            30,
-            &[("title", "Lossless"), ("artist", "Tone")],
-            "flac",
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    worker::dispatch::drain(&srv.core).await.unwrap();
+    upload(
+        &admin,
+        &srv,
+        "tone.flac",
+        backend::testing::sine(30, &[("title", "Lossless"), ("artist", "Tone")], "flac"),
+    )
+    .await;
     let key_of = async |email: &str| {
         let c = client();
         signup(&c, &srv, email).await;

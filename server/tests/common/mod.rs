@@ -130,17 +130,24 @@ pub fn session_cookie(r: &reqwest::Response) -> Option<String> {
     })
 }
 
-/// Signs up, uploads and imports one track; returns its id and signed stream URL.
-pub async fn with_track(srv: &Srv, c: &reqwest::Client, email: &str) -> (String, String, u64) {
-    signup(c, srv, email).await;
+/// Uploads `body` as `filename` for the client's user and imports it (the upload must be
+/// taken: 201).
+pub async fn upload(c: &reqwest::Client, srv: &Srv, filename: &str, body: Vec<u8>) {
     let r = c
-        .post(format!("{}/api/uploads?filename=range.mp3", srv.base))
-        .body(backend::testing::sine_mp3(8, &[("title", "Range Test")]))
+        .post(format!("{}/api/uploads?filename={filename}", srv.base))
+        .body(body)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), reqwest::StatusCode::CREATED);
     worker::dispatch::drain(&srv.core).await.unwrap();
+}
+
+/// Signs up, uploads and imports one track; returns its id and signed stream URL.
+pub async fn with_track(srv: &Srv, c: &reqwest::Client, email: &str) -> (String, String, u64) {
+    signup(c, srv, email).await;
+    let tone = backend::testing::sine_mp3(8, &[("title", "Range Test")]);
+    upload(c, srv, "range.mp3", tone).await;
     let tracks: Vec<app::library::TrackItem> = call(c, srv, app::library::ListTracks::PATH, &[])
         .await
         .wire()
