@@ -6,7 +6,7 @@ use backend::auth::CurrentUser;
 use leptos::prelude::*;
 use tower_sessions::Session;
 
-pub const LOGIN_KEY: &str = "login";
+pub const LOGIN_KEY: &str = backend::auth::SESSION_LOGIN_KEY;
 /// A login that passed the password and waits for a second-factor code.
 pub const PENDING_KEY: &str = "pending_login";
 /// The `state` of the single sign-on this browser started (see [`crate::auth::sso`]).

@@ -3,8 +3,9 @@
 //! so a test can kill it (SIGKILL) at exactly that moment. Unset, as in every deployment,
 //! a failpoint costs one lookup in a set read once at start-up.
 //!
-//! Points: `relay-after-publish` (the broker acknowledged a batch, the outbox rows are not
-//! yet marked published); `worker-before-commit` (a Kafka worker stored an event's effect,
+//! Points: `relay-before-publish` (the relay read a batch of committed outbox rows and has
+//! sent none of it); `relay-after-publish` (the broker acknowledged a batch, the outbox
+//! rows are not yet marked published); `worker-before-commit` (a Kafka worker stored an event's effect,
 //! its offset is not yet committed).
 
 use std::collections::HashSet;

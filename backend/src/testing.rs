@@ -121,6 +121,75 @@ pub fn sine(seconds: u32, tags: &[(&str, &str)], ext: &str) -> Vec<u8> {
     std::fs::read(out).unwrap()
 }
 
+/// `n` damaged copies of `base`, the same for the same `seed` (matrix row 26): cut short,
+/// bytes flipped, size fields set to 0xFFFFFFFF or zero, a range zeroed, a slice repeated
+/// elsewhere, the head repeated. Each comes with a name saying what was done.
+pub fn mutants(base: &[u8], n: usize, seed: u64) -> Vec<(String, Vec<u8>)> {
+    let mut state = seed | 1;
+    let mut next = move || {
+        // xorshift64*: enough for picking offsets, and reproducible.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    let len = base.len().max(1);
+    (0..n)
+        .map(|i| {
+            let mut b = base.to_vec();
+            let at = (next() as usize) % len;
+            // The first kilobytes hold the headers and tags the parsers trust most.
+            let head = (next() as usize) % len.min(4096);
+            let what = match i % 7 {
+                0 => {
+                    b.truncate(at.max(1));
+                    format!("cut at {at}")
+                }
+                1 => {
+                    let flips = 1 + (next() as usize) % 64;
+                    for _ in 0..flips {
+                        let j = (next() as usize) % len;
+                        b[j] ^= (next() as u8) | 1;
+                    }
+                    format!("{flips} bytes flipped")
+                }
+                2 => {
+                    let end = (head + 4).min(b.len());
+                    b[head..end].fill(0xff);
+                    format!("0xFFFFFFFF at {head}")
+                }
+                3 => {
+                    let end = (head + 4).min(b.len());
+                    b[head..end].fill(0);
+                    format!("zero size at {head}")
+                }
+                4 => {
+                    let end = (at + 64).min(b.len());
+                    b[at..end].fill(0);
+                    format!("zeroed from {at}")
+                }
+                5 => {
+                    let end = (head + 1 + (next() as usize) % 512).min(b.len());
+                    let slice = b[head..end].to_vec();
+                    let to = (next() as usize) % b.len();
+                    b.splice(to..to, slice);
+                    format!("{head}..{end} repeated at {to}")
+                }
+                _ => {
+                    let end = (head + 1).max(16).min(b.len());
+                    let slice = b[..end].to_vec();
+                    b.splice(
+                        end..end,
+                        slice.iter().copied().cycle().take(slice.len() * 8),
+                    );
+                    "head repeated 8 times".to_string()
+                }
+            };
+            (format!("mutant {i}: {what}"), b)
+        })
+        .collect()
+}
+
 /// An MP3 of a sine tone with an embedded 400×300 PNG cover of one `color`.
 pub fn sine_mp3_with_cover(seconds: u32, color: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();

@@ -104,6 +104,20 @@ async fn a_first_sign_in_makes_an_account_and_the_next_finds_it(b: Backend) {
         auth::login(&core, &email, PW, LOCAL).await,
         Err(Error::BadCredentials)
     ));
+    // Where a step asks for the current password (an app key, say), the answer says
+    // there is none to give, not "wrong password".
+    let key = backend::subsonic::keys::create(
+        &core,
+        &user,
+        "Phone",
+        backend::subsonic::keys::KeyKind::ApiKey,
+        PW,
+    )
+    .await;
+    assert!(
+        matches!(&key, Err(Error::Invalid(m)) if m.contains("no password of its own")),
+        "{key:?}"
+    );
     // The same state twice: the second finds nothing (and makes no account).
     let again = sso::finish(&core, &state, &code).await;
     assert!(

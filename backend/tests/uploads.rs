@@ -113,6 +113,28 @@ fn file_names_lose_paths_and_control_characters() {
     assert!(imports::validate_filename(&"a".repeat(300)).is_err());
 }
 
+/// Matrix row 23: a link whose last segment decodes to a path (`..%2F`, `%5C`) names its
+/// import by the file's own name, never by a path; one that names nothing is named by its
+/// host.
+async fn link_names_lose_encoded_paths(b: Backend) {
+    let (core, user, _d) = setup(b, 1 << 20).await;
+    for (link, name) in [
+        (
+            "https://music.example.com/a/..%2F..%2Fetc%2Fpasswd.mp3",
+            "passwd.mp3",
+        ),
+        (
+            "https://music.example.com/%5C..%5C..%5Cboot.mp3",
+            "boot.mp3",
+        ),
+        ("https://music.example.com/feed/..%2F", "music.example.com"),
+        ("https://music.example.com/%2E%2E", "music.example.com"),
+    ] {
+        let job = imports::create_from_url(&core, &user, link).await.unwrap();
+        assert_eq!(job.filename, name, "{link}");
+    }
+}
+
 async fn jobs_are_listed_only_to_their_owner(b: Backend) {
     let (core, user, _d) = setup(b, 1 << 20).await;
     let other = auth::signup(&core, "other@example.com", "violet-harbour-87")
@@ -132,4 +154,5 @@ backend::on_both_databases!(
     empty_upload_is_refused_and_stores_nothing,
     interrupted_upload_stores_nothing,
     jobs_are_listed_only_to_their_owner,
+    link_names_lose_encoded_paths,
 );

@@ -512,11 +512,36 @@ async fn a_password_only_session_reaches_no_other_function(b: Backend) {
 // ---------------------------------------------------------------------------------------
 // Row 9: session lifecycle.
 
+/// Whether the session store still holds the record of this `name=value` cookie.
+async fn stored(srv: &Srv, cookie: &str) -> bool {
+    use tower_sessions::SessionStore;
+    let (_, value) = cookie.split_once('=').unwrap();
+    let id: tower_sessions::session::Id = value.parse().unwrap();
+    srv.core.sessions.load(&id).await.unwrap().is_some()
+}
+
 /// A logged-out cookie replayed by hand is nobody's; a cookie planted before sign-in is
 /// replaced at sign-in; a password change and "end other sessions" cut the other sessions
-/// at once; a disabled user's cookie is refused at once.
+/// at once; a disabled user's cookie is refused at once. Every ended session's record is
+/// gone from the store at once (not only refused when it comes back).
 async fn ended_sessions_stay_ended_when_their_cookie_is_replayed(b: Backend) {
-    let srv = start(b, 1 << 20).await;
+    ended_sessions_stay_ended(start(b, 1 << 20).await).await
+}
+
+/// The same with the sessions in Redis (the scaled-out store): the Redis entries go.
+#[tokio::test]
+async fn ended_sessions_leave_no_redis_entry() {
+    let redis =
+        std::env::var("REFRAIN_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let srv = start_with(Backend::Postgres, |c| c.redis_url = Some(redis)).await;
+    assert!(matches!(
+        srv.core.sessions,
+        backend::auth::SessionBackend::Redis(_)
+    ));
+    ended_sessions_stay_ended(srv).await
+}
+
+async fn ended_sessions_stay_ended(srv: Srv) {
     let admin = backend::auth::signup(&srv.core, "boss@example.com", PW)
         .await
         .unwrap();
@@ -528,8 +553,13 @@ async fn ended_sessions_stay_ended_when_their_cookie_is_replayed(b: Backend) {
             .status(),
         StatusCode::OK
     );
+    assert!(stored(&srv, &first).await);
     let r = call(&c, &srv, app::auth::Logout::PATH, &[]).await;
     assert!(r.status().is_success());
+    assert!(
+        !stored(&srv, &first).await,
+        "a logged-out session's record stays"
+    );
     // Replayed explicitly, not through the jar (which dropped it).
     let r = with_cookie(&srv, &first, app::library::ListTracks::PATH, &[]).await;
     assert_eq!(r.app_error().await, AppError::Unauthenticated);
@@ -581,6 +611,10 @@ async fn ended_sessions_stay_ended_when_their_cookie_is_replayed(b: Backend) {
     .await;
     assert!(r.status().is_success(), "{}", r.status());
     for cookie in [&phone_cookie, &fresh] {
+        assert!(
+            !stored(&srv, cookie).await,
+            "another session's record outlived the password change"
+        );
         assert_eq!(
             with_cookie(&srv, cookie, app::library::ListTracks::PATH, &[])
                 .await
@@ -589,6 +623,7 @@ async fn ended_sessions_stay_ended_when_their_cookie_is_replayed(b: Backend) {
             "another session outlived the password change"
         );
     }
+    assert!(stored(&srv, &laptop_cookie).await);
     assert_eq!(
         with_cookie(&srv, &laptop_cookie, app::library::ListTracks::PATH, &[])
             .await
@@ -609,6 +644,7 @@ async fn ended_sessions_stay_ended_when_their_cookie_is_replayed(b: Backend) {
     )
     .await;
     assert!(r.status().is_success());
+    assert!(!stored(&srv, &tablet_cookie).await);
     assert_eq!(
         with_cookie(&srv, &tablet_cookie, app::library::ListTracks::PATH, &[])
             .await
@@ -621,6 +657,7 @@ async fn ended_sessions_stay_ended_when_their_cookie_is_replayed(b: Backend) {
     backend::admin::set_disabled(&srv.core, &admin, &id, true)
         .await
         .unwrap();
+    assert!(!stored(&srv, &laptop_cookie).await);
     assert_eq!(
         with_cookie(&srv, &laptop_cookie, app::library::ListTracks::PATH, &[])
             .await
@@ -1876,6 +1913,308 @@ async fn the_global_transcode_cap_gives_429(b: Backend) {
     drop(first);
 }
 
+// ---------------------------------------------------------------------------------------
+// Row 22: upload validation.
+
+const PAGE: &str =
+    "<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>";
+
+/// The `content-type` of an answer, which must never make a browser render a page.
+fn served_as_media(r: &reqwest::Response, what: &str) {
+    let h = r.headers();
+    let ty = h
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    assert!(
+        ty.starts_with("audio/") || ty == "application/octet-stream",
+        "{what} served as {ty:?}"
+    );
+    assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
+}
+
+/// A page and a program renamed `.mp3`, and a page with audio after it, are refused by
+/// their first bytes (the name decides nothing); a real MP3 whose tags hold a page (a
+/// polyglot), uploaded as `page.html`, imports as audio under a generated key and is only
+/// ever served as media, never inline as a page: the web stream, `/rest/stream` and
+/// `/rest/download` (an attachment).
+async fn uploads_are_typed_by_their_bytes_and_never_served_as_a_page(b: Backend) {
+    let srv = start(b, 8 << 20).await;
+    let c = client();
+    signup(&c, &srv, "poly@example.com").await;
+    let audio = backend::testing::sine_mp3(2, &[("title", "Plain")]);
+    let mut page_then_audio = PAGE.as_bytes().to_vec();
+    page_then_audio.extend_from_slice(&audio);
+    let mut program = b"\0asm\x01\0\0\0".to_vec();
+    program.resize(4096, 0x0b);
+    for (name, body) in [
+        ("page.mp3", PAGE.as_bytes().to_vec()),
+        ("program.mp3", program),
+        ("page-then-audio.mp3", page_then_audio),
+    ] {
+        upload(&c, &srv, name, body).await;
+    }
+    let failed: Vec<(String, String)> = sqlx::query_as(
+        "SELECT filename, COALESCE(error, '') FROM import_jobs WHERE state = 'failed' ORDER BY filename",
+    )
+    .fetch_all(&srv.core.db)
+    .await
+    .unwrap();
+    assert_eq!(failed.len(), 3, "{failed:?}");
+    for (name, why) in &failed {
+        assert!(why.contains("not audio"), "{name}: {why}");
+    }
+    assert_eq!(count(&srv, "SELECT COUNT(*) FROM tracks").await, 0);
+
+    let polyglot = backend::testing::sine_mp3(2, &[("title", "Polyglot"), ("comment", PAGE)]);
+    assert!(
+        polyglot.windows(8).any(|w| w == b"<script>"),
+        "the polyglot's tag holds the page"
+    );
+    upload(&c, &srv, "page.html", polyglot).await;
+    let tracks: Vec<app::library::TrackItem> = call(&c, &srv, app::library::ListTracks::PATH, &[])
+        .await
+        .wire()
+        .await
+        .unwrap();
+    assert_eq!(tracks.len(), 1);
+    let id = tracks[0].id.clone();
+    let key: String = sqlx::query_scalar("SELECT original_key FROM tracks WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&srv.core.db)
+        .await
+        .unwrap();
+    assert!(
+        !key.contains("page") && !key.contains(".html"),
+        "stored under the client's name: {key}"
+    );
+
+    let info: app::library::StreamInfo = call(
+        &c,
+        &srv,
+        app::library::StreamTrack::PATH,
+        &[("track_id", &id)],
+    )
+    .await
+    .wire()
+    .await
+    .unwrap();
+    let r = c
+        .get(format!("{}{}", srv.base, info.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    served_as_media(&r, "the web stream");
+
+    let made: app::appkeys::NewAppKey = call(
+        &c,
+        &srv,
+        app::appkeys::CreateAppKey::PATH,
+        &[("name", "Phone"), ("kind", "api_key"), ("password", PW)],
+    )
+    .await
+    .wire()
+    .await
+    .unwrap();
+    for method in ["stream", "download"] {
+        let r = reqwest::get(format!(
+            "{}/rest/{method}?apiKey={}&id={id}&format=raw&v=1.16.1&c=t",
+            srv.base, made.secret
+        ))
+        .await
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{method}");
+        served_as_media(&r, method);
+        if method == "download" {
+            let cd = r.headers()["content-disposition"].to_str().unwrap();
+            assert!(cd.starts_with("attachment;"), "{cd}");
+        }
+        let body = r.bytes().await.unwrap();
+        assert!(
+            body.windows(8).any(|w| w == b"<script>"),
+            "{method}: the original"
+        );
+    }
+}
+
+/// Ten thousand tiny files sent as fast as the client can: the upload rate (its default,
+/// 300 a minute per client) refuses all but a window's worth (two, if the run crosses a
+/// minute) with 429 and `Retry-After`, and only the files it took became imports.
+async fn ten_thousand_tiny_uploads_meet_the_upload_rate(b: Backend) {
+    use futures::StreamExt;
+    let limit = backend::config::RateLimits::default().uploads;
+    let srv = start_with(b, |c| c.rate_limits.uploads = limit).await;
+    let c = client();
+    signup(&c, &srv, "many@example.com").await;
+    let answers: Vec<(StatusCode, bool)> = futures::stream::iter(0..10_000)
+        .map(|i| {
+            let c = c.clone();
+            let url = format!("{}/api/uploads?filename=tiny-{i}.mp3", srv.base);
+            async move {
+                let r = c
+                    .post(url)
+                    .body(vec![0xffu8, 0xfb, 0x90, 0x44])
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status(), r.headers().contains_key("retry-after"))
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let taken = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .count();
+    let limited = answers
+        .iter()
+        .filter(|(s, retry)| *s == StatusCode::TOO_MANY_REQUESTS && *retry)
+        .count();
+    let others: Vec<_> = answers
+        .iter()
+        .filter(|(s, retry)| {
+            *s != StatusCode::CREATED && !(*s == StatusCode::TOO_MANY_REQUESTS && *retry)
+        })
+        .take(5)
+        .collect();
+    assert_eq!(taken + limited, 10_000, "other answers, such as {others:?}");
+    assert!(
+        taken >= 1 && taken <= 2 * limit as usize,
+        "{taken} uploads taken"
+    );
+    assert_eq!(
+        count(&srv, "SELECT COUNT(*) FROM import_jobs").await,
+        taken as i64
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Row 25: ffmpeg invocation, from the client's side.
+
+/// What a Subsonic app sends for a transcode (`format`, `maxBitRate`, `timeOffset`) never
+/// becomes an ffmpeg option: option-shaped and protocol-shaped formats and numbers that
+/// are not numbers are refused with a Subsonic error that echoes at most 20 characters,
+/// and no transcode is made for them; numbers out of range are clamped; the offered
+/// codecs still transcode.
+async fn client_transcode_parameters_reach_ffmpeg_only_as_allowlisted_values(b: Backend) {
+    let srv = start(b, 8 << 20).await;
+    let c = client();
+    signup(&c, &srv, "codec@example.com").await;
+    upload(
+        &c,
+        &srv,
+        "-i ;rm -rf 'x' \"y\".mp3",
+        backend::testing::sine_mp3(3, &[("title", "-f hls; echo pwned")]),
+    )
+    .await;
+    let tracks: Vec<app::library::TrackItem> = call(&c, &srv, app::library::ListTracks::PATH, &[])
+        .await
+        .wire()
+        .await
+        .unwrap();
+    let id = tracks[0].id.clone();
+    let made: app::appkeys::NewAppKey = call(
+        &c,
+        &srv,
+        app::appkeys::CreateAppKey::PATH,
+        &[("name", "Phone"), ("kind", "api_key"), ("password", PW)],
+    )
+    .await
+    .wire()
+    .await
+    .unwrap();
+    let stream = |extra: Vec<(&'static str, String)>| {
+        let (base, key, id) = (srv.base.clone(), made.secret.clone(), id.clone());
+        async move {
+            let mut q: Vec<(&str, String)> = vec![
+                ("apiKey", key),
+                ("id", id),
+                ("v", "1.16.1".into()),
+                ("c", "t".into()),
+                ("f", "json".into()),
+            ];
+            q.extend(extra);
+            reqwest::Client::new()
+                .get(format!("{base}/rest/stream"))
+                .query(&q)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let hostile_formats = [
+        "-i /etc/passwd",
+        "mp3 -f hls",
+        "concat:/etc/passwd|/etc/hosts",
+        "hls+http://127.0.0.1:9/x.m3u8",
+        "file:/etc/passwd",
+        "mp3;rm -rf /",
+        "../../mp3",
+        "MP3 ",
+        "libmp3lame",
+        "-c:a copy -f data",
+    ];
+    let mut cases: Vec<Vec<(&'static str, String)>> = hostile_formats
+        .iter()
+        .map(|f| vec![("format", f.to_string())])
+        .collect();
+    for (name, value) in [
+        ("maxBitRate", "128k -f hls"),
+        ("maxBitRate", "0x80"),
+        ("timeOffset", "1e9"),
+        ("timeOffset", "5 -i /etc/passwd"),
+    ] {
+        cases.push(vec![("format", "mp3".into()), (name, value.into())]);
+    }
+    for case in cases {
+        let r = stream(case.clone()).await;
+        assert_eq!(r.status(), StatusCode::OK, "{case:?}");
+        let ty = r.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(ty.contains("json"), "{case:?} was streamed as {ty}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        let answer = &v["subsonic-response"];
+        assert_eq!(answer["status"], "failed", "{case:?}: {v}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        for (_, value) in &case {
+            if value.chars().count() > 20 {
+                assert!(!message.contains(value.as_str()), "{message}");
+            }
+        }
+    }
+    // None of them made a transcode.
+    let kept = srv.core.storage.list("transcodes").await.unwrap();
+    assert!(
+        kept.is_empty(),
+        "a refused request made a transcode: {kept:?}"
+    );
+    // Numbers out of range are clamped to the offered range (no rate below or above
+    // what the codec is offered at, no negative offset); an offered codec transcodes.
+    for case in [
+        vec![("format", "opus".to_string()), ("maxBitRate", "64".into())],
+        vec![("format", "mp3".into()), ("maxBitRate", "-128".into())],
+        vec![
+            ("format", "mp3".into()),
+            ("maxBitRate", "99999999999".into()),
+        ],
+        vec![("format", "mp3".into()), ("timeOffset", "-5".into())],
+    ] {
+        let r = stream(case.clone()).await;
+        assert_eq!(r.status(), StatusCode::OK, "{case:?}");
+        let ty = r.headers()["content-type"].to_str().unwrap().to_string();
+        let body = r.bytes().await.unwrap();
+        if case[0].1 == "opus" {
+            assert_eq!(ty, "audio/ogg");
+            assert!(body.starts_with(b"OggS"), "an Ogg stream");
+        } else {
+            assert_eq!(ty, "audio/mpeg", "{case:?}");
+            let mpeg = body.starts_with(b"ID3") || (body[0] == 0xff && body[1] & 0xe0 == 0xe0);
+            assert!(mpeg, "{case:?}: not an MP3 stream");
+        }
+    }
+}
+
 backend::on_both_databases!(
     password_length_is_counted_in_code_points_and_oversize_never_reaches_argon2,
     a_password_only_session_reaches_no_other_function,
@@ -1887,4 +2226,7 @@ backend::on_both_databases!(
     injected_identifiers_meet_allowlists_and_leak_no_sql,
     client_lists_and_sizes_are_capped,
     the_global_transcode_cap_gives_429,
+    uploads_are_typed_by_their_bytes_and_never_served_as_a_page,
+    ten_thousand_tiny_uploads_meet_the_upload_rate,
+    client_transcode_parameters_reach_ffmpeg_only_as_allowlisted_values,
 );

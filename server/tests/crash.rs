@@ -1,6 +1,8 @@
-//! A real `refrain` process is killed (SIGKILL) between publishing an outbox batch to Kafka
-//! and marking it published. When it restarts it publishes the row again; the worker sees
-//! the duplicate and ignores it: one track. Needs PostgreSQL and tansu (scripts/services.sh).
+//! Matrix row 28, (b) and (c): a real `refrain` process is killed (SIGKILL) after the
+//! business transaction committed and before its event was published, and between
+//! publishing an outbox batch to Kafka and marking it published. Restarted, it publishes
+//! what it had not (b), or publishes the row again and the worker ignores the duplicate
+//! (c): one track either way. Needs PostgreSQL and tansu (scripts/services.sh).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -103,6 +105,83 @@ async fn a_relay_killed_between_publish_and_mark_publishes_a_duplicate_the_worke
         1
     );
     assert_eq!(library::list_tracks(&core, &user).await.unwrap().len(), 1);
+    let _ = stop.send(true);
+    server.kill().await;
+}
+
+/// (b): the upload committed its job and event; the relay read the row and is killed
+/// before sending it. Nothing reached the broker; after a restart the event is published
+/// once and the job completes with one track.
+#[tokio::test]
+async fn a_relay_killed_after_commit_before_publish_publishes_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Backend::Postgres.config(&dir.path().join("data")).await;
+    let k = backend::testing::kafka_config(None, 1);
+    config.kafka = Some(k.clone());
+    config.embedded_worker = false;
+    let core = Core::init(config.clone()).await.unwrap();
+    kafka::ensure_topics(&k).await.unwrap();
+    let user = auth::signup(&core, "late@example.com", "violet-harbour-87")
+        .await
+        .unwrap();
+    backend::testing::settle_outbox(&core.db).await;
+    let body = futures::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from(
+        backend::testing::sine_mp3(2, &[("title", "Sent Late")]),
+    ))]);
+    let job = imports::create_upload(&core, &user, "late.mp3", None, body)
+        .await
+        .unwrap();
+    let event_id = outbox::pending(&core.db, 10).await.unwrap()[0]
+        .event
+        .id
+        .clone();
+
+    let mut env = env_of(&config);
+    env.push(("REFRAIN_FAILPOINTS".into(), "relay-before-publish".into()));
+    let mut server = Proc::spawn(SERVER, &["serve"], &env);
+    server
+        .wait_for_line("FAILPOINT relay-before-publish", Duration::from_secs(60))
+        .await;
+    server.kill().await;
+    let imports_topic = k.topic(kafka::IMPORTS);
+    assert!(
+        read_topic(&k, &imports_topic, 1, Duration::from_secs(5))
+            .await
+            .is_empty(),
+        "nothing was sent before the kill"
+    );
+    assert_eq!(outbox::backlog(&core.db).await.unwrap(), 1, "still pending");
+
+    let server = Proc::spawn(SERVER, &["serve"], &env_of(&config));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while outbox::backlog(&core.db).await.unwrap() > 0 {
+        assert!(Instant::now() < deadline, "the row was never published");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let seen = read_topic(&k, &imports_topic, 2, Duration::from_secs(10)).await;
+    assert_eq!(seen.len(), 1, "published once");
+    assert_eq!(seen[0].header("event-id"), Some(event_id.as_str()));
+
+    let (stop, mut rx) = tokio::sync::watch::channel(false);
+    let (c, kk) = (core.clone(), k.clone());
+    tokio::spawn(async move {
+        worker::kafka::run(c, kk, async move {
+            let _ = rx.wait_for(|s| *s).await;
+        })
+        .await
+        .unwrap();
+    });
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while imports::list_jobs(&core, &user).await.unwrap()[0].state != JobState::Done {
+        assert!(Instant::now() < deadline, "the job never completed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        library::repo::count_tracks_for_job(&core.db, &job.id)
+            .await
+            .unwrap(),
+        1
+    );
     let _ = stop.send(true);
     server.kill().await;
 }

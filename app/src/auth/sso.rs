@@ -282,12 +282,14 @@ pub fn SsoButtons() -> impl IntoView {
 }
 
 /// After a failed sign-in at a provider (the page was opened with `?sso_error=1`): why,
-/// from the session.
-#[component]
-pub fn SsoError() -> impl IntoView {
+/// from the session (taken once: the server reads it and the client gets the value with
+/// the page). Create it where the page's component is set up, never inside a closure that
+/// runs when another resource resolves: a resource made there gets a different id on the
+/// server and in the browser, and the page fails to hydrate.
+fn sso_error_reason() -> crate::wire::Res<Option<String>> {
     let failed =
         leptos_router::hooks::use_query_map().with_untracked(|q| q.get("sso_error").is_some());
-    let why = crate::wire::resource(
+    crate::wire::resource(
         move || failed,
         |failed| async move {
             if failed {
@@ -296,7 +298,18 @@ pub fn SsoError() -> impl IntoView {
                 None
             }
         },
-    );
+    )
+}
+
+/// Why the last sign-in at a provider failed, if the page was opened after one.
+#[component]
+pub fn SsoError() -> impl IntoView {
+    let why = sso_error_reason();
+    view! { <SsoErrorNote why/> }
+}
+
+#[component]
+fn SsoErrorNote(why: crate::wire::Res<Option<String>>) -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || why.get().flatten().map(|e| view! { <p class="form-error" role="alert" data-testid="sso-error">{e}</p> })}
@@ -354,6 +367,7 @@ pub fn SignInMethodsSection() -> impl IntoView {
     let connect = ServerAction::<SsoConnect>::new();
     let methods = crate::wire::resource(move || disconnect.version().get(), |_| sign_in_methods());
     let linked_now = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("linked"));
+    let sso_failed = sso_error_reason();
     view! {
         <Transition fallback=|| ()>
             {move || methods.get().and_then(Result::ok)
@@ -364,7 +378,7 @@ pub fn SignInMethodsSection() -> impl IntoView {
                         <section class="card settings-section" id="sign-in-methods" aria-labelledby="sso-h">
                             <h2 id="sso-h">"Sign-in methods"</h2>
                             {linked_now.clone().map(|p| view! { <p class="form-ok" role="status">{format!("{p} is connected: it signs you in from now on.")}</p> })}
-                            <SsoError/>
+                            <SsoErrorNote why=sso_failed/>
                             {(!m.has_password).then(|| view! {
                                 <p class="hint" data-testid="no-password">"Your account has no password of its own. To set one, use “Forgot your password?” on the login page."</p>
                             })}

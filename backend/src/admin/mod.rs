@@ -221,7 +221,9 @@ pub async fn set_disabled(
     audit(&mut tx, admin, action, Some(user_id), &detail).await?;
     tx.commit().await?;
     if let Some(ended) = ended {
-        ended.record(user_id, "account disabled by an admin");
+        ended
+            .after_commit(core, user_id, "account disabled by an admin")
+            .await;
     }
     Ok(())
 }
@@ -398,7 +400,9 @@ pub async fn reset_password(core: &Core, email: &str, password: &str) -> Result<
     .await?;
     tx.commit().await?;
     core.events.wake();
-    ended.record(&u.id, "password reset from the command line");
+    ended
+        .after_commit(core, &u.id, "password reset from the command line")
+        .await;
     crate::auth::throttle::clear(&core.db, &crate::auth::throttle::Key::account(&email)).await?;
     Ok(())
 }

@@ -77,7 +77,7 @@ pub async fn delete_account(
         .await?;
     tx.commit().await?;
     core.events.wake();
-    ended.record(&user.id, "account deleted");
+    ended.after_commit(core, &user.id, "account deleted").await;
     for key in keys {
         if let Err(e) = core.storage.delete(&key).await {
             tracing::warn!(%key, error = %e, "could not delete an object of a deleted account");

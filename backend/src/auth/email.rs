@@ -274,7 +274,9 @@ pub async fn reset_password(core: &Core, token: &str, new_password: &str) -> Res
         Some(&user_id),
         None,
     );
-    ended.record(&user_id, "password reset by email");
+    ended
+        .after_commit(core, &user_id, "password reset by email")
+        .await;
     tracing::info!(
         %user_id,
         app_keys = ended.app_keys,

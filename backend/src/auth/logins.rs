@@ -76,6 +76,7 @@ pub async fn list(core: &Core, user: &CurrentUser) -> Result<Vec<LoginInfo>> {
 /// Ends one of the user's own logins (any other user's id is "not found").
 pub async fn end(core: &Core, user: &CurrentUser, login_id: &str) -> Result<()> {
     if repo::revoke_own_login(&core.db, &user.id, login_id, now_ms()).await? {
+        core.sessions.forget_logins(&[login_id.to_string()]).await;
         Ok(())
     } else {
         Err(Error::NotFound("session"))
@@ -83,10 +84,11 @@ pub async fn end(core: &Core, user: &CurrentUser, login_id: &str) -> Result<()> 
 }
 
 /// What [`end_all_access`] ended.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[must_use = "call `after_commit` once the transaction committed"]
 pub struct Ended {
     /// Logins: web sessions and API token logins.
-    pub logins: u64,
+    pub logins: Vec<String>,
     /// Refresh tokens revoked (every family of the ended logins).
     pub refresh_tokens: u64,
     /// App keys deleted: Subsonic API keys and app passwords.
@@ -94,10 +96,12 @@ pub struct Ended {
 }
 
 impl Ended {
-    /// The security events of what ended, once the caller's transaction committed (`why`:
-    /// what ended it).
-    pub fn record(&self, user_id: &str, why: &str) {
+    /// Once the caller's transaction committed: deletes the ended logins' session records
+    /// from the session store (Redis or the database) and records the security events of
+    /// the keys that ended (`why`: what ended them).
+    pub async fn after_commit(&self, core: &Core, user_id: &str, why: &str) {
         use super::audit::{KeyKind, keys_revoked};
+        core.sessions.forget_logins(&self.logins).await;
         if self.app_keys > 0 {
             keys_revoked(user_id, KeyKind::ApiKey, None, self.app_keys, why);
         }
@@ -137,14 +141,16 @@ pub async fn end_others(core: &Core, user: &CurrentUser) -> Result<u64> {
     let mut tx = crate::db::begin(&core.db).await?;
     let ended = end_all_access(&mut tx, &user.id, Some(&user.login_id), now_ms()).await?;
     tx.commit().await?;
-    ended.record(&user.id, "logged out everywhere else");
+    ended
+        .after_commit(core, &user.id, "logged out everywhere else")
+        .await;
     tracing::info!(
         user_id = %user.id,
-        logins = ended.logins,
+        logins = ended.logins.len(),
         app_keys = ended.app_keys,
         "logged out everywhere else"
     );
-    Ok(ended.logins)
+    Ok(ended.logins.len() as u64)
 }
 
 /// Changes the password after checking the current one; every other login ends (API
@@ -166,15 +172,15 @@ pub async fn change_password(
     let mut tx = crate::db::begin(&core.db).await?;
     repo::set_password_hash(&mut *tx, &user.id, &new_hash).await?;
     let ended = if sign_out_apps {
-        Some(end_all_access(&mut tx, &user.id, Some(&user.login_id), now).await?)
+        end_all_access(&mut tx, &user.id, Some(&user.login_id), now).await?
     } else {
-        repo::revoke_other_logins(&mut *tx, &user.id, &user.login_id, now).await?;
-        None
+        Ended {
+            logins: repo::revoke_other_logins(&mut *tx, &user.id, &user.login_id, now).await?,
+            ..Ended::default()
+        }
     };
     tx.commit().await?;
-    if let Some(ended) = ended {
-        ended.record(&user.id, "password changed");
-    }
+    ended.after_commit(core, &user.id, "password changed").await;
     tracing::info!(user_id = %user.id, sign_out_apps, "password changed; other logins ended");
     Ok(())
 }

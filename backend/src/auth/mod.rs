@@ -23,6 +23,16 @@ pub mod two_factor_repo;
 
 pub use password::{check_password_policy, sha256_hex};
 
+/// The session field naming the login a signed-in session belongs to (the web layer sets
+/// it at sign-in; the session stores index their records by it so ending a login deletes
+/// them).
+pub const SESSION_LOGIN_KEY: &str = "login";
+
+/// The login a stored session record belongs to, if it is signed in.
+pub(crate) fn login_of(record: &tower_sessions::session::Record) -> Option<&str> {
+    record.data.get(SESSION_LOGIN_KEY).and_then(|v| v.as_str())
+}
+
 /// An argon2id hash of `password` (off the async threads).
 pub async fn hash_password(password: &str) -> crate::Result<String> {
     password::hash(password.to_string()).await

@@ -113,9 +113,16 @@ pub async fn verify(password: String, phc: String) -> Result<bool> {
 pub async fn check_current(db: &sqlx::AnyPool, user_id: &str, password: &str) -> Result<()> {
     let key = [super::throttle::Key::account(&format!("reauth:{user_id}"))];
     super::throttle::begin(db, &key).await?;
-    let hash = super::repo::password_hash(db, user_id)
+    let (hash, chosen) = super::repo::password_hash(db, user_id)
         .await?
         .ok_or(crate::Error::Unauthenticated)?;
+    if !chosen {
+        // An account made by single sign-on has a random hash nobody knows: say so
+        // instead of "wrong password".
+        return Err(crate::Error::Invalid(
+            "your account signs in through a provider and has no password of its own: set one with “Forgot your password?” on the login page first".into(),
+        ));
+    }
     if verify(password.to_string(), hash).await? {
         super::throttle::clear(db, &key[0]).await?;
         Ok(())

@@ -42,6 +42,33 @@ impl RedisSessionStore {
         format!("{}{id}", self.prefix)
     }
 
+    /// The set of session ids stored for one login.
+    fn login_key(&self, login_id: &str) -> String {
+        format!("{}login:{login_id}", self.prefix)
+    }
+
+    /// Deletes every stored session of these logins, and their index sets.
+    pub async fn delete_logins(&self, login_ids: &[String]) -> crate::Result<()> {
+        let mut c = self.conn.clone();
+        for login in login_ids {
+            let set = self.login_key(login);
+            let ids: Vec<String> = c
+                .smembers(&set)
+                .await
+                .map_err(|e| anyhow::anyhow!("redis SMEMBERS: {e}"))?;
+            let mut keys: Vec<String> = ids
+                .iter()
+                .map(|id| format!("{}{id}", self.prefix))
+                .collect();
+            keys.push(set);
+            let _: i64 = c
+                .del(keys)
+                .await
+                .map_err(|e| anyhow::anyhow!("redis DEL: {e}"))?;
+        }
+        Ok(())
+    }
+
     /// Seconds until the stored record of `id` expires (-2 when absent), for tests and ops.
     pub async fn ttl(&self, id: &Id) -> crate::Result<i64> {
         let mut c = self.conn.clone();
@@ -72,6 +99,20 @@ impl RedisSessionStore {
             cmd.arg("NX");
         }
         let res: Option<String> = cmd.query_async(&mut c).await.map_err(backend)?;
+        if res.is_some()
+            && let Some(login) = super::login_of(record)
+        {
+            // Indexed by login, so ending the login deletes the record at once.
+            let set = self.login_key(login);
+            let _: () = redis::pipe()
+                .sadd(&set, record.id.to_string())
+                .ignore()
+                .expire(&set, ttl)
+                .ignore()
+                .query_async(&mut c)
+                .await
+                .map_err(backend)?;
+        }
         Ok(res.is_some())
     }
 }

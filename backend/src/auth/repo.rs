@@ -232,23 +232,23 @@ pub async fn revoke_own_login<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(r.rows_affected() == 1)
 }
 
-/// Revokes all of `user_id`'s logins except `keep`; returns how many ended.
+/// Revokes all of `user_id`'s logins except `keep`; returns the ids of those that ended.
 #[tracing::instrument(name = "sql auth.revoke_other_logins", skip_all)]
 pub async fn revoke_other_logins<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
     keep: &str,
     now: i64,
-) -> Result<u64> {
-    let r = sqlx::query(
-        "UPDATE logins SET revoked_at = $3 WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL",
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE logins SET revoked_at = $3 WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL
+         RETURNING id",
     )
     .bind(user_id)
     .bind(keep)
     .bind(now)
-    .execute(db)
-    .await?;
-    Ok(r.rows_affected())
+    .fetch_all(db)
+    .await?)
 }
 
 #[tracing::instrument(name = "sql auth.set_password_hash", skip_all)]
@@ -282,13 +282,13 @@ pub async fn find_by_id<'e, E: Executor<'e, Database = sqlx::Any>>(
 pub async fn password_hash<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
-) -> Result<Option<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+) -> Result<Option<(String, bool)>> {
+    let row: Option<(String, Option<i64>)> =
+        sqlx::query_as("SELECT password_hash, password_set_at FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(db)
-            .await?,
-    )
+            .await?;
+    Ok(row.map(|(hash, set)| (hash, set.is_some())))
 }
 
 /// The confirmed TOTP secret (base32), when two-factor is on.
@@ -433,12 +433,12 @@ pub async fn revoke_all_logins<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
     now: i64,
-) -> Result<u64> {
-    let r =
-        sqlx::query("UPDATE logins SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-            .bind(user_id)
-            .bind(now)
-            .execute(db)
-            .await?;
-    Ok(r.rows_affected())
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE logins SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL RETURNING id",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(db)
+    .await?)
 }

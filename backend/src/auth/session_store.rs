@@ -39,13 +39,15 @@ impl SessionStore for DbSessionStore {
         // Retry on the (astronomically unlikely) id collision, as the trait asks.
         loop {
             let data = serde_json::to_string(&record.data).map_err(backend)?;
-            let res =
-                sqlx::query("INSERT INTO sessions (id, data, expiry_date) VALUES ($1, $2, $3)")
-                    .bind(record.id.to_string())
-                    .bind(data)
-                    .bind(record.expiry_date.unix_timestamp())
-                    .execute(&self.db)
-                    .await;
+            let res = sqlx::query(
+                "INSERT INTO sessions (id, data, expiry_date, login_id) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(record.id.to_string())
+            .bind(data)
+            .bind(record.expiry_date.unix_timestamp())
+            .bind(super::login_of(record))
+            .execute(&self.db)
+            .await;
             match res {
                 Ok(_) => return Ok(()),
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
@@ -59,12 +61,14 @@ impl SessionStore for DbSessionStore {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data = serde_json::to_string(&record.data).map_err(backend)?;
         sqlx::query(
-            "INSERT INTO sessions (id, data, expiry_date) VALUES ($1, $2, $3)
-             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expiry_date = excluded.expiry_date",
+            "INSERT INTO sessions (id, data, expiry_date, login_id) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data,
+                 expiry_date = excluded.expiry_date, login_id = excluded.login_id",
         )
         .bind(record.id.to_string())
         .bind(data)
         .bind(record.expiry_date.unix_timestamp())
+        .bind(super::login_of(record))
         .execute(&self.db)
         .await
         .map_err(database)?;
@@ -97,6 +101,19 @@ impl SessionStore for DbSessionStore {
             .execute(&self.db)
             .await
             .map_err(database)?;
+        Ok(())
+    }
+}
+
+impl DbSessionStore {
+    /// Deletes every stored session of these logins.
+    pub async fn delete_logins(&self, login_ids: &[String]) -> crate::Result<()> {
+        for id in login_ids {
+            sqlx::query("DELETE FROM sessions WHERE login_id = $1")
+                .bind(id)
+                .execute(&self.db)
+                .await?;
+        }
         Ok(())
     }
 }

@@ -42,6 +42,23 @@ impl SessionStore for SessionBackend {
 }
 
 impl SessionBackend {
+    /// Deletes the stored session records of logins that just ended, once the transaction
+    /// that ended them committed. The ended logins are refused either way; this takes
+    /// their records out of the store at once (a failure is logged, not returned: the
+    /// login's end already holds).
+    pub async fn forget_logins(&self, login_ids: &[String]) {
+        if login_ids.is_empty() {
+            return;
+        }
+        let res = match self {
+            SessionBackend::Db(s) => s.delete_logins(login_ids).await,
+            SessionBackend::Redis(s) => s.delete_logins(login_ids).await,
+        };
+        if let Err(e) = res {
+            tracing::warn!(error = %e, logins = login_ids.len(), "could not delete the session records of ended logins");
+        }
+    }
+
     /// Removes expired records where the store does not expire them itself (Redis does).
     pub async fn delete_expired(&self) -> session_store::Result<()> {
         match self {

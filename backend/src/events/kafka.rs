@@ -92,6 +92,9 @@ pub async fn publish_pending(
             Kind::Postgres => {
                 let mut tx = crate::db::begin(&core.db).await?;
                 let batch = repo::claim_pending(&mut *tx, 256).await?;
+                if !batch.is_empty() {
+                    crate::failpoint::stop_if_armed("relay-before-publish").await;
+                }
                 let sent = send_all(k, producer, &batch).await;
                 if !sent.published.is_empty() {
                     crate::failpoint::stop_if_armed("relay-after-publish").await;
@@ -102,6 +105,9 @@ pub async fn publish_pending(
             }
             Kind::Sqlite => {
                 let batch = repo::pending(&core.db, 256).await?;
+                if !batch.is_empty() {
+                    crate::failpoint::stop_if_armed("relay-before-publish").await;
+                }
                 let sent = send_all(k, producer, &batch).await;
                 if !sent.published.is_empty() {
                     crate::failpoint::stop_if_armed("relay-after-publish").await;

@@ -8,8 +8,16 @@ use backend::subsonic::media;
 use backend::subsonic::transcode::{self, Plan};
 
 /// `Content-Disposition: attachment` for `name`: an ASCII fallback (anything else, quotes,
-/// backslashes and controls become `_`) and the exact name per RFC 5987.
+/// backslashes and controls become `_`) and the exact name per RFC 5987. A name made from
+/// tags may hold path parts: slashes and backslashes become `_` in both forms and leading
+/// dots go, so no client saves it outside its downloads folder or as a hidden file.
 pub fn content_disposition(name: &str) -> String {
+    let name: String = name
+        .chars()
+        .map(|c| if c == '/' || c == '\\' { '_' } else { c })
+        .collect();
+    let name = name.trim_start_matches(['.', ' ']);
+    let name = if name.is_empty() { "download" } else { name };
     let ascii: String = name
         .chars()
         .map(|c| {
@@ -184,5 +192,15 @@ mod tests {
         );
         // One quoted string, whose own quotes were replaced: no parameter escapes it.
         assert_eq!(v.matches('"').count(), 2, "{v}");
+        // A name made from tags that holds path parts (matrix row 23).
+        assert_eq!(
+            content_disposition("../../etc/cron.d/x.mp3"),
+            "attachment; filename=\"_.._etc_cron.d_x.mp3\"; filename*=UTF-8''_.._etc_cron.d_x.mp3"
+        );
+        assert_eq!(
+            content_disposition("..\\..\\boot.ini"),
+            "attachment; filename=\"_.._boot.ini\"; filename*=UTF-8''_.._boot.ini"
+        );
+        assert!(content_disposition("..").starts_with("attachment; filename=\"download\""));
     }
 }
