@@ -8,6 +8,8 @@ scripts/setup.sh
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
+echo "==> floors: ground floors import no feature; import circles may not grow (scripts/layout.py)"
+python3 scripts/layout.py
 echo "==> clippy (server side, then the WASM client)"
 cargo clippy -p backend -p worker -p server --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings

@@ -16,7 +16,7 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
-pub const ACCESS_TTL_SECS: u64 = 15 * 60;
+pub use crate::config::ACCESS_TTL_SECS;
 pub const REFRESH_TTL_SECS: u64 = 30 * 24 * 3600;
 /// Access tokens are for other machines, whose clocks may differ a little: a minute of
 /// leeway on `exp`, `nbf` and `iat`.

@@ -271,7 +271,9 @@ pub async fn end_login_by_link(core: &Core, token: &str) -> Result<()> {
     };
     repo::revoke_own_login(&mut *tx, &user_id, &login_id, now).await?;
     tx.commit().await?;
-    core.sessions.forget_logins(std::slice::from_ref(&login_id)).await;
+    core.sessions
+        .forget_logins(std::slice::from_ref(&login_id))
+        .await;
     tracing::info!(%user_id, %login_id, "session ended from a new-device notice");
     Ok(())
 }

@@ -29,7 +29,10 @@ use super::audit::{self, Factor, Outcome as AuditOutcome, Pathway};
 use super::service::{CurrentUser, LoginStep, Role};
 use super::{password, repo, two_factor};
 use crate::config::{EmailVerification, SsoProvider};
+pub use crate::infra::sso_cache::SsoCache;
+use crate::infra::sso_cache::{Http, HttpError, Issuer};
 use crate::{Core, Error, Result, new_id, now_ms};
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openidconnect::core::{
@@ -37,17 +40,13 @@ use openidconnect::core::{
     CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreTokenResponse,
 };
 use openidconnect::{
-    AsyncHttpClient, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
-    DiscoveryError, EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpRequest, HttpResponse,
+    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, DiscoveryError,
     IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
     SignatureVerificationError, TokenResponse,
 };
 use sqlx::{AnyConnection, Row};
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::RwLock;
 
@@ -59,8 +58,6 @@ pub const LINK_TTL_MS: i64 = 15 * 60 * 1000;
 const CACHE_TTL: Duration = Duration::from_secs(3600);
 /// The keys are fetched again for an unknown key id at most this often.
 const KEYS_REFETCH: Duration = Duration::from_secs(60);
-/// Largest discovery, key set or token answer read.
-const MAX_ANSWER_BYTES: usize = 256 * 1024;
 /// `amr` values that mean more than a password (RFC 8176).
 const MULTI_FACTOR: [&str; 9] = [
     "mfa", "otp", "hwk", "swk", "sc", "fpt", "face", "iris", "pop",
@@ -79,94 +76,6 @@ const SIGNING_ALGS: [CoreJwsSigningAlgorithm; 9] = [
     CoreJwsSigningAlgorithm::EcdsaP384Sha384,
     CoreJwsSigningAlgorithm::EdDsa,
 ];
-
-/// A client made from discovery: authorization endpoint set, token endpoint if published.
-type Client = CoreClient<
-    EndpointSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointMaybeSet,
-    EndpointMaybeSet,
->;
-
-struct Issuer {
-    metadata: CoreProviderMetadata,
-    client: Client,
-    fetched: Instant,
-    keys: RwLock<(Instant, CoreJsonWebKeySet)>,
-}
-
-/// Discovery and keys per provider, fetched on first use and shared by every request,
-/// and the HTTP client they are fetched with.
-#[derive(Default)]
-pub struct SsoCache {
-    issuers: RwLock<HashMap<String, Arc<Issuer>>>,
-    http: OnceLock<std::result::Result<Http, String>>,
-}
-
-impl SsoCache {
-    fn http(&self) -> Result<&Http> {
-        self.http
-            .get_or_init(|| {
-                reqwest::Client::builder()
-                    .timeout(Duration::from_secs(10))
-                    .redirect(reqwest::redirect::Policy::none())
-                    .build()
-                    .map(Http)
-                    .map_err(|e| e.to_string())
-            })
-            .as_ref()
-            .map_err(|e| {
-                tracing::error!(error = %e, "no HTTP client for single sign-on");
-                unavailable()
-            })
-    }
-}
-
-/// The HTTP client the `openidconnect` crate sends its requests through (discovery, keys,
-/// token endpoint): the server's reqwest 0.12, ten seconds a request, no redirects (the
-/// crate's advice against SSRF: an answer cannot send Refrain on to another address), and
-/// answers of at most [`MAX_ANSWER_BYTES`].
-struct Http(reqwest::Client);
-
-#[derive(Debug, thiserror::Error)]
-enum HttpError {
-    #[error(transparent)]
-    Request(#[from] reqwest::Error),
-    #[error("the answer is larger than {MAX_ANSWER_BYTES} bytes")]
-    TooLarge,
-}
-
-impl<'c> AsyncHttpClient<'c> for Http {
-    type Error = HttpError;
-    type Future =
-        Pin<Box<dyn Future<Output = std::result::Result<HttpResponse, HttpError>> + Send + 'c>>;
-
-    fn call(&'c self, request: HttpRequest) -> Self::Future {
-        Box::pin(async move {
-            let mut r = self.0.execute(reqwest::Request::try_from(request)?).await?;
-            if r.content_length()
-                .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
-            {
-                return Err(HttpError::TooLarge);
-            }
-            let status = r.status();
-            let headers = std::mem::take(r.headers_mut());
-            let mut body = Vec::new();
-            while let Some(chunk) = r.chunk().await? {
-                if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                    return Err(HttpError::TooLarge);
-                }
-                body.extend_from_slice(&chunk);
-            }
-            let mut answer = HttpResponse::new(body);
-            *answer.status_mut() = status;
-            *answer.headers_mut() = headers;
-            Ok(answer)
-        })
-    }
-}
 
 /// An error and its causes, for the log (the crate's errors say "Request failed" and keep
 /// the reason in their source).

@@ -17,10 +17,8 @@ use super::media::{Original, Source};
 use crate::{Core, Error, Result};
 use bytes::Bytes;
 use futures::stream::BoxStream;
-use std::collections::HashMap;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Formats an app may ask for.
@@ -155,56 +153,7 @@ pub fn cache_key(track_id: &str, codec: Codec, kbps: u32) -> String {
     format!("{}{kbps}k.{}", cache_prefix(track_id), codec.suffix())
 }
 
-/// Caps on transcodes running on this node: in all and per user.
-pub struct Gate {
-    max_total: usize,
-    max_per_user: usize,
-    running: Mutex<(usize, HashMap<String, usize>)>,
-}
-
-/// A running transcode's place under the [`Gate`]; given back when dropped.
-pub struct Permit {
-    gate: Arc<Gate>,
-    user: String,
-}
-
-impl Gate {
-    pub fn new(max_total: usize, max_per_user: usize) -> Arc<Gate> {
-        Arc::new(Gate {
-            max_total,
-            max_per_user,
-            running: Mutex::new((0, HashMap::new())),
-        })
-    }
-
-    /// A place for `user`'s transcode, or `None` when the node or the user is at the cap.
-    pub fn enter(self: &Arc<Gate>, user: &str) -> Option<Permit> {
-        let mut r = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        let mine = r.1.get(user).copied().unwrap_or(0);
-        if r.0 >= self.max_total || mine >= self.max_per_user {
-            return None;
-        }
-        r.0 += 1;
-        r.1.insert(user.to_string(), mine + 1);
-        Some(Permit {
-            gate: self.clone(),
-            user: user.to_string(),
-        })
-    }
-}
-
-impl Drop for Permit {
-    fn drop(&mut self) {
-        let mut r = self.gate.running.lock().unwrap_or_else(|e| e.into_inner());
-        r.0 = r.0.saturating_sub(1);
-        if let Some(n) = r.1.get_mut(&self.user) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                r.1.remove(&self.user);
-            }
-        }
-    }
-}
+pub use crate::infra::gate::{Gate, Permit};
 
 /// A transcode being made: its bytes as ffmpeg writes them.
 pub struct Transcode {

@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 pub const IMPORT_REQUESTED: &str = "import.requested";
 /// An email to send (verification, password reset, change of address).
 pub const EMAIL_REQUESTED: &str = "notification.email";
-/// A playback that counted as a play (see [`crate::playback::plays`]).
+/// A playback that counted as a play (the playback domain writes and applies it).
 pub const PLAY_RECORDED: &str = "play.recorded";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -1,32 +1,17 @@
-use crate::auth::{DbSessionStore, RedisSessionStore, SessionBackend};
-use crate::events::EventBus;
-use crate::keys::Keys;
-use crate::sealed::SecretKey;
-use crate::storage::Storage;
-use crate::{Config, Result, db};
+//! The top floor of `backend`: start-up assembles the domains on the ground floor
+//! (`Core::init`: connect, migrate, index what search lacks, one-time maintenance), and
+//! the readiness and operational figures that look across them.
+
+use crate::infra::db;
+use crate::infra::events::EventBus;
+use crate::infra::keys::Keys;
+use crate::infra::sealed::SecretKey;
+use crate::infra::sessions::{DbSessionStore, RedisSessionStore, SessionBackend};
+use crate::infra::storage::Storage;
+use crate::{Config, Result};
 use std::sync::Arc;
 
-/// Everything a request or an event handler needs, cheap to clone.
-#[derive(Clone)]
-pub struct Core {
-    pub db: db::Db,
-    pub storage: Storage,
-    /// Signing keys: stream URLs and API access tokens, one ring each.
-    pub keys: Arc<Keys>,
-    pub events: EventBus,
-    pub config: Arc<Config>,
-    /// Where sessions live (database, or Redis when configured).
-    pub sessions: SessionBackend,
-    /// Seals secrets the server must read back (see [`crate::sealed`]).
-    pub secret_key: Arc<SecretKey>,
-    /// Caps on the transcodes this node runs for Subsonic apps.
-    pub transcodes: Arc<crate::subsonic::transcode::Gate>,
-    /// Open while Kafka is not answering: the relay pauses, and `/readyz` and `/metrics`
-    /// say so at once instead of each waiting on the brokers.
-    pub kafka_breaker: Arc<crate::breaker::Breaker>,
-    /// Single sign-on providers' discovery documents and keys.
-    pub sso: Arc<crate::auth::sso::SsoCache>,
-}
+pub use crate::infra::state::Core;
 
 /// The one-time pass that seals TOTP secrets stored in clear.
 const SEAL_TOTP_SECRETS: &str = "seal_totp_secrets";
@@ -78,7 +63,7 @@ impl Core {
             kafka_breaker: Arc::new(breaker("Kafka", &config)),
             sso: Arc::default(),
             secret_key,
-            transcodes: crate::subsonic::transcode::Gate::new(
+            transcodes: crate::infra::gate::Gate::new(
                 config.transcodes_max.max(1),
                 config.transcodes_per_user.max(1),
             ),
@@ -92,8 +77,8 @@ impl Core {
     }
 }
 
-fn breaker(what: &'static str, config: &Config) -> crate::breaker::Breaker {
-    crate::breaker::Breaker::new(
+fn breaker(what: &'static str, config: &Config) -> crate::infra::breaker::Breaker {
+    crate::infra::breaker::Breaker::new(
         what,
         config.breaker_failures,
         std::time::Duration::from_secs(config.breaker_cooldown_secs),

@@ -5,6 +5,10 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
+/// How long an API access token lives (seconds); refresh tokens renew it. The key grace
+/// period must cover it (see `validate`).
+pub const ACCESS_TTL_SECS: u64 = 15 * 60;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Address the HTTP server binds.
@@ -98,7 +102,7 @@ pub struct Config {
     /// ffmpeg gets this long for one file before the file is rejected.
     pub media_timeout_secs: u64,
     /// lofty gets this long to read one file's tags (`REFRAIN_TAG_READ_TIMEOUT_SECS`);
-    /// over it the file is skipped with that reason (see [`crate::media::tag_pool`]).
+    /// over it the file is skipped with that reason (see the media module's tag pool).
     pub tag_read_timeout_secs: u64,
     /// The server key that seals secrets Refrain must read back (Subsonic app passwords):
     /// `REFRAIN_SECRET_KEY` (or `_FILE`), 32 bytes as 64 hex digits or base64url. Unset,
@@ -668,7 +672,7 @@ impl Config {
             };
         }
         if let Some(v) = var("REFRAIN_ADMIN_EMAIL")?.filter(|v| !v.trim().is_empty()) {
-            c.admin_email = Some(crate::auth::normalize_email(&v).map_err(|_| {
+            c.admin_email = Some(super::actor::normalize_email(&v).map_err(|_| {
                 err(
                     "REFRAIN_ADMIN_EMAIL",
                     format!("{v:?} is not an email address"),
@@ -901,10 +905,7 @@ impl Config {
         }
         // A node signs with a rotated-out key for up to a minute more, and a token lives
         // its lifetime (plus a minute of clock leeway) after that.
-        let longest = self
-            .stream_token_ttl_secs
-            .max(crate::auth::api_tokens::ACCESS_TTL_SECS)
-            + 120;
+        let longest = self.stream_token_ttl_secs.max(ACCESS_TTL_SECS) + 120;
         if self.key_grace_secs < longest {
             return Err(err(
                 "REFRAIN_KEY_GRACE_SECS",

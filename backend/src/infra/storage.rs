@@ -387,7 +387,7 @@ async fn local_range(path: std::path::PathBuf, start: u64, end: u64) -> Result<R
 }
 
 /// A ranged read of a file already open (a scanned file, opened and checked by
-/// [`crate::folders::open`]), as [`local_range`] reads one by name.
+/// the folders domain), as [`local_range`] reads one by name.
 pub async fn open_file_range(file: Arc<std::fs::File>, start: u64, end: u64) -> Result<RangeRead> {
     if start >= end {
         return Ok(RangeRead {

@@ -1,11 +1,25 @@
 //! The session store chosen by configuration: the application database (embedded default)
 //! or Redis (`REFRAIN_REDIS_URL`, shared by several server nodes).
 
-use super::{DbSessionStore, RedisSessionStore};
+mod db_store;
+mod redis_store;
+
+pub use db_store::DbSessionStore;
+pub use redis_store::RedisSessionStore;
+
 use async_trait::async_trait;
 use tower_sessions::SessionStore;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion};
+
+/// The session field naming the login a signed-in session belongs to (the web layer sets
+/// it at sign-in; the stores index their records by it so ending a login deletes them).
+pub const SESSION_LOGIN_KEY: &str = "login";
+
+/// The login a stored session record belongs to, if it is signed in.
+pub(crate) fn login_of(record: &Record) -> Option<&str> {
+    record.data.get(SESSION_LOGIN_KEY).and_then(|v| v.as_str())
+}
 
 #[derive(Clone, Debug)]
 pub enum SessionBackend {
