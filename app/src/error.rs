@@ -5,6 +5,19 @@ use serde::{Deserialize, Serialize};
 use server_fn::codec::PostcardEncoding;
 use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
+#[cfg(feature = "hydrate")]
+thread_local! {
+    /// What runs when an answer says the session is over: the offline downloads register
+    /// their wipe here at start-up (so this ground-floor file names no feature).
+    static ON_SESSION_ENDED: std::cell::Cell<Option<fn()>> = const { std::cell::Cell::new(None) };
+}
+
+/// Registers what a 401 answer runs in the browser (the offline downloads' wipe).
+#[cfg(feature = "hydrate")]
+pub fn on_session_ended(run: fn()) {
+    ON_SESSION_ENDED.with(|c| c.set(Some(run)));
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
     #[error("Please sign in to continue.")]
@@ -41,8 +54,10 @@ impl FromServerFnError for AppError {
             Self::from_server_fn_error(ServerFnErrorErr::Deserialization(e.to_string()))
         });
         #[cfg(feature = "hydrate")]
-        if e == AppError::Unauthenticated {
-            crate::offline::session_ended();
+        if e == AppError::Unauthenticated
+            && let Some(run) = ON_SESSION_ENDED.with(std::cell::Cell::get)
+        {
+            run();
         }
         e
     }
@@ -64,7 +79,7 @@ impl From<backend::Error> for AppError {
         // for a plain form post (no JavaScript): that answer must stay the redirect back to
         // the page, which shows the error carried in the URL.
         if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
-            && !crate::ssr::plain_form_post()
+            && !plain_form_post()
         {
             res.set_status(app.status());
             if let Some(secs) = retry_after {
@@ -158,4 +173,18 @@ fn upper_first(s: &str) -> String {
         Some(f) => f.to_uppercase().chain(c).collect(),
         None => String::new(),
     }
+}
+
+/// Whether the server function runs for a plain HTML form the browser posted (no
+/// JavaScript yet, or none): such a request accepts HTML, and its answer is a redirect.
+#[cfg(feature = "ssr")]
+pub fn plain_form_post() -> bool {
+    leptos::prelude::use_context::<axum::http::request::Parts>()
+        .and_then(|p| {
+            p.headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(|a| a.contains("text/html"))
+        })
+        .unwrap_or(false)
 }

@@ -215,7 +215,8 @@ pub fn after_hydration() {
 /// The server answered 401 (a server function's `Unauthenticated`, or a REST call): this
 /// browser's session is over, wherever it was ended. Downloads stop playing at once (the
 /// signed-in user is forgotten) and are wiped with the plays waiting to be sent. Called
-/// where the client reads answers ([`crate::error::AppError`]'s decoding, uploads); never
+/// where the client reads answers ([`crate::error::AppError`]'s decoding, through
+/// [`crate::error::on_session_ended`], and uploads); never
 /// for a network error, and never for a stream URL's 401 (an expired grant, not a
 /// session).
 #[cfg(feature = "hydrate")]
@@ -244,7 +245,10 @@ impl DownloadsCtx {
         };
         provide_context(ctx);
         #[cfg(feature = "hydrate")]
-        APP_DOWNLOADS.with(|c| c.set(Some(ctx)));
+        {
+            APP_DOWNLOADS.with(|c| c.set(Some(ctx)));
+            crate::error::on_session_ended(session_ended);
+        }
         ctx
     }
 

@@ -138,18 +138,7 @@ pub fn content_security_policy() {
     }
 }
 
-/// Whether the server function runs for a plain HTML form the browser posted (no
-/// JavaScript yet, or none): such a request accepts HTML, and its answer is a redirect.
-pub fn plain_form_post() -> bool {
-    leptos::prelude::use_context::<axum::http::request::Parts>()
-        .and_then(|p| {
-            p.headers
-                .get(axum::http::header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .map(|a| a.contains("text/html"))
-        })
-        .unwrap_or(false)
-}
+pub use crate::error::plain_form_post;
 
 /// The client's address for throttling: the peer, or what a trusted proxy forwarded.
 pub async fn client_ip() -> Result<std::net::IpAddr, AppError> {
