@@ -1725,12 +1725,7 @@ async fn client_lists_and_sizes_are_capped(b: Backend) {
         backend::testing::sine_mp3_with_cover(2, "blue"),
     )
     .await;
-    let tracks: Vec<app::library::TrackItem> = call(&c, &srv, app::library::ListTracks::PATH, &[])
-        .await
-        .wire()
-        .await
-        .unwrap();
-    let track = tracks[0].id.clone();
+    let track = list_tracks(&c, &srv).await[0].id.clone();
     let pl: app::playlists::PlaylistItem = call(
         &c,
         &srv,
@@ -1853,17 +1848,7 @@ async fn the_global_transcode_cap_gives_429(b: Backend) {
     let key_of = async |email: &str| {
         let c = client();
         signup(&c, &srv, email).await;
-        let made: app::appkeys::NewAppKey = call(
-            &c,
-            &srv,
-            app::appkeys::CreateAppKey::PATH,
-            &[("name", "Phone"), ("kind", "api_key"), ("password", PW)],
-        )
-        .await
-        .wire()
-        .await
-        .unwrap();
-        made.secret
+        api_key(&c, &srv).await
     };
     let (one, two) = (
         key_of("one@example.com").await,
@@ -1972,11 +1957,7 @@ async fn uploads_are_typed_by_their_bytes_and_never_served_as_a_page(b: Backend)
         "the polyglot's tag holds the page"
     );
     upload(&c, &srv, "page.html", polyglot).await;
-    let tracks: Vec<app::library::TrackItem> = call(&c, &srv, app::library::ListTracks::PATH, &[])
-        .await
-        .wire()
-        .await
-        .unwrap();
+    let tracks = list_tracks(&c, &srv).await;
     assert_eq!(tracks.len(), 1);
     let id = tracks[0].id.clone();
     let key: String = sqlx::query_scalar("SELECT original_key FROM tracks WHERE id = $1")
@@ -1989,16 +1970,7 @@ async fn uploads_are_typed_by_their_bytes_and_never_served_as_a_page(b: Backend)
         "stored under the client's name: {key}"
     );
 
-    let info: app::library::StreamInfo = call(
-        &c,
-        &srv,
-        app::library::StreamTrack::PATH,
-        &[("track_id", &id)],
-    )
-    .await
-    .wire()
-    .await
-    .unwrap();
+    let info = stream_info(&c, &srv, &id).await;
     let r = c
         .get(format!("{}{}", srv.base, info.url))
         .send()
@@ -2007,20 +1979,11 @@ async fn uploads_are_typed_by_their_bytes_and_never_served_as_a_page(b: Backend)
     assert!(r.status().is_success(), "{}", r.status());
     served_as_media(&r, "the web stream");
 
-    let made: app::appkeys::NewAppKey = call(
-        &c,
-        &srv,
-        app::appkeys::CreateAppKey::PATH,
-        &[("name", "Phone"), ("kind", "api_key"), ("password", PW)],
-    )
-    .await
-    .wire()
-    .await
-    .unwrap();
+    let key = api_key(&c, &srv).await;
     for method in ["stream", "download"] {
         let r = reqwest::get(format!(
-            "{}/rest/{method}?apiKey={}&id={id}&format=raw&v=1.16.1&c=t",
-            srv.base, made.secret
+            "{}/rest/{method}?apiKey={key}&id={id}&format=raw&v=1.16.1&c=t",
+            srv.base
         ))
         .await
         .unwrap();
@@ -2109,24 +2072,10 @@ async fn client_transcode_parameters_reach_ffmpeg_only_as_allowlisted_values(b: 
         backend::testing::sine_mp3(3, &[("title", "-f hls; echo pwned")]),
     )
     .await;
-    let tracks: Vec<app::library::TrackItem> = call(&c, &srv, app::library::ListTracks::PATH, &[])
-        .await
-        .wire()
-        .await
-        .unwrap();
-    let id = tracks[0].id.clone();
-    let made: app::appkeys::NewAppKey = call(
-        &c,
-        &srv,
-        app::appkeys::CreateAppKey::PATH,
-        &[("name", "Phone"), ("kind", "api_key"), ("password", PW)],
-    )
-    .await
-    .wire()
-    .await
-    .unwrap();
+    let id = list_tracks(&c, &srv).await[0].id.clone();
+    let key = api_key(&c, &srv).await;
     let stream = |extra: Vec<(&'static str, String)>| {
-        let (base, key, id) = (srv.base.clone(), made.secret.clone(), id.clone());
+        let (base, key, id) = (srv.base.clone(), key.clone(), id.clone());
         async move {
             let mut q: Vec<(&str, String)> = vec![
                 ("apiKey", key),

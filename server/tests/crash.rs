@@ -15,32 +15,88 @@ use std::time::{Duration, Instant};
 
 const SERVER: &str = env!("CARGO_BIN_EXE_refrain");
 
-#[tokio::test]
-async fn a_relay_killed_between_publish_and_mark_publishes_a_duplicate_the_worker_ignores() {
+/// An account with one upload whose job and event are committed and not yet published;
+/// the test process only writes to the database and runs the worker, the relay runs in
+/// the server processes the tests start.
+struct Uploaded {
+    _dir: tempfile::TempDir,
+    config: backend::Config,
+    k: backend::config::KafkaConfig,
+    core: Core,
+    user: auth::CurrentUser,
+    job: imports::JobView,
+    event_id: String,
+}
+
+async fn uploaded(email: &str, title: &str) -> Uploaded {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Backend::Postgres.config(&dir.path().join("data")).await;
     let k = backend::testing::kafka_config(None, 1);
     config.kafka = Some(k.clone());
     config.embedded_worker = false;
-    // The test process only writes to the database and runs the worker; the relay runs in
-    // the server process.
     let core = Core::init(config.clone()).await.unwrap();
     kafka::ensure_topics(&k).await.unwrap();
-    let user = auth::signup(&core, "crash@example.com", "violet-harbour-87")
+    let user = auth::signup(&core, email, "violet-harbour-87")
         .await
         .unwrap();
-    // The sign-up's own event (its welcome) is not what this test follows.
+    // The sign-up's own event (its welcome) is not what these tests follow.
     backend::testing::settle_outbox(&core.db).await;
     let body = futures::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from(
-        backend::testing::sine_mp3(2, &[("title", "Twice Sent")]),
+        backend::testing::sine_mp3(2, &[("title", title)]),
     ))]);
-    let job = imports::create_upload(&core, &user, "twice.mp3", None, body)
+    let job = imports::create_upload(&core, &user, "upload.mp3", None, body)
         .await
         .unwrap();
     let event_id = outbox::pending(&core.db, 10).await.unwrap()[0]
         .event
         .id
         .clone();
+    Uploaded {
+        _dir: dir,
+        config,
+        k,
+        core,
+        user,
+        job,
+        event_id,
+    }
+}
+
+/// Runs a Kafka worker in this process until the user's one job is done; the returned
+/// sender stops it.
+async fn worker_until_done(
+    core: &Core,
+    k: &backend::config::KafkaConfig,
+    user: &auth::CurrentUser,
+) -> tokio::sync::watch::Sender<bool> {
+    let (stop, mut rx) = tokio::sync::watch::channel(false);
+    let (c, kk) = (core.clone(), k.clone());
+    tokio::spawn(async move {
+        worker::kafka::run(c, kk, async move {
+            let _ = rx.wait_for(|s| *s).await;
+        })
+        .await
+        .unwrap();
+    });
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while imports::list_jobs(core, user).await.unwrap()[0].state != JobState::Done {
+        assert!(Instant::now() < deadline, "the job never completed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    stop
+}
+
+#[tokio::test]
+async fn a_relay_killed_between_publish_and_mark_publishes_a_duplicate_the_worker_ignores() {
+    let Uploaded {
+        _dir,
+        config,
+        k,
+        core,
+        user,
+        job,
+        event_id,
+    } = uploaded("crash@example.com", "Twice Sent").await;
 
     let mut env = env_of(&config);
     env.push(("REFRAIN_FAILPOINTS".into(), "relay-after-publish".into()));
@@ -57,20 +113,7 @@ async fn a_relay_killed_between_publish_and_mark_publishes_a_duplicate_the_worke
     assert_eq!(outbox::backlog(&core.db).await.unwrap(), 1, "still pending");
 
     // A worker handles the first delivery.
-    let (stop, mut rx) = tokio::sync::watch::channel(false);
-    let (c, kk) = (core.clone(), k.clone());
-    tokio::spawn(async move {
-        worker::kafka::run(c, kk, async move {
-            let _ = rx.wait_for(|s| *s).await;
-        })
-        .await
-        .unwrap();
-    });
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while imports::list_jobs(&core, &user).await.unwrap()[0].state != JobState::Done {
-        assert!(Instant::now() < deadline, "the job never completed");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let stop = worker_until_done(&core, &k, &user).await;
 
     // The server comes back without the failpoint and publishes the row again.
     let server = Proc::spawn(SERVER, &["serve"], &env_of(&config));
@@ -114,27 +157,15 @@ async fn a_relay_killed_between_publish_and_mark_publishes_a_duplicate_the_worke
 /// once and the job completes with one track.
 #[tokio::test]
 async fn a_relay_killed_after_commit_before_publish_publishes_after_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Backend::Postgres.config(&dir.path().join("data")).await;
-    let k = backend::testing::kafka_config(None, 1);
-    config.kafka = Some(k.clone());
-    config.embedded_worker = false;
-    let core = Core::init(config.clone()).await.unwrap();
-    kafka::ensure_topics(&k).await.unwrap();
-    let user = auth::signup(&core, "late@example.com", "violet-harbour-87")
-        .await
-        .unwrap();
-    backend::testing::settle_outbox(&core.db).await;
-    let body = futures::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from(
-        backend::testing::sine_mp3(2, &[("title", "Sent Late")]),
-    ))]);
-    let job = imports::create_upload(&core, &user, "late.mp3", None, body)
-        .await
-        .unwrap();
-    let event_id = outbox::pending(&core.db, 10).await.unwrap()[0]
-        .event
-        .id
-        .clone();
+    let Uploaded {
+        _dir,
+        config,
+        k,
+        core,
+        user,
+        job,
+        event_id,
+    } = uploaded("late@example.com", "Sent Late").await;
 
     let mut env = env_of(&config);
     env.push(("REFRAIN_FAILPOINTS".into(), "relay-before-publish".into()));
@@ -162,20 +193,7 @@ async fn a_relay_killed_after_commit_before_publish_publishes_after_restart() {
     assert_eq!(seen.len(), 1, "published once");
     assert_eq!(seen[0].header("event-id"), Some(event_id.as_str()));
 
-    let (stop, mut rx) = tokio::sync::watch::channel(false);
-    let (c, kk) = (core.clone(), k.clone());
-    tokio::spawn(async move {
-        worker::kafka::run(c, kk, async move {
-            let _ = rx.wait_for(|s| *s).await;
-        })
-        .await
-        .unwrap();
-    });
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while imports::list_jobs(&core, &user).await.unwrap()[0].state != JobState::Done {
-        assert!(Instant::now() < deadline, "the job never completed");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let stop = worker_until_done(&core, &k, &user).await;
     assert_eq!(
         library::repo::count_tracks_for_job(&core.db, &job.id)
             .await

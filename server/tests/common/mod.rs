@@ -148,23 +148,42 @@ pub async fn with_track(srv: &Srv, c: &reqwest::Client, email: &str) -> (String,
     signup(c, srv, email).await;
     let tone = backend::testing::sine_mp3(8, &[("title", "Range Test")]);
     upload(c, srv, "range.mp3", tone).await;
-    let tracks: Vec<app::library::TrackItem> = call(c, srv, app::library::ListTracks::PATH, &[])
+    let id = list_tracks(c, srv).await[0].id.clone();
+    let info = stream_info(c, srv, &id).await;
+    (id, format!("{}{}", srv.base, info.url), info.bytes as u64)
+}
+
+/// The client's user's tracks, as the library lists them.
+pub async fn list_tracks(c: &reqwest::Client, srv: &Srv) -> Vec<app::library::TrackItem> {
+    call(c, srv, app::library::ListTracks::PATH, &[])
         .await
         .wire()
         .await
-        .unwrap();
-    let id = tracks[0].id.clone();
-    let info: app::library::StreamInfo = call(
+        .unwrap()
+}
+
+/// The web player's stream grant for track `id` (its signed URL is relative).
+pub async fn stream_info(c: &reqwest::Client, srv: &Srv, id: &str) -> app::library::StreamInfo {
+    call(c, srv, app::library::StreamTrack::PATH, &[("track_id", id)])
+        .await
+        .wire()
+        .await
+        .unwrap()
+}
+
+/// A Subsonic API key made in Settings by the client's user (whose password is [`PW`]).
+pub async fn api_key(c: &reqwest::Client, srv: &Srv) -> String {
+    let made: app::appkeys::NewAppKey = call(
         c,
         srv,
-        app::library::StreamTrack::PATH,
-        &[("track_id", &id)],
+        app::appkeys::CreateAppKey::PATH,
+        &[("name", "Phone"), ("kind", "api_key"), ("password", PW)],
     )
     .await
     .wire()
     .await
     .unwrap();
-    (id, format!("{}{}", srv.base, info.url), info.bytes as u64)
+    made.secret
 }
 
 /// Posts the sign-up form with `fields` (extra ones included, as an attacker would).
