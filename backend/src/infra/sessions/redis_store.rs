@@ -93,25 +93,39 @@ impl RedisSessionStore {
         }
         let data = serde_json::to_string(record).map_err(backend)?;
         let mut c = self.conn.clone();
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(self.key(&record.id)).arg(data).arg("EX").arg(ttl);
-        if only_if_new {
-            cmd.arg("NX");
+        let key = self.key(&record.id);
+        // Indexed by login, so ending the login deletes the record at once. A save (the
+        // common case) writes record and index in one round trip; a create waits for its
+        // `NX` to succeed first, so a colliding id is never indexed under this login.
+        let index = |pipe: &mut redis::Pipeline| {
+            if let Some(login) = super::login_of(record) {
+                let set = self.login_key(login);
+                pipe.sadd(&set, record.id.to_string())
+                    .ignore()
+                    .expire(&set, ttl)
+                    .ignore();
+            }
+        };
+        if !only_if_new {
+            let mut pipe = redis::pipe();
+            pipe.set_ex(&key, data, ttl as u64).ignore();
+            index(&mut pipe);
+            let _: () = pipe.query_async(&mut c).await.map_err(backend)?;
+            return Ok(true);
         }
-        let res: Option<String> = cmd.query_async(&mut c).await.map_err(backend)?;
-        if res.is_some()
-            && let Some(login) = super::login_of(record)
-        {
-            // Indexed by login, so ending the login deletes the record at once.
-            let set = self.login_key(login);
-            let _: () = redis::pipe()
-                .sadd(&set, record.id.to_string())
-                .ignore()
-                .expire(&set, ttl)
-                .ignore()
-                .query_async(&mut c)
-                .await
-                .map_err(backend)?;
+        let res: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(data)
+            .arg("EX")
+            .arg(ttl)
+            .arg("NX")
+            .query_async(&mut c)
+            .await
+            .map_err(backend)?;
+        if res.is_some() && super::login_of(record).is_some() {
+            let mut pipe = redis::pipe();
+            index(&mut pipe);
+            let _: () = pipe.query_async(&mut c).await.map_err(backend)?;
         }
         Ok(res.is_some())
     }
