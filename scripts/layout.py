@@ -11,7 +11,7 @@ It fails (exit 1) when
   - an import circle between files is larger than the ratchet in
     `scripts/layout-ratchet.txt` allows for its crate, or more files are in circles.
 
-`scripts/layout.py --print` lists the circles and their files; `--ratchet` writes today's
+`scripts/layout.py --print` lists the circles, their files and the paths that tie them; `--ratchet` writes today's
 figures as the new ratchet (only ever lower them).
 """
 
@@ -25,7 +25,7 @@ CRATES = {"backend": ROOT / "backend" / "src", "app": ROOT / "app" / "src"}
 # Each crate's ground floor, and the other top-level files it may stand on (as low).
 GROUND = {
     "backend": ("infra", set()),
-    "app": ("ui", {"error", "wire", "icons"}),
+    "app": ("ui", {"error", "wire", "icons", "model"}),
 }
 RATCHET = ROOT / "scripts" / "layout-ratchet.txt"
 
@@ -197,26 +197,48 @@ def arrows(crate: str, src_dir: Path):
             return module
         return module
 
+    def inline_modules(code):
+        """(start, end, name) of every `mod name { ... }` written inside a file."""
+        spans = []
+        for m in re.finditer(r"\bmod\s+([a-z_][a-z0-9_]*)\s*\{", code):
+            depth, i = 1, m.end()
+            while i < len(code) and depth:
+                depth += {"{": 1, "}": -1}.get(code[i], 0)
+                i += 1
+            spans.append((m.end(), i, m.group(1)))
+        return spans
+
+    def scope(here, spans, pos):
+        """The module a path at `pos` is written in: the file's, or an inline one's."""
+        inner = [s for s in spans if s[0] <= pos < s[1]]
+        return tuple(here) + tuple(name for _, _, name in sorted(inner))
+
     edges = {f: set() for f in mods.values()}
+    arrows.why = {}
     # Where each path's first module is (the room it names, before any re-export is
     # followed): what the ground-floor check reads.
     named = {f: set() for f in mods.values()}
     for here, path in mods.items():
         code = code_of[here]
-        paths = list(use_trees(code, public=False)) + [m.group(1) for m in PATH.finditer(code)]
+        spans = inline_modules(code)
+        paths = [(p, m.start()) for m in USE.finditer(code) if not m.group(1)
+                 for p in expand(m.group(2).replace("\n", " "))]
+        paths += [(m.group(1), m.start()) for m in PATH.finditer(code)]
         # Paths inside re-export lines are aliases, not this file's own arrows.
         reexported = {re.split(r"\s+as\s+", p)[0].strip() for p in use_trees(code, public=True)}
-        for p in paths:
+        for p, pos in paths:
             p = re.split(r"\s+as\s+", p)[0].strip()
             if p in reexported:
                 continue
             segs = [x.strip() for x in p.split("::") if x.strip()]
-            abs_ = absolute(segs, here, kids[here])
+            at = scope(here, spans, pos)
+            abs_ = absolute(segs, at, kids[here] if at == tuple(here) else set())
             if abs_ is None:
                 continue
             to = mods[resolve(abs_)]
             if to != path:
                 edges[path].add(to)
+                arrows.why.setdefault((path, to), set()).add(p)
             if abs_:
                 first = mods[resolve(abs_[:1])]
                 if first != path:
@@ -317,6 +339,11 @@ def main():
         if show:
             for c in found:
                 print(f"  circle of {len(c)}: " + ", ".join(str(p.relative_to(src_dir)) for p in c))
+                for a in c:
+                    for b in sorted(edges[a]):
+                        if b in c:
+                            why = ", ".join(sorted(arrows.why[(a, b)]))
+                            print(f"    {a.relative_to(src_dir)} -> {b.relative_to(src_dir)}: {why}")
         floor = src_dir / GROUND[crate][0]
         if floor.exists():
             bad = ground_violations(crate, src_dir, arrows.named)

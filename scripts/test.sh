@@ -4,19 +4,45 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+
+# Each phase's wall time, printed as a table when the run ends (passed or failed).
+PHASES=() PHASE_START=$(date +%s) PHASE_NAME="" RUN_START=$(date +%s)
+phase() {
+  local now; now=$(date +%s)
+  [ -n "$PHASE_NAME" ] && PHASES+=("$PHASE_NAME|$((now - PHASE_START))")
+  PHASE_NAME="$1" PHASE_START=$now
+  echo "==> $1"
+}
+phase_table() {
+  local rc=$? now; now=$(date +%s)
+  [ -n "$PHASE_NAME" ] && PHASES+=("$PHASE_NAME|$((now - PHASE_START))")
+  echo
+  echo "Phase times ($([ $rc = 0 ] && echo passed || echo "failed, exit $rc")):"
+  printf '  %-72s %7s\n' phase "m:ss"
+  local p
+  for p in "${PHASES[@]}"; do
+    local s=${p##*|}
+    printf '  %-72s %4d:%02d\n' "${p%|*}" $((s / 60)) $((s % 60))
+  done
+  local t=$((now - RUN_START))
+  printf '  %-72s %4d:%02d\n' total $((t / 60)) $((t % 60))
+}
+trap phase_table EXIT
+
+phase "set-up (scripts/setup.sh: tools, packages)"
 scripts/setup.sh
 
-echo "==> cargo fmt --check"
+phase "cargo fmt --check"
 cargo fmt --all -- --check
-echo "==> floors: ground floors import no feature; import circles may not grow (scripts/layout.py)"
+phase "floors: ground floors import no feature; import circles may not grow (scripts/layout.py)"
 python3 scripts/layout.py
-echo "==> clippy (server side, then the WASM client)"
+phase "clippy (server side, then the WASM client)"
 cargo clippy -p backend -p worker -p server --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
-echo "==> supply chain: cargo deny (advisories from the vendored snapshot, licenses, bans, sources)"
+phase "supply chain: cargo deny (advisories from the vendored snapshot, licenses, bans, sources)"
 scripts/supply-chain.sh
 
-echo "==> Rust tests (the domain and HTTP suites run on SQLite and on PostgreSQL)"
+phase "test services (scripts/services.sh)"
 scripts/services.sh
 export REFRAIN_TEST_POSTGRES_URL="${REFRAIN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 export REFRAIN_TEST_REDIS_URL="${REFRAIN_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
@@ -24,26 +50,26 @@ export REFRAIN_TEST_KAFKA_BROKERS="${REFRAIN_TEST_KAFKA_BROKERS:-127.0.0.1:9092}
 export REFRAIN_TEST_SMTP_URL="${REFRAIN_TEST_SMTP_URL:-smtp://127.0.0.1:2525}"
 export REFRAIN_TEST_MAILDIR="${REFRAIN_TEST_MAILDIR:-$HOME/.cache/refrain-services/maildir}"
 source "$HOME/.cache/refrain-services/garage/s3.env"
+phase "Rust tests (the domain and HTTP suites run on SQLite and on PostgreSQL)"
 cargo test --workspace --exclude frontend
 
-echo "==> deploy/: the Helm chart, compose file, alert rules, dashboard and Garage set-up"
+phase "deploy/: the Helm chart, compose file, alert rules, dashboard and Garage set-up"
 scripts/deploy-check.sh
 
-echo "==> release build"
+phase "release build (server, WASM client, worker)"
 scripts/build.sh worker
 
-echo "==> Playwright (Chromium)"
 export REFRAIN_BIN="$CARGO_TARGET_DIR/release/refrain"
 export REFRAIN_SITE_ROOT="$PWD/target/site"
 cd end2end
-echo "==> Playwright, embedded default (SQLite, local files, in-process worker)"
+phase "Playwright, embedded default (SQLite, local files, in-process worker)"
 npx playwright test
-echo "==> Playwright again with the database on PostgreSQL"
+phase "Playwright again with the database on PostgreSQL"
 E2E_DB="refrain_t_e2e_$(date +%s)"
 psql "$REFRAIN_TEST_POSTGRES_URL" -qc "CREATE DATABASE $E2E_DB"
 E2E_DATABASE_URL="${REFRAIN_TEST_POSTGRES_URL%/*}/$E2E_DB" npx playwright test
 
-echo "==> Playwright, scaled out: two server nodes and a worker on PostgreSQL, Redis, Kafka and S3"
+phase "Playwright, scaled out: two server nodes and a worker on PostgreSQL, Redis, Kafka and S3"
 (
   RUN="$(date +%s)"
   psql "$REFRAIN_TEST_POSTGRES_URL" -qc "CREATE DATABASE refrain_t_scaled_$RUN"

@@ -140,14 +140,14 @@ pub fn AppKeysSection() -> impl IntoView {
                                 let id = k.id.clone();
                                 let used = k.last_used_at.map_or_else(
                                     || "never used".to_string(),
-                                    |t| format!("last used {}", crate::auth::security::ago(t)),
+                                    |t| format!("last used {}", crate::ui::format::ago(t)),
                                 );
                                 view! {
                                     <li class="session">
                                         <div class="session-text">
                                             <strong>{k.name.clone()}</strong>
                                             <span class="badge">{if k.app_password { "App password" } else { "API key" }}</span>
-                                            <span class="muted">"made " {crate::auth::security::ago(k.created_at)} " · " {used}</span>
+                                            <span class="muted">"made " {crate::ui::format::ago(k.created_at)} " · " {used}</span>
                                         </div>
                                         <button class="btn ghost" aria-label=format!("Revoke {}", k.name)
                                             on:click=move |_| { revoke.dispatch(RevokeAppKey { key_id: id.clone() }); }>

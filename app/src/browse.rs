@@ -1,37 +1,21 @@
 //! Browsing the catalog: album and artist pages, and the cards that link to them.
 
 use crate::error::AppError;
-use crate::library::{Cover, TrackItem, TrackTable};
-use crate::player::{PlayerCtx, fmt_time};
+use crate::model::TrackItem;
+use crate::model::{AlbumItem, ArtistItem};
+#[cfg(feature = "ssr")]
+use crate::model::{album_item, artist_item};
+use crate::player::state::PlayerCtx;
+use crate::tracks::TrackTable;
+use crate::ui::cover::{AlbumCover, Initial};
+use crate::ui::dom::param;
+use crate::ui::format::fmt_time;
+use crate::ui::format::n_tracks;
+use crate::ui::page_error::PageError;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 use server_fn::codec::Postcard;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AlbumItem {
-    pub id: String,
-    pub title: String,
-    pub artist_id: String,
-    pub artist: String,
-    pub year: Option<i64>,
-    /// A track whose cover stands for the album (covers are served per track).
-    pub cover_track_id: Option<String>,
-    #[serde(default)]
-    pub cover_v: String,
-    pub tracks: i64,
-    /// The listener liked the album.
-    #[serde(default)]
-    pub liked: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ArtistItem {
-    pub id: String,
-    pub name: String,
-    pub tracks: i64,
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlbumPageData {
@@ -50,30 +34,6 @@ pub struct ArtistPageData {
     pub can_edit: bool,
 }
 
-#[cfg(feature = "ssr")]
-pub(crate) fn album_item(a: backend::library::AlbumView) -> AlbumItem {
-    AlbumItem {
-        id: a.id,
-        title: a.title,
-        artist_id: a.artist_id,
-        artist: a.artist,
-        year: a.year,
-        cover_track_id: a.cover_track_id,
-        cover_v: a.cover_v,
-        tracks: a.tracks,
-        liked: a.liked,
-    }
-}
-
-#[cfg(feature = "ssr")]
-pub(crate) fn artist_item(a: backend::library::ArtistView) -> ArtistItem {
-    ArtistItem {
-        id: a.id,
-        name: a.name,
-        tracks: a.tracks,
-    }
-}
-
 #[server(output = Postcard)]
 pub async fn get_album(id: String) -> Result<AlbumPageData, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
@@ -84,7 +44,7 @@ pub async fn get_album(id: String) -> Result<AlbumPageData, AppError> {
         && backend::catalog::may_edit_album(&core, &user, &id).await?;
     Ok(AlbumPageData {
         album: album_item(album),
-        tracks: crate::library::track_items(&user, tracks),
+        tracks: crate::model::track_items(&user, tracks),
         can_edit,
     })
 }
@@ -96,7 +56,7 @@ pub async fn get_artist(id: String) -> Result<ArtistPageData, AppError> {
     Ok(ArtistPageData {
         artist: artist_item(artist),
         albums: albums.into_iter().map(album_item).collect(),
-        top: crate::library::track_items(&user, top),
+        top: crate::model::track_items(&user, top),
         can_edit: user.role == backend::auth::Role::Admin,
     })
 }
@@ -266,20 +226,6 @@ where
     }
 }
 
-pub(crate) fn param(name: &'static str) -> Memo<String> {
-    let params = use_params_map();
-    Memo::new(move |_| params.with(|p| p.get(name).unwrap_or_default()))
-}
-
-/// "3 tracks", "1 track".
-pub fn n_tracks(n: i64) -> String {
-    if n == 1 {
-        "1 track".into()
-    } else {
-        format!("{n} tracks")
-    }
-}
-
 #[component]
 pub fn AlbumPage() -> impl IntoView {
     let id = param("id");
@@ -376,45 +322,6 @@ pub fn ArtistPage() -> impl IntoView {
             })}
         </Transition>
     }
-}
-
-/// A "not found" or failure message in the main view.
-#[component]
-pub fn PageError(error: AppError) -> impl IntoView {
-    let title = match &error {
-        AppError::NotFound(_) => "Not found",
-        _ => "Something went wrong",
-    };
-    view! {
-        <div class="empty" role="alert">
-            <p class="empty-title">{title}</p>
-            <p class="muted">{error.to_string()}</p>
-            <p><A href="/library">"Back to your library"</A></p>
-        </div>
-    }
-}
-
-/// An album's cover (from one of its tracks), or a placeholder from its title.
-#[component]
-pub fn AlbumCover(album: AlbumItem, #[prop(optional)] big: bool) -> impl IntoView {
-    view! {
-        <span class="album-cover" class:big=big>
-            <Cover track_id=album.cover_track_id.clone().unwrap_or_default()
-                has_cover=album.cover_track_id.is_some() version=album.cover_v.clone() title=album.title.clone()
-                size=if big { 320 } else { 200 }/>
-        </span>
-    }
-}
-
-/// A round picture with a name's first letter (artists have no pictures yet).
-#[component]
-pub fn Initial(name: String, class: &'static str) -> impl IntoView {
-    let initial = name
-        .chars()
-        .next()
-        .map(|c| c.to_uppercase().to_string())
-        .unwrap_or_default();
-    view! { <span class=class aria-hidden="true">{initial}</span> }
 }
 
 /// Albums as a grid of covers, each linking to its page.

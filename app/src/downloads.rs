@@ -1,65 +1,12 @@
-//! Downloads for offline listening: what the server says a download holds, the Download
+//! Downloads for offline listening: the Download
 //! buttons (albums, playlists, Liked Songs), the Settings section that lists downloads
 //! with their sizes, and the offline page that plays them without a network. The browser
-//! side of the storage is [`crate::offline`].
+//! side of the storage, and what the server says a download holds, is [`crate::offline`].
 
-use crate::error::AppError;
-use crate::library::StreamInfo;
-use crate::offline::{DownloadsCtx, fmt_bytes};
-use crate::player::{PlayerCtx, TrackRef};
+use crate::offline::DownloadsCtx;
+use crate::player::state::PlayerCtx;
+use crate::ui::format::fmt_bytes;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-use server_fn::codec::Postcard;
-
-/// One track of a download.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DownloadEntry {
-    pub track: TrackRef,
-    pub album: Option<String>,
-    /// With a fresh stream grant for fetching the file now (never stored).
-    pub stream: StreamInfo,
-}
-
-/// What a download holds now.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DownloadContents {
-    pub key: String,
-    pub name: String,
-    pub tracks: Vec<DownloadEntry>,
-    /// Tracks not ready to download yet.
-    pub pending: usize,
-}
-
-/// What the download `key` (`album:<id>`, `playlist:<id>` or `liked`) holds for the
-/// signed-in user: only tracks they may play.
-#[server(output = Postcard)]
-pub async fn download_manifest(key: String) -> Result<DownloadContents, AppError> {
-    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
-    let collection = backend::downloads::Collection::parse(&key)?;
-    let m = backend::downloads::manifest(&core, &user, &collection).await?;
-    Ok(DownloadContents {
-        key: m.key,
-        name: m.name,
-        pending: m.pending,
-        tracks: m
-            .tracks
-            .into_iter()
-            .map(|d| DownloadEntry {
-                album: d.track.album.clone(),
-                track: TrackRef {
-                    id: d.track.id,
-                    title: d.track.title,
-                    artist: d.track.artist,
-                    has_cover: d.track.has_cover,
-                    cover_v: d.track.cover_v,
-                    duration_ms: d.track.duration_ms,
-                    liked: d.track.liked,
-                },
-                stream: crate::library::stream_info_of(d.stream),
-            })
-            .collect(),
-    })
-}
 
 /// "Download" on an album, a playlist or Liked Songs; then its progress; then
 /// "Downloaded" with the size (pressing it again removes the download).
@@ -95,7 +42,7 @@ pub fn DownloadButton(
                         <button type="button" class="btn downloaded" data-state="downloaded" aria-pressed="true"
                             title="Available offline. Press to remove the download."
                             on:click=move |_| {
-                                if crate::library::confirm(&format!("Remove the download of “{name}”?")) {
+                                if crate::ui::dom::confirm(&format!("Remove the download of “{name}”?")) {
                                     ctx.remove(key.get_value());
                                 }
                             }>

@@ -18,6 +18,14 @@ pub fn on_session_ended(run: fn()) {
     ON_SESSION_ENDED.with(|c| c.set(Some(run)));
 }
 
+/// The server said this browser's session is over (a 401): runs what was registered.
+#[cfg(feature = "hydrate")]
+pub fn session_ended() {
+    if let Some(run) = ON_SESSION_ENDED.with(std::cell::Cell::get) {
+        run();
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
     #[error("Please sign in to continue.")]
@@ -54,10 +62,8 @@ impl FromServerFnError for AppError {
             Self::from_server_fn_error(ServerFnErrorErr::Deserialization(e.to_string()))
         });
         #[cfg(feature = "hydrate")]
-        if e == AppError::Unauthenticated
-            && let Some(run) = ON_SESSION_ENDED.with(std::cell::Cell::get)
-        {
-            run();
+        if e == AppError::Unauthenticated {
+            session_ended();
         }
         e
     }

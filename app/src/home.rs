@@ -3,8 +3,11 @@
 //! import tools and no editing, so the code a phone loads before the first tap works is
 //! the layout, the player bar and these cards (the library page is one tap away).
 
-use crate::library::{Cover, TrackItem, list_recently_played};
-use crate::player::{PlayerCtx, TrackRef};
+use crate::library::list_recently_played;
+use crate::model::TrackItem;
+use crate::model::TrackRef;
+use crate::player::state::PlayerCtx;
+use crate::ui::cover::Cover;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -12,7 +15,7 @@ use leptos_router::components::A;
 pub fn HomePage() -> impl IntoView {
     let recent = crate::wire::resource(|| (), |_| list_recently_played());
     let added = crate::wire::resource(|| (), |_| crate::browse::list_albums_page(true, 0, 12));
-    let playlists = expect_context::<crate::playlists::PlaylistsCtx>();
+    let playlists = expect_context::<crate::playlists::widgets::PlaylistsCtx>();
     // Each shelf's length once loaded, or why it could not load.
     let shelves = move || {
         [
@@ -54,7 +57,7 @@ pub fn HomePage() -> impl IntoView {
                 {move || playlists.list.get().and_then(|r| r.ok()).filter(|p| !p.is_empty()).map(|p| view! {
                     <section class="shelf" aria-labelledby="playlists-h">
                         <h2 id="playlists-h">"Your playlists"</h2>
-                        <crate::playlists::PlaylistGrid playlists=p/>
+                        <crate::playlists::widgets::PlaylistGrid playlists=p/>
                     </section>
                 })}
                 {move || added.get().and_then(|r| r.ok()).filter(|a| !a.is_empty()).map(|a| view! {

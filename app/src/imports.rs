@@ -3,8 +3,8 @@
 //! checks who may see and act on which job.
 
 use crate::error::AppError;
-use crate::library::fmt_size;
-use crate::player::fmt_time;
+use crate::ui::format::fmt_size;
+use crate::ui::format::fmt_time;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use server_fn::codec::Postcard;
@@ -369,7 +369,7 @@ pub fn ImportDesk() -> impl IntoView {
 
 #[component]
 fn DeskRow(job: DeskItem, on_done: Callback<()>) -> impl IntoView {
-    let when = crate::auth::security::ago(job.created_at);
+    let when = crate::ui::format::ago(job.created_at);
     view! {
         <li class=format!("desk-row import state-{}", job.state) data-state=job.state.clone() data-job=job.id.clone()>
             <span class="desk-main">

@@ -16,6 +16,7 @@ pub mod icons;
 pub mod imports;
 pub mod install;
 pub mod library;
+pub mod model;
 pub mod offline;
 mod pages;
 pub mod player;
@@ -23,8 +24,11 @@ pub mod playlists;
 pub mod queue;
 pub mod search;
 pub mod selection;
+pub mod settings;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod tracks;
+pub mod ui;
 pub mod wire;
 
 use leptos::prelude::*;
@@ -164,9 +168,9 @@ fn RouteProgress(is_routing: ReadSignal<bool>) -> impl IntoView {
 fn Shell() -> impl IntoView {
     let logout = ServerAction::<auth::Logout>::new();
     let logout_path = <auth::Logout as server_fn::ServerFn>::PATH;
-    playlists::PlaylistsCtx::provide();
+    playlists::widgets::PlaylistsCtx::provide();
     let user = crate::wire::resource(|| (), |_| auth::current_user());
-    let avatar = auth::security::AvatarCtx {
+    let avatar = settings::AvatarCtx {
         url: RwSignal::new(None),
     };
     provide_context(avatar);
@@ -205,7 +209,7 @@ fn Shell() -> impl IntoView {
                                 </ul>
                                 <playlists::SidebarPlaylists/>
                                 <div class="account">
-                                    <auth::security::Avatar url=avatar.url name=user.name.clone()/>
+                                    <settings::Avatar url=avatar.url name=user.name.clone()/>
                                     <span class="muted email" title=user.email.clone() data-testid="account-name">{user.name.clone()}</span>
                                     {(user.role == "admin").then(|| view! { <span class="badge">"admin"</span> })}
                                     // Downloads and plays waiting to be sent are wiped first.

@@ -32,11 +32,63 @@
 //!   disabling the account; see `session_ended`), or the server saying nobody is signed
 //!   in. Not a network error: offline is not signed out.
 
-use crate::library::StreamInfo;
-use crate::player::TrackRef;
+use crate::error::AppError;
+use crate::model::StreamInfo;
+use crate::model::TrackRef;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+use server_fn::codec::Postcard;
 use std::collections::HashSet;
+
+/// One track of a download.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DownloadEntry {
+    pub track: TrackRef,
+    pub album: Option<String>,
+    /// With a fresh stream grant for fetching the file now (never stored).
+    pub stream: StreamInfo,
+}
+
+/// What a download holds now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DownloadContents {
+    pub key: String,
+    pub name: String,
+    pub tracks: Vec<DownloadEntry>,
+    /// Tracks not ready to download yet.
+    pub pending: usize,
+}
+
+/// What the download `key` (`album:<id>`, `playlist:<id>` or `liked`) holds for the
+/// signed-in user: only tracks they may play.
+#[server(output = Postcard, endpoint = "download_manifest15416061423811296715")]
+pub async fn download_manifest(key: String) -> Result<DownloadContents, AppError> {
+    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
+    let collection = backend::downloads::Collection::parse(&key)?;
+    let m = backend::downloads::manifest(&core, &user, &collection).await?;
+    Ok(DownloadContents {
+        key: m.key,
+        name: m.name,
+        pending: m.pending,
+        tracks: m
+            .tracks
+            .into_iter()
+            .map(|d| DownloadEntry {
+                album: d.track.album.clone(),
+                track: TrackRef {
+                    id: d.track.id,
+                    title: d.track.title,
+                    artist: d.track.artist,
+                    has_cover: d.track.has_cover,
+                    cover_v: d.track.cover_v,
+                    duration_ms: d.track.duration_ms,
+                    liked: d.track.liked,
+                },
+                stream: crate::player::api::stream_info_of(d.stream),
+            })
+            .collect(),
+    })
+}
 
 /// The Cache Storage cache holding downloads (the service worker reads covers from it).
 pub const MEDIA_CACHE: &str = "refrain-media";
@@ -165,11 +217,6 @@ pub fn decode_plays(text: &str) -> Vec<PendingPlay> {
         .collect()
 }
 
-/// Human size: "4.2 MB".
-pub fn fmt_bytes(b: i64) -> String {
-    crate::library::fmt_size(b)
-}
-
 /// The reactive view of what is downloaded (provided by the app, read by the track lists,
 /// the download buttons, Settings and the offline page).
 #[derive(Clone, Copy)]
@@ -221,7 +268,7 @@ pub fn after_hydration() {
 /// session).
 #[cfg(feature = "hydrate")]
 pub fn session_ended() {
-    crate::player::settings::forget(SIGNED_IN_AS);
+    crate::ui::storage::forget(SIGNED_IN_AS);
     if holds_anything()
         && let Some(ctx) = APP_DOWNLOADS.with(std::cell::Cell::get)
     {
@@ -298,9 +345,9 @@ impl DownloadsCtx {
         #[cfg(feature = "hydrate")]
         {
             self.confirmed.set_value(true);
-            let changed = crate::player::settings::recall(SIGNED_IN_AS).as_deref() != Some(user_id);
+            let changed = crate::ui::storage::recall(SIGNED_IN_AS).as_deref() != Some(user_id);
             // At once, so nothing of another owner's plays while the wipe runs.
-            crate::player::settings::remember(SIGNED_IN_AS, user_id);
+            crate::ui::storage::remember(SIGNED_IN_AS, user_id);
             if holds_anything() {
                 self.send(Cmd::SignedIn {
                     user: user_id.to_string(),
@@ -405,13 +452,13 @@ const SIGNED_IN_AS: &str = "refrain.signed-in-as";
 
 #[cfg(feature = "hydrate")]
 fn has_pending_plays() -> bool {
-    crate::player::settings::recall(PENDING_PLAYS).is_some_and(|s| !s.is_empty())
+    crate::ui::storage::recall(PENDING_PLAYS).is_some_and(|s| !s.is_empty())
 }
 
 /// Whether this browser keeps anything of the downloads' (or is on the offline page).
 #[cfg(feature = "hydrate")]
 fn holds_anything() -> bool {
-    crate::player::settings::recall(HOLDS_DOWNLOADS).is_some()
+    crate::ui::storage::recall(HOLDS_DOWNLOADS).is_some()
         || has_pending_plays()
         || web_sys::window()
             .and_then(|w| w.location().pathname().ok())
@@ -496,7 +543,7 @@ mod browser {
     }
 
     fn signed_in_as() -> Option<String> {
-        crate::player::settings::recall(SIGNED_IN_AS).filter(|u| !u.is_empty())
+        crate::ui::storage::recall(SIGNED_IN_AS).filter(|u| !u.is_empty())
     }
 
     /// Whose the stored downloads are (`None`: nobody's, stored before owners were).
@@ -573,7 +620,7 @@ mod browser {
     pub async fn refresh(ctx: DownloadsCtx) {
         let Some(cache) = usable().await else {
             if existing().await.is_none() {
-                crate::player::settings::forget(HOLDS_DOWNLOADS);
+                crate::ui::storage::forget(HOLDS_DOWNLOADS);
             }
             // Someone else's, or a session that is over: nothing to list (the flag stays,
             // so the next sign-in or the server decides what happens to them).
@@ -598,9 +645,9 @@ mod browser {
             })
             .collect();
         if list.is_empty() {
-            crate::player::settings::forget(HOLDS_DOWNLOADS);
+            crate::ui::storage::forget(HOLDS_DOWNLOADS);
         } else {
-            crate::player::settings::remember(HOLDS_DOWNLOADS, "1");
+            crate::ui::storage::remember(HOLDS_DOWNLOADS, "1");
         }
         let mut ids: Vec<String> = sizes.into_keys().collect();
         ids.sort();
@@ -625,7 +672,7 @@ mod browser {
                 let answer = crate::auth::current_user().await;
                 match &answer {
                     Ok(Some(u)) => {
-                        crate::player::settings::remember(SIGNED_IN_AS, &u.id);
+                        crate::ui::storage::remember(SIGNED_IN_AS, &u.id);
                         // The list is read just below.
                         claim(ctx, &u.id, false).await;
                     }
@@ -651,13 +698,13 @@ mod browser {
 
     pub fn sync(ctx: DownloadsCtx, force: bool) {
         let due = force
-            || crate::player::settings::recall(LAST_SYNC)
+            || crate::ui::storage::recall(LAST_SYNC)
                 .and_then(|v| v.parse::<f64>().ok())
                 .is_none_or(|at| now() - at > SYNC_EVERY_MS);
         if !due || !ctx.online.get_untracked() {
             return;
         }
-        crate::player::settings::remember(LAST_SYNC, &format!("{}", now() as i64));
+        crate::ui::storage::remember(LAST_SYNC, &format!("{}", now() as i64));
         leptos::task::spawn_local(async move {
             let Some(cache) = usable().await else {
                 return;
@@ -729,7 +776,7 @@ mod browser {
 
     async fn run_download(ctx: DownloadsCtx, key: &str) -> Result<(), String> {
         let me = signed_in_as().ok_or("Sign in again to download.")?;
-        let m = crate::downloads::download_manifest(key.to_string())
+        let m = crate::offline::download_manifest(key.to_string())
             .await
             .map_err(|e| e.to_string())?;
         let cache = own_cache(ctx, &me).await?;
@@ -757,7 +804,7 @@ mod browser {
                 Some(b) => b,
                 None => {
                     // The grant expired during a long download: a fresh one.
-                    let fresh = crate::library::stream_track(id.clone())
+                    let fresh = crate::player::api::stream_track(id.clone())
                         .await
                         .map_err(|e| e.to_string())?;
                     fetch_all(&fresh.url)
@@ -930,14 +977,14 @@ mod browser {
 
     /// The plays waiting to be sent for `me` (anyone else's are not theirs to send).
     fn pending(me: &str) -> Vec<PendingPlay> {
-        crate::player::settings::recall(PENDING_PLAYS)
+        crate::ui::storage::recall(PENDING_PLAYS)
             .filter(|s| plays_owner(s) == Some(me))
             .map(|s| decode_plays(&s))
             .unwrap_or_default()
     }
 
     fn set_pending(me: &str, list: &[PendingPlay]) {
-        crate::player::settings::remember(PENDING_PLAYS, &encode_plays(me, list));
+        crate::ui::storage::remember(PENDING_PLAYS, &encode_plays(me, list));
     }
 
     /// Keeps a play the server could not be told about, for when the network returns
@@ -956,7 +1003,7 @@ mod browser {
     pub async fn flush_plays() {
         let Some(me) = signed_in_as() else { return };
         for p in pending(&me) {
-            let r = crate::library::record_play(
+            let r = crate::player::api::record_play(
                 p.track_id.clone(),
                 p.playback_id.clone(),
                 p.listened_ms,
@@ -981,9 +1028,9 @@ mod browser {
     /// `user` is signed in: downloads and waiting plays of anyone else are wiped (and
     /// downloads stored before they had an owner, which nobody can vouch for).
     pub async fn claim(ctx: DownloadsCtx, user: &str, changed: bool) {
-        let plays = crate::player::settings::recall(PENDING_PLAYS).unwrap_or_default();
+        let plays = crate::ui::storage::recall(PENDING_PLAYS).unwrap_or_default();
         if !plays.is_empty() && plays_owner(&plays) != Some(user) {
-            crate::player::settings::forget(PENDING_PLAYS);
+            crate::ui::storage::forget(PENDING_PLAYS);
         }
         let Some(cache) = existing().await else {
             return;
@@ -1006,9 +1053,9 @@ mod browser {
     /// The session is over (logout, a 401, the server saying nobody is signed in): the
     /// user is forgotten, every download and waiting play deleted.
     pub async fn end_session(ctx: DownloadsCtx) {
-        crate::player::settings::forget(SIGNED_IN_AS);
+        crate::ui::storage::forget(SIGNED_IN_AS);
         wipe_cache().await;
-        crate::player::settings::forget(PENDING_PLAYS);
+        crate::ui::storage::forget(PENDING_PLAYS);
         ctx.stored.set(Vec::new());
         ctx.list.set(Vec::new());
         ctx.loaded.set(true);
@@ -1018,7 +1065,7 @@ mod browser {
         if let Some(Ok(caches)) = web_sys::window().map(|w| w.caches()) {
             let _ = JsFuture::from(caches.delete(MEDIA_CACHE)).await;
         }
-        crate::player::settings::forget(HOLDS_DOWNLOADS);
+        crate::ui::storage::forget(HOLDS_DOWNLOADS);
         LAST.with(|l| *l.borrow_mut() = None);
     }
 }

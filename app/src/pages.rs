@@ -46,6 +46,6 @@ page! {
     ArtistEdit => view! { <crate::catalog::ArtistEditPage/> };
     TrackEdit => view! { <crate::catalog::TrackEditPage/> };
     Admin => view! { <crate::admin::AdminPage/> };
-    Settings => view! { <crate::auth::security::SettingsPage/> };
+    Settings => view! { <crate::settings::SettingsPage/> };
     Offline => view! { <crate::downloads::OfflinePage/> };
 }

@@ -1,61 +1,11 @@
 //! The queue: kept on the server (so a reload or another device continues where playback
 //! was), shown and rearranged on its own page.
 
-use crate::error::AppError;
-use crate::library::{Cover, TrackItem};
-use crate::player::{PlayerCtx, TrackRef, fmt_time};
+use crate::model::TrackRef;
+use crate::player::state::PlayerCtx;
+use crate::ui::cover::Cover;
+use crate::ui::format::fmt_time;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-use server_fn::codec::Postcard;
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct QueueData {
-    pub tracks: Vec<TrackItem>,
-    pub index: usize,
-    pub position_ms: i64,
-}
-
-#[server(output = Postcard)]
-pub async fn get_queue() -> Result<QueueData, AppError> {
-    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
-    let q = backend::queue::get(&core, &user).await?;
-    Ok(QueueData {
-        tracks: crate::library::track_items(&user, q.tracks),
-        index: q.index,
-        position_ms: q.position_ms,
-    })
-}
-
-#[server(input = Postcard, output = Postcard, endpoint = "save_queue")]
-pub async fn save_queue(
-    track_ids: Vec<String>,
-    index: usize,
-    position_ms: i64,
-) -> Result<(), AppError> {
-    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
-    Ok(backend::queue::save(&core, &user, track_ids, index, position_ms).await?)
-}
-
-#[server(output = Postcard, endpoint = "save_queue_position")]
-pub async fn save_queue_position(index: usize, position_ms: i64) -> Result<(), AppError> {
-    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
-    Ok(backend::queue::save_position(&core, &user, index, position_ms).await?)
-}
-
-/// Loads the stored queue into the player once, when the page opens with nothing playing.
-#[cfg(feature = "hydrate")]
-pub fn restore(p: PlayerCtx) {
-    leptos::task::spawn_local(async move {
-        match get_queue().await {
-            Ok(q) if p.current.get_untracked().is_none() && !q.tracks.is_empty() => {
-                let refs: Vec<TrackRef> = q.tracks.iter().map(TrackItem::to_ref).collect();
-                p.cue(refs, q.index, q.position_ms as f64 / 1000.0);
-            }
-            Ok(_) => {}
-            Err(e) => leptos::logging::warn!("queue not restored: {e}"),
-        }
-    });
-}
 
 /// The queue page: now playing, then what comes next, which can be reordered (drag and
 /// drop, or the arrow buttons), removed one by one or cleared.

@@ -2,10 +2,15 @@
 //! tracks. The query lives in the URL (`/search?q=…`), so results can be reloaded,
 //! shared and work without JavaScript (the box is a plain GET form).
 
-use crate::browse::{AlbumGrid, AlbumItem, ArtistGrid, ArtistItem};
+use crate::browse::AlbumGrid;
+use crate::browse::ArtistGrid;
 use crate::error::AppError;
-use crate::library::{TrackItem, TrackTable};
-use crate::playlists::{PlaylistGrid, PlaylistItem};
+use crate::model::AlbumItem;
+use crate::model::ArtistItem;
+use crate::model::TrackItem;
+use crate::playlists::widgets::PlaylistGrid;
+use crate::playlists::widgets::PlaylistItem;
+use crate::tracks::TrackTable;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
@@ -33,21 +38,17 @@ pub async fn search(q: String) -> Result<SearchView, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let r = backend::search::search(&core, &user, &q).await?;
     Ok(SearchView {
-        tracks: crate::library::track_items(&user, r.tracks),
-        albums: r
-            .albums
-            .into_iter()
-            .map(crate::browse::album_item)
-            .collect(),
+        tracks: crate::model::track_items(&user, r.tracks),
+        albums: r.albums.into_iter().map(crate::model::album_item).collect(),
         artists: r
             .artists
             .into_iter()
-            .map(crate::browse::artist_item)
+            .map(crate::model::artist_item)
             .collect(),
         playlists: r
             .playlists
             .into_iter()
-            .map(|p| crate::playlists::playlist_item(&user, p))
+            .map(|p| crate::playlists::widgets::playlist_item(&user, p))
             .collect(),
     })
 }

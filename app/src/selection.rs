@@ -3,7 +3,8 @@
 //! does each row's checkbox), and the selection bar plays, queues or adds them to a
 //! playlist together (and edits them, where the user may).
 
-use crate::player::{PlayerCtx, TrackRef};
+use crate::model::TrackRef;
+use crate::player::state::PlayerCtx;
 use leptos::ev::{KeyboardEvent, MouseEvent};
 use leptos::prelude::*;
 
@@ -175,21 +176,6 @@ impl RowHabits {
     }
 }
 
-/// The window's inner width and height in CSS pixels.
-#[cfg(feature = "hydrate")]
-pub fn window_size() -> (f64, f64) {
-    let w = web_sys::window();
-    let get = |v: Option<Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>>| {
-        v.and_then(Result::ok)
-            .and_then(|v| v.as_f64())
-            .unwrap_or(0.0)
-    };
-    (
-        get(w.as_ref().map(|w| w.inner_width())),
-        get(w.as_ref().map(|w| w.inner_height())),
-    )
-}
-
 /// Whether the main pointer is a finger (a phone or tablet): there a tap on a row plays
 /// it, as in every phone music app (a double tap would zoom).
 fn coarse_pointer() -> bool {
@@ -278,7 +264,7 @@ pub fn SelectionBar(
                         let ids = chosen().into_iter().map(|t| t.id).collect::<Vec<_>>();
                         view! {
                             <div class="menu" role="menu">
-                                <crate::playlists::AddToPlaylist track_ids=ids on_done=Callback::new(move |_| {
+                                <crate::playlists::widgets::AddToPlaylist track_ids=ids on_done=Callback::new(move |_| {
                                     if let Some(d) = menu.get_untracked() {
                                         d.set_open(false);
                                     }
@@ -289,7 +275,7 @@ pub fn SelectionBar(
                     })}
                 </details>
                 <Show when=all_editable>
-                    <crate::catalog::BulkEdit ids=sel.ids on_done=Callback::new(move |_| {
+                    <crate::catalog::bulk::BulkEdit ids=sel.ids on_done=Callback::new(move |_| {
                         sel.clear();
                         on_edited.run(());
                     })/>

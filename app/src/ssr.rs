@@ -157,7 +157,7 @@ pub async fn client_ip() -> Result<std::net::IpAddr, AppError> {
     Ok(backend::auth::throttle::client_ip(
         peer,
         xff,
-        &core.config.trusted_proxies,
+        &core.config.server.trusted_proxies,
     ))
 }
 
@@ -193,7 +193,7 @@ pub async fn begin_session(user: &CurrentUser) -> Result<(), AppError> {
 /// The cookie naming a browser its account signed in from before (see
 /// `backend::auth::device_token`); `__Host-` with secure cookies.
 fn device_cookie_name(core: &backend::Core) -> &'static str {
-    if core.config.secure_cookies {
+    if core.config.server.secure_cookies {
         "__Host-refrain-device"
     } else {
         "refrain-device"
@@ -223,7 +223,7 @@ async fn remember_device(core: &backend::Core, user_id: &str) -> Result<(), AppE
     let cookie = Cookie::build((device_cookie_name(core), token))
         .path("/")
         .http_only(true)
-        .secure(core.config.secure_cookies)
+        .secure(core.config.server.secure_cookies)
         .same_site(SameSite::Lax)
         .max_age(Duration::days(365))
         .build();

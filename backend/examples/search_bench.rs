@@ -107,7 +107,7 @@ async fn main() {
     if let Ok(url) = std::env::var("REUSE_DB") {
         let dir = tempfile::tempdir().unwrap();
         let mut config = backend::Config::for_data_dir(dir.path());
-        config.database_url = url;
+        config.database.url = url;
         let core = backend::Core::init(config).await.unwrap();
         if backend == Backend::Postgres {
             // What autovacuum does after a migration rewrote a table (this machine's

@@ -26,29 +26,29 @@ impl Core {
         if indexed > 0 {
             tracing::info!(documents = indexed, "indexed existing catalog for search");
         }
-        let storage = match &config.s3 {
+        let storage = match &config.storage.s3 {
             Some(s3) => Storage::s3(s3, breaker("object storage", &config))?,
-            None => Storage::local(&config.storage_dir)?,
+            None => Storage::local(&config.storage.storage_dir)?,
         };
-        let sessions = match &config.redis_url {
+        let sessions = match &config.redis.url {
             Some(url) => SessionBackend::Redis(RedisSessionStore::connect(url).await?),
             None => SessionBackend::Db(DbSessionStore::new(db.clone())),
         };
-        let secret_key = match &config.secret_key {
+        let secret_key = match &config.auth.secret_key {
             Some(k) => SecretKey::parse(&k.0)?,
             None => {
-                if config.database_url.starts_with("postgres") {
+                if config.database.url.starts_with("postgres") {
                     tracing::warn!(
                         "REFRAIN_SECRET_KEY is not set: this node keeps its own key in its data \
                          folder, so app passwords made through another node fail here; give \
                          every node the same REFRAIN_SECRET_KEY"
                     );
                 }
-                SecretKey::load_or_create(&config.data_dir.join("secret.key"))?
+                SecretKey::load_or_create(&config.storage.data_dir.join("secret.key"))?
             }
         };
         let secret_key = Arc::new(secret_key);
-        let keys = Keys::load(&db, secret_key.clone(), config.key_grace_secs).await?;
+        let keys = Keys::load(&db, secret_key.clone(), config.auth.key_grace_secs).await?;
         // Once per database: the secrets an older version stored in clear.
         if !db::maintenance_done(&db, SEAL_TOTP_SECRETS).await? {
             crate::auth::two_factor::seal_stored_secrets(&db, &secret_key).await?;
@@ -64,8 +64,8 @@ impl Core {
             sso: Arc::default(),
             secret_key,
             transcodes: crate::infra::gate::Gate::new(
-                config.transcodes_max.max(1),
-                config.transcodes_per_user.max(1),
+                config.limits.transcodes_max.max(1),
+                config.limits.transcodes_per_user.max(1),
             ),
             db,
             storage,
@@ -80,8 +80,8 @@ impl Core {
 fn breaker(what: &'static str, config: &Config) -> crate::infra::breaker::Breaker {
     crate::infra::breaker::Breaker::new(
         what,
-        config.breaker_failures,
-        std::time::Duration::from_secs(config.breaker_cooldown_secs),
+        config.limits.breaker_failures,
+        std::time::Duration::from_secs(config.limits.breaker_cooldown_secs),
     )
 }
 
@@ -103,7 +103,7 @@ pub async fn readiness(core: &Core) -> Vec<(&'static str, std::result::Result<()
         crate::db::Kind::Postgres => "postgres",
     };
     let mut report = vec![(name, db), ("storage", storage)];
-    if let Some(k) = &core.config.kafka {
+    if let Some(k) = &core.config.events.kafka {
         let up = core
             .kafka_breaker
             .call(

@@ -3,7 +3,7 @@
 //! or Liked Songs holds, each track with a fresh stream grant, and only the tracks the
 //! user may play, checked in the same queries as the pages that list them.
 
-use crate::auth::CurrentUser;
+use crate::infra::actor::CurrentUser;
 use crate::library::TrackView;
 use crate::playback::StreamInfo;
 use crate::{Core, Error, Result};

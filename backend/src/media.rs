@@ -46,11 +46,11 @@ const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 impl Tools {
     pub fn of(config: &crate::Config) -> Tools {
         Tools {
-            ffmpeg: config.ffmpeg.clone(),
-            ffprobe: config.ffprobe.clone(),
-            prlimit: config.prlimit.clone(),
-            timeout: std::time::Duration::from_secs(config.media_timeout_secs),
-            tag_timeout: std::time::Duration::from_secs(config.tag_read_timeout_secs),
+            ffmpeg: config.media.ffmpeg.clone(),
+            ffprobe: config.media.ffprobe.clone(),
+            prlimit: config.media.prlimit.clone(),
+            timeout: std::time::Duration::from_secs(config.media.timeout_secs),
+            tag_timeout: std::time::Duration::from_secs(config.media.tag_read_timeout_secs),
         }
     }
 

@@ -39,7 +39,7 @@ pub fn metrics_access(
                 .map(str::trim)
                 .unwrap_or_default();
             // Compared as digests, so the time taken says nothing about the token.
-            let hash = crate::auth::sha256_hex;
+            let hash = crate::infra::crypto::sha256_hex;
             if !given.is_empty() && hash(given) == hash(token) {
                 MetricsAccess::Allowed
             } else {
@@ -66,27 +66,27 @@ fn figure(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
 /// Appends what kept Subsonic transcodes take (as last counted on this node, when one was
 /// kept), their cap, and how many were dropped to stay under it.
 fn render_transcode_cache(core: &Core, out: &mut String) {
-    use crate::subsonic::transcode::{DROPPED, KEPT_BYTES};
+    use crate::infra::metrics::{TRANSCODES_DROPPED, TRANSCODES_KEPT_BYTES};
     figure(
         out,
         "refrain_transcode_cache_bytes",
         "gauge",
         "Bytes the kept Subsonic transcodes take in object storage (counted when one is kept).",
-        KEPT_BYTES.load(Ordering::Relaxed),
+        TRANSCODES_KEPT_BYTES.load(Ordering::Relaxed),
     );
     figure(
         out,
         "refrain_transcode_cache_limit_bytes",
         "gauge",
         "The most bytes kept transcodes may take (REFRAIN_TRANSCODE_CACHE_MB).",
-        core.config.transcode_cache_bytes,
+        core.config.storage.transcode_cache_bytes,
     );
     figure(
         out,
         "refrain_transcode_cache_dropped_total",
         "counter",
         "Kept transcodes dropped, oldest first, to stay under the limit.",
-        DROPPED.load(Ordering::Relaxed),
+        TRANSCODES_DROPPED.load(Ordering::Relaxed),
     );
 }
 
@@ -94,9 +94,15 @@ fn render_transcode_cache(core: &Core, out: &mut String) {
 /// directory (uploads on their way, transcodes, the SQLite database) and, with local
 /// object storage, the objects directory when it is elsewhere.
 fn render_disks(core: &Core, out: &mut String) {
-    let mut dirs = vec![("data", core.config.data_dir.clone())];
-    if core.config.s3.is_none() && !core.config.storage_dir.starts_with(&core.config.data_dir) {
-        dirs.push(("objects", core.config.storage_dir.clone()));
+    let mut dirs = vec![("data", core.config.storage.data_dir.clone())];
+    if core.config.storage.s3.is_none()
+        && !core
+            .config
+            .storage
+            .storage_dir
+            .starts_with(&core.config.storage.data_dir)
+    {
+        dirs.push(("objects", core.config.storage.storage_dir.clone()));
     }
     let figures: Vec<_> = dirs
         .into_iter()
@@ -137,7 +143,7 @@ pub async fn render_operational(core: &Core, out: &mut String) {
     for (name, kind, help, value) in crate::media::tag_pool::figures() {
         figure(out, name, kind, help, value);
     }
-    if core.storage.kind() == "s3" || core.config.kafka.is_some() {
+    if core.storage.kind() == "s3" || core.config.events.kafka.is_some() {
         let _ = writeln!(
             out,
             "# HELP refrain_circuit_open 1 while calls to a service fail at once because it stopped answering."
@@ -177,7 +183,7 @@ pub async fn render_operational(core: &Core, out: &mut String) {
         }
         Err(e) => tracing::warn!(error = %e, "metrics: database figures unavailable"),
     }
-    if let Some(k) = &core.config.kafka {
+    if let Some(k) = &core.config.events.kafka {
         let _ = writeln!(
             out,
             "refrain_circuit_open{{service=\"kafka\"}} {}",

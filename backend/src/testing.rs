@@ -25,9 +25,9 @@ impl Backend {
         let mut config = Config::for_data_dir(dir);
         // Most tests are not about email: no verification message in their outbox. The
         // email tests turn it on.
-        config.email_verification = crate::config::EmailVerification::Off;
+        config.auth.email_verification = crate::config::EmailVerification::Off;
         // The tests read /metrics from 127.0.0.1 (worker/tests/ops.rs checks the default).
-        config.metrics_loopback = true;
+        config.telemetry.metrics_loopback = true;
         // Every test client is 127.0.0.1 and some make many requests: the limits tests set
         // their own.
         config.rate_limits = crate::config::RateLimits {
@@ -51,7 +51,7 @@ impl Backend {
                 .unwrap();
             conn.close().await.unwrap();
             let (base, _) = admin.rsplit_once('/').unwrap();
-            config.database_url = format!("{base}/{name}");
+            config.database.url = format!("{base}/{name}");
         }
         config
     }
@@ -270,24 +270,27 @@ pub fn kafka_config(brokers: Option<String>, partitions: i32) -> crate::config::
 /// run on the same database, storage and Kafka topics as `config`.
 pub fn env_of(config: &Config) -> Vec<(String, String)> {
     let mut env = vec![
-        ("REFRAIN_DATABASE_URL", config.database_url.clone()),
-        ("REFRAIN_DATA_DIR", config.data_dir.display().to_string()),
+        ("REFRAIN_DATABASE_URL", config.database.url.clone()),
+        (
+            "REFRAIN_DATA_DIR",
+            config.storage.data_dir.display().to_string(),
+        ),
         (
             "REFRAIN_STORAGE_DIR",
-            config.storage_dir.display().to_string(),
+            config.storage.storage_dir.display().to_string(),
         ),
         ("REFRAIN_HOST", "127.0.0.1".into()),
         ("REFRAIN_PORT", "0".into()),
         (
             "REFRAIN_EMBEDDED_WORKER",
-            config.embedded_worker.to_string(),
+            config.events.embedded_worker.to_string(),
         ),
         (
             "REFRAIN_MAX_EVENT_ATTEMPTS",
-            config.max_event_attempts.to_string(),
+            config.events.max_event_attempts.to_string(),
         ),
     ];
-    if let Some(k) = &config.kafka {
+    if let Some(k) = &config.events.kafka {
         env.extend([
             ("REFRAIN_KAFKA_BROKERS", k.brokers.clone()),
             ("REFRAIN_KAFKA_TOPIC_PREFIX", k.topic_prefix.clone()),
@@ -627,8 +630,8 @@ pub async fn settle_outbox(db: &sqlx::AnyPool) {
 /// `user` asks to publish as `name` (with `note`) and `admin` approves the request.
 pub async fn approve_artist(
     core: &crate::Core,
-    admin: &crate::auth::CurrentUser,
-    user: &crate::auth::CurrentUser,
+    admin: &crate::infra::actor::CurrentUser,
+    user: &crate::infra::actor::CurrentUser,
     name: &str,
     note: &str,
 ) {

@@ -19,7 +19,7 @@ const LOCAL: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHO
 async fn core(b: Backend) -> (Core, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = b.config(dir.path()).await;
-    config.public_url = Some("https://music.example".into());
+    config.server.public_url = Some("https://music.example".into());
     (Core::init(config).await.unwrap(), dir)
 }
 

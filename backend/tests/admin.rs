@@ -173,7 +173,7 @@ async fn an_admin_can_reset_a_lost_second_factor(b: Backend) {
 async fn the_configured_admin_email_becomes_admin_instead_of_the_first_account(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = b.config(dir.path()).await;
-    config.admin_email = Some("boss@example.com".into());
+    config.auth.admin_email = Some("boss@example.com".into());
     let core = Core::init(config).await.unwrap();
     let first = auth::signup(&core, "early@example.com", PW).await.unwrap();
     assert_eq!(first.role, Role::Listener);
@@ -184,7 +184,7 @@ async fn the_configured_admin_email_becomes_admin_instead_of_the_first_account(b
 async fn the_policy_can_require_two_factor_for_admins(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = b.config(dir.path()).await;
-    config.require_admin_2fa = true;
+    config.auth.require_admin_2fa = true;
     let core = Core::init(config).await.unwrap();
     let admin = auth::signup(&core, "strict@example.com", PW).await.unwrap();
     let r = admin::list_users(&core, &admin, "", 10).await;

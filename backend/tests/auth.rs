@@ -245,7 +245,7 @@ async fn sessions_can_be_listed_and_ended_and_time_out(b: Backend) {
     assert_eq!(logins::list(&core, &second).await.unwrap().len(), 1);
 
     // Idle and absolute time-outs (simulated by moving the login's times back).
-    let idle = core.config.session_ttl_secs * 1000 + 1;
+    let idle = core.config.auth.session_ttl_secs * 1000 + 1;
     sqlx::query("UPDATE logins SET last_seen_at = last_seen_at - $1, created_at = created_at - $1 WHERE id = $2")
         .bind(idle)
         .bind(&second.login_id)
@@ -264,7 +264,7 @@ async fn sessions_can_be_listed_and_ended_and_time_out(b: Backend) {
     else {
         panic!("no 2FA")
     };
-    let absolute = core.config.session_absolute_secs * 1000 + 1;
+    let absolute = core.config.auth.session_absolute_secs * 1000 + 1;
     sqlx::query("UPDATE logins SET created_at = created_at - $1 WHERE id = $2")
         .bind(absolute)
         .bind(&third.login_id)
@@ -392,7 +392,7 @@ async fn current_password_checks_are_throttled_apart_from_the_login(b: Backend) 
 async fn sign_ups_from_one_address_are_slowed_down(b: Backend) {
     let (core, _d) = b.core().await;
     let busy: std::net::IpAddr = "203.0.113.77".parse().unwrap();
-    for i in 0..=core.config.signups_per_address {
+    for i in 0..=core.config.auth.signups_per_address {
         auth::signup_from(&core, &format!("user{i}@example.com"), PW, busy)
             .await
             .unwrap();

@@ -634,7 +634,7 @@ async fn postgres_connections_price_random_reads_as_in_memory() {
     let cost = "SELECT current_setting('random_page_cost')";
     let set: String = sqlx::query_scalar(cost).fetch_one(&db).await.unwrap();
     assert_eq!(set, "1.1");
-    let name = config.database_url.rsplit('/').next().unwrap();
+    let name = config.database.url.rsplit('/').next().unwrap();
     sqlx::query(&format!("ALTER DATABASE {name} SET random_page_cost = 2"))
         .execute(&db)
         .await

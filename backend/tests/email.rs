@@ -15,8 +15,8 @@ const LOCAL: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHO
 async fn core_with(b: Backend, v: EmailVerification) -> (Core, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = b.config(dir.path()).await;
-    config.email_verification = v;
-    config.public_url = Some("https://music.example".into());
+    config.auth.email_verification = v;
+    config.server.public_url = Some("https://music.example".into());
     (Core::init(config).await.unwrap(), dir)
 }
 

@@ -259,7 +259,7 @@ async fn folders_never_overlap_or_escape(b: Backend) {
     for bad in [
         music.join("sub"),
         top.path().to_path_buf(),
-        core.config.data_dir.clone(),
+        core.config.storage.data_dir.clone(),
     ] {
         std::fs::create_dir_all(&bad).unwrap();
         assert!(

@@ -22,7 +22,7 @@ const FIREFOX_ANDROID: &str =
 async fn core(b: Backend) -> (Core, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = b.config(dir.path()).await;
-    config.public_url = Some("https://music.example".into());
+    config.server.public_url = Some("https://music.example".into());
     (Core::init(config).await.unwrap(), dir)
 }
 

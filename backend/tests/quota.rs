@@ -35,7 +35,7 @@ async fn uploads_stop_at_the_quota_and_keep_nothing_past_it(b: Backend) {
     let listener = auth::signup(&core, "fan@example.com", PW).await.unwrap();
     assert_eq!(
         quota::usage(&core, &listener).await.unwrap().quota_bytes,
-        Some(core.config.default_quota_bytes)
+        Some(core.config.storage.default_quota_bytes)
     );
     admin::set_quota(&core, &root, &listener.id, Some(MB))
         .await

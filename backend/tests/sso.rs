@@ -25,7 +25,7 @@ const CALLBACK: &str = "http://127.0.0.1:9/sso/callback";
 
 async fn config(b: Backend, dir: &std::path::Path) -> Config {
     let mut c = b.config(dir).await;
-    c.sso = vec![oidc_provider()];
+    c.sso.providers = vec![oidc_provider()];
     c
 }
 
@@ -267,9 +267,10 @@ async fn an_existing_account_links_only_by_verified_email_and_its_password(b: Ba
         .execute(&core.db)
         .await
         .unwrap();
-    let auto = Core::init(Config {
-        sso_auto_link: true,
-        ..(*core.config).clone()
+    let auto = Core::init({
+        let mut c = (*core.config).clone();
+        c.sso.auto_link = true;
+        c
     })
     .await
     .unwrap();
@@ -320,9 +321,10 @@ async fn two_factor_is_kept_unless_the_issuers_multi_factor_is_trusted(b: Backen
         );
     }
     // ...unless the admin trusts the issuer's multi-factor, and the sign-in was one.
-    let trusting = Core::init(Config {
-        sso_trust_mfa: true,
-        ..(*core.config).clone()
+    let trusting = Core::init({
+        let mut c = (*core.config).clone();
+        c.sso.trust_mfa = true;
+        c
     })
     .await
     .unwrap();
@@ -377,7 +379,7 @@ async fn a_signed_in_user_connects_and_disconnects_a_sign_in(b: Backend) {
 
 async fn an_unreachable_provider_is_a_clear_error(b: Backend) {
     let (core, _d) = core_with(b, |c| {
-        c.sso[0].issuer = "http://127.0.0.1:9".into();
+        c.sso.providers[0].issuer = "http://127.0.0.1:9".into();
     })
     .await;
     let r = sso::begin(&core, "oidc", CALLBACK, None).await;
@@ -423,7 +425,7 @@ async fn removal_notices(core: &Core, to: &str) -> Vec<String> {
 }
 
 async fn auto_linking_never_hands_a_sign_in_to_an_account_with_an_unverified_address(b: Backend) {
-    let (core, _d) = core_with(b, |c| c.sso_auto_link = true).await;
+    let (core, _d) = core_with(b, |c| c.sso.auto_link = true).await;
     let who = account("victim");
     let address = format!("{who}@example.test");
     // Somebody signs up first with the victim's address, and never confirms it.
@@ -528,7 +530,7 @@ async fn a_reset_link_drops_sign_ins_linked_from_unverified_addresses_and_says_w
 
 async fn confirming_the_address_drops_sign_ins_linked_from_unverified_addresses(b: Backend) {
     let (core, _d) = core_with(b, |c| {
-        c.email_verification = EmailVerification::Optional;
+        c.auth.email_verification = EmailVerification::Optional;
     })
     .await;
     let lax = format!("{}-unverified", account("owner"));

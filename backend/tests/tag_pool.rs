@@ -248,7 +248,7 @@ async fn a_scan_skips_a_file_whose_tags_hang_and_registers_the_rest(b: Backend) 
     let dir = tempfile::tempdir().unwrap();
     let mut config = b.config(dir.path()).await;
     // Every file of the scan gets this long; the good ones need a few milliseconds.
-    config.tag_read_timeout_secs = 3;
+    config.media.tag_read_timeout_secs = 3;
     let core = Core::init(config).await.unwrap();
     let admin = auth::signup(&core, "admin@example.com", "violet-harbour-87")
         .await

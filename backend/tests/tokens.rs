@@ -845,7 +845,7 @@ async fn rotated_keys_keep_verifying_for_the_grace_period_only(b: Backend) {
     assert!(resolves(&node, &newer).await.is_some());
 
     // Past the grace period the old key verifies nothing (on a node that loads now).
-    let past = backend::now_ms() - i64::try_from(config.key_grace_secs * 1000).unwrap() - 1000;
+    let past = backend::now_ms() - i64::try_from(config.auth.key_grace_secs * 1000).unwrap() - 1000;
     sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NOT NULL")
         .bind(past)
         .execute(&fresh.db)
@@ -922,7 +922,7 @@ async fn signing_keys_are_sealed_at_rest(b: Backend) {
     );
     // A node with another server key cannot read them, and says why.
     let mut other = config;
-    other.secret_key = Some(backend::config::Redacted("00".repeat(32)));
+    other.auth.secret_key = Some(backend::config::Redacted("00".repeat(32)));
     let e = Core::init(other)
         .await
         .err()

@@ -12,7 +12,7 @@ use futures::stream;
 async fn setup(b: Backend, limit: u64) -> (Core, CurrentUser, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = b.config(dir.path()).await;
-    config.max_upload_bytes = limit;
+    config.storage.max_upload_bytes = limit;
     let core = Core::init(config).await.unwrap();
     let user = auth::signup(&core, "up@example.com", "violet-harbour-87")
         .await

@@ -205,8 +205,11 @@ async fn token(
             code,
         } => {
             let xff = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-            let from =
-                backend::auth::throttle::client_ip(peer.ip(), xff, &core.config.trusted_proxies);
+            let from = backend::auth::throttle::client_ip(
+                peer.ip(),
+                xff,
+                &core.config.server.trusted_proxies,
+            );
             let ua = headers
                 .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok());

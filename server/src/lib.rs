@@ -39,10 +39,10 @@ pub struct AppState {
 pub fn leptos_options(core: &Core) -> LeptosOptions {
     let builder = LeptosOptions::builder()
         .output_name("refrain")
-        .site_root(core.config.site_root.display().to_string())
+        .site_root(core.config.server.site_root.display().to_string())
         .site_pkg_dir("pkg")
         .site_addr(core.config.addr());
-    match hash_file(&core.config.site_root) {
+    match hash_file(&core.config.server.site_root) {
         // Leptos joins this to the binary's folder; an absolute path stands for itself.
         Some(f) => builder
             .hash_files(true)
@@ -107,20 +107,20 @@ pub fn app(core: Core, leptos_options: LeptosOptions) -> Served {
     };
     let routes = generate_route_list(App);
     let sessions = SessionManagerLayer::new(core.sessions.clone())
-        .with_name(if core.config.secure_cookies {
+        .with_name(if core.config.server.secure_cookies {
             "__Host-refrain"
         } else {
             "refrain"
         })
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(core.config.secure_cookies)
+        .with_secure(core.config.server.secure_cookies)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(
-            tower_sessions::cookie::time::Duration::seconds(core.config.session_ttl_secs),
+            tower_sessions::cookie::time::Duration::seconds(core.config.auth.session_ttl_secs),
         ));
     let ctx_core = core.clone();
-    let sw = pwa::ServiceWorker::for_site(&core.config.site_root);
+    let sw = pwa::ServiceWorker::for_site(&core.config.server.site_root);
     let router = Router::new()
         .route(
             "/api/uploads",
@@ -170,7 +170,7 @@ pub fn app(core: Core, leptos_options: LeptosOptions) -> Served {
             tower::ServiceBuilder::new()
                 .layer(axum::middleware::from_fn(security::static_cache))
                 .service(
-                    tower_http::services::ServeDir::new(&core.config.site_root)
+                    tower_http::services::ServeDir::new(&core.config.server.site_root)
                         .append_index_html_on_directories(false)
                         // cargo-leptos --precompress writes a .br and a .gz beside each file.
                         .precompressed_br()
@@ -227,7 +227,7 @@ pub fn app(core: Core, leptos_options: LeptosOptions) -> Served {
             ),
         )
         .layer(axum::middleware::from_fn_with_state(
-            core.config.secure_cookies,
+            core.config.server.secure_cookies,
             security::headers,
         ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -253,7 +253,7 @@ pub async fn serve(
     let options = leptos_options(&core);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
-    if let Some(k) = core.config.kafka.clone() {
+    if let Some(k) = core.config.events.kafka.clone() {
         let c = core.clone();
         let mut rx = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
@@ -263,7 +263,7 @@ pub async fn serve(
             .await;
         }));
     }
-    if core.config.embedded_worker {
+    if core.config.events.embedded_worker {
         let c = core.clone();
         let mut rx = stop_rx.clone();
         tasks.push(tokio::spawn(async move {

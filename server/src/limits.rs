@@ -285,11 +285,11 @@ impl Limits {
         Limits {
             rates: Arc::new(RateLimiter::new(
                 config.rate_limits,
-                config.redis_url.as_deref(),
+                config.redis.url.as_deref(),
             )),
             counters,
-            trusted_proxies: Arc::new(config.trusted_proxies.clone()),
-            request_timeout: Duration::from_secs(config.request_timeout_secs),
+            trusted_proxies: Arc::new(config.server.trusted_proxies.clone()),
+            request_timeout: Duration::from_secs(config.server.request_timeout_secs),
         }
     }
 }

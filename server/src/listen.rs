@@ -31,10 +31,10 @@ pub struct ConnLimits {
 impl ConnLimits {
     pub fn from_config(c: &backend::Config) -> Self {
         ConnLimits {
-            max: c.max_connections,
-            per_client: c.max_connections_per_client,
-            header_timeout: Duration::from_secs(c.header_timeout_secs),
-            trusted: c.trusted_proxies.clone(),
+            max: c.server.max_connections,
+            per_client: c.server.max_connections_per_client,
+            header_timeout: Duration::from_secs(c.server.header_timeout_secs),
+            trusted: c.server.trusted_proxies.clone(),
         }
     }
 }

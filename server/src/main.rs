@@ -74,7 +74,7 @@ async fn run(config: backend::Config) -> anyhow::Result<()> {
             println!("Refrain is running at http://{addr}");
             println!(
                 "Data directory: {}",
-                std::fs::canonicalize(&core.config.data_dir)?.display()
+                std::fs::canonicalize(&core.config.storage.data_dir)?.display()
             );
             server::serve(core, listener, shutdown_signal()).await
         }
@@ -85,7 +85,7 @@ async fn run(config: backend::Config) -> anyhow::Result<()> {
             }
             println!(
                 "old keys keep verifying for {} s; every node signs with the new ones within a minute",
-                core.config.key_grace_secs
+                core.config.auth.key_grace_secs
             );
             Ok(())
         }

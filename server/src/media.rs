@@ -16,29 +16,109 @@ fn json_error(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, Json(serde_json::json!({ "error": msg.into() }))).into_response()
 }
 
-pub(crate) fn internal(e: backend::Error) -> Response {
-    if let backend::Error::Unavailable {
-        what,
-        retry_after_secs,
-    } = e
-    {
-        let mut res = json_error(
+/// A domain error as this module's answer. The match names every variant, so a new kind
+/// of failure forces a decision here; the wording is this module's own (its answers are
+/// JSON for the upload widgets and plain statuses for media elements).
+pub(crate) fn refused(e: backend::Error) -> Response {
+    use backend::Error as E;
+    let mb = |bytes: u64| bytes / 1024 / 1024;
+    let (status, message, retry_after) = match e {
+        E::Unauthenticated => (
+            StatusCode::UNAUTHORIZED,
+            "Please sign in first.".into(),
+            None,
+        ),
+        E::Forbidden => (
+            StatusCode::FORBIDDEN,
+            "You are not allowed to do that.".into(),
+            None,
+        ),
+        E::AccountDisabled => (
+            StatusCode::FORBIDDEN,
+            "This account has been disabled.".into(),
+            None,
+        ),
+        E::NotFound(what) => (
+            StatusCode::NOT_FOUND,
+            format!("That {what} does not exist."),
+            None,
+        ),
+        E::Invalid(msg) => (StatusCode::BAD_REQUEST, upper_first(&msg), None),
+        // Sign-in failures: no media route signs anyone in, but a session check may end
+        // in one of these; each is the client's to fix.
+        E::EmailTaken
+        | E::WeakPassword(_)
+        | E::BadCredentials
+        | E::SecondFactorRequired
+        | E::BadCode
+        | E::EmailNotVerified => (StatusCode::BAD_REQUEST, upper_first(&e.to_string()), None),
+        E::Throttled { retry_after_secs } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Too many requests. Try again in {retry_after_secs} s."),
+            Some(retry_after_secs),
+        ),
+        E::Unavailable {
+            what,
+            retry_after_secs,
+        } => (
             StatusCode::SERVICE_UNAVAILABLE,
             format!(
                 "The {what} is not answering right now. Please try again in {retry_after_secs} s."
             ),
-        );
-        res.headers_mut().insert(
-            axum::http::header::RETRY_AFTER,
-            axum::http::HeaderValue::from(retry_after_secs),
-        );
-        return res;
+            Some(retry_after_secs),
+        ),
+        E::TooLarge { limit } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("The file is too large (limit {} MB).", mb(limit)),
+            None,
+        ),
+        E::QuotaExceeded { quota } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "Your storage is full ({} MB). Delete some of your uploads or ask an admin for more room.",
+                mb(quota)
+            ),
+            None,
+        ),
+        ref e @ (E::Storage(_) | E::Unexpected(_)) if backend::storage::out_of_space(e) => {
+            // Nothing of the file is kept (the store deleted what it had written).
+            tracing::error!(error = %format!("{e:#}"), "refused: the storage disk is full");
+            (
+                StatusCode::INSUFFICIENT_STORAGE,
+                "The server has no room left to store this file, so it was not kept. \
+                 Please tell the server's admin."
+                    .into(),
+                None,
+            )
+        }
+        e @ (E::Database(_) | E::Storage(_) | E::Unexpected(_)) => {
+            tracing::error!(error = %format!("{e:#}"), "unexpected error");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side. Please try again.".into(),
+                None,
+            )
+        }
+    };
+    let mut res = json_error(status, message);
+    if let Some(secs) = retry_after {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
-    tracing::error!(error = %format!("{e:#}"), "unexpected error");
-    json_error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong on our side. Please try again.",
-    )
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The rest of a refused body is not read: close rather than drain it.
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    res
+}
+
+/// "invalid input" -> "Invalid input".
+fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 #[derive(Deserialize)]
@@ -66,7 +146,7 @@ pub async fn upload(
     let user = match session_user(core, &session).await {
         Ok(Some(u)) => u,
         Ok(None) => return json_error(StatusCode::UNAUTHORIZED, "Please sign in to upload."),
-        Err(e) => return internal(e),
+        Err(e) => return refused(e),
     };
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -86,35 +166,7 @@ pub async fn upload(
             }),
         )
             .into_response(),
-        Err(backend::Error::TooLarge { limit }) => {
-            let mut r = json_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("The file is too large (limit {} MB).", limit / 1024 / 1024),
-            );
-            r.headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            r
-        }
-        Err(e @ backend::Error::QuotaExceeded { .. }) => {
-            let mut r = json_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                app::error::AppError::from(e).to_string(),
-            );
-            r.headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            r
-        }
-        Err(backend::Error::Invalid(msg)) => json_error(StatusCode::BAD_REQUEST, msg),
-        Err(e) if backend::storage::out_of_space(&e) => {
-            // Nothing of the file is kept (the store deleted what it had written).
-            tracing::error!(error = %format!("{e:#}"), "upload refused: the storage disk is full");
-            json_error(
-                StatusCode::INSUFFICIENT_STORAGE,
-                "The server has no room left to store this file, so it was not kept. \
-                 Please tell the server's admin.",
-            )
-        }
-        Err(e) => internal(e),
+        Err(e) => refused(e),
     }
 }
 
@@ -134,7 +186,7 @@ pub async fn stream(
     let core = &state.core;
     let session_user = match session_user(core, &session).await {
         Ok(u) => u.map(|u| u.id),
-        Err(e) => return internal(e),
+        Err(e) => return refused(e),
     };
     let access =
         match playback::authorize_stream(core, q.t.as_deref(), &track_id, session_user.as_deref())
@@ -150,9 +202,9 @@ pub async fn stream(
             Ok(Err(Denied::Forbidden)) => {
                 return json_error(StatusCode::FORBIDDEN, "You may not play this track.");
             }
-            Err(e) => return internal(e),
+            Err(e) => return refused(e),
         };
-    if core.config.stream_redirect {
+    if core.config.storage.stream_redirect {
         // Hand the bytes over to object storage: a presigned URL that dies no later than
         // the token (and within five minutes). Range headers carry over the redirect.
         let now = std::time::SystemTime::now()
@@ -174,7 +226,7 @@ pub async fn stream(
                     .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
             }
             Ok(None) => {}
-            Err(e) => return internal(e),
+            Err(e) => return refused(e),
         }
     }
     let key = access.rendition_key.clone();
@@ -227,7 +279,7 @@ where
         None => Body::empty(),
         Some(r) => match read(r.start, r.end + 1).await {
             Ok(read) => Body::from_stream(read.stream),
-            Err(e) => return internal(e),
+            Err(e) => return refused(e),
         },
     };
     let mut b = Response::builder()
@@ -269,16 +321,16 @@ pub async fn cover(
     let user = match session_user(core, &session).await {
         Ok(Some(u)) => u,
         Ok(None) => return StatusCode::UNAUTHORIZED.into_response(),
-        Err(e) => return internal(e),
+        Err(e) => return refused(e),
     };
     let obj = match backend::library::cover_object(core, &user, &track_id, q.s).await {
         Ok(o) => o,
         Err(backend::Error::NotFound(_)) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => return internal(e),
+        Err(e) => return refused(e),
     };
     match serve_cover(core, &obj, &headers).await {
         Ok(answer) => answer,
-        Err(e) => internal(e),
+        Err(e) => refused(e),
     }
 }
 
@@ -323,17 +375,14 @@ async fn uploader(
             StatusCode::UNAUTHORIZED,
             "Please sign in first.",
         )),
-        Err(e) => Err(internal(e)),
+        Err(e) => Err(refused(e)),
     }
 }
 
-/// Why a picture upload was refused, as an answer.
+/// Why a picture upload was refused, as an answer: in a picture's words where they
+/// differ, else as every refusal is answered ([`refused`]).
 fn picture_refused(e: backend::Error) -> Response {
     match e {
-        e @ backend::Error::Invalid(_) => json_error(
-            StatusCode::BAD_REQUEST,
-            app::error::AppError::from(e).to_string(),
-        ),
         backend::Error::TooLarge { limit } => json_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
@@ -348,7 +397,7 @@ fn picture_refused(e: backend::Error) -> Response {
         backend::Error::NotFound(_) => {
             json_error(StatusCode::NOT_FOUND, "That album does not exist.")
         }
-        e => internal(e),
+        e => refused(e),
     }
 }
 
@@ -405,12 +454,12 @@ pub async fn avatar(
     match session_user(core, &session).await {
         Ok(Some(_)) => {}
         Ok(None) => return StatusCode::UNAUTHORIZED.into_response(),
-        Err(e) => return internal(e),
+        Err(e) => return refused(e),
     }
     let key = match backend::auth::profile::avatar_key(core, &user_id).await {
         Ok(Some(k)) => k,
         Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => return internal(e),
+        Err(e) => return refused(e),
     };
     let etag = format!("\"{}\"", app::auth::avatar_version(&key));
     let cache = [
@@ -427,6 +476,6 @@ pub async fn avatar(
             bytes,
         )
             .into_response(),
-        Err(e) => internal(e),
+        Err(e) => refused(e),
     }
 }

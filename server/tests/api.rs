@@ -311,7 +311,7 @@ async fn with_app_and_api_client(srv: &Srv, email: &str) -> (reqwest::Client, St
 async fn the_settings_password_form_signs_out_apps_when_its_box_is_ticked(b: Backend) {
     use server_fn::ServerFn;
     let srv = start(b, 1 << 20).await;
-    let path = app::auth::security::ChangePassword::PATH;
+    let path = app::settings::ChangePassword::PATH;
     // Ticked (as the form comes): the app's key and the API client's tokens end.
     let (browser, key, pair) = with_app_and_api_client(&srv, "ticked@example.com").await;
     let r = call(
@@ -546,7 +546,7 @@ async fn a_stream_url_is_bound_to_its_user_track_expiry_and_live_account(b: Back
         backend::testing::sine_mp3(8, &[("title", "Second Track")]),
     )
     .await;
-    let tracks: Vec<app::library::TrackItem> = call(&c, &srv, app::library::ListTracks::PATH, &[])
+    let tracks: Vec<app::model::TrackItem> = call(&c, &srv, app::library::ListTracks::PATH, &[])
         .await
         .wire()
         .await
@@ -572,7 +572,7 @@ async fn a_stream_url_is_bound_to_its_user_track_expiry_and_live_account(b: Back
         .await
         .unwrap()
         .unwrap();
-    let ttl = srv.core.config.stream_token_ttl_secs;
+    let ttl = srv.core.config.auth.stream_token_ttl_secs;
     assert_eq!(claims.exp - claims.iat, ttl);
     assert!(ttl <= 600, "stream URLs live {ttl} s");
 

@@ -231,15 +231,15 @@ async fn password_length_is_counted_in_code_points_and_oversize_never_reaches_ar
 // ---------------------------------------------------------------------------------------
 // Row 8: MFA step bypass.
 
-/// The functions `http.rs::a_password_only_session_can_do_nothing_but_submit_a_code` does
+/// The functions `http/sessions.rs::a_password_only_session_can_do_nothing_but_submit_a_code` does
 /// not try, called from a password-only session: each 401, nothing made (no app key
 /// above all). Then, fully signed in, turning two-factor off or changing the address needs
 /// the password again; and a password reset does not skip the code.
 async fn a_password_only_session_reaches_no_other_function(b: Backend) {
-    use app::auth::security as sec;
+    use app::settings as sec;
     use backend::auth::totp;
     let srv = start_with(b, |c| {
-        c.public_url = Some("https://music.example".into());
+        c.server.public_url = Some("https://music.example".into());
     })
     .await;
     let user = backend::auth::signup(&srv.core, "pending@example.com", PW)
@@ -288,14 +288,14 @@ async fn a_password_only_session_reaches_no_other_function(b: Backend) {
             vec![("album_id", "x"), ("liked", "true")],
         ),
         (app::browse::LikedAlbums::PATH, vec![]),
-        (app::queue::GetQueue::PATH, vec![]),
+        (app::player::api::GetQueue::PATH, vec![]),
         (
-            app::queue::SaveQueuePosition::PATH,
+            app::player::api::SaveQueuePosition::PATH,
             vec![("index", "0"), ("position_ms", "0")],
         ),
-        (app::playlists::ListPlaylists::PATH, vec![]),
+        (app::playlists::widgets::ListPlaylists::PATH, vec![]),
         (
-            app::playlists::CreatePlaylist::PATH,
+            app::playlists::widgets::CreatePlaylist::PATH,
             vec![("name", "x"), ("description", ""), ("public", "false")],
         ),
         (
@@ -326,10 +326,7 @@ async fn a_password_only_session_reaches_no_other_function(b: Backend) {
             app::library::ImportFromUrl::PATH,
             vec![("link", "https://example.com/a.mp3")],
         ),
-        (
-            app::downloads::DownloadManifest::PATH,
-            vec![("key", "liked")],
-        ),
+        (app::offline::DownloadManifest::PATH, vec![("key", "liked")]),
         (app::auth::sso::SignInMethods::PATH, vec![]),
         (
             app::auth::sso::DisconnectSignIn::PATH,
@@ -352,8 +349,8 @@ async fn a_password_only_session_reaches_no_other_function(b: Backend) {
     assert_eq!(count(&srv, "SELECT COUNT(*) FROM sso_flows").await, 0);
     for (path, body) in [
         (
-            app::queue::SaveQueue::PATH,
-            postcard::to_allocvec(&app::queue::SaveQueue {
+            app::player::api::SaveQueue::PATH,
+            postcard::to_allocvec(&app::player::api::SaveQueue {
                 track_ids: vec![],
                 index: 0,
                 position_ms: 0,
@@ -361,16 +358,16 @@ async fn a_password_only_session_reaches_no_other_function(b: Backend) {
             .unwrap(),
         ),
         (
-            app::playlists::AddToPlaylist::PATH,
-            postcard::to_allocvec(&app::playlists::AddToPlaylist {
+            app::playlists::widgets::AddToPlaylist::PATH,
+            postcard::to_allocvec(&app::playlists::widgets::AddToPlaylist {
                 id: "x".into(),
                 track_ids: vec!["y".into()],
             })
             .unwrap(),
         ),
         (
-            app::catalog::BulkEdit::PATH,
-            postcard::to_allocvec(&app::catalog::BulkEdit {
+            app::catalog::bulk::BulkEdit::PATH,
+            postcard::to_allocvec(&app::catalog::bulk::BulkEdit {
                 track_ids: vec!["y".into()],
                 field: "genre".into(),
                 value: "x".into(),
@@ -533,7 +530,7 @@ async fn ended_sessions_stay_ended_when_their_cookie_is_replayed(b: Backend) {
 async fn ended_sessions_leave_no_redis_entry() {
     let redis =
         std::env::var("REFRAIN_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let srv = start_with(Backend::Postgres, |c| c.redis_url = Some(redis)).await;
+    let srv = start_with(Backend::Postgres, |c| c.redis.url = Some(redis)).await;
     assert!(matches!(
         srv.core.sessions,
         backend::auth::SessionBackend::Redis(_)
@@ -605,7 +602,7 @@ async fn ended_sessions_stay_ended(srv: Srv) {
     let r = call(
         &laptop,
         &srv,
-        app::auth::security::ChangePassword::PATH,
+        app::settings::ChangePassword::PATH,
         &[("current", PW), ("new", NEW_PW)],
     )
     .await;
@@ -636,13 +633,7 @@ async fn ended_sessions_stay_ended(srv: Srv) {
     let tablet = client();
     let tablet_cookie =
         pair(&session_cookie(&login(&tablet, &srv, "life@example.com", NEW_PW).await).unwrap());
-    let r = call(
-        &laptop,
-        &srv,
-        app::auth::security::EndOtherLogins::PATH,
-        &[],
-    )
-    .await;
+    let r = call(&laptop, &srv, app::settings::EndOtherLogins::PATH, &[]).await;
     assert!(r.status().is_success());
     assert!(!stored(&srv, &tablet_cookie).await);
     assert_eq!(
@@ -717,7 +708,7 @@ fn check_sign_in_cookies(cookies: &[String], secure: bool) -> Vec<String> {
 /// and (secure) HSTS.
 async fn every_sign_in_cookie_and_every_page_is_locked_down(b: Backend) {
     for secure in [false, true] {
-        let srv = start_with(b, |c| c.secure_cookies = secure).await;
+        let srv = start_with(b, |c| c.server.secure_cookies = secure).await;
         let prefix = if secure { "__Host-" } else { "" };
         let r = call(
             &client(),
@@ -822,10 +813,10 @@ async fn another_user_cannot_read_change_or_delete_what_is_mine(b: Backend) {
         .unwrap();
     let a = client();
     let (track, _, _) = with_track(&srv, &a, "alice@example.com").await;
-    let pl: app::playlists::PlaylistItem = call(
+    let pl: app::playlists::widgets::PlaylistItem = call(
         &a,
         &srv,
-        app::playlists::CreatePlaylist::PATH,
+        app::playlists::widgets::CreatePlaylist::PATH,
         &[
             ("name", "Mine"),
             ("description", "secret"),
@@ -839,8 +830,8 @@ async fn another_user_cannot_read_change_or_delete_what_is_mine(b: Backend) {
     let r = call_postcard(
         &a,
         &srv,
-        app::playlists::AddToPlaylist::PATH,
-        &app::playlists::AddToPlaylist {
+        app::playlists::widgets::AddToPlaylist::PATH,
+        &app::playlists::widgets::AddToPlaylist {
             id: pl.id.clone(),
             track_ids: vec![track.clone()],
         },
@@ -861,8 +852,8 @@ async fn another_user_cannot_read_change_or_delete_what_is_mine(b: Backend) {
     let r = call_postcard(
         &a,
         &srv,
-        app::queue::SaveQueue::PATH,
-        &app::queue::SaveQueue {
+        app::player::api::SaveQueue::PATH,
+        &app::player::api::SaveQueue {
             track_ids: vec![track.clone()],
             index: 0,
             position_ms: 1234,
@@ -914,19 +905,19 @@ async fn another_user_cannot_read_change_or_delete_what_is_mine(b: Backend) {
             vec![("id", pl.id.as_str())],
         ),
         (
-            app::downloads::DownloadManifest::PATH,
+            app::offline::DownloadManifest::PATH,
             vec![("key", playlist_key.as_str())],
         ),
         (
-            app::library::StreamTrack::PATH,
+            app::player::api::StreamTrack::PATH,
             vec![("track_id", track.as_str())],
         ),
         (
-            app::library::DeleteTrack::PATH,
+            app::tracks::DeleteTrack::PATH,
             vec![("track_id", track.as_str())],
         ),
         (
-            app::library::SetLiked::PATH,
+            app::player::api::SetLiked::PATH,
             vec![("track_id", track.as_str()), ("liked", "true")],
         ),
         (
@@ -961,12 +952,12 @@ async fn another_user_cannot_read_change_or_delete_what_is_mine(b: Backend) {
     }
     for (path, r) in [
         (
-            app::playlists::AddToPlaylist::PATH,
+            app::playlists::widgets::AddToPlaylist::PATH,
             call_postcard(
                 &bob,
                 &srv,
-                app::playlists::AddToPlaylist::PATH,
-                &app::playlists::AddToPlaylist {
+                app::playlists::widgets::AddToPlaylist::PATH,
+                &app::playlists::widgets::AddToPlaylist {
                     id: pl.id.clone(),
                     track_ids: vec![track.clone()],
                 },
@@ -974,12 +965,12 @@ async fn another_user_cannot_read_change_or_delete_what_is_mine(b: Backend) {
             .await,
         ),
         (
-            app::catalog::BulkEdit::PATH,
+            app::catalog::bulk::BulkEdit::PATH,
             call_postcard(
                 &bob,
                 &srv,
-                app::catalog::BulkEdit::PATH,
-                &app::catalog::BulkEdit {
+                app::catalog::bulk::BulkEdit::PATH,
+                &app::catalog::bulk::BulkEdit {
                     track_ids: vec![track.clone()],
                     field: "genre".into(),
                     value: "pwned".into(),
@@ -988,12 +979,12 @@ async fn another_user_cannot_read_change_or_delete_what_is_mine(b: Backend) {
             .await,
         ),
         (
-            app::queue::SaveQueue::PATH,
+            app::player::api::SaveQueue::PATH,
             call_postcard(
                 &bob,
                 &srv,
-                app::queue::SaveQueue::PATH,
-                &app::queue::SaveQueue {
+                app::player::api::SaveQueue::PATH,
+                &app::player::api::SaveQueue {
                     track_ids: vec![track.clone()],
                     index: 0,
                     position_ms: 0,
@@ -1037,7 +1028,7 @@ async fn another_user_cannot_read_change_or_delete_what_is_mine(b: Backend) {
         1,
         "no copy"
     );
-    let tracks: Vec<app::library::TrackItem> = call(&a, &srv, app::library::ListTracks::PATH, &[])
+    let tracks: Vec<app::model::TrackItem> = call(&a, &srv, app::library::ListTracks::PATH, &[])
         .await
         .wire()
         .await
@@ -1051,13 +1042,13 @@ async fn another_user_cannot_read_change_or_delete_what_is_mine(b: Backend) {
         .unwrap();
     assert_ne!(genre.as_deref(), Some("pwned"));
     assert_eq!(count(&srv, "SELECT COUNT(*) FROM track_likes").await, 0);
-    let q: app::queue::QueueData = call(&a, &srv, app::queue::GetQueue::PATH, &[])
+    let q: app::player::api::QueueData = call(&a, &srv, app::player::api::GetQueue::PATH, &[])
         .await
         .wire()
         .await
         .unwrap();
     assert_eq!((q.tracks.len(), q.position_ms), (1, 1234));
-    let q: app::queue::QueueData = call(&bob, &srv, app::queue::GetQueue::PATH, &[])
+    let q: app::player::api::QueueData = call(&bob, &srv, app::player::api::GetQueue::PATH, &[])
         .await
         .wire()
         .await
@@ -1098,7 +1089,7 @@ async fn extra_owner_role_and_admin_fields_are_ignored(b: Backend) {
     let r = call(
         &c,
         &srv,
-        app::playlists::CreatePlaylist::PATH,
+        app::playlists::widgets::CreatePlaylist::PATH,
         &[
             ("name", "Mine"),
             ("description", ""),
@@ -1108,7 +1099,7 @@ async fn extra_owner_role_and_admin_fields_are_ignored(b: Backend) {
         ],
     )
     .await;
-    let pl: app::playlists::PlaylistItem = r.wire().await.unwrap();
+    let pl: app::playlists::widgets::PlaylistItem = r.wire().await.unwrap();
     assert!(pl.mine);
     let r = call(
         &c,
@@ -1139,7 +1130,7 @@ async fn extra_owner_role_and_admin_fields_are_ignored(b: Backend) {
     let r = call(
         &c,
         &srv,
-        app::auth::security::SetDisplayName::PATH,
+        app::settings::SetDisplayName::PATH,
         &[("name", "M"), ("role", "admin"), ("is_admin", "true")],
     )
     .await;
@@ -1543,8 +1534,8 @@ async fn injected_identifiers_meet_allowlists_and_leak_no_sql(b: Backend) {
         let r = call_postcard(
             &admin,
             &srv,
-            app::catalog::BulkEdit::PATH,
-            &app::catalog::BulkEdit {
+            app::catalog::bulk::BulkEdit::PATH,
+            &app::catalog::bulk::BulkEdit {
                 track_ids: vec![track.clone()],
                 field: field.into(),
                 value: "x".into(),
@@ -1726,10 +1717,10 @@ async fn client_lists_and_sizes_are_capped(b: Backend) {
     )
     .await;
     let track = list_tracks(&c, &srv).await[0].id.clone();
-    let pl: app::playlists::PlaylistItem = call(
+    let pl: app::playlists::widgets::PlaylistItem = call(
         &c,
         &srv,
-        app::playlists::CreatePlaylist::PATH,
+        app::playlists::widgets::CreatePlaylist::PATH,
         &[("name", "Big"), ("description", ""), ("public", "false")],
     )
     .await
@@ -1741,8 +1732,8 @@ async fn client_lists_and_sizes_are_capped(b: Backend) {
     let r = call_postcard(
         &c,
         &srv,
-        app::playlists::AddToPlaylist::PATH,
-        &app::playlists::AddToPlaylist {
+        app::playlists::widgets::AddToPlaylist::PATH,
+        &app::playlists::widgets::AddToPlaylist {
             id: pl.id.clone(),
             track_ids: vec![track.clone(); max_tracks + 1],
         },
@@ -1758,8 +1749,8 @@ async fn client_lists_and_sizes_are_capped(b: Backend) {
     let r = call_postcard(
         &c,
         &srv,
-        app::catalog::BulkEdit::PATH,
-        &app::catalog::BulkEdit {
+        app::catalog::bulk::BulkEdit::PATH,
+        &app::catalog::bulk::BulkEdit {
             track_ids: vec![track.clone(); backend::catalog::MAX_BULK + 1],
             field: "genre".into(),
             value: "Capped".into(),
@@ -1781,8 +1772,8 @@ async fn client_lists_and_sizes_are_capped(b: Backend) {
     let r = call_postcard(
         &c,
         &srv,
-        app::queue::SaveQueue::PATH,
-        &app::queue::SaveQueue {
+        app::player::api::SaveQueue::PATH,
+        &app::player::api::SaveQueue {
             track_ids: vec![track.clone(); backend::queue::MAX_QUEUE + 1],
             index: 0,
             position_ms: 0,
@@ -1797,7 +1788,7 @@ async fn client_lists_and_sizes_are_capped(b: Backend) {
     let r = call(
         &c,
         &srv,
-        app::downloads::DownloadManifest::PATH,
+        app::offline::DownloadManifest::PATH,
         &[("key", &long_key)],
     )
     .await;
@@ -1831,9 +1822,9 @@ async fn client_lists_and_sizes_are_capped(b: Backend) {
 /// (twenty at once from one user included) get 429 with Retry-After, and none a 5xx.
 async fn the_global_transcode_cap_gives_429(b: Backend) {
     let srv = start_with(b, |c| {
-        c.max_upload_bytes = 1 << 24;
-        c.transcodes_max = 1;
-        c.transcodes_per_user = 1;
+        c.storage.max_upload_bytes = 1 << 24;
+        c.limits.transcodes_max = 1;
+        c.limits.transcodes_per_user = 1;
     })
     .await;
     let admin = client();

@@ -178,7 +178,7 @@ async fn scan_from_the_command_line() {
     .unwrap();
     std::fs::write(music.path().join("fake.flac"), b"fLaC but nothing else").unwrap();
     let mut config = Backend::Sqlite.config(dir.path()).await;
-    config.library_dirs = vec![music.path().to_path_buf()];
+    config.library.dirs = vec![music.path().to_path_buf()];
     let mut env = env_of(&config);
     env.push((
         "REFRAIN_LIBRARY_DIRS".into(),

@@ -32,8 +32,8 @@ async fn uploaded(email: &str, title: &str) -> Uploaded {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Backend::Postgres.config(&dir.path().join("data")).await;
     let k = backend::testing::kafka_config(None, 1);
-    config.kafka = Some(k.clone());
-    config.embedded_worker = false;
+    config.events.kafka = Some(k.clone());
+    config.events.embedded_worker = false;
     let core = Core::init(config.clone()).await.unwrap();
     kafka::ensure_topics(&k).await.unwrap();
     let user = auth::signup(&core, email, "violet-harbour-87")

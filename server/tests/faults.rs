@@ -142,9 +142,9 @@ async fn postgres_restarted_mid_import_answers_503_meanwhile_and_imports_exactly
     let gate = FfmpegGate::new();
     let dir = tempfile::tempdir().unwrap();
     let mut config = Backend::Sqlite.config(&dir.path().join("data")).await;
-    config.database_url = pg.url();
-    config.embedded_worker = false;
-    config.ffmpeg = gate.program.clone();
+    config.database.url = pg.url();
+    config.events.embedded_worker = false;
+    config.media.ffmpeg = gate.program.clone();
     let srv = serve(config, dir).await;
     let c = common::client();
     common::signup(&c, &srv, "restart@example.com").await;
@@ -230,7 +230,7 @@ async fn postgres_restarted_mid_import_answers_503_meanwhile_and_imports_exactly
     );
     assert_eq!(rows(&srv.core).await, ONE_IMPORT);
     assert_one_set_of_objects(&srv.core, &job_id).await;
-    let tracks: Vec<app::library::TrackItem> = list_tracks(&c, &srv).await.wire().await.unwrap();
+    let tracks: Vec<app::model::TrackItem> = list_tracks(&c, &srv).await.wire().await.unwrap();
     assert_eq!(tracks.len(), 1);
     assert_eq!(tracks[0].title, "Through a Restart");
 }
@@ -244,7 +244,7 @@ async fn postgres_restarted_mid_import_answers_503_meanwhile_and_imports_exactly
 async fn a_sqlite_write_lock_held_mid_import_fails_the_attempt_cleanly_and_the_retry_imports_once()
 {
     let gate = FfmpegGate::new();
-    let srv = common::start_with(Backend::Sqlite, |c| c.ffmpeg = gate.program.clone()).await;
+    let srv = common::start_with(Backend::Sqlite, |c| c.media.ffmpeg = gate.program.clone()).await;
     let c = common::client();
     common::signup(&c, &srv, "locked@example.com").await;
     let (status, uploaded) = upload(
@@ -264,7 +264,7 @@ async fn a_sqlite_write_lock_held_mid_import_fails_the_attempt_cleanly_and_the_r
 
     let mut locker = {
         use sqlx::Connection;
-        sqlx::SqliteConnection::connect(&srv.core.config.database_url)
+        sqlx::SqliteConnection::connect(&srv.core.config.database.url)
             .await
             .unwrap()
     };
@@ -275,7 +275,7 @@ async fn a_sqlite_write_lock_held_mid_import_fails_the_attempt_cleanly_and_the_r
     gate.open();
 
     // While it is held: reads answer...
-    let tracks: Vec<app::library::TrackItem> = list_tracks(&c, &srv).await.wire().await.unwrap();
+    let tracks: Vec<app::model::TrackItem> = list_tracks(&c, &srv).await.wire().await.unwrap();
     assert!(tracks.is_empty());
     let page = c.get(format!("{}/library", srv.base)).send().await.unwrap();
     let status = page.status();
@@ -329,7 +329,7 @@ async fn a_sqlite_write_lock_held_mid_import_fails_the_attempt_cleanly_and_the_r
 #[tokio::test]
 async fn a_short_sqlite_write_lock_mid_import_only_delays_it() {
     let gate = FfmpegGate::new();
-    let srv = common::start_with(Backend::Sqlite, |c| c.ffmpeg = gate.program.clone()).await;
+    let srv = common::start_with(Backend::Sqlite, |c| c.media.ffmpeg = gate.program.clone()).await;
     let c = common::client();
     common::signup(&c, &srv, "waits@example.com").await;
     let (status, uploaded) = upload(&c, &srv.base, "waits.mp3", sine_mp3(2, &[])).await;
@@ -342,7 +342,7 @@ async fn a_short_sqlite_write_lock_mid_import_only_delays_it() {
     gate.wait_until_held(GUARD).await;
     let mut locker = {
         use sqlx::Connection;
-        sqlx::SqliteConnection::connect(&srv.core.config.database_url)
+        sqlx::SqliteConnection::connect(&srv.core.config.database.url)
             .await
             .unwrap()
     };
@@ -397,7 +397,7 @@ async fn an_upload_that_fills_the_disk_keeps_nothing_and_the_server_goes_on() {
         return;
     };
     let path = disk.path.clone();
-    let srv = common::start_with(Backend::Sqlite, |c| c.storage_dir = path).await;
+    let srv = common::start_with(Backend::Sqlite, |c| c.storage.storage_dir = path).await;
     let c = common::client();
     common::signup(&c, &srv, "full@example.com").await;
     let (status, body) = upload(&c, &srv.base, "big.bin", vec![0x5a; 3 << 20]).await;
@@ -445,8 +445,8 @@ async fn ffmpeg_output_that_fills_the_disk_fails_the_import_cleanly_and_a_retry_
     };
     let dir = tempfile::tempdir().unwrap();
     let mut config = Backend::Sqlite.config(&dir.path().join("data")).await;
-    config.embedded_worker = true;
-    config.max_event_attempts = 2;
+    config.events.embedded_worker = true;
+    config.events.max_event_attempts = 2;
     // This process writes the upload; the server process imports it.
     let core = Core::init(config.clone()).await.unwrap();
     let user = backend::auth::signup(&core, "tmpfull@example.com", common::PW)

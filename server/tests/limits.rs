@@ -123,12 +123,12 @@ async fn nodes_share_rates_through_redis() {
         .expect("REFRAIN_TEST_REDIS_URL is not set; run scripts/services.sh");
     let dir = tempfile::tempdir().unwrap();
     let mut config = Backend::Sqlite.config(&dir.path().join("data")).await;
-    config.embedded_worker = false;
-    config.redis_url = Some(redis);
+    config.events.embedded_worker = false;
+    config.redis.url = Some(redis);
     config.rate_limits.general = 6;
     // The client arrives through a proxy on this machine, from an address of its own (so
     // no other test's requests count with it).
-    config.trusted_proxies = vec!["127.0.0.1".parse::<std::net::IpAddr>().unwrap()].into();
+    config.server.trusted_proxies = vec!["127.0.0.1".parse::<std::net::IpAddr>().unwrap()].into();
     let core = backend::Core::init(config).await.unwrap();
     let nodes = [serve(&core).await, serve(&core).await];
     early_in_a_minute().await;
@@ -162,8 +162,8 @@ fn rand_u16() -> u16 {
 #[tokio::test]
 async fn a_slowloris_client_is_cut_off_while_others_are_served() {
     let srv = start_with(Backend::Sqlite, |c| {
-        c.header_timeout_secs = 1;
-        c.max_connections_per_client = 8;
+        c.server.header_timeout_secs = 1;
+        c.server.max_connections_per_client = 8;
     })
     .await;
     let addr = srv.base.trim_start_matches("http://").to_string();
@@ -255,8 +255,8 @@ async fn a_request_stuck_on_a_dependency_is_answered_503() {
         }
     });
     let srv = start_with(Backend::Sqlite, |c| {
-        c.request_timeout_secs = 1;
-        c.s3 = Some(backend::config::S3Config {
+        c.server.request_timeout_secs = 1;
+        c.storage.s3 = Some(backend::config::S3Config {
             bucket: "refrain".into(),
             prefix: None,
             endpoint: Some(endpoint),
@@ -339,9 +339,9 @@ async fn a_stopped_object_store_is_answered_503_at_once_until_it_is_back() {
     let link = store_link(s3.endpoint.as_deref().unwrap()).await;
     s3.endpoint = Some(link.endpoint.clone());
     let srv = start_with(Backend::Sqlite, |c| {
-        c.s3 = Some(s3);
-        c.breaker_failures = 3;
-        c.breaker_cooldown_secs = 1;
+        c.storage.s3 = Some(s3);
+        c.limits.breaker_failures = 3;
+        c.limits.breaker_cooldown_secs = 1;
     })
     .await;
     let c = client();
@@ -418,15 +418,15 @@ async fn kafka_not_answering_opens_its_circuit() {
     let brokers = dead.local_addr().unwrap().to_string();
     drop(dead);
     let srv = start_with(Backend::Sqlite, |c| {
-        c.kafka = Some(backend::config::KafkaConfig {
+        c.events.kafka = Some(backend::config::KafkaConfig {
             brokers,
             topic_prefix: "breaker.".into(),
             group: "breaker".into(),
             partitions: 1,
             instance_id: None,
         });
-        c.breaker_failures = 2;
-        c.breaker_cooldown_secs = 600;
+        c.limits.breaker_failures = 2;
+        c.limits.breaker_cooldown_secs = 600;
     })
     .await;
     let c = client();

@@ -15,9 +15,9 @@ use server_fn::ServerFn;
 async fn start(redirect: bool) -> (String, Core, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Backend::Postgres.config(&dir.path().join("data")).await;
-    config.s3 = Some(s3_config());
-    config.stream_redirect = redirect;
-    config.embedded_worker = false;
+    config.storage.s3 = Some(s3_config());
+    config.storage.stream_redirect = redirect;
+    config.events.embedded_worker = false;
     let core = Core::init(config).await.unwrap();
     assert_eq!(core.storage.kind(), "s3");
     let base = common::serve(&core).await;
@@ -43,7 +43,7 @@ async fn imported(base: &str, core: &Core, c: &reqwest::Client) -> (String, Stri
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     worker::dispatch::drain(core).await.unwrap();
-    let tracks: Vec<app::library::TrackItem> = c
+    let tracks: Vec<app::model::TrackItem> = c
         .post(format!("{base}{}", app::library::ListTracks::PATH))
         .send()
         .await
@@ -53,8 +53,8 @@ async fn imported(base: &str, core: &Core, c: &reqwest::Client) -> (String, Stri
         .map(|b| postcard::from_bytes(&b).unwrap())
         .unwrap();
     assert_eq!(tracks[0].title, "Bucket Song");
-    let info: app::library::StreamInfo = c
-        .post(format!("{base}{}", app::library::StreamTrack::PATH))
+    let info: app::model::StreamInfo = c
+        .post(format!("{base}{}", app::player::api::StreamTrack::PATH))
         .form(&[("track_id", tracks[0].id.as_str())])
         .send()
         .await
@@ -92,7 +92,7 @@ async fn uploads_import_and_stream_with_ranges_from_s3_and_deletion_removes_the_
     );
 
     let r = c
-        .post(format!("{base}{}", app::library::DeleteTrack::PATH))
+        .post(format!("{base}{}", app::tracks::DeleteTrack::PATH))
         .form(&[("track_id", id.as_str())])
         .send()
         .await

@@ -39,7 +39,7 @@ fn events<'a>(lines: &'a [String], fields: &[(&str, &str)]) -> Vec<&'a String> {
 async fn secrets_stay_out_of_the_logs_and_security_events_are_in() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Backend::Sqlite.config(&dir.path().join("data")).await;
-    config.public_url = Some("https://music.example".into());
+    config.server.public_url = Some("https://music.example".into());
     let core = backend::Core::init(config.clone()).await.unwrap();
     let port = free_port();
     let mut env = env_of(&config);
@@ -106,15 +106,15 @@ async fn secrets_stay_out_of_the_logs_and_security_events_are_in() {
         .unwrap();
     assert_eq!(r.status(), reqwest::StatusCode::CREATED);
     let deadline = Instant::now() + Duration::from_secs(60);
-    let info: app::library::StreamInfo = loop {
-        let tracks: Vec<app::library::TrackItem> = call(app::library::ListTracks::PATH, vec![])
+    let info: app::model::StreamInfo = loop {
+        let tracks: Vec<app::model::TrackItem> = call(app::library::ListTracks::PATH, vec![])
             .await
             .wire()
             .await
             .unwrap();
         if let Some(t) = tracks.first() {
             let r = call(
-                app::library::StreamTrack::PATH,
+                app::player::api::StreamTrack::PATH,
                 vec![("track_id", t.id.clone())],
             )
             .await;

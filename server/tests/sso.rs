@@ -27,7 +27,7 @@ fn location(r: &reqwest::Response) -> String {
 }
 
 async fn connecting_a_sign_in_takes_a_post_from_this_site(b: Backend) {
-    let srv = start_with(b, |c| c.sso = vec![oidc_provider()]).await;
+    let srv = start_with(b, |c| c.sso.providers = vec![oidc_provider()]).await;
     let issuer = oidc_provider().issuer;
     let c = client();
     signup(&c, &srv, "connect@example.com").await;

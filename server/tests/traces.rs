@@ -24,9 +24,9 @@ async fn an_upload_is_one_trace_from_the_browser_through_kafka_into_the_worker()
     let dir = tempfile::tempdir().unwrap();
     let mut config = Backend::Postgres.config(&dir.path().join("data")).await;
     let k = backend::testing::kafka_config(None, 1);
-    config.kafka = Some(k.clone());
-    config.embedded_worker = false;
-    config.otlp_endpoint = Some(receiver.url.clone());
+    config.events.kafka = Some(k.clone());
+    config.events.embedded_worker = false;
+    config.telemetry.otlp_endpoint = Some(receiver.url.clone());
     let core = Core::init(config.clone()).await.unwrap();
     kafka::ensure_topics(&k).await.unwrap();
 

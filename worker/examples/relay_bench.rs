@@ -25,8 +25,8 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = backend::testing::Backend::Postgres.config(dir.path()).await;
     let k = backend::testing::kafka_config(None, 3);
-    config.kafka = Some(k.clone());
-    config.embedded_worker = false;
+    config.events.kafka = Some(k.clone());
+    config.events.embedded_worker = false;
     let core = backend::Core::init(config).await.unwrap();
     kafka::ensure_topics(&k).await.unwrap();
 

@@ -37,7 +37,7 @@ pub async fn run_once(core: &Core) -> anyhow::Result<usize> {
                     t.needs_loudness = false;
                 }
             }
-            let per_minute = core.config.renditions_per_minute.max(1);
+            let per_minute = core.config.library.renditions_per_minute.max(1);
             tokio::time::sleep(Duration::from_secs(60) / per_minute).await;
         }
         let (thumbs, loudness) = analyse(core, &t).await;

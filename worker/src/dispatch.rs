@@ -24,7 +24,7 @@ pub async fn drain(core: &Core) -> anyhow::Result<usize> {
                 }
                 Err(e) => {
                     let msg = format!("{e:#}");
-                    let dead = p.attempts + 1 >= core.config.max_event_attempts;
+                    let dead = p.attempts + 1 >= core.config.events.max_event_attempts;
                     tracing::warn!(event_id = %p.event.id, attempt = p.attempts + 1, dead, error = %msg, "event failed");
                     if dead {
                         crate::give_up(core, &p.event, &msg).await?;

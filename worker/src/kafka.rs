@@ -137,13 +137,13 @@ fn traceparent_header(msg: &impl Message) -> Option<String> {
 
 async fn process(core: &Core, k: &KafkaConfig, dlq: &FutureProducer, event: &Event) {
     let mut pause = Duration::from_millis(200);
-    for attempt in 1..=core.config.max_event_attempts {
+    for attempt in 1..=core.config.events.max_event_attempts {
         match crate::handle(core, event).await {
             Ok(()) => return,
             Err(e) => {
                 let msg = format!("{e:#}");
                 tracing::warn!(event_id = %event.id, attempt, error = %msg, "event failed");
-                if attempt >= core.config.max_event_attempts {
+                if attempt >= core.config.events.max_event_attempts {
                     let body = serde_json::to_vec(event).unwrap_or_default();
                     dead_letter(k, dlq, &event.aggregate_id, &body, &event.id, &msg).await;
                     if let Err(e) = crate::give_up(core, event, &msg).await {

@@ -8,7 +8,7 @@ async fn main() -> anyhow::Result<()> {
     // Logs, and traces that continue those of the requests that wrote the events.
     let telemetry = backend::telemetry::init("refrain-worker", &config, "info")?;
     // The worker never relays or serves; it only consumes.
-    config.embedded_worker = false;
+    config.events.embedded_worker = false;
     let result = work(config).await;
     telemetry.shutdown().await;
     result
@@ -32,10 +32,11 @@ async fn work(config: backend::Config) -> anyhow::Result<()> {
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let mut scan_rx = stop_rx.clone();
     let mut ops_rx = stop_rx.clone();
-    let ops = if core.config.worker_port == 0 {
+    let ops = if core.config.server.worker_port == 0 {
         None
     } else {
-        let addr = std::net::SocketAddr::new(core.config.host, core.config.worker_port);
+        let addr =
+            std::net::SocketAddr::new(core.config.server.host, core.config.server.worker_port);
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (REFRAIN_WORKER_PORT): {e}"))?;
@@ -54,7 +55,7 @@ async fn work(config: backend::Config) -> anyhow::Result<()> {
     let scanner = tokio::spawn(worker::scanner::run(core.clone(), async move {
         let _ = scan_rx.wait_for(|s| *s).await;
     }));
-    let result = match core.config.kafka.clone() {
+    let result = match core.config.events.kafka.clone() {
         Some(k) => worker::kafka::run(core, k, shutdown).await,
         None => {
             worker::dispatch::run(core, shutdown).await;

@@ -14,7 +14,7 @@ pub async fn handle(core: &Core, event_id: &str, m: &EmailMessage) -> anyhow::Re
     if events::repo::is_processed(&core.db, HANDLER, event_id).await? {
         return Ok(());
     }
-    let message = match compose(&core.config.mail_from, m) {
+    let message = match compose(&core.config.mail.mail_from, m) {
         Ok(msg) => msg,
         Err(e) => {
             // A bad address will never work: record it and move on rather than retry.
@@ -23,12 +23,19 @@ pub async fn handle(core: &Core, event_id: &str, m: &EmailMessage) -> anyhow::Re
             return Ok(());
         }
     };
-    match &core.config.smtp_url {
+    match &core.config.mail.smtp_url {
         Some(url) => {
             let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url.0)?.build();
             transport.send(message).await?;
         }
-        None => write_to_folder(&core.config.data_dir.join("mail"), event_id, &message).await?,
+        None => {
+            write_to_folder(
+                &core.config.storage.data_dir.join("mail"),
+                event_id,
+                &message,
+            )
+            .await?
+        }
     }
     events::repo::mark_processed(&core.db, HANDLER, event_id).await?;
     tracing::info!(%event_id, subject = %m.subject, "email sent");

@@ -29,14 +29,19 @@ pub fn count(topic: &str, outcome: &'static str) {
 /// The answer for a request that may not read the metrics (see
 /// [`backend::ops::metrics_access`]), or `None` when it may.
 pub fn refused(core: &Core, peer: std::net::IpAddr, headers: &HeaderMap) -> Option<Response> {
-    let token = core.config.metrics_token.as_ref().map(|t| t.0.as_str());
+    let token = core
+        .config
+        .telemetry
+        .metrics_token
+        .as_ref()
+        .map(|t| t.0.as_str());
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]
         .iter()
         .any(|h| headers.contains_key(*h));
-    let loopback = core.config.metrics_loopback;
+    let loopback = core.config.telemetry.metrics_loopback;
     match backend::ops::metrics_access(token, loopback, peer, authorization, forwarded) {
         MetricsAccess::Allowed => None,
         MetricsAccess::Unauthorized => Some(

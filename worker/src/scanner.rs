@@ -16,7 +16,7 @@ pub async fn run(core: Core, shutdown: impl std::future::Future<Output = ()>) {
         tracing::warn!(error = %format!("{e:#}"), "recording the configured music folders failed");
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let watching = core.config.watch_library.then(|| {
+    let watching = core.config.library.watch.then(|| {
         let mut rx = stop_rx.clone();
         tokio::spawn(watch::run(
             core.clone(),

@@ -45,8 +45,8 @@ async fn a_worker_killed_mid_transcode_completes_the_job_after_restart_with_one_
     // The restarted worker comes back under the same static member id, as a restarted
     // container or systemd unit would.
     k.instance_id = Some(format!("worker-{}", backend::testing::unique()));
-    config.kafka = Some(k.clone());
-    config.embedded_worker = false;
+    config.events.kafka = Some(k.clone());
+    config.events.embedded_worker = false;
     let core = Core::init(config.clone()).await.unwrap();
     kafka::ensure_topics(&k).await.unwrap();
     let user = auth::signup(&core, "killed@example.com", "violet-harbour-87")
@@ -145,8 +145,8 @@ async fn a_worker_killed_after_the_effect_before_the_offset_commit_does_not_repe
     let mut config = Backend::Postgres.config(&dir.path().join("data")).await;
     let mut k = backend::testing::kafka_config(None, 1);
     k.instance_id = Some(format!("worker-{}", backend::testing::unique()));
-    config.kafka = Some(k.clone());
-    config.embedded_worker = false;
+    config.events.kafka = Some(k.clone());
+    config.events.embedded_worker = false;
     let core = Core::init(config.clone()).await.unwrap();
     kafka::ensure_topics(&k).await.unwrap();
     let user = auth::signup(&core, "once@example.com", "violet-harbour-87")
@@ -197,7 +197,10 @@ async fn a_worker_killed_after_the_effect_before_the_offset_commit_does_not_repe
     worker.kill().await;
     // The first event's effect is stored (which event came first depends on the topics'
     // order of delivery); its offset is not committed.
-    let effects = (tracks().await.unwrap(), emails_sent(&config.data_dir));
+    let effects = (
+        tracks().await.unwrap(),
+        emails_sent(&config.storage.data_dir),
+    );
     assert!(
         effects == (1, 0) || effects == (0, 1),
         "one effect before the kill: {effects:?}"
@@ -208,7 +211,7 @@ async fn a_worker_killed_after_the_effect_before_the_offset_commit_does_not_repe
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let lag = kafka::consumer_lag(&k).await.unwrap();
-        let done = tracks().await.unwrap() == 1 && emails_sent(&config.data_dir) == 1;
+        let done = tracks().await.unwrap() == 1 && emails_sent(&config.storage.data_dir) == 1;
         if done && lag.iter().all(|(_, n)| *n == 0) {
             break;
         }
@@ -220,7 +223,7 @@ async fn a_worker_killed_after_the_effect_before_the_offset_commit_does_not_repe
     }
     // Every offset is committed, and each effect happened once.
     assert_eq!(tracks().await.unwrap(), 1);
-    assert_eq!(emails_sent(&config.data_dir), 1);
+    assert_eq!(emails_sent(&config.storage.data_dir), 1);
     let j = imports::list_jobs(&core, &user).await.unwrap()[0].clone();
     assert_eq!(j.state, JobState::Done, "{:?}", j.error);
     assert_eq!(library::list_tracks(&core, &user).await.unwrap().len(), 1);

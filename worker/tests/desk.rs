@@ -105,7 +105,7 @@ async fn a_failed_job_is_retried_once_and_then_imports(b: Backend) {
     let mp3 = sine_mp3(2, &[("title", "Second Try"), ("artist", "Flaky")]);
     let (site, hits) = flaky_site(mp3).await;
     let s = setup(b, |c| {
-        c.import_allow_hosts = vec![format!("127.0.0.1:{site}")]
+        c.imports.allow_hosts = vec![format!("127.0.0.1:{site}")]
     })
     .await;
     let job = imports::create_from_url(
@@ -245,7 +245,7 @@ async fn a_waiting_job_is_cancelled_at_once_and_a_running_one_stops_its_ffmpeg(b
     .unwrap();
     std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let fake_path = fake.to_str().unwrap().to_string();
-    let s = setup(b, |c| c.ffmpeg = fake_path).await;
+    let s = setup(b, |c| c.media.ffmpeg = fake_path).await;
 
     let waiting = upload(&s.core, &s.bob, "wait.mp3", sine_mp3(2, &[])).await;
     assert_eq!(

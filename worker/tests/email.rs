@@ -16,11 +16,11 @@ const PW: &str = "violet-harbour-87";
 async fn a_verification_email_reaches_the_smtp_sink_and_its_link_works() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Backend::Sqlite.config(dir.path()).await;
-    config.email_verification = backend::config::EmailVerification::Optional;
-    config.smtp_url = Some(Redacted(
+    config.auth.email_verification = backend::config::EmailVerification::Optional;
+    config.mail.smtp_url = Some(Redacted(
         std::env::var("REFRAIN_TEST_SMTP_URL").unwrap_or_else(|_| "smtp://127.0.0.1:2525".into()),
     ));
-    config.embedded_worker = false;
+    config.events.embedded_worker = false;
     let core = Core::init(config).await.unwrap();
     let to = format!("{}@example.com", backend::testing::unique());
     auth::signup(&core, &to, PW).await.unwrap();
@@ -35,8 +35,8 @@ async fn a_verification_email_reaches_the_smtp_sink_and_its_link_works() {
 async fn without_smtp_emails_land_in_the_data_directory_once() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Backend::Sqlite.config(dir.path()).await;
-    config.email_verification = backend::config::EmailVerification::Optional;
-    config.embedded_worker = false;
+    config.auth.email_verification = backend::config::EmailVerification::Optional;
+    config.events.embedded_worker = false;
     let core = Core::init(config).await.unwrap();
     auth::signup(&core, "folder@example.com", PW).await.unwrap();
     let ev = events::repo::pending(&core.db, 10).await.unwrap()[0]

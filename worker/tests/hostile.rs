@@ -14,7 +14,7 @@ use bytes::Bytes;
 async fn setup(b: Backend, media_timeout_secs: u64) -> (Core, CurrentUser, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = b.config(&dir.path().join("data")).await;
-    config.media_timeout_secs = media_timeout_secs;
+    config.media.timeout_secs = media_timeout_secs;
     let core = Core::init(config).await.unwrap();
     let user = auth::signup(&core, "admin@example.com", "violet-harbour-87")
         .await

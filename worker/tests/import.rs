@@ -721,7 +721,7 @@ async fn plays_count_once_per_playback_and_only_when_heard_long_enough(b: Backen
 async fn scanned_tracks_are_rendered_in_the_background(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = b.config(&dir.path().join("data")).await;
-    config.renditions_per_minute = 60_000;
+    config.library.renditions_per_minute = 60_000;
     let core = Core::init(config).await.unwrap();
     let admin = auth::signup(&core, "admin@example.com", "violet-harbour-87")
         .await

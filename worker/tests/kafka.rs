@@ -28,9 +28,9 @@ async fn start(b: Backend) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let mut config = b.config(&dir.path().join("data")).await;
     let k = backend::testing::kafka_config(None, 1);
-    config.kafka = Some(k.clone());
-    config.embedded_worker = false;
-    config.max_event_attempts = 2;
+    config.events.kafka = Some(k.clone());
+    config.events.embedded_worker = false;
+    config.events.max_event_attempts = 2;
     let core = Core::init(config).await.unwrap();
     kafka::ensure_topics(&k).await.unwrap();
     let user = auth::signup(&core, "kafka@example.com", "violet-harbour-87")

@@ -55,8 +55,8 @@ async fn uploads_survive_a_broker_outage_and_complete_when_it_returns() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Backend::Postgres.config(&dir.path().join("data")).await;
     let k = backend::testing::kafka_config(Some(format!("127.0.0.1:{port}")), 1);
-    config.kafka = Some(k.clone());
-    config.embedded_worker = false;
+    config.events.kafka = Some(k.clone());
+    config.events.embedded_worker = false;
     let core = Core::init(config).await.unwrap();
     let user = auth::signup(&core, "outage@example.com", "violet-harbour-87")
         .await

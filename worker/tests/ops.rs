@@ -73,14 +73,14 @@ async fn the_worker_answers_health_readiness_and_metrics(b: Backend) {
     assert_eq!(r.status(), 404);
     // Without the token or REFRAIN_METRICS_LOOPBACK, not even for this machine.
     let mut closed = config.clone();
-    closed.metrics_loopback = false;
+    closed.telemetry.metrics_loopback = false;
     let closed = serve(&Core::init(closed).await.unwrap()).await;
     let r = http.get(format!("{closed}/metrics")).send().await.unwrap();
     assert_eq!(r.status(), 404);
     let r = http.get(format!("{closed}/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let mut with_token = config;
-    with_token.metrics_token = Some(backend::config::Redacted(
+    with_token.telemetry.metrics_token = Some(backend::config::Redacted(
         "worker-metrics-token-0123456789".into(),
     ));
     let guarded = serve(&Core::init(with_token).await.unwrap()).await;

@@ -95,8 +95,8 @@ async fn setup(b: Backend, max_upload_bytes: u64) -> Setup {
     let (site, _) = serve(mp3, format!("http://127.0.0.1:{canary}/song.mp3")).await;
     let dir = tempfile::tempdir().unwrap();
     let mut config = b.config(&dir.path().join("data")).await;
-    config.import_allow_hosts = vec![format!("127.0.0.1:{site}")];
-    config.max_upload_bytes = max_upload_bytes;
+    config.imports.allow_hosts = vec![format!("127.0.0.1:{site}")];
+    config.storage.max_upload_bytes = max_upload_bytes;
     let core = Core::init(config).await.unwrap();
     let user = auth::signup(&core, "linker@example.com", "violet-harbour-87")
         .await

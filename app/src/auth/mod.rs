@@ -1,7 +1,6 @@
 //! Sign up, log in (with a second step when two-factor is on), log out: server functions
 //! and their pages.
 
-pub mod security;
 pub mod sso;
 
 use crate::error::AppError;
@@ -79,7 +78,7 @@ pub async fn signup(
     if let Some(name) = artist_name {
         backend::artists::request(&core, &user, &name, "").await?;
     }
-    if core.config.email_verification == backend::config::EmailVerification::Required {
+    if core.config.auth.email_verification == backend::config::EmailVerification::Required {
         backend::auth::logout(&core, &user.login_id).await?;
         return Ok(SignupOutcome::CheckEmail(user.email));
     }

@@ -389,7 +389,7 @@ pub fn SignInMethodsSection() -> impl IntoView {
                                         <li class="session">
                                             <div class="session-text">
                                                 <strong>{l.name.clone()}</strong>
-                                                <span class="muted">{l.email.clone()} " · connected " {super::security::ago(l.linked_at)}</span>
+                                                <span class="muted">{l.email.clone()} " · connected " {crate::ui::format::ago(l.linked_at)}</span>
                                             </div>
                                             {(!only_way).then(|| view! {
                                                 <button class="btn ghost" on:click=move |_| {

@@ -197,7 +197,7 @@ pub fn YoutubeImport(on_queued: Callback<()>) -> impl IntoView {
                                         {h.title.clone()}
                                         <span class="muted">
                                             {h.channel.clone().map(|c| format!(" · {c}"))}
-                                            {h.duration_secs.map(|d| format!(" · {}", crate::player::fmt_time(d as f64)))}
+                                            {h.duration_secs.map(|d| format!(" · {}", crate::ui::format::fmt_time(d as f64)))}
                                         </span>
                                     </span>
                                     {move || if queued.with(|q| q.contains(&done_id)) {
@@ -277,7 +277,7 @@ fn send(file: web_sys::File, up: Upload, on_uploaded: Callback<()>) {
         let status = x.status().unwrap_or(0);
         if status == 401 {
             // Signed out elsewhere: this browser's downloads go too.
-            crate::offline::session_ended();
+            crate::error::session_ended();
         }
         // Over the upload rate, or the server is busy: it says when to come back, and the
         // file goes again then (nothing was kept of this try).

@@ -11,8 +11,10 @@
 //!
 //! Every async loop carries a generation number; a newer load or seek makes it stop.
 
-use super::{PlayerCtx, TrackRef};
-use crate::library::{StreamInfo, stream_track};
+use super::api::{record_play, stream_track};
+use super::state::{Cmd, PlayerCtx, apply_volume, bounded, counts_as_play};
+use crate::model::StreamInfo;
+use crate::model::TrackRef;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::cell::{Cell, RefCell};
@@ -750,7 +752,7 @@ fn seek(p: PlayerCtx, secs: f64) {
     }) else {
         return;
     };
-    let at = slot.start + super::bounded(secs, 0.0, slot.len());
+    let at = slot.start + bounded(secs, 0.0, slot.len());
     a.set_current_time(at);
     if buffered_end_at(&a, at).is_some() {
         return;
@@ -856,7 +858,7 @@ fn count_listening(p: PlayerCtx, t: f64) {
             pb.listened_ms += step * 1000.0;
         }
         pb.last_pos = t;
-        if !pb.reported && super::counts_as_play(pb.listened_ms, pb.duration_ms) {
+        if !pb.reported && counts_as_play(pb.listened_ms, pb.duration_ms) {
             pb.reported = true;
             report = Some(pb.clone());
         }
@@ -864,7 +866,7 @@ fn count_listening(p: PlayerCtx, t: f64) {
     if let Some(pb) = report {
         spawn_local(async move {
             let listened = pb.listened_ms.round() as i64;
-            match crate::library::record_play(pb.track_id.clone(), pb.id.clone(), listened).await {
+            match record_play(pb.track_id.clone(), pb.id.clone(), listened).await {
                 Ok(()) => {}
                 // The server cannot be reached (offline): sent when the network returns.
                 Err(crate::error::AppError::Request(_)) => {
@@ -891,29 +893,13 @@ fn gain_factor(p: PlayerCtx) -> f64 {
             let e = e.borrow();
             e.slots.get(e.current).and_then(|s| s.info.gain_db)
         })
-        .map_or(1.0, |db| super::bounded(10f64.powf(db / 20.0), 0.0, 1.0))
+        .map_or(1.0, |db| bounded(10f64.powf(db / 20.0), 0.0, 1.0))
 }
 
 /// Sets the current track's gain, and the element's volume with it.
 fn apply_gain(p: PlayerCtx) {
     p.gain.set(gain_factor(p));
-    super::settings::apply_volume(p);
-}
-
-/// What the rest of the player asks of the engine (see [`super::control`]).
-pub enum Cmd {
-    /// Load a track (the queue's current entry) and play it from this many seconds.
-    Load(TrackRef, f64),
-    /// Forget the tracks on the timeline (a new list starts).
-    ForgetTimeline,
-    /// The queue or the repeat mode changed.
-    QueueChanged,
-    Seek(f64),
-    Toggle,
-    /// The element's time moved (or more got buffered).
-    TimeUpdate,
-    /// Normalization was switched: the gain is worked out again.
-    Gain,
+    apply_volume(p);
 }
 
 /// The engine's one entry point, in its own WASM chunk: it is fetched the first time a

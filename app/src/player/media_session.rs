@@ -2,7 +2,7 @@
 //! current track (with its cover) and drive the player. Reached through `js_sys::Reflect`,
 //! so browsers without it simply skip this.
 
-use super::PlayerCtx;
+use super::state::PlayerCtx;
 use js_sys::{Array, Object, Reflect};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;

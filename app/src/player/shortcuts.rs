@@ -20,7 +20,7 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
 /// Listens for shortcut keys on the window for as long as the player bar is mounted.
 #[cfg(feature = "hydrate")]
 pub fn install(
-    p: super::PlayerCtx,
+    p: super::state::PlayerCtx,
     help: RwSignal<bool>,
     navigate: impl Fn(&str, leptos_router::NavigateOptions) + Clone + 'static,
 ) {

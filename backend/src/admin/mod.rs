@@ -2,7 +2,7 @@
 //! Every function checks that the caller is an admin; every change is audited in the same
 //! transaction as the change itself.
 
-use crate::auth::{CurrentUser, Role};
+use crate::infra::actor::{CurrentUser, Role};
 use crate::{Core, Error, Result, new_id, now_ms};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -37,7 +37,7 @@ pub(crate) async fn require_admin(core: &Core, user: &CurrentUser) -> Result<()>
         crate::auth::audit::refused(&user.id, "admin function (not an admin)");
         return Err(Error::Forbidden);
     }
-    if core.config.require_admin_2fa
+    if core.config.auth.require_admin_2fa
         && crate::auth::repo::totp_secret(&core.db, &user.id)
             .await?
             .is_none()
@@ -313,7 +313,7 @@ pub enum AdminCreated {
 /// For the command line (whoever runs it owns the server): creates an admin account, or
 /// makes an existing account admin. Audited with the actor `cli`.
 pub async fn create_admin(core: &Core, email: &str, password: &str) -> Result<AdminCreated> {
-    let email = crate::auth::normalize_email(email)?;
+    let email = crate::infra::actor::normalize_email(email)?;
     if let Some(u) = crate::auth::repo::find_by_email(&core.db, &email).await? {
         let mut tx = crate::db::begin(&core.db).await?;
         sqlx::query("UPDATE users SET role = 'admin', disabled_at = NULL WHERE id = $1")
@@ -378,7 +378,7 @@ pub async fn rotate_signing_keys(core: &Core) -> Result<Vec<(&'static str, Strin
 /// (telling the account's address which), and clears its sign-in throttling. Two-factor
 /// stays as it was.
 pub async fn reset_password(core: &Core, email: &str, password: &str) -> Result<()> {
-    let email = crate::auth::normalize_email(email)?;
+    let email = crate::infra::actor::normalize_email(email)?;
     let u = crate::auth::repo::find_by_email(&core.db, &email)
         .await?
         .ok_or(Error::NotFound("account"))?;

@@ -1,5 +1,5 @@
 use super::repo::{self, ArtistRequest};
-use crate::auth::{CurrentUser, Role};
+use crate::infra::actor::{CurrentUser, Role};
 use crate::{Core, Error, Result, admin, new_id, now_ms};
 
 pub const MAX_NAME: usize = 100;

@@ -1,7 +1,7 @@
 //! Deleting one's own account and everything in it, after re-authenticating.
 
-use super::service::{CurrentUser, Role};
 use super::{password, repo, two_factor};
+use crate::infra::actor::{CurrentUser, Role};
 use crate::{Core, Error, Result};
 
 /// Deletes the account of `user` with its uploads, tracks, sessions and tokens. Needs the

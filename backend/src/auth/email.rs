@@ -2,10 +2,10 @@
 //! single-use link (token hashed at rest) as an email event through the outbox, in the
 //! same transaction as the token, so a rolled-back change sends nothing.
 
-use super::service::CurrentUser;
 use super::{password, repo, throttle};
 use crate::config::EmailVerification;
 use crate::events::{self, EMAIL_REQUESTED, EmailMessage, Event};
+use crate::infra::actor::CurrentUser;
 use crate::{Core, Error, Result, now_ms};
 use sqlx::AnyConnection;
 use std::net::IpAddr;
@@ -122,7 +122,7 @@ pub(crate) async fn send_verification(
     user_id: &str,
     email: &str,
 ) -> Result<()> {
-    if core.config.email_verification == EmailVerification::Off {
+    if core.config.auth.email_verification == EmailVerification::Off {
         return Ok(());
     }
     let base = core.config.public_url();
@@ -183,7 +183,7 @@ pub async fn verify_email(core: &Core, token: &str) -> Result<()> {
 /// Starts a password reset. The answer never says whether the address has an account;
 /// requests are throttled per address and per account.
 pub async fn request_password_reset(core: &Core, email: &str, from: IpAddr) -> Result<()> {
-    let Ok(email) = super::normalize_email(email) else {
+    let Ok(email) = crate::infra::actor::normalize_email(email) else {
         return Ok(());
     };
     let keys = [
@@ -292,7 +292,7 @@ pub async fn request_email_change(
     current_password: &str,
     new_email: &str,
 ) -> Result<()> {
-    let new_email = super::normalize_email(new_email)?;
+    let new_email = crate::infra::actor::normalize_email(new_email)?;
     password::check_current(&core.db, &user.id, current_password).await?;
     if new_email == user.email {
         return Err(Error::Invalid("that is already your address".into()));

@@ -7,8 +7,8 @@
 //! deletes every app key (Subsonic API keys and app passwords) in one transaction. A
 //! password change does the same unless its user keeps their apps signed in.
 
-use super::service::CurrentUser;
 use super::{password, refresh_repo, repo};
+use crate::infra::actor::CurrentUser;
 use crate::{Core, Error, Result, now_ms};
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
@@ -56,8 +56,8 @@ pub async fn list(core: &Core, user: &CurrentUser) -> Result<Vec<LoginInfo>> {
     let rows = repo::live_logins(
         &core.db,
         &user.id,
-        now - core.config.session_absolute_secs * 1000,
-        now - core.config.session_ttl_secs * 1000,
+        now - core.config.auth.session_absolute_secs * 1000,
+        now - core.config.auth.session_ttl_secs * 1000,
     )
     .await?;
     Ok(rows

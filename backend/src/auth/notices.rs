@@ -185,14 +185,14 @@ pub async fn handle(core: &Core, event: &Event) -> Result<()> {
                 match repo::find_by_id(&mut *tx, &p.user_id).await? {
                     None => None,
                     Some(u) => {
-                        let token = super::password::random_token();
+                        let token = crate::infra::crypto::random_token();
                         let now = now_ms();
                         sqlx::query(
                             "INSERT INTO login_notice_tokens
                            (token_hash, user_id, login_id, created_at, expires_at)
                          VALUES ($1, $2, $3, $4, $5)",
                         )
-                        .bind(super::password::sha256_hex(&token))
+                        .bind(crate::infra::crypto::sha256_hex(&token))
                         .bind(&p.user_id)
                         .bind(&p.login_id)
                         .bind(now)
@@ -260,7 +260,7 @@ pub async fn end_login_by_link(core: &Core, token: &str) -> Result<()> {
          WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
          RETURNING user_id, login_id",
     )
-    .bind(super::password::sha256_hex(token.trim()))
+    .bind(crate::infra::crypto::sha256_hex(token.trim()))
     .bind(now)
     .fetch_optional(&mut *tx)
     .await?;

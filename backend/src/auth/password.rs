@@ -127,7 +127,7 @@ pub async fn check_current(db: &sqlx::AnyPool, user_id: &str, password: &str) ->
         super::throttle::clear(db, &key[0]).await?;
         Ok(())
     } else {
-        crate::ops::count_auth_failure(crate::ops::AuthFailure::Reauth);
+        crate::infra::metrics::count_auth_failure(crate::infra::metrics::AuthFailure::Reauth);
         Err(crate::Error::BadCredentials)
     }
 }

@@ -1,7 +1,7 @@
 //! The profile a user edits in settings: a display name shown instead of the email, and
 //! a picture.
 
-use super::service::CurrentUser;
+use crate::infra::actor::CurrentUser;
 use crate::{Core, Error, Result};
 
 /// Longest display name, in characters.

@@ -14,7 +14,7 @@ pub async fn signup_from(
     password: &str,
     from: IpAddr,
 ) -> Result<CurrentUser> {
-    let key = throttle::Key::signups(from, core.config.signups_per_address);
+    let key = throttle::Key::signups(from, core.config.auth.signups_per_address);
     throttle::begin(&core.db, &[key]).await?;
     signup(core, email, password).await
 }
@@ -58,7 +58,7 @@ pub(crate) async fn insert_account(
     hash: &str,
     now: i64,
 ) -> Result<String> {
-    let admin_email = core.config.admin_email.as_deref();
+    let admin_email = core.config.auth.admin_email.as_deref();
     let role = match repo::insert_user(conn, id, email, hash, now, admin_email).await {
         Ok(role) => role,
         Err(Error::Database(sqlx::Error::Database(db))) if db.is_unique_violation() => {
@@ -95,7 +95,7 @@ const DEVICE_PURPOSE: &str = "known-device";
 /// is counted against the device, not the account (OWASP's "device cookies"): a stranger's
 /// wrong passwords slow down everyone but the devices the account has used before.
 pub fn device_token(core: &Core, user_id: &str) -> Result<String> {
-    let device = super::password::random_token();
+    let device = crate::infra::crypto::random_token();
     core.secret_key
         .seal(DEVICE_PURPOSE, format!("{user_id}\n{device}").as_bytes())
 }
@@ -154,7 +154,7 @@ pub async fn login_via(
         Some(user) if ok => user,
         other => {
             // Counted as a failure already, by `begin`.
-            crate::ops::count_auth_failure(crate::ops::AuthFailure::Password);
+            crate::infra::metrics::count_auth_failure(crate::infra::metrics::AuthFailure::Password);
             event(Outcome::Refused, other.as_ref().map(|u| u.id.as_str()));
             return Err(Error::BadCredentials);
         }
@@ -168,7 +168,7 @@ pub async fn login_via(
         event(Outcome::Disabled, Some(&user.id));
         return Err(Error::AccountDisabled);
     }
-    if core.config.email_verification == crate::config::EmailVerification::Required
+    if core.config.auth.email_verification == crate::config::EmailVerification::Required
         && !repo::email_verified(&core.db, &user.id).await?
     {
         event(Outcome::Unverified, Some(&user.id));
@@ -203,8 +203,8 @@ const LOGIN_SEEN_GRANULARITY_MS: i64 = 60_000;
 /// the absolute and idle time-outs, as of `now`.
 pub(crate) fn live_login_window(core: &Core, now: i64) -> (i64, i64) {
     (
-        now - core.config.session_absolute_secs * 1000,
-        now - core.config.session_ttl_secs * 1000,
+        now - core.config.auth.session_absolute_secs * 1000,
+        now - core.config.auth.session_ttl_secs * 1000,
     )
 }
 

@@ -26,9 +26,10 @@
 //! ([`drop_unvouched_identities`]), and the account's address is told which.
 
 use super::audit::{self, Factor, Outcome as AuditOutcome, Pathway};
-use super::service::{CurrentUser, LoginStep, Role};
+use super::service::LoginStep;
 use super::{password, repo, two_factor};
 use crate::config::{EmailVerification, SsoProvider};
+use crate::infra::actor::{CurrentUser, Role};
 pub use crate::infra::sso_cache::SsoCache;
 use crate::infra::sso_cache::{Http, HttpError, Issuer};
 use crate::{Core, Error, Result, new_id, now_ms};
@@ -186,6 +187,7 @@ fn random_b64(bytes: usize) -> String {
 pub fn providers(core: &Core) -> Vec<(String, String)> {
     core.config
         .sso
+        .providers
         .iter()
         .map(|p| (p.id.clone(), p.name.clone()))
         .collect()
@@ -206,6 +208,7 @@ pub fn form_action_origins(core: &Core) -> Vec<String> {
     let mut list: Vec<String> = core
         .config
         .sso
+        .providers
         .iter()
         .filter_map(|p| origin(&p.issuer))
         .collect();
@@ -225,6 +228,7 @@ pub fn form_action_origins(core: &Core) -> Vec<String> {
 fn provider<'a>(core: &'a Core, id: &str) -> Result<&'a SsoProvider> {
     core.config
         .sso
+        .providers
         .iter()
         .find(|p| p.id == id)
         .ok_or(Error::NotFound("sign-in provider"))
@@ -374,7 +378,7 @@ pub async fn verify_id_token(
 ) -> Result<IdClaims> {
     let p = provider(core, provider_id)?;
     let refused = |why: &str| {
-        crate::ops::count_auth_failure(crate::ops::AuthFailure::SingleSignOn);
+        crate::infra::metrics::count_auth_failure(crate::infra::metrics::AuthFailure::SingleSignOn);
         tracing::warn!(provider = %p.id, reason = %why, "ID token refused");
         Error::Invalid(format!("{} sign-in refused: {why}", p.name))
     };
@@ -536,7 +540,7 @@ fn claimed_email(p: &SsoProvider, claims: &IdClaims) -> Result<String> {
         .email
         .as_deref()
         .ok_or_else(|| Error::Invalid(format!("{} did not share an email address", p.name)))?;
-    super::service::normalize_email(email)
+    crate::infra::actor::normalize_email(email)
 }
 
 /// Connects a sign-in to the signed-in user who started it.
@@ -591,7 +595,7 @@ async fn sign_in(core: &Core, p: &SsoProvider, claims: &IdClaims) -> Result<Outc
         // made with somebody else's address (never confirmed) must not receive their
         // sign-in. Such an account is linked only by its password, as without
         // auto-linking (its owner can prove the address with a reset link).
-        if core.config.sso_auto_link && repo::email_verified(&core.db, &user.id).await? {
+        if core.config.sso.auto_link && repo::email_verified(&core.db, &user.id).await? {
             let vouched = Vouched {
                 email: true,
                 account: true,
@@ -621,7 +625,7 @@ async fn sign_in(core: &Core, p: &SsoProvider, claims: &IdClaims) -> Result<Outc
         return Ok(Outcome::LinkNeeded { token });
     }
     let verified = claims.email_is_verified();
-    if !verified && core.config.email_verification == EmailVerification::Required {
+    if !verified && core.config.auth.email_verification == EmailVerification::Required {
         return Err(Error::Invalid(format!(
             "{} has not verified {email}; verify it there, or sign up with a password",
             p.name
@@ -771,13 +775,13 @@ async fn login_as(core: &Core, user_id: &str, claims: &IdClaims) -> Result<Login
         event(AuditOutcome::Disabled);
         return Err(Error::AccountDisabled);
     }
-    if core.config.email_verification == EmailVerification::Required
+    if core.config.auth.email_verification == EmailVerification::Required
         && !repo::email_verified(&core.db, user_id).await?
     {
         event(AuditOutcome::Unverified);
         return Err(Error::EmailNotVerified);
     }
-    let trusted_mfa = core.config.sso_trust_mfa && claims.multi_factor();
+    let trusted_mfa = core.config.sso.trust_mfa && claims.multi_factor();
     if !trusted_mfa && repo::totp_secret(&core.db, user_id).await?.is_some() {
         event(AuditOutcome::SecondFactorNeeded);
         let mut pending = two_factor::pending_for(user_id);

@@ -6,8 +6,8 @@
 //! not open.
 
 use super::audit::{self, Factor, Outcome, Pathway};
-use super::service::{CurrentUser, Role};
 use super::{password, repo, totp, two_factor_repo};
+use crate::infra::actor::{CurrentUser, Role};
 use crate::{Core, Error, Result, new_id, now_ms};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -344,7 +344,9 @@ pub async fn complete_login(
         Ok(factor) => factor,
         Err(e) => {
             if matches!(e, Error::BadCode) {
-                crate::ops::count_auth_failure(crate::ops::AuthFailure::SecondFactor);
+                crate::infra::metrics::count_auth_failure(
+                    crate::infra::metrics::AuthFailure::SecondFactor,
+                );
                 event(looks_like, Outcome::Refused);
             } else {
                 super::throttle::forgive(&core.db, &key).await?;

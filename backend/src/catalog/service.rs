@@ -1,5 +1,5 @@
 use super::repo::{self, TrackFields, TrackRow};
-use crate::auth::{CurrentUser, Role};
+use crate::infra::actor::{CurrentUser, Role};
 use crate::library::repo as lib;
 use crate::{Core, Error, Result};
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,6 @@
 use super::repo::{self, Counts, FileRow, RootRow, ScanRow};
 use super::walk::{self, Found};
-use crate::auth::CurrentUser;
+use crate::infra::actor::CurrentUser;
 use crate::library::repo::{self as library_repo, NewTrack};
 use crate::{Core, Error, Result, new_id};
 use serde::{Deserialize, Serialize};
@@ -67,7 +67,7 @@ const MAX_PATH: usize = 4096;
 /// The canonical paths of `REFRAIN_LIBRARY_DIRS` (off the async threads: a hung network
 /// mount must not stall the server).
 async fn configured_roots(core: &Core) -> Result<Vec<PathBuf>> {
-    let dirs = core.config.library_dirs.clone();
+    let dirs = core.config.library.dirs.clone();
     Ok(tokio::task::spawn_blocking(move || {
         dirs.iter()
             .filter_map(|d| walk::canonical_root(d).ok())
@@ -79,7 +79,7 @@ async fn configured_roots(core: &Core) -> Result<Vec<PathBuf>> {
 
 /// Why `candidate` cannot be a music folder beside `existing` ones, if it cannot.
 fn overlap(core: &Core, candidate: &Path, existing: &[RootRow]) -> Option<String> {
-    if let Some(why) = walk::refused_location(candidate, &core.config.library_allow_roots) {
+    if let Some(why) = walk::refused_location(candidate, &core.config.library.allow_roots) {
         return Some(why);
     }
     for r in existing {
@@ -95,7 +95,10 @@ fn overlap(core: &Core, candidate: &Path, existing: &[RootRow]) -> Option<String
             ));
         }
     }
-    for own in [&core.config.data_dir, &core.config.storage_dir] {
+    for own in [
+        &core.config.storage.data_dir,
+        &core.config.storage.storage_dir,
+    ] {
         if let Ok(own) = std::fs::canonicalize(own)
             && (candidate.starts_with(&own) || own.starts_with(candidate))
         {
@@ -112,7 +115,7 @@ fn overlap(core: &Core, candidate: &Path, existing: &[RootRow]) -> Option<String
 /// Records the folders of `REFRAIN_LIBRARY_DIRS` (a missing or overlapping one is logged
 /// and left out).
 pub async fn sync_configured(core: &Core) -> Result<()> {
-    for dir in &core.config.library_dirs {
+    for dir in &core.config.library.dirs {
         let d = dir.clone();
         let canon = match tokio::task::spawn_blocking(move || walk::canonical_root(&d))
             .await
@@ -258,7 +261,7 @@ pub async fn scan_progress(core: &Core) -> Result<(bool, i64)> {
 
 /// Queues a scan when `REFRAIN_SCAN_INTERVAL` has passed since the last one ended.
 pub async fn queue_if_due(core: &Core) -> Result<bool> {
-    let Some(every) = core.config.scan_interval else {
+    let Some(every) = core.config.library.scan_interval else {
         return Ok(false);
     };
     let every_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
@@ -509,7 +512,7 @@ async fn run(core: &Core, scan: &ScanRow, scope: &Scope) -> Result<()> {
     for f in vanished {
         by_hash.entry(f.content_hash.clone()).or_default().push(f);
     }
-    let tag_limit = std::time::Duration::from_secs(core.config.tag_read_timeout_secs);
+    let tag_limit = std::time::Duration::from_secs(core.config.media.tag_read_timeout_secs);
     while !work.is_empty() {
         let batch: Vec<Work> = work.drain(..work.len().min(BATCH)).collect();
         let read = tokio::task::spawn_blocking(move || {

@@ -9,7 +9,7 @@
 //! ffmpeg, cleans up and settles it as cancelled (`cancelled_job`).
 
 use super::repo::JobState;
-use crate::auth::{CurrentUser, Role};
+use crate::infra::actor::{CurrentUser, Role};
 use crate::{Core, Error, Result, events, now_ms};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;

@@ -2,7 +2,7 @@
 //! Usage counts the originals of jobs still running and of tracks that exist. Admins and
 //! artists import into the shared catalog and have no quota.
 
-use crate::auth::{CurrentUser, Role};
+use crate::infra::actor::{CurrentUser, Role};
 use crate::{Core, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -43,7 +43,7 @@ pub async fn quota_of_account(core: &Core, user_id: &str) -> Result<Option<Optio
     Ok(Some(Some(
         row.get::<Option<i64>, _>("quota_bytes")
             .and_then(|q| u64::try_from(q).ok())
-            .unwrap_or(core.config.default_quota_bytes),
+            .unwrap_or(core.config.storage.default_quota_bytes),
     )))
 }
 

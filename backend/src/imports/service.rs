@@ -1,6 +1,6 @@
 use super::repo::{self, JobState, JobView};
-use crate::auth::CurrentUser;
 use crate::events::{self, Event, ImportRequested};
+use crate::infra::actor::CurrentUser;
 use crate::library::repo::{self as library_repo, NewTrack};
 use crate::{Core, Error, Result, new_id};
 use bytes::Bytes;
@@ -59,7 +59,7 @@ where
     E: std::fmt::Display,
 {
     let filename = validate_filename(filename)?;
-    let max = core.config.max_upload_bytes;
+    let max = core.config.storage.max_upload_bytes;
     if declared_len.is_some_and(|n| n > max) {
         return Err(Error::TooLarge { limit: max });
     }
@@ -151,7 +151,7 @@ fn filename_of(url: &url::Url) -> String {
 /// again when the worker fetches it (every resolved address and redirect hop). The job
 /// and its event are written in one transaction; the worker fetches the file.
 pub async fn create_from_url(core: &Core, user: &CurrentUser, link: &str) -> Result<JobView> {
-    let allow = super::fetch::AllowList(core.config.import_allow_hosts.clone());
+    let allow = super::fetch::AllowList(core.config.imports.allow_hosts.clone());
     let url = super::fetch::parse_link(link, &allow).map_err(|r| Error::Invalid(r.0))?;
     let name = filename_of(&url);
     queue_link(core, user, &url, "url", &name).await
@@ -228,7 +228,7 @@ pub async fn fetch_original(
     if job.size_bytes > 0 && core.storage.exists(&job.original_key).await? {
         return Ok(Ok(()));
     }
-    let allow = super::fetch::AllowList(core.config.import_allow_hosts.clone());
+    let allow = super::fetch::AllowList(core.config.imports.allow_hosts.clone());
     let url = match super::fetch::parse_link(link, &allow) {
         Ok(u) => u,
         Err(r) => return Ok(Err(Rejected(r.0))),
@@ -239,11 +239,11 @@ pub async fn fetch_original(
         Some(None) => u64::MAX,
         None => return Ok(Err(Rejected("the account is gone".into()))),
     };
-    let limit = core.config.max_upload_bytes.min(room);
+    let limit = core.config.storage.max_upload_bytes.min(room);
     if job.source == "youtube" {
         return ytdlp_original(core, job, link, limit, room).await;
     }
-    let timeout = std::time::Duration::from_secs(core.config.import_timeout_secs);
+    let timeout = std::time::Duration::from_secs(core.config.imports.timeout_secs);
     let client =
         super::fetch::client(allow, timeout).map_err(|e| anyhow::anyhow!("http client: {e}"))?;
     let why = |e: &reqwest::Error| -> String {
@@ -252,7 +252,7 @@ pub async fn fetch_original(
         } else if e.is_timeout() {
             format!(
                 "the download did not finish within {} s",
-                core.config.import_timeout_secs
+                core.config.imports.timeout_secs
             )
         } else if e.is_connect() {
             "the site could not be reached".into()
@@ -323,7 +323,7 @@ async fn ytdlp_original(
         link,
         dir.path(),
         limit,
-        core.config.import_timeout_secs,
+        core.config.imports.timeout_secs,
     )
     .await?
     {

@@ -32,7 +32,7 @@ pub const MAX_QUERY: usize = 200;
 const SEARCH_SECS: u64 = 30;
 
 pub fn enabled(config: &Config) -> bool {
-    !config.ytdlp.is_empty()
+    !config.media.ytdlp.is_empty()
 }
 
 /// A YouTube video id (11 characters of `A-Z a-z 0-9 _ -`).
@@ -45,7 +45,7 @@ pub fn is_video_id(id: &str) -> bool {
 
 /// The command with the fixed options every run gets.
 fn command(config: &Config, proxy: &GuardProxy, home: &Path) -> Command {
-    let mut cmd = Command::new(&config.ytdlp);
+    let mut cmd = Command::new(&config.media.ytdlp);
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home)
@@ -111,7 +111,7 @@ pub async fn search(config: &Config, query: &str) -> Result<Vec<Hit>> {
         ));
     }
     let home = tempfile::tempdir().map_err(anyhow::Error::from)?;
-    let proxy = GuardProxy::start(AllowList(config.import_allow_hosts.clone()))
+    let proxy = GuardProxy::start(AllowList(config.imports.allow_hosts.clone()))
         .await
         .map_err(anyhow::Error::from)?;
     let mut cmd = command(config, &proxy, home.path());
@@ -121,7 +121,7 @@ pub async fn search(config: &Config, query: &str) -> Result<Vec<Hit>> {
         Ok(Some(o)) => o,
         Ok(None) => return Err(Error::Invalid("YouTube did not answer in time".into())),
         Err(e) => {
-            tracing::warn!(error = %e, program = %config.ytdlp, "yt-dlp cannot run");
+            tracing::warn!(error = %e, program = %config.media.ytdlp, "yt-dlp cannot run");
             return Err(Error::Invalid(
                 "YouTube search is not available on this server".into(),
             ));
@@ -173,7 +173,7 @@ pub async fn download(
             "the link leads to a web page, not to an audio file".into(),
         )));
     }
-    let proxy = GuardProxy::start(AllowList(config.import_allow_hosts.clone())).await?;
+    let proxy = GuardProxy::start(AllowList(config.imports.allow_hosts.clone())).await?;
     let home = dir.join("home");
     tokio::fs::create_dir_all(&home).await?;
     let mut cmd = command(config, &proxy, &home);
@@ -190,7 +190,7 @@ pub async fn download(
                 "the download did not finish within {secs} s"
             ))));
         }
-        Err(e) => anyhow::bail!("cannot run yt-dlp ({}): {e}", config.ytdlp),
+        Err(e) => anyhow::bail!("cannot run yt-dlp ({}): {e}", config.media.ytdlp),
     };
     if !out.status.success() {
         return Ok(Err(Rejected(format!(

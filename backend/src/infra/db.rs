@@ -66,7 +66,7 @@ impl Kind {
 
 pub async fn connect(config: &Config) -> Result<Db> {
     sqlx::any::install_default_drivers();
-    let kind = Kind::of(&config.database_url).ok_or_else(|| {
+    let kind = Kind::of(&config.database.url).ok_or_else(|| {
         anyhow::anyhow!("unsupported database URL scheme (use sqlite:// or postgres://)")
     })?;
     let mut opts = AnyPoolOptions::new()
@@ -76,10 +76,10 @@ pub async fn connect(config: &Config) -> Result<Db> {
         })
         .acquire_timeout(ACQUIRE_TIMEOUT);
     if kind == Kind::Sqlite {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        std::fs::create_dir_all(&config.storage.data_dir).map_err(|e| {
             anyhow::anyhow!(
                 "cannot create data directory {}: {e}",
-                config.data_dir.display()
+                config.storage.data_dir.display()
             )
         })?;
         opts = opts.after_connect(|conn, _meta| {
@@ -133,7 +133,7 @@ pub async fn connect(config: &Config) -> Result<Db> {
             })
         });
     }
-    let pool = opts.connect_lazy(&config.database_url)?;
+    let pool = opts.connect_lazy(&config.database.url)?;
     // The first connection: a database that refuses connections may still be starting,
     // so it is given longer than a request's wait (an error in the URL, the credentials
     // or the database's name is reported at once).

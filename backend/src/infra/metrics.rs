@@ -50,3 +50,8 @@ pub fn render_auth_failures(out: &mut String) {
         );
     }
 }
+
+/// Bytes the kept Subsonic transcodes took at the last count, and how many were dropped
+/// to stay under the cap since start-up (for `/metrics`).
+pub static TRANSCODES_KEPT_BYTES: AtomicU64 = AtomicU64::new(0);
+pub static TRANSCODES_DROPPED: AtomicU64 = AtomicU64::new(0);

@@ -447,7 +447,11 @@ fn read_piece(file: &std::fs::File, pos: u64, end: u64) -> Result<Bytes> {
 
 /// The origin browsers fetch presigned stream URLs from, when streams redirect there.
 pub fn redirect_origin(config: &crate::Config) -> Option<String> {
-    let s3 = config.s3.as_ref().filter(|_| config.stream_redirect)?;
+    let s3 = config
+        .storage
+        .s3
+        .as_ref()
+        .filter(|_| config.storage.stream_redirect)?;
     match &s3.endpoint {
         Some(ep) => {
             let u = url::Url::parse(ep).ok()?;

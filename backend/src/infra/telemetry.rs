@@ -63,7 +63,7 @@ pub fn init(
             ))
             .build(),
     );
-    if let Some(endpoint) = &config.otlp_endpoint {
+    if let Some(endpoint) = &config.telemetry.otlp_endpoint {
         use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_http()
@@ -94,7 +94,7 @@ pub fn init(
             .unwrap_or_else(|_| default_filter.into())
     };
     let registry = tracing_subscriber::registry().with(otel);
-    if config.log_json {
+    if config.telemetry.log_json {
         registry
             .with(
                 tracing_subscriber::fmt::layer()

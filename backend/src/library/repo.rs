@@ -41,7 +41,7 @@ pub(crate) const TRACK_JOINS: &str =
 
 /// A short version of a cover object key for cover URLs ("" without a cover).
 pub fn cover_version(key: Option<&str>) -> String {
-    key.map(|k| crate::auth::password::sha256_hex(k)[..10].to_string())
+    key.map(|k| crate::infra::crypto::sha256_hex(k)[..10].to_string())
         .unwrap_or_default()
 }
 

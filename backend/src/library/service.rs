@@ -1,5 +1,5 @@
 use super::repo::{self, AlbumView, ArtistView, TrackSort, TrackView};
-use crate::auth::CurrentUser;
+use crate::infra::actor::CurrentUser;
 use crate::{Core, Error, Result};
 
 /// The library page's track list (newest first, capped until paging arrives).
@@ -65,7 +65,7 @@ pub struct CoverObject {
 impl CoverObject {
     /// A strong validator for HTTP caching.
     pub fn etag(&self) -> String {
-        let h = crate::auth::password::sha256_hex(&self.key);
+        let h = crate::infra::crypto::sha256_hex(&self.key);
         format!("\"{}\"", &h[..24])
     }
 }
@@ -103,7 +103,7 @@ pub async fn delete_track(core: &Core, user: &CurrentUser, track_id: &str) -> Re
     let Some(t) = repo::owned_keys(&core.db, track_id).await? else {
         return Err(Error::NotFound("track"));
     };
-    let is_admin = user.role == crate::auth::Role::Admin;
+    let is_admin = user.role == crate::infra::actor::Role::Admin;
     if t.owner_id != user.id && !is_admin {
         // Do not reveal that someone else's private track exists.
         return Err(if t.shared {

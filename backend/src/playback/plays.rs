@@ -3,8 +3,8 @@
 //! outbox, and its handler adds the play to the history and the user's count, once per
 //! playback however often the event is delivered.
 
-use crate::auth::CurrentUser;
 use crate::events::{self, Event};
+use crate::infra::actor::CurrentUser;
 use crate::library::repo as library_repo;
 use crate::{Core, Error, Result, now_ms};
 use serde::{Deserialize, Serialize};

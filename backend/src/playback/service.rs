@@ -1,5 +1,5 @@
 use super::token;
-use crate::auth::CurrentUser;
+use crate::infra::actor::CurrentUser;
 use crate::keys::TokenError;
 use crate::library::repo as library_repo;
 use crate::{Core, Error, Result, auth};
@@ -85,7 +85,7 @@ async fn mint(
         &user.id,
         track_id,
         &user.login_id,
-        core.config.stream_token_ttl_secs,
+        core.config.auth.stream_token_ttl_secs,
     );
     let token = token::sign(&core.keys.stream, &claims).await?;
     let index: crate::imports::SegmentIndex = serde_json::from_str(&t.segment_index)

@@ -1,5 +1,5 @@
 use super::repo::{self, EntryView, PlaylistView};
-use crate::auth::CurrentUser;
+use crate::infra::actor::CurrentUser;
 use crate::{Core, Error, Result, new_id, now_ms};
 
 pub const MAX_NAME_CHARS: usize = 100;

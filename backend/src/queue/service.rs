@@ -1,5 +1,5 @@
 use super::repo::{self, StoredQueue};
-use crate::auth::CurrentUser;
+use crate::infra::actor::CurrentUser;
 use crate::library::TrackView;
 use crate::{Core, Error, Result, now_ms};
 use std::collections::HashMap;

@@ -1,6 +1,6 @@
 use super::repo::{self, Alternatives, DocKind};
 use super::text::{one_typo_from_a_prefix, words};
-use crate::auth::CurrentUser;
+use crate::infra::actor::CurrentUser;
 use crate::library::{AlbumView, ArtistView, TrackView};
 use crate::playlists::PlaylistView;
 use crate::{Core, Result, db};

@@ -3,7 +3,7 @@
 //! a bookmark on a song the user may no longer see is kept but not listed.
 
 use super::catalog::{self, Song};
-use crate::auth::CurrentUser;
+use crate::infra::actor::CurrentUser;
 use crate::{Core, Error, Result, now_ms};
 use sqlx::Row;
 

@@ -8,7 +8,7 @@
 //! exactly what the user sees in the browser: another listener's personal upload never
 //! appears in a list, a search, a star or a stream.
 
-use crate::auth::CurrentUser;
+use crate::infra::actor::CurrentUser;
 use crate::library::repo::{
     ALBUM_COLUMNS, ALBUM_VISIBLE, ARTIST_COLUMNS, ARTIST_VISIBLE, AlbumView, ArtistView,
     TRACK_COLUMNS, TRACK_JOINS, TrackView, album_view, artist_view, track_view,
@@ -915,7 +915,7 @@ pub async fn search(
 /// and the time, so a scrobble an app retries counts once.
 pub async fn scrobble(core: &Core, user: &CurrentUser, id: &str, at: i64) -> Result<()> {
     let s = get_song(core, user, id).await?;
-    let playback = crate::auth::password::sha256_hex(&format!("{}|{id}|{at}", user.id));
+    let playback = crate::infra::crypto::sha256_hex(&format!("{}|{id}|{at}", user.id));
     crate::playback::plays::record_play_at(
         core,
         user,

@@ -17,9 +17,9 @@
 //! revoked key, each refused attempt and each first use after a while is a security event.
 
 use crate::auth::audit::{self, Factor, Outcome, Pathway};
-use crate::auth::password::{random_token, sha256_hex};
 use crate::auth::throttle;
-use crate::auth::{CurrentUser, Role};
+use crate::infra::actor::{CurrentUser, Role};
+use crate::infra::crypto::{random_token, sha256_hex};
 use crate::{Core, Error, Result, new_id, now_ms};
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
@@ -419,7 +419,9 @@ pub async fn authenticate(
         }
     };
     let Some(found) = found else {
-        crate::ops::count_auth_failure(crate::ops::AuthFailure::AppCredentials);
+        crate::infra::metrics::count_auth_failure(
+            crate::infra::metrics::AuthFailure::AppCredentials,
+        );
         event(Outcome::Refused, None);
         throttle::record_failure(&core.db, &keys)
             .await

@@ -3,7 +3,7 @@
 //! an app saves is the queue the web player restores (and the other way round).
 
 use super::catalog::{self, Song};
-use crate::auth::CurrentUser;
+use crate::infra::actor::CurrentUser;
 use crate::playlists::{self, PlaylistView};
 use crate::{Core, Error, Result, now_ms};
 use sqlx::Row;

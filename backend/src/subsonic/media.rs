@@ -2,8 +2,8 @@
 //! scanned file in its music folder) and cover art by Subsonic `coverArt` id.
 
 use super::catalog::{self, Song};
-use crate::auth::CurrentUser;
 use crate::folders::open::Opened;
+use crate::infra::actor::CurrentUser;
 use crate::storage::RangeRead;
 use crate::{Core, Error, Result};
 

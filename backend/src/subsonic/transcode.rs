@@ -14,11 +14,12 @@
 //! `REFRAIN_TRANSCODE_CACHE_MB`, the oldest dropped first.
 
 use super::media::{Original, Source};
+use crate::infra::metrics::{TRANSCODES_DROPPED, TRANSCODES_KEPT_BYTES};
 use crate::{Core, Error, Result};
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Formats an app may ask for.
@@ -321,15 +322,10 @@ async fn finish(mut st: Running) {
     }
 }
 
-/// Bytes the kept transcodes took at the last count, and how many were dropped to stay
-/// under the cap since start-up (for `/metrics`).
-pub static KEPT_BYTES: AtomicU64 = AtomicU64::new(0);
-pub static DROPPED: AtomicU64 = AtomicU64::new(0);
-
 /// Drops the oldest kept transcodes until all of them take at most
 /// `REFRAIN_TRANSCODE_CACHE_MB`; returns the bytes kept.
 pub async fn keep_under_cap(core: &Core) -> Result<u64> {
-    let cap = core.config.transcode_cache_bytes;
+    let cap = core.config.storage.transcode_cache_bytes;
     let kept = core.storage.list_sized("transcodes/").await?;
     let mut total: u64 = kept.iter().map(|k| k.1).sum();
     for (key, bytes, _) in kept {
@@ -338,10 +334,10 @@ pub async fn keep_under_cap(core: &Core) -> Result<u64> {
         }
         core.storage.delete(&key).await?;
         total = total.saturating_sub(bytes);
-        DROPPED.fetch_add(1, Ordering::Relaxed);
+        TRANSCODES_DROPPED.fetch_add(1, Ordering::Relaxed);
         tracing::info!(%key, bytes, "kept transcode dropped (cache full)");
     }
-    KEPT_BYTES.store(total, Ordering::Relaxed);
+    TRANSCODES_KEPT_BYTES.store(total, Ordering::Relaxed);
     Ok(total)
 }
 

@@ -286,7 +286,7 @@ async fn dispatch(
     let from = backend::auth::throttle::client_ip(
         peer.ip(),
         headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()),
-        &state.core.config.trusted_proxies,
+        &state.core.config.server.trusted_proxies,
     );
     let creds = match Credentials::from_params(|k| params.get(k)) {
         Ok(c) => c,

@@ -16,13 +16,13 @@ pub struct Srv {
 }
 
 pub async fn start(b: Backend, max_upload: u64) -> Srv {
-    start_with(b, |c| c.max_upload_bytes = max_upload).await
+    start_with(b, |c| c.storage.max_upload_bytes = max_upload).await
 }
 
 pub async fn start_with(b: Backend, tweak: impl FnOnce(&mut backend::Config)) -> Srv {
     let dir = tempfile::tempdir().unwrap();
     let mut config = b.config(&dir.path().join("data")).await;
-    config.embedded_worker = false;
+    config.events.embedded_worker = false;
     tweak(&mut config);
     let core = Core::init(config).await.unwrap();
     let base = serve(&core).await;
@@ -154,7 +154,7 @@ pub async fn with_track(srv: &Srv, c: &reqwest::Client, email: &str) -> (String,
 }
 
 /// The client's user's tracks, as the library lists them.
-pub async fn list_tracks(c: &reqwest::Client, srv: &Srv) -> Vec<app::library::TrackItem> {
+pub async fn list_tracks(c: &reqwest::Client, srv: &Srv) -> Vec<app::model::TrackItem> {
     call(c, srv, app::library::ListTracks::PATH, &[])
         .await
         .wire()
@@ -163,12 +163,17 @@ pub async fn list_tracks(c: &reqwest::Client, srv: &Srv) -> Vec<app::library::Tr
 }
 
 /// The web player's stream grant for track `id` (its signed URL is relative).
-pub async fn stream_info(c: &reqwest::Client, srv: &Srv, id: &str) -> app::library::StreamInfo {
-    call(c, srv, app::library::StreamTrack::PATH, &[("track_id", id)])
-        .await
-        .wire()
-        .await
-        .unwrap()
+pub async fn stream_info(c: &reqwest::Client, srv: &Srv, id: &str) -> app::model::StreamInfo {
+    call(
+        c,
+        srv,
+        app::player::api::StreamTrack::PATH,
+        &[("track_id", id)],
+    )
+    .await
+    .wire()
+    .await
+    .unwrap()
 }
 
 /// A Subsonic API key made in Settings by the client's user (whose password is [`PW`]).

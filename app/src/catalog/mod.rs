@@ -6,7 +6,12 @@
 // `#[server]` macro does not carry an allow on the function to the code it generates.
 #![allow(clippy::too_many_arguments)]
 
-use crate::browse::{AlbumCover, AlbumItem, PageError, param};
+use crate::model::AlbumItem;
+use crate::ui::cover::AlbumCover;
+use crate::ui::dom::param;
+use crate::ui::page_error::PageError;
+pub mod bulk;
+
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -106,18 +111,6 @@ pub async fn save_track(
     Ok(backend::catalog::edit_track(&core, &user, &id, edit).await?)
 }
 
-/// Sets `field` to `value` on every track in `track_ids`; how many were changed.
-#[server(input = Postcard, output = Postcard)]
-pub async fn bulk_edit(
-    track_ids: Vec<String>,
-    field: String,
-    value: String,
-) -> Result<usize, AppError> {
-    let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
-    let field = backend::catalog::Field::parse(&field)?;
-    Ok(backend::catalog::set_field(&core, &user, &track_ids, field, &value).await?)
-}
-
 #[server(output = Postcard)]
 pub async fn album_for_edit(id: String) -> Result<AlbumEditData, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
@@ -126,7 +119,7 @@ pub async fn album_for_edit(id: String) -> Result<AlbumEditData, AppError> {
     }
     let (album, _) = backend::library::album(&core, &user, &id).await?;
     Ok(AlbumEditData {
-        album: crate::browse::album_item(album),
+        album: crate::model::album_item(album),
         is_admin: user.role == backend::auth::Role::Admin,
     })
 }
@@ -216,7 +209,7 @@ pub fn TrackEditPage() -> impl IntoView {
     let id = param("id");
     let data = crate::wire::resource(move || id.get(), get_track_form);
     let save = ServerAction::<SaveTrack>::new();
-    let delete = ServerAction::<crate::library::DeleteTrack>::new();
+    let delete = ServerAction::<crate::tracks::DeleteTrack>::new();
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(())) = delete.value().get() {
@@ -272,14 +265,14 @@ pub fn TrackEditPage() -> impl IntoView {
 /// when JavaScript is off (a plain form post; with JavaScript the list asks in a dialog).
 #[component]
 fn DeleteTrackForm(
-    delete: ServerAction<crate::library::DeleteTrack>,
+    delete: ServerAction<crate::tracks::DeleteTrack>,
     id: String,
     title: String,
 ) -> impl IntoView {
     let track_id = StoredValue::new(id.clone());
     let form = crate::wire::post_form(
         delete,
-        move || crate::library::DeleteTrack {
+        move || crate::tracks::DeleteTrack {
             track_id: track_id.get_value(),
         },
         view! {
@@ -379,7 +372,7 @@ pub fn AlbumEditPage() -> impl IntoView {
                                     <p class="hint">"Its tracks, likes and playlist entries move to the album you pick, and this one is gone."</p>
                                     <MergePicker albums=true exclude=a.id.clone()
                                         on_pick=Callback::new(move |(into, name): (String, String)| {
-                                            if crate::library::confirm(&format!("Merge this album into “{name}”?")) {
+                                            if crate::ui::dom::confirm(&format!("Merge this album into “{name}”?")) {
                                                 merge.dispatch(MergeAlbum { from: from.clone(), into });
                                             }
                                         })/>
@@ -390,7 +383,7 @@ pub fn AlbumEditPage() -> impl IntoView {
                             <p class="hint">"Deletes the album with all its tracks and their files, for everyone."</p>
                             <button class="btn danger" data-testid="delete-album" disabled=move || delete.pending().get()
                                 on:click=move |_| {
-                                    if crate::library::confirm(&format!("Delete “{title}” and all its tracks?")) {
+                                    if crate::ui::dom::confirm(&format!("Delete “{title}” and all its tracks?")) {
                                         delete.dispatch(DeleteAlbum { id: album_id.clone() });
                                     }
                                 }>"Delete album"</button>
@@ -411,15 +404,14 @@ fn CoverUpload(album_id: String, on_done: Callback<()>) -> impl IntoView {
     let on_change = move |_ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
         {
-            let Some(file) = crate::auth::security::picked_file(&_ev) else {
+            let Some(file) = crate::ui::dom::picked_file(&_ev) else {
                 return;
             };
             busy.set(true);
             error.set(None);
             let url = format!("/api/albums/{album_id}/cover");
             leptos::task::spawn_local(async move {
-                match crate::auth::security::post_file(&url, file, "The picture was refused.").await
-                {
+                match crate::ui::dom::post_file(&url, file, "The picture was refused.").await {
                     Ok(_) => on_done.run(()),
                     Err(e) => error.set(Some(e)),
                 }
@@ -539,7 +531,7 @@ pub fn ArtistEditPage() -> impl IntoView {
                         view! {
                             <header class="page-head">
                                 <h1>"Edit artist"</h1>
-                                <p class="muted">{format!("{} · {}", a.name, crate::browse::n_tracks(a.tracks))}</p>
+                                <p class="muted">{format!("{} · {}", a.name, crate::ui::format::n_tracks(a.tracks))}</p>
                             </header>
                             <div class="edit-form" data-testid="artist-form">
                                 <ActionForm action=rename>
@@ -557,7 +549,7 @@ pub fn ArtistEditPage() -> impl IntoView {
                             <p class="hint">"Their tracks and albums move to the artist you pick; albums with the same title become one."</p>
                             <MergePicker albums=false exclude=a.id.clone()
                                 on_pick=Callback::new(move |(into, other): (String, String)| {
-                                    if crate::library::confirm(&format!("Merge this artist into “{other}”?")) {
+                                    if crate::ui::dom::confirm(&format!("Merge this artist into “{other}”?")) {
                                         merge.dispatch(MergeArtist { from: from.clone(), into });
                                     }
                                 })/>
@@ -566,7 +558,7 @@ pub fn ArtistEditPage() -> impl IntoView {
                             <p class="hint">"Deletes the artist with every track and album credited to them, and their files, for everyone."</p>
                             <button class="btn danger" data-testid="delete-artist" disabled=move || delete.pending().get()
                                 on:click=move |_| {
-                                    if crate::library::confirm(&format!("Delete {name} and everything credited to them?")) {
+                                    if crate::ui::dom::confirm(&format!("Delete {name} and everything credited to them?")) {
                                         delete.dispatch(DeleteArtist { id: artist_id.clone() });
                                     }
                                 }>"Delete artist"</button>
@@ -576,54 +568,5 @@ pub fn ArtistEditPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
-    }
-}
-
-/// The fields a bulk edit can set: (form value, label).
-pub const BULK_FIELDS: &[(&str, &str)] = &[
-    ("album", "Album"),
-    ("artist", "Artist"),
-    ("album_artist", "Album artist"),
-    ("year", "Year"),
-    ("genre", "Genre"),
-    ("disc_no", "Disc"),
-];
-
-/// In the selection bar when the user may edit every selected track: set one field on
-/// all of them.
-#[component]
-pub fn BulkEdit(ids: RwSignal<Vec<String>>, on_done: Callback<()>) -> impl IntoView {
-    let field = RwSignal::new("album".to_string());
-    let value = RwSignal::new(String::new());
-    let apply = Action::new(move |(ids, field, value): &(Vec<String>, String, String)| {
-        let (track_ids, field, value) = (ids.clone(), field.clone(), value.clone());
-        async move { bulk_edit(track_ids, field, value).await }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = apply.value().get() {
-            value.set(String::new());
-            on_done.run(());
-        }
-    });
-    view! {
-        <form class="bulk-edit" on:submit=move |ev| {
-            ev.prevent_default();
-            apply.dispatch((ids.get_untracked(), field.get_untracked(), value.get_untracked()));
-        }>
-            <label>"Set "
-                <select aria-label="Field" data-testid="bulk-field" on:change=move |ev| field.set(event_target_value(&ev))>
-                    {BULK_FIELDS.iter().map(|(v, l)| view! { <option value=*v>{*l}</option> }).collect_view()}
-                </select>
-            </label>
-            <label>" to "
-                <input data-testid="bulk-value" prop:value=move || value.get() placeholder="(empty clears it)"
-                    on:input=move |ev| value.set(event_target_value(&ev))/>
-            </label>
-            <button type="submit" class="btn small primary" disabled=move || apply.pending().get()>"Apply"</button>
-            {move || match apply.value().get() {
-                Some(Err(e)) => Some(view! { <span class="form-error" role="alert">{e.to_string()}</span> }),
-                _ => None,
-            }}
-        </form>
     }
 }

@@ -1,8 +1,14 @@
-//! Settings: the password, two-factor authentication (QR code, confirm with a code,
-//! recovery codes shown once; off and new codes with password and code), and the list of
-//! signed-in devices, any of which can be logged out.
+//! The Settings page: profile and picture, email address, the password, two-factor
+//! authentication (QR code, confirm with a code, recovery codes shown once; off and new
+//! codes with password and code), sign-in methods, app keys, downloads, playback, and the
+//! list of signed-in devices, any of which can be logged out. Its server functions keep
+//! the URLs they had as `auth::security` (`endpoint`).
 
 use crate::error::AppError;
+use crate::ui::dom::percent_encode;
+#[cfg(feature = "hydrate")]
+use crate::ui::dom::post_file;
+use crate::ui::format::ago;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use server_fn::codec::Postcard;
@@ -22,7 +28,7 @@ pub struct TotpEnrollment {
     pub qr_svg: String,
 }
 
-#[server(output = Postcard)]
+#[server(output = Postcard, endpoint = "two_factor_status683898942061850440")]
 pub async fn two_factor_status() -> Result<TwoFactorInfo, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let s = backend::auth::two_factor::status(&core, &user).await?;
@@ -32,7 +38,7 @@ pub async fn two_factor_status() -> Result<TwoFactorInfo, AppError> {
     })
 }
 
-#[server(output = Postcard)]
+#[server(output = Postcard, endpoint = "begin_totp_enrollment683898942061850440")]
 pub async fn begin_totp_enrollment() -> Result<TotpEnrollment, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let e = backend::auth::two_factor::begin_enrollment(&core, &user).await?;
@@ -43,19 +49,19 @@ pub async fn begin_totp_enrollment() -> Result<TotpEnrollment, AppError> {
     })
 }
 
-#[server(output = Postcard)]
+#[server(output = Postcard, endpoint = "confirm_totp_enrollment683898942061850440")]
 pub async fn confirm_totp_enrollment(code: String) -> Result<Vec<String>, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::auth::two_factor::confirm_enrollment(&core, &user, &code).await?)
 }
 
-#[server(output = Postcard)]
+#[server(output = Postcard, endpoint = "disable_totp683898942061850440")]
 pub async fn disable_totp(password: String, code: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::auth::two_factor::disable(&core, &user, &password, &code).await?)
 }
 
-#[server(output = Postcard)]
+#[server(output = Postcard, endpoint = "regenerate_recovery_codes683898942061850440")]
 pub async fn regenerate_recovery_codes(
     password: String,
     code: String,
@@ -78,7 +84,7 @@ pub struct SessionItem {
     pub current: bool,
 }
 
-#[server(output = Postcard)]
+#[server(output = Postcard, endpoint = "list_sessions683898942061850440")]
 pub async fn list_sessions() -> Result<Vec<SessionItem>, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let list = backend::auth::logins::list(&core, &user).await?;
@@ -95,13 +101,13 @@ pub async fn list_sessions() -> Result<Vec<SessionItem>, AppError> {
         .collect())
 }
 
-#[server(output = Postcard)]
+#[server(output = Postcard, endpoint = "end_login683898942061850440")]
 pub async fn end_login(login_id: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::auth::logins::end(&core, &user, &login_id).await?)
 }
 
-#[server(output = Postcard)]
+#[server(output = Postcard, endpoint = "end_other_logins683898942061850440")]
 pub async fn end_other_logins() -> Result<u64, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::auth::logins::end_others(&core, &user).await?)
@@ -110,7 +116,7 @@ pub async fn end_other_logins() -> Result<u64, AppError> {
 /// `sign_out_apps`: also delete the app keys and end the API tokens (the form's box,
 /// ticked unless the user unticks it; a form without the box, from a page of an earlier
 /// build, keeps them as that page said).
-#[server(output = Postcard)]
+#[server(output = Postcard, endpoint = "change_password683898942061850440")]
 pub async fn change_password(
     current: String,
     new: String,
@@ -126,7 +132,7 @@ pub struct EmailStatus {
     pub verified: bool,
 }
 
-#[server(output = Postcard)]
+#[server(output = Postcard, endpoint = "email_info683898942061850440")]
 pub async fn email_info() -> Result<EmailStatus, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     let verified = backend::auth::repo::email_verified(&core.db, &user.id).await?;
@@ -136,20 +142,20 @@ pub async fn email_info() -> Result<EmailStatus, AppError> {
     })
 }
 
-#[server(output = Postcard)]
+#[server(output = Postcard, endpoint = "resend_verification683898942061850440")]
 pub async fn resend_verification() -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::auth::email::resend_verification(&core, &user).await?)
 }
 
-#[server(output = Postcard)]
+#[server(output = Postcard, endpoint = "request_email_change683898942061850440")]
 pub async fn request_email_change(password: String, new_email: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::auth::email::request_email_change(&core, &user, &password, &new_email).await?)
 }
 
 /// Deletes the signed-in account and its data, then ends this session.
-#[server(output = Postcard)]
+#[server(output = Postcard, endpoint = "delete_account683898942061850440")]
 pub async fn delete_account(password: String, code: Option<String>) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     backend::auth::account::delete_account(&core, &user, &password, code.as_deref()).await?;
@@ -158,7 +164,7 @@ pub async fn delete_account(password: String, code: Option<String>) -> Result<()
     Ok(())
 }
 
-#[server(output = Postcard)]
+#[server(output = Postcard, endpoint = "get_display_name683898942061850440")]
 pub async fn get_display_name() -> Result<String, AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::auth::profile::display_name(&core, &user.id)
@@ -166,13 +172,13 @@ pub async fn get_display_name() -> Result<String, AppError> {
         .unwrap_or_default())
 }
 
-#[server(output = Postcard)]
+#[server(output = Postcard, endpoint = "set_display_name683898942061850440")]
 pub async fn set_display_name(name: String) -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::auth::profile::set_display_name(&core, &user, &name).await?)
 }
 
-#[server(output = Postcard)]
+#[server(output = Postcard, endpoint = "remove_avatar683898942061850440")]
 pub async fn remove_avatar() -> Result<(), AppError> {
     let (core, user) = (crate::ssr::core()?, crate::ssr::require_user().await?);
     Ok(backend::auth::profile::remove_avatar(&core, &user).await?)
@@ -181,7 +187,7 @@ pub async fn remove_avatar() -> Result<(), AppError> {
 /// Player settings kept in this browser (like the volume).
 #[component]
 fn Playback() -> impl IntoView {
-    let p = expect_context::<crate::player::PlayerCtx>();
+    let p = expect_context::<crate::player::state::PlayerCtx>();
     view! {
         <label class="switch-row">
             <input type="checkbox" data-testid="normalize"
@@ -242,7 +248,7 @@ pub fn SettingsPage() -> impl IntoView {
                 <h2 id="sessions-h">"Where you're signed in"</h2>
                 <Sessions/>
             </section>
-            <super::sso::SignInMethodsSection/>
+            <crate::auth::sso::SignInMethodsSection/>
             <crate::appkeys::AppKeysSection/>
             <section class="card settings-section" aria-labelledby="email-h">
                 <h2 id="email-h">"Email address"</h2>
@@ -387,24 +393,6 @@ fn Sessions() -> impl IntoView {
     }
 }
 
-/// "3 minutes ago" from a Unix-millisecond time, by the browser's clock (server's when
-/// rendering on the server).
-pub(crate) fn ago(ms: i64) -> String {
-    #[cfg(target_arch = "wasm32")]
-    let now = js_sys::Date::now() as i64;
-    #[cfg(not(target_arch = "wasm32"))]
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    let s = ((now - ms) / 1000).max(0);
-    match s {
-        0..=59 => "just now".into(),
-        60..=3599 => format!("{} min ago", s / 60),
-        3600..=86_399 => format!("{} h ago", s / 3600),
-        _ => format!("{} days ago", s / 86_400),
-    }
-}
-
 #[component]
 fn EmailAddress() -> impl IntoView {
     let resend = ServerAction::<ResendVerification>::new();
@@ -516,7 +504,7 @@ fn PictureEditor(initial: Option<String>, name: String) -> impl IntoView {
     let on_change = move |_ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
         {
-            let Some(file) = crate::auth::security::picked_file(&_ev) else {
+            let Some(file) = crate::ui::dom::picked_file(&_ev) else {
                 return;
             };
             busy.set(true);
@@ -546,51 +534,11 @@ fn PictureEditor(initial: Option<String>, name: String) -> impl IntoView {
     }
 }
 
-/// The file just picked in the `<input type="file">` an event came from (the input is
-/// cleared, so picking the same file again fires again).
-#[cfg(feature = "hydrate")]
-pub(crate) fn picked_file(ev: &leptos::ev::Event) -> Option<web_sys::File> {
-    use wasm_bindgen::JsCast;
-    let input = ev
-        .target()
-        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())?;
-    let file = input.files().and_then(|f| f.get(0))?;
-    input.set_value("");
-    Some(file)
-}
-
 /// Uploads a picture to `POST /api/avatar`; the new picture's URL, or the server's reason.
 #[cfg(feature = "hydrate")]
 async fn send_avatar(file: web_sys::File) -> Result<String, String> {
     let body = post_file("/api/avatar", file, "The picture was refused.").await?;
     crate::wire::json_str(&body, "url").ok_or_else(|| "Unexpected answer.".to_string())
-}
-
-/// POSTs a file as the request body; the answer's body, or the server's reason (`refused`
-/// when it gave none).
-#[cfg(feature = "hydrate")]
-pub(crate) async fn post_file(
-    url: &str,
-    file: web_sys::File,
-    refused: &str,
-) -> Result<String, String> {
-    let resp = gloo_net::http::Request::post(url)
-        .header("content-type", &file.type_())
-        .body(file)
-        .map_err(|e| e.to_string())?
-        .send()
-        .await
-        .map_err(|_| "Could not reach Refrain. Check your connection.".to_string())?;
-    if resp.status() == 401 {
-        // Signed out elsewhere: this browser's downloads go too.
-        crate::offline::session_ended();
-    }
-    let text = resp.text().await.unwrap_or_default();
-    if resp.ok() {
-        Ok(text)
-    } else {
-        Err(crate::wire::json_str(&text, "error").unwrap_or_else(|| refused.to_string()))
-    }
 }
 
 #[component]
@@ -719,14 +667,4 @@ fn RecoveryCodes(codes: Vec<String>) -> impl IntoView {
             <a class="btn" href=href download="refrain-recovery-codes.txt">"Download"</a>
         </div>
     }
-}
-
-/// Percent-encodes for a data: URL.
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
