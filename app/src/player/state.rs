@@ -588,8 +588,8 @@ impl Default for PlayerCtx {
     }
 }
 
+/// What the rest of the player asks of the engine (sent with [`send`]).
 #[cfg(feature = "hydrate")]
-/// What the rest of the player asks of the engine (see [`super::control`]).
 pub enum Cmd {
     /// Load a track (the queue's current entry) and play it from this many seconds.
     Load(TrackRef, f64),
