@@ -5,7 +5,7 @@
 
 use crate::offline::DownloadsCtx;
 use crate::player::state::PlayerCtx;
-use crate::ui::format::fmt_bytes;
+use crate::ui::format::fmt_size;
 use leptos::prelude::*;
 
 /// "Download" on an album, a playlist or Liked Songs; then its progress; then
@@ -36,7 +36,7 @@ pub fn DownloadButton(
                     }.into_any()
                 }
                 (None, Some(d), _) => {
-                    let label = format!("Downloaded · {}", fmt_bytes(d.bytes));
+                    let label = format!("Downloaded · {}", fmt_size(d.bytes));
                     let name = d.stored.name.clone();
                     view! {
                         <button type="button" class="btn downloaded" data-state="downloaded" aria-pressed="true"
@@ -98,7 +98,7 @@ pub fn DownloadsSection() -> impl IntoView {
             <p class="muted">"Albums, playlists and Liked Songs you download play without a connection, in this browser only, and for you only. Logging out, or your session ending (signed out elsewhere, expired), removes them."</p>
             {move || estimate.get().map(|(used, quota)| view! {
                 <p class="muted" data-testid="storage-estimate">
-                    {format!("This browser keeps {} for Refrain, of {} it allows.", fmt_bytes(used as i64), fmt_bytes(quota as i64))}
+                    {format!("This browser keeps {} for Refrain, of {} it allows.", fmt_size(used as i64), fmt_size(quota as i64))}
                 </p>
             })}
             {move || {
@@ -118,7 +118,7 @@ pub fn DownloadsSection() -> impl IntoView {
                                 view! {
                                     <li class="download-row" data-key=d.stored.key.clone()>
                                         <span class="download-name">{d.stored.name.clone()}</span>
-                                        <span class="muted">{format!("{n} {} · {}", if n == 1 { "track" } else { "tracks" }, fmt_bytes(d.bytes))}</span>
+                                        <span class="muted">{format!("{n} {} · {}", if n == 1 { "track" } else { "tracks" }, fmt_size(d.bytes))}</span>
                                         <button type="button" class="btn small danger"
                                             aria-label=format!("Remove the download of {}", d.stored.name)
                                             on:click=move |_| ctx.remove(key.clone())>"Remove"</button>

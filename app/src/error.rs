@@ -172,8 +172,10 @@ impl AppError {
     }
 }
 
+/// "invalid input" -> "Invalid input" (domain messages start lower-case; the server's
+/// media answers read them the same way).
 #[cfg(feature = "ssr")]
-fn upper_first(s: &str) -> String {
+pub fn upper_first(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),

@@ -43,7 +43,7 @@ pub(crate) fn refused(e: backend::Error) -> Response {
             format!("That {what} does not exist."),
             None,
         ),
-        E::Invalid(msg) => (StatusCode::BAD_REQUEST, upper_first(&msg), None),
+        E::Invalid(msg) => (StatusCode::BAD_REQUEST, app::error::upper_first(&msg), None),
         // Sign-in failures: no media route signs anyone in, but a session check may end
         // in one of these; each is the client's to fix.
         E::EmailTaken
@@ -51,7 +51,11 @@ pub(crate) fn refused(e: backend::Error) -> Response {
         | E::BadCredentials
         | E::SecondFactorRequired
         | E::BadCode
-        | E::EmailNotVerified => (StatusCode::BAD_REQUEST, upper_first(&e.to_string()), None),
+        | E::EmailNotVerified => (
+            StatusCode::BAD_REQUEST,
+            app::error::upper_first(&e.to_string()),
+            None,
+        ),
         E::Throttled { retry_after_secs } => (
             StatusCode::TOO_MANY_REQUESTS,
             format!("Too many requests. Try again in {retry_after_secs} s."),
@@ -111,14 +115,6 @@ pub(crate) fn refused(e: backend::Error) -> Response {
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     res
-}
-
-/// "invalid input" -> "Invalid input".
-fn upper_first(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }
 
 #[derive(Deserialize)]

@@ -12,11 +12,12 @@ pub mod state;
 
 #[cfg(feature = "hydrate")]
 use crate::model::TrackItem;
-pub use crate::model::TrackRef;
+use crate::model::TrackRef;
 use crate::ui::cover::Cover;
 use crate::ui::format::fmt_time;
 use leptos::prelude::*;
-pub use state::{PlayerCtx, Repeat, bounded, counts_as_play, upcoming_index};
+pub use state::PlayerCtx;
+use state::{Repeat, bounded};
 
 /// A range input's number, parsed by the browser (Rust's float parser would be one more
 /// thing in the main module). Event handlers only run in the browser.

@@ -40,11 +40,6 @@ pub(crate) fn fmt_size(bytes: i64) -> String {
     }
 }
 
-/// Human size: "4.2 MB".
-pub fn fmt_bytes(b: i64) -> String {
-    crate::ui::format::fmt_size(b)
-}
-
 /// "3 tracks", "1 track".
 pub fn n_tracks(n: i64) -> String {
     if n == 1 {

@@ -411,18 +411,6 @@ section! {
 /// Plain numbers: passed around by value.
 impl Copy for RateLimits {}
 
-impl PartialEq for RateLimits {
-    fn eq(&self, o: &Self) -> bool {
-        (
-            self.general,
-            self.search,
-            self.uploads,
-            self.url_imports,
-            self.images,
-        ) == (o.general, o.search, o.uploads, o.url_imports, o.images)
-    }
-}
-
 /// Every section's title and settings, in the README's order.
 pub fn sections() -> [(&'static str, &'static [Setting]); 14] {
     [
