@@ -4,15 +4,12 @@ FROM rust:1.95-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm cmake libcurl4-openssl-dev \
     libsasl2-dev libssl-dev zlib1g-dev libzstd-dev && rm -rf /var/lib/apt/lists/*
 RUN rustup target add wasm32-unknown-unknown \
- && CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install cargo-leptos --version 0.3.10 --locked
+ && mkdir -p /tools && cd /tools && npm install binaryen@132
 WORKDIR /src
 COPY . .
-RUN WBG=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock) \
- && cargo install wasm-bindgen-cli --version "$WBG" \
- && mkdir -p /tools && cd /tools && npm install binaryen@132
-RUN PATH=/tools/node_modules/.bin:$PATH cargo leptos build --release --split --precompress \
- && cargo build --release -p worker --bin refrain-worker \
- && cp target/release/hash.txt target/site/hash.txt
+# The server, the worker and the web client (xtask/ builds the client; hash.txt lands in
+# the site root, where the server looks first).
+RUN PATH=/tools/node_modules/.bin:$PATH CARGO_TARGET_DIR=/src/target scripts/build.sh
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg ca-certificates curl libcurl4 libsasl2-2 \

@@ -4,8 +4,8 @@ export PATH="$HOME/.cargo/bin:$HOME/.cache/refrain-tools/node_modules/.bin:$PATH
 # No incremental build data: it grew past 20 GB here and filled the disk; a CI run
 # builds each crate once anyway.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
-# cargo-leptos builds the server with this flag (always-erase-components); other release
-# builds (the worker, the bench examples) pass it too, so the dependencies they share with
+# The server's release build passes this flag (views type-erased, as in the client); other
+# release builds (the build program, the bench examples) pass it too, so the dependencies they share with
 # the server are compiled once, not once per set of flags (ten minutes on two cores).
 release_flags() { RUSTFLAGS="--cfg erase_components" "$@"; }
 # Benchmarks drive one server hard from 127.0.0.1: its per-client limits would measure

@@ -75,30 +75,21 @@ apt_pid=$!
 downloads > "$TOOLS/downloads.log" 2>&1 &
 downloads_pid=$!
 
-# Rust tools. They are build tools, not what users run: compiled without link-time
-# optimisation and with parallel code generation (cargo-leptos asks for LTO and a single
-# codegen unit, which made it take 36 minutes on two cores), all in one build folder.
+# Rust tools (only the test command needs any). They are test servers and checkers, not
+# what users run: compiled with light optimisation, without link-time optimisation and with
+# parallel code generation, all in one build folder.
 export CARGO_TARGET_DIR="$TOOLS/target"
 export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
-export CARGO_PROFILE_RELEASE_OPT_LEVEL=2 CARGO_PROFILE_RELEASE_DEBUG=0
+export CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=0
 
 # The WASM target (RUSTUP_AUTO_INSTALL=0 means nothing is fetched implicitly).
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "rustup target add wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
 fi
-# cargo-leptos 0.3.10 (newer releases need a newer rustc).
-if ! cargo leptos --version 2>/dev/null | grep -q '0.3.10'; then
-  log "cargo install cargo-leptos 0.3.10"
-  cargo install cargo-leptos --version 0.3.10 --locked --quiet
-fi
-# wasm-bindgen CLI at exactly the version in Cargo.lock (no --locked: its lockfile names a
-# crate version the registry lacks).
-WBG=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
-if ! wasm-bindgen --version 2>/dev/null | grep -q "$WBG"; then
-  log "cargo install wasm-bindgen-cli $WBG"
-  cargo install wasm-bindgen-cli --version "$WBG" --quiet
-fi
+# No cargo-leptos and no wasm-bindgen CLI: the site is built by the workspace's own build
+# program (`xtask/`, run by scripts/build.sh), which links wasm-bindgen's and the WASM
+# splitter's libraries at the versions in Cargo.lock.
 # Test servers: tansu (Kafka protocol) and Garage (S3); and cargo-deny.
 if [ "$TEST_SERVERS" = 1 ]; then
   if ! tansu --version 2>/dev/null | grep -q '0.6.0'; then

@@ -37,7 +37,7 @@ cargo fmt --all -- --check
 phase "floors: ground floors import no feature; import circles may not grow (scripts/layout.py)"
 python3 scripts/layout.py
 phase "clippy (server side, then the WASM client)"
-cargo clippy -p backend -p worker -p server --all-targets -- -D warnings
+cargo clippy -p backend -p worker -p server -p xtask --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 phase "supply chain: cargo deny (advisories from the vendored snapshot, licenses, bans, sources)"
 scripts/supply-chain.sh
@@ -57,7 +57,7 @@ phase "deploy/: the Helm chart, compose file, alert rules, dashboard and Garage 
 scripts/deploy-check.sh
 
 phase "release build (server, WASM client, worker)"
-scripts/build.sh worker
+scripts/build.sh
 
 export REFRAIN_BIN="$CARGO_TARGET_DIR/release/refrain"
 export REFRAIN_SITE_ROOT="$PWD/target/site"

@@ -104,7 +104,7 @@ pub fn App() -> impl IntoView {
         <Router set_is_routing>
             <RouteProgress is_routing/>
             <Routes fallback=|| view! { <NotFound/> }>
-                // Every page is its own lazily loaded WASM chunk (cargo leptos --split):
+                // Every page is its own lazily loaded WASM chunk (split by `xtask site`):
                 // the browser fetches the code of the page it is on, and another page's
                 // when it goes there. The layout and the player are in the main module.
                 <Route path=path!("/login") view={Lazy::<pages::Login>::new()}/>

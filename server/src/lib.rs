@@ -52,17 +52,11 @@ pub fn leptos_options(core: &Core) -> LeptosOptions {
     }
 }
 
-/// The list of hashed asset names a release build wrote (`hash.txt`): in the site root
-/// when it was copied there (the container image), else beside the binary, where
-/// cargo-leptos writes it. Without one, assets keep their plain names.
+/// The list of hashed asset names the site build wrote (`hash.txt` in the site root; see
+/// xtask/src/names.rs). Without one (a site from elsewhere), assets keep their plain names.
 fn hash_file(site_root: &std::path::Path) -> Option<std::path::PathBuf> {
-    let beside_binary = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|d| d.join("hash.txt")));
-    [Some(site_root.join("hash.txt")), beside_binary]
-        .into_iter()
-        .flatten()
-        .find(|p| p.is_file())
+    Some(site_root.join("hash.txt"))
+        .filter(|p| p.is_file())
         .and_then(|p| std::path::absolute(p).ok())
 }
 
@@ -172,7 +166,7 @@ pub fn app(core: Core, leptos_options: LeptosOptions) -> Served {
                 .service(
                     tower_http::services::ServeDir::new(&core.config.server.site_root)
                         .append_index_html_on_directories(false)
-                        // cargo-leptos --precompress writes a .br and a .gz beside each file.
+                        // The site build (xtask/) writes a .br and a .gz beside each file.
                         .precompressed_br()
                         .precompressed_gzip()
                         .fallback(axum::handler::Handler::with_state(
