@@ -600,3 +600,20 @@ pub async fn role_and_quota<'e, E: Executor<'e, Database = sqlx::Any>>(
         .await?;
     Ok(row.map(|r| (r.get("role"), r.get("quota_bytes"))))
 }
+
+// Figures.
+
+/// How many jobs are in each stored state (states with none are left out).
+#[tracing::instrument(name = "sql imports.count_by_state", skip_all)]
+pub async fn count_by_state<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+) -> Result<Vec<(String, i64)>> {
+    let rows =
+        sqlx::query("SELECT state, COUNT(*) AS n FROM import_jobs GROUP BY state ORDER BY state")
+            .fetch_all(db)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.get("state"), r.get("n")))
+        .collect())
+}
