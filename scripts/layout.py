@@ -9,7 +9,9 @@ names (the deepest one that exists). Comments and strings are not read.
 It fails (exit 1) when
   - a ground-floor file (`backend/src/infra/`, `app/src/ui/`) names a module above it;
   - an import circle between files is larger than the ratchet in
-    `scripts/layout-ratchet.txt` allows for its crate, or more files are in circles.
+    `scripts/layout-ratchet.txt` allows for its crate, or more files are in circles;
+  - a `sqlx::query*` (function or macro) in `backend/src` is outside a repository file
+    (`repo.rs`, or a file under a `repo/` folder), unless `SQL_ALLOWED` names the file.
 
 `scripts/layout.py --print` lists the circles, their files and the paths that tie them; `--ratchet` writes today's
 figures as the new ratchet (only ever lower them).
@@ -28,6 +30,14 @@ GROUND = {
     "app": ("ui", {"error", "wire", "icons", "model"}),
 }
 RATCHET = ROOT / "scripts" / "layout-ratchet.txt"
+# SQL lives in repositories: backend files that may run `sqlx::query*` outside a `repo.rs`
+# or `repo/` folder, each with the reason.
+SQL_ALLOWED = {
+    "subsonic/catalog.rs": "replaced by the catalog issue",
+    "testing.rs": "test helpers (feature `testing`): CREATE DATABASE per test, and peeking at "
+    "or settling the outbox; no production code path runs them",
+}
+SQL_CALL = re.compile(r"(?<![\w:])(?:::\s*)?sqlx\s*::\s*(query\w*!?)")
 
 
 def strip(src: str) -> str:
@@ -311,6 +321,31 @@ def ground_violations(crate, src_dir, named):
     return sorted(set(bad))
 
 
+def sql_outside_repos(src_dir: Path):
+    """`file:line: sqlx::query...` for every query call or macro in a backend file that is
+    not a repository (`repo.rs` or under a `repo/` folder) nor allowed in SQL_ALLOWED.
+    Comments and strings are not read."""
+    bad = []
+    for path in sorted(src_dir.rglob("*.rs")):
+        rel = path.relative_to(src_dir)
+        if rel.name == "repo.rs" or "repo" in rel.parts[:-1]:
+            continue
+        if rel.as_posix() in SQL_ALLOWED:
+            continue
+        code = strip(path.read_text())
+        found = [(m.start(), f"sqlx::{m.group(1)}") for m in SQL_CALL.finditer(code)]
+        # `use sqlx::{query, Row};` brings one in without writing `sqlx::query`.
+        for m in USE.finditer(code):
+            for p in expand(m.group(2).replace("\n", " ")):
+                p = re.sub(r"\s+", "", re.split(r"\s+as\s+", p)[0])
+                if re.match(r"(::)?sqlx::query\w*$", p) and not SQL_CALL.search(m.group(0)):
+                    found.append((m.start(), f"use {p}"))
+        for pos, what in sorted(found):
+            line = code.count("\n", 0, pos) + 1
+            bad.append(f"{rel}:{line}: {what}")
+    return bad
+
+
 def read_ratchet():
     limits = {}
     if RATCHET.exists():
@@ -350,6 +385,11 @@ def main():
             for b in bad:
                 print(f"  ground floor names a room above it: {b}")
             failed |= bool(bad)
+        if crate == "backend":
+            stray = sql_outside_repos(src_dir)
+            for b in stray:
+                print(f"  SQL outside a repository (move it to the module's repo.rs): {b}")
+            failed |= bool(stray)
         if not write and crate in limits:
             lim_largest, lim_total = limits[crate]
             if largest > lim_largest or total > lim_total:

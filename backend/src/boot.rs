@@ -87,10 +87,8 @@ fn breaker(what: &'static str, config: &Config) -> crate::infra::breaker::Breake
 
 /// Checks each dependency: `(name, Ok | Err(reason))`. Reasons carry no secrets.
 pub async fn readiness(core: &Core) -> Vec<(&'static str, std::result::Result<(), String>)> {
-    let db = sqlx::query_scalar::<_, i64>("SELECT 1")
-        .fetch_one(&core.db)
+    let db = crate::db::ping(&core.db)
         .await
-        .map(|_| ())
         .map_err(|_| "not answering".to_string());
     let storage = core
         .storage
@@ -142,27 +140,18 @@ pub struct OperationalFigures {
 }
 
 pub async fn operational_figures(core: &Core) -> Result<OperationalFigures> {
-    use sqlx::Row;
-    let rows =
-        sqlx::query("SELECT state, COUNT(*) AS n FROM import_jobs GROUP BY state ORDER BY state")
-            .fetch_all(&core.db)
-            .await?;
+    let rows = crate::imports::repo::count_by_state(&core.db).await?;
     let mut jobs_by_state: Vec<(String, i64)> = ["queued", "processing", "done", "failed"]
         .iter()
         .map(|s| (s.to_string(), 0))
         .collect();
-    for r in rows {
-        let st: String = r.get("state");
-        let n: i64 = r.get("n");
+    for (st, n) in rows {
         if let Some(e) = jobs_by_state.iter_mut().find(|(s, _)| *s == st) {
             e.1 = n;
         }
     }
     let outbox_backlog = crate::events::repo::backlog(&core.db).await?;
-    let oldest: Option<i64> =
-        sqlx::query_scalar("SELECT MIN(created_at) FROM outbox WHERE published_at IS NULL")
-            .fetch_one(&core.db)
-            .await?;
+    let oldest = crate::events::repo::oldest_pending(&core.db).await?;
     let outbox_oldest_age_secs =
         oldest.map_or(0.0, |t| (crate::now_ms() - t).max(0) as f64 / 1000.0);
     Ok(OperationalFigures {

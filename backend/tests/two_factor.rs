@@ -614,7 +614,7 @@ async fn code_guesses_at_the_login_count_toward_the_hundred(b: Backend) {
         assert!(matches!(r, Err(Error::BadCode)), "guess {i}: {r:?}");
     }
     assert_eq!(
-        backend::auth::two_factor_repo::totp_failures(&core.db, &user.id)
+        backend::auth::repo::two_factor::totp_failures(&core.db, &user.id)
             .await
             .unwrap(),
         two_factor::MAX_TOTP_FAILURES

@@ -4,32 +4,10 @@
 
 use crate::infra::actor::{CurrentUser, Role};
 use crate::{Core, Error, Result, new_id, now_ms};
-use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UserSummary {
-    pub id: String,
-    pub email: String,
-    pub role: Role,
-    pub created_at: i64,
-    pub disabled: bool,
-    pub two_factor: bool,
-    pub last_seen_at: Option<i64>,
-    /// The quota an admin set (None: the server default).
-    pub quota_bytes: Option<i64>,
-    pub used_bytes: i64,
-}
+pub mod repo;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    pub id: String,
-    pub actor_email: Option<String>,
-    pub action: String,
-    pub target_email: Option<String>,
-    pub detail: String,
-    pub created_at: i64,
-}
+pub use repo::{AuditEntry, UserSummary};
 
 /// Admins only; with `REFRAIN_REQUIRE_ADMIN_2FA`, only admins who turned two-factor on.
 pub(crate) async fn require_admin(core: &Core, user: &CurrentUser) -> Result<()> {
@@ -68,41 +46,11 @@ pub async fn list_users(
             .replace('%', "\\%")
             .replace('_', "\\_")
     );
-    let sql = "SELECT u.id, u.email, u.role, u.created_at, u.disabled_at, u.totp_secret,
-                (SELECT MAX(COALESCE(l.last_seen_at, l.created_at)) FROM logins l WHERE l.user_id = u.id) AS seen,
-                u.quota_bytes,
-                COALESCE((SELECT ut.bytes FROM usage_tallies ut WHERE ut.user_id = u.id), 0) AS used
-         FROM users u
-         WHERE u.email LIKE $1 ESCAPE '\\'
-         ORDER BY u.created_at DESC, u.id
-         LIMIT $2";
-    let rows = sqlx::query(sql)
-        .bind(pattern)
-        .bind(limit.clamp(1, 500))
-        .fetch_all(&core.db)
-        .await?;
-    rows.into_iter()
-        .map(|r| {
-            let role: String = r.get("role");
-            Ok(UserSummary {
-                id: r.get("id"),
-                email: r.get("email"),
-                role: Role::parse(&role)?,
-                created_at: r.get("created_at"),
-                disabled: r.get::<Option<i64>, _>("disabled_at").is_some(),
-                two_factor: r.get::<Option<String>, _>("totp_secret").is_some(),
-                last_seen_at: r.get("seen"),
-                quota_bytes: r.get("quota_bytes"),
-                used_bytes: r.get("used"),
-            })
-        })
-        .collect()
+    repo::users(&core.db, &pattern, limit.clamp(1, 500)).await
 }
 
 pub(crate) async fn target_email(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<String> {
-    sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(&mut *conn)
+    repo::email_of(conn, user_id)
         .await?
         .ok_or(Error::NotFound("user"))
 }
@@ -136,18 +84,7 @@ async fn record(
     target: Option<&str>,
     detail: &str,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (id, actor_id, action, target_id, detail, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(new_id())
-    .bind(actor_id)
-    .bind(action)
-    .bind(target)
-    .bind(detail)
-    .bind(now_ms())
-    .execute(&mut *conn)
-    .await?;
+    repo::insert_audit(conn, &new_id(), actor_id, action, target, detail, now_ms()).await?;
     tracing::info!(actor = actor_id, action, target, detail, "admin action");
     Ok(())
 }
@@ -169,11 +106,7 @@ pub async fn set_role(core: &Core, admin: &CurrentUser, user_id: &str, role: Rol
     not_self(admin, user_id)?;
     let mut tx = crate::db::begin(&core.db).await?;
     let email = target_email(&mut tx, user_id).await?;
-    sqlx::query("UPDATE users SET role = $2 WHERE id = $1")
-        .bind(user_id)
-        .bind(role.as_str())
-        .execute(&mut *tx)
-        .await?;
+    repo::set_role(&mut tx, user_id, role.as_str()).await?;
     audit(
         &mut tx,
         admin,
@@ -201,11 +134,7 @@ pub async fn set_disabled(
     let mut tx = crate::db::begin(&core.db).await?;
     let email = target_email(&mut tx, user_id).await?;
     let at = disabled.then(now_ms);
-    sqlx::query("UPDATE users SET disabled_at = $2 WHERE id = $1")
-        .bind(user_id)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
+    repo::set_disabled_at(&mut tx, user_id, at).await?;
     let ended = if disabled {
         // Every login, token family and app key ends for good: enabling the account again
         // does not revive them.
@@ -242,11 +171,7 @@ pub async fn set_quota(
         .map_err(|_| Error::Invalid("that quota is too large".into()))?;
     let mut tx = crate::db::begin(&core.db).await?;
     let email = target_email(&mut tx, user_id).await?;
-    sqlx::query("UPDATE users SET quota_bytes = $2 WHERE id = $1")
-        .bind(user_id)
-        .bind(q)
-        .execute(&mut *tx)
-        .await?;
+    repo::set_quota(&mut tx, user_id, q).await?;
     let detail = match quota_bytes {
         Some(b) => format!("quota of {email} set to {} MB", b / 1024 / 1024),
         None => format!("quota of {email} back to the default"),
@@ -277,29 +202,7 @@ pub async fn reset_two_factor(core: &Core, admin: &CurrentUser, user_id: &str) -
 /// The newest audit entries.
 pub async fn audit_log(core: &Core, admin: &CurrentUser, limit: i64) -> Result<Vec<AuditEntry>> {
     require_admin(core, admin).await?;
-    let rows = sqlx::query(
-        "SELECT a.id, a.action, a.detail, a.created_at, actor.email AS actor_email,
-                target.email AS target_email
-         FROM audit_log a
-         LEFT JOIN users actor ON actor.id = a.actor_id
-         LEFT JOIN users target ON target.id = a.target_id
-         ORDER BY a.seq DESC
-         LIMIT $1",
-    )
-    .bind(limit.clamp(1, 500))
-    .fetch_all(&core.db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| AuditEntry {
-            id: r.get("id"),
-            actor_email: r.get("actor_email"),
-            action: r.get("action"),
-            target_email: r.get("target_email"),
-            detail: r.get("detail"),
-            created_at: r.get("created_at"),
-        })
-        .collect())
+    repo::audit_log(&core.db, limit.clamp(1, 500)).await
 }
 
 /// What `refrain create-admin` did.
@@ -316,10 +219,7 @@ pub async fn create_admin(core: &Core, email: &str, password: &str) -> Result<Ad
     let email = crate::infra::actor::normalize_email(email)?;
     if let Some(u) = crate::auth::repo::find_by_email(&core.db, &email).await? {
         let mut tx = crate::db::begin(&core.db).await?;
-        sqlx::query("UPDATE users SET role = 'admin', disabled_at = NULL WHERE id = $1")
-            .bind(&u.id)
-            .execute(&mut *tx)
-            .await?;
+        repo::promote(&mut tx, &u.id).await?;
         cli_audit(&mut tx, "role.set", &u.id, &format!("{email} is now admin")).await?;
         tx.commit().await?;
         return Ok(AdminCreated::Promoted);
@@ -327,10 +227,7 @@ pub async fn create_admin(core: &Core, email: &str, password: &str) -> Result<Ad
     let user = crate::auth::signup(core, &email, password).await?;
     crate::auth::repo::revoke_login(&core.db, &user.login_id, now_ms()).await?;
     let mut tx = crate::db::begin(&core.db).await?;
-    sqlx::query("UPDATE users SET role = 'admin' WHERE id = $1")
-        .bind(&user.id)
-        .execute(&mut *tx)
-        .await?;
+    repo::make_admin(&mut tx, &user.id).await?;
     cli_audit(
         &mut tx,
         "user.create",

@@ -21,11 +21,7 @@ pub async fn delete_account(
         two_factor::use_code(core, &user.id, code).await?;
     }
     if user.role == Role::Admin {
-        let admins: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL",
-        )
-        .fetch_one(&core.db)
-        .await?;
+        let admins = repo::account::count_active_admins(&core.db).await?;
         if admins <= 1 {
             return Err(Error::Invalid(
                 "you are the only admin: make another account admin before deleting yours".into(),
@@ -33,16 +29,8 @@ pub async fn delete_account(
         }
     }
     // Every object the account owns: originals of all its jobs, and its tracks' media.
-    let mut keys: Vec<String> =
-        sqlx::query_scalar("SELECT original_key FROM import_jobs WHERE user_id = $1")
-            .bind(&user.id)
-            .fetch_all(&core.db)
-            .await?;
-    let media: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT rendition_key, cover_key FROM tracks WHERE owner_id = $1")
-            .bind(&user.id)
-            .fetch_all(&core.db)
-            .await?;
+    let mut keys = repo::account::original_keys_of(&core.db, &user.id).await?;
+    let media = repo::account::track_media_of(&core.db, &user.id).await?;
     for (rendition, cover) in media {
         keys.push(rendition);
         keys.extend(cover);
@@ -59,22 +47,13 @@ pub async fn delete_account(
         },
     )
     .await?;
-    sqlx::query("DELETE FROM tracks WHERE owner_id = $1")
-        .bind(&user.id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM import_jobs WHERE user_id = $1")
-        .bind(&user.id)
-        .execute(&mut *tx)
-        .await?;
+    repo::account::delete_tracks_of(&mut tx, &user.id).await?;
+    repo::account::delete_import_jobs_of(&mut tx, &user.id).await?;
     // Every way in ends first, in this transaction (the rows would also go with the
     // account's, ON DELETE CASCADE, but not through a path that forgets one).
     let ended = super::logins::end_all_access(&mut tx, &user.id, None, crate::now_ms()).await?;
     // Recovery codes, email tokens and the rest go with the row (ON DELETE CASCADE).
-    sqlx::query("DELETE FROM users WHERE id = $1")
-        .bind(&user.id)
-        .execute(&mut *tx)
-        .await?;
+    repo::account::delete_user(&mut tx, &user.id).await?;
     tx.commit().await?;
     core.events.wake();
     ended.after_commit(core, &user.id, "account deleted").await;

@@ -8,8 +8,9 @@
 //! Access tokens are checked against the live login on every request, so they too stop
 //! the moment the login ends.
 
+use super::repo::refresh as refresh_repo;
 use super::service::LoginStep;
-use super::{password, refresh_repo, repo, two_factor};
+use super::{password, repo, two_factor};
 use crate::infra::actor::CurrentUser;
 use crate::keys::{Keyring, TokenError};
 use crate::{Core, Error, Result, new_id, now_ms};

@@ -53,17 +53,15 @@ async fn issue(
 ) -> Result<()> {
     let token = new_token();
     let now = now_ms();
-    sqlx::query(
-        "INSERT INTO email_tokens (token_hash, user_id, purpose, new_email, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+    repo::email::insert_email_token(
+        &mut *conn,
+        &hash_token(&token),
+        user_id,
+        purpose.as_str(),
+        new_email,
+        now,
+        now + ttl_ms,
     )
-    .bind(hash_token(&token))
-    .bind(user_id)
-    .bind(purpose.as_str())
-    .bind(new_email)
-    .bind(now)
-    .bind(now + ttl_ms)
-    .execute(&mut *conn)
     .await?;
     let (subject, text) = compose(&token);
     queue(conn, user_id, to, subject, text).await
@@ -95,20 +93,11 @@ async fn consume(
     token: &str,
     purpose: Purpose,
 ) -> Result<(String, Option<String>)> {
-    use sqlx::Row;
     let now = now_ms();
-    let row = sqlx::query(
-        "UPDATE email_tokens SET used_at = $3
-         WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3
-         RETURNING user_id, new_email",
-    )
-    .bind(hash_token(token))
-    .bind(purpose.as_str())
-    .bind(now)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let row =
+        repo::email::use_email_token(&mut *conn, &hash_token(token), purpose.as_str(), now).await?;
     match row {
-        Some(r) => Ok((r.get("user_id"), r.get("new_email"))),
+        Some(found) => Ok(found),
         None => Err(Error::Invalid(
             "this link is not valid: it was already used or has expired".into(),
         )),
@@ -167,13 +156,7 @@ pub async fn resend_verification(core: &Core, user: &CurrentUser) -> Result<()> 
 pub async fn verify_email(core: &Core, token: &str) -> Result<()> {
     let mut tx = crate::db::begin(&core.db).await?;
     let (user_id, _) = consume(&mut tx, token, Purpose::Verify).await?;
-    sqlx::query(
-        "UPDATE users SET email_verified_at = $2 WHERE id = $1 AND email_verified_at IS NULL",
-    )
-    .bind(&user_id)
-    .bind(now_ms())
-    .execute(&mut *tx)
-    .await?;
+    repo::email::mark_email_verified(&mut *tx, &user_id, now_ms()).await?;
     super::sso::drop_unvouched_identities(&mut tx, core, &user_id).await?;
     tx.commit().await?;
     core.events.wake();
@@ -245,10 +228,7 @@ pub async fn reset_password(core: &Core, token: &str, new_password: &str) -> Res
             return Err(e);
         }
     };
-    let email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
-        .bind(&user_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let email = repo::email::email_of(&mut *tx, &user_id).await?;
     let second_factor = repo::totp_secret(&mut *tx, &user_id).await?.is_some();
     password::check_password_policy(new_password, &email, second_factor)?;
     let hash = password::hash(new_password.to_string()).await?;
@@ -256,13 +236,7 @@ pub async fn reset_password(core: &Core, token: &str, new_password: &str) -> Res
     repo::set_password_hash(&mut *tx, &user_id, &hash).await?;
     let ended = super::logins::end_all_access(&mut tx, &user_id, None, now).await?;
     // Following the link proved control of the address.
-    sqlx::query(
-        "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $2) WHERE id = $1",
-    )
-    .bind(&user_id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    repo::email::keep_email_verified(&mut *tx, &user_id, now).await?;
     super::sso::drop_unvouched_identities(&mut tx, core, &user_id).await?;
     tx.commit().await?;
     core.events.wake();
@@ -331,18 +305,13 @@ pub async fn confirm_email_change(core: &Core, token: &str) -> Result<String> {
     let mut tx = crate::db::begin(&core.db).await?;
     let (user_id, new_email) = consume(&mut tx, token, Purpose::Change).await?;
     let new_email = new_email.ok_or_else(|| anyhow::anyhow!("change token without address"))?;
-    let r = sqlx::query("UPDATE users SET email = $2, email_verified_at = $3 WHERE id = $1")
-        .bind(&user_id)
-        .bind(&new_email)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await;
+    let r = repo::email::set_email(&mut *tx, &user_id, &new_email, now_ms()).await;
     match r {
-        Ok(_) => {}
-        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+        Ok(()) => {}
+        Err(Error::Database(sqlx::Error::Database(db))) if db.is_unique_violation() => {
             return Err(Error::EmailTaken);
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(e),
     }
     tx.commit().await?;
     tracing::info!(%user_id, "email address changed");

@@ -7,7 +7,8 @@
 //! deletes every app key (Subsonic API keys and app passwords) in one transaction. A
 //! password change does the same unless its user keeps their apps signed in.
 
-use super::{password, refresh_repo, repo};
+use super::repo::refresh as refresh_repo;
+use super::{password, repo};
 use crate::infra::actor::CurrentUser;
 use crate::{Core, Error, Result, now_ms};
 use serde::{Deserialize, Serialize};

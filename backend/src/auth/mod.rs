@@ -8,7 +8,6 @@ pub mod logins;
 pub mod notices;
 pub(crate) mod password;
 pub mod profile;
-mod refresh_repo;
 pub mod repo;
 mod service;
 pub(crate) use service::{live_login_window, login_used};
@@ -16,7 +15,6 @@ pub mod sso;
 pub mod throttle;
 pub mod totp;
 pub mod two_factor;
-pub mod two_factor_repo;
 
 pub use password::{check_password_policy, sha256_hex};
 

@@ -85,29 +85,17 @@ pub(crate) async fn check_new_device(
     device: &str,
     address: Option<&str>,
 ) -> Result<()> {
-    use sqlx::Row;
-    let Some(user_id) = sqlx::query_scalar::<_, String>("SELECT user_id FROM logins WHERE id = $1")
-        .bind(login_id)
-        .fetch_optional(&mut *conn)
-        .await?
-    else {
+    let Some(user_id) = repo::notices::user_of_login(&mut *conn, login_id).await? else {
         return Ok(());
     };
     // The devices of the account's latest earlier logins (a bounded look back).
-    let earlier = sqlx::query(
-        "SELECT user_agent FROM logins WHERE user_id = $1 AND id <> $2
-         ORDER BY created_at DESC LIMIT 500",
-    )
-    .bind(&user_id)
-    .bind(login_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let earlier = repo::notices::earlier_user_agents(&mut *conn, &user_id, login_id).await?;
     if earlier.is_empty() {
         return Ok(());
     }
-    let seen = earlier.iter().any(|r| {
-        super::logins::device_name(r.get::<Option<String>, _>("user_agent").as_deref()) == device
-    });
+    let seen = earlier
+        .iter()
+        .any(|agent| super::logins::device_name(agent.as_deref()) == device);
     if seen {
         return Ok(());
     }
@@ -187,17 +175,14 @@ pub async fn handle(core: &Core, event: &Event) -> Result<()> {
                     Some(u) => {
                         let token = crate::infra::crypto::random_token();
                         let now = now_ms();
-                        sqlx::query(
-                            "INSERT INTO login_notice_tokens
-                           (token_hash, user_id, login_id, created_at, expires_at)
-                         VALUES ($1, $2, $3, $4, $5)",
+                        repo::notices::insert_login_notice_token(
+                            &mut *tx,
+                            &crate::infra::crypto::sha256_hex(&token),
+                            &p.user_id,
+                            &p.login_id,
+                            now,
+                            now + END_LINK_TTL_MS,
                         )
-                        .bind(crate::infra::crypto::sha256_hex(&token))
-                        .bind(&p.user_id)
-                        .bind(&p.login_id)
-                        .bind(now)
-                        .bind(now + END_LINK_TTL_MS)
-                        .execute(&mut *tx)
                         .await?;
                         let when = time::OffsetDateTime::from_unix_timestamp(p.at / 1000)
                             .map(|t| {
@@ -255,14 +240,11 @@ pub async fn handle(core: &Core, event: &Event) -> Result<()> {
 pub async fn end_login_by_link(core: &Core, token: &str) -> Result<()> {
     let now = now_ms();
     let mut tx = crate::db::begin(&core.db).await?;
-    let row: Option<(String, String)> = sqlx::query_as(
-        "UPDATE login_notice_tokens SET used_at = $2
-         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
-         RETURNING user_id, login_id",
+    let row = repo::notices::use_login_notice_token(
+        &mut *tx,
+        &crate::infra::crypto::sha256_hex(token.trim()),
+        now,
     )
-    .bind(crate::infra::crypto::sha256_hex(token.trim()))
-    .bind(now)
-    .fetch_optional(&mut *tx)
     .await?;
     let Some((user_id, login_id)) = row else {
         return Err(Error::Invalid(

@@ -1,6 +1,7 @@
 //! The profile a user edits in settings: a display name shown instead of the email, and
 //! a picture.
 
+use super::repo;
 use crate::infra::actor::CurrentUser;
 use crate::{Core, Error, Result};
 
@@ -8,11 +9,7 @@ use crate::{Core, Error, Result};
 pub const MAX_NAME: usize = 60;
 
 pub async fn display_name(core: &Core, user_id: &str) -> Result<Option<String>> {
-    let v: Option<Option<String>> =
-        sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(&core.db)
-            .await?;
+    let v = repo::profile::display_name(&core.db, user_id).await?;
     Ok(v.flatten())
 }
 
@@ -31,11 +28,7 @@ pub async fn set_display_name(core: &Core, user: &CurrentUser, name: &str) -> Re
         ));
     }
     let value = (!name.is_empty()).then_some(name);
-    sqlx::query("UPDATE users SET display_name = $2 WHERE id = $1")
-        .bind(&user.id)
-        .bind(value)
-        .execute(&core.db)
-        .await?;
+    repo::profile::set_display_name(&core.db, &user.id, value).await?;
     Ok(())
 }
 
@@ -46,11 +39,7 @@ pub const AVATAR_SIZE: u32 = 256;
 
 /// The object key of the user's picture, if they set one.
 pub async fn avatar_key(core: &Core, user_id: &str) -> Result<Option<String>> {
-    let v: Option<Option<String>> =
-        sqlx::query_scalar("SELECT avatar_key FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(&core.db)
-            .await?;
+    let v = repo::profile::avatar_key(&core.db, user_id).await?;
     Ok(v.flatten())
 }
 
@@ -69,15 +58,11 @@ pub async fn set_avatar(core: &Core, user: &CurrentUser, upload: bytes::Bytes) -
     let key = format!("avatars/{}/{}.png", user.id, crate::new_id());
     core.storage.put(&key, png.into()).await?;
     let old = avatar_key(core, &user.id).await?;
-    let stored = sqlx::query("UPDATE users SET avatar_key = $2 WHERE id = $1")
-        .bind(&user.id)
-        .bind(&key)
-        .execute(&core.db)
-        .await;
+    let stored = repo::profile::set_avatar_key(&core.db, &user.id, Some(&key)).await;
     if let Err(e) = stored {
         // Keep partial work out: the object without its row goes too.
         let _ = core.storage.delete(&key).await;
-        return Err(e.into());
+        return Err(e);
     }
     if let Some(old) = old {
         delete_quietly(core, &old).await;
@@ -88,10 +73,7 @@ pub async fn set_avatar(core: &Core, user: &CurrentUser, upload: bytes::Bytes) -
 /// Removes the user's picture (the app shows their initial instead).
 pub async fn remove_avatar(core: &Core, user: &CurrentUser) -> Result<()> {
     let old = avatar_key(core, &user.id).await?;
-    sqlx::query("UPDATE users SET avatar_key = NULL WHERE id = $1")
-        .bind(&user.id)
-        .execute(&core.db)
-        .await?;
+    repo::profile::set_avatar_key(&core.db, &user.id, None).await?;
     if let Some(old) = old {
         delete_quietly(core, &old).await;
     }

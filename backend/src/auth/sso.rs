@@ -26,6 +26,7 @@
 //! ([`drop_unvouched_identities`]), and the account's address is told which.
 
 use super::audit::{self, Factor, Outcome as AuditOutcome, Pathway};
+use super::repo::sso::{self as sso_repo, Vouched};
 use super::service::LoginStep;
 use super::{password, repo, two_factor};
 use crate::config::{EmailVerification, SsoProvider};
@@ -45,7 +46,7 @@ use openidconnect::{
     IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
     SignatureVerificationError, TokenResponse,
 };
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -239,13 +240,12 @@ fn provider_name(core: &Core, id: &str) -> String {
 }
 
 /// A linked sign-in as read from `user_identities` (`provider`, `email`, `created_at`).
-fn identity_of(core: &Core, r: &sqlx::any::AnyRow) -> Identity {
-    let provider: String = r.get("provider");
+fn identity_of(core: &Core, r: sso_repo::IdentityRow) -> Identity {
     Identity {
-        provider_name: provider_name(core, &provider),
-        provider,
-        email: r.get("email"),
-        linked_at: r.get("created_at"),
+        provider_name: provider_name(core, &r.provider),
+        provider: r.provider,
+        email: r.email,
+        linked_at: r.created_at,
     }
 }
 
@@ -326,23 +326,16 @@ pub async fn begin(
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let now = now_ms();
     // Sign-ins abandoned at the provider go with the next one started.
-    sqlx::query("DELETE FROM sso_flows WHERE created_at < $1")
-        .bind(now - FLOW_TTL_MS)
-        .execute(&core.db)
-        .await?;
-    sqlx::query(
-        "INSERT INTO sso_flows (state_hash, provider, nonce, verifier, redirect_uri, link_user_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(password::sha256_hex(&state))
-    .bind(&p.id)
-    .bind(&nonce)
-    .bind(verifier.secret())
-    .bind(redirect_uri)
-    .bind(link_user_id)
-    .bind(now)
-    .execute(&core.db)
-    .await?;
+    sso_repo::delete_stale_flows(&core.db, now - FLOW_TTL_MS).await?;
+    let flow = sso_repo::FlowRow {
+        provider: p.id.clone(),
+        nonce: nonce.clone(),
+        verifier: verifier.secret().clone(),
+        redirect_uri: redirect_uri.to_string(),
+        link_user_id: link_user_id.map(str::to_string),
+        created_at: now,
+    };
+    sso_repo::insert_flow(&core.db, &password::sha256_hex(&state), &flow).await?;
     let (state_for_url, nonce_for_url) = (state.clone(), nonce);
     let (url, _, _) = i
         .client
@@ -453,21 +446,16 @@ pub async fn redeem(core: &Core, state: &str, code: &str) -> Result<Redeemed> {
     if state.len() > 256 || code.len() > 4096 {
         return Err(stale());
     }
-    let row = sqlx::query(
-        "DELETE FROM sso_flows WHERE state_hash = $1
-         RETURNING provider, nonce, verifier, redirect_uri, link_user_id, created_at",
-    )
-    .bind(password::sha256_hex(state))
-    .fetch_optional(&core.db)
-    .await?
-    .ok_or_else(stale)?;
-    if now_ms() - row.get::<i64, _>("created_at") > FLOW_TTL_MS {
+    let row = sso_repo::take_flow(&core.db, &password::sha256_hex(state))
+        .await?
+        .ok_or_else(stale)?;
+    if now_ms() - row.created_at > FLOW_TTL_MS {
         return Err(stale());
     }
-    let provider_id: String = row.get("provider");
+    let provider_id = row.provider;
     let p = provider(core, &provider_id)?;
     let i = issuer(core, p).await?;
-    let redirect = redirect_url(&row.get::<String, _>("redirect_uri"))?;
+    let redirect = redirect_url(&row.redirect_uri)?;
     let not_accepted = |why: String| {
         tracing::warn!(provider = %p.id, error = %why, "code redemption failed");
         Error::Invalid(format!(
@@ -483,7 +471,7 @@ pub async fn redeem(core: &Core, state: &str, code: &str) -> Result<Redeemed> {
             tracing::warn!(provider = %p.id, error = %e, "no token endpoint");
             unavailable()
         })?
-        .set_pkce_verifier(PkceCodeVerifier::new(row.get("verifier")))
+        .set_pkce_verifier(PkceCodeVerifier::new(row.verifier))
         .set_redirect_uri(Cow::Owned(redirect));
     let answer: CoreTokenResponse = request
         .request_async(core.sso.http()?)
@@ -495,8 +483,8 @@ pub async fn redeem(core: &Core, state: &str, code: &str) -> Result<Redeemed> {
     Ok(Redeemed {
         provider: provider_id,
         id_token: id_token.to_string(),
-        nonce: row.get("nonce"),
-        link_user_id: row.get("link_user_id"),
+        nonce: row.nonce,
+        link_user_id: row.link_user_id,
     })
 }
 
@@ -526,13 +514,7 @@ pub async fn finish(core: &Core, state: &str, code: &str) -> Result<Outcome> {
 }
 
 async fn linked_user(core: &Core, provider: &str, subject: &str) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT user_id FROM user_identities WHERE provider = $1 AND subject = $2",
-    )
-    .bind(provider)
-    .bind(subject)
-    .fetch_optional(&core.db)
-    .await?)
+    sso_repo::linked_user(&core.db, provider, subject).await
 }
 
 fn claimed_email(p: &SsoProvider, claims: &IdClaims) -> Result<String> {
@@ -606,22 +588,14 @@ async fn sign_in(core: &Core, p: &SsoProvider, claims: &IdClaims) -> Result<Outc
         }
         let token = random_b64(32);
         let now = now_ms();
-        sqlx::query("DELETE FROM sso_links WHERE created_at < $1")
-            .bind(now - LINK_TTL_MS)
-            .execute(&core.db)
-            .await?;
-        sqlx::query(
-            "INSERT INTO sso_links (token_hash, provider, subject, user_id, email, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(password::sha256_hex(&token))
-        .bind(&p.id)
-        .bind(&claims.sub)
-        .bind(&user.id)
-        .bind(&email)
-        .bind(now)
-        .execute(&core.db)
-        .await?;
+        sso_repo::delete_stale_links(&core.db, now - LINK_TTL_MS).await?;
+        let link = sso_repo::LinkRow {
+            provider: p.id.clone(),
+            subject: claims.sub.clone(),
+            email: email.clone(),
+            created_at: now,
+        };
+        sso_repo::insert_link(&core.db, &password::sha256_hex(&token), &user.id, &link).await?;
         return Ok(Outcome::LinkNeeded { token });
     }
     let verified = claims.email_is_verified();
@@ -643,15 +617,7 @@ async fn sign_in(core: &Core, p: &SsoProvider, claims: &IdClaims) -> Result<Outc
         claims.name.as_deref().map(str::trim).filter(|n| {
             !n.is_empty() && n.chars().count() <= 80 && !n.chars().any(char::is_control)
         });
-    sqlx::query(
-        "UPDATE users SET password_set_at = NULL, email_verified_at = $2, display_name = $3
-         WHERE id = $1",
-    )
-    .bind(&id)
-    .bind(verified.then_some(now))
-    .bind(display_name)
-    .execute(&mut *tx)
-    .await?;
+    sso_repo::set_sso_account(&mut tx, &id, verified.then_some(now), display_name).await?;
     let vouched = Vouched {
         email: verified,
         account: verified,
@@ -667,15 +633,6 @@ async fn sign_in(core: &Core, p: &SsoProvider, claims: &IdClaims) -> Result<Outc
     Ok(Outcome::Login(login_as(core, &id, claims).await?))
 }
 
-/// What vouched for a link when it was made.
-#[derive(Debug, Clone, Copy)]
-struct Vouched {
-    /// The provider verified the address the sign-in came with.
-    email: bool,
-    /// The account's own address was verified.
-    account: bool,
-}
-
 async fn insert_identity<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     db: E,
     provider: &str,
@@ -684,21 +641,7 @@ async fn insert_identity<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     email: &str,
     vouched: Vouched,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO user_identities
-           (provider, subject, user_id, email, created_at, email_verified, account_verified)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(provider)
-    .bind(subject)
-    .bind(user_id)
-    .bind(email)
-    .bind(now_ms())
-    .bind(i64::from(vouched.email))
-    .bind(i64::from(vouched.account))
-    .execute(db)
-    .await?;
-    Ok(())
+    sso_repo::insert_identity(db, provider, subject, user_id, email, now_ms(), vouched).await
 }
 
 /// After the owner of `user_id`'s address proved it (a password reset, a confirmed
@@ -712,25 +655,11 @@ pub(crate) async fn drop_unvouched_identities(
     core: &Core,
     user_id: &str,
 ) -> Result<Vec<Identity>> {
-    let Some(account_email) =
-        sqlx::query_scalar::<_, String>("SELECT email FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(&mut *conn)
-            .await?
-    else {
+    let Some(account_email) = sso_repo::account_email(conn, user_id).await? else {
         return Ok(Vec::new());
     };
-    let rows = sqlx::query(
-        "DELETE FROM user_identities
-         WHERE user_id = $1
-           AND (email_verified = 0 OR (account_verified = 0 AND email <> $2))
-         RETURNING provider, email, created_at",
-    )
-    .bind(user_id)
-    .bind(&account_email)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut dropped: Vec<Identity> = rows.iter().map(|r| identity_of(core, r)).collect();
+    let rows = sso_repo::delete_unvouched_identities(conn, user_id, &account_email).await?;
+    let mut dropped: Vec<Identity> = rows.into_iter().map(|r| identity_of(core, r)).collect();
     if dropped.is_empty() {
         return Ok(dropped);
     }
@@ -808,18 +737,15 @@ fn link_expired() -> Error {
 
 /// The pending link `token` names (for the page that asks for the password).
 pub async fn pending_link(core: &Core, token: &str) -> Result<PendingLink> {
-    let row =
-        sqlx::query("SELECT provider, email, created_at FROM sso_links WHERE token_hash = $1")
-            .bind(password::sha256_hex(token))
-            .fetch_optional(&core.db)
-            .await?
-            .ok_or_else(link_expired)?;
-    if now_ms() - row.get::<i64, _>("created_at") > LINK_TTL_MS {
+    let row = sso_repo::pending_link(&core.db, &password::sha256_hex(token))
+        .await?
+        .ok_or_else(link_expired)?;
+    if now_ms() - row.created_at > LINK_TTL_MS {
         return Err(link_expired());
     }
     Ok(PendingLink {
-        email: row.get("email"),
-        provider_name: provider_name(core, &row.get::<String, _>("provider")),
+        email: row.email,
+        provider_name: provider_name(core, &row.provider),
     })
 }
 
@@ -852,20 +778,14 @@ pub async fn link_with_password(
 
 /// Links the pending sign-in `token` names to `user_id` (its account), once.
 pub(crate) async fn complete_link(core: &Core, token: &str, user_id: &str) -> Result<()> {
-    let row = sqlx::query(
-        "DELETE FROM sso_links WHERE token_hash = $1 AND user_id = $2
-         RETURNING provider, subject, email, created_at",
-    )
-    .bind(password::sha256_hex(token))
-    .bind(user_id)
-    .fetch_optional(&core.db)
-    .await?
-    .ok_or_else(link_expired)?;
-    if now_ms() - row.get::<i64, _>("created_at") > LINK_TTL_MS {
+    let row = sso_repo::take_link(&core.db, &password::sha256_hex(token), user_id)
+        .await?
+        .ok_or_else(link_expired)?;
+    if now_ms() - row.created_at > LINK_TTL_MS {
         return Err(link_expired());
     }
-    let provider: String = row.get("provider");
-    let subject: String = row.get("subject");
+    let provider = row.provider;
+    let subject = row.subject;
     match linked_user(core, &provider, &subject).await? {
         Some(owner) if owner == user_id => {}
         Some(_) => {
@@ -880,15 +800,7 @@ pub(crate) async fn complete_link(core: &Core, token: &str, user_id: &str) -> Re
                 email: true,
                 account: repo::email_verified(&core.db, user_id).await?,
             };
-            insert_identity(
-                &core.db,
-                &provider,
-                &subject,
-                user_id,
-                &row.get::<String, _>("email"),
-                vouched,
-            )
-            .await?;
+            insert_identity(&core.db, &provider, &subject, user_id, &row.email, vouched).await?;
         }
     }
     tracing::info!(user_id = %user_id, provider = %provider, "sign-in linked by password");
@@ -897,23 +809,13 @@ pub(crate) async fn complete_link(core: &Core, token: &str, user_id: &str) -> Re
 
 /// The sign-ins connected to `user`'s account, and whether it has a password of its own.
 pub async fn identities(core: &Core, user: &CurrentUser) -> Result<(Vec<Identity>, bool)> {
-    let rows = sqlx::query(
-        "SELECT provider, email, created_at FROM user_identities WHERE user_id = $1
-         ORDER BY created_at",
-    )
-    .bind(&user.id)
-    .fetch_all(&core.db)
-    .await?;
-    let list = rows.iter().map(|r| identity_of(core, r)).collect();
+    let rows = sso_repo::identities_of(&core.db, &user.id).await?;
+    let list = rows.into_iter().map(|r| identity_of(core, r)).collect();
     Ok((list, has_password(core, &user.id).await?))
 }
 
 async fn has_password(core: &Core, user_id: &str) -> Result<bool> {
-    let set: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT password_set_at FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(&core.db)
-            .await?;
+    let set = sso_repo::password_set_at(&core.db, user_id).await?;
     Ok(matches!(set, Some(Some(_))))
 }
 
@@ -930,11 +832,7 @@ pub async fn unlink(core: &Core, user: &CurrentUser, provider: &str) -> Result<(
                 .into(),
         ));
     }
-    sqlx::query("DELETE FROM user_identities WHERE user_id = $1 AND provider = $2")
-        .bind(&user.id)
-        .bind(provider)
-        .execute(&core.db)
-        .await?;
+    sso_repo::delete_identity(&core.db, &user.id, provider).await?;
     tracing::info!(user_id = %user.id, provider = %provider, "sign-in disconnected");
     Ok(())
 }

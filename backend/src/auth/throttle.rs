@@ -3,6 +3,7 @@
 //! the window, each further failure doubles the wait (capped); the window expiring or a
 //! successful login for the account clears it. There is never a permanent lock-out.
 
+use super::repo::throttle as repo;
 use crate::{Error, Result, now_ms};
 use std::net::IpAddr;
 
@@ -74,13 +75,7 @@ pub async fn check(db: &sqlx::AnyPool, keys: &[Key]) -> Result<()> {
     let now = now_ms();
     let mut wait = 0i64;
     for k in keys {
-        let until: Option<i64> = sqlx::query_scalar(
-            "SELECT blocked_until FROM auth_throttle WHERE key = $1 AND first_failure_at > $2",
-        )
-        .bind(&k.name)
-        .bind(now - WINDOW_MS)
-        .fetch_optional(db)
-        .await?;
+        let until = repo::blocked_until_within(db, &k.name, now - WINDOW_MS).await?;
         wait = wait.max(until.unwrap_or(0) - now);
     }
     if wait > 0 {
@@ -112,12 +107,9 @@ pub async fn begin(db: &sqlx::AnyPool, keys: &[Key]) -> Result<()> {
     let mut wait = 0i64;
     for k in keys {
         if count_try(db, k, now).await?.is_none() {
-            let until: i64 =
-                sqlx::query_scalar("SELECT blocked_until FROM auth_throttle WHERE key = $1")
-                    .bind(&k.name)
-                    .fetch_optional(db)
-                    .await?
-                    .unwrap_or(now + 1000);
+            let until = repo::blocked_until(db, &k.name)
+                .await?
+                .unwrap_or(now + 1000);
             wait = wait.max(until - now);
         }
     }
@@ -132,34 +124,7 @@ pub async fn begin(db: &sqlx::AnyPool, keys: &[Key]) -> Result<()> {
 /// Counts one try against `k` unless it must wait: the count after it, or None (nothing
 /// counted) while the key waits. One statement, so parallel tries all count.
 async fn count_try(db: &sqlx::AnyPool, k: &Key, now: i64) -> Result<Option<i64>> {
-    // The count after this try, and (past the free tries) the wait it sets: one second
-    // doubling per try over, at most MAX_WAIT_MS. A row older than the window starts over
-    // at one.
-    let n = "CASE WHEN auth_throttle.first_failure_at <= $3 THEN 1
-                  ELSE auth_throttle.failures + 1 END";
-    let sql = format!(
-        "INSERT INTO auth_throttle (key, failures, first_failure_at, blocked_until)
-         VALUES ($1, 1, $2, 0)
-         ON CONFLICT (key) DO UPDATE SET
-           failures = {n},
-           first_failure_at = CASE WHEN auth_throttle.first_failure_at <= $3 THEN $2
-                                   ELSE auth_throttle.first_failure_at END,
-           blocked_until = CASE WHEN {n} > $4 THEN $2 + CASE
-               WHEN {n} - $4 - 1 >= 20 THEN $5
-               WHEN (CAST(1000 AS BIGINT) << CAST({n} - $4 - 1 AS INTEGER)) > $5 THEN $5
-               ELSE (CAST(1000 AS BIGINT) << CAST({n} - $4 - 1 AS INTEGER)) END
-             ELSE 0 END
-         WHERE auth_throttle.blocked_until <= $2 OR auth_throttle.first_failure_at <= $3
-         RETURNING failures"
-    );
-    let counted: Option<i64> = sqlx::query_scalar(&sql)
-        .bind(&k.name)
-        .bind(now)
-        .bind(now - WINDOW_MS)
-        .bind(k.free)
-        .bind(MAX_WAIT_MS)
-        .fetch_optional(db)
-        .await?;
+    let counted = repo::count_try(db, &k.name, now, now - WINDOW_MS, k.free, MAX_WAIT_MS).await?;
     if let Some(failures) = counted
         && failures > k.free
     {
@@ -172,25 +137,14 @@ async fn count_try(db: &sqlx::AnyPool, k: &Key, now: i64) -> Result<Option<i64>>
 /// count is within the free tries again).
 pub async fn forgive(db: &sqlx::AnyPool, keys: &[Key]) -> Result<()> {
     for k in keys {
-        sqlx::query(
-            "UPDATE auth_throttle SET failures = failures - 1,
-               blocked_until = CASE WHEN failures - 1 > $2 THEN blocked_until ELSE 0 END
-             WHERE key = $1 AND failures > 0",
-        )
-        .bind(&k.name)
-        .bind(k.free)
-        .execute(db)
-        .await?;
+        repo::forgive(db, &k.name, k.free).await?;
     }
     Ok(())
 }
 
 /// Forgets an account's failures after it logged in.
 pub async fn clear(db: &sqlx::AnyPool, key: &Key) -> Result<()> {
-    sqlx::query("DELETE FROM auth_throttle WHERE key = $1")
-        .bind(&key.name)
-        .execute(db)
-        .await?;
+    repo::clear(db, &key.name).await?;
     Ok(())
 }
 

@@ -6,7 +6,8 @@
 //! not open.
 
 use super::audit::{self, Factor, Outcome, Pathway};
-use super::{password, repo, totp, two_factor_repo};
+use super::repo::two_factor as two_factor_repo;
+use super::{password, repo, totp};
 use crate::infra::actor::{CurrentUser, Role};
 use crate::{Core, Error, Result, new_id, now_ms};
 use serde::{Deserialize, Serialize};
@@ -79,33 +80,23 @@ fn open_secret(core: &Core, user_id: &str, stored: &str) -> Result<String> {
 /// per database, at the first start-up that finds it not done. Each row changes only if it
 /// still holds what was read.
 pub async fn seal_stored_secrets(db: &sqlx::AnyPool, key: &crate::sealed::SecretKey) -> Result<()> {
-    use sqlx::Row;
-    let rows = sqlx::query(
-        "SELECT id, totp_secret, totp_pending_secret FROM users
-         WHERE totp_secret IS NOT NULL OR totp_pending_secret IS NOT NULL",
-    )
-    .fetch_all(db)
-    .await?;
+    use two_factor_repo::SecretColumn;
+    let rows = two_factor_repo::stored_totp_secrets(db).await?;
     let mut sealed = 0;
     for r in rows {
-        let id: String = r.get("id");
-        for column in ["totp_secret", "totp_pending_secret"] {
-            let Some(clear) = r.get::<Option<String>, _>(column) else {
+        let id = r.id;
+        for (column, stored) in [
+            (SecretColumn::Active, r.totp_secret),
+            (SecretColumn::Pending, r.totp_pending_secret),
+        ] {
+            let Some(clear) = stored else {
                 continue;
             };
             if crate::sealed::SecretKey::is_sealed(&clear) {
                 continue;
             }
             let value = key.seal(&seal_purpose(&id), clear.as_bytes())?;
-            // The column name is one of the two above, never input.
-            sqlx::query(&format!(
-                "UPDATE users SET {column} = $3 WHERE id = $1 AND {column} = $2"
-            ))
-            .bind(&id)
-            .bind(&clear)
-            .bind(&value)
-            .execute(db)
-            .await?;
+            two_factor_repo::replace_totp_secret(db, column, &id, &clear, &value).await?;
             sealed += 1;
         }
     }

@@ -463,6 +463,15 @@ pub async fn delete_album(conn: &mut AnyConnection, id: &str) -> Result<()> {
     Ok(())
 }
 
+#[tracing::instrument(name = "sql catalog.delete_artist", skip_all)]
+pub async fn delete_artist(conn: &mut AnyConnection, id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM artists WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Deletes the albums among `albums` with no track, then the artists among `artists`
 /// nothing refers to (no track, album or account).
 #[tracing::instrument(name = "sql catalog.prune", skip_all)]

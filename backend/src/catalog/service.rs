@@ -783,10 +783,7 @@ pub async fn delete_artist(core: &Core, user: &CurrentUser, artist_id: &str) -> 
     let mut other_artists: Vec<String> = rows.iter().map(|t| t.artist_id.clone()).collect();
     other_artists.extend(rows.iter().filter_map(|t| t.album_artist_id.clone()));
     repo::prune(&mut tx, &other_albums, &[]).await?;
-    sqlx::query("DELETE FROM artists WHERE id = $1")
-        .bind(artist_id)
-        .execute(&mut *tx)
-        .await?;
+    repo::delete_artist(&mut tx, artist_id).await?;
     other_artists.retain(|a| a != artist_id);
     repo::prune(&mut tx, &[], &other_artists).await?;
     let covers = repo::unreferenced_covers(&mut tx, &covers).await?;

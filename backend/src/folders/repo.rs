@@ -566,3 +566,12 @@ pub async fn set_cover(db: &sqlx::AnyPool, track_id: &str, cover_key: &str) -> R
     tx.commit().await?;
     Ok(())
 }
+
+/// The track's title (the track must exist).
+#[tracing::instrument(name = "sql folders.track_title", skip_all)]
+pub async fn track_title(conn: &mut AnyConnection, track_id: &str) -> Result<String> {
+    Ok(sqlx::query_scalar("SELECT title FROM tracks WHERE id = $1")
+        .bind(track_id)
+        .fetch_one(&mut *conn)
+        .await?)
+}

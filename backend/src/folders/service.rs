@@ -777,10 +777,7 @@ async fn retag(
     m: &FileMeta,
 ) -> Result<()> {
     let (artist_id, album_artist_id, album_id) = credits.of(conn, m).await?;
-    let title: String = sqlx::query_scalar("SELECT title FROM tracks WHERE id = $1")
-        .bind(track_id)
-        .fetch_one(&mut *conn)
-        .await?;
+    let title = repo::track_title(&mut *conn, track_id).await?;
     let title = m.tags.title.clone().unwrap_or(title);
     repo::retag_track(
         &mut *conn,

@@ -8,11 +8,11 @@
 //! settles it at once; a running one is flagged, and the worker handling it stops its
 //! ffmpeg, cleans up and settles it as cancelled (`cancelled_job`).
 
-use super::repo::JobState;
+use super::job;
+use super::repo::{self, JobState};
 use crate::infra::actor::{CurrentUser, Role};
 use crate::{Core, Error, Result, events, now_ms};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
 /// Whose jobs a list shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,10 +62,7 @@ pub struct Filter {
 /// Most rows one page of the desk holds.
 pub const MAX_PAGE: i64 = 200;
 /// The reason a cancelled job shows.
-pub const CANCELLED: &str = "cancelled";
-
-const STATE_SQL: &str =
-    "CASE WHEN j.state = 'failed' AND j.cancelled_at IS NOT NULL THEN 'cancelled' ELSE j.state END";
+pub use super::job::CANCELLED;
 
 async fn check_scope(core: &Core, user: &CurrentUser, scope: Scope) -> Result<()> {
     match scope {
@@ -85,71 +82,47 @@ pub async fn list(
     if f.offset < 0 || !(1..=MAX_PAGE).contains(&f.limit) {
         return Err(Error::Invalid(format!("pages hold 1 to {MAX_PAGE} jobs")));
     }
-    let mut conds = vec!["j.archived = 0".to_string()];
-    let mut args: Vec<String> = Vec::new();
-    if scope == Scope::Own {
-        args.push(user.id.clone());
-        conds.push(format!(
-            "j.user_id = ${} AND j.source <> 'scan'",
-            args.len() + 2
-        ));
+    if let Some(state) = &f.state
+        && !matches!(
+            state.as_str(),
+            "queued" | "processing" | "done" | "failed" | "cancelled"
+        )
+    {
+        return Err(Error::Invalid(format!("no import state called {state:?}")));
     }
-    if let Some(state) = &f.state {
-        conds.push(match state.as_str() {
-            "queued" | "processing" | "done" => {
-                args.push(state.clone());
-                format!("j.state = ${}", args.len() + 2)
-            }
-            "failed" => "j.state = 'failed' AND j.cancelled_at IS NULL".into(),
-            "cancelled" => "j.state = 'failed' AND j.cancelled_at IS NOT NULL".into(),
-            other => return Err(Error::Invalid(format!("no import state called {other:?}"))),
-        });
+    if let Some(source) = &f.source
+        && !matches!(source.as_str(), "upload" | "url" | "youtube" | "scan")
+    {
+        return Err(Error::Invalid(format!(
+            "no import source called {source:?}"
+        )));
     }
-    if let Some(source) = &f.source {
-        if !matches!(source.as_str(), "upload" | "url" | "youtube" | "scan") {
-            return Err(Error::Invalid(format!(
-                "no import source called {source:?}"
-            )));
-        }
-        args.push(source.clone());
-        conds.push(format!("j.source = ${}", args.len() + 2));
-    }
-    let sql = format!(
-        "SELECT j.id, u.email, j.filename, j.source, j.source_url, {STATE_SQL} AS shown_state, j.error,
-                j.size_bytes, t.duration_ms, j.track_id, j.attempts, j.created_at, j.updated_at, j.retryable,
-                j.cancel_requested_at
-         FROM import_jobs j LEFT JOIN users u ON u.id = j.user_id LEFT JOIN tracks t ON t.id = j.track_id
-         WHERE {}
-         ORDER BY j.created_at DESC, j.id DESC LIMIT $1 OFFSET $2",
-        conds.join(" AND ")
-    );
-    let mut q = sqlx::query(&sql).bind(f.limit).bind(f.offset);
-    for a in &args {
-        q = q.bind(a);
-    }
-    Ok(q.fetch_all(&core.db)
+    let query = repo::DeskQuery {
+        owner: (scope == Scope::Own).then_some(user.id.as_str()),
+        state: f.state.as_deref(),
+        source: f.source.as_deref(),
+        offset: f.offset,
+        limit: f.limit,
+    };
+    Ok(repo::desk_page(&core.db, query)
         .await?
         .into_iter()
-        .map(|r| {
-            let state: String = r.get("shown_state");
-            DeskJob {
-                id: r.get("id"),
-                owner_email: r.get("email"),
-                filename: r.get("filename"),
-                source: r.get("source"),
-                source_url: r.get("source_url"),
-                cancelling: state == "processing"
-                    && r.get::<Option<i64>, _>("cancel_requested_at").is_some(),
-                retryable: state != "done" && r.get::<i64, _>("retryable") == 1,
-                state,
-                error: r.get("error"),
-                size_bytes: r.get("size_bytes"),
-                duration_ms: r.get("duration_ms"),
-                track_id: r.get("track_id"),
-                attempts: r.get("attempts"),
-                created_at: r.get("created_at"),
-                updated_at: r.get("updated_at"),
-            }
+        .map(|r| DeskJob {
+            id: r.id,
+            owner_email: r.owner_email,
+            filename: r.filename,
+            source: r.source,
+            source_url: r.source_url,
+            cancelling: r.state == "processing" && r.cancel_requested_at.is_some(),
+            retryable: r.state != "done" && r.retryable,
+            state: r.state,
+            error: r.error,
+            size_bytes: r.size_bytes,
+            duration_ms: r.duration_ms,
+            track_id: r.track_id,
+            attempts: r.attempts,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
         })
         .collect())
 }
@@ -162,38 +135,11 @@ pub const COUNT_CAP: i64 = 1_000;
 /// [`COUNT_CAP`] + 1 (which means "more than the cap").
 pub async fn counts(core: &Core, user: &CurrentUser, scope: Scope) -> Result<Vec<(String, i64)>> {
     check_scope(core, user, scope).await?;
-    let own = match scope {
-        Scope::Own => "AND j.user_id = $1 AND j.source <> 'scan'",
-        Scope::All => "",
-    };
-    // One bounded walk of the (state, created_at) index per stored state; cancelled jobs
-    // are failed ones with a cancel time.
-    let parts: Vec<String> = ["queued", "processing", "done", "failed"]
-        .iter()
-        .map(|state| {
-            format!(
-                "SELECT shown_state, COUNT(*) AS n FROM (
-                   SELECT {STATE_SQL} AS shown_state FROM import_jobs j
-                   WHERE j.state = '{state}' AND j.archived = 0 {own} LIMIT {cap}
-                 ) x GROUP BY shown_state",
-                cap = COUNT_CAP + 1
-            )
-        })
-        .collect();
-    let sql = format!("{} ORDER BY 1", parts.join(" UNION ALL "));
-    let mut q = sqlx::query(&sql);
-    if scope == Scope::Own {
-        q = q.bind(&user.id);
-    }
-    let rows = q.fetch_all(&core.db).await?;
+    let owner = (scope == Scope::Own).then_some(user.id.as_str());
+    let rows = repo::desk_counts(&core.db, owner, COUNT_CAP + 1).await?;
     Ok(rows
         .into_iter()
-        .map(|r| {
-            (
-                r.get("shown_state"),
-                r.get::<i64, _>("n").min(COUNT_CAP + 1),
-            )
-        })
+        .map(|(state, n)| (state, n.min(COUNT_CAP + 1)))
         .collect())
 }
 
@@ -224,17 +170,7 @@ pub async fn retry(core: &Core, user: &CurrentUser, job_id: &str) -> Result<()> 
     }
     let ev = super::service::import_requested(job_id)?;
     let mut tx = crate::db::begin(&core.db).await?;
-    let n = sqlx::query(
-        "UPDATE import_jobs SET state = 'queued', error = NULL, cancelled_at = NULL, cancel_requested_at = NULL,
-            retryable = 0, updated_at = $2
-         WHERE id = $1 AND state = 'failed' AND retryable = 1",
-    )
-    .bind(job_id)
-    .bind(now_ms())
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if n == 0 {
+    if !job::requeue(&mut tx, job_id).await? {
         return Err(Error::Invalid(
             "this import's file is gone (it was refused or cancelled): upload it again".into(),
         ));
@@ -269,30 +205,11 @@ pub async fn cancel(core: &Core, user: &CurrentUser, job_id: &str) -> Result<Can
     let (job, other) = job_for(core, user, job_id).await?;
     let now = now_ms();
     let mut tx = crate::db::begin(&core.db).await?;
-    let waiting = sqlx::query(
-        "UPDATE import_jobs SET state = 'failed', error = $2, cancelled_at = $3, updated_at = $3,
-            retryable = CASE WHEN source IN ('url', 'youtube') THEN 1 ELSE 0 END
-         WHERE id = $1 AND state = 'queued'",
-    )
-    .bind(job_id)
-    .bind(CANCELLED)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
+    let waiting = job::cancel_waiting(&mut tx, job_id, now).await?;
     let outcome = if waiting {
         Cancelled::Now
     } else {
-        let n = sqlx::query(
-            "UPDATE import_jobs SET cancel_requested_at = $2 WHERE id = $1 AND state = 'processing'",
-        )
-        .bind(job_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n == 0 {
+        if !job::request_cancel(&mut tx, job_id, now).await? {
             return Err(Error::Invalid(
                 "only waiting or running imports can be cancelled".into(),
             ));
@@ -319,35 +236,6 @@ pub async fn cancel(core: &Core, user: &CurrentUser, job_id: &str) -> Result<Can
     Ok(outcome)
 }
 
-/// Whether a cancel of this running job was asked for.
-pub async fn cancel_requested(core: &Core, job_id: &str) -> Result<bool> {
-    let at: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT cancel_requested_at FROM import_jobs WHERE id = $1")
-            .bind(job_id)
-            .fetch_optional(&core.db)
-            .await?;
-    Ok(matches!(at, Some(Some(_))))
-}
-
-/// Settles a running job the worker stopped on request: cancelled, and its event handled.
-pub async fn cancelled_job(core: &Core, job_id: &str, event: (&str, &str)) -> Result<()> {
-    let now = now_ms();
-    let mut tx = crate::db::begin(&core.db).await?;
-    sqlx::query(
-        "UPDATE import_jobs SET state = 'failed', error = $2, cancelled_at = $3, updated_at = $3,
-            retryable = CASE WHEN source IN ('url', 'youtube') THEN 1 ELSE 0 END
-         WHERE id = $1 AND state <> 'done'",
-    )
-    .bind(job_id)
-    .bind(CANCELLED)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    events::repo::mark_processed(&mut *tx, event.0, event.1).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
 /// What a purge did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Purged {
@@ -366,33 +254,10 @@ pub async fn purge(core: &Core, user: &CurrentUser, older_than_days: i64) -> Res
     }
     let cutoff = now_ms() - older_than_days * 86_400_000;
     let mut tx = crate::db::begin(&core.db).await?;
-    let files: Vec<String> = sqlx::query_scalar(
-        "SELECT original_key FROM import_jobs WHERE state = 'failed' AND updated_at < $1 AND source <> 'scan'
-           AND original_key <> ''",
-    )
-    .bind(cutoff)
-    .fetch_all(&mut *tx)
-    .await?;
-    let failed = sqlx::query("DELETE FROM import_jobs WHERE state = 'failed' AND updated_at < $1")
-        .bind(cutoff)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    let orphans = sqlx::query(
-        "DELETE FROM import_jobs WHERE state = 'done' AND updated_at < $1
-           AND NOT EXISTS (SELECT 1 FROM tracks t WHERE t.import_job_id = import_jobs.id)",
-    )
-    .bind(cutoff)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    let archived = sqlx::query(
-        "UPDATE import_jobs SET archived = 1 WHERE state = 'done' AND updated_at < $1 AND archived = 0",
-    )
-    .bind(cutoff)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    let files = repo::failed_originals_before(&mut *tx, cutoff).await?;
+    let failed = repo::delete_failed_before(&mut *tx, cutoff).await?;
+    let orphans = repo::delete_orphaned_done_before(&mut *tx, cutoff).await?;
+    let archived = repo::archive_done_before(&mut *tx, cutoff).await?;
     let purged = Purged {
         deleted: failed + orphans,
         archived,
@@ -415,14 +280,4 @@ pub async fn purge(core: &Core, user: &CurrentUser, older_than_days: i64) -> Res
         }
     }
     Ok(purged)
-}
-
-/// Marks a failed job's input as available again (the worker kept the file after
-/// transient errors, or the job imports a link).
-pub async fn set_retryable(core: &Core, job_id: &str) -> Result<()> {
-    sqlx::query("UPDATE import_jobs SET retryable = 1 WHERE id = $1 AND state = 'failed'")
-        .bind(job_id)
-        .execute(&core.db)
-        .await?;
-    Ok(())
 }

@@ -4,16 +4,18 @@
 
 pub mod desk;
 pub mod fetch;
+pub mod job;
 pub mod proxy;
 pub mod quota;
 pub mod repo;
 mod service;
 pub mod ytdlp;
 
+pub use job::{fail_job, start_job};
 pub use repo::{JobState, JobView};
 pub use service::{
-    FinishedImport, create_from_url, create_from_youtube, create_upload, fail_job, fetch_original,
-    finish_job, job_object_keys, list_jobs, start_job, store_thumbnails, validate_filename,
+    FinishedImport, create_from_url, create_from_youtube, create_upload, fetch_original,
+    finish_job, job_object_keys, list_jobs, store_thumbnails, validate_filename,
 };
 
 use serde::{Deserialize, Serialize};

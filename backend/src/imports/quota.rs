@@ -15,10 +15,7 @@ pub struct Usage {
 /// Bytes counted against `user_id`'s quota: the originals of jobs still queued or
 /// processing and of jobs a track came from, kept in `usage_tallies` by triggers.
 pub async fn used_bytes(db: &sqlx::AnyPool, user_id: &str) -> Result<u64> {
-    let n: Option<i64> = sqlx::query_scalar("SELECT bytes FROM usage_tallies WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_optional(db)
-        .await?;
+    let n = super::repo::used_bytes(db, user_id).await?;
     Ok(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
 }
 
@@ -29,19 +26,14 @@ pub async fn quota_of(core: &Core, user: &CurrentUser) -> Result<Option<u64>> {
 /// The quota of account `user_id`: `None` when the account is gone, `Some(None)` when no
 /// quota applies (admins and artists).
 pub async fn quota_of_account(core: &Core, user_id: &str) -> Result<Option<Option<u64>>> {
-    use sqlx::Row;
-    let Some(row) = sqlx::query("SELECT role, quota_bytes FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(&core.db)
-        .await?
-    else {
+    let Some((role, quota_bytes)) = super::repo::role_and_quota(&core.db, user_id).await? else {
         return Ok(None);
     };
-    if row.get::<String, _>("role") != Role::Listener.as_str() {
+    if role != Role::Listener.as_str() {
         return Ok(Some(None));
     }
     Ok(Some(Some(
-        row.get::<Option<i64>, _>("quota_bytes")
+        quota_bytes
             .and_then(|q| u64::try_from(q).ok())
             .unwrap_or(core.config.storage.default_quota_bytes),
     )))

@@ -188,6 +188,9 @@ pub async fn list_for_user<'e, E: Executor<'e, Database = sqlx::Any>>(
     rows.into_iter().map(from_row).collect()
 }
 
+// The state changes of a job. `imports::job` is the one module that calls them (and
+// `set_state`): read it for what moves a job from one state to another.
+
 /// Moves a job to `state` unless it is already done (a finished job never goes back).
 #[tracing::instrument(name = "sql imports.set_state", skip_all)]
 pub async fn set_state<'e, E: Executor<'e, Database = sqlx::Any>>(
@@ -236,4 +239,381 @@ pub async fn uploader<'e, E: Executor<'e, Database = sqlx::Any>>(
             artist_id: None,
         },
     })
+}
+
+/// Queued or processing to processing, one more attempt: whether the job moved.
+#[tracing::instrument(name = "sql imports.mark_processing", skip_all)]
+pub async fn mark_processing<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    id: &str,
+    now: i64,
+) -> Result<bool> {
+    let started = sqlx::query(
+        "UPDATE import_jobs SET state = 'processing', attempts = attempts + 1, updated_at = $2
+         WHERE id = $1 AND state IN ('queued', 'processing')",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(started == 1)
+}
+
+/// A failed job whose input is still there back to queued: whether the job moved.
+#[tracing::instrument(name = "sql imports.requeue_failed", skip_all)]
+pub async fn requeue_failed<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    id: &str,
+    now: i64,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE import_jobs SET state = 'queued', error = NULL, cancelled_at = NULL, cancel_requested_at = NULL,
+            retryable = 0, updated_at = $2
+         WHERE id = $1 AND state = 'failed' AND retryable = 1",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(n != 0)
+}
+
+/// A queued job to failed, cancelled with `reason`: whether the job moved.
+#[tracing::instrument(name = "sql imports.cancel_queued", skip_all)]
+pub async fn cancel_queued<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE import_jobs SET state = 'failed', error = $2, cancelled_at = $3, updated_at = $3,
+            retryable = CASE WHEN source IN ('url', 'youtube') THEN 1 ELSE 0 END
+         WHERE id = $1 AND state = 'queued'",
+    )
+    .bind(id)
+    .bind(reason)
+    .bind(now)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Flags a processing job for its worker to stop: whether it was processing.
+#[tracing::instrument(name = "sql imports.request_cancel", skip_all)]
+pub async fn request_cancel<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    id: &str,
+    now: i64,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE import_jobs SET cancel_requested_at = $2 WHERE id = $1 AND state = 'processing'",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(n != 0)
+}
+
+/// When a cancel of the job was asked for: None for no job, Some(None) for no request.
+#[tracing::instrument(name = "sql imports.cancel_requested_at", skip_all)]
+pub async fn cancel_requested_at<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    id: &str,
+) -> Result<Option<Option<i64>>> {
+    Ok(
+        sqlx::query_scalar("SELECT cancel_requested_at FROM import_jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// A job that is not done to failed, cancelled with `reason` (its worker stopped it).
+#[tracing::instrument(name = "sql imports.settle_cancelled", skip_all)]
+pub async fn settle_cancelled<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE import_jobs SET state = 'failed', error = $2, cancelled_at = $3, updated_at = $3,
+            retryable = CASE WHEN source IN ('url', 'youtube') THEN 1 ELSE 0 END
+         WHERE id = $1 AND state <> 'done'",
+    )
+    .bind(id)
+    .bind(reason)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Marks a failed job's input as available again.
+#[tracing::instrument(name = "sql imports.set_retryable", skip_all)]
+pub async fn set_retryable<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    id: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE import_jobs SET retryable = 1 WHERE id = $1 AND state = 'failed'")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+// The desk: listing, counting and purging jobs.
+
+/// The state a job shows: a failed one with a cancel time shows as cancelled.
+const STATE_SQL: &str =
+    "CASE WHEN j.state = 'failed' AND j.cancelled_at IS NOT NULL THEN 'cancelled' ELSE j.state END";
+
+/// Which jobs a desk page lists (values already checked by the desk).
+#[derive(Debug, Clone, Copy)]
+pub struct DeskQuery<'a> {
+    /// Only this user's (scan registrations excluded); everyone's when `None`.
+    pub owner: Option<&'a str>,
+    /// A shown state: `queued`, `processing`, `done`, `failed` or `cancelled`.
+    pub state: Option<&'a str>,
+    /// `upload`, `url`, `youtube` or `scan`.
+    pub source: Option<&'a str>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// A job as the desk lists it.
+#[derive(Debug, Clone)]
+pub struct DeskRow {
+    pub id: String,
+    pub owner_email: Option<String>,
+    pub filename: String,
+    pub source: String,
+    pub source_url: Option<String>,
+    /// The shown state (see `STATE_SQL`).
+    pub state: String,
+    pub error: Option<String>,
+    pub size_bytes: i64,
+    pub duration_ms: Option<i64>,
+    pub track_id: Option<String>,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub retryable: bool,
+    pub cancel_requested_at: Option<i64>,
+}
+
+/// A page of jobs not archived, newest first.
+#[tracing::instrument(name = "sql imports.desk_page", skip_all)]
+pub async fn desk_page<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    f: DeskQuery<'_>,
+) -> Result<Vec<DeskRow>> {
+    let mut conds = vec!["j.archived = 0".to_string()];
+    let mut args: Vec<String> = Vec::new();
+    if let Some(owner) = f.owner {
+        args.push(owner.to_string());
+        conds.push(format!(
+            "j.user_id = ${} AND j.source <> 'scan'",
+            args.len() + 2
+        ));
+    }
+    if let Some(state) = f.state {
+        conds.push(match state {
+            "queued" | "processing" | "done" => {
+                args.push(state.to_string());
+                format!("j.state = ${}", args.len() + 2)
+            }
+            "failed" => "j.state = 'failed' AND j.cancelled_at IS NULL".into(),
+            "cancelled" => "j.state = 'failed' AND j.cancelled_at IS NOT NULL".into(),
+            other => return Err(anyhow::anyhow!("no import state called {other:?}").into()),
+        });
+    }
+    if let Some(source) = f.source {
+        args.push(source.to_string());
+        conds.push(format!("j.source = ${}", args.len() + 2));
+    }
+    let sql = format!(
+        "SELECT j.id, u.email, j.filename, j.source, j.source_url, {STATE_SQL} AS shown_state, j.error,
+                j.size_bytes, t.duration_ms, j.track_id, j.attempts, j.created_at, j.updated_at, j.retryable,
+                j.cancel_requested_at
+         FROM import_jobs j LEFT JOIN users u ON u.id = j.user_id LEFT JOIN tracks t ON t.id = j.track_id
+         WHERE {}
+         ORDER BY j.created_at DESC, j.id DESC LIMIT $1 OFFSET $2",
+        conds.join(" AND ")
+    );
+    let mut q = sqlx::query(&sql).bind(f.limit).bind(f.offset);
+    for a in &args {
+        q = q.bind(a);
+    }
+    Ok(q.fetch_all(db)
+        .await?
+        .into_iter()
+        .map(|r| DeskRow {
+            id: r.get("id"),
+            owner_email: r.get("email"),
+            filename: r.get("filename"),
+            source: r.get("source"),
+            source_url: r.get("source_url"),
+            state: r.get("shown_state"),
+            error: r.get("error"),
+            size_bytes: r.get("size_bytes"),
+            duration_ms: r.get("duration_ms"),
+            track_id: r.get("track_id"),
+            attempts: r.get("attempts"),
+            created_at: r.get("created_at"),
+            updated_at: r.get("updated_at"),
+            retryable: r.get::<i64, _>("retryable") == 1,
+            cancel_requested_at: r.get("cancel_requested_at"),
+        })
+        .collect())
+}
+
+/// How many jobs (not archived; `owner`'s only, scans excluded, when given) are in each
+/// shown state, each counted up to `cap`.
+#[tracing::instrument(name = "sql imports.desk_counts", skip_all)]
+pub async fn desk_counts<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    owner: Option<&str>,
+    cap: i64,
+) -> Result<Vec<(String, i64)>> {
+    let own = match owner {
+        Some(_) => "AND j.user_id = $1 AND j.source <> 'scan'",
+        None => "",
+    };
+    // One bounded walk of the (state, created_at) index per stored state; cancelled jobs
+    // are failed ones with a cancel time.
+    let parts: Vec<String> = ["queued", "processing", "done", "failed"]
+        .iter()
+        .map(|state| {
+            format!(
+                "SELECT shown_state, COUNT(*) AS n FROM (
+                   SELECT {STATE_SQL} AS shown_state FROM import_jobs j
+                   WHERE j.state = '{state}' AND j.archived = 0 {own} LIMIT {cap}
+                 ) x GROUP BY shown_state"
+            )
+        })
+        .collect();
+    let sql = format!("{} ORDER BY 1", parts.join(" UNION ALL "));
+    let mut q = sqlx::query(&sql);
+    if let Some(owner) = owner {
+        q = q.bind(owner);
+    }
+    let rows = q.fetch_all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.get("shown_state"), r.get::<i64, _>("n")))
+        .collect())
+}
+
+/// The kept originals of failed jobs last changed before `cutoff` (scans have none).
+#[tracing::instrument(name = "sql imports.failed_originals_before", skip_all)]
+pub async fn failed_originals_before<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    cutoff: i64,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT original_key FROM import_jobs WHERE state = 'failed' AND updated_at < $1 AND source <> 'scan'
+           AND original_key <> ''",
+    )
+    .bind(cutoff)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Deletes failed jobs last changed before `cutoff`; how many.
+#[tracing::instrument(name = "sql imports.delete_failed_before", skip_all)]
+pub async fn delete_failed_before<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    cutoff: i64,
+) -> Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM import_jobs WHERE state = 'failed' AND updated_at < $1")
+            .bind(cutoff)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Deletes done jobs last changed before `cutoff` whose track is gone; how many.
+#[tracing::instrument(name = "sql imports.delete_orphaned_done_before", skip_all)]
+pub async fn delete_orphaned_done_before<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    cutoff: i64,
+) -> Result<u64> {
+    Ok(sqlx::query(
+        "DELETE FROM import_jobs WHERE state = 'done' AND updated_at < $1
+           AND NOT EXISTS (SELECT 1 FROM tracks t WHERE t.import_job_id = import_jobs.id)",
+    )
+    .bind(cutoff)
+    .execute(db)
+    .await?
+    .rows_affected())
+}
+
+/// Archives (hides from the desk) done jobs last changed before `cutoff`; how many.
+#[tracing::instrument(name = "sql imports.archive_done_before", skip_all)]
+pub async fn archive_done_before<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    cutoff: i64,
+) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE import_jobs SET archived = 1 WHERE state = 'done' AND updated_at < $1 AND archived = 0",
+    )
+    .bind(cutoff)
+    .execute(db)
+    .await?
+    .rows_affected())
+}
+
+// Quota.
+
+/// Bytes in `user_id`'s usage tally, if it has one.
+#[tracing::instrument(name = "sql imports.used_bytes", skip_all)]
+pub async fn used_bytes<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT bytes FROM usage_tallies WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// The account's role and the quota an admin set, if the account exists.
+#[tracing::instrument(name = "sql imports.role_and_quota", skip_all)]
+pub async fn role_and_quota<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    user_id: &str,
+) -> Result<Option<(String, Option<i64>)>> {
+    let row = sqlx::query("SELECT role, quota_bytes FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(|r| (r.get("role"), r.get("quota_bytes"))))
+}
+
+// Figures.
+
+/// How many jobs are in each stored state (states with none are left out).
+#[tracing::instrument(name = "sql imports.count_by_state", skip_all)]
+pub async fn count_by_state<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+) -> Result<Vec<(String, i64)>> {
+    let rows =
+        sqlx::query("SELECT state, COUNT(*) AS n FROM import_jobs GROUP BY state ORDER BY state")
+            .fetch_all(db)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.get("state"), r.get("n")))
+        .collect())
 }

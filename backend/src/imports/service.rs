@@ -1,4 +1,4 @@
-use super::repo::{self, JobState, JobView};
+use super::repo::{self, JobView};
 use crate::events::{self, Event, ImportRequested};
 use crate::infra::actor::CurrentUser;
 use crate::library::repo::{self as library_repo, NewTrack};
@@ -104,11 +104,7 @@ where
         // The job's bytes are in the user's tally now (a trigger adds them, holding the
         // tally's row until this commits), so this sees every upload recorded before it.
         if let Some(q) = quota {
-            let used: Option<i64> =
-                sqlx::query_scalar("SELECT bytes FROM usage_tallies WHERE user_id = $1")
-                    .bind(&user.id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let used = repo::used_bytes(&mut *tx, &user.id).await?;
             if used.and_then(|u| u64::try_from(u).ok()).unwrap_or(0) > q {
                 return Err(quota_error());
             }
@@ -362,27 +358,6 @@ pub async fn list_jobs(core: &Core, user: &CurrentUser) -> Result<Vec<JobView>> 
     repo::list_for_user(&core.db, &user.id, 200).await
 }
 
-/// Marks a job as being processed (one more attempt); returns the job, or `None` when it
-/// is finished or was cancelled meanwhile.
-pub async fn start_job(core: &Core, job_id: &str) -> Result<Option<JobView>> {
-    let job = repo::get(&core.db, job_id)
-        .await?
-        .ok_or(Error::NotFound("import job"))?;
-    if matches!(job.state, JobState::Done | JobState::Failed) {
-        return Ok(None);
-    }
-    let started = sqlx::query(
-        "UPDATE import_jobs SET state = 'processing', attempts = attempts + 1, updated_at = $2
-         WHERE id = $1 AND state IN ('queued', 'processing')",
-    )
-    .bind(job_id)
-    .bind(crate::now_ms())
-    .execute(&core.db)
-    .await?
-    .rows_affected();
-    Ok((started == 1).then_some(job))
-}
-
 /// What the pipeline learned about a file.
 #[derive(Debug, Clone, Default)]
 pub struct FinishedImport {
@@ -474,26 +449,10 @@ pub async fn finish_job(
         },
     )
     .await?;
-    repo::set_state(&mut *tx, &job.id, JobState::Done, None, Some(&track_id)).await?;
+    super::job::finish(&mut tx, &job.id, &track_id).await?;
     events::repo::mark_processed(&mut *tx, handler, event_id).await?;
     tx.commit().await?;
     Ok(track_id)
-}
-
-/// Fails a job with a reason a person can read, and records the event as handled.
-pub async fn fail_job(
-    core: &Core,
-    job_id: &str,
-    event_id: Option<(&str, &str)>,
-    reason: &str,
-) -> Result<()> {
-    let mut tx = crate::db::begin(&core.db).await?;
-    repo::set_state(&mut *tx, job_id, JobState::Failed, Some(reason), None).await?;
-    if let Some((handler, event_id)) = event_id {
-        events::repo::mark_processed(&mut *tx, handler, event_id).await?;
-    }
-    tx.commit().await?;
-    Ok(())
 }
 
 /// Makes and stores a cover's thumbnails ([`super::COVER_SIZES`]); false when the picture

@@ -3,9 +3,9 @@
 //! a bookmark on a song the user may no longer see is kept but not listed.
 
 use super::catalog::{self, Song};
+use super::repo;
 use crate::infra::actor::CurrentUser;
 use crate::{Core, Error, Result, now_ms};
-use sqlx::Row;
 
 /// Most bookmarks one user keeps (a new one past it is refused; updating one is not).
 pub const MAX_BOOKMARKS: i64 = 1000;
@@ -24,14 +24,8 @@ pub struct Bookmark {
 
 /// The user's bookmarks on songs they may see, the most recently changed first.
 pub async fn list(core: &Core, user: &CurrentUser) -> Result<Vec<Bookmark>> {
-    let rows = sqlx::query(
-        "SELECT track_id, position_ms, comment, created_at, changed_at FROM bookmarks
-         WHERE user_id = $1 ORDER BY changed_at DESC, track_id",
-    )
-    .bind(&user.id)
-    .fetch_all(&core.db)
-    .await?;
-    let ids: Vec<String> = rows.iter().map(|r| r.get("track_id")).collect();
+    let rows = repo::bookmarks_of(&core.db, &user.id).await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.track_id.clone()).collect();
     let mut songs: std::collections::HashMap<String, Song> =
         catalog::songs_by_ids(core, user, &ids)
             .await?
@@ -41,13 +35,13 @@ pub async fn list(core: &Core, user: &CurrentUser) -> Result<Vec<Bookmark>> {
     Ok(rows
         .into_iter()
         .filter_map(|r| {
-            let song = songs.remove(r.get::<String, _>("track_id").as_str())?;
+            let song = songs.remove(r.track_id.as_str())?;
             Some(Bookmark {
                 song,
-                position_ms: r.get("position_ms"),
-                comment: r.get("comment"),
-                created_at: r.get("created_at"),
-                changed_at: r.get("changed_at"),
+                position_ms: r.position_ms,
+                comment: r.comment,
+                created_at: r.created_at,
+                changed_at: r.changed_at,
             })
         })
         .collect())
@@ -85,22 +79,8 @@ pub async fn save(
     };
     let now = now_ms();
     let mut tx = crate::db::begin(&core.db).await?;
-    sqlx::query(
-        "INSERT INTO bookmarks (user_id, track_id, position_ms, comment, created_at, changed_at)
-         VALUES ($1, $2, $3, $4, $5, $5)
-         ON CONFLICT (user_id, track_id) DO UPDATE SET position_ms = $3, comment = $4, changed_at = $5",
-    )
-    .bind(&user.id)
-    .bind(id)
-    .bind(position)
-    .bind(&comment)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bookmarks WHERE user_id = $1")
-        .bind(&user.id)
-        .fetch_one(&mut *tx)
-        .await?;
+    repo::upsert_bookmark(&mut *tx, &user.id, id, position, &comment, now).await?;
+    let kept = repo::count_bookmarks(&mut *tx, &user.id).await?;
     if kept > MAX_BOOKMARKS {
         // Dropping the transaction rolls the new bookmark back.
         return Err(Error::Invalid(format!(
@@ -113,10 +93,6 @@ pub async fn save(
 
 /// Deletes the user's bookmark on song `id` (none there is fine: the outcome is the same).
 pub async fn delete(core: &Core, user: &CurrentUser, id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM bookmarks WHERE user_id = $1 AND track_id = $2")
-        .bind(&user.id)
-        .bind(id)
-        .execute(&core.db)
-        .await?;
+    repo::delete_bookmark(&core.db, &user.id, id).await?;
     Ok(())
 }

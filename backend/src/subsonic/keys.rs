@@ -16,6 +16,7 @@
 //! nothing and would let a stranger's failures keep the owner's apps out. Each made or
 //! revoked key, each refused attempt and each first use after a while is a security event.
 
+use super::repo;
 use crate::auth::audit::{self, Factor, Outcome, Pathway};
 use crate::auth::throttle;
 use crate::infra::actor::{CurrentUser, Role};
@@ -23,7 +24,6 @@ use crate::infra::crypto::{random_token, sha256_hex};
 use crate::{Core, Error, Result, new_id, now_ms};
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use std::net::IpAddr;
 
 /// The purpose sealed app passwords are bound to.
@@ -207,10 +207,7 @@ pub async fn create(
 ) -> Result<NewAppKey> {
     let name = check_name(name)?;
     crate::auth::password::check_current(&core.db, &user.id, password).await?;
-    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM app_keys WHERE user_id = $1")
-        .bind(&user.id)
-        .fetch_one(&core.db)
-        .await?;
+    let held = repo::count_keys(&core.db, &user.id).await?;
     if held >= MAX_KEYS {
         return Err(Error::Invalid(format!(
             "at most {MAX_KEYS} app keys: revoke one you no longer use"
@@ -235,52 +232,38 @@ pub async fn create(
         created_at: now_ms(),
         last_used_at: None,
     };
-    sqlx::query(
-        "INSERT INTO app_keys (id, user_id, name, kind, key_hash, sealed_secret, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&key.id)
-    .bind(&user.id)
-    .bind(&key.name)
-    .bind(kind.as_str())
-    .bind(hash)
-    .bind(sealed)
-    .bind(key.created_at)
-    .execute(&core.db)
-    .await?;
+    let row = repo::NewKey {
+        id: &key.id,
+        user_id: &user.id,
+        name: &key.name,
+        kind: kind.as_str(),
+        key_hash: hash.as_deref(),
+        sealed_secret: sealed.as_deref(),
+        created_at: key.created_at,
+    };
+    repo::insert_key(&core.db, row).await?;
     audit::key_made(&user.id, audit_kind(kind), &key.id);
     Ok(NewAppKey { key, secret })
 }
 
 /// The user's keys, newest first.
 pub async fn list(core: &Core, user: &CurrentUser) -> Result<Vec<AppKey>> {
-    let rows = sqlx::query(
-        "SELECT id, name, kind, created_at, last_used_at FROM app_keys WHERE user_id = $1
-         ORDER BY created_at DESC, id",
-    )
-    .bind(&user.id)
-    .fetch_all(&core.db)
-    .await?;
+    let rows = repo::keys_of(&core.db, &user.id).await?;
     Ok(rows
         .into_iter()
         .map(|r| AppKey {
-            id: r.get("id"),
-            name: r.get("name"),
-            kind: KeyKind::parse(&r.get::<String, _>("kind")),
-            created_at: r.get("created_at"),
-            last_used_at: r.get("last_used_at"),
+            id: r.id,
+            name: r.name,
+            kind: KeyKind::parse(&r.kind),
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
         })
         .collect())
 }
 
 /// Revokes one of the user's keys (another user's key is "not found").
 pub async fn revoke(core: &Core, user: &CurrentUser, key_id: &str) -> Result<()> {
-    let gone: Option<String> =
-        sqlx::query_scalar("DELETE FROM app_keys WHERE id = $1 AND user_id = $2 RETURNING kind")
-            .bind(key_id)
-            .bind(&user.id)
-            .fetch_optional(&core.db)
-            .await?;
+    let gone = repo::delete_key(&core.db, key_id, &user.id).await?;
     let Some(kind) = gone else {
         return Err(Error::NotFound("app key"));
     };
@@ -306,39 +289,11 @@ fn audit_kind(kind: KeyKind) -> audit::KeyKind {
 /// it, "log out everywhere", a password change that asks for it) calls this with the
 /// logins' revocation: the keys are deleted, not hidden, so enabling the account again
 /// revives none.
-#[tracing::instrument(name = "sql subsonic.keys.delete_all_for_user", skip_all)]
 pub async fn delete_all_for_user<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     db: E,
     user_id: &str,
 ) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM app_keys WHERE user_id = $1")
-        .bind(user_id)
-        .execute(db)
-        .await?
-        .rows_affected())
-}
-
-struct KeyOwner {
-    key_id: String,
-    user_id: String,
-    email: String,
-    role: String,
-    disabled: bool,
-    last_used_at: Option<i64>,
-}
-
-const OWNER_COLUMNS: &str = "k.id AS key_id, k.last_used_at, u.id AS user_id, u.email, u.role,
-     CASE WHEN u.disabled_at IS NULL THEN 0 ELSE 1 END AS disabled";
-
-fn owner(r: &sqlx::any::AnyRow) -> KeyOwner {
-    KeyOwner {
-        key_id: r.get("key_id"),
-        user_id: r.get("user_id"),
-        email: r.get("email"),
-        role: r.get("role"),
-        disabled: r.get::<i32, _>("disabled") != 0,
-        last_used_at: r.get("last_used_at"),
-    }
+    repo::delete_all_keys(db, user_id).await
 }
 
 /// Who a `/rest` request is, from its credentials; `from` is the client's address (for
@@ -371,30 +326,15 @@ pub async fn authenticate(
         Ok(()) => {}
     }
     let found = match creds {
-        Credentials::ApiKey(k) => {
-            let row = sqlx::query(&format!(
-                "SELECT {OWNER_COLUMNS} FROM app_keys k JOIN users u ON u.id = k.user_id
-                 WHERE k.key_hash = $1 AND k.kind = 'api_key'"
-            ))
-            .bind(sha256_hex(k))
-            .fetch_optional(&core.db)
+        Credentials::ApiKey(k) => repo::api_key_owner(&core.db, &sha256_hex(k))
             .await
-            .map_err(|e| internal(e.into()))?;
-            row.as_ref().map(owner)
-        }
+            .map_err(internal)?,
         Credentials::Token { user, .. } | Credentials::Password { user, .. } => {
-            let rows = sqlx::query(&format!(
-                "SELECT {OWNER_COLUMNS}, k.sealed_secret FROM app_keys k
-                 JOIN users u ON u.id = k.user_id
-                 WHERE u.email = $1 AND k.kind = 'app_password'"
-            ))
-            .bind(user.trim().to_lowercase())
-            .fetch_all(&core.db)
-            .await
-            .map_err(|e| internal(e.into()))?;
+            let rows = repo::app_passwords_of(&core.db, &user.trim().to_lowercase())
+                .await
+                .map_err(internal)?;
             let mut hit = None;
-            for r in &rows {
-                let sealed: String = r.get("sealed_secret");
+            for (owner, sealed) in rows {
                 let Ok(secret) = core.secret_key.open(SEAL_PURPOSE, &sealed) else {
                     tracing::warn!("an app password does not open with this server key");
                     continue;
@@ -411,7 +351,7 @@ pub async fn authenticate(
                     Credentials::ApiKey(_) => false,
                 };
                 if ok {
-                    hit = Some(owner(r));
+                    hit = Some(owner);
                     break;
                 }
             }
@@ -438,11 +378,7 @@ pub async fn authenticate(
     let now = now_ms();
     if found.last_used_at.is_none_or(|t| now - t > TOUCH_EVERY_MS) {
         event(Outcome::Success, Some(&found.user_id));
-        let _ = sqlx::query("UPDATE app_keys SET last_used_at = $2 WHERE id = $1")
-            .bind(&found.key_id)
-            .bind(now)
-            .execute(&core.db)
-            .await;
+        let _ = repo::touch_key(&core.db, &found.key_id, now).await;
     }
     Ok(CurrentUser {
         id: found.user_id,

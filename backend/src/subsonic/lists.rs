@@ -6,7 +6,6 @@ use super::catalog::{self, Song};
 use crate::infra::actor::CurrentUser;
 use crate::playlists::{self, PlaylistView};
 use crate::{Core, Error, Result, now_ms};
-use sqlx::Row;
 
 /// A playlist with the songs the user may play in it, in order.
 pub struct Playlist {
@@ -157,36 +156,18 @@ pub async fn now_playing(core: &Core, user: &CurrentUser, id: &str, client: &str
         .filter(|c| !c.is_control())
         .take(MAX_CLIENT)
         .collect();
-    sqlx::query(
-        "INSERT INTO now_playing (user_id, client, track_id, started_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (user_id, client) DO UPDATE SET track_id = $3, started_at = $4",
-    )
-    .bind(&user.id)
-    .bind(client)
-    .bind(id)
-    .bind(now_ms())
-    .execute(&core.db)
-    .await?;
+    super::repo::set_now_playing(&core.db, &user.id, &client, id, now_ms()).await?;
     Ok(())
 }
 
 /// What the user's apps are playing (a song counts until it would have ended, plus a
 /// minute): the caller's own only, since what others listen to is theirs.
 pub async fn playing(core: &Core, user: &CurrentUser) -> Result<Vec<(Song, String, i64)>> {
-    let rows = sqlx::query(
-        "SELECT n.track_id, n.client, n.started_at FROM now_playing n JOIN tracks t ON t.id = n.track_id
-         WHERE n.user_id = $1 AND n.started_at + t.duration_ms + 60000 > $2
-         ORDER BY n.started_at DESC",
-    )
-    .bind(&user.id)
-    .bind(now_ms())
-    .fetch_all(&core.db)
-    .await?;
+    let rows = super::repo::now_playing_of(&core.db, &user.id, now_ms()).await?;
     let mut out = Vec::new();
-    for r in rows {
-        let id: String = r.get("track_id");
+    for (id, client, started_at) in rows {
         if let Ok(s) = catalog::get_song(core, user, &id).await {
-            out.push((s, r.get("client"), r.get("started_at")));
+            out.push((s, client, started_at));
         }
     }
     Ok(out)

@@ -39,10 +39,7 @@ impl Original {
 /// The original file of a song the user may play.
 pub async fn original(core: &Core, user: &CurrentUser, id: &str) -> Result<Original> {
     let song = catalog::get_song(core, user, id).await?;
-    let key: String = sqlx::query_scalar("SELECT original_key FROM tracks WHERE id = $1")
-        .bind(id)
-        .fetch_one(&core.db)
-        .await?;
+    let key = super::repo::original_key(&core.db, id).await?;
     let filename = song
         .filename
         .clone()

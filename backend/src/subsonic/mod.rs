@@ -7,4 +7,5 @@ pub mod catalog;
 pub mod keys;
 pub mod lists;
 pub mod media;
+pub mod repo;
 pub mod transcode;

@@ -29,7 +29,7 @@ pub async fn handle(core: &Core, event_id: &str, job_id: &str) -> anyhow::Result
             r?;
             tracing::info!(job_id = %job.id, "import cancelled while running");
             remove_objects(core, &job.id, true).await;
-            imports::desk::cancelled_job(core, &job.id, (HANDLER, event_id)).await?;
+            imports::job::cancelled_job(core, &job.id, (HANDLER, event_id)).await?;
             return Ok(());
         }
     };
@@ -45,7 +45,7 @@ pub async fn handle(core: &Core, event_id: &str, job_id: &str) -> anyhow::Result
             imports::fail_job(core, &job.id, Some((HANDLER, event_id)), &reason).await?;
             if job.source_url.is_some() {
                 // A link can be fetched again (the site may be back, or fixed).
-                imports::desk::set_retryable(core, &job.id).await?;
+                imports::job::set_retryable(core, &job.id).await?;
             }
             Ok(())
         }
@@ -62,7 +62,7 @@ pub async fn handle(core: &Core, event_id: &str, job_id: &str) -> anyhow::Result
 async fn cancel_asked(core: &Core, job_id: &str) -> anyhow::Result<()> {
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        if imports::desk::cancel_requested(core, job_id).await? {
+        if imports::job::cancel_requested(core, job_id).await? {
             return Ok(());
         }
     }
@@ -81,7 +81,7 @@ pub async fn give_up(core: &Core, event_id: &str, job_id: &str, error: &str) -> 
         None => false,
     };
     if input_left {
-        imports::desk::set_retryable(core, job_id).await?;
+        imports::job::set_retryable(core, job_id).await?;
     }
     Ok(())
 }

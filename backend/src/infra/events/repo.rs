@@ -176,6 +176,18 @@ pub async fn backlog<'e, E: Executor<'e, Database = sqlx::Any>>(db: E) -> Result
     )
 }
 
+/// When the oldest event not yet handed on was written (None: there is none).
+#[tracing::instrument(name = "sql events.oldest_pending", skip_all)]
+pub async fn oldest_pending<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT MIN(created_at) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(db)
+            .await?,
+    )
+}
+
 /// How long an email's outbox row is kept once it was handed on (delivered, or passed to
 /// Kafka): its body holds single-use links, which must not outlive their use in the
 /// database.

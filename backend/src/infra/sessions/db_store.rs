@@ -1,8 +1,8 @@
 //! tower-sessions store in the application database, so sessions survive a restart.
 
+use super::repo;
 use crate::db::Db;
 use async_trait::async_trait;
-use sqlx::Row;
 use tower_sessions::SessionStore;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion};
@@ -39,17 +39,16 @@ impl SessionStore for DbSessionStore {
         // Retry on the (astronomically unlikely) id collision, as the trait asks.
         loop {
             let data = serde_json::to_string(&record.data).map_err(backend)?;
-            let res = sqlx::query(
-                "INSERT INTO sessions (id, data, expiry_date, login_id) VALUES ($1, $2, $3, $4)",
+            let res = repo::insert(
+                &self.db,
+                &record.id.to_string(),
+                &data,
+                record.expiry_date.unix_timestamp(),
+                super::login_of(record),
             )
-            .bind(record.id.to_string())
-            .bind(data)
-            .bind(record.expiry_date.unix_timestamp())
-            .bind(super::login_of(record))
-            .execute(&self.db)
             .await;
             match res {
-                Ok(_) => return Ok(()),
+                Ok(()) => return Ok(()),
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                     record.id = Id::default()
                 }
@@ -60,16 +59,13 @@ impl SessionStore for DbSessionStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data = serde_json::to_string(&record.data).map_err(backend)?;
-        sqlx::query(
-            "INSERT INTO sessions (id, data, expiry_date, login_id) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (id) DO UPDATE SET data = excluded.data,
-                 expiry_date = excluded.expiry_date, login_id = excluded.login_id",
+        repo::upsert(
+            &self.db,
+            &record.id.to_string(),
+            &data,
+            record.expiry_date.unix_timestamp(),
+            super::login_of(record),
         )
-        .bind(record.id.to_string())
-        .bind(data)
-        .bind(record.expiry_date.unix_timestamp())
-        .bind(super::login_of(record))
-        .execute(&self.db)
         .await
         .map_err(database)?;
         Ok(())
@@ -77,17 +73,12 @@ impl SessionStore for DbSessionStore {
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let row = sqlx::query(
-            "SELECT data, expiry_date FROM sessions WHERE id = $1 AND expiry_date > $2",
-        )
-        .bind(id.to_string())
-        .bind(now)
-        .fetch_optional(&self.db)
-        .await
-        .map_err(database)?;
-        let Some(row) = row else { return Ok(None) };
-        let data: String = row.get("data");
-        let expiry: i64 = row.get("expiry_date");
+        let row = repo::load(&self.db, &id.to_string(), now)
+            .await
+            .map_err(database)?;
+        let Some((data, expiry)) = row else {
+            return Ok(None);
+        };
         Ok(Some(Record {
             id: *id,
             data: serde_json::from_str(&data).map_err(backend)?,
@@ -96,9 +87,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(id.to_string())
-            .execute(&self.db)
+        repo::delete(&self.db, &id.to_string())
             .await
             .map_err(database)?;
         Ok(())
@@ -109,10 +98,7 @@ impl DbSessionStore {
     /// Deletes every stored session of these logins.
     pub async fn delete_logins(&self, login_ids: &[String]) -> crate::Result<()> {
         for id in login_ids {
-            sqlx::query("DELETE FROM sessions WHERE login_id = $1")
-                .bind(id)
-                .execute(&self.db)
-                .await?;
+            repo::delete_login(&self.db, id).await?;
         }
         Ok(())
     }
@@ -122,9 +108,7 @@ impl DbSessionStore {
 impl ExpiredDeletion for DbSessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        sqlx::query("DELETE FROM sessions WHERE expiry_date <= $1")
-            .bind(now)
-            .execute(&self.db)
+        repo::delete_expired(&self.db, now)
             .await
             .map_err(database)?;
         Ok(())

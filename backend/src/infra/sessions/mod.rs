@@ -3,6 +3,7 @@
 
 mod db_store;
 mod redis_store;
+mod repo;
 
 pub use db_store::DbSessionStore;
 pub use redis_store::RedisSessionStore;

@@ -140,3 +140,70 @@ pub async fn wrap_legacy_recovery_code<'e, E: Executor<'e, Database = sqlx::Any>
     .await?;
     Ok(())
 }
+
+/// The authenticator secrets of a user, active and pending, as stored.
+#[derive(Debug, Clone)]
+pub struct StoredSecrets {
+    pub id: String,
+    pub totp_secret: Option<String>,
+    pub totp_pending_secret: Option<String>,
+}
+
+/// A column holding an authenticator secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretColumn {
+    Active,
+    Pending,
+}
+
+impl SecretColumn {
+    fn name(self) -> &'static str {
+        match self {
+            SecretColumn::Active => "totp_secret",
+            SecretColumn::Pending => "totp_pending_secret",
+        }
+    }
+}
+
+/// Every user with an authenticator secret, active or pending.
+#[tracing::instrument(name = "sql auth.stored_totp_secrets", skip_all)]
+pub async fn stored_totp_secrets<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+) -> Result<Vec<StoredSecrets>> {
+    let rows = sqlx::query(
+        "SELECT id, totp_secret, totp_pending_secret FROM users
+         WHERE totp_secret IS NOT NULL OR totp_pending_secret IS NOT NULL",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| StoredSecrets {
+            id: r.get("id"),
+            totp_secret: r.get("totp_secret"),
+            totp_pending_secret: r.get("totp_pending_secret"),
+        })
+        .collect())
+}
+
+/// Replaces a secret with `value` if the column still holds `old`.
+#[tracing::instrument(name = "sql auth.replace_totp_secret", skip_all)]
+pub async fn replace_totp_secret<'e, E: Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    column: SecretColumn,
+    user_id: &str,
+    old: &str,
+    value: &str,
+) -> Result<()> {
+    let column = column.name();
+    // The column name is one of the two above, never input.
+    sqlx::query(&format!(
+        "UPDATE users SET {column} = $3 WHERE id = $1 AND {column} = $2"
+    ))
+    .bind(user_id)
+    .bind(old)
+    .bind(value)
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -1,3 +1,14 @@
+//! The SQL of accounts and logins; one file per further concern below.
+
+pub mod account;
+pub mod email;
+pub mod notices;
+pub mod profile;
+pub(crate) mod refresh;
+pub mod sso;
+pub mod throttle;
+pub mod two_factor;
+
 use crate::Result;
 use sqlx::{AnyConnection, Executor, Row};
 

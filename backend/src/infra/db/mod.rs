@@ -4,6 +4,9 @@
 //! TEXT). Checked `query!` macros cannot target `Any`; the repositories are instead covered
 //! by the domain tests, which run on both databases.
 
+mod repo;
+pub use repo::{maintenance_done, mark_maintenance_done, ping};
+
 use crate::{Config, Result};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
@@ -178,26 +181,5 @@ pub async fn migrate(db: &Db) -> Result<()> {
         Kind::Sqlite => SQLITE_MIGRATIONS.run(db).await?,
         Kind::Postgres => POSTGRES_MIGRATIONS.run(db).await?,
     }
-    Ok(())
-}
-
-/// Whether the one-time pass `name` has run on this database (see `maintenance_done`).
-pub async fn maintenance_done(db: &Db, name: &str) -> Result<bool> {
-    let done: Option<i64> =
-        sqlx::query_scalar("SELECT done_at FROM maintenance_done WHERE name = $1")
-            .bind(name)
-            .fetch_optional(db)
-            .await?;
-    Ok(done.is_some())
-}
-
-/// Records that the one-time pass `name` has run (a second node recording it too is fine:
-/// the passes are idempotent).
-pub async fn mark_maintenance_done(db: &Db, name: &str) -> Result<()> {
-    sqlx::query("INSERT INTO maintenance_done (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-        .bind(name)
-        .bind(crate::now_ms())
-        .execute(db)
-        .await?;
     Ok(())
 }
