@@ -51,13 +51,15 @@ export REFRAIN_TEST_SMTP_URL="${REFRAIN_TEST_SMTP_URL:-smtp://127.0.0.1:2525}"
 export REFRAIN_TEST_MAILDIR="${REFRAIN_TEST_MAILDIR:-$HOME/.cache/refrain-services/maildir}"
 source "$HOME/.cache/refrain-services/garage/s3.env"
 phase "Rust tests (the domain and HTTP suites run on SQLite and on PostgreSQL)"
-cargo test --workspace --exclude frontend
+# Libraries, binaries and test files; not the two benchmark examples (bench/ builds them
+# in release) nor doc tests (there are none; collecting them ran rustdoc on every crate).
+cargo test --workspace --exclude frontend --lib --bins --tests
 
 phase "deploy/: the Helm chart, compose file, alert rules, dashboard and Garage set-up"
 scripts/deploy-check.sh
 
 phase "release build (server, WASM client, worker)"
-scripts/build.sh
+scripts/build.sh worker
 
 export REFRAIN_BIN="$CARGO_TARGET_DIR/release/refrain"
 export REFRAIN_SITE_ROOT="$PWD/target/site"
