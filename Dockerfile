@@ -8,8 +8,8 @@ RUN rustup target add wasm32-unknown-unknown \
 WORKDIR /src
 COPY . .
 # The server, the worker and the web client (xtask/ builds the client; hash.txt lands in
-# the site root, where the server looks first).
-RUN PATH=/tools/node_modules/.bin:$PATH CARGO_TARGET_DIR=/src/target scripts/build.sh
+# the site root, where the server reads it).
+RUN PATH=/tools/node_modules/.bin:$PATH CARGO_TARGET_DIR=/src/target scripts/build.sh worker
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg ca-certificates curl libcurl4 libsasl2-2 \
