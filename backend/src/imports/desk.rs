@@ -23,30 +23,7 @@ pub enum Scope {
     Own,
 }
 
-/// What the desk shows of a job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeskJob {
-    pub id: String,
-    pub owner_email: Option<String>,
-    pub filename: String,
-    /// `upload`, `url`, `youtube` or `scan`.
-    pub source: String,
-    pub source_url: Option<String>,
-    /// `queued`, `processing`, `done`, `failed` or `cancelled`.
-    pub state: String,
-    pub error: Option<String>,
-    pub size_bytes: i64,
-    /// The track's length, once imported.
-    pub duration_ms: Option<i64>,
-    pub track_id: Option<String>,
-    pub attempts: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
-    /// A failed job that can be tried again.
-    pub retryable: bool,
-    /// A running job whose cancel the worker has not acted on yet.
-    pub cancelling: bool,
-}
+pub use super::repo::DeskJob;
 
 /// Which jobs to list.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -107,22 +84,12 @@ pub async fn list(
     Ok(repo::desk_page(&core.db, query)
         .await?
         .into_iter()
-        .map(|r| DeskJob {
-            id: r.id,
-            owner_email: r.owner_email,
-            filename: r.filename,
-            source: r.source,
-            source_url: r.source_url,
-            cancelling: r.state == "processing" && r.cancel_requested_at.is_some(),
-            retryable: r.state != "done" && r.retryable,
-            state: r.state,
-            error: r.error,
-            size_bytes: r.size_bytes,
-            duration_ms: r.duration_ms,
-            track_id: r.track_id,
-            attempts: r.attempts,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
+        .map(|mut j| {
+            // A cancel asked of a job that is no longer running is moot; a done job is
+            // never tried again.
+            j.cancelling &= j.state == "processing";
+            j.retryable &= j.state != "done";
+            j
         })
         .collect())
 }

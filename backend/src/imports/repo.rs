@@ -1,4 +1,5 @@
 use crate::{Result, now_ms};
+use serde::{Deserialize, Serialize};
 use sqlx::{Executor, Row};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -387,25 +388,30 @@ pub struct DeskQuery<'a> {
     pub limit: i64,
 }
 
-/// A job as the desk lists it.
-#[derive(Debug, Clone)]
-pub struct DeskRow {
+/// What the desk shows of a job. The repository reads the rows; the desk applies its two
+/// rules to `retryable` and `cancelling` (`desk::list`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeskJob {
     pub id: String,
     pub owner_email: Option<String>,
     pub filename: String,
+    /// `upload`, `url`, `youtube` or `scan`.
     pub source: String,
     pub source_url: Option<String>,
-    /// The shown state (see `STATE_SQL`).
+    /// `queued`, `processing`, `done`, `failed` or `cancelled` (see `STATE_SQL`).
     pub state: String,
     pub error: Option<String>,
     pub size_bytes: i64,
+    /// The track's length, once imported.
     pub duration_ms: Option<i64>,
     pub track_id: Option<String>,
     pub attempts: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// A failed job that can be tried again.
     pub retryable: bool,
-    pub cancel_requested_at: Option<i64>,
+    /// A running job whose cancel the worker has not acted on yet.
+    pub cancelling: bool,
 }
 
 /// A page of jobs not archived, newest first.
@@ -413,7 +419,7 @@ pub struct DeskRow {
 pub async fn desk_page<'e, E: Executor<'e, Database = sqlx::Any>>(
     db: E,
     f: DeskQuery<'_>,
-) -> Result<Vec<DeskRow>> {
+) -> Result<Vec<DeskJob>> {
     let mut conds = vec!["j.archived = 0".to_string()];
     let mut args: Vec<String> = Vec::new();
     if let Some(owner) = f.owner {
@@ -454,7 +460,7 @@ pub async fn desk_page<'e, E: Executor<'e, Database = sqlx::Any>>(
     Ok(q.fetch_all(db)
         .await?
         .into_iter()
-        .map(|r| DeskRow {
+        .map(|r| DeskJob {
             id: r.get("id"),
             owner_email: r.get("email"),
             filename: r.get("filename"),
@@ -469,7 +475,7 @@ pub async fn desk_page<'e, E: Executor<'e, Database = sqlx::Any>>(
             created_at: r.get("created_at"),
             updated_at: r.get("updated_at"),
             retryable: r.get::<i64, _>("retryable") == 1,
-            cancel_requested_at: r.get("cancel_requested_at"),
+            cancelling: r.get::<Option<i64>, _>("cancel_requested_at").is_some(),
         })
         .collect())
 }
