@@ -287,7 +287,7 @@ pub async fn reset_password(core: &Core, email: &str, password: &str) -> Result<
     let mut tx = crate::db::begin(&core.db).await?;
     crate::auth::repo::set_password_hash(&mut *tx, &u.id, &hash).await?;
     let ended = crate::auth::logins::end_all_access(&mut tx, &u.id, None, now_ms()).await?;
-    crate::auth::sso::drop_unvouched_identities(&mut tx, core, &u.id).await?;
+    crate::auth::identities::drop_unvouched_identities(&mut tx, core, &u.id).await?;
     cli_audit(
         &mut tx,
         "password.reset",

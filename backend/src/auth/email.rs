@@ -4,7 +4,7 @@
 
 use super::{password, repo, throttle};
 use crate::config::EmailVerification;
-use crate::events::{self, EMAIL_REQUESTED, EmailMessage, Event};
+use crate::events::repo::queue_email as queue;
 use crate::infra::actor::CurrentUser;
 use crate::{Core, Error, Result, now_ms};
 use sqlx::AnyConnection;
@@ -65,26 +65,6 @@ async fn issue(
     .await?;
     let (subject, text) = compose(&token);
     queue(conn, user_id, to, subject, text).await
-}
-
-/// Queues an email about `user_id`'s account, inside the caller's transaction (the
-/// worker sends it once the transaction commits).
-pub(crate) async fn queue(
-    conn: &mut AnyConnection,
-    user_id: &str,
-    to: &str,
-    subject: String,
-    text: String,
-) -> Result<()> {
-    let msg = EmailMessage {
-        to: to.to_string(),
-        subject,
-        text,
-    };
-    let payload =
-        serde_json::to_value(&msg).map_err(|e| anyhow::anyhow!("encode email event: {e}"))?;
-    events::repo::enqueue(&mut *conn, &Event::new(EMAIL_REQUESTED, user_id, payload)).await?;
-    Ok(())
 }
 
 /// Uses up a live token of `purpose`; returns its user and, for a change, the new address.
@@ -157,7 +137,7 @@ pub async fn verify_email(core: &Core, token: &str) -> Result<()> {
     let mut tx = crate::db::begin(&core.db).await?;
     let (user_id, _) = consume(&mut tx, token, Purpose::Verify).await?;
     repo::email::mark_email_verified(&mut *tx, &user_id, now_ms()).await?;
-    super::sso::drop_unvouched_identities(&mut tx, core, &user_id).await?;
+    super::identities::drop_unvouched_identities(&mut tx, core, &user_id).await?;
     tx.commit().await?;
     core.events.wake();
     Ok(())
@@ -237,7 +217,7 @@ pub async fn reset_password(core: &Core, token: &str, new_password: &str) -> Res
     let ended = super::logins::end_all_access(&mut tx, &user_id, None, now).await?;
     // Following the link proved control of the address.
     repo::email::keep_email_verified(&mut *tx, &user_id, now).await?;
-    super::sso::drop_unvouched_identities(&mut tx, core, &user_id).await?;
+    super::identities::drop_unvouched_identities(&mut tx, core, &user_id).await?;
     tx.commit().await?;
     core.events.wake();
     throttle::clear(&core.db, &throttle::Key::account(&email)).await?;

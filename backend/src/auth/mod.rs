@@ -4,6 +4,7 @@ pub mod account;
 pub mod api_tokens;
 pub mod audit;
 pub mod email;
+pub mod identities;
 pub mod logins;
 pub mod notices;
 pub(crate) mod password;

@@ -1,6 +1,6 @@
 use super::Event;
 use crate::{Result, now_ms};
-use sqlx::{Executor, Row};
+use sqlx::{AnyConnection, Executor, Row};
 
 #[tracing::instrument(name = "sql events.enqueue", skip_all)]
 pub async fn enqueue<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, ev: &Event) -> Result<()> {
@@ -210,4 +210,28 @@ pub async fn prune<'e, E: Executor<'e, Database = sqlx::Any>>(db: E, now: i64) -
     .execute(db)
     .await?
     .rows_affected())
+}
+
+/// Queues an email about `user_id`'s account, inside the caller's transaction (the
+/// worker sends it once the transaction commits).
+pub async fn queue_email(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    to: &str,
+    subject: String,
+    text: String,
+) -> Result<()> {
+    let msg = super::EmailMessage {
+        to: to.to_string(),
+        subject,
+        text,
+    };
+    let payload =
+        serde_json::to_value(&msg).map_err(|e| anyhow::anyhow!("encode email event: {e}"))?;
+    enqueue(
+        &mut *conn,
+        &Event::new(super::EMAIL_REQUESTED, user_id, payload),
+    )
+    .await?;
+    Ok(())
 }
